@@ -1,0 +1,313 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/looplab/fsm"
+)
+
+// Decision is the result of deciding one stream message. Exactly one of
+// Entry and Rejection is set; Outcome is always set.
+type Decision struct {
+	// Dossier is the dossier after the message: the new state when
+	// accepted; when rejected, the stored dossier with its rejection count
+	// raised, or nil if the message names no known dossier.
+	Dossier   *Dossier
+	Entry     *HistoryEntry // the history entry to append when accepted
+	Rejection *Rejection    // why the message was not applied
+	Mismatch  *Mismatch     // set when the claimed status differs from the authoritative one
+	Outcome   Outcome       // the answer to publish
+}
+
+// Decide decides one message of the stream against the dossier it names.
+// d is the stored dossier, or nil if hoso has not seen the code; Decide
+// never modifies it. An envelope whose Rejection is already set (the codec
+// or the store's duplicate check rejected it) only gets its outcome built.
+//
+// Decide is deterministic: the decision depends only on d, env and the
+// catalog, never on the wall clock, so replaying a stream gives the same
+// state. It is safe for concurrent use.
+func (c *Catalog) Decide(d *Dossier, env *Envelope) Decision {
+	if env.Rejection != nil {
+		return rejected(d, env, env.Rejection)
+	}
+	e := env.Event
+	reject := func(reason Reason, format string, args ...any) Decision {
+		return rejected(d, env, &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	var def *Definition
+	state := StartState
+	if d == nil {
+		def = c.Resolve(e.Procedure, e.Time)
+		if def == nil {
+			return reject(ReasonUnknownProcedure, "no definition covers procedure %q at %s", e.Procedure, e.Time.In(Zone).Format("2006-01-02"))
+		}
+	} else {
+		def = c.Lookup(d.Definition, d.Version)
+		if def == nil {
+			return reject(ReasonUnknownProcedure, "definition %s@%d of the dossier is not loaded", d.Definition, d.Version)
+		}
+		if e.Procedure != d.Procedure {
+			return reject(ReasonProcedureMismatch, "dossier is of procedure %q, event names %q", d.Procedure, e.Procedure)
+		}
+		if e.Time.Before(d.UpdatedAt) {
+			return reject(ReasonOutOfOrder, "event time %s is before the dossier's last event at %s",
+				e.Time.Format(timeLayout), d.UpdatedAt.Format(timeLayout))
+		}
+		state = d.State
+	}
+	act := def.Action(e.Action)
+	if act == nil {
+		return reject(ReasonUnknownAction, "definition %s has no action %q", def.Key(), e.Action)
+	}
+
+	m := def.fsms.Get().(*fsm.FSM)
+	defer def.fsms.Put(m)
+	m.SetState(state)
+	err := m.Event(context.Background(), e.Action, guardInput{def: def, act: act, dossier: d, event: e})
+	var (
+		invalid  fsm.InvalidEventError
+		canceled fsm.CanceledError
+		same     fsm.NoTransitionError
+		guard    *Rejection
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &same) && same.Err == nil:
+		// a self-transition: a handoff inside a state, an apology
+	case errors.As(err, &invalid):
+		return reject(ReasonInvalidTransition, "action %q is not allowed in state %q (%s)", e.Action, state, stateStatus(def, state))
+	case errors.As(err, &canceled) && errors.As(canceled.Err, &guard):
+		return rejected(d, env, guard)
+	default:
+		// The definition was validated, so looplab/fsm has nothing else to say.
+		panic(fmt.Sprintf("workflow: decide %s on %s: %v", e.Action, e.Dossier, err))
+	}
+	return accepted(def, act, d, env, state)
+}
+
+const timeLayout = "2006-01-02T15:04:05Z07:00"
+
+func stateStatus(def *Definition, state string) string {
+	if s := def.State(state); s != nil {
+		return s.Status.String()
+	}
+	return "new dossier"
+}
+
+// guardInput is what the guard callback needs; passed as the fsm event arg.
+type guardInput struct {
+	def     *Definition
+	act     *Action
+	dossier *Dossier // nil for a new dossier
+	event   *Event
+}
+
+// callbacks returns the looplab/fsm callbacks of the definition: a
+// before_event guard check that cancels the transition with a *Rejection.
+func (d *Definition) callbacks() fsm.Callbacks {
+	return fsm.Callbacks{
+		"before_event": func(_ context.Context, fe *fsm.Event) {
+			in := fe.Args[0].(guardInput)
+			if r := in.check(fe.Src); r != nil {
+				fe.Cancel(r)
+			}
+		},
+	}
+}
+
+// Error lets a *Rejection travel through looplab/fsm's cancel error.
+func (r *Rejection) Error() string { return string(r.Reason) + ": " + r.Detail }
+
+// check evaluates the action's guards for a transition from src.
+func (in guardInput) check(src string) *Rejection {
+	for _, g := range in.act.Guards {
+		if len(g.From) > 0 && !slices.Contains(g.From, src) {
+			continue
+		}
+		for _, k := range g.Attachments {
+			if !in.event.HasAttachment(k) {
+				return &Rejection{Reason: ReasonMissingAttachment, Detail: fmt.Sprintf("action %q needs an attachment of kind %q", in.act.Name, k)}
+			}
+		}
+		for _, k := range g.Recorded {
+			if !in.event.HasAttachment(k) && (in.dossier == nil || !in.dossier.HasAttachment(k)) {
+				return &Rejection{Reason: ReasonMissingAttachment, Detail: fmt.Sprintf("action %q needs an attachment of kind %q on the dossier", in.act.Name, k)}
+			}
+		}
+		for _, f := range g.Fields {
+			if !in.event.Field(f) {
+				return &Rejection{Reason: ReasonMissingField, Detail: fmt.Sprintf("action %q needs data.%s", in.act.Name, f)}
+			}
+		}
+	}
+	return nil
+}
+
+func accepted(def *Definition, act *Action, d *Dossier, env *Envelope, from string) Decision {
+	e := env.Event
+	var nd *Dossier
+	var fromStatus Status
+	if d == nil {
+		nd = &Dossier{
+			Code:       e.Dossier,
+			Procedure:  e.Procedure,
+			Agency:     e.Agency,
+			Source:     e.Source,
+			Definition: def.ID,
+			Version:    def.Version,
+			CreatedAt:  e.Time,
+		}
+	} else {
+		nd = d.Clone()
+		fromStatus = d.Status
+	}
+	to := def.State(act.To)
+	if act.Stay {
+		to = def.State(from)
+	}
+	nd.State, nd.Status, nd.Terminal = to.Name, to.Status, to.Terminal
+	nd.UpdatedAt = e.Time
+	if e.Department != "" {
+		nd.Department = e.Department
+	}
+	if to.Status == StatusReceived && nd.ReceivedAt.IsZero() {
+		nd.ReceivedAt = e.Time
+	}
+	if act.SetsDue {
+		switch {
+		case !e.NewDue.IsZero():
+			nd.Due = e.NewDue
+		case !e.Due.IsZero():
+			nd.Due = e.Due
+		}
+	}
+	for _, a := range e.Attachments {
+		if i, ok := slices.BinarySearch(nd.Attachments, a.Kind); !ok {
+			nd.Attachments = slices.Insert(nd.Attachments, i, a.Kind)
+		}
+	}
+	entry := &HistoryEntry{
+		Dossier:     e.Dossier,
+		Index:       nd.History,
+		Seq:         env.Seq,
+		EventID:     e.ID,
+		Source:      e.Source,
+		Action:      act.Name,
+		From:        from,
+		To:          to.Name,
+		FromStatus:  fromStatus,
+		ToStatus:    to.Status,
+		Time:        e.Time,
+		Actor:       e.Actor,
+		Agency:      e.Agency,
+		Department:  nd.Department,
+		Reason:      e.Reason,
+		Note:        e.Note,
+		Due:         nd.Due,
+		Attachments: slices.Clone(e.Attachments),
+		PrevHash:    nd.Head,
+	}
+	entry.Hash = entry.ComputeHash()
+	nd.History++
+	nd.Head = entry.Hash
+
+	idx := entry.Index
+	out := Outcome{
+		Kind:           OutcomeAccepted,
+		Seq:            env.Seq,
+		EventID:        e.ID,
+		Source:         e.Source,
+		Dossier:        e.Dossier,
+		Action:         act.Name,
+		Status:         nd.Status,
+		StatusName:     nd.Status.NameVI(),
+		PreviousStatus: fromStatus,
+		ClaimedStatus:  e.ClaimedStatus,
+		HistoryIndex:   &idx,
+		Time:           e.Time,
+	}
+	if !nd.Due.IsZero() {
+		due := nd.Due
+		out.Due = &due
+	}
+	dec := Decision{Dossier: nd, Entry: entry, Outcome: out}
+	if e.ClaimedStatus != 0 && e.ClaimedStatus != nd.Status {
+		nd.Mismatches++
+		dec.Mismatch = mismatch(env, nd.Status, true)
+		dec.Outcome.Kind = OutcomeCorrection
+		dec.Outcome.Reason = ReasonStatusMismatch
+		dec.Outcome.MessageVI = fmt.Sprintf("%s: trạng thái đúng là %s, không phải %s", ReasonStatusMismatch.TextVI(), nd.Status, e.ClaimedStatus)
+		dec.Outcome.MessageEN = fmt.Sprintf("%s: the status is %d %s, not %d", ReasonStatusMismatch.TextEN(), nd.Status, nd.Status.NameEN(), e.ClaimedStatus)
+	}
+	return dec
+}
+
+func mismatch(env *Envelope, status Status, applied bool) *Mismatch {
+	e := env.Event
+	return &Mismatch{
+		Seq: env.Seq, EventID: e.ID, Source: e.Source, Dossier: e.Dossier, Action: e.Action,
+		Agency: e.Agency, Actor: e.Actor, Applied: applied, Status: status, ClaimedStatus: e.ClaimedStatus, Time: e.Time,
+	}
+}
+
+// rejected completes a rejection with what the envelope and dossier tell.
+func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
+	r.Seq, r.Subject, r.Time = env.Seq, env.Subject, env.Published
+	if e := env.Event; e != nil {
+		r.EventID, r.Source, r.Dossier, r.Action, r.Agency = e.ID, e.Source, e.Dossier, e.Action, e.Agency
+		r.ClaimedStatus = e.ClaimedStatus
+	} else if r.Source == "" {
+		r.Source = subjectToken(env.Subject, 2)
+	}
+	dec := Decision{Rejection: r}
+	if d != nil && d.Code == r.Dossier {
+		nd := d.Clone()
+		nd.Rejections++
+		r.Status = nd.Status
+		dec.Dossier = nd
+		if r.ClaimedStatus != 0 && r.ClaimedStatus != nd.Status {
+			nd.Mismatches++
+			dec.Mismatch = mismatch(env, nd.Status, false)
+		}
+	}
+	dec.Outcome = Outcome{
+		Kind:          OutcomeRejected,
+		Seq:           r.Seq,
+		EventID:       r.EventID,
+		Source:        r.Source,
+		Dossier:       r.Dossier,
+		Action:        r.Action,
+		Status:        r.Status,
+		StatusName:    r.Status.NameVI(),
+		ClaimedStatus: r.ClaimedStatus,
+		Reason:        r.Reason,
+		MessageVI:     r.MessageVI(),
+		MessageEN:     r.MessageEN(),
+		Time:          r.Time,
+	}
+	if env.Event != nil {
+		dec.Outcome.Time = env.Event.Time
+	}
+	return dec
+}
+
+// subjectToken returns the i-th dot-separated token of a subject, or "".
+func subjectToken(subject string, i int) string {
+	toks := strings.Split(subject, ".")
+	if i < len(toks) {
+		return toks[i]
+	}
+	return ""
+}
+
+// RejectDuplicate marks the envelope's event as a duplicate of an event
+// already decided, for Decide to answer.
+func (env *Envelope) RejectDuplicate() {
+	env.Rejection = &Rejection{Reason: ReasonDuplicate, Detail: fmt.Sprintf("event %q was already decided", env.Event.ID)}
+}

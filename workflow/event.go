@@ -1,0 +1,198 @@
+package workflow
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TypePrefix is the CloudEvent type prefix of every hoso event; the rest of
+// the type is the action, e.g. "vn.gov.hoso.receive".
+const TypePrefix = "vn.gov.hoso."
+
+// Attachment kinds named by the standard definitions. Definitions may use
+// other kinds; these are the ones the integration contract lists.
+const (
+	AttachmentInputDigitized    = "input_digitized"
+	AttachmentResultElectronic  = "result_electronic"
+	AttachmentApologyLetter     = "apology_letter"
+	AttachmentSupplementRequest = "supplement_request"
+	AttachmentRefusalNotice     = "refusal_notice"
+	AttachmentStopNotice        = "stop_notice"
+)
+
+// Attachment is a file attached to an event, identified by its kind and
+// content hash. hoso records attachments; it never stores the files.
+type Attachment struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name,omitempty"`
+	SHA256 string `json:"sha256,omitempty"` // lowercase hex, 64 digits, or empty
+}
+
+// Event is one dossier event of the integration contract, decoded and
+// checked for form (not yet for meaning: that is Decide's job).
+type Event struct {
+	ID        string    // CloudEvent id: the idempotency key, forever
+	SourceURI string    // CloudEvent source, e.g. "/motcua/tayninh"
+	Source    string    // the <source> token of the NATS subject
+	Action    string    // the CloudEvent type without TypePrefix
+	Dossier   string    // CloudEvent subject: the dossier code
+	Time      time.Time // when the action happened in the one-stop-shop
+
+	Procedure     string // data.procedure: procedure code (mã TTHC)
+	Agency        string // data.agency: handling agency code
+	Actor         string // data.actor: officer or citizen id
+	ClaimedStatus Status // data.claimed_status; zero when not given
+	Attachments   []Attachment
+	Reason        string    // data.reason: refusal, stop or apology reason
+	NewDue        time.Time // data.new_due: the new due date of an apology; zero when absent
+	Due           time.Time // data.due: the due date (NgayHenTra) the sender set; zero when absent
+	Department    string    // data.department: department handling the dossier after the action
+	Note          string    // data.note: free text for the control sheet
+}
+
+// Field reports whether the named data field is present in the event. Guards
+// use it; the names are those of the contract ("reason", "new_due", ...).
+func (e *Event) Field(name string) bool {
+	switch name {
+	case "reason":
+		return strings.TrimSpace(e.Reason) != ""
+	case "new_due":
+		return !e.NewDue.IsZero()
+	case "due":
+		return !e.Due.IsZero()
+	case "department":
+		return e.Department != ""
+	case "note":
+		return strings.TrimSpace(e.Note) != ""
+	case "actor":
+		return e.Actor != ""
+	case "agency":
+		return e.Agency != ""
+	}
+	return false
+}
+
+// GuardFields lists the data field names a guard may require.
+var GuardFields = []string{"reason", "new_due", "due", "department", "note", "actor", "agency"}
+
+// HasAttachment reports whether the event carries an attachment of the kind.
+func (e *Event) HasAttachment(kind string) bool {
+	for _, a := range e.Attachments {
+		if a.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// DossierToken returns the NATS subject token of a dossier code: the code
+// with every "." replaced by "_".
+func DossierToken(code string) string { return strings.ReplaceAll(code, ".", "_") }
+
+// Envelope is one message of the event stream as the engine applies it: its
+// stream position, and either the decoded event or the rejection its
+// decoding produced.
+type Envelope struct {
+	Seq       uint64    // stream sequence, strictly increasing
+	Subject   string    // the NATS subject it was published on
+	Published time.Time // the stream's timestamp of the message
+	Event     *Event    // nil when Rejection is set
+	Rejection *Rejection
+}
+
+// Rejection records an event that was not applied and why. A rejection is a
+// result, not an error.
+type Rejection struct {
+	Seq           uint64    `json:"seq"`
+	EventID       string    `json:"event_id,omitempty"`
+	Source        string    `json:"source,omitempty"`
+	Subject       string    `json:"subject"`
+	Dossier       string    `json:"dossier,omitempty"`
+	Action        string    `json:"action,omitempty"`
+	Agency        string    `json:"agency,omitempty"`
+	Reason        Reason    `json:"reason"`
+	Detail        string    `json:"detail,omitempty"` // English detail, e.g. the missing kind
+	Status        Status    `json:"status,omitempty"` // authoritative status of the dossier then; zero if unknown
+	ClaimedStatus Status    `json:"claimed_status,omitempty"`
+	Time          time.Time `json:"time"` // the stream's timestamp of the message
+}
+
+// MessageEN is the English message of the rejection.
+func (r *Rejection) MessageEN() string {
+	if r.Detail == "" {
+		return r.Reason.TextEN()
+	}
+	return r.Reason.TextEN() + ": " + r.Detail
+}
+
+// MessageVI is the Vietnamese message of the rejection.
+func (r *Rejection) MessageVI() string {
+	if r.Detail == "" {
+		return r.Reason.TextVI()
+	}
+	return r.Reason.TextVI() + ": " + r.Detail
+}
+
+// Reject builds the rejection of an envelope whose event could not be read.
+func Reject(seq uint64, subject string, published time.Time, reason Reason, format string, args ...any) *Rejection {
+	return &Rejection{Seq: seq, Subject: subject, Reason: reason, Detail: fmt.Sprintf(format, args...), Time: published}
+}
+
+// Mismatch records an event whose claimed status differs from the
+// authoritative status after the decision (accepted or not).
+type Mismatch struct {
+	Seq           uint64    `json:"seq"`
+	EventID       string    `json:"event_id"`
+	Source        string    `json:"source"`
+	Dossier       string    `json:"dossier"`
+	Action        string    `json:"action"`
+	Agency        string    `json:"agency,omitempty"`
+	Actor         string    `json:"actor,omitempty"`
+	Applied       bool      `json:"applied"` // whether the event's action was applied
+	Status        Status    `json:"status"`  // authoritative status
+	ClaimedStatus Status    `json:"claimed_status"`
+	Time          time.Time `json:"time"` // the event's time
+}
+
+// OutcomeKind says what happened to an inbound event.
+type OutcomeKind string
+
+// The outcome kinds of the integration contract.
+const (
+	OutcomeAccepted   OutcomeKind = "accepted"
+	OutcomeRejected   OutcomeKind = "rejected"
+	OutcomeCorrection OutcomeKind = "correction"
+	OutcomeDeadline   OutcomeKind = "deadline"
+)
+
+// Outcome is the answer hoso publishes for one inbound message. Exactly one
+// outcome exists per stream message; Seq identifies it.
+type Outcome struct {
+	Kind           OutcomeKind `json:"kind"`
+	Seq            uint64      `json:"seq"`
+	EventID        string      `json:"event_id,omitempty"`
+	Source         string      `json:"source,omitempty"`
+	Dossier        string      `json:"dossier,omitempty"`
+	Action         string      `json:"action,omitempty"`
+	Status         Status      `json:"status,omitempty"` // authoritative status after the event
+	StatusName     string      `json:"status_name,omitempty"`
+	PreviousStatus Status      `json:"previous_status,omitempty"`
+	ClaimedStatus  Status      `json:"claimed_status,omitempty"`
+	Reason         Reason      `json:"reason,omitempty"`
+	MessageVI      string      `json:"message_vi,omitempty"`
+	MessageEN      string      `json:"message_en,omitempty"`
+	Due            *time.Time  `json:"due,omitempty"`
+	HistoryIndex   *int        `json:"history_index,omitempty"` // index of the history entry written, if any
+	Time           time.Time   `json:"time"`                    // the event's time, or the stream's for unreadable messages
+}
+
+// MsgID is the Nats-Msg-Id the outcome is published with: derived from the
+// source event (its id and stream sequence), so that a relay retried after a
+// crash is deduplicated downstream.
+func (o *Outcome) MsgID() string {
+	if o.EventID == "" {
+		return fmt.Sprintf("hoso-outcome-%d", o.Seq)
+	}
+	return fmt.Sprintf("%s@%d", o.EventID, o.Seq)
+}

@@ -1,0 +1,220 @@
+package workflow
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Zone is Vietnam's time zone (UTC+7, no daylight saving time). Dates in
+// definitions, and dates without a zone, are read in it.
+var Zone = time.FixedZone("ICT", 7*60*60)
+
+type rawDefinition struct {
+	ID      string `yaml:"id"`
+	Version int    `yaml:"version"`
+	Name    struct {
+		VI string `yaml:"vi"`
+		EN string `yaml:"en"`
+	} `yaml:"name"`
+	Effective  string      `yaml:"effective"`
+	LegalBasis []string    `yaml:"legal_basis"`
+	Procedures []string    `yaml:"procedures"`
+	States     []rawState  `yaml:"states"`
+	Actions    []rawAction `yaml:"actions"`
+}
+
+type rawState struct {
+	Name     string `yaml:"name"`
+	Status   int    `yaml:"status"`
+	Terminal bool   `yaml:"terminal"`
+	Label    string `yaml:"label"`
+}
+
+type rawAction struct {
+	Name    string     `yaml:"name"`
+	From    []string   `yaml:"from"`
+	To      string     `yaml:"to"`
+	Stay    bool       `yaml:"stay"`
+	SetsDue bool       `yaml:"sets_due"`
+	Guards  []rawGuard `yaml:"guards"`
+}
+
+type rawGuard struct {
+	Attachments []string `yaml:"attachments"`
+	Recorded    []string `yaml:"recorded"`
+	Fields      []string `yaml:"fields"`
+	From        []string `yaml:"from"`
+}
+
+// yamlLineRE finds the line yaml reports at the start of its messages.
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// unknownFieldRE rewrites yaml's strict-decoding message in our words.
+var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+
+// Parse decodes one definition file strictly (unknown fields are errors) and
+// validates it as a whole graph. On failure the error is a *ValidationError
+// listing every problem with the file name and line.
+func Parse(file string, data []byte) (*Definition, error) {
+	var probs []Problem
+	fail := func(line int, msg string) {
+		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+			msg = "unknown field " + strconv.Quote(m[1])
+		}
+		probs = append(probs, Problem{File: file, Line: line, Msg: msg})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l, msg := splitYAMLError(err.Error())
+		fail(l, msg)
+		return nil, &ValidationError{Problems: probs}
+	}
+	if len(doc.Content) == 0 {
+		fail(0, "empty file")
+		return nil, &ValidationError{Problems: probs}
+	}
+	var raw rawDefinition
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, e := range te.Errors {
+				l, msg := splitYAMLError(e)
+				fail(l, msg)
+			}
+		} else {
+			l, msg := splitYAMLError(err.Error())
+			fail(l, msg)
+			return nil, &ValidationError{Problems: probs}
+		}
+	}
+	line := func(p ...any) int { return nodeLine(doc.Content[0], p...) }
+
+	d := &Definition{
+		ID:         raw.ID,
+		Version:    raw.Version,
+		NameVI:     raw.Name.VI,
+		NameEN:     raw.Name.EN,
+		LegalBasis: raw.LegalBasis,
+		Procedures: raw.Procedures,
+		File:       file,
+	}
+	if raw.Effective != "" {
+		t, err := time.ParseInLocation(time.DateOnly, raw.Effective, Zone)
+		if err != nil {
+			fail(line("effective"), fmt.Sprintf("effective %q is not a date YYYY-MM-DD", raw.Effective))
+		}
+		d.Effective = t
+	}
+	if d.NameVI == "" {
+		fail(line("name"), "name.vi (the Vietnamese name) is required")
+	}
+	for _, s := range raw.States {
+		d.States = append(d.States, State{Name: s.Name, Status: Status(s.Status), Terminal: s.Terminal, NameVI: s.Label})
+	}
+	for _, a := range raw.Actions {
+		act := Action{Name: a.Name, From: a.From, To: a.To, Stay: a.Stay, SetsDue: a.SetsDue}
+		for _, g := range a.Guards {
+			act.Guards = append(act.Guards, Guard(g))
+		}
+		d.Actions = append(d.Actions, act)
+	}
+	d.validate(&probs, line)
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+		return nil, &ValidationError{Problems: probs}
+	}
+	return d, nil
+}
+
+func splitYAMLError(msg string) (int, string) {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		l, _ := strconv.Atoi(m[1])
+		return l, m[2]
+	}
+	return 0, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// nodeLine follows a path of mapping keys (string) and sequence indexes
+// (int) from n and returns the line of the deepest node reached.
+func nodeLine(n *yaml.Node, p ...any) int {
+	line := n.Line
+	for _, step := range p {
+		var next *yaml.Node
+		switch k := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						line = n.Content[i].Line
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
+				next = n.Content[k]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+// Load reads every *.yaml and *.yml file in dir of fsys, parses and validates
+// each, and builds a catalog. Every problem of every file is reported at once
+// in a *ValidationError.
+func Load(fsys fs.FS, dir string) (*Catalog, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load definitions: %w", err)
+	}
+	var (
+		defs  []*Definition
+		probs []Problem
+	)
+	for _, e := range entries {
+		ext := path.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		name := path.Join(dir, e.Name())
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("load definitions: %w", err)
+		}
+		d, err := Parse(name, data)
+		var ve *ValidationError
+		switch {
+		case errors.As(err, &ve):
+			probs = append(probs, ve.Problems...)
+		case err != nil:
+			return nil, err
+		default:
+			defs = append(defs, d)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, &ValidationError{Problems: probs}
+	}
+	if len(defs) == 0 {
+		return nil, &ValidationError{Problems: []Problem{{File: dir, Msg: "no definition files (*.yaml)"}}}
+	}
+	return NewCatalog(defs...)
+}
