@@ -1,0 +1,27 @@
+// Package workflow is hoso's domain: procedure definitions loaded from YAML,
+// the dossier state they govern, and the decision for one event.
+//
+// A Definition maps the states of a procedure's workflow to the national
+// status codes 1–10 and lists the actions between them with their guards
+// (required attachments and data fields). Definitions are versioned: a
+// Catalog holds every version, Resolve picks the one in force for a new
+// dossier at the time of its first event, and a Dossier stays pinned to that
+// version for life, so loading a new version never changes dossiers in
+// flight.
+//
+// Catalog.Decide decides one stream message against the stored dossier: it
+// positions a looplab/fsm machine built from the definition at the dossier's
+// state, runs the event through it with the guards as a before_event
+// callback, and returns either the new state and a history entry or a
+// Rejection with a stable Reason code, plus the Outcome to publish.
+//
+// Invariants:
+//   - Decide is a pure function of the dossier, the message and the catalog;
+//     it never reads the wall clock. Replaying a stream gives the same state.
+//   - History entries form a SHA-256 chain per dossier (HistoryEntry.ComputeHash);
+//     VerifyChain recomputes it.
+//   - A rejection is a result, not an error.
+//
+// The package imports only the standard library, looplab/fsm and a YAML
+// decoder. Catalogs and definitions are immutable and safe for concurrent use.
+package workflow
