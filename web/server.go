@@ -1,0 +1,195 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// Store is what the API reads. store.DB satisfies it.
+type Store interface {
+	// DossierHistory returns a dossier and its history, read in one
+	// transaction; workflow.ErrNotFound when no dossier has the code.
+	DossierHistory(ctx context.Context, code string) (*workflow.Dossier, []workflow.HistoryEntry, error)
+	Verify(ctx context.Context, code string) (workflow.ChainReport, error)
+	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
+	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
+	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	Store   Store             // required
+	Catalog *workflow.Catalog // required: served at /api/v1/definitions
+	// Ready reports whether the engine is ready to take traffic; nil means
+	// always ready. /readyz answers 503 with its error otherwise.
+	Ready   func(ctx context.Context) error
+	Metrics http.Handler // served at /metrics when not nil
+	Logger  *slog.Logger // nil discards
+}
+
+// Server is the HTTP handler of hoso.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	return s
+}
+
+// Route is one route of the server, for documentation and tests.
+type Route struct {
+	Method, Pattern string
+}
+
+// Routes lists every route the server answers.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/healthz"},
+		{"GET", "/readyz"},
+		{"GET", "/metrics"},
+		{"GET", "/api/v1/dossiers"},
+		{"GET", "/api/v1/dossiers/{code}"},
+		{"GET", "/api/v1/dossiers/{code}/verify"},
+		{"GET", "/api/v1/rejections"},
+		{"GET", "/api/v1/mismatches"},
+		{"GET", "/api/v1/definitions"},
+		{"GET", "/api/v1/statuses"},
+	}
+}
+
+func (s *Server) routes() {
+	handlers := map[string]http.HandlerFunc{
+		"/healthz":                       s.healthz,
+		"/readyz":                        s.readyz,
+		"/metrics":                       s.metrics,
+		"/api/v1/dossiers":               s.listDossiers,
+		"/api/v1/dossiers/{code}":        s.getDossier,
+		"/api/v1/dossiers/{code}/verify": s.verifyDossier,
+		"/api/v1/rejections":             s.listRejections,
+		"/api/v1/mismatches":             s.listMismatches,
+		"/api/v1/definitions":            s.listDefinitions,
+		"/api/v1/statuses":               s.listStatuses,
+	}
+	for _, r := range Routes() {
+		s.mux.HandleFunc(r.Method+" "+r.Pattern, handlers[r.Pattern])
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path})
+	})
+}
+
+type ctxKey struct{}
+
+// ServeHTTP gives the request an id, serves it and logs it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	s.mux.ServeHTTP(sw, r)
+	s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		"duration", time.Since(start), "request_id", id)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKey{}).(string)
+	return id
+}
+
+// apiError is an error with the HTTP status and stable code to answer.
+type apiError struct {
+	status int
+	code   string // stable, e.g. "bad_parameter"
+	msg    string
+	param  string // the offending query parameter, if any
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badParam(param, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "bad_parameter", param: param, msg: param + ": " + sprintf(format, args...)}
+}
+
+// writeError is the one place that maps errors to responses.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, workflow.ErrNotFound):
+		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "no dossier has this code"}
+	case errors.Is(err, context.Canceled):
+		ae = &apiError{status: 499, code: "canceled", msg: "request canceled"}
+	default:
+		s.log.Error("http internal error", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
+	}
+	body := map[string]any{"code": ae.code, "message": ae.msg, "request_id": requestID(r)}
+	if ae.param != "" {
+		body["parameter"] = ae.param
+	}
+	writeJSON(w, ae.status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Metrics == nil {
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "metrics are not enabled"})
+		return
+	}
+	s.cfg.Metrics.ServeHTTP(w, r)
+}
