@@ -1,0 +1,349 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// Apply applies a batch of stream messages in one transaction (group
+// commit: one fsync for the whole batch) and returns what it did, with
+// one outcome per applied envelope in stream order.
+//
+// Envelopes at or below the applied sequence are skipped (redeliveries).
+// For each other envelope, in order, Apply rejects an event whose id was
+// already decided as a duplicate, decides it with the catalog against the
+// dossier it names (as left by the earlier envelopes of the batch), and
+// writes the dossier, its history entry or the rejection, any status
+// mismatch, the event id into the permanent dedupe, the outcome into the
+// outbox, the indexes and the counters; last, the applied sequence.
+//
+// Apply never leaves a batch half-applied: on any error (ctx ended, an
+// envelope with neither event nor rejection, I/O) nothing of the batch is
+// written, and the caller may retry the same batch. It does not modify
+// the envelopes and never reads the wall clock.
+func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
+	if err := ctx.Err(); err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
+	}
+	tx, err := db.bolt.Begin(true)
+	if err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", closedErr(err))
+	}
+	defer tx.Rollback() // after Commit, a no-op that returns ErrTxClosed
+	b, err := openBuckets(tx)
+	if err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
+	}
+	bt := &batchTx{b: b, catalog: db.catalog, working: map[string]*working{}, deltas: deltas{}}
+	res, err := bt.apply(ctx, batch)
+	if err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
+	}
+	if res.Accepted+res.Rejected == 0 {
+		// A redelivery only: nothing to write, no fsync.
+		return res, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)
+	}
+	db.logger.Debug("batch applied", "last_seq", res.LastSeq, "envelopes", len(batch),
+		"accepted", res.Accepted, "rejected", res.Rejected, "skipped", res.Skipped)
+	return res, nil
+}
+
+// batchTx is the state of one Apply transaction.
+type batchTx struct {
+	b       *buckets
+	catalog *workflow.Catalog
+	working map[string]*working // dossiers the batch touched, by code
+	deltas  deltas              // counter changes
+}
+
+// working is a dossier as the batch sees it.
+type working struct {
+	stored *workflow.Dossier // as committed before the batch; nil if new
+	cur    *workflow.Dossier // after the batch's envelopes so far
+	dirty  bool              // cur must be written
+}
+
+func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
+	var res workflow.BatchResult
+	applied, err := appliedSeq(bt.b.meta)
+	if err != nil {
+		return res, err
+	}
+	for i := range batch {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		env := batch[i] // a copy: Decide completes the rejection it carries
+		if env.Seq <= applied {
+			res.Skipped++
+			continue
+		}
+		if env.Rejection != nil {
+			r := *env.Rejection
+			env.Rejection = &r
+		}
+		out, err := bt.applyOne(&env)
+		if err != nil {
+			return res, fmt.Errorf("seq %d: %w", env.Seq, err)
+		}
+		res.Outcomes = append(res.Outcomes, out.Outcome)
+		switch {
+		case out.Entry != nil:
+			res.Accepted++
+		case out.Rejection != nil:
+			res.Rejected++
+		}
+		applied = env.Seq
+	}
+	res.LastSeq = applied
+	if res.Accepted+res.Rejected == 0 {
+		return res, nil
+	}
+	if err := bt.flush(); err != nil {
+		return res, err
+	}
+	if err := bt.b.meta.Put([]byte(metaAppliedSeq), encodeUint64(applied)); err != nil {
+		return res, fmt.Errorf("applied seq: %w", err)
+	}
+	return res, nil
+}
+
+// applyOne decides one envelope and writes everything but the dossier
+// record, its indexes and the counters, which flush writes once per batch.
+func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
+	b := bt.b
+	code := ""
+	switch {
+	case env.Event == nil && env.Rejection == nil:
+		return workflow.Decision{}, ErrInvalidEnvelope
+	case env.Event != nil && env.Rejection == nil:
+		if msg := keyProblem(env.Event); msg != "" {
+			env.Event = nil
+			env.Rejection = workflow.Reject(env.Seq, env.Subject, env.Published, workflow.ReasonMalformed, "%s", msg)
+		}
+	}
+	duplicate := false
+	if e := env.Event; e != nil {
+		code = e.Dossier
+		if b.dedupe.Get([]byte(e.ID)) != nil {
+			env.RejectDuplicate()
+			duplicate = true
+		}
+	} else {
+		code = env.Rejection.Dossier
+	}
+
+	var (
+		d   *workflow.Dossier
+		err error
+	)
+	if keyPart(code) {
+		if d, err = bt.dossier(code); err != nil {
+			return workflow.Decision{}, err
+		}
+	}
+	dec := bt.catalog.Decide(d, env)
+
+	if dec.Dossier != nil {
+		w := bt.working[dec.Dossier.Code]
+		if w == nil {
+			// Decide only creates the dossier the event names, which
+			// bt.dossier has just looked up.
+			return dec, fmt.Errorf("store: decision names dossier %q, not looked up", dec.Dossier.Code)
+		}
+		w.cur, w.dirty = dec.Dossier, true
+	}
+	if e := dec.Entry; e != nil {
+		v, err := encode(e)
+		if err != nil {
+			return dec, err
+		}
+		if err := b.history.Put(historyKey(e.Dossier, e.Index), v); err != nil {
+			return dec, fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
+		}
+		bt.deltas.add(countEntries, 1)
+	}
+	if r := dec.Rejection; r != nil {
+		if err := bt.putRejection(r); err != nil {
+			return dec, err
+		}
+	}
+	if m := dec.Mismatch; m != nil {
+		if err := bt.putMismatch(m); err != nil {
+			return dec, err
+		}
+	}
+	if e := env.Event; e != nil && !duplicate {
+		if err := b.dedupe.Put([]byte(e.ID), encodeUint64(env.Seq)); err != nil {
+			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
+		}
+	}
+	v, err := encode(&dec.Outcome)
+	if err != nil {
+		return dec, err
+	}
+	if err := b.outbox.Put(seqKey(env.Seq), v); err != nil {
+		return dec, fmt.Errorf("outbox: %w", err)
+	}
+	bt.deltas.add(countOutbox, 1)
+	return dec, nil
+}
+
+// dossier returns the dossier as the batch sees it: from the working set,
+// else from the file (remembered in the working set); nil if unknown.
+func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
+	if w, ok := bt.working[code]; ok {
+		return w.cur, nil
+	}
+	w := &working{}
+	if v := bt.b.dossiers.Get([]byte(code)); v != nil {
+		w.stored = new(workflow.Dossier)
+		if err := decode(v, w.stored); err != nil {
+			return nil, fmt.Errorf("dossier %q: %w", code, err)
+		}
+		w.cur = w.stored
+	}
+	bt.working[code] = w
+	return w.cur, nil
+}
+
+func (bt *batchTx) putRejection(r *workflow.Rejection) error {
+	b := bt.b
+	v, err := encode(r)
+	if err != nil {
+		return err
+	}
+	if err := b.rejections.Put(seqKey(r.Seq), v); err != nil {
+		return fmt.Errorf("rejection: %w", err)
+	}
+	if keyPart(r.Dossier) {
+		if err := b.rejByDossier.Put(prefixSeqKey(r.Dossier, r.Seq), nil); err != nil {
+			return fmt.Errorf("rejection index: %w", err)
+		}
+	}
+	if err := b.rejByReason.Put(prefixSeqKey(string(r.Reason), r.Seq), nil); err != nil {
+		return fmt.Errorf("rejection index: %w", err)
+	}
+	bt.deltas.add(countRejections, 1)
+	bt.deltas.add(countReasonPrefix+string(r.Reason), 1)
+	return nil
+}
+
+func (bt *batchTx) putMismatch(m *workflow.Mismatch) error {
+	b := bt.b
+	v, err := encode(m)
+	if err != nil {
+		return err
+	}
+	if err := b.mismatches.Put(seqKey(m.Seq), v); err != nil {
+		return fmt.Errorf("mismatch: %w", err)
+	}
+	if err := b.misByDossier.Put(prefixSeqKey(m.Dossier, m.Seq), nil); err != nil {
+		return fmt.Errorf("mismatch index: %w", err)
+	}
+	bt.deltas.add(countMismatches, 1)
+	return nil
+}
+
+// flush writes the dossiers the batch changed, in code order, moves their
+// index keys, then writes the counters.
+func (bt *batchTx) flush() error {
+	b := bt.b
+	for _, code := range slices.Sorted(maps.Keys(bt.working)) {
+		w := bt.working[code]
+		if !w.dirty {
+			continue
+		}
+		v, err := encode(w.cur)
+		if err != nil {
+			return err
+		}
+		if err := b.dossiers.Put([]byte(code), v); err != nil {
+			return fmt.Errorf("dossier %q: %w", code, err)
+		}
+		var old []indexKey
+		if w.stored == nil {
+			bt.deltas.add(countDossiers, 1)
+		} else {
+			old = b.indexKeys(w.stored)
+		}
+		for i, k := range b.indexKeys(w.cur) {
+			if old != nil {
+				if bytes.Equal(old[i].key, k.key) {
+					continue
+				}
+				if err := k.bucket.Delete(old[i].key); err != nil {
+					return fmt.Errorf("index of %q: %w", code, err)
+				}
+				bt.deltas.add(old[i].count, -1)
+			}
+			if err := k.bucket.Put(k.key, nil); err != nil {
+				return fmt.Errorf("index of %q: %w", code, err)
+			}
+			bt.deltas.add(k.count, 1)
+		}
+	}
+	return bt.deltas.write(b.counts)
+}
+
+// indexKey is the key of a dossier in one of the dossier indexes, and the
+// counter of that key's group.
+type indexKey struct {
+	bucket *bbolt.Bucket
+	key    []byte
+	count  string
+}
+
+// indexKeys returns the keys of a dossier in the status, agency and
+// procedure indexes, always in that order.
+func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
+	return []indexKey{
+		{b.byStatus, statusKey(d.Status, d.Code), statusCountKey(d.Status)},
+		{b.byAgency, codeKey(d.Agency, d.Code), countAgencyPrefix + d.Agency},
+		{b.byProcedure, codeKey(d.Procedure, d.Code), countProcedurePrefix + d.Procedure},
+	}
+}
+
+// keyProblem says why the event cannot be stored under the store's keys,
+// or returns "". The codec should have rejected such an event already;
+// the store checks again so that no message can make every retry of a
+// batch fail (bbolt refuses empty and oversized keys) and block the stream.
+func keyProblem(e *workflow.Event) string {
+	switch {
+	case e.ID == "":
+		return "id is empty"
+	case e.Dossier == "":
+		return "subject (the dossier code) is empty"
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"id", e.ID}, {"subject", e.Dossier}, {"data.agency", e.Agency}, {"data.procedure", e.Procedure},
+	} {
+		switch {
+		case len(f.v) > maxKeyPart:
+			return fmt.Sprintf("%s is longer than %d bytes", f.name, maxKeyPart)
+		case strings.ContainsRune(f.v, sep):
+			return f.name + " contains a NUL byte"
+		}
+	}
+	return ""
+}
+
+// keyPart reports whether s can be part of a key: not empty, at most
+// maxKeyPart bytes, without sep.
+func keyPart(s string) bool {
+	return s != "" && len(s) <= maxKeyPart && !strings.ContainsRune(s, sep)
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// checkFile opens a closed store file with bbolt and checks bbolt's own
+// consistency and the store's invariants (doc.go): every index and counter
+// equals what a scan of the records gives, every decided event id is in
+// dedupe, and, with chains, every dossier's history verifies.
+func checkFile(t testing.TB, path string, chains bool) {
+	t.Helper()
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("open %s for checking: %v", path, err)
+	}
+	defer bdb.Close()
+	err = bdb.View(func(tx *bbolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("bbolt check: %v", err)
+		}
+		b, err := openBuckets(tx)
+		if err != nil {
+			return err
+		}
+		checkInvariants(t, b, chains)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("check %s: %v", path, err)
+	}
+}
+
+func checkInvariants(t testing.TB, b *buckets, chains bool) {
+	t.Helper()
+	want := map[string]uint64{} // expected counters
+	wantKeys := map[*bbolt.Bucket]map[string]bool{
+		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {},
+		b.rejByDossier: {}, b.rejByReason: {}, b.misByDossier: {},
+	}
+	dedupe := map[string]uint64{} // event id -> seq that decided it
+
+	forEach(t, b.dossiers, func(k, v []byte) {
+		var d workflow.Dossier
+		mustDecode(t, v, &d)
+		if d.Code != string(k) {
+			t.Errorf("dossier under key %q has code %q", k, d.Code)
+		}
+		want[countDossiers]++
+		for _, ik := range b.indexKeys(&d) {
+			wantKeys[ik.bucket][string(ik.key)] = true
+			want[ik.count]++
+		}
+		if chains {
+			if r := b.verify(&d); !r.OK {
+				t.Errorf("chain of %q: %+v", d.Code, r)
+			}
+		}
+	})
+	forEach(t, b.history, func(k, v []byte) {
+		var e workflow.HistoryEntry
+		mustDecode(t, v, &e)
+		if !bytes.Equal(k, historyKey(e.Dossier, e.Index)) {
+			t.Errorf("history entry %s/%d under key %q", e.Dossier, e.Index, k)
+		}
+		want[countEntries]++
+		dedupe[e.EventID] = e.Seq
+	})
+	forEach(t, b.rejections, func(k, v []byte) {
+		var r workflow.Rejection
+		mustDecode(t, v, &r)
+		if seqOf(k) != r.Seq {
+			t.Errorf("rejection %d under key %d", r.Seq, seqOf(k))
+		}
+		want[countRejections]++
+		want[countReasonPrefix+string(r.Reason)]++
+		wantKeys[b.rejByReason][string(prefixSeqKey(string(r.Reason), r.Seq))] = true
+		if keyPart(r.Dossier) {
+			wantKeys[b.rejByDossier][string(prefixSeqKey(r.Dossier, r.Seq))] = true
+		}
+		if r.EventID != "" && r.Reason != workflow.ReasonDuplicate {
+			dedupe[r.EventID] = r.Seq
+		}
+	})
+	forEach(t, b.mismatches, func(k, v []byte) {
+		var m workflow.Mismatch
+		mustDecode(t, v, &m)
+		want[countMismatches]++
+		wantKeys[b.misByDossier][string(prefixSeqKey(m.Dossier, m.Seq))] = true
+	})
+	var outbox []uint64
+	forEach(t, b.outbox, func(k, v []byte) {
+		var o workflow.Outcome
+		mustDecode(t, v, &o)
+		if seqOf(k) != o.Seq {
+			t.Errorf("outcome %d under key %d", o.Seq, seqOf(k))
+		}
+		outbox = append(outbox, o.Seq)
+		want[countOutbox]++
+	})
+
+	got := map[string]uint64{}
+	forEach(t, b.counts, func(k, v []byte) {
+		n, err := decodeUint64(v)
+		if err != nil {
+			t.Errorf("counter %q: %v", k, err)
+		}
+		got[string(k)] = n
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("counters differ from a scan (-scan +counters):\n%s", diff)
+	}
+	for ix, keys := range wantKeys {
+		gotKeys := map[string]bool{}
+		forEach(t, ix, func(k, v []byte) {
+			if len(v) != 0 {
+				t.Errorf("index key %q has a value", k)
+			}
+			gotKeys[string(k)] = true
+		})
+		if diff := cmp.Diff(keys, gotKeys); diff != "" {
+			t.Errorf("index differs from a scan (-scan +index):\n%s", diff)
+		}
+	}
+	for id, seq := range dedupe {
+		got, err := decodeUint64(b.dedupe.Get([]byte(id)))
+		if err != nil || got != seq {
+			t.Errorf("dedupe[%q] = %d, %v; want %d", id, got, err, seq)
+		}
+	}
+	applied, err := appliedSeq(b.meta)
+	if err != nil {
+		t.Error(err)
+	}
+	if len(outbox) > 0 && slices.Max(outbox) > applied {
+		t.Errorf("outbox holds seq %d above the applied seq %d", slices.Max(outbox), applied)
+	}
+	if v, _ := decodeUint64(b.meta.Get([]byte(metaSchema))); v != schemaVersion {
+		t.Errorf("schema version %d, want %d", v, schemaVersion)
+	}
+}
+
+func forEach(t testing.TB, b *bbolt.Bucket, fn func(k, v []byte)) {
+	t.Helper()
+	if err := b.ForEach(func(k, v []byte) error { fn(k, v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustDecode(t testing.TB, v []byte, dst any) {
+	t.Helper()
+	if err := decode(v, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statusCounts is a helper for tests that compare Counts.ByStatus.
+func statusCounts(pairs ...int) [workflow.MaxStatus + 1]int {
+	var a [workflow.MaxStatus + 1]int
+	for i := 0; i+1 < len(pairs); i += 2 {
+		a[pairs[i]] = pairs[i+1]
+	}
+	return a
+}

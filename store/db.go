@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// DefaultTimeout is how long Open waits for the file lock when
+// Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// Listing limits of Dossiers, Rejections and Mismatches.
+const (
+	DefaultLimit = 50   // used when a query's Limit is zero or negative
+	MaxLimit     = 1000 // a larger Limit is lowered to this
+)
+
+var (
+	// ErrLocked is returned by Open when another DB, in this process or
+	// another, holds the file.
+	ErrLocked = errors.New("store: database file is locked by another process")
+
+	// ErrSchemaTooNew is returned by Open when the file was written by a
+	// newer hoso whose layout this build does not know.
+	ErrSchemaTooNew = errors.New("store: schema version of the file is newer than this build")
+
+	// ErrClosed is returned by every method called after Close.
+	ErrClosed = errors.New("store: database is closed")
+
+	// ErrInvalidEnvelope is returned by Apply for an envelope with neither
+	// an event nor a rejection: a bug of the caller, not a property of the
+	// message, so the batch is refused rather than recorded.
+	ErrInvalidEnvelope = errors.New("store: envelope has neither event nor rejection")
+)
+
+// Options configures Open.
+type Options struct {
+	// Catalog decides the events Apply applies. Required.
+	Catalog *workflow.Catalog
+
+	// Logger receives the store's logs. Nil discards them.
+	Logger *slog.Logger
+
+	// NoSync skips the fsync after each commit (bbolt's NoSync): a crash of
+	// the machine can then lose committed batches or corrupt the file.
+	// THIS IS UNSAFE: only for tests and benchmarks. Default false.
+	NoSync bool
+
+	// Timeout is how long Open waits for the file lock before returning
+	// ErrLocked. Zero means DefaultTimeout (1s).
+	Timeout time.Duration
+}
+
+// DB is hoso's store: one bbolt file holding dossiers, their hash-chained
+// histories, rejections, mismatches, the event-id dedupe, the applied
+// stream sequence, indexes, counters and the outbox.
+//
+// A DB is safe for concurrent use. Apply calls are serialized (bbolt has
+// one writer); reads see the last committed batch and never block Apply.
+type DB struct {
+	bolt    *bbolt.DB
+	path    string
+	catalog *workflow.Catalog
+	logger  *slog.Logger
+}
+
+// Open opens the store at path, creating the file and its buckets if
+// needed. It waits up to opts.Timeout for the file lock and returns
+// ErrLocked if another DB holds it. It refuses a file of an unknown newer
+// schema version with ErrSchemaTooNew.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Catalog == nil {
+		return nil, fmt.Errorf("open store %s: Options.Catalog is required", path)
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w (waited %s)", path, ErrLocked, timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger}
+	var applied uint64
+	err = b.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket([]byte(bucketMeta))
+		v, err := decodeUint64(meta.Get([]byte(metaSchema)))
+		if err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+		switch {
+		case v == 0:
+			if err := meta.Put([]byte(metaSchema), encodeUint64(schemaVersion)); err != nil {
+				return err
+			}
+		case v > schemaVersion:
+			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, v, schemaVersion)
+		case v < schemaVersion:
+			// Migrations go here when a second version exists.
+			return fmt.Errorf("store: schema version %d has no migration to %d", v, schemaVersion)
+		}
+		applied, err = appliedSeq(meta)
+		return err
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	logger.Info("store opened", "path", path, "schema", schemaVersion, "applied_seq", applied, "no_sync", opts.NoSync)
+	return db, nil
+}
+
+// Close closes the file. It waits for running transactions to end.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path returns the path of the file.
+func (db *DB) Path() string { return db.path }
+
+// AppliedSeq returns the stream sequence of the last message applied, 0
+// when none has been.
+func (db *DB) AppliedSeq() (uint64, error) {
+	var seq uint64
+	err := db.view(context.Background(), func(b *buckets) error {
+		var err error
+		seq, err = appliedSeq(b.meta)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("applied seq: %w", err)
+	}
+	return seq, nil
+}
+
+// Backup writes a consistent copy of the whole file to w, from one read
+// transaction (Apply goes on meanwhile). It returns the bytes written.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := db.view(ctx, func(b *buckets) error {
+		var err error
+		n, err = b.tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup: %w", err)
+	}
+	return n, nil
+}
+
+func appliedSeq(meta *bbolt.Bucket) (uint64, error) {
+	seq, err := decodeUint64(meta.Get([]byte(metaAppliedSeq)))
+	if err != nil {
+		return 0, fmt.Errorf("applied seq: %w", err)
+	}
+	return seq, nil
+}
+
+// buckets holds a transaction's buckets, looked up once.
+type buckets struct {
+	tx                                    *bbolt.Tx
+	meta, counts                          *bbolt.Bucket
+	dossiers, history, dedupe             *bbolt.Bucket
+	rejections, rejByDossier, rejByReason *bbolt.Bucket
+	mismatches, misByDossier              *bbolt.Bucket
+	outbox                                *bbolt.Bucket
+	byStatus, byAgency, byProcedure       *bbolt.Bucket
+}
+
+func openBuckets(tx *bbolt.Tx) (*buckets, error) {
+	b := &buckets{tx: tx}
+	for _, x := range []struct {
+		name string
+		dst  **bbolt.Bucket
+	}{
+		{bucketMeta, &b.meta}, {bucketCounts, &b.counts},
+		{bucketDossiers, &b.dossiers}, {bucketHistory, &b.history}, {bucketDedupe, &b.dedupe},
+		{bucketRejections, &b.rejections}, {bucketRejByDossier, &b.rejByDossier}, {bucketRejByReason, &b.rejByReason},
+		{bucketMismatches, &b.mismatches}, {bucketMisByDossier, &b.misByDossier},
+		{bucketOutbox, &b.outbox},
+		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
+	} {
+		*x.dst = tx.Bucket([]byte(x.name))
+		if *x.dst == nil {
+			return nil, fmt.Errorf("store: bucket %s is missing", x.name)
+		}
+	}
+	if tx.Writable() {
+		// These buckets only grow at their end (sequence keys), so full
+		// pages waste no room and halve the page count of bbolt's default.
+		for _, sb := range []*bbolt.Bucket{b.rejections, b.mismatches, b.outbox} {
+			sb.FillPercent = 0.9
+		}
+	}
+	return b, nil
+}
+
+// view runs fn in a read transaction.
+func (db *DB) view(ctx context.Context, fn func(*buckets) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedErr(db.bolt.View(func(tx *bbolt.Tx) error {
+		b, err := openBuckets(tx)
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	}))
+}
+
+// update runs fn in a write transaction and commits it if fn returns nil.
+func (db *DB) update(ctx context.Context, fn func(*buckets) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedErr(db.bolt.Update(func(tx *bbolt.Tx) error {
+		b, err := openBuckets(tx)
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	}))
+}
+
+// closedErr maps bbolt's error for a closed file to ErrClosed.
+func closedErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// limit applies DefaultLimit and MaxLimit to a query's Limit.
+func limit(n int) int {
+	if n <= 0 {
+		return DefaultLimit
+	}
+	return min(n, MaxLimit)
+}

@@ -1,0 +1,95 @@
+/*
+Package store keeps hoso's state in one bbolt file: dossiers, their
+hash-chained histories, rejections, status mismatches, the permanent
+event-id dedupe, the applied stream sequence, indexes, counters and the
+outbox of outcomes to publish.
+
+# Basics
+
+Open a DB with a workflow.Catalog, which decides the events:
+
+	db, err := store.Open(path, store.Options{Catalog: catalog})
+	...
+	defer db.Close()
+
+The engine fetches a batch of stream messages, hands it to DB.Apply, and
+acks the batch once Apply has returned: Apply decides every envelope in
+stream order and writes everything in one bbolt transaction, so the batch
+costs one fsync (group commit) and is either wholly applied or not at all.
+A redelivered batch is a no-op: envelopes at or below the applied
+sequence are skipped, and an event id seen before, at any sequence, is
+rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
+publishes them and calls DB.MarkPublished. Supervisors read through
+DB.Dossier, DB.History, DB.Verify, DB.Dossiers, DB.Rejections,
+DB.Mismatches and DB.Counts.
+
+# Schema
+
+Version 1 (meta "schema"). Keys are ordered so that related records sit
+together and appends go to the end of a bucket. Sequences are big-endian
+uint64, so key order is sequence order. Records are JSON (codec.go).
+
+	meta                  "schema" -> version; "applied_seq" -> seq
+	counts                counter name -> uint64 (see keys.go)
+	dossiers              code -> Dossier
+	history               code 0x00 index(uint32) -> HistoryEntry
+	dedupe                event id -> seq of the message that carried it
+	rejections            seq -> Rejection
+	rej_by_dossier        code 0x00 seq -> ""
+	rej_by_reason         reason 0x00 seq -> ""
+	mismatches            seq -> Mismatch
+	mis_by_dossier        code 0x00 seq -> ""
+	outbox                seq -> Outcome
+	dossier_by_status     status(1 byte) code -> ""
+	dossier_by_agency     agency 0x00 code -> ""
+	dossier_by_procedure  procedure 0x00 code -> ""
+
+History is one flat bucket rather than a nested bucket per dossier: a
+dossier's entries are still contiguous (one Seek, then Next), a nested
+bucket would cost a bucket header and an inline copy rewritten into its
+parent on every append, and hundreds of thousands of small buckets make
+bbolt's page accounting and its consistency check slow. The big-endian
+index sorts a dossier's entries in order.
+
+# Invariants
+
+  - The applied sequence, every record and every counter change of a batch
+    commit together. After a commit, for every stored dossier: its history
+    holds exactly Dossier.History entries whose hash chain ends at
+    Dossier.Head (workflow.VerifyChain), and each dossier index holds
+    exactly one key for it, matching the record.
+  - Every event id Apply decided is in dedupe, forever, except those it
+    rejected as duplicates (their id is there already).
+  - The outbox holds one outcome per applied message until MarkPublished.
+  - Counters equal what a scan would count: dossiers, per status, per
+    agency and per procedure; history entries; rejections and per reason;
+    mismatches; outbox length.
+  - Dossier codes, event ids, agencies and procedures never contain 0x00
+    and are at most 512 bytes: Apply records such an event as a malformed
+    rejection instead of failing the batch forever.
+  - Apply is deterministic: it reads no clock, and the state after a batch
+    depends only on the state before, the envelopes and the catalog.
+  - Byte slices from bbolt never leave their transaction: records are
+    decoded into values the caller owns.
+
+The hash chain makes tampering with the history evident (DB.Verify,
+DB.VerifyAll); it does not cover the dossier record's other fields, the
+rejections or the counters.
+
+# Concurrency
+
+A DB is safe for concurrent use by multiple goroutines. Apply and
+MarkPublished take bbolt's single writer lock, so they run one at a time;
+reads run in their own read transactions, see the last committed state
+and do not block writers. Apply is meant to be called by one goroutine in
+stream order: the applied sequence makes an out-of-order or repeated call
+harmless, but envelopes below it are skipped, not applied.
+
+A long read transaction keeps old pages alive and makes a writer that
+needs to grow the file wait for it; listings are bounded by their Limit
+and VerifyAll reads a few hundred dossiers per transaction.
+
+Only one DB may have the file open: Open waits Options.Timeout for bbolt's
+file lock and returns ErrLocked.
+*/
+package store

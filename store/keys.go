@@ -1,0 +1,119 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strconv"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// schemaVersion is the version of the layout described in doc.go. Open
+// writes it into a new file and refuses a file with a higher one.
+const schemaVersion = 1
+
+// Bucket names. Open creates every one of them.
+const (
+	bucketMeta         = "meta"                 // metaSchema, metaAppliedSeq
+	bucketCounts       = "counts"               // counter key -> big-endian uint64
+	bucketDossiers     = "dossiers"             // code -> dossier record
+	bucketHistory      = "history"              // code 0x00 index(uint32) -> history entry
+	bucketDedupe       = "dedupe"               // event id -> seq of the message that carried it first
+	bucketRejections   = "rejections"           // seq -> rejection record
+	bucketRejByDossier = "rej_by_dossier"       // code 0x00 seq -> empty
+	bucketRejByReason  = "rej_by_reason"        // reason 0x00 seq -> empty
+	bucketMismatches   = "mismatches"           // seq -> mismatch record
+	bucketMisByDossier = "mis_by_dossier"       // code 0x00 seq -> empty
+	bucketOutbox       = "outbox"               // seq -> outcome record
+	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
+	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
+	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
+)
+
+// allBuckets lists every bucket, in the order Open creates them.
+var allBuckets = []string{
+	bucketMeta, bucketCounts, bucketDossiers, bucketHistory, bucketDedupe,
+	bucketRejections, bucketRejByDossier, bucketRejByReason,
+	bucketMismatches, bucketMisByDossier, bucketOutbox,
+	bucketByStatus, bucketByAgency, bucketByProcedure,
+}
+
+// Keys of the meta bucket.
+const (
+	metaSchema     = "schema"      // big-endian uint64: schemaVersion of the file
+	metaAppliedSeq = "applied_seq" // big-endian uint64: last stream sequence applied
+)
+
+// Keys of the counts bucket. Values are big-endian uint64 counts, kept by
+// Apply and MarkPublished so that Counts never scans.
+const (
+	countDossiers   = "dossiers"   // dossiers stored
+	countEntries    = "entries"    // history entries stored
+	countRejections = "rejections" // rejections recorded
+	countMismatches = "mismatches" // mismatches recorded
+	countOutbox     = "outbox"     // outcomes waiting in the outbox
+
+	countStatusPrefix    = "status:"    // + decimal status code: dossiers in that status
+	countReasonPrefix    = "reason:"    // + reason code: rejections with that reason
+	countAgencyPrefix    = "agency:"    // + agency code: dossiers of the agency
+	countProcedurePrefix = "procedure:" // + procedure code: dossiers of the procedure
+)
+
+// sep separates a variable-length key part from what follows it. Apply
+// refuses codes, ids, agencies and procedures that contain it (see
+// keyProblem), so a prefix ending in sep names exactly one value.
+const sep = 0x00
+
+// maxKeyPart is the longest dossier code, event id, agency or procedure
+// the store keeps (bbolt keys are at most 32 KiB; nothing legitimate comes
+// close to this).
+const maxKeyPart = 512
+
+// seqKey returns the big-endian key of a stream sequence.
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// seqOf decodes a big-endian sequence; the key must be 8 bytes.
+func seqOf(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
+
+// prefixKey returns part 0x00, the prefix of every key under part.
+func prefixKey(part string) []byte {
+	k := make([]byte, 0, len(part)+1+8)
+	return append(append(k, part...), sep)
+}
+
+// prefixSeqKey returns part 0x00 seq: a key of the rej_by_dossier,
+// rej_by_reason and mis_by_dossier indexes.
+func prefixSeqKey(part string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(prefixKey(part), seq)
+}
+
+// historyKey returns code 0x00 index, with the index as a big-endian uint32
+// so that a dossier's entries sort in index order.
+func historyKey(code string, index int) []byte {
+	return binary.BigEndian.AppendUint32(prefixKey(code), uint32(index))
+}
+
+// statusPrefix is the prefix of the dossier_by_status keys of a status.
+func statusPrefix(s workflow.Status) []byte { return []byte{byte(s)} }
+
+// statusKey returns status code: a key of dossier_by_status.
+func statusKey(s workflow.Status, code string) []byte {
+	return append(statusPrefix(s), code...)
+}
+
+// codeKey returns part 0x00 code: a key of dossier_by_agency and
+// dossier_by_procedure.
+func codeKey(part, code string) []byte { return append(prefixKey(part), code...) }
+
+// seqSuffix returns the sequence ending a key of prefix + 8 bytes, and
+// whether k has that shape.
+func seqSuffix(k, prefix []byte) (uint64, bool) {
+	if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+		return 0, false
+	}
+	return seqOf(k[len(prefix):]), true
+}
+
+func statusCountKey(s workflow.Status) string {
+	return countStatusPrefix + strconv.Itoa(int(s))
+}

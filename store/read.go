@@ -1,0 +1,365 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// ctxEvery is how many keys a scan reads between checks of its context.
+const ctxEvery = 256
+
+// verifyChunk is how many dossiers VerifyAll verifies per read transaction.
+const verifyChunk = 256
+
+// Dossier returns the dossier with the code, or an error wrapping
+// workflow.ErrNotFound.
+func (db *DB) Dossier(ctx context.Context, code string) (*workflow.Dossier, error) {
+	var d *workflow.Dossier
+	err := db.view(ctx, func(b *buckets) error {
+		var err error
+		d, err = b.dossier(code)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dossier %q: %w", code, err)
+	}
+	return d, nil
+}
+
+// History returns the history entries of the dossier in index order, or
+// an error wrapping workflow.ErrNotFound when there is no such dossier.
+func (db *DB) History(ctx context.Context, code string) ([]workflow.HistoryEntry, error) {
+	var entries []workflow.HistoryEntry
+	err := db.view(ctx, func(b *buckets) error {
+		if b.dossiers.Get([]byte(code)) == nil {
+			return workflow.ErrNotFound
+		}
+		var err error
+		entries, err = b.historyOf(code)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", code, err)
+	}
+	return entries, nil
+}
+
+// Verify recomputes the hash chain of the dossier's history, read in one
+// transaction with the dossier, and checks it against the dossier's head
+// and length (workflow.VerifyChain). A broken chain is a report, not an
+// error; a missing dossier is an error wrapping workflow.ErrNotFound.
+func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, error) {
+	var r workflow.ChainReport
+	err := db.view(ctx, func(b *buckets) error {
+		d, err := b.dossier(code)
+		if err != nil {
+			return err
+		}
+		r = b.verify(d)
+		return nil
+	})
+	if err != nil {
+		return workflow.ChainReport{}, fmt.Errorf("verify %q: %w", code, err)
+	}
+	return r, nil
+}
+
+// VerifyAll verifies every dossier in code order and calls fn with each
+// report, outside any transaction. It reads a few hundred dossiers per read
+// transaction so that a long audit never holds old pages: each dossier is
+// verified against itself in one transaction, but dossiers that Apply
+// creates during the audit may or may not be visited. It stops at the first
+// error of fn or ctx and returns how many dossiers fn was called with.
+func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error) (checked int, err error) {
+	after := ""
+	for {
+		var reports []workflow.ChainReport
+		err := db.view(ctx, func(b *buckets) error {
+			c := b.dossiers.Cursor()
+			for k, v := seekAfter(c, nil, after); k != nil && len(reports) < verifyChunk; k, v = c.Next() {
+				var d workflow.Dossier
+				if err := decode(v, &d); err != nil {
+					return fmt.Errorf("dossier %q: %w", k, err)
+				}
+				reports = append(reports, b.verify(&d))
+			}
+			return nil
+		})
+		if err != nil {
+			return checked, fmt.Errorf("verify all: %w", err)
+		}
+		for _, r := range reports {
+			if err := fn(r); err != nil {
+				return checked, err
+			}
+			checked++
+		}
+		if len(reports) < verifyChunk {
+			return checked, nil
+		}
+		after = reports[len(reports)-1].Dossier
+	}
+}
+
+// Dossiers lists dossiers in code order, after the cursor q.After, that
+// match every filter of q. With filters it walks the index of the most
+// selective one (by the counters) and checks the others on the record.
+// next is the cursor of the following page, "" when there is none.
+func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []workflow.Dossier, next string, err error) {
+	n := limit(q.Limit)
+	match := func(d *workflow.Dossier) bool {
+		return (q.Status == 0 || d.Status == q.Status) &&
+			(q.Agency == "" || d.Agency == q.Agency) &&
+			(q.Procedure == "" || d.Procedure == q.Procedure)
+	}
+	err = db.view(ctx, func(b *buckets) error {
+		ix, prefix, err := b.dossierIndex(q)
+		if err != nil {
+			return err
+		}
+		c := ix.Cursor()
+		i := 0
+		for k, v := seekAfter(c, prefix, q.After); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if i++; i%ctxEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var d workflow.Dossier
+			if ix != b.dossiers {
+				code := k[len(prefix):]
+				if v = b.dossiers.Get(code); v == nil {
+					return fmt.Errorf("store: a dossier index names %q, which has no record", code)
+				}
+			}
+			if err := decode(v, &d); err != nil {
+				return fmt.Errorf("dossier %q: %w", k, err)
+			}
+			if !match(&d) {
+				continue
+			}
+			if len(list) == n {
+				next = list[n-1].Code
+				return nil
+			}
+			list = append(list, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list dossiers: %w", err)
+	}
+	return list, next, nil
+}
+
+// dossierIndex picks the bucket Dossiers walks and the prefix of its keys:
+// the index of the filter with the fewest dossiers, or the dossiers
+// bucket itself when q does not filter.
+func (b *buckets) dossierIndex(q workflow.DossierQuery) (*bbolt.Bucket, []byte, error) {
+	ix, prefix, best := b.dossiers, []byte(nil), -1
+	consider := func(bucket *bbolt.Bucket, p []byte, countKey string) error {
+		n, err := counter(b.counts, countKey)
+		if err != nil {
+			return err
+		}
+		if best < 0 || n < best {
+			ix, prefix, best = bucket, p, n
+		}
+		return nil
+	}
+	if q.Status != 0 {
+		if err := consider(b.byStatus, statusPrefix(q.Status), statusCountKey(q.Status)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.Agency != "" {
+		if err := consider(b.byAgency, prefixKey(q.Agency), countAgencyPrefix+q.Agency); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.Procedure != "" {
+		if err := consider(b.byProcedure, prefixKey(q.Procedure), countProcedurePrefix+q.Procedure); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ix, prefix, nil
+}
+
+// Rejections lists rejections newest first (descending stream sequence)
+// that match every filter of q, below the cursor q.Before. With a dossier
+// or a reason it walks that index (the dossier's when both are given).
+// Since is checked on Rejection.Time, the stream's timestamp, which follows
+// the sequence: the walk stops at the first older rejection. next is the
+// cursor of the following page, 0 when there is none.
+func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list []workflow.Rejection, next uint64, err error) {
+	n := limit(q.Limit)
+	err = db.view(ctx, func(b *buckets) error {
+		ix, prefix := b.rejections, []byte(nil)
+		switch {
+		case q.Dossier != "":
+			ix, prefix = b.rejByDossier, prefixKey(q.Dossier)
+		case q.Reason != "":
+			ix, prefix = b.rejByReason, prefixKey(string(q.Reason))
+		}
+		return scanDesc(ctx, ix, prefix, q.Before, func(seq uint64) (bool, error) {
+			v := b.rejections.Get(seqKey(seq))
+			if v == nil {
+				return false, fmt.Errorf("store: rejection %d is indexed but not recorded", seq)
+			}
+			var r workflow.Rejection
+			if err := decode(v, &r); err != nil {
+				return false, fmt.Errorf("rejection %d: %w", seq, err)
+			}
+			switch {
+			case !q.Since.IsZero() && r.Time.Before(q.Since):
+				return false, nil
+			case q.Dossier != "" && r.Dossier != q.Dossier, q.Reason != "" && r.Reason != q.Reason:
+				return true, nil
+			case len(list) == n:
+				next = list[n-1].Seq
+				return false, nil
+			}
+			list = append(list, r)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list rejections: %w", err)
+	}
+	return list, next, nil
+}
+
+// Mismatches lists recorded status mismatches newest first, below the
+// cursor q.Before, of one dossier when q.Dossier is set. next is the
+// cursor of the following page, 0 when there is none.
+func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []workflow.Mismatch, next uint64, err error) {
+	n := limit(q.Limit)
+	err = db.view(ctx, func(b *buckets) error {
+		ix, prefix := b.mismatches, []byte(nil)
+		if q.Dossier != "" {
+			ix, prefix = b.misByDossier, prefixKey(q.Dossier)
+		}
+		return scanDesc(ctx, ix, prefix, q.Before, func(seq uint64) (bool, error) {
+			v := b.mismatches.Get(seqKey(seq))
+			if v == nil {
+				return false, fmt.Errorf("store: mismatch %d is indexed but not recorded", seq)
+			}
+			if len(list) == n {
+				next = list[n-1].Seq
+				return false, nil
+			}
+			var m workflow.Mismatch
+			if err := decode(v, &m); err != nil {
+				return false, fmt.Errorf("mismatch %d: %w", seq, err)
+			}
+			list = append(list, m)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list mismatches: %w", err)
+	}
+	return list, next, nil
+}
+
+// scanDesc calls fn with the sequences of the keys prefix + seq of bucket,
+// from the highest below before (every one when before is 0) downwards,
+// until fn returns false or an error.
+func scanDesc(ctx context.Context, bucket *bbolt.Bucket, prefix []byte, before uint64, fn func(seq uint64) (more bool, err error)) error {
+	if before == 0 {
+		before = ^uint64(0) // stream sequences never reach it
+	}
+	c := bucket.Cursor()
+	k, _ := c.Seek(append(bytes.Clone(prefix), seqKey(before)...))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	i := 0
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if i++; i%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		seq, ok := seqSuffix(k, prefix)
+		if !ok {
+			continue
+		}
+		more, err := fn(seq)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// seekAfter positions c at the first key of prefix + after's successor:
+// the first key after prefix + after, or the first with the prefix when
+// after is "".
+func seekAfter(c *bbolt.Cursor, prefix []byte, after string) (k, v []byte) {
+	start := append(bytes.Clone(prefix), after...)
+	k, v = c.Seek(start)
+	if k != nil && after != "" && bytes.Equal(k, start) {
+		k, v = c.Next()
+	}
+	return k, v
+}
+
+// dossier reads and decodes one dossier record.
+func (b *buckets) dossier(code string) (*workflow.Dossier, error) {
+	v := b.dossiers.Get([]byte(code))
+	if v == nil {
+		return nil, workflow.ErrNotFound
+	}
+	d := new(workflow.Dossier)
+	if err := decode(v, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// historyOf reads the history entries of a dossier in index order. On a
+// record that does not decode it returns the entries before it and an
+// *entryError.
+func (b *buckets) historyOf(code string) ([]workflow.HistoryEntry, error) {
+	var entries []workflow.HistoryEntry
+	prefix := prefixKey(code)
+	c := b.history.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var e workflow.HistoryEntry
+		if err := decode(v, &e); err != nil {
+			return entries, &entryError{Dossier: code, Position: len(entries), Err: err}
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// entryError is a history entry that cannot be read.
+type entryError struct {
+	Dossier  string
+	Position int // position of the entry among the dossier's keys
+	Err      error
+}
+
+func (e *entryError) Error() string {
+	return fmt.Sprintf("history of %q: entry %d: %v", e.Dossier, e.Position, e.Err)
+}
+
+func (e *entryError) Unwrap() error { return e.Err }
+
+// verify checks a dossier's chain. An entry that does not decode breaks
+// the chain where it stands.
+func (b *buckets) verify(d *workflow.Dossier) workflow.ChainReport {
+	entries, err := b.historyOf(d.Code)
+	r := workflow.VerifyChain(d, entries)
+	var ee *entryError
+	if errors.As(err, &ee) && (r.OK || r.BrokenAt >= ee.Position) {
+		r.OK, r.BrokenAt, r.Problem = false, ee.Position, fmt.Sprintf("entry %d does not decode: %v", ee.Position, ee.Err)
+	}
+	return r
+}
