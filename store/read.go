@@ -50,6 +50,28 @@ func (db *DB) History(ctx context.Context, code string) ([]workflow.HistoryEntry
 	return entries, nil
 }
 
+// DossierHistory returns the dossier and its history entries, read in one
+// transaction so that they agree, or an error wrapping
+// workflow.ErrNotFound.
+func (db *DB) DossierHistory(ctx context.Context, code string) (*workflow.Dossier, []workflow.HistoryEntry, error) {
+	var (
+		d       *workflow.Dossier
+		entries []workflow.HistoryEntry
+	)
+	err := db.view(ctx, func(b *buckets) error {
+		var err error
+		if d, err = b.dossier(code); err != nil {
+			return err
+		}
+		entries, err = b.historyOf(code)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dossier %q with history: %w", code, err)
+	}
+	return d, entries, nil
+}
+
 // Verify recomputes the hash chain of the dossier's history, read in one
 // transaction with the dossier, and checks it against the dossier's head
 // and length (workflow.VerifyChain). A broken chain is a report, not an
