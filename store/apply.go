@@ -126,17 +126,23 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 // record, its indexes and the counters, which flush writes once per batch.
 func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	b := bt.b
-	code := ""
-	switch {
-	case env.Event == nil && env.Rejection == nil:
+	if env.Event == nil && env.Rejection == nil {
 		return workflow.Decision{}, ErrInvalidEnvelope
-	case env.Event != nil && env.Rejection == nil:
+	}
+	if env.Event != nil {
 		if msg := keyProblem(env.Event); msg != "" {
+			// Unstorable: record it like a message the codec could not
+			// read, keeping the codec's rejection if it made one.
 			env.Event = nil
-			env.Rejection = workflow.Reject(env.Seq, env.Subject, env.Published, workflow.ReasonMalformed, "%s", msg)
+			if env.Rejection == nil {
+				env.Rejection = workflow.Reject(env.Seq, env.Subject, env.Published, workflow.ReasonMalformed, "%s", msg)
+			}
 		}
 	}
-	duplicate := false
+	var (
+		code      string // the dossier the message names, if any
+		duplicate bool
+	)
 	if e := env.Event; e != nil {
 		code = e.Dossier
 		if b.dedupe.Get([]byte(e.ID)) != nil {

@@ -491,6 +491,14 @@ func TestApplyUnstorableEvent(t *testing.T) {
 			t.Errorf("outcome %d: reason %s, want malformed", o.Seq, o.Reason)
 		}
 	}
+
+	// The codec's own rejection of an event is kept.
+	env := h.envelopes(event("", "assign", code1, 1))[0]
+	env.Rejection = workflow.Reject(env.Seq, env.Subject, env.Published, workflow.ReasonTokenMismatch, "test")
+	res = h.apply([]workflow.Envelope{env})
+	if res.Rejected != 1 || res.Outcomes[0].Reason != workflow.ReasonTokenMismatch {
+		t.Errorf("Apply(token mismatch without id) = %+v, want rejected token_mismatch", res)
+	}
 }
 
 func TestApplyDoesNotModifyEnvelopes(t *testing.T) {

@@ -20,8 +20,9 @@ A redelivered batch is a no-op: envelopes at or below the applied
 sequence are skipped, and an event id seen before, at any sequence, is
 rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
-DB.Dossier, DB.History, DB.Verify, DB.Dossiers, DB.Rejections,
-DB.Mismatches and DB.Counts.
+DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
+DB.Dossiers, DB.Rejections, DB.Mismatches and DB.Counts; DB.Backup copies
+the whole file while Apply goes on.
 
 # Schema
 

@@ -93,11 +93,12 @@ func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, er
 }
 
 // VerifyAll verifies every dossier in code order and calls fn with each
-// report, outside any transaction. It reads a few hundred dossiers per read
-// transaction so that a long audit never holds old pages: each dossier is
-// verified against itself in one transaction, but dossiers that Apply
-// creates during the audit may or may not be visited. It stops at the first
-// error of fn or ctx and returns how many dossiers fn was called with.
+// report, outside any transaction. It verifies a few hundred dossiers per
+// read transaction, so that a long audit never keeps one open: each
+// dossier is checked against its own history as of one commit, but
+// dossiers that Apply creates during the audit may or may not be visited.
+// It stops at the first error of fn or ctx and returns how many dossiers
+// fn was called with.
 func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error) (checked int, err error) {
 	after := ""
 	for {
