@@ -1,0 +1,67 @@
+package events
+
+import (
+	"strings"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// Subjects, streams and the consumer of the integration contract.
+const (
+	// EventsSubject is the filter of every inbound event:
+	// hoso.events.<source>.<dossier-token>.
+	EventsSubject = "hoso.events.>"
+
+	// OutcomesSubject is the filter of every outbound outcome:
+	// hoso.outcomes.<kind>.<source>.<dossier-token>.
+	OutcomesSubject = "hoso.outcomes.>"
+
+	// EventsStream is the JetStream stream that keeps every inbound event:
+	// the log a store is rebuilt from.
+	EventsStream = "HOSO_EVENTS"
+
+	// OutcomesStream is the JetStream stream that keeps the outcomes, so
+	// that a sender that was offline catches up.
+	OutcomesStream = "HOSO_OUTCOMES"
+
+	// ConsumerName is the durable pull consumer the engine applies the
+	// event stream through.
+	ConsumerName = "hoso-engine"
+)
+
+const (
+	eventsPrefix   = "hoso.events."
+	outcomesPrefix = "hoso.outcomes."
+	// unknownToken stands in an outcome subject for a source or dossier
+	// token that is unknown or would not be a valid subject token.
+	unknownToken = "_"
+)
+
+// Subject returns the inbound subject an event about the dossier is
+// published on: hoso.events.<source>.<dossier-token>.
+func Subject(source, dossierCode string) string {
+	return eventsPrefix + source + "." + workflow.DossierToken(dossierCode)
+}
+
+// OutcomeSubject returns the subject an outcome is published on:
+// hoso.outcomes.<kind>.<source>.<dossier-token>. A source or dossier that
+// is empty or would not make a valid subject token (an unreadable message
+// has neither) is written "_".
+func OutcomeSubject(kind workflow.OutcomeKind, source, dossierCode string) string {
+	return outcomesPrefix + subjectToken(string(kind)) + "." + subjectToken(source) + "." +
+		subjectToken(workflow.DossierToken(dossierCode))
+}
+
+// subjectToken returns s if it is usable as one NATS subject token, else
+// unknownToken.
+func subjectToken(s string) string {
+	if s == "" || len(s) > 256 || strings.ContainsAny(s, ".*> \t\r\n\f\v") {
+		return unknownToken
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return unknownToken
+		}
+	}
+	return s
+}
