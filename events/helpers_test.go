@@ -1,0 +1,262 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// testLogger logs warnings and errors into the test's output.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// startJS starts an embedded server in a temporary directory and connects
+// to it; both are closed when the test ends.
+func startJS(t testing.TB) (*events.Server, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("StartServer: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := events.Connect(srv.ClientURL(), testLogger(t))
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	return srv, nc, js
+}
+
+// setup runs Setup with the defaults.
+func setup(t testing.TB, js jetstream.JetStream) jetstream.Consumer {
+	t.Helper()
+	cons, err := events.Setup(t.Context(), js, events.StreamConfig{})
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	return cons
+}
+
+// testEvent returns the i-th event of a test stream: ten dossiers, taking
+// turns.
+func testEvent(i int) *workflow.Event {
+	return &workflow.Event{
+		ID:        fmt.Sprintf("evt-%d", i),
+		SourceURI: "/motcua/test",
+		Source:    "motcua-test",
+		Action:    "receive",
+		Dossier:   fmt.Sprintf("000.00.12.H57-241106-%04d", i%10),
+		Time:      time.Date(2024, 11, 6, 8, 0, 0, 0, workflow.Zone).Add(time.Duration(i) * time.Second),
+		Procedure: "1.004227",
+		Agency:    "H57.12",
+		Actor:     "canbo-01",
+	}
+}
+
+// publishEvents publishes events from..to-1 and waits for their acks.
+func publishEvents(t testing.TB, js jetstream.JetStream, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		ev := testEvent(i)
+		data, err := events.Encode(ev)
+		if err != nil {
+			t.Fatalf("Encode: %v", err)
+		}
+		msg := &nats.Msg{Subject: events.Subject(ev.Source, ev.Dossier), Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			t.Fatalf("publish event %d: %v", i, err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("publishing events %d..%d: no acks after 10s", from, to-1)
+	}
+}
+
+// waitFor polls cond until it is true, failing the test after the timeout.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// run runs f in a goroutine until the returned stop is called (or the test
+// ends), and checks it returns nil.
+func run(t testing.TB, f func(ctx context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return 10s after its context ended")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+var errInjected = errors.New("injected failure")
+
+// memStore is a small in-memory Applier and Outbox: it applies envelopes
+// above its applied sequence, keeps one outcome per applied envelope in an
+// outbox, records every Apply call, and fails on demand.
+type memStore struct {
+	mu        sync.Mutex
+	applied   uint64               // stream sequence of the last applied envelope
+	envs      []workflow.Envelope  // applied envelopes, in order
+	attempts  [][]uint64           // sequences of every Apply call, failed ones included
+	batches   [][]uint64           // sequences of every successful Apply call
+	skipped   int                  // envelopes at or below applied (redeliveries)
+	gaps      []string             // envelopes that did not continue applied
+	outbox    []workflow.Outcome   // outcomes not yet marked published, by Seq
+	marks     []uint64             // MarkPublished arguments
+	failApply int                  // the next failApply Apply calls fail
+	failMark  bool                 // MarkPublished fails
+	onApply   func(applied uint64) // called after a successful Apply, lock held
+}
+
+func (s *memStore) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seqs := make([]uint64, len(batch))
+	for i, env := range batch {
+		seqs[i] = env.Seq
+	}
+	s.attempts = append(s.attempts, seqs)
+	if s.failApply > 0 {
+		s.failApply--
+		return workflow.BatchResult{}, errInjected
+	}
+	var res workflow.BatchResult
+	for _, env := range batch {
+		if env.Seq <= s.applied {
+			res.Skipped++
+			s.skipped++
+			continue
+		}
+		if env.Seq != s.applied+1 {
+			s.gaps = append(s.gaps, fmt.Sprintf("%d after %d", env.Seq, s.applied))
+		}
+		o := workflow.Outcome{Seq: env.Seq, Time: env.Published}
+		if e := env.Event; e != nil {
+			o.Kind, o.EventID, o.Source, o.Dossier, o.Action = workflow.OutcomeAccepted, e.ID, e.Source, e.Dossier, e.Action
+			res.Accepted++
+		} else {
+			r := env.Rejection
+			o.Kind, o.EventID, o.Source, o.Dossier, o.Reason = workflow.OutcomeRejected, r.EventID, r.Source, r.Dossier, r.Reason
+			res.Rejected++
+		}
+		s.outbox = append(s.outbox, o)
+		res.Outcomes = append(res.Outcomes, o)
+		s.envs = append(s.envs, env)
+		s.applied = env.Seq
+	}
+	res.LastSeq = s.applied
+	s.batches = append(s.batches, seqs)
+	if s.onApply != nil {
+		s.onApply(s.applied)
+	}
+	return res, nil
+}
+
+func (s *memStore) PendingOutcomes(ctx context.Context, after uint64, max int) ([]workflow.Outcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []workflow.Outcome
+	for _, o := range s.outbox {
+		if o.Seq > after && len(out) < max {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) MarkPublished(ctx context.Context, upTo uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failMark {
+		return errInjected
+	}
+	s.marks = append(s.marks, upTo)
+	s.outbox = slices.DeleteFunc(s.outbox, func(o workflow.Outcome) bool { return o.Seq <= upTo })
+	return nil
+}
+
+// add puts outcomes into the outbox directly, as a committed batch would.
+func (s *memStore) add(outcomes ...workflow.Outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outbox = append(s.outbox, outcomes...)
+}
+
+func (s *memStore) appliedSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applied
+}
+
+func (s *memStore) outboxLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.outbox)
+}
+
+func (s *memStore) calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.attempts)
+}
+
+// checkApplied checks that Apply saw exactly the sequences 1..n, each once,
+// in order, with no gap and no redelivery.
+func (s *memStore) checkApplied(t testing.TB, n int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.envs) != n {
+		t.Fatalf("applied %d envelopes, want %d", len(s.envs), n)
+	}
+	for i, env := range s.envs {
+		if env.Seq != uint64(i+1) {
+			t.Fatalf("envelope %d has seq %d, want %d", i, env.Seq, i+1)
+		}
+	}
+	if len(s.gaps) > 0 {
+		t.Errorf("Apply saw gaps: %v", s.gaps)
+	}
+	if s.skipped > 0 {
+		t.Errorf("Apply saw %d redelivered envelopes, want none", s.skipped)
+	}
+}

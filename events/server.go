@@ -1,0 +1,175 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Defaults of ServerConfig.
+const (
+	DefaultHost = "127.0.0.1"
+	DefaultPort = 4222
+)
+
+// readyTimeout bounds how long StartServer waits for the server to accept
+// clients.
+const readyTimeout = 10 * time.Second
+
+// ErrNoStoreDir is returned by StartServer when ServerConfig.Dir is empty.
+var ErrNoStoreDir = errors.New("events: server store directory is required")
+
+// ServerConfig configures the embedded NATS server.
+type ServerConfig struct {
+	// Dir is the JetStream store directory. Required.
+	Dir string
+	// Host is the client listen address; "" means DefaultHost (loopback).
+	Host string
+	// Port is the client port; 0 means DefaultPort (4222), -1 a random free
+	// port (tests: read it back with ClientURL).
+	Port int
+	// SyncInterval is how often JetStream flushes its files to disk; 0
+	// means the server's default (2 minutes). Between flushes an OS crash
+	// or power loss (not a process crash) can lose messages whose publish
+	// was already acknowledged.
+	SyncInterval time.Duration
+	// SyncAlways makes JetStream fsync every write: no acknowledged message
+	// is lost to an OS crash, at a large cost in publish throughput.
+	SyncAlways bool
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// Server is an embedded NATS server with JetStream enabled: hoso's default
+// deployment, one process with nothing else to install. Its methods are
+// safe for concurrent use.
+type Server struct {
+	ns *server.Server
+}
+
+// StartServer starts an embedded NATS server with JetStream (file storage
+// under cfg.Dir) and waits until it accepts clients. The server installs no
+// signal handlers and serves no HTTP monitoring port; its log goes to
+// cfg.Logger. Call Shutdown to stop it.
+func StartServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, ErrNoStoreDir
+	}
+	if cfg.Host == "" {
+		cfg.Host = DefaultHost
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	opts := &server.Options{
+		ServerName:   "hoso",
+		Host:         cfg.Host,
+		Port:         cfg.Port,
+		NoSigs:       true,
+		JetStream:    true,
+		StoreDir:     cfg.Dir,
+		SyncInterval: cfg.SyncInterval,
+		SyncAlways:   cfg.SyncAlways,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("events: start server: %w", err)
+	}
+	lg := newServerLogger(cfg.Logger)
+	ns.SetLoggerV2(lg, lg.debug, false, false)
+	go ns.Start()
+
+	// Poll readiness in short steps so that a fatal start error (port in
+	// use, store directory locked) fails now rather than after readyTimeout.
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		if msg := lg.fatal(); msg != "" {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			return nil, fmt.Errorf("events: start server: %s", msg)
+		}
+		if ns.ReadyForConnections(100 * time.Millisecond) {
+			break
+		}
+		if time.Now().After(deadline) {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			return nil, fmt.Errorf("events: start server: not ready for connections after %s", readyTimeout)
+		}
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, errors.New("events: start server: JetStream is not enabled")
+	}
+	return &Server{ns: ns}, nil
+}
+
+// ClientURL returns the URL clients connect to, e.g. "nats://127.0.0.1:4222".
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// InProcessConn returns a connection to the server that bypasses the
+// network. It makes Server a nats.InProcessConnProvider: connect with
+// nats.Connect("", nats.InProcessServer(s)).
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
+
+// Shutdown stops the server, flushing JetStream to disk, and waits until it
+// has stopped. Drain client connections first. Shutdown may be called more
+// than once.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// serverLogger routes the server's log into slog: notices at Info,
+// warnings at Warn, errors and fatal errors at Error, debug and trace at
+// Debug. A fatal error does not exit the process; StartServer reports it.
+type serverLogger struct {
+	log   *slog.Logger
+	debug bool // whether the server should produce debug lines at all
+
+	mu       sync.Mutex // guards fatalMsg
+	fatalMsg string     // the first fatal error logged; "" if none
+}
+
+func newServerLogger(l *slog.Logger) *serverLogger {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &serverLogger{log: l, debug: l.Enabled(context.Background(), slog.LevelDebug)}
+}
+
+func (l *serverLogger) out(level slog.Level, format string, v []any) {
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	l.log.Log(context.Background(), level, "nats server", "detail", fmt.Sprintf(format, v...))
+}
+
+func (l *serverLogger) Noticef(format string, v ...any) { l.out(slog.LevelInfo, format, v) }
+func (l *serverLogger) Warnf(format string, v ...any)   { l.out(slog.LevelWarn, format, v) }
+func (l *serverLogger) Errorf(format string, v ...any)  { l.out(slog.LevelError, format, v) }
+func (l *serverLogger) Debugf(format string, v ...any)  { l.out(slog.LevelDebug, format, v) }
+func (l *serverLogger) Tracef(format string, v ...any)  { l.out(slog.LevelDebug, format, v) }
+
+func (l *serverLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.log.Error("nats server fatal", "detail", msg)
+	l.mu.Lock()
+	if l.fatalMsg == "" {
+		l.fatalMsg = msg
+	}
+	l.mu.Unlock()
+}
+
+func (l *serverLogger) fatal() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fatalMsg
+}

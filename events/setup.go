@@ -1,0 +1,132 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of StreamConfig.
+const (
+	DefaultDuplicateWindow = 2 * time.Minute
+	DefaultOutcomesMaxAge  = 30 * 24 * time.Hour
+	DefaultAckWait         = 30 * time.Second
+	DefaultMaxAckPending   = 20000
+	// outcomesDuplicateWindow covers a relay that restarts and republishes
+	// what it had sent but not yet marked published.
+	outcomesDuplicateWindow = 10 * time.Minute
+	// streamMsgHeadroom is what the events stream accepts beyond
+	// MaxMessageSize (headers, a slightly oversized payload): such a
+	// message is stored and rejected by Decode as malformed, so its sender
+	// learns why. Larger ones are refused at publish.
+	streamMsgHeadroom = 4 << 10
+)
+
+// StreamConfig configures the streams and the consumer Setup creates.
+// Zero fields take the defaults.
+type StreamConfig struct {
+	// DuplicateWindow is how long HOSO_EVENTS remembers Nats-Msg-Id
+	// headers to drop republished events; default 2 minutes. hoso's own
+	// event-id dedupe is permanent; this only spares the work.
+	DuplicateWindow time.Duration
+	// EventsMaxAge limits how long HOSO_EVENTS keeps events; 0 (the
+	// default) keeps them forever. The stream is the log stores are rebuilt
+	// from: an age limit makes rebuilding from scratch impossible.
+	EventsMaxAge time.Duration
+	// OutcomesMaxAge is how long HOSO_OUTCOMES keeps outcomes for senders
+	// to catch up; default 30 days.
+	OutcomesMaxAge time.Duration
+	// Replicas is the number of replicas of both streams in a JetStream
+	// cluster; default 1 (a single server). Use 3 for durability beyond one
+	// machine.
+	Replicas int
+	// AckWait is how long the server waits for the consumer to ack a
+	// delivered event before delivering it again; default 30 seconds.
+	AckWait time.Duration
+	// MaxAckPending is how many events may be delivered and not yet acked;
+	// default 20000. It must exceed the consumer's prefetch (2×MaxBatch).
+	MaxAckPending int
+}
+
+func (c *StreamConfig) setDefaults() {
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if c.OutcomesMaxAge <= 0 {
+		c.OutcomesMaxAge = DefaultOutcomesMaxAge
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = DefaultMaxAckPending
+	}
+}
+
+// Setup creates, or updates to cfg, the streams HOSO_EVENTS and
+// HOSO_OUTCOMES and the durable pull consumer hoso-engine on HOSO_EVENTS,
+// and returns the consumer. It is idempotent; run it at every start.
+//
+// HOSO_EVENTS captures hoso.events.> with limits retention on file storage
+// and no age limit (unless EventsMaxAge is set): it is the log. Messages
+// larger than MaxMessageSize plus a small headroom are refused at publish.
+// HOSO_OUTCOMES captures hoso.outcomes.> for OutcomesMaxAge with a
+// 10-minute duplicate window, which makes the relay's republishing after a
+// restart idempotent.
+//
+// The consumer delivers everything from the start of the stream, never
+// gives up redelivering (MaxDeliver unlimited: a message is never skipped)
+// and acknowledges with AckAll: acking a message acks every earlier one.
+// The engine applies events strictly in stream order and commits a whole
+// batch in one transaction, so "everything up to here is committed" is
+// exactly what one ack of the batch's last message says — one ack per
+// batch instead of one per event, and an ack floor that is the applied
+// sequence.
+func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Consumer, error) {
+	cfg.setDefaults()
+	events := jetstream.StreamConfig{
+		Name:        EventsStream,
+		Description: "hoso: inbound dossier events (CloudEvents), the log",
+		Subjects:    []string{EventsSubject},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      cfg.EventsMaxAge,
+		Duplicates:  cfg.DuplicateWindow,
+		MaxMsgSize:  MaxMessageSize + streamMsgHeadroom,
+		Replicas:    cfg.Replicas,
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, events); err != nil {
+		return nil, fmt.Errorf("events: set up stream %s: %w", EventsStream, err)
+	}
+	outcomes := jetstream.StreamConfig{
+		Name:        OutcomesStream,
+		Description: "hoso: outcomes of the inbound events (accepted, rejected, correction, deadline)",
+		Subjects:    []string{OutcomesSubject},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      cfg.OutcomesMaxAge,
+		Duplicates:  outcomesDuplicateWindow,
+		Replicas:    cfg.Replicas,
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, outcomes); err != nil {
+		return nil, fmt.Errorf("events: set up stream %s: %w", OutcomesStream, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "hoso engine: applies the events in stream order",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.MaxAckPending,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: set up consumer %s: %w", ConsumerName, err)
+	}
+	return cons, nil
+}
