@@ -1,0 +1,375 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Applier applies a batch of envelopes atomically (store.DB satisfies it).
+//
+// Apply commits the whole batch or nothing. It receives envelopes in
+// strictly increasing stream sequence and must skip those at or below the
+// sequence it has already applied (a redelivery after a crash between
+// commit and ack), so that applying a batch twice is a no-op. An error
+// means nothing was committed: the consumer retries the same batch.
+// Apply must not keep the slice.
+type Applier interface {
+	Apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error)
+}
+
+// DefaultMaxBatch is the default largest batch the consumer applies.
+const DefaultMaxBatch = 512
+
+// Timeouts of the consumer's JetStream requests.
+const (
+	ackTimeout   = 5 * time.Second  // waiting for the server to confirm a batch's ack
+	resetTimeout = 10 * time.Second // rewinding the consumer
+	stopTimeout  = 5 * time.Second  // waiting for a stopped subscription to close
+)
+
+// errConsumeClosed says the server or the client library ended a consume
+// session the consumer did not stop (consumer deleted, connection closed).
+var errConsumeClosed = errors.New("events: consuming stopped unexpectedly")
+
+// ConsumerConfig configures a Consumer. Zero fields take the defaults.
+type ConsumerConfig struct {
+	// MaxBatch is the largest number of events applied in one batch (one
+	// transaction); default DefaultMaxBatch. The consumer prefetches twice
+	// as many.
+	MaxBatch int
+	// Logger receives the consumer's log; nil discards it.
+	Logger *slog.Logger
+	// OnBatch, if set, is called after each committed and acked batch with
+	// its result and how long the successful Apply call took (a metrics
+	// hook). It runs on the consumer's goroutine and must be quick.
+	OnBatch func(workflow.BatchResult, time.Duration)
+	// StartSeq is the stream sequence Run resumes from: the Applier's
+	// applied sequence + 1. 0 resumes from the consumer's ack floor, which
+	// is right unless the store is behind it (restored from a backup, or
+	// rebuilt from an empty file); then events would be skipped. Events
+	// between StartSeq and the ack floor are redelivered and skipped by the
+	// Applier, so a StartSeq too low costs time, never correctness.
+	StartSeq uint64
+}
+
+// Consumer applies the event stream to an Applier in stream order, in
+// batches, and acks each batch after it is committed.
+//
+// It consumes with a prefetch of 2×MaxBatch into a buffer, blocks for the
+// first message of a batch and then takes whatever is already buffered, up
+// to MaxBatch: a lone event on an idle stream is applied at once in a batch
+// of one; under load, batches grow and the cost of a commit is shared.
+// Each message is decoded with Decode (an unreadable message becomes a
+// rejection and is applied like any other: it never stops the stream).
+// After Apply succeeds, the batch's last message is acked — the consumer
+// is AckAll, so that acks the batch — and the outcomes are handed to the
+// Relay. When Apply fails nothing is acked: the same batch is retried with
+// exponential backoff (100 ms up to 5 s) until it succeeds, so no message
+// is skipped or reordered.
+//
+// The consumer hands Apply a gapless run of stream sequences. At every
+// start it rewinds the durable consumer to StartSeq or else to the first
+// sequence not yet acked, so events a previous run received but did not apply are
+// delivered again at once rather than after the ack wait. If a delivery is
+// lost on the way (a reconnect), it notices the jump in delivery
+// sequence, applies what it has, and rewinds to the missing sequence.
+// This needs NATS server 2.14 or later (the consumer reset API), and one
+// Consumer per durable at a time.
+//
+// Run must not be called concurrently; Ready may be called from any
+// goroutine.
+type Consumer struct {
+	js       jetstream.JetStream
+	cons     jetstream.Consumer
+	stream   string // the consumer's stream
+	name     string // the consumer's durable name
+	app      Applier
+	relay    *Relay
+	maxBatch int
+	log      *slog.Logger
+	onBatch  func(workflow.BatchResult, time.Duration)
+	startSeq uint64
+
+	ready atomic.Bool // consuming, and the last Apply succeeded
+}
+
+// NewConsumer returns a consumer of cons (as returned by Setup) that
+// applies to app and hands outcomes to relay. js is the JetStream context
+// cons belongs to (used to rewind it). relay may be nil: outcomes then
+// wait in the outbox for a relay elsewhere.
+func NewConsumer(js jetstream.JetStream, cons jetstream.Consumer, app Applier, relay *Relay, cfg ConsumerConfig) *Consumer {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	info := cons.CachedInfo()
+	return &Consumer{
+		js:       js,
+		cons:     cons,
+		stream:   info.Stream,
+		name:     info.Name,
+		app:      app,
+		relay:    relay,
+		maxBatch: cfg.MaxBatch,
+		log:      cfg.Logger,
+		onBatch:  cfg.OnBatch,
+		startSeq: cfg.StartSeq,
+	}
+}
+
+// Ready reports whether the consumer is consuming and its last Apply
+// succeeded (a readiness probe).
+func (c *Consumer) Ready() bool { return c.ready.Load() }
+
+// Run consumes and applies events until ctx ends, then stops consuming and
+// returns nil. Failures (of Apply, of the connection, of the server) are
+// logged and retried; they make Ready false meanwhile. Messages received
+// but not applied when ctx ends are not acked: the next Run gets them.
+func (c *Consumer) Run(ctx context.Context) error {
+	defer c.ready.Store(false)
+	next := c.startSeq // stream sequence of the next event to apply; 0 until known
+	var bo backoff
+	for ctx.Err() == nil {
+		s, err := c.start(ctx, next)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.log.Error("start consuming", "stream", c.stream, "consumer", c.name, "next_seq", next, "err", err)
+			bo.wait(ctx)
+			continue
+		}
+		var applied bool
+		next, applied, err = c.consume(ctx, s)
+		s.stop()
+		c.ready.Store(false)
+		if ctx.Err() != nil {
+			break
+		}
+		if errors.Is(err, errConsumeClosed) {
+			c.log.Warn("consuming stopped, restarting", "stream", c.stream, "consumer", c.name, "next_seq", next)
+		}
+		// Restart at once after progress; back off when sessions keep
+		// ending without any (e.g. a second engine on the same durable).
+		if applied {
+			bo.reset()
+		} else {
+			bo.wait(ctx)
+		}
+	}
+	return nil
+}
+
+// session is one Consume subscription, from a rewind to a stop.
+type session struct {
+	cc   jetstream.ConsumeContext
+	msgs chan jetstream.Msg // prefetched messages, in delivery order
+	done chan struct{}      // closed by stop: releases a handler blocked on msgs
+	seq  sequencer
+}
+
+// start rewinds the durable consumer to next (to its ack floor when next
+// is 0) and starts consuming.
+func (c *Consumer) start(ctx context.Context, next uint64) (*session, error) {
+	rctx, cancel := context.WithTimeout(ctx, resetTimeout)
+	defer cancel()
+	var resp *jetstream.ConsumerResetResponse
+	var err error
+	if next == 0 {
+		resp, err = c.js.ResetConsumer(rctx, c.stream, c.name)
+	} else {
+		resp, err = c.js.ResetConsumerToSequence(rctx, c.stream, c.name, next)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rewind consumer to %d: %w", next, err)
+	}
+	s := &session{
+		msgs: make(chan jetstream.Msg, 2*c.maxBatch),
+		done: make(chan struct{}),
+		seq:  sequencer{next: resp.ResetSeq},
+	}
+	handler := func(m jetstream.Msg) {
+		select {
+		case s.msgs <- m:
+		case <-s.done:
+		}
+	}
+	onErr := func(_ jetstream.ConsumeContext, err error) {
+		c.log.Warn("consume", "stream", c.stream, "consumer", c.name, "err", err)
+	}
+	s.cc, err = c.cons.Consume(handler, jetstream.PullMaxMessages(2*c.maxBatch), jetstream.ConsumeErrHandler(onErr))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", c.name, err)
+	}
+	c.log.Debug("consuming", "stream", c.stream, "consumer", c.name, "from_seq", resp.ResetSeq)
+	return s, nil
+}
+
+// stop ends the session's subscription; prefetched messages are dropped
+// unacked.
+func (s *session) stop() {
+	s.cc.Stop()
+	close(s.done)
+	t := time.NewTimer(stopTimeout)
+	defer t.Stop()
+	select {
+	case <-s.cc.Closed():
+	case <-t.C:
+	}
+}
+
+// consume applies batches of the session until ctx ends, the session
+// closes or it must be rewound. It returns the next sequence to apply and
+// whether any batch was applied.
+func (c *Consumer) consume(ctx context.Context, s *session) (next uint64, applied bool, err error) {
+	c.ready.Store(true)
+	closed := s.cc.Closed()
+	for {
+		b, rewind, err := c.collect(ctx, s, closed)
+		if len(b.envs) > 0 {
+			if !c.apply(ctx, b) {
+				return s.seq.next, applied, ctx.Err()
+			}
+			applied = true
+		}
+		if err != nil || rewind {
+			return s.seq.next, applied, err
+		}
+	}
+}
+
+// batch is a run of envelopes with consecutive stream positions and the
+// message to ack once they are committed.
+type batch struct {
+	envs []workflow.Envelope
+	last jetstream.Msg
+}
+
+// collect blocks for one message, then takes what is already prefetched,
+// up to maxBatch. rewind is set when a delivery was lost and the session
+// must be restarted at s.seq.next (after applying the batch).
+func (c *Consumer) collect(ctx context.Context, s *session, closed <-chan struct{}) (b batch, rewind bool, err error) {
+	for len(b.envs) < c.maxBatch {
+		var m jetstream.Msg
+		if len(b.envs) == 0 {
+			select {
+			case m = <-s.msgs:
+			case <-ctx.Done():
+				return b, false, ctx.Err()
+			case <-closed:
+				return b, false, errConsumeClosed
+			}
+		} else {
+			select {
+			case m = <-s.msgs:
+			default:
+				return b, false, nil
+			}
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			c.log.Error("message without metadata, rewinding", "subject", m.Subject(), "err", err)
+			return b, true, nil
+		}
+		seq := meta.Sequence.Stream
+		switch s.seq.check(seq, meta.Sequence.Consumer) {
+		case deliveryStale:
+			c.log.Debug("skip redelivery", "seq", seq, "next_seq", s.seq.next)
+			continue
+		case deliveryLost:
+			c.log.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
+			return b, true, nil
+		}
+		env := Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC())
+		if r := env.Rejection; r != nil {
+			c.log.Debug("unreadable event", "seq", seq, "subject", m.Subject(), "reason", r.Reason, "detail", r.Detail)
+		}
+		b.envs = append(b.envs, env)
+		b.last = m
+	}
+	return b, false, nil
+}
+
+// apply applies the batch until it succeeds, then acks it and hands its
+// outcomes on. It returns false, nothing acked, if ctx ended first.
+func (c *Consumer) apply(ctx context.Context, b batch) bool {
+	first, last := b.envs[0].Seq, b.envs[len(b.envs)-1].Seq
+	var bo backoff
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		res, err := c.app.Apply(ctx, b.envs)
+		if err == nil {
+			took := time.Since(start)
+			c.ready.Store(true)
+			c.ack(ctx, b.last, last)
+			if c.relay != nil {
+				c.relay.Enqueue(res.Outcomes)
+			}
+			if c.onBatch != nil {
+				c.onBatch(res, took)
+			}
+			return true
+		}
+		c.ready.Store(false)
+		if ctx.Err() != nil {
+			return false
+		}
+		c.log.Error("apply batch", "first_seq", first, "last_seq", last, "size", len(b.envs), "attempt", attempt, "err", err)
+		if !bo.wait(ctx) {
+			return false
+		}
+	}
+}
+
+// ack acks a committed batch through its last message, waiting for the
+// server to confirm, even when ctx has just ended. A failed ack is only
+// logged: the batch is committed, and its redelivery will be skipped by
+// the Applier.
+func (c *Consumer) ack(ctx context.Context, m jetstream.Msg, seq uint64) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if err := m.DoubleAck(actx); err != nil {
+		c.log.Warn("ack batch", "last_seq", seq, "err", err)
+	}
+}
+
+// delivery is the sequencer's verdict on a delivered message.
+type delivery int
+
+const (
+	deliveryNext  delivery = iota // the next event in stream order: apply it
+	deliveryStale                 // a redelivery of an event already taken: skip it
+	deliveryLost                  // an earlier delivery was lost: rewind
+)
+
+// sequencer keeps the events handed to Apply a gapless run of the stream.
+// The server delivers new messages in stream order and numbers every
+// delivery (consumer sequence, restarting at 1 after a rewind); a jump in
+// stream sequence is legitimate (deleted messages) only when no delivery is
+// missing before it.
+type sequencer struct {
+	next     uint64 // stream sequence of the next event to take
+	delivery uint64 // consumer sequence of the last delivery seen; 0 after a rewind
+}
+
+func (s *sequencer) check(stream, consumer uint64) delivery {
+	contiguous := consumer == s.delivery+1
+	s.delivery = consumer
+	switch {
+	case stream < s.next:
+		return deliveryStale
+	case stream == s.next || contiguous:
+		s.next = stream + 1
+		return deliveryNext
+	}
+	return deliveryLost
+}

@@ -1,0 +1,62 @@
+// Package events is hoso's NATS adapter: the embedded server, the
+// CloudEvent codec of the integration contract, the JetStream streams and
+// consumer, the batch consumer that feeds the store, and the relay that
+// publishes outcomes from the store's outbox.
+//
+// # Data flow
+//
+// One-stop-shop software publishes CloudEvents on
+// hoso.events.<source>.<dossier-token> (Subject); the stream HOSO_EVENTS
+// keeps them all, forever by default: it is the log (Setup). A Consumer
+// reads the durable consumer hoso-engine in stream order, decodes each
+// message (Decode) and hands batches to an Applier, which commits each
+// batch in one transaction together with the outcomes to publish. A Relay
+// then publishes those outcomes from the Outbox on
+// hoso.outcomes.<kind>.<source>.<dossier-token> (OutcomeSubject), captured
+// by HOSO_OUTCOMES.
+//
+// # Invariants
+//
+//   - Ack after commit. A batch is acked (one AckAll ack of its last
+//     message) only after Apply returned without error. A crash between the
+//     two redelivers the batch, and the Applier skips what it has applied.
+//     When Apply fails the same batch is retried, with backoff, until it
+//     succeeds: messages are never dropped, skipped or reordered.
+//   - Gapless order. Apply receives strictly increasing stream sequences
+//     with no message missing. The consumer rewinds the durable consumer at
+//     every start (to ConsumerConfig.StartSeq, else to its ack floor) and
+//     whenever a delivery was lost on the way.
+//   - Nothing blocks the stream. Decode never fails: an unreadable message
+//     becomes an envelope with a Rejection (reason malformed or
+//     token_mismatch) and is applied and acked like any other.
+//   - Outbox. Outcomes are written with the state and published after the
+//     commit with Nats-Msg-Id = Outcome.MsgID(). The relay marks them
+//     published only after the stream acknowledged them; a restart
+//     republishes the unmarked ones and the stream's duplicate window drops
+//     the copies. Enqueue is only a hint that spares an outbox read.
+//   - Determinism. Decode is a pure function of the message: the same
+//     message gives the same envelope, rejection detail included, so a
+//     store rebuilt from the stream is the same store.
+//
+// # Durability
+//
+// The embedded server (StartServer) flushes JetStream files to disk every
+// ServerConfig.SyncInterval (2 minutes by default): a process crash loses
+// nothing acknowledged, but an OS crash or power loss may lose events whose
+// publish was acknowledged within the interval. ServerConfig.SyncAlways
+// fsyncs every write and closes that window at a large cost in throughput.
+// A clustered stream with 3 replicas (StreamConfig.Replicas) is the answer
+// beyond one machine.
+//
+// # Concurrency and lifecycle
+//
+// Consumer.Run and Relay.Run each block until their context ends and must
+// not be called concurrently with themselves; Consumer.Ready,
+// Relay.Enqueue and Relay.Backlog are safe from any goroutine. Decode,
+// Encode and the subject functions are safe for concurrent use. Stop in
+// this order: the consumer, then the relay, then drain the NATS
+// connection, then shut the embedded server down, then close the store.
+//
+// The consumer needs NATS server 2.14 or later (the consumer reset API);
+// the embedded server is recent enough.
+package events
