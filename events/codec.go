@@ -396,6 +396,11 @@ func (o object) str(key string, required bool) (string, bool) {
 		o.p.add("%s%s: want a string, got %s", o.path, key, k)
 		return "", false
 	}
+	// The payload is valid JSON and valid UTF-8: a string without escapes
+	// is its own content.
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil { // unreachable: the payload parsed
 		o.p.add("%s%s: %v", o.path, key, err)

@@ -395,3 +395,37 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func benchPayload(b *testing.B) []byte {
+	m := payload()
+	d := data(m)
+	d["claimed_status"] = 4
+	d["attachments"] = []any{
+		map[string]any{"kind": "input_digitized", "name": "don.pdf", "sha256": strings.Repeat("ab", 32)},
+		map[string]any{"kind": "result_electronic", "name": "kq.pdf", "sha256": strings.Repeat("cd", 32)},
+	}
+	d["due"] = "2024-11-15"
+	d["note"] = "ghi chú cho phiếu kiểm soát"
+	return mustJSON(b, m)
+}
+
+func BenchmarkDecode(b *testing.B) {
+	raw := benchPayload(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if env := events.Decode(testSubject, raw, 1, published); env.Event == nil {
+			b.Fatal(env.Rejection.MessageEN())
+		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	ev := events.Decode(testSubject, benchPayload(b), 1, published).Event
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := events.Encode(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -322,3 +322,26 @@ func TestConsumerRecoversLostDelivery(t *testing.T) {
 	waitFor(t, 10*time.Second, "all three applied", func() bool { return st.appliedSeq() == 3 })
 	st.checkApplied(t, 3)
 }
+
+// BenchmarkPipeline measures events published to the embedded server and
+// applied, in batches, to an in-memory store: the throughput of the NATS
+// side of the engine without the real store's commit.
+func BenchmarkPipeline(b *testing.B) {
+	_, _, js := startJS(b)
+	cons := setup(b, js)
+	st := &memStore{}
+	c := events.NewConsumer(js, cons, st, nil, events.ConsumerConfig{Logger: testLogger(b)})
+	run(b, c.Run)
+	const perLoop = 1000
+	published := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		publishEvents(b, js, published, published+perLoop)
+		published += perLoop
+		waitFor(b, 10*time.Second, "events applied", func() bool { return st.appliedSeq() == uint64(published) })
+	}
+	b.ReportMetric(float64(published)/b.Elapsed().Seconds(), "events/s")
+	st.mu.Lock()
+	b.ReportMetric(float64(len(st.envs))/float64(len(st.batches)), "events/batch")
+	st.mu.Unlock()
+}
