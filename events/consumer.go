@@ -75,11 +75,12 @@ type ConsumerConfig struct {
 // is skipped or reordered.
 //
 // The consumer hands Apply a gapless run of stream sequences. At every
-// start it rewinds the durable consumer to StartSeq or else to the first
-// sequence not yet acked, so events a previous run received but did not apply are
-// delivered again at once rather than after the ack wait. If a delivery is
-// lost on the way (a reconnect), it notices the jump in delivery
-// sequence, applies what it has, and rewinds to the missing sequence.
+// start it rewinds the durable consumer to StartSeq, or else to the first
+// sequence not yet acked, so that events a previous run received but did
+// not apply are delivered again at once rather than after the ack wait. If
+// a delivery is lost on the way (a reconnect), it notices the jump in
+// delivery sequence, applies what it has, and rewinds to the missing
+// sequence.
 // This needs NATS server 2.14 or later (the consumer reset API), and one
 // Consumer per durable at a time.
 //

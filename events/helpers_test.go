@@ -133,7 +133,7 @@ var errInjected = errors.New("injected failure")
 // above its applied sequence, keeps one outcome per applied envelope in an
 // outbox, records every Apply call, and fails on demand.
 type memStore struct {
-	mu        sync.Mutex
+	mu        sync.Mutex           // guards every field below
 	applied   uint64               // stream sequence of the last applied envelope
 	envs      []workflow.Envelope  // applied envelopes, in order
 	attempts  [][]uint64           // sequences of every Apply call, failed ones included

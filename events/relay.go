@@ -108,7 +108,7 @@ func (r *Relay) Backlog() int {
 // outcome marked published.
 func (r *Relay) Run(ctx context.Context) error {
 	var (
-		cursor     uint64 // Seq of the last outcome taken; those after it are still to publish
+		cursor     uint64 // Seq of the last outcome marked published; those after it are still to publish
 		fromOutbox = true // read the outbox rather than the hints
 		bo         backoff
 	)
