@@ -152,7 +152,9 @@ func (l *serverLogger) out(level slog.Level, format string, v []any) {
 	l.log.Log(context.Background(), level, "nats server", "detail", fmt.Sprintf(format, v...))
 }
 
-func (l *serverLogger) Noticef(format string, v ...any) { l.out(slog.LevelInfo, format, v) }
+// Noticef logs at debug: the server's notices are its start-up banner and
+// routine events; hoso logs what an operator needs (the listen address).
+func (l *serverLogger) Noticef(format string, v ...any) { l.out(slog.LevelDebug, format, v) }
 func (l *serverLogger) Warnf(format string, v ...any)   { l.out(slog.LevelWarn, format, v) }
 func (l *serverLogger) Errorf(format string, v ...any)  { l.out(slog.LevelError, format, v) }
 func (l *serverLogger) Debugf(format string, v ...any)  { l.out(slog.LevelDebug, format, v) }

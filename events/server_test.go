@@ -36,7 +36,7 @@ func (b *syncBuffer) String() string {
 
 func TestStartServer(t *testing.T) {
 	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, SyncAlways: true, Logger: logger})
 	if err != nil {
 		t.Fatalf("StartServer: %v", err)

@@ -65,3 +65,9 @@ func subjectToken(s string) string {
 	}
 	return s
 }
+
+// OutcomeFilter returns the subject filter of every outcome about the
+// dossier from the source, of any kind: hoso.outcomes.*.<source>.<token>.
+func OutcomeFilter(source, dossierCode string) string {
+	return outcomesPrefix + "*." + subjectToken(source) + "." + subjectToken(workflow.DossierToken(dossierCode))
+}
