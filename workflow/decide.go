@@ -271,7 +271,9 @@ func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
 		nd.Rejections++
 		r.Status = nd.Status
 		dec.Dossier = nd
-		if r.ClaimedStatus != 0 && r.ClaimedStatus != nd.Status {
+		// A duplicate repeats a claim already judged when the event was first
+		// decided; recording it again would count one wrong status twice.
+		if r.ClaimedStatus != 0 && r.ClaimedStatus != nd.Status && r.Reason != ReasonDuplicate {
 			nd.Mismatches++
 			dec.Mismatch = mismatch(env, nd.Status, false)
 		}

@@ -400,3 +400,17 @@ func TestDecideChain(t *testing.T) {
 		t.Fatalf("VerifyChain(entries swapped) = %+v, want broken at 1", r)
 	}
 }
+
+// TestDuplicateRecordsNoMismatch: a repeated event's claim was judged when
+// the event was first decided.
+func TestDuplicateRecordsNoMismatch(t *testing.T) {
+	c := shipped(t)
+	ev := fullEvent("assign")
+	ev.ClaimedStatus = workflow.StatusReturned
+	env := &workflow.Envelope{Seq: 9, Event: ev}
+	env.RejectDuplicate()
+	got := c.Decide(dossierIn("processing"), env)
+	if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonDuplicate || got.Mismatch != nil || got.Dossier.Mismatches != 0 {
+		t.Fatalf("duplicate claiming 10: rejection %+v mismatch %+v", got.Rejection, got.Mismatch)
+	}
+}

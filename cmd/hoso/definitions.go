@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// definitionsCommand checks and lists procedure definitions.
+type definitionsCommand struct{ env }
+
+func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("definitions", "definitions validate DIR | definitions list [--definitions DIR]", c.stderr)
+	dir := fs.String("definitions", "", "directory of definition files (default: the shipped ones)")
+	if len(args) == 0 {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	sub, rest := args[0], args[1:]
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	switch sub {
+	case "validate":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(c.stderr, "hoso definitions validate: give the directory to check")
+			return flag.ErrHelp
+		}
+		cat, err := loadCatalog(fs.Arg(0))
+		if err != nil {
+			return c.report(err)
+		}
+		var keys []string
+		for _, d := range cat.Definitions() {
+			keys = append(keys, d.Key())
+		}
+		fmt.Fprintf(c.stdout, "ok: %d definitions (%s)\n", len(keys), strings.Join(keys, ", "))
+		return nil
+	case "list":
+		cat, err := loadCatalog(*dir)
+		if err != nil {
+			return c.report(err)
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEFINITION\tEFFECTIVE\tPROCEDURES\tSTATES\tACTIONS\tNAME")
+		for _, d := range cat.Definitions() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", d.Key(), d.Effective.Format("2006-01-02"),
+				strings.Join(d.Procedures, ","), len(d.States), len(d.Actions), d.NameVI)
+		}
+		return tw.Flush()
+	default:
+		fmt.Fprintf(c.stderr, "hoso definitions: unknown subcommand %q\n", sub)
+		fs.Usage()
+		return flag.ErrHelp
+	}
+}
+
+// report prints every problem of a validation error, one per line.
+func (c *definitionsCommand) report(err error) error {
+	var ve *workflow.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	for _, p := range ve.Problems {
+		fmt.Fprintln(c.stderr, p.Error())
+	}
+	fmt.Fprintf(c.stderr, "%d problems\n", len(ve.Problems))
+	return exitError(1)
+}
+
+// loadCatalog loads the definitions of dir, or the embedded ones when dir is "".
+func loadCatalog(dir string) (*workflow.Catalog, error) {
+	if dir == "" {
+		return workflow.Load(configs.FS, configs.DefinitionsDir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("definitions: %w", err)
+	}
+	cat, err := workflow.Load(os.DirFS(dir), ".")
+	var ve *workflow.ValidationError
+	if errors.As(err, &ve) {
+		// Name files as the user knows them, not relative to dir.
+		for i := range ve.Problems {
+			ve.Problems[i].File = filepath.Join(dir, ve.Problems[i].File)
+		}
+	}
+	return cat, err
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// defaultServer is the HTTP address the client commands talk to.
+const defaultServer = "http://127.0.0.1:8080"
+
+// dossierCommand prints dossiers through the HTTP API: the store allows
+// one writer process, so client commands never open it themselves.
+type dossierCommand struct{ env }
+
+func (c *dossierCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("dossier", "dossier show [flags] CODE", c.stderr)
+	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	output := fs.String("o", "table", "output format: table or json")
+	if len(args) == 0 || args[0] != "show" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(c.stderr, "hoso dossier show: give one dossier code")
+		return flag.ErrHelp
+	}
+	if *output != "table" && *output != "json" {
+		return fmt.Errorf("-o: %q is not table or json", *output)
+	}
+	code := fs.Arg(0)
+	cl := apiClient{base: *server}
+	var raw json.RawMessage
+	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &raw); err != nil {
+		return err
+	}
+	var rep chainReport
+	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code)+"/verify", &rep); err != nil {
+		return err
+	}
+	if *output == "json" {
+		return json.NewEncoder(c.stdout).Encode(map[string]any{"dossier": raw, "verify": rep})
+	}
+	var d dossierDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return fmt.Errorf("decode dossier: %w", err)
+	}
+	return printDossier(c.stdout, &d, &rep)
+}
+
+type statusDoc struct {
+	Code   int    `json:"code"`
+	NameVI string `json:"name_vi"`
+	NameEN string `json:"name_en"`
+}
+
+func (s *statusDoc) String() string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d %s", s.Code, s.NameVI)
+}
+
+type dossierDoc struct {
+	Code       string `json:"code"`
+	Procedure  string `json:"procedure"`
+	Agency     string `json:"agency"`
+	Source     string `json:"source"`
+	Definition struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+	} `json:"definition"`
+	State       string     `json:"state"`
+	Status      *statusDoc `json:"status"`
+	Department  string     `json:"department"`
+	Due         *time.Time `json:"due"`
+	Attachments []string   `json:"attachments"`
+	Rejections  int        `json:"rejections"`
+	Mismatches  int        `json:"mismatches"`
+	History     []struct {
+		Index       int        `json:"index"`
+		Action      string     `json:"action"`
+		FromStatus  *statusDoc `json:"from_status"`
+		ToStatus    *statusDoc `json:"to_status"`
+		Time        time.Time  `json:"time"`
+		Actor       string     `json:"actor"`
+		Department  string     `json:"department"`
+		EventID     string     `json:"event_id"`
+		Hash        string     `json:"hash"`
+		Attachments []struct {
+			Kind string `json:"kind"`
+		} `json:"attachments"`
+	} `json:"history"`
+	Problems struct {
+		Rejections []struct {
+			Seq     uint64    `json:"seq"`
+			EventID string    `json:"event_id"`
+			Action  string    `json:"action"`
+			Reason  string    `json:"reason"`
+			Detail  string    `json:"detail"`
+			Time    time.Time `json:"time"`
+		} `json:"rejections"`
+	} `json:"problems"`
+}
+
+type chainReport struct {
+	OK       bool   `json:"ok"`
+	Entries  int    `json:"entries"`
+	BrokenAt int    `json:"broken_at"`
+	Problem  string `json:"problem"`
+	Head     string `json:"head"`
+}
+
+// vnTime formats a time in Vietnam's zone for people.
+func vnTime(t time.Time) string { return t.In(vietnam).Format("2006-01-02 15:04") }
+
+var vietnam = time.FixedZone("ICT", 7*60*60)
+
+func printDossier(w io.Writer, d *dossierDoc, rep *chainReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Hồ sơ\t%s\n", d.Code)
+	fmt.Fprintf(tw, "Trạng thái\t%s (%s)\n", d.Status, d.State)
+	fmt.Fprintf(tw, "Thủ tục\t%s — quy trình %s@%d\n", d.Procedure, d.Definition.ID, d.Definition.Version)
+	fmt.Fprintf(tw, "Cơ quan\t%s (nguồn %s)\n", d.Agency, d.Source)
+	if d.Department != "" {
+		fmt.Fprintf(tw, "Phòng ban\t%s\n", d.Department)
+	}
+	if d.Due != nil {
+		fmt.Fprintf(tw, "Hạn trả\t%s\n", vnTime(*d.Due))
+	}
+	fmt.Fprintf(tw, "Đính kèm\t%s\n", strings.Join(d.Attachments, ", "))
+	fmt.Fprintf(tw, "Bị từ chối\t%d sự kiện; %d lần báo sai trạng thái\n", d.Rejections, d.Mismatches)
+	if rep.OK {
+		fmt.Fprintf(tw, "Chuỗi băm\tOK, %d mục, đầu %s\n", rep.Entries, short(rep.Head))
+	} else {
+		fmt.Fprintf(tw, "Chuỗi băm\tHỎNG tại mục %d: %s\n", rep.BrokenAt, rep.Problem)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "#\tTHỜI ĐIỂM\tTHAO TÁC\tTỪ\tĐẾN\tCÁN BỘ\tPHÒNG BAN\tĐÍNH KÈM\tBĂM")
+	for _, h := range d.History {
+		var kinds []string
+		for _, a := range h.Attachments {
+			kinds = append(kinds, a.Kind)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Index, vnTime(h.Time), h.Action,
+			h.FromStatus, h.ToStatus, h.Actor, h.Department, strings.Join(kinds, ","), short(h.Hash))
+	}
+	if len(d.Problems.Rejections) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "SEQ\tTHỜI ĐIỂM\tTHAO TÁC\tLÝ DO\tCHI TIẾT")
+		for _, r := range d.Problems.Rejections {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Seq, vnTime(r.Time), r.Action, r.Reason, r.Detail)
+		}
+	}
+	return tw.Flush()
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// apiClient reads hoso's JSON API.
+type apiClient struct{ base string }
+
+// apiError is an error answered by the API.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("server: %s (%s, HTTP %d)", e.Message, e.Code, e.Status)
+}
+
+func (c apiClient) get(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.base, "/")+path, nil)
+	if err != nil {
+		return fmt.Errorf("request %s: %w", path, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask hoso at %s (is `hoso serve` running? see --server): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		return &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// envOr returns the environment variable, or def when it is unset or empty.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// TestEngineEndToEnd publishes a generated stream of about 10,000 events
+// over 1,000 dossiers, faults of every kind included, to a real `hoso
+// serve` (embedded JetStream, bbolt file) and checks every final state,
+// history length and rejection count against what the generator knows.
+func TestEngineEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("publishes 10,000 events")
+	}
+	sc := newScenario(1000, 8)
+	if sc.stored() < 10000 {
+		t.Fatalf("scenario has %d stored messages, want at least 10,000", sc.stored())
+	}
+	dir := t.TempDir()
+	in := startServe(t, dir)
+	_, js := connect(t, in.natsURL)
+	publish(t, js, sc.messages)
+	waitOutcomes(t, js, uint64(sc.stored()), 2*time.Minute)
+
+	outcomes := readOutcomes(t, js, sc.stored())
+	kinds := map[workflow.OutcomeKind]int{}
+	for _, o := range outcomes {
+		kinds[o.Kind]++
+	}
+	if kinds[workflow.OutcomeAccepted]+kinds[workflow.OutcomeCorrection] != sc.accepted ||
+		kinds[workflow.OutcomeCorrection] != sc.corrections || kinds[workflow.OutcomeRejected] != sc.totalRejections() {
+		t.Errorf("outcome kinds %v, want %d accepted (%d of them corrections) and %d rejected",
+			kinds, sc.accepted, sc.corrections, sc.totalRejections())
+	}
+
+	// The API answers what the generator expects.
+	for reason, want := range sc.rejections {
+		if got := countPages(t, in.httpURL, "/api/v1/rejections?limit=1000&reason="+string(reason)); got != want {
+			t.Errorf("GET /rejections?reason=%s lists %d, want %d", reason, got, want)
+		}
+	}
+	n := 0
+	for code, state := range sc.final {
+		if n++; n > 100 {
+			break
+		}
+		var d struct {
+			State   string `json:"state"`
+			History []any  `json:"history"`
+		}
+		getJSON(t, in.httpURL, "/api/v1/dossiers/"+code, 200, &d)
+		if d.State != state || len(d.History) != sc.history[code] {
+			t.Errorf("GET /dossiers/%s: state %s with %d entries, want %s with %d", code, d.State, len(d.History), state, sc.history[code])
+		}
+		var rep workflow.ChainReport
+		getJSON(t, in.httpURL, "/api/v1/dossiers/"+code+"/verify", 200, &rep)
+		if !rep.OK {
+			t.Errorf("verify %s: %+v", code, rep)
+		}
+	}
+	in.stop(t)
+
+	// The store file itself, every dossier.
+	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+}
+
+// checkStore opens the bbolt file of a stopped instance and checks every
+// dossier, every chain and every counter against the scenario.
+func checkStore(t *testing.T, path string, sc *scenario) {
+	t.Helper()
+	cat, err := loadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for code, state := range sc.final {
+		d, err := db.Dossier(ctx, code)
+		if err != nil {
+			t.Fatalf("dossier %s: %v", code, err)
+		}
+		if d.State != state || d.History != sc.history[code] {
+			t.Errorf("dossier %s: state %s with %d entries, want %s with %d", code, d.State, d.History, state, sc.history[code])
+		}
+	}
+	broken := 0
+	checked, err := db.VerifyAll(ctx, func(r workflow.ChainReport) error {
+		if !r.OK {
+			broken++
+			t.Errorf("chain of %s broken: %s", r.Dossier, r.Problem)
+		}
+		return nil
+	})
+	if err != nil || checked != len(sc.final) {
+		t.Errorf("VerifyAll checked %d dossiers (%v), want %d", checked, err, len(sc.final))
+	}
+	counts, err := db.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range workflow.Reasons() {
+		if counts.ByReason[r] != sc.rejections[r] {
+			t.Errorf("store counts %d rejections %s, want %d", counts.ByReason[r], r, sc.rejections[r])
+		}
+	}
+	if counts.Mismatches != sc.mismatches || counts.Dossiers != len(sc.final) {
+		t.Errorf("store counts %d mismatches and %d dossiers, want %d and %d", counts.Mismatches, counts.Dossiers, sc.mismatches, len(sc.final))
+	}
+	if seq, _ := db.AppliedSeq(); seq != uint64(sc.stored()) {
+		t.Errorf("applied sequence %d, want %d", seq, sc.stored())
+	}
+}
+
+// readOutcomes reads the whole outcomes stream and checks that there is
+// exactly one outcome per stream sequence 1..n.
+func readOutcomes(t *testing.T, js jetstream.JetStream, n int) []workflow.Outcome {
+	t.Helper()
+	ctx := context.Background()
+	cons, err := js.OrderedConsumer(ctx, events.OutcomesStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySeq := make(map[uint64]workflow.Outcome, n)
+	var out []workflow.Outcome
+	for len(out) < n {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var o workflow.Outcome
+			if err := json.Unmarshal(m.Data(), &o); err != nil {
+				t.Fatalf("outcome %s: %v", m.Data(), err)
+			}
+			if prev, dup := bySeq[o.Seq]; dup {
+				t.Fatalf("two outcomes for stream sequence %d: %+v and %+v", o.Seq, prev, o)
+			}
+			if want := events.OutcomeSubject(o.Kind, o.Source, o.Dossier); m.Subject() != want {
+				t.Fatalf("outcome for seq %d on %s, want %s", o.Seq, m.Subject(), want)
+			}
+			if m.Headers().Get(jetstream.MsgIDHeader) != o.MsgID() {
+				t.Fatalf("outcome for seq %d has Nats-Msg-Id %q, want %q", o.Seq, m.Headers().Get(jetstream.MsgIDHeader), o.MsgID())
+			}
+			bySeq[o.Seq] = o
+			out = append(out, o)
+		}
+		if got == 0 {
+			t.Fatalf("read %d outcomes, want %d", len(out), n)
+		}
+	}
+	for seq := uint64(1); seq <= uint64(n); seq++ {
+		if _, ok := bySeq[seq]; !ok {
+			t.Fatalf("no outcome for stream sequence %d", seq)
+		}
+	}
+	return out
+}
+
+// countPages follows a list's cursors and counts its items.
+func countPages(t *testing.T, base, path string) int {
+	t.Helper()
+	total := 0
+	cursor := ""
+	for range 10000 {
+		var page struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		p := path
+		if cursor != "" {
+			p += "&cursor=" + cursor
+		}
+		getJSON(t, base, p, 200, &page)
+		total += len(page.Items)
+		if page.NextCursor == "" {
+			return total
+		}
+		cursor = page.NextCursor
+	}
+	t.Fatalf("%s: cursor never ends", path)
+	return 0
+}

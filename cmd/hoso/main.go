@@ -1,0 +1,110 @@
+// Command hoso runs and operates the hoso workflow engine.
+//
+// Usage:
+//
+//	hoso serve                     run the engine, embedded NATS and the HTTP API
+//	hoso emit [flags]              publish a dossier event
+//	hoso dossier show CODE         print a dossier, its history and chain check
+//	hoso definitions validate DIR  check procedure definition files
+//	hoso definitions list          list the loaded definitions
+//
+// Run "hoso COMMAND -h" for the flags of a command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case errors.As(err, new(exitError)):
+		os.Exit(int(err.(exitError)))
+	default:
+		fmt.Fprintln(os.Stderr, "hoso:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the program with a status code, its message already printed.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// env gives a command what it reads from its surroundings, so tests can
+// run commands with buffers and their own variables.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+const usage = `hoso checks one-stop-shop dossier events against the legal workflow of
+their procedure and keeps a tamper-evident record of them.
+
+Usage:
+  hoso serve                      run the engine, embedded NATS and the HTTP API
+  hoso emit [flags]               publish a dossier event and print its outcome
+  hoso dossier show CODE          print a dossier, its history and its chain check
+  hoso definitions validate DIR   check procedure definition files
+  hoso definitions list           list the definitions hoso ships
+
+Run "hoso COMMAND -h" for the flags of a command.
+`
+
+// run runs the command line args. It owns signal handling: SIGINT and
+// SIGTERM cancel the context given to the command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	var cmd command
+	switch name := args[0]; name {
+	case "serve":
+		cmd = &serveCommand{env: e}
+	case "emit":
+		cmd = &emitCommand{env: e}
+	case "dossier":
+		cmd = &dossierCommand{env: e}
+	case "definitions":
+		cmd = &definitionsCommand{env: e}
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "hoso: unknown command %q\n\n%s", name, usage)
+		return flag.ErrHelp
+	}
+	return cmd.Run(ctx, args[1:])
+}
+
+// newFlagSet returns a flag set that reports to stderr and returns errors.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hoso %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// message is one message a test publishes, with what hoso must make of it.
+type message struct {
+	subject string
+	data    []byte
+	msgID   string // Nats-Msg-Id header; "" publishes without one
+	// dropped: JetStream drops it as a duplicate inside its window, so it
+	// never reaches the stream.
+	dropped bool
+}
+
+// scenario is a generated stream whose true outcome is known.
+type scenario struct {
+	messages []message
+	// per dossier: the state and history length it must end with
+	final   map[string]string
+	history map[string]int
+	// rejections hoso must record, by reason
+	rejections map[workflow.Reason]int
+	// corrections hoso must publish (accepted events claiming a wrong status)
+	corrections int
+	// mismatches hoso must record: corrections and rejected events that
+	// claimed a status the dossier is not in
+	mismatches int
+	accepted   int
+}
+
+const scenarioSource = "tayninh"
+
+// newScenario generates events for n dossiers through the standard flow:
+// several valid paths, with faults of every kind mixed in. The expected
+// results are counted as the faults are made, not derived from hoso.
+func newScenario(n, handoffs int) *scenario {
+	s := &scenario{final: map[string]string{}, history: map[string]int{}, rejections: map[workflow.Reason]int{}}
+	base := time.Date(2025, 10, 1, 8, 0, 0, 0, workflow.Zone)
+	type step struct {
+		action, state string
+		attach        []string
+		fields        map[string]string
+	}
+	dept := map[string]string{"department": "phong-tu-phap"}
+	paths := [][]step{
+		{ // counter receipt to returned result, with a handoff
+			{"receive", "received", []string{"input_digitized"}, nil},
+			{"assign", "processing", nil, dept},
+			{"transfer", "processing", nil, map[string]string{"department": "phong-tai-chinh"}},
+			{"resolve", "resolved", []string{"result_electronic"}, nil},
+			{"return", "returned", nil, nil},
+		},
+		{ // online, with a supplement and a payment
+			{"submit", "submitted", nil, nil},
+			{"receive", "received", nil, nil},
+			{"assign", "processing", nil, dept},
+			{"request_supplement", "supplement", []string{"supplement_request"}, nil},
+			{"supplement", "processing", nil, nil},
+			{"request_payment", "payment", nil, nil},
+			{"pay", "processing", nil, nil},
+			{"resolve", "resolved", []string{"result_electronic"}, nil},
+			{"return", "returned", nil, nil},
+		},
+		{ // withdrawn
+			{"submit", "submitted", nil, nil},
+			{"withdraw", "withdrawn", nil, nil},
+		},
+		{ // refused at intake
+			{"submit", "submitted", nil, nil},
+			{"refuse", "refused", []string{"refusal_notice"}, map[string]string{"reason": "thiếu giấy tờ"}},
+		},
+		{ // stopped
+			{"receive", "received", []string{"input_digitized"}, nil},
+			{"assign", "processing", nil, dept},
+			{"stop", "stopped", []string{"stop_notice"}, map[string]string{"reason": "không đủ điều kiện"}},
+		},
+		{ // late, with an apology, still in progress
+			{"receive", "received", []string{"input_digitized"}, nil},
+			{"assign", "processing", nil, dept},
+			{"apologize", "processing", []string{"apology_letter"}, map[string]string{"reason": "chờ xác minh", "new_due": "2025-11-20"}},
+			{"transfer", "processing", nil, map[string]string{"department": "phong-kiem-tra"}},
+		},
+	}
+	// The control sheet of a real dossier has several handoffs: add them
+	// after each assignment.
+	for p, path := range paths {
+		var out []step
+		for _, st := range path {
+			out = append(out, st)
+			if st.action == "assign" {
+				for h := range handoffs {
+					out = append(out, step{"transfer", "processing", nil, map[string]string{"department": fmt.Sprintf("phong-%d", h)}})
+				}
+			}
+		}
+		paths[p] = out
+	}
+	seq := 0
+	// Messages are interleaved across dossiers: round r publishes step r of
+	// every dossier, so batches mix dossiers.
+	type plan struct {
+		code string
+		msgs []message
+	}
+	plans := make([]plan, n)
+	for i := range n {
+		code := fmt.Sprintf("000.00.12.H57-251001-%04d", i)
+		path := paths[i%len(paths)]
+		var msgs []message
+		at := base.Add(time.Duration(i) * time.Second)
+		mk := func(st step, id string) *workflow.Event {
+			at = at.Add(time.Hour)
+			ev := &workflow.Event{
+				ID: id, SourceURI: "/motcua/" + scenarioSource, Source: scenarioSource, Action: st.action,
+				Dossier: code, Time: at, Procedure: "1.004227", Agency: "H57", Actor: fmt.Sprintf("cb-%02d", i%17),
+				Department: st.fields["department"], Reason: st.fields["reason"],
+			}
+			if d := st.fields["new_due"]; d != "" {
+				ev.NewDue, _ = time.ParseInLocation(time.DateOnly, d, workflow.Zone)
+			}
+			for _, k := range st.attach {
+				ev.Attachments = append(ev.Attachments, workflow.Attachment{Kind: k, Name: k + ".pdf"})
+			}
+			return ev
+		}
+		encode := func(ev *workflow.Event) []byte {
+			b, err := events.Encode(ev)
+			if err != nil {
+				panic(err)
+			}
+			return b
+		}
+		newID := func() string { seq++; return fmt.Sprintf("ev-%06d", seq) }
+		subject := events.Subject(scenarioSource, code)
+		state := "start"
+		for k, st := range path {
+			// Faults before some steps; each leaves the state unchanged.
+			switch {
+			case st.action == "resolve" && i%3 == 0:
+				ev := mk(st, newID())
+				ev.Attachments = nil // the electronic result forgotten
+				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
+				s.rejections[workflow.ReasonMissingAttachment]++
+			case st.action == "assign" && i%4 == 1:
+				ev := mk(st, newID())
+				ev.Department = ""
+				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
+				s.rejections[workflow.ReasonMissingField]++
+			case k == 1 && i%5 == 2:
+				// An officer skips ahead: return before anything is resolved.
+				ev := mk(step{action: "return"}, newID())
+				ev.ClaimedStatus = workflow.StatusReturned
+				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
+				s.rejections[workflow.ReasonInvalidTransition]++
+				s.mismatches++
+			case k == 1 && i%7 == 3:
+				msgs = append(msgs, message{subject: subject, data: []byte(`{"specversion":"1.0","id":`), msgID: newID()})
+				s.rejections[workflow.ReasonMalformed]++
+			case k == 1 && i%11 == 4:
+				// Published under another dossier's token.
+				ev := mk(st, newID())
+				msgs = append(msgs, message{subject: events.Subject(scenarioSource, code+"X"), data: encode(ev), msgID: ev.ID})
+				s.rejections[workflow.ReasonTokenMismatch]++
+			}
+			ev := mk(st, newID())
+			claimed := false
+			if i%13 == 5 && k == len(path)-1 {
+				ev.ClaimedStatus = workflow.StatusReturned
+				if statusOf(st.state) != workflow.StatusReturned {
+					claimed = true
+				}
+			}
+			data := encode(ev)
+			msgs = append(msgs, message{subject: subject, data: data, msgID: ev.ID})
+			s.accepted++
+			if claimed {
+				s.corrections++
+				s.mismatches++
+			}
+			state = st.state
+			// Repeats: the same event again, with its Nats-Msg-Id (dropped by
+			// JetStream's window) or without one (hoso's permanent dedupe).
+			if k == 0 && i%6 == 1 {
+				msgs = append(msgs, message{subject: subject, data: data, msgID: ev.ID, dropped: true})
+			}
+			if k == len(path)-1 && i%8 == 7 {
+				msgs = append(msgs, message{subject: subject, data: data})
+				s.rejections[workflow.ReasonDuplicate]++
+			}
+		}
+		s.final[code] = state
+		s.history[code] = len(path)
+		plans[i] = plan{code, msgs}
+	}
+	for r := 0; ; r++ {
+		more := false
+		for _, p := range plans {
+			if r < len(p.msgs) {
+				s.messages = append(s.messages, p.msgs[r])
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	return s
+}
+
+// stored is how many messages reach the stream.
+func (s *scenario) stored() int {
+	n := 0
+	for _, m := range s.messages {
+		if !m.dropped {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *scenario) totalRejections() int {
+	n := 0
+	for _, c := range s.rejections {
+		n += c
+	}
+	return n
+}
+
+func statusOf(state string) workflow.Status {
+	return map[string]workflow.Status{
+		"submitted": 1, "received": 2, "refused": 3, "processing": 4, "supplement": 5,
+		"payment": 6, "withdrawn": 7, "stopped": 8, "resolved": 9, "returned": 10,
+	}[state]
+}

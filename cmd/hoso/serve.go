@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/web"
+)
+
+// ServeConfig is the configuration of `hoso serve`. Flags override
+// environment variables (HOSO_…), which override the defaults.
+type ServeConfig struct {
+	DataDir     string        // store file and embedded JetStream storage; default ./data
+	HTTPAddr    string        // HTTP listen address; default 127.0.0.1:8080
+	NATSURL     string        // external NATS server; "" starts the embedded one
+	NATSHost    string        // embedded server's client host; default 127.0.0.1
+	NATSPort    int           // embedded server's client port; default 4222, 0 picks a free one
+	NATSSync    string        // embedded JetStream fsync policy: "always" or an interval such as "2m" (default)
+	Definitions string        // directory of procedure definitions; "" uses the shipped ones
+	BatchMax    int           // most events applied in one transaction; default 512
+	LogLevel    string        // debug, info, warn or error; default info
+	LogFormat   string        // text or json; default text
+	Shutdown    time.Duration // how long a clean shutdown may take; default 15s
+}
+
+// DefaultServeConfig returns the defaults of `hoso serve`.
+func DefaultServeConfig() ServeConfig {
+	return ServeConfig{
+		DataDir:   "data",
+		HTTPAddr:  "127.0.0.1:8080",
+		NATSHost:  "127.0.0.1",
+		NATSPort:  4222,
+		NATSSync:  "2m",
+		BatchMax:  512,
+		LogLevel:  "info",
+		LogFormat: "text",
+		Shutdown:  15 * time.Second,
+	}
+}
+
+// Validate checks the configuration and reports every problem at once.
+func (c *ServeConfig) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir: must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("http addr %q: %w", c.HTTPAddr, err))
+	}
+	if c.NATSURL == "" && (c.NATSPort < 0 || c.NATSPort > 65535) {
+		errs = append(errs, fmt.Errorf("nats port %d: must be 0–65535", c.NATSPort))
+	}
+	if _, _, err := c.syncPolicy(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BatchMax < 1 || c.BatchMax > 10000 {
+		errs = append(errs, fmt.Errorf("batch max %d: must be 1–10000", c.BatchMax))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log format %q: must be text or json", c.LogFormat))
+	}
+	if c.Shutdown <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown timeout %s: must be positive", c.Shutdown))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *ServeConfig) syncPolicy() (always bool, every time.Duration, err error) {
+	if c.NATSSync == "always" {
+		return true, 0, nil
+	}
+	d, err := time.ParseDuration(c.NATSSync)
+	if err != nil || d <= 0 {
+		return false, 0, fmt.Errorf("nats sync %q: must be \"always\" or a positive interval such as 2m", c.NATSSync)
+	}
+	return false, d, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q: must be debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// serveCommand runs the engine.
+type serveCommand struct{ env }
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	cfg := DefaultServeConfig()
+	fs := newFlagSet("serve", "serve [flags]", c.stderr)
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr(c.getenv, "HOSO_DATA_DIR", cfg.DataDir), "directory of the store (hoso.db) and the embedded JetStream files (env HOSO_DATA_DIR)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", envOr(c.getenv, "HOSO_HTTP_ADDR", cfg.HTTPAddr), "HTTP listen address of the API (env HOSO_HTTP_ADDR)")
+	fs.StringVar(&cfg.NATSURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "use this NATS server instead of starting the embedded one (env HOSO_NATS_URL)")
+	fs.StringVar(&cfg.NATSHost, "nats-host", envOr(c.getenv, "HOSO_NATS_HOST", cfg.NATSHost), "client host of the embedded NATS server (env HOSO_NATS_HOST)")
+	fs.IntVar(&cfg.NATSPort, "nats-port", envInt(c.getenv, "HOSO_NATS_PORT", cfg.NATSPort), "client port of the embedded NATS server, 0 for any free port (env HOSO_NATS_PORT)")
+	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(c.getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
+	fs.StringVar(&cfg.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
+	fs.IntVar(&cfg.BatchMax, "batch-max", envInt(c.getenv, "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
+	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	level, _ := parseLevel(cfg.LogLevel)
+	var h slog.Handler = slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level})
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: level})
+	}
+	return serve(ctx, cfg, slog.New(h))
+}
+
+func envInt(getenv func(string) string, key string, def int) int {
+	if v, err := strconv.Atoi(getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// serve runs hoso until ctx ends, then shuts it down in order: HTTP server,
+// consumer, outbox relay, NATS connection, embedded server, store.
+func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
+	cat, err := loadCatalog(cfg.Definitions)
+	if err != nil {
+		return fmt.Errorf("load definitions: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "store", db.Close)
+
+	url := cfg.NATSURL
+	if url == "" {
+		always, every, _ := cfg.syncPolicy()
+		port := cfg.NATSPort
+		if port == 0 {
+			port = -1 // nats-server's "any free port"
+		}
+		srv, err := events.StartServer(events.ServerConfig{
+			Dir: filepath.Join(cfg.DataDir, "nats"), Host: cfg.NATSHost, Port: port,
+			SyncInterval: every, SyncAlways: always, Logger: log,
+		})
+		if err != nil {
+			return fmt.Errorf("start embedded NATS: %w", err)
+		}
+		defer srv.Shutdown()
+		url = srv.ClientURL()
+		log.Info("embedded nats listening", "url", url, "sync", cfg.NATSSync)
+	}
+
+	closed := make(chan struct{})
+	nc, err := nats.Connect(url, nats.Name("hoso"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cons, err := events.Setup(setupCtx, js, events.StreamConfig{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("set up streams: %w", err)
+	}
+
+	m := newMetrics(db)
+	relay := events.NewRelay(js, db, log)
+	applied, err := db.AppliedSeq()
+	if err != nil {
+		return err
+	}
+	consumer := events.NewConsumer(js, cons, db, relay, events.ConsumerConfig{
+		MaxBatch: cfg.BatchMax, Logger: log, OnBatch: m.observeBatch, StartSeq: applied + 1,
+	})
+	m.relay = relay
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	api := web.New(web.Config{
+		Store: db, Catalog: cat, Logger: log, Metrics: m.handler(),
+		Ready: func(context.Context) error {
+			switch {
+			case !nc.IsConnected():
+				return fmt.Errorf("not connected to NATS (%s)", nc.Status())
+			case !consumer.Ready():
+				return errors.New("consumer not ready: not started yet, or the last batch failed to apply")
+			}
+			return nil
+		},
+	})
+	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("http listening", "addr", ln.Addr().String())
+
+	// Each part runs under its own context so they stop one after the other.
+	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	goRun := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	var relayWG, consumerWG sync.WaitGroup
+	relayWG.Add(1)
+	goRun("relay", func() error { defer relayWG.Done(); return relay.Run(relayCtx) })
+	consumerWG.Add(1)
+	goRun("consumer", func() error { defer consumerWG.Done(); return consumer.Run(consumerCtx) })
+	goRun("http", func() error {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	log.Info("hoso started", "data_dir", cfg.DataDir, "definitions", len(cat.Definitions()))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+		log.Error("stopping after failure", "err", runErr)
+	}
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), cfg.Shutdown)
+	defer cancelShut()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopConsumer()
+	consumerWG.Wait()
+	stopRelay()
+	relayWG.Wait()
+	wg.Wait()
+	if err := nc.Drain(); err != nil {
+		log.Warn("nats drain", "err", err)
+	}
+	select {
+	case <-closed:
+	case <-shutCtx.Done():
+		log.Warn("nats drain timed out")
+	}
+	// The deferred calls close the embedded server, then the store.
+	log.Info("stopped")
+	return runErr
+}
+
+// closeLogged closes something at shutdown and logs a failure.
+func closeLogged(log *slog.Logger, what string, close func() error) {
+	if err := close(); err != nil {
+		log.Error("close "+what, "err", err)
+	}
+}
