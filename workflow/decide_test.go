@@ -270,7 +270,10 @@ func TestDecideRejections(t *testing.T) {
 		{"unknown action", processing, func(e *workflow.Event) { e.Action = "approve" }, workflow.ReasonUnknownAction, `"approve"`},
 		{"other procedure", processing, func(e *workflow.Event) { e.Procedure = "2.000001" }, workflow.ReasonProcedureMismatch, `"2.000001"`},
 		{"older than last event", processing, func(e *workflow.Event) { e.Time = t0.Add(-time.Minute) }, workflow.ReasonOutOfOrder, "before"},
-		{"before any definition", nil, func(e *workflow.Event) { e.Action = "receive"; e.Time = time.Date(2010, 1, 1, 0, 0, 0, 0, workflow.Zone) }, workflow.ReasonUnknownProcedure, "2010-01-01"},
+		{"before any definition", nil, func(e *workflow.Event) {
+			e.Action = "receive"
+			e.Time = time.Date(2010, 1, 1, 0, 0, 0, 0, workflow.Zone)
+		}, workflow.ReasonUnknownProcedure, "2010-01-01"},
 		{"pinned definition gone", &workflow.Dossier{Code: "X-1", Procedure: "1.004227", Definition: "standard", Version: 9, State: "processing"}, func(e *workflow.Event) { e.Dossier = "X-1" }, workflow.ReasonUnknownProcedure, "standard@9"},
 	}
 	for _, tt := range tests {
