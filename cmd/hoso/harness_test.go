@@ -183,6 +183,20 @@ func publish(t testing.TB, js jetstream.JetStream, msgs []message) {
 	wait()
 }
 
+// outcomeCount returns how many messages the outcomes stream holds.
+func outcomeCount(t testing.TB, js jetstream.JetStream) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), events.OutcomesStream)
+	if err != nil {
+		t.Fatalf("outcomes stream: %v", err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatalf("outcomes stream info: %v", err)
+	}
+	return info.State.Msgs
+}
+
 // waitOutcomes waits until the outcomes stream holds n messages.
 func waitOutcomes(t testing.TB, js jetstream.JetStream, n uint64, timeout time.Duration) {
 	t.Helper()
