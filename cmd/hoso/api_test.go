@@ -1,0 +1,418 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoso-vn/hoso/web"
+)
+
+// apiFixture is a running instance with a few dossiers in known states.
+type apiFixture struct {
+	in    *instance
+	codes []string // three dossiers: returned, processing (with a rejection and a mismatch), submitted
+}
+
+func newAPIFixture(t *testing.T) *apiFixture {
+	t.Helper()
+	in := startServe(t, t.TempDir())
+	f := &apiFixture{in: in, codes: []string{"000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002", "000.00.12.H57-251001-0003"}}
+	steps := [][]string{
+		{"0", "receive", "--attach", "input_digitized:don.pdf", "--due", "2025-10-15"},
+		{"0", "assign", "--department", "tu-phap"},
+		{"0", "resolve", "--attach", "result_electronic:kq.pdf"},
+		{"0", "return"},
+		{"1", "receive", "--attach", "input_digitized"},
+		{"1", "assign", "--department", "tu-phap", "--claimed-status", "9"},
+		{"1", "return", "--claimed-status", "10"},
+		{"2", "submit"},
+	}
+	at := time.Date(2025, 10, 1, 8, 0, 0, 0, vietnam)
+	for _, s := range steps {
+		at = at.Add(time.Hour)
+		code := f.codes[s[0][0]-'0']
+		args := append([]string{"emit", "--nats-url", in.natsURL, "--source", "tayninh", "--dossier", code,
+			"--action", s[1], "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
+			"--time", at.Format(time.RFC3339)}, s[2:]...)
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
+		if s[1] == "return" && code == f.codes[1] {
+			if err == nil || !strings.Contains(out.String(), "invalid_transition") {
+				t.Fatalf("emit %v = %v, %q; want a rejection", s, err, out.String())
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("emit %v: %v\n%s%s", s, err, out.String(), errb.String())
+		}
+	}
+	return f
+}
+
+// TestAPI exercises every endpoint, with good and bad parameters.
+func TestAPI(t *testing.T) {
+	f := newAPIFixture(t)
+	base := f.in.httpURL
+	type errBody struct {
+		Error struct {
+			Code      string `json:"code"`
+			Parameter string `json:"parameter"`
+			Message   string `json:"message"`
+			RequestID string `json:"request_id"`
+		} `json:"error"`
+	}
+	bad := []struct {
+		path, param string
+		status      int
+	}{
+		{"/api/v1/dossiers?status=11", "status", 400},
+		{"/api/v1/dossiers?status=x", "status", 400},
+		{"/api/v1/dossiers?limit=0", "limit", 400},
+		{"/api/v1/dossiers?limit=1001", "limit", 400},
+		{"/api/v1/dossiers?colour=red", "colour", 400},
+		{"/api/v1/dossiers?status=4&status=5", "status", 400},
+		{"/api/v1/dossiers?cursor=a*b", "cursor", 400},
+		{"/api/v1/dossiers/bad*code", "code", 400},
+		{"/api/v1/dossiers/000.00.12.H57-251001-0001?x=1", "x", 400},
+		{"/api/v1/dossiers/bad*code/verify", "code", 400},
+		{"/api/v1/rejections?reason=bogus", "reason", 400},
+		{"/api/v1/rejections?since=yesterday", "since", 400},
+		{"/api/v1/rejections?cursor=-3", "cursor", 400},
+		{"/api/v1/rejections?dossier=a%20b", "dossier", 400},
+		{"/api/v1/mismatches?cursor=abc", "cursor", 400},
+		{"/api/v1/mismatches?limit=-1", "limit", 400},
+		{"/api/v1/definitions?v=2", "v", 400},
+		{"/api/v1/statuses?lang=en", "lang", 400},
+		{"/api/v1/dossiers/000.00.12.H57-999999-0000", "", 404},
+		{"/api/v1/dossiers/000.00.12.H57-999999-0000/verify", "", 404},
+		{"/api/v1/nothing", "", 404},
+	}
+	for _, tt := range bad {
+		t.Run("bad "+tt.path, func(t *testing.T) {
+			var e errBody
+			getJSON(t, base, tt.path, tt.status, &e)
+			if e.Error.Parameter != tt.param || e.Error.Message == "" || e.Error.RequestID == "" {
+				t.Fatalf("GET %s error body %+v, want parameter %q with a message and request id", tt.path, e.Error, tt.param)
+			}
+		})
+	}
+
+	t.Run("dossier", func(t *testing.T) {
+		var d struct {
+			Code   string `json:"code"`
+			Status struct {
+				Code   int    `json:"code"`
+				NameVI string `json:"name_vi"`
+			} `json:"status"`
+			Definition struct {
+				ID      string `json:"id"`
+				Version int    `json:"version"`
+			} `json:"definition"`
+			Due     *time.Time `json:"due"`
+			History []struct {
+				Index       int    `json:"index"`
+				EventID     string `json:"event_id"`
+				Action      string `json:"action"`
+				From        string `json:"from"`
+				To          string `json:"to"`
+				Actor       string `json:"actor"`
+				Hash        string `json:"hash"`
+				PrevHash    string `json:"prev_hash"`
+				Attachments []struct {
+					Kind string `json:"kind"`
+				} `json:"attachments"`
+			} `json:"history"`
+		}
+		getJSON(t, base, "/api/v1/dossiers/"+f.codes[0], 200, &d)
+		if d.Status.Code != 10 || d.Status.NameVI != "Đã trả kết quả" || d.Definition.ID != "standard" || d.Definition.Version != 2 {
+			t.Fatalf("dossier %+v", d)
+		}
+		if d.Due == nil || !d.Due.Equal(time.Date(2025, 10, 15, 0, 0, 0, 0, vietnam)) {
+			t.Fatalf("due %v, want 2025-10-15", d.Due)
+		}
+		actions := []string{}
+		for i, h := range d.History {
+			actions = append(actions, h.Action)
+			if h.Index != i || h.EventID == "" || h.Actor != "cb-01" || len(h.Hash) != 64 {
+				t.Fatalf("history entry %d: %+v", i, h)
+			}
+			if i > 0 && h.PrevHash != d.History[i-1].Hash {
+				t.Fatalf("entry %d prev_hash %s, previous hash %s", i, h.PrevHash, d.History[i-1].Hash)
+			}
+		}
+		if strings.Join(actions, ",") != "receive,assign,resolve,return" || d.History[0].Attachments[0].Kind != "input_digitized" {
+			t.Fatalf("history actions %v attachments %+v", actions, d.History[0].Attachments)
+		}
+		var rep struct {
+			OK       bool `json:"ok"`
+			Entries  int  `json:"entries"`
+			BrokenAt int  `json:"broken_at"`
+		}
+		getJSON(t, base, "/api/v1/dossiers/"+f.codes[0]+"/verify", 200, &rep)
+		if !rep.OK || rep.Entries != 4 || rep.BrokenAt != -1 {
+			t.Fatalf("verify %+v", rep)
+		}
+	})
+
+	t.Run("dossier problems", func(t *testing.T) {
+		var d struct {
+			Rejections int `json:"rejections"`
+			Mismatches int `json:"mismatches"`
+			Problems   struct {
+				Rejections []struct {
+					Reason string `json:"reason"`
+					Action string `json:"action"`
+				} `json:"rejections"`
+				Mismatches []struct {
+					Applied       bool `json:"applied"`
+					ClaimedStatus int  `json:"claimed_status"`
+				} `json:"mismatches"`
+			} `json:"problems"`
+		}
+		getJSON(t, base, "/api/v1/dossiers/"+f.codes[1], 200, &d)
+		if d.Rejections != 1 || d.Mismatches != 2 || len(d.Problems.Rejections) != 1 ||
+			d.Problems.Rejections[0].Reason != "invalid_transition" || len(d.Problems.Mismatches) != 2 {
+			t.Fatalf("dossier problems %+v", d)
+		}
+		// Newest first: the rejected return, then the applied assign.
+		if m := d.Problems.Mismatches; m[0].Applied || m[0].ClaimedStatus != 10 || !m[1].Applied || m[1].ClaimedStatus != 9 {
+			t.Fatalf("mismatches %+v", m)
+		}
+	})
+
+	t.Run("lists", func(t *testing.T) {
+		type page struct {
+			Items []struct {
+				Code   string `json:"code"`
+				Reason string `json:"reason"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		var p page
+		get := func(path string) {
+			p = page{}
+			getJSON(t, base, path, 200, &p)
+		}
+		get("/api/v1/dossiers?status=4")
+		if len(p.Items) != 1 || p.Items[0].Code != f.codes[1] {
+			t.Fatalf("dossiers in status 4: %+v", p)
+		}
+		get("/api/v1/dossiers?limit=2")
+		if len(p.Items) != 2 || p.NextCursor == "" {
+			t.Fatalf("first page of 2: %+v", p)
+		}
+		get("/api/v1/dossiers?limit=2&cursor="+p.NextCursor)
+		if len(p.Items) != 1 || p.Items[0].Code != f.codes[2] || p.NextCursor != "" {
+			t.Fatalf("second page: %+v", p)
+		}
+		get("/api/v1/dossiers?agency=H57&procedure=1.004227&status=1")
+		if len(p.Items) != 1 || p.Items[0].Code != f.codes[2] {
+			t.Fatalf("dossiers by agency, procedure and status 1: %+v", p)
+		}
+		get("/api/v1/rejections?reason=invalid_transition&dossier="+f.codes[1]+"&since=2025-01-01")
+		if len(p.Items) != 1 || p.Items[0].Reason != "invalid_transition" {
+			t.Fatalf("rejections: %+v", p)
+		}
+		get("/api/v1/rejections?reason=duplicate")
+		if len(p.Items) != 0 {
+			t.Fatalf("duplicate rejections: %+v", p)
+		}
+		get("/api/v1/rejections?since="+time.Now().Add(time.Hour).Format(time.RFC3339))
+		if len(p.Items) != 0 {
+			t.Fatalf("rejections since the future: %+v", p)
+		}
+		get("/api/v1/mismatches?limit=1")
+		if len(p.Items) != 1 || p.NextCursor == "" {
+			t.Fatalf("mismatches page: %+v", p)
+		}
+	})
+
+	t.Run("definitions and statuses", func(t *testing.T) {
+		var defs struct {
+			Items []struct {
+				ID        string `json:"id"`
+				Version   int    `json:"version"`
+				Effective string `json:"effective"`
+				Actions   []struct {
+					Name string `json:"name"`
+				} `json:"actions"`
+			} `json:"items"`
+		}
+		getJSON(t, base, "/api/v1/definitions", 200, &defs)
+		if len(defs.Items) != 2 || defs.Items[1].Version != 2 || defs.Items[1].Effective != "2025-07-01" || len(defs.Items[1].Actions) != 14 {
+			t.Fatalf("definitions %+v", defs)
+		}
+		var sts struct {
+			Items []struct {
+				Code   int    `json:"code"`
+				NameVI string `json:"name_vi"`
+			} `json:"items"`
+		}
+		getJSON(t, base, "/api/v1/statuses", 200, &sts)
+		if len(sts.Items) != 10 || sts.Items[2].NameVI != "Không được tiếp nhận" {
+			t.Fatalf("statuses %+v", sts)
+		}
+	})
+
+	t.Run("probes and metrics", func(t *testing.T) {
+		getJSON(t, base, "/healthz", 200, nil)
+		getJSON(t, base, "/readyz", 200, nil)
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`hoso_events_total{outcome="accepted",reason=""} 6`,
+			`hoso_events_total{outcome="correction",reason="status_mismatch"} 1`,
+			`hoso_events_total{outcome="rejected",reason="invalid_transition"} 1`,
+			`hoso_dossiers{status="10"} 1`,
+			`hoso_applied_sequence 8`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+	})
+
+	t.Run("every route is tested", func(t *testing.T) {
+		tested := "/healthz /readyz /metrics /api/v1/dossiers /api/v1/dossiers/{code} /api/v1/dossiers/{code}/verify /api/v1/rejections /api/v1/mismatches /api/v1/definitions /api/v1/statuses"
+		for _, r := range web.Routes() {
+			if !strings.Contains(tested+" ", r.Pattern+" ") {
+				t.Errorf("route %s %s has no test here", r.Method, r.Pattern)
+			}
+		}
+	})
+}
+
+// TestCLI runs the client commands against a running instance.
+func TestCLI(t *testing.T) {
+	f := newAPIFixture(t)
+	hosoCmd := func(args ...string) (string, string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, func(k string) string {
+			if k == "HOSO_SERVER" {
+				return f.in.httpURL
+			}
+			return ""
+		}, strings.NewReader(""), &out, &errb)
+		return out.String(), errb.String(), err
+	}
+
+	out, _, err := hosoCmd("dossier", "show", f.codes[1])
+	if err != nil {
+		t.Fatalf("dossier show: %v", err)
+	}
+	for _, want := range []string{"4 Đang xử lý", "standard@2", "tu-phap", "OK, 2 mục", "invalid_transition", "1 sự kiện; 2 lần báo sai"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dossier show lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = hosoCmd("dossier", "show", "-o", "json", f.codes[0])
+	var doc struct {
+		Dossier struct {
+			Code string `json:"code"`
+		} `json:"dossier"`
+		Verify struct {
+			OK bool `json:"ok"`
+		} `json:"verify"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Dossier.Code != f.codes[0] || !doc.Verify.OK {
+		t.Fatalf("dossier show -o json = %v, %s", err, out)
+	}
+	if _, _, err = hosoCmd("dossier", "show", "000.00.12.H57-999999-0000"); err == nil || !strings.Contains(err.Error(), "no dossier") {
+		t.Fatalf("dossier show of an unknown code: %v", err)
+	}
+	if _, _, err = hosoCmd("dossier", "show", "--server", "http://127.0.0.1:1", f.codes[0]); err == nil || !strings.Contains(err.Error(), "is `hoso serve` running?") {
+		t.Fatalf("dossier show without a server: %v", err)
+	}
+
+	// emit from a CloudEvent file, as a vendor would test a payload.
+	file := filepath.Join(t.TempDir(), "event.json")
+	payload := `{"specversion":"1.0","id":"file-1","source":"/motcua/tayninh","type":"vn.gov.hoso.submit",
+		"subject":"000.00.12.H57-251001-0009","time":"2025-10-02T08:00:00+07:00",
+		"data":{"procedure":"1.004227","agency":"H57","actor":"cd-01","claimed_status":1}}`
+	if err := os.WriteFile(file, []byte(payload), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--file", file, "-o", "json")
+	var o struct {
+		Kind   string `json:"kind"`
+		Status int    `json:"status"`
+		Source string `json:"source"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &o) != nil || o.Kind != "accepted" || o.Status != 1 || o.Source != "tayninh" {
+		t.Fatalf("emit --file = %v, %s", err, out)
+	}
+	// A malformed file payload is published as is and rejected by the engine.
+	if err := os.WriteFile(file, []byte(`{"id":"file-2","subject":"X-1","source":"/a/tayninh","data":{"colour":1}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--file", file)
+	if err == nil || !strings.Contains(out, "malformed") {
+		t.Fatalf("emit of a malformed file = %v, %s", err, out)
+	}
+	if _, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--source", "tayninh"); err == nil || !strings.Contains(err.Error(), "--action, --actor, --agency, --dossier, --procedure") {
+		t.Fatalf("emit without flags: %v", err)
+	}
+}
+
+func TestDefinitionsCommand(t *testing.T) {
+	hosoCmd := func(args ...string) (string, string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
+		return out.String(), errb.String(), err
+	}
+	out, _, err := hosoCmd("definitions", "validate", "../../configs/definitions")
+	if err != nil || !strings.Contains(out, "ok: 2 definitions (standard@1, standard@2)") {
+		t.Fatalf("validate shipped = %v, %s", err, out)
+	}
+	dir := t.TempDir()
+	bad := "id: x\nversion: 1\nname: {vi: X}\neffective: 2025-01-01\nprocedures: ['*']\nstates:\n  - {name: a, status: 2}\nactions:\n  - {name: go, from: [start], to: b}\n"
+	if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := hosoCmd("definitions", "validate", dir)
+	if code, ok := err.(exitError); !ok || code != 1 {
+		t.Fatalf("validate bad = %v, want exit status 1", err)
+	}
+	for _, want := range []string{filepath.Join(dir, "x.yaml") + ":7: state \"a\" is unreachable", filepath.Join(dir, "x.yaml") + ":9: action \"go\": to state \"b\" is not defined", "problems"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+	out, _, err = hosoCmd("definitions", "list")
+	if err != nil || !strings.Contains(out, "standard@2") || !strings.Contains(out, "2025-07-01") {
+		t.Fatalf("definitions list = %v, %s", err, out)
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"serve", "-h"}, noEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(errb.String(), "-nats-url") || !strings.Contains(errb.String(), "HOSO_DATA_DIR") {
+		t.Fatalf("serve -h = %v, %s", err, errb.String())
+	}
+	err = run(context.Background(), []string{"serve", "--batch-max", "0", "--nats-sync", "sometimes", "--http-addr", "nowhere"}, noEnv, strings.NewReader(""), &out, &errb)
+	for _, want := range []string{"batch max 0", "nats sync \"sometimes\"", "http addr \"nowhere\""} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve with bad flags = %v, want it to name %s", err, want)
+		}
+	}
+	// The environment configures what flags do not.
+	err = run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"HOSO_BATCH_MAX": "0"}[k]
+	}, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "batch max 0") {
+		t.Fatalf("serve with HOSO_BATCH_MAX=0 = %v", err)
+	}
+}
