@@ -209,7 +209,7 @@ func TestAPI(t *testing.T) {
 		if len(p.Items) != 2 || p.NextCursor == "" {
 			t.Fatalf("first page of 2: %+v", p)
 		}
-		get("/api/v1/dossiers?limit=2&cursor="+p.NextCursor)
+		get("/api/v1/dossiers?limit=2&cursor=" + p.NextCursor)
 		if len(p.Items) != 1 || p.Items[0].Code != f.codes[2] || p.NextCursor != "" {
 			t.Fatalf("second page: %+v", p)
 		}
@@ -217,7 +217,7 @@ func TestAPI(t *testing.T) {
 		if len(p.Items) != 1 || p.Items[0].Code != f.codes[2] {
 			t.Fatalf("dossiers by agency, procedure and status 1: %+v", p)
 		}
-		get("/api/v1/rejections?reason=invalid_transition&dossier="+f.codes[1]+"&since=2025-01-01")
+		get("/api/v1/rejections?reason=invalid_transition&dossier=" + f.codes[1] + "&since=2025-01-01")
 		if len(p.Items) != 1 || p.Items[0].Reason != "invalid_transition" {
 			t.Fatalf("rejections: %+v", p)
 		}
@@ -225,7 +225,7 @@ func TestAPI(t *testing.T) {
 		if len(p.Items) != 0 {
 			t.Fatalf("duplicate rejections: %+v", p)
 		}
-		get("/api/v1/rejections?since="+time.Now().Add(time.Hour).Format(time.RFC3339))
+		get("/api/v1/rejections?since=" + time.Now().Add(time.Hour).Format(time.RFC3339))
 		if len(p.Items) != 0 {
 			t.Fatalf("rejections since the future: %+v", p)
 		}
