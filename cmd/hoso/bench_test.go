@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hoso-vn/hoso/events"
+)
+
+// BenchmarkPipeline drains a pre-filled JetStream stream through `hoso
+// serve` end to end — decode, decide, commit, ack, outcome published — in
+// the group-commit mode (batches of up to 512 events per transaction) and
+// in the naive mode (--batch-max 1: one transaction, one fsync per event),
+// on the same generated stream in the same run. The rate is timed from the
+// first outcome to the last, by the outcome stream's own timestamps.
+//
+//	go test ./cmd/hoso -run '^$' -bench Pipeline -benchtime 3x
+func BenchmarkPipeline(b *testing.B) {
+	sc := newScenario(1000, 8)
+	for _, mode := range []struct {
+		name     string
+		batchMax string
+	}{{"batched", "512"}, {"naive", "1"}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var total float64
+			runs := 0
+			for b.Loop() {
+				total += drain(b, sc, mode.batchMax)
+				runs++
+			}
+			b.ReportMetric(total/float64(runs), "events/s")
+		})
+	}
+}
+
+// drain pre-fills a fresh stream with the scenario, runs serve against it
+// and returns the events/s it applied them at.
+func drain(b *testing.B, sc *scenario, batchMax string) float64 {
+	b.Helper()
+	dir := b.TempDir()
+	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	_, js := connect(b, srv.ClientURL())
+	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+		b.Fatal(err)
+	}
+	publish(b, js, sc.messages)
+
+	in := startServe(b, filepath.Join(dir, "store"), "--nats-url", srv.ClientURL(), "--batch-max", batchMax, "--log-level", "info")
+	waitOutcomes(b, js, uint64(sc.stored()), 5*time.Minute)
+	in.stop(b)
+	st, err := js.Stream(context.Background(), events.OutcomesStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := info.State.LastTime.Sub(info.State.FirstTime)
+	return float64(info.State.Msgs-1) / took.Seconds()
+}
