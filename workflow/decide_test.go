@@ -417,3 +417,30 @@ func TestDuplicateRecordsNoMismatch(t *testing.T) {
 		t.Fatalf("duplicate claiming 10: rejection %+v mismatch %+v", got.Rejection, got.Mismatch)
 	}
 }
+
+// BenchmarkDecide decides an accepted handoff: positioning a pooled FSM,
+// running the guards and hashing the history entry.
+func BenchmarkDecide(b *testing.B) {
+	c := shipped(b)
+	d := dossierIn("processing")
+	env := &workflow.Envelope{Seq: 7, Event: fullEvent("transfer")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := c.Decide(d, env); got.Rejection != nil {
+			b.Fatal(got.Rejection)
+		}
+	}
+}
+
+// BenchmarkDecideRejected decides an invalid transition.
+func BenchmarkDecideRejected(b *testing.B) {
+	c := shipped(b)
+	d := dossierIn("returned")
+	env := &workflow.Envelope{Seq: 7, Event: fullEvent("transfer")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := c.Decide(d, env); got.Rejection == nil {
+			b.Fatal("accepted")
+		}
+	}
+}
