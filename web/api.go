@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -116,7 +117,7 @@ func viewEntry(e *workflow.HistoryEntry) historyView {
 	}
 }
 
-// codeRE is the form of a dossier code in a path.
+// codeRE is the form of a dossier code.
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func pathCode(r *http.Request) (string, error) {
@@ -128,20 +129,17 @@ func pathCode(r *http.Request) (string, error) {
 	return code, nil
 }
 
-func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	code, err := pathCode(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d, hist, err := s.cfg.Store.DossierHistory(r.Context(), code)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v := viewDossier(d)
 	v.History = make([]historyView, len(hist))
@@ -150,16 +148,15 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) {
 	}
 	rej, _, err := s.cfg.Store.Rejections(r.Context(), workflow.RejectionQuery{Dossier: code, Limit: 100})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	mis, _, err := s.cfg.Store.Mismatches(r.Context(), workflow.MismatchQuery{Dossier: code, Limit: 100})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v.Recent = &dossierProblems{Rejections: nonNil(rej), Mismatches: nonNil(mis)}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -169,22 +166,20 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func (s *Server) verifyDossier(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifyDossier(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	code, err := pathCode(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	rep, err := s.cfg.Store.Verify(r.Context(), code)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 // page is the envelope of every list response.
@@ -193,95 +188,61 @@ type page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r.URL.Query(), "status", "agency", "procedure", "cursor", "limit")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	dq := workflow.DossierQuery{Agency: q.str("agency"), Procedure: q.str("procedure"), After: q.str("cursor")}
-	if dq.Status, err = q.status("status"); err == nil {
-		dq.Limit, err = q.limit()
-	}
-	if err == nil && dq.After != "" && !codeRE.MatchString(dq.After) {
-		err = badParam("cursor", "%q is not a cursor of this list", dq.After)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	dq := workflow.DossierQuery{Status: q.status("status"), Agency: q.str("agency"), Procedure: q.str("procedure"),
+		After: q.code("cursor"), Limit: q.limit()}
+	if q.err != nil {
+		return q.err
 	}
 	list, next, err := s.cfg.Store.Dossiers(r.Context(), dq)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := page[dossierView]{Items: make([]dossierView, len(list)), NextCursor: next}
 	for i := range list {
 		out.Items[i] = viewDossier(&list[i])
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r.URL.Query(), "dossier", "reason", "since", "cursor", "limit")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	rq := workflow.RejectionQuery{Dossier: q.str("dossier"), Reason: workflow.Reason(q.str("reason"))}
-	if rq.Reason != "" && !rq.Reason.Known() {
-		err = badParam("reason", "%q is not a reason code (known: %v)", rq.Reason, workflow.Reasons())
-	}
-	if err == nil && rq.Dossier != "" && !codeRE.MatchString(rq.Dossier) {
-		err = badParam("dossier", "%q is not a dossier code", rq.Dossier)
-	}
-	if err == nil {
-		rq.Since, err = q.time("since")
-	}
-	if err == nil {
-		rq.Before, err = q.seqCursor()
-	}
-	if err == nil {
-		rq.Limit, err = q.limit()
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	rq := workflow.RejectionQuery{Dossier: q.code("dossier"), Reason: q.reason("reason"), Since: q.time("since"),
+		Before: q.seqCursor(), Limit: q.limit()}
+	if q.err != nil {
+		return q.err
 	}
 	list, next, err := s.cfg.Store.Rejections(r.Context(), rq)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, page[workflow.Rejection]{Items: nonNil(list), NextCursor: seqCursor(next)})
+	return nil
 }
 
-func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r.URL.Query(), "dossier", "cursor", "limit")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	mq := workflow.MismatchQuery{Dossier: q.str("dossier")}
-	if mq.Dossier != "" && !codeRE.MatchString(mq.Dossier) {
-		err = badParam("dossier", "%q is not a dossier code", mq.Dossier)
-	}
-	if err == nil {
-		mq.Before, err = q.seqCursor()
-	}
-	if err == nil {
-		mq.Limit, err = q.limit()
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	mq := workflow.MismatchQuery{Dossier: q.code("dossier"), Before: q.seqCursor(), Limit: q.limit()}
+	if q.err != nil {
+		return q.err
 	}
 	list, next, err := s.cfg.Store.Mismatches(r.Context(), mq)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, page[workflow.Mismatch]{Items: nonNil(list), NextCursor: seqCursor(next)})
+	return nil
 }
 
 func seqCursor(next uint64) string {
@@ -325,10 +286,9 @@ type guardView struct {
 	From        []string `json:"from,omitempty"`
 }
 
-func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var out []definitionView
 	for _, d := range s.cfg.Catalog.Definitions() {
@@ -347,33 +307,32 @@ func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, page[definitionView]{Items: nonNil(out)})
+	return nil
 }
 
-func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var out []*statusView
 	for st := workflow.StatusSubmitted; st <= workflow.MaxStatus; st++ {
 		out = append(out, viewStatus(st))
 	}
 	writeJSON(w, http.StatusOK, page[*statusView]{Items: out})
+	return nil
 }
 
-// query is a validated set of query parameters.
-type query url.Values
+// query is a set of query parameters being read. The readers record the
+// first malformed value in err and return zero values after it.
+type query struct {
+	v   url.Values
+	err error
+}
 
 // parseQuery rejects parameters not in allowed and repeated parameters.
-func parseQuery(v url.Values, allowed ...string) (query, error) {
+func parseQuery(v url.Values, allowed ...string) (*query, error) {
 	for k, vals := range v {
-		ok := false
-		for _, a := range allowed {
-			if k == a {
-				ok = true
-			}
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			if len(allowed) == 0 {
 				return nil, badParam(k, "unknown parameter; this endpoint takes none")
 			}
@@ -386,58 +345,95 @@ func parseQuery(v url.Values, allowed ...string) (query, error) {
 			return nil, badParam(k, "value longer than 256 bytes")
 		}
 	}
-	return query(v), nil
+	return &query{v: v}, nil
 }
 
-func (q query) str(k string) string { return url.Values(q).Get(k) }
+// value returns the parameter, or "" when it is absent or an earlier one
+// was malformed.
+func (q *query) value(k string) string {
+	if q.err != nil {
+		return ""
+	}
+	return q.v.Get(k)
+}
 
-func (q query) status(k string) (workflow.Status, error) {
-	v := q.str(k)
+func (q *query) fail(k, format string, args ...any) {
+	q.err = badParam(k, format, args...)
+}
+
+func (q *query) str(k string) string { return q.value(k) }
+
+// code reads a dossier code (also the cursor of the dossier list).
+func (q *query) code(k string) string {
+	v := q.value(k)
+	if v != "" && !codeRE.MatchString(v) {
+		q.fail(k, "%q is not a dossier code", v)
+		return ""
+	}
+	return v
+}
+
+func (q *query) status(k string) workflow.Status {
+	v := q.value(k)
 	if v == "" {
-		return 0, nil
+		return 0
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || !workflow.Status(n).Valid() {
-		return 0, badParam(k, "%q is not a status code 1–10", v)
+		q.fail(k, "%q is not a status code 1–10", v)
+		return 0
 	}
-	return workflow.Status(n), nil
+	return workflow.Status(n)
 }
 
-func (q query) limit() (int, error) {
-	v := q.str("limit")
+func (q *query) reason(k string) workflow.Reason {
+	r := workflow.Reason(q.value(k))
+	if r != "" && !r.Known() {
+		q.fail(k, "%q is not a reason code (known: %v)", r, workflow.Reasons())
+		return ""
+	}
+	return r
+}
+
+func (q *query) limit() int {
+	v := q.value("limit")
 	if v == "" {
-		return 0, nil
+		return 0
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 1000 {
-		return 0, badParam("limit", "%q is not a number from 1 to 1000", v)
+		q.fail("limit", "%q is not a number from 1 to 1000", v)
+		return 0
 	}
-	return n, nil
+	return n
 }
 
-func (q query) seqCursor() (uint64, error) {
-	v := q.str("cursor")
+// seqCursor reads the cursor of a list ordered by stream sequence.
+func (q *query) seqCursor() uint64 {
+	v := q.value("cursor")
 	if v == "" {
-		return 0, nil
+		return 0
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || n == 0 {
-		return 0, badParam("cursor", "%q is not a cursor of this list", v)
+		q.fail("cursor", "%q is not a cursor of this list", v)
+		return 0
 	}
-	return n, nil
+	return n
 }
 
 // time reads an RFC 3339 time or a date (midnight in Vietnam).
-func (q query) time(k string) (time.Time, error) {
-	v := q.str(k)
+func (q *query) time(k string) time.Time {
+	v := q.value(k)
 	if v == "" {
-		return time.Time{}, nil
+		return time.Time{}
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+		return t
 	}
 	if t, err := time.ParseInLocation(time.DateOnly, v, workflow.Zone); err == nil {
-		return t, nil
+		return t
 	}
-	return time.Time{}, badParam(k, "%q is not a date (YYYY-MM-DD) or RFC 3339 time", v)
+	q.fail(k, "%q is not a date (YYYY-MM-DD) or RFC 3339 time", v)
+	return time.Time{}
 }

@@ -74,7 +74,7 @@ func Routes() []Route {
 }
 
 func (s *Server) routes() {
-	handlers := map[string]http.HandlerFunc{
+	handlers := map[string]handlerFunc{
 		"/healthz":                       s.healthz,
 		"/readyz":                        s.readyz,
 		"/metrics":                       s.metrics,
@@ -87,12 +87,20 @@ func (s *Server) routes() {
 		"/api/v1/statuses":               s.listStatuses,
 	}
 	for _, r := range Routes() {
-		s.mux.HandleFunc(r.Method+" "+r.Pattern, handlers[r.Pattern])
+		h := handlers[r.Pattern]
+		s.mux.HandleFunc(r.Method+" "+r.Pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		})
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path})
 	})
 }
+
+// handlerFunc serves a request or returns the error to answer with.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 type ctxKey struct{}
 
@@ -172,24 +180,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(r.Context()); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
-			return
+			return nil
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
 }
 
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Metrics == nil {
-		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "metrics are not enabled"})
-		return
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "metrics are not enabled"}
 	}
 	s.cfg.Metrics.ServeHTTP(w, r)
+	return nil
 }
