@@ -257,6 +257,8 @@ func mismatch(env *Envelope, status Status, applied bool) *Mismatch {
 }
 
 // rejected completes a rejection with what the envelope and dossier tell.
+// A rejection the codec made (env.Event nil) carries what could be read of
+// the payload in its own fields.
 func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
 	r.Seq, r.Subject, r.Time = env.Seq, env.Subject, env.Published
 	if e := env.Event; e != nil {
@@ -275,7 +277,13 @@ func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
 		// decided; recording it again would count one wrong status twice.
 		if r.ClaimedStatus != 0 && r.ClaimedStatus != nd.Status && r.Reason != ReasonDuplicate {
 			nd.Mismatches++
-			dec.Mismatch = mismatch(env, nd.Status, false)
+			dec.Mismatch = &Mismatch{
+				Seq: r.Seq, EventID: r.EventID, Source: r.Source, Dossier: r.Dossier, Action: r.Action,
+				Agency: r.Agency, Status: nd.Status, ClaimedStatus: r.ClaimedStatus, Time: r.Time,
+			}
+			if e := env.Event; e != nil {
+				dec.Mismatch.Actor, dec.Mismatch.Time = e.Actor, e.Time
+			}
 		}
 	}
 	dec.Outcome = Outcome{

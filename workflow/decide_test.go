@@ -444,3 +444,27 @@ func BenchmarkDecideRejected(b *testing.B) {
 		}
 	}
 }
+
+// TestCodecRejectionWithClaim: a message the codec rejected, whose payload
+// still names a known dossier and claims another status, is recorded as a
+// rejection and a mismatch on that dossier (it once crashed the engine).
+func TestCodecRejectionWithClaim(t *testing.T) {
+	c := shipped(t)
+	d := dossierIn("received")
+	published := t0.Add(time.Hour)
+	env := &workflow.Envelope{Seq: 12, Subject: "hoso.events.tayninh.x", Published: published,
+		Rejection: &workflow.Rejection{Reason: workflow.ReasonMalformed, Detail: `data: unknown field "departmnet"`,
+			EventID: "ev-x1", Source: "tayninh", Dossier: d.Code, Action: "assign", ClaimedStatus: workflow.StatusProcessing}}
+	got := c.Decide(d, env)
+	if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonMalformed || got.Dossier == nil || got.Dossier.Rejections != 1 {
+		t.Fatalf("Decide(codec rejection) = %+v, dossier %+v", got.Rejection, got.Dossier)
+	}
+	m := got.Mismatch
+	if m == nil || m.Applied || m.ClaimedStatus != workflow.StatusProcessing || m.Status != workflow.StatusReceived ||
+		m.EventID != "ev-x1" || m.Dossier != d.Code || !m.Time.Equal(published) {
+		t.Fatalf("mismatch %+v, want one for ev-x1 claiming 4 at status 2", m)
+	}
+	if got.Outcome.Kind != workflow.OutcomeRejected || got.Outcome.Status != workflow.StatusReceived {
+		t.Fatalf("outcome %+v", got.Outcome)
+	}
+}

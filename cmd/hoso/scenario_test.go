@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -162,6 +163,14 @@ func newScenario(n, handoffs int) *scenario {
 			case k == 1 && i%7 == 3:
 				msgs = append(msgs, message{subject: subject, data: []byte(`{"specversion":"1.0","id":`), msgID: newID()})
 				s.rejections[workflow.ReasonMalformed]++
+			case k == 2 && i%9 == 6:
+				// A typo in a data field: unreadable, yet it names the
+				// dossier and claims a status, so a mismatch is recorded.
+				ev := mk(st, newID())
+				ev.ClaimedStatus = workflow.StatusReturned
+				msgs = append(msgs, message{subject: subject, data: withField(encode(ev), "departmnet", "x"), msgID: ev.ID})
+				s.rejections[workflow.ReasonMalformed]++
+				s.mismatches++
 			case k == 1 && i%11 == 4:
 				// Published under another dossier's token.
 				ev := mk(st, newID())
@@ -237,4 +246,18 @@ func statusOf(state string) workflow.Status {
 		"submitted": 1, "received": 2, "refused": 3, "processing": 4, "supplement": 5,
 		"payment": 6, "withdrawn": 7, "stopped": 8, "resolved": 9, "returned": 10,
 	}[state]
+}
+
+// withField adds a field to the data object of an encoded event.
+func withField(payload []byte, key string, value any) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		panic(err)
+	}
+	m["data"].(map[string]any)[key] = value
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
