@@ -31,7 +31,15 @@ type Decision struct {
 // Decide is deterministic: the decision depends only on d, env and the
 // catalog, never on the wall clock, so replaying a stream gives the same
 // state. It is safe for concurrent use.
-func (c *Catalog) Decide(d *Dossier, env *Envelope) Decision {
+//
+// A panic inside the decision (a bug) does not stop the stream: the message
+// is rejected with ReasonInternal and the panic's text as detail.
+func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
+	defer func() {
+		if p := recover(); p != nil {
+			dec = rejected(d, env, &Rejection{Reason: ReasonInternal, Detail: fmt.Sprintf("decision failed: %v", p)})
+		}
+	}()
 	if env.Rejection != nil {
 		return rejected(d, env, env.Rejection)
 	}
@@ -67,9 +75,9 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) Decision {
 	}
 
 	m := def.fsms.Get().(*fsm.FSM)
-	defer def.fsms.Put(m)
 	m.SetState(state)
 	err := m.Event(context.Background(), e.Action, guardInput{def: def, act: act, dossier: d, event: e})
+	def.fsms.Put(m) // not reached after a panic: that machine is dropped
 	var (
 		invalid  fsm.InvalidEventError
 		canceled fsm.CanceledError

@@ -468,3 +468,18 @@ func TestCodecRejectionWithClaim(t *testing.T) {
 		t.Fatalf("outcome %+v", got.Outcome)
 	}
 }
+
+// TestDecideRecoversFromBugs: an envelope no caller should build (neither
+// event nor rejection) makes the decision panic inside; Decide answers it
+// with an internal_error rejection instead of stopping the engine.
+func TestDecideRecoversFromBugs(t *testing.T) {
+	c := shipped(t)
+	got := c.Decide(dossierIn("processing"), &workflow.Envelope{Seq: 3, Subject: "hoso.events.tayninh.x"})
+	if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonInternal || got.Outcome.Kind != workflow.OutcomeRejected {
+		t.Fatalf("Decide(empty envelope) = %+v", got)
+	}
+	// The pool still decides correctly afterwards.
+	if got := decide(c, dossierIn("processing"), fullEvent("transfer")); got.Rejection != nil {
+		t.Fatalf("Decide after a recovered panic rejected: %s", got.Rejection.MessageEN())
+	}
+}

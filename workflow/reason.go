@@ -31,6 +31,9 @@ const (
 	// ReasonStatusMismatch: the status the sender claims differs from the
 	// authoritative one. It marks corrections and recorded mismatches.
 	ReasonStatusMismatch Reason = "status_mismatch"
+	// ReasonInternal: hoso failed to decide the event (a bug); the message
+	// is recorded so the stream goes on, and can be replayed once fixed.
+	ReasonInternal Reason = "internal_error"
 )
 
 var reasonTexts = map[Reason]struct{ vi, en string }{
@@ -45,6 +48,7 @@ var reasonTexts = map[Reason]struct{ vi, en string }{
 	ReasonOutOfOrder:        {"Sự kiện có thời điểm trước sự kiện đã ghi nhận", "Event is older than the dossier's last event"},
 	ReasonProcedureMismatch: {"Mã thủ tục không khớp với hồ sơ", "Procedure does not match the dossier"},
 	ReasonStatusMismatch:    {"Trạng thái báo cáo không đúng với trạng thái hợp lệ", "Claimed status differs from the authoritative status"},
+	ReasonInternal:          {"Lỗi nội bộ khi xử lý sự kiện", "Internal error deciding the event"},
 }
 
 // Reasons lists every reason code, in a stable order.
@@ -52,7 +56,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonMalformed, ReasonTokenMismatch, ReasonUnknownProcedure, ReasonUnknownAction,
 		ReasonInvalidTransition, ReasonMissingAttachment, ReasonMissingField, ReasonDuplicate,
-		ReasonOutOfOrder, ReasonProcedureMismatch, ReasonStatusMismatch,
+		ReasonOutOfOrder, ReasonProcedureMismatch, ReasonStatusMismatch, ReasonInternal,
 	}
 }
 
