@@ -44,8 +44,8 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 		return rejected(d, env, env.Rejection)
 	}
 	e := env.Event
-	reject := func(reason Reason, format string, args ...any) Decision {
-		return rejected(d, env, &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)})
+	reject := func(reason Reason, vi, en string) Decision {
+		return rejected(d, env, &Rejection{Reason: reason, Detail: en, DetailVI: vi})
 	}
 
 	var def *Definition
@@ -53,25 +53,36 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 	if d == nil {
 		def = c.Resolve(e.Procedure, e.Time)
 		if def == nil {
-			return reject(ReasonUnknownProcedure, "no definition covers procedure %q at %s", e.Procedure, e.Time.In(Zone).Format("2006-01-02"))
+			day := e.Time.In(Zone).Format("2006-01-02")
+			return reject(ReasonUnknownProcedure,
+				fmt.Sprintf("không có quy trình nào áp dụng cho thủ tục %q vào ngày %s", e.Procedure, day),
+				fmt.Sprintf("no definition covers procedure %q at %s", e.Procedure, day))
 		}
 	} else {
 		def = c.Lookup(d.Definition, d.Version)
 		if def == nil {
-			return reject(ReasonUnknownProcedure, "definition %s@%d of the dossier is not loaded", d.Definition, d.Version)
+			return reject(ReasonUnknownProcedure,
+				fmt.Sprintf("quy trình %s@%d của hồ sơ không được nạp", d.Definition, d.Version),
+				fmt.Sprintf("definition %s@%d of the dossier is not loaded", d.Definition, d.Version))
 		}
 		if e.Procedure != d.Procedure {
-			return reject(ReasonProcedureMismatch, "dossier is of procedure %q, event names %q", d.Procedure, e.Procedure)
+			return reject(ReasonProcedureMismatch,
+				fmt.Sprintf("hồ sơ thuộc thủ tục %q, sự kiện ghi thủ tục %q", d.Procedure, e.Procedure),
+				fmt.Sprintf("dossier is of procedure %q, event names %q", d.Procedure, e.Procedure))
 		}
 		if e.Time.Before(d.UpdatedAt) {
-			return reject(ReasonOutOfOrder, "event time %s is before the dossier's last event at %s",
-				e.Time.Format(timeLayout), d.UpdatedAt.Format(timeLayout))
+			at, last := e.Time.Format(timeLayout), d.UpdatedAt.Format(timeLayout)
+			return reject(ReasonOutOfOrder,
+				fmt.Sprintf("thời điểm sự kiện %s trước sự kiện cuối cùng của hồ sơ lúc %s", at, last),
+				fmt.Sprintf("event time %s is before the dossier's last event at %s", at, last))
 		}
 		state = d.State
 	}
 	act := def.Action(e.Action)
 	if act == nil {
-		return reject(ReasonUnknownAction, "definition %s has no action %q", def.Key(), e.Action)
+		return reject(ReasonUnknownAction,
+			fmt.Sprintf("quy trình %s không có thao tác %q", def.Key(), e.Action),
+			fmt.Sprintf("definition %s has no action %q", def.Key(), e.Action))
 	}
 
 	m := def.fsms.Get().(*fsm.FSM)
@@ -89,7 +100,9 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 	case errors.As(err, &same) && same.Err == nil:
 		// a self-transition: a handoff inside a state, an apology
 	case errors.As(err, &invalid):
-		return reject(ReasonInvalidTransition, "action %q is not allowed in state %q (%s)", e.Action, state, stateStatus(def, state))
+		return reject(ReasonInvalidTransition,
+			fmt.Sprintf("thao tác %q không được phép ở trạng thái %q (%s)", e.Action, state, stateStatus(def, state)),
+			fmt.Sprintf("action %q is not allowed in state %q (%s)", e.Action, state, stateStatus(def, state)))
 	case errors.As(err, &canceled) && errors.As(canceled.Err, &guard):
 		return rejected(d, env, guard)
 	default:
@@ -140,17 +153,23 @@ func (in guardInput) check(src string) *Rejection {
 		}
 		for _, k := range g.Attachments {
 			if !in.event.HasAttachment(k) {
-				return &Rejection{Reason: ReasonMissingAttachment, Detail: fmt.Sprintf("action %q needs an attachment of kind %q", in.act.Name, k)}
+				return &Rejection{Reason: ReasonMissingAttachment,
+					Detail:   fmt.Sprintf("action %q needs an attachment of kind %q", in.act.Name, k),
+					DetailVI: fmt.Sprintf("thao tác %q cần tệp đính kèm loại %q", in.act.Name, k)}
 			}
 		}
 		for _, k := range g.Recorded {
 			if !in.event.HasAttachment(k) && (in.dossier == nil || !in.dossier.HasAttachment(k)) {
-				return &Rejection{Reason: ReasonMissingAttachment, Detail: fmt.Sprintf("action %q needs an attachment of kind %q on the dossier", in.act.Name, k)}
+				return &Rejection{Reason: ReasonMissingAttachment,
+					Detail:   fmt.Sprintf("action %q needs an attachment of kind %q on the dossier", in.act.Name, k),
+					DetailVI: fmt.Sprintf("thao tác %q cần hồ sơ có tệp đính kèm loại %q", in.act.Name, k)}
 			}
 		}
 		for _, f := range g.Fields {
 			if !in.event.Field(f) {
-				return &Rejection{Reason: ReasonMissingField, Detail: fmt.Sprintf("action %q needs data.%s", in.act.Name, f)}
+				return &Rejection{Reason: ReasonMissingField,
+					Detail:   fmt.Sprintf("action %q needs data.%s", in.act.Name, f),
+					DetailVI: fmt.Sprintf("thao tác %q cần trường data.%s", in.act.Name, f)}
 			}
 		}
 	}
@@ -327,5 +346,7 @@ func subjectToken(subject string, i int) string {
 // RejectDuplicate marks the envelope's event as a duplicate of an event
 // already decided, for Decide to answer.
 func (env *Envelope) RejectDuplicate() {
-	env.Rejection = &Rejection{Reason: ReasonDuplicate, Detail: fmt.Sprintf("event %q was already decided", env.Event.ID)}
+	env.Rejection = &Rejection{Reason: ReasonDuplicate,
+		Detail:   fmt.Sprintf("event %q was already decided", env.Event.ID),
+		DetailVI: fmt.Sprintf("sự kiện %q đã được xử lý trước đó", env.Event.ID)}
 }

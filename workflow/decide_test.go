@@ -284,6 +284,9 @@ func TestDecideRejections(t *testing.T) {
 			if got.Rejection == nil || got.Rejection.Reason != tt.reason || !strings.Contains(got.Rejection.Detail, tt.detail) {
 				t.Fatalf("Decide = %+v, want %s with detail containing %s", got.Rejection, tt.reason, tt.detail)
 			}
+			if got.Rejection.DetailVI == "" || !strings.Contains(got.Outcome.MessageVI, got.Rejection.DetailVI) {
+				t.Fatalf("rejection %+v: no Vietnamese detail in %q", got.Rejection, got.Outcome.MessageVI)
+			}
 			if got.Outcome.Reason != tt.reason || got.Outcome.MessageVI == "" || got.Outcome.MessageEN == "" {
 				t.Fatalf("outcome %+v lacks reason %s or bilingual messages", got.Outcome, tt.reason)
 			}

@@ -112,8 +112,9 @@ type Rejection struct {
 	Action        string    `json:"action,omitempty"`
 	Agency        string    `json:"agency,omitempty"`
 	Reason        Reason    `json:"reason"`
-	Detail        string    `json:"detail,omitempty"` // English detail, e.g. the missing kind
-	Status        Status    `json:"status,omitempty"` // authoritative status of the dossier then; zero if unknown
+	Detail        string    `json:"detail,omitempty"`    // English detail, e.g. the missing kind
+	DetailVI      string    `json:"detail_vi,omitempty"` // Vietnamese detail; empty for the codec's (technical) rejections
+	Status        Status    `json:"status,omitempty"`    // authoritative status of the dossier then; zero if unknown
 	ClaimedStatus Status    `json:"claimed_status,omitempty"`
 	Time          time.Time `json:"time"` // the stream's timestamp of the message
 }
@@ -126,12 +127,16 @@ func (r *Rejection) MessageEN() string {
 	return r.Reason.TextEN() + ": " + r.Detail
 }
 
-// MessageVI is the Vietnamese message of the rejection.
+// MessageVI is the Vietnamese message of the rejection; a detail known
+// only in English follows in parentheses.
 func (r *Rejection) MessageVI() string {
-	if r.Detail == "" {
-		return r.Reason.TextVI()
+	switch {
+	case r.DetailVI != "":
+		return r.Reason.TextVI() + ": " + r.DetailVI
+	case r.Detail != "":
+		return r.Reason.TextVI() + " (" + r.Detail + ")"
 	}
-	return r.Reason.TextVI() + ": " + r.Detail
+	return r.Reason.TextVI()
 }
 
 // Reject builds the rejection of an envelope whose event could not be read.
