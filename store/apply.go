@@ -101,11 +101,10 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 			return res, fmt.Errorf("seq %d: %w", env.Seq, err)
 		}
 		res.Outcomes = append(res.Outcomes, out.Outcome)
-		switch {
-		case out.Entry != nil:
-			res.Accepted++
-		case out.Rejection != nil:
+		if out.Rejection != nil {
 			res.Rejected++
+		} else {
+			res.Accepted++ // a transition, or a deadline event that flags the dossier
 		}
 		applied = env.Seq
 	}

@@ -283,6 +283,7 @@ type guardView struct {
 	Attachments []string `json:"attachments,omitempty"`
 	Recorded    []string `json:"recorded,omitempty"`
 	Fields      []string `json:"fields,omitempty"`
+	Result      bool     `json:"result,omitempty"`
 	From        []string `json:"from,omitempty"`
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/looplab/fsm"
 )
 
-// Decision is the result of deciding one stream message. Exactly one of
-// Entry and Rejection is set; Outcome is always set.
+// Decision is the result of deciding one stream message. At most one of
+// Entry and Rejection is set — neither for a deadline event, which only
+// flags the dossier; Outcome is always set.
 type Decision struct {
 	// Dossier is the dossier after the message: the new state when
 	// accepted; when rejected, the stored dossier with its rejection count
@@ -46,6 +48,14 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 	e := env.Event
 	reject := func(reason Reason, vi, en string) Decision {
 		return rejected(d, env, &Rejection{Reason: reason, Detail: en, DetailVI: vi})
+	}
+	if e.Action == DeadlineWarning || e.Action == DeadlineExpired {
+		if e.Source != SystemSource {
+			return reject(ReasonUnknownAction,
+				fmt.Sprintf("chỉ hoso gửi được sự kiện %q", e.Action),
+				fmt.Sprintf("only hoso sends %q events", e.Action))
+		}
+		return c.decideDeadline(d, env)
 	}
 
 	var def *Definition
@@ -109,7 +119,39 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 		// The definition was validated, so looplab/fsm has nothing else to say.
 		panic(fmt.Sprintf("workflow: decide %s on %s: %v", e.Action, e.Dossier, err))
 	}
-	return accepted(def, act, d, env, state)
+	return c.accepted(def, act, d, env, state)
+}
+
+// decideDeadline applies a deadline warning or expiry from hoso's
+// scheduler: it flags the dossier, and answers with a deadline outcome to
+// the dossier's source. A deadline for a due date the dossier no longer has
+// (an apology moved it, the clock stopped, it finished) is stale.
+func (c *Catalog) decideDeadline(d *Dossier, env *Envelope) Decision {
+	e := env.Event
+	switch {
+	case d == nil:
+		return rejected(d, env, &Rejection{Reason: ReasonStaleDeadline, Detail: "unknown dossier", DetailVI: "hồ sơ không tồn tại"})
+	case !d.ClockRunning() || !d.Due.Equal(e.Due):
+		return rejected(d, env, &Rejection{Reason: ReasonStaleDeadline,
+			Detail:   fmt.Sprintf("the dossier's clock does not run towards %s", e.Due.Format(timeLayout)),
+			DetailVI: fmt.Sprintf("hồ sơ không còn tính hạn đến %s", e.Due.Format(timeLayout))})
+	case e.Action == DeadlineWarning && d.Warned, e.Action == DeadlineExpired && d.Overdue:
+		return rejected(d, env, &Rejection{Reason: ReasonStaleDeadline, Detail: "already recorded", DetailVI: "đã ghi nhận trước đó"})
+	}
+	nd := d.Clone()
+	nd.Warned = true
+	vi, en := "Hồ sơ sắp đến hạn giải quyết", "The dossier is due within one working day"
+	if e.Action == DeadlineExpired {
+		nd.Overdue = true
+		vi, en = "Hồ sơ đã quá hạn giải quyết", "The dossier is overdue"
+	}
+	due := d.Due
+	return Decision{Dossier: nd, Outcome: Outcome{
+		Kind: OutcomeDeadline, Seq: env.Seq, EventID: e.ID, Source: d.Source, Dossier: d.Code, Action: e.Action,
+		Status: d.Status, StatusName: d.Status.NameVI(), Due: &due, Time: e.Time,
+		MessageVI: vi + ": hạn " + due.In(Zone).Format("15:04 02/01/2006"),
+		MessageEN: en + ": due " + due.Format(timeLayout),
+	}}
 }
 
 const timeLayout = "2006-01-02T15:04:05Z07:00"
@@ -147,6 +189,17 @@ func (r *Rejection) Error() string { return string(r.Reason) + ": " + r.Detail }
 
 // check evaluates the action's guards for a transition from src.
 func (in guardInput) check(src string) *Rejection {
+	if r := in.checkGuards(src); r != nil {
+		return r
+	}
+	if in.act.ExtendsDue {
+		return in.checkApology()
+	}
+	return nil
+}
+
+// checkGuards evaluates the guards the definition lists for the action.
+func (in guardInput) checkGuards(src string) *Rejection {
 	for _, g := range in.act.Guards {
 		if len(g.From) > 0 && !slices.Contains(g.From, src) {
 			continue
@@ -165,6 +218,12 @@ func (in guardInput) check(src string) *Rejection {
 					DetailVI: fmt.Sprintf("thao tác %q cần hồ sơ có tệp đính kèm loại %q", in.act.Name, k)}
 			}
 		}
+		if g.Result && !in.def.Procedure(in.event.Procedure).NoResult &&
+			!in.event.HasAttachment(AttachmentResultElectronic) && (in.dossier == nil || !in.dossier.HasAttachment(AttachmentResultElectronic)) {
+			return &Rejection{Reason: ReasonMissingAttachment,
+				Detail:   fmt.Sprintf("action %q needs the electronic result (%s)", in.act.Name, AttachmentResultElectronic),
+				DetailVI: fmt.Sprintf("thao tác %q cần kết quả điện tử (%s)", in.act.Name, AttachmentResultElectronic)}
+		}
 		for _, f := range g.Fields {
 			if !in.event.Field(f) {
 				return &Rejection{Reason: ReasonMissingField,
@@ -176,7 +235,30 @@ func (in guardInput) check(src string) *Rejection {
 	return nil
 }
 
-func accepted(def *Definition, act *Action, d *Dossier, env *Envelope, from string) Decision {
+// checkApology applies the rules of an apology: before the due date it
+// moves passes, a later new date, at most ApologyLimit times.
+func (in guardInput) checkApology() *Rejection {
+	d, e := in.dossier, in.event
+	switch {
+	case d == nil || d.Due.IsZero():
+		return &Rejection{Reason: ReasonInvalidDue, Detail: "the dossier has no due date to move", DetailVI: "hồ sơ chưa có hạn giải quyết để gia hạn"}
+	case !e.Time.Before(d.Due):
+		return &Rejection{Reason: ReasonDeadlinePassed,
+			Detail:   fmt.Sprintf("the apology at %s comes after the due date %s", e.Time.Format(timeLayout), d.Due.Format(timeLayout)),
+			DetailVI: fmt.Sprintf("thư xin lỗi lúc %s sau hạn giải quyết %s", e.Time.Format(timeLayout), d.Due.Format(timeLayout))}
+	case d.Apologies >= in.def.ApologyLimit:
+		return &Rejection{Reason: ReasonApologyLimit,
+			Detail:   fmt.Sprintf("%d apologies allowed, %d made", in.def.ApologyLimit, d.Apologies),
+			DetailVI: fmt.Sprintf("chỉ được gia hạn %d lần, đã gia hạn %d lần", in.def.ApologyLimit, d.Apologies)}
+	case !e.NewDue.IsZero() && !e.NewDue.After(d.Due):
+		return &Rejection{Reason: ReasonInvalidDue,
+			Detail:   fmt.Sprintf("new due date %s is not after %s", e.NewDue.Format(timeLayout), d.Due.Format(timeLayout)),
+			DetailVI: fmt.Sprintf("hạn mới %s không sau hạn hiện tại %s", e.NewDue.Format(timeLayout), d.Due.Format(timeLayout))}
+	}
+	return nil
+}
+
+func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelope, from string) Decision {
 	e := env.Event
 	var nd *Dossier
 	var fromStatus Status
@@ -203,17 +285,19 @@ func accepted(def *Definition, act *Action, d *Dossier, env *Envelope, from stri
 	if e.Department != "" {
 		nd.Department = e.Department
 	}
-	if to.Status == StatusReceived && nd.ReceivedAt.IsZero() {
+	var timing Timing
+	if d != nil && d.ClockRunning() {
+		timing = TimingOf(e.Time, d.Due)
+	}
+	switch {
+	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
 		nd.ReceivedAt = e.Time
+	case to.Status == StatusResolved && nd.ResolvedAt.IsZero():
+		nd.ResolvedAt = e.Time
+	case to.Status == StatusReturned && nd.ReturnedAt.IsZero():
+		nd.ReturnedAt = e.Time
 	}
-	if act.SetsDue {
-		switch {
-		case !e.NewDue.IsZero():
-			nd.Due = e.NewDue
-		case !e.Due.IsZero():
-			nd.Due = e.Due
-		}
-	}
+	c.clock(def, act, nd, e)
 	for _, a := range e.Attachments {
 		if i, ok := slices.BinarySearch(nd.Attachments, a.Kind); !ok {
 			nd.Attachments = slices.Insert(nd.Attachments, i, a.Kind)
@@ -237,6 +321,7 @@ func accepted(def *Definition, act *Action, d *Dossier, env *Envelope, from stri
 		Reason:      e.Reason,
 		Note:        e.Note,
 		Due:         nd.Due,
+		Timing:      timing,
 		Attachments: slices.Clone(e.Attachments),
 		PrevHash:    nd.Head,
 	}
@@ -349,4 +434,40 @@ func (env *Envelope) RejectDuplicate() {
 	env.Rejection = &Rejection{Reason: ReasonDuplicate,
 		Detail:   fmt.Sprintf("event %q was already decided", env.Event.ID),
 		DetailVI: fmt.Sprintf("sự kiện %q đã được xử lý trước đó", env.Event.ID)}
+}
+
+// clock applies the action to the due date and the statutory clock of nd,
+// the dossier after the action.
+func (c *Catalog) clock(def *Definition, act *Action, nd *Dossier, e *Event) {
+	cal := c.Calendar()
+	due := nd.Due
+	sla := def.Procedure(nd.Procedure).SLA
+	switch {
+	case act.SetsDue && !sla.IsZero():
+		nd.Due = cal.AddWorking(e.Time, sla.Working(cal.Config().Hours.Day()))
+	case act.SetsDue && !e.Due.IsZero():
+		nd.Due = e.Due
+	case act.ExtendsDue:
+		nd.Due = e.NewDue
+		nd.Apologies++
+	}
+	switch act.Clock {
+	case ClockStop:
+		if nd.PausedAt.IsZero() {
+			nd.PausedAt = e.Time
+		}
+	case ClockResume:
+		if !nd.PausedAt.IsZero() && !nd.Due.IsZero() {
+			if def.Clock == ClockRestart && !sla.IsZero() {
+				nd.Due = cal.AddWorking(e.Time, sla.Working(cal.Config().Hours.Day()))
+			} else {
+				nd.Due = cal.AddWorking(nd.Due, cal.Working(nd.PausedAt, e.Time))
+			}
+		}
+		nd.PausedAt = time.Time{}
+	}
+	if !nd.Due.Equal(due) {
+		// A new due date: warnings and expiries start over.
+		nd.Warned, nd.Overdue = false, false
+	}
 }

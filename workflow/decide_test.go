@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -79,7 +80,8 @@ func fullEvent(action string) *workflow.Event {
 		Procedure: "1.004227", Agency: "H57", Actor: "can-bo-01",
 		Reason: "lý do", NewDue: t0.AddDate(0, 0, 20), Department: "phong-tu-phap",
 	}
-	for _, k := range []string{"input_digitized", "refusal_notice", "supplement_request", "stop_notice", "result_electronic", "apology_letter"} {
+	for _, k := range []string{"input_digitized", "refusal_notice", "supplement_request", "stop_notice", "result_electronic",
+		"apology_letter", "cadastral_data", "tax_notice", "payment_receipt", "answer_document"} {
 		ev.Attachments = append(ev.Attachments, workflow.Attachment{Kind: k, Name: k + ".pdf"})
 	}
 	return ev
@@ -92,7 +94,7 @@ func dossierIn(state string) *workflow.Dossier {
 	return &workflow.Dossier{
 		Code: "000.00.12.H57-250901-0001", Procedure: "1.004227", Agency: "H57", Source: "tayninh",
 		Definition: "standard", Version: 2, State: state, Status: stateStatus[state],
-		CreatedAt: t0, UpdatedAt: t0, History: 1, Head: workflow.Hash{1},
+		CreatedAt: t0, UpdatedAt: t0, History: 1, Head: workflow.Hash{1}, Due: t0.AddDate(0, 0, 10),
 	}
 }
 
@@ -100,62 +102,144 @@ func decide(c *workflow.Catalog, d *workflow.Dossier, ev *workflow.Event) workfl
 	return c.Decide(d, &workflow.Envelope{Seq: 7, Subject: "hoso.events.tayninh." + workflow.DossierToken(ev.Dossier), Published: ev.Time, Event: ev})
 }
 
-// TestDecideEveryActionFromEveryState runs every action of the standard
-// flow from every state, with every guard met, against the hand-written
-// table of legal transitions.
+// flow is a shipped definition with its legal transitions written out by
+// hand, to be checked against the YAML.
+type flow struct {
+	id, procedure string
+	version       int
+	legal         map[string]struct {
+		from []string
+		to   string
+	}
+	status map[string]workflow.Status
+}
+
+var landLegal = map[string]struct {
+	from []string
+	to   string
+}{
+	"submit":             {[]string{"start"}, "submitted"},
+	"receive":            {[]string{"start", "submitted"}, "received"},
+	"refuse":             {[]string{"start", "submitted", "received"}, "refused"},
+	"assign":             {[]string{"received"}, "processing"},
+	"transfer":           {[]string{"received", "processing"}, "processing"},
+	"request_supplement": {[]string{"processing"}, "supplement"},
+	"supplement":         {[]string{"supplement"}, "processing"},
+	"send_to_tax":        {[]string{"processing"}, "tax_review"},
+	"request_payment":    {[]string{"tax_review"}, "payment"},
+	"pay":                {[]string{"payment"}, "processing"},
+	"withdraw":           {[]string{"submitted", "received", "processing", "tax_review", "supplement", "payment"}, "withdrawn"},
+	"stop":               {[]string{"processing", "tax_review", "supplement", "payment"}, "stopped"},
+	"resolve":            {[]string{"processing"}, "resolved"},
+	"return":             {[]string{"resolved"}, "returned"},
+	"apologize":          {[]string{"received", "processing", "tax_review", "supplement", "payment"}, "="},
+}
+
+var feedbackLegal = map[string]struct {
+	from []string
+	to   string
+}{
+	"receive":   {[]string{"start"}, "received"},
+	"refuse":    {[]string{"received"}, "refused"},
+	"assign":    {[]string{"received"}, "assigned"},
+	"transfer":  {[]string{"assigned"}, "assigned"},
+	"answer":    {[]string{"assigned"}, "answered"},
+	"publish":   {[]string{"answered"}, "published"},
+	"apologize": {[]string{"received", "assigned"}, "="},
+}
+
+var flows = []flow{
+	{"standard", "1.004227", 2, legal, stateStatus},
+	{"standard", "1.004227", 1, legal, stateStatus},
+	{"land", "DD.002", 1, landLegal, func() map[string]workflow.Status {
+		m := maps.Clone(stateStatus)
+		m["tax_review"] = workflow.StatusProcessing
+		return m
+	}()},
+	{"feedback", "PAKN", 1, feedbackLegal, map[string]workflow.Status{
+		"received": 2, "refused": 3, "assigned": 4, "answered": 9, "published": 10,
+	}},
+}
+
+// TestDecideEveryActionFromEveryState runs every action of every shipped
+// definition from every state, with every guard met, against the
+// hand-written tables of legal transitions.
 func TestDecideEveryActionFromEveryState(t *testing.T) {
 	c := shipped(t)
-	def := c.Lookup("standard", 2)
-	states := []string{"start"}
-	for _, s := range def.States {
-		states = append(states, s.Name)
+	if got := len(c.Definitions()); got != len(flows) {
+		t.Fatalf("%d shipped definitions, the test knows %d", got, len(flows))
 	}
-	var actions []string
-	for _, a := range def.Actions {
-		actions = append(actions, a.Name)
-	}
-	if want := slices.Sorted(mapKeys(legal)); !slices.Equal(slices.Sorted(slices.Values(actions)), want) {
-		t.Fatalf("standard@2 actions = %v, want %v", slices.Sorted(slices.Values(actions)), want)
-	}
-	for _, action := range actions {
-		for _, state := range states {
-			t.Run(action+"/from_"+state, func(t *testing.T) {
-				l := legal[action]
-				d := dossierIn(state)
-				got := decide(c, d, fullEvent(action))
-				if !slices.Contains(l.from, state) {
-					if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonInvalidTransition {
-						t.Fatalf("Decide(%s from %s) = %+v, want rejection %s", action, state, got.Rejection, workflow.ReasonInvalidTransition)
+	for _, f := range flows {
+		def := c.Lookup(f.id, f.version)
+		if def == nil {
+			t.Fatalf("no shipped definition %s@%d", f.id, f.version)
+		}
+		if def.Procedure(f.procedure).Code != f.procedure || (c.Resolve(f.procedure, t0) != def && f.version == 2) {
+			t.Fatalf("%s does not cover %s", def.Key(), f.procedure)
+		}
+		states := []string{"start"}
+		for _, s := range def.States {
+			states = append(states, s.Name)
+			if f.status[s.Name] != s.Status {
+				t.Fatalf("%s: state %s has status %d, want %d", def.Key(), s.Name, s.Status, f.status[s.Name])
+			}
+		}
+		var actions []string
+		for _, a := range def.Actions {
+			actions = append(actions, a.Name)
+		}
+		if want := slices.Sorted(mapKeys(f.legal)); !slices.Equal(slices.Sorted(slices.Values(actions)), want) {
+			t.Fatalf("%s actions = %v, want %v", def.Key(), slices.Sorted(slices.Values(actions)), want)
+		}
+		for _, action := range actions {
+			for _, state := range states {
+				t.Run(def.Key()+"/"+action+"/from_"+state, func(t *testing.T) {
+					l := f.legal[action]
+					d := dossierIn(state)
+					if d != nil {
+						d.Definition, d.Version, d.Procedure, d.Status = f.id, f.version, f.procedure, f.status[state]
 					}
-					if got.Entry != nil || got.Outcome.Kind != workflow.OutcomeRejected {
-						t.Fatalf("rejected decision carries entry %v, outcome %s", got.Entry, got.Outcome.Kind)
+					ev := fullEvent(action)
+					ev.Procedure = f.procedure
+					if d == nil && f.version == 1 && f.id == "standard" {
+						ev.Time = time.Date(2025, 3, 1, 9, 0, 0, 0, workflow.Zone)
 					}
-					if d != nil && (got.Dossier.State != state || got.Dossier.Rejections != 1) {
-						t.Fatalf("after rejection dossier state %q rejections %d, want %q and 1", got.Dossier.State, got.Dossier.Rejections, state)
+					got := decide(c, d, ev)
+					if !slices.Contains(l.from, state) {
+						if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonInvalidTransition {
+							t.Fatalf("Decide(%s from %s) = %+v, want rejection %s", action, state, got.Rejection, workflow.ReasonInvalidTransition)
+						}
+						if got.Entry != nil || got.Outcome.Kind != workflow.OutcomeRejected {
+							t.Fatalf("rejected decision carries entry %v, outcome %s", got.Entry, got.Outcome.Kind)
+						}
+						if d != nil && (got.Dossier.State != state || got.Dossier.Rejections != 1) {
+							t.Fatalf("after rejection dossier state %q rejections %d, want %q and 1", got.Dossier.State, got.Dossier.Rejections, state)
+						}
+						return
 					}
-					return
-				}
-				if got.Rejection != nil {
-					t.Fatalf("Decide(%s from %s) rejected: %s", action, state, got.Rejection.MessageEN())
-				}
-				want := l.to
-				if want == "=" {
-					want = state
-				}
-				if got.Dossier.State != want || got.Dossier.Status != stateStatus[want] {
-					t.Fatalf("Decide(%s from %s) -> %s (%d), want %s (%d)", action, state, got.Dossier.State, got.Dossier.Status, want, stateStatus[want])
-				}
-				e := got.Entry
-				if e.From != state || e.To != want || e.ToStatus != stateStatus[want] || e.Action != action {
-					t.Fatalf("entry %+v does not record %s: %s -> %s", e, action, state, want)
-				}
-				if e.Hash != e.ComputeHash() || e.Hash != got.Dossier.Head {
-					t.Fatalf("entry hash %s, recomputed %s, head %s", e.Hash, e.ComputeHash(), got.Dossier.Head)
-				}
-				if got.Outcome.Kind != workflow.OutcomeAccepted || got.Outcome.Status != stateStatus[want] {
-					t.Fatalf("outcome %+v, want accepted with status %d", got.Outcome, stateStatus[want])
-				}
-			})
+					if got.Rejection != nil {
+						t.Fatalf("Decide(%s from %s) rejected: %s", action, state, got.Rejection.MessageEN())
+					}
+					want := l.to
+					if want == "=" {
+						want = state
+					}
+					if got.Dossier.State != want || got.Dossier.Status != f.status[want] || got.Dossier.Definition != f.id || got.Dossier.Version != f.version {
+						t.Fatalf("Decide(%s from %s) -> %s (%d) under %s@%d, want %s (%d)", action, state, got.Dossier.State,
+							got.Dossier.Status, got.Dossier.Definition, got.Dossier.Version, want, f.status[want])
+					}
+					e := got.Entry
+					if e.From != state || e.To != want || e.ToStatus != f.status[want] || e.Action != action {
+						t.Fatalf("entry %+v does not record %s: %s -> %s", e, action, state, want)
+					}
+					if e.Hash != e.ComputeHash() || e.Hash != got.Dossier.Head {
+						t.Fatalf("entry hash %s, recomputed %s, head %s", e.Hash, e.ComputeHash(), got.Dossier.Head)
+					}
+					if got.Outcome.Kind != workflow.OutcomeAccepted || got.Outcome.Status != f.status[want] {
+						t.Fatalf("outcome %+v, want accepted with status %d", got.Outcome, f.status[want])
+					}
+				})
+			}
 		}
 	}
 }

@@ -28,14 +28,113 @@ type Definition struct {
 	NameEN     string    // English name
 	Effective  time.Time // dossiers received on or after this instant (Asia/Ho_Chi_Minh midnight) use this version
 	LegalBasis []string  // the legal documents it encodes
-	Procedures []string  // procedure codes it covers; "*" covers every procedure no other definition names
-	States     []State
-	Actions    []Action
-	File       string // the file it was loaded from, for messages
+	Kind       Kind      // what it governs: dossiers (default) or citizen feedback
+	// SLA is the statutory handling time of its procedures, counted in
+	// working time from receipt; a procedure may set its own. Zero: the
+	// due date is the one the sender gives (data.due), if any.
+	SLA SLA
+	// Clock says what a supplement request or a financial obligation does
+	// to the statutory clock: pause it (default) or restart it in full.
+	Clock ClockMode
+	// ApologyLimit is how many times an apology may move the due date
+	// (default 1; 0 forbids apologies).
+	ApologyLimit  int
+	Procedures    []string    // procedure codes it covers; "*" covers every procedure no other definition names
+	ProcedureInfo []Procedure // metadata of each entry of Procedures, in the same order
+	States        []State
+	Actions       []Action
+	File          string // the file it was loaded from, for messages
 
 	states  map[string]*State
 	actions map[string]*Action
 	fsms    sync.Pool // of *fsm.FSM built from this definition
+}
+
+// Kind is what a definition governs.
+type Kind string
+
+// The kinds of definition.
+const (
+	KindDossier  Kind = "dossier"  // an administrative-procedure dossier (hồ sơ TTHC)
+	KindFeedback Kind = "feedback" // a citizen's feedback or petition (phản ánh, kiến nghị)
+)
+
+// ClockMode is what pausing actions do to the statutory clock.
+type ClockMode string
+
+// The clock modes.
+const (
+	// ClockPause: while paused the clock stops; on resuming, the due date
+	// moves later by the working time spent waiting.
+	ClockPause ClockMode = "pause"
+	// ClockRestart: on resuming, the full statutory time starts again.
+	ClockRestart ClockMode = "restart"
+)
+
+// ClockEffect is what one action does to the statutory clock.
+type ClockEffect string
+
+// The clock effects of actions.
+const (
+	ClockNone   ClockEffect = ""
+	ClockStop   ClockEffect = "pause"  // waiting for the applicant (supplement, payment)
+	ClockResume ClockEffect = "resume" // the applicant has answered
+)
+
+// SLA is a statutory handling time in working days or working hours.
+type SLA struct {
+	Days  int // working days
+	Hours int // working hours, added to Days
+}
+
+// IsZero reports whether no handling time is set.
+func (s SLA) IsZero() bool { return s.Days == 0 && s.Hours == 0 }
+
+// Working returns the handling time as working time, for working days of
+// the given length.
+func (s SLA) Working(day time.Duration) time.Duration {
+	return time.Duration(s.Days)*day + time.Duration(s.Hours)*time.Hour
+}
+
+func (s SLA) String() string {
+	switch {
+	case s.IsZero():
+		return "none"
+	case s.Hours == 0:
+		return fmt.Sprintf("%d working days", s.Days)
+	case s.Days == 0:
+		return fmt.Sprintf("%d working hours", s.Hours)
+	}
+	return fmt.Sprintf("%d working days %d hours", s.Days, s.Hours)
+}
+
+// Procedure is what a definition says of one procedure it covers.
+type Procedure struct {
+	Code     string // procedure code (mã TTHC), or "*"
+	Name     string // optional
+	Sector   string // optional: the sector (lĩnh vực) it is reported under
+	SLA      SLA    // zero: the definition's SLA
+	NoResult bool   // the procedure has no electronic result: result guards do not apply
+}
+
+// Procedure returns what the definition says of a procedure: its own
+// entry, or the "*" entry, with the SLA defaulted to the definition's.
+func (d *Definition) Procedure(code string) Procedure {
+	var p Procedure
+	for _, pi := range d.ProcedureInfo {
+		if pi.Code == code {
+			p = pi
+			break
+		}
+		if pi.Code == "*" {
+			p = pi
+			p.Code = code
+		}
+	}
+	if p.SLA.IsZero() {
+		p.SLA = d.SLA
+	}
+	return p
 }
 
 // State is one state of a definition.
@@ -57,10 +156,15 @@ type Action struct {
 	To     string // "" when Stay
 	Stay   bool   // the dossier stays in its state
 	Guards []Guard
-	// SetsDue: the action sets the dossier's due date from data.due (at
-	// receipt) or data.new_due (an apology), when given.
+	// SetsDue: the action sets the dossier's due date: the statutory time
+	// counted from the event when the procedure has one, else data.due.
 	SetsDue bool
-	line    int
+	// ExtendsDue: the action is an apology that moves the due date to
+	// data.new_due, which must be later; only before the current due date
+	// passes and at most Definition.ApologyLimit times.
+	ExtendsDue bool
+	Clock      ClockEffect // what the action does to the statutory clock
+	line       int
 }
 
 // Guard is a condition an event must meet for its action to be applied.
@@ -72,6 +176,9 @@ type Guard struct {
 	Recorded []string
 	// Fields are data fields the event must carry (see GuardFields).
 	Fields []string
+	// Result requires the electronic result (result_electronic) in the
+	// event or earlier, unless the procedure declares it has none.
+	Result bool
 	// From restricts the guard to transitions from these states; empty
 	// means from every state of the action.
 	From []string
@@ -176,6 +283,27 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 	if d.Effective.IsZero() {
 		add(line("effective"), "effective date is required (YYYY-MM-DD)")
 	}
+	switch d.Kind {
+	case KindDossier, KindFeedback:
+	default:
+		add(line("kind"), "kind %q must be %q or %q", d.Kind, KindDossier, KindFeedback)
+	}
+	switch d.Clock {
+	case ClockPause, ClockRestart:
+	default:
+		add(line("clock"), "clock %q must be %q or %q", d.Clock, ClockPause, ClockRestart)
+	}
+	if d.SLA.Days < 0 || d.SLA.Hours < 0 {
+		add(line("sla"), "sla must not be negative")
+	}
+	if d.ApologyLimit < 0 {
+		add(line("apology_limit"), "apology_limit must not be negative")
+	}
+	for i, p := range d.ProcedureInfo {
+		if p.SLA.Days < 0 || p.SLA.Hours < 0 {
+			add(line("procedures", i), "procedure %q: sla must not be negative", p.Code)
+		}
+	}
 	if len(d.Procedures) == 0 {
 		add(line("procedures"), "procedures must list at least one procedure code or \"*\"")
 	}
@@ -259,9 +387,23 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 		case d.states[a.To] == nil:
 			add(l, "action %q: to state %q is not defined", a.Name, a.To)
 		}
+		switch a.Clock {
+		case ClockNone, ClockStop, ClockResume:
+		default:
+			add(l, "action %q: clock %q must be %q or %q", a.Name, a.Clock, ClockStop, ClockResume)
+		}
+		if a.ExtendsDue && a.SetsDue {
+			add(l, "action %q: give either sets_due or extends_due, not both", a.Name)
+		}
+		if a.ExtendsDue && !a.Stay {
+			add(l, "action %q: an apology (extends_due) keeps the dossier in its state: add stay: true", a.Name)
+		}
+		if a.Name == DeadlineWarning || a.Name == DeadlineExpired {
+			add(l, "action name %q is reserved for hoso's deadline events", a.Name)
+		}
 		for gi, g := range a.Guards {
 			gl := line("actions", i, "guards", gi)
-			if len(g.Attachments)+len(g.Recorded)+len(g.Fields) == 0 {
+			if len(g.Attachments)+len(g.Recorded)+len(g.Fields) == 0 && !g.Result {
 				add(gl, "action %q: guard %d requires nothing", a.Name, gi+1)
 			}
 			for _, k := range slices.Concat(g.Attachments, g.Recorded) {
@@ -334,6 +476,42 @@ func (d *Definition) leaves(state string) bool {
 // each. It is immutable and safe for concurrent use.
 type Catalog struct {
 	defs []*Definition // sorted by ID, then Version
+	cal  *Calendar     // the working-day calendar deadlines are counted in
+}
+
+// WithCalendar returns a catalog with the same definitions that counts
+// deadlines in cal. A catalog without one uses the computed calendar (the
+// Labour Code holidays, default working hours).
+func (c *Catalog) WithCalendar(cal *Calendar) *Catalog {
+	cc := *c
+	cc.cal = cal
+	return &cc
+}
+
+// Calendar returns the calendar deadlines are counted in.
+func (c *Catalog) Calendar() *Calendar {
+	if c.cal != nil {
+		return c.cal
+	}
+	return computedCalendar()
+}
+
+var computedCalendar = sync.OnceValue(func() *Calendar {
+	cal, err := NewCalendar(CalendarConfig{})
+	if err != nil {
+		panic("workflow: the computed calendar: " + err.Error())
+	}
+	return cal
+})
+
+// Procedure returns what the definition in force for a dossier says of
+// its procedure.
+func (c *Catalog) Procedure(d *Dossier) (Procedure, bool) {
+	def := c.Lookup(d.Definition, d.Version)
+	if def == nil {
+		return Procedure{}, false
+	}
+	return def.Procedure(d.Procedure), true
 }
 
 // NewCatalog checks definitions against each other and builds a catalog.

@@ -27,6 +27,12 @@ type Dossier struct {
 	ReceivedAt  time.Time `json:"received_at"` // first entry into status 2; zero until then
 	CreatedAt   time.Time `json:"created_at"`  // time of the first accepted event
 	UpdatedAt   time.Time `json:"updated_at"`  // time of the last accepted event
+	ResolvedAt  time.Time `json:"resolved_at"` // processing ended (NgayKetThucXuLy): first entry into status 9; zero until then
+	ReturnedAt  time.Time `json:"returned_at"` // result returned (NgayTra): entry into status 10; zero until then
+	PausedAt    time.Time `json:"paused_at"`   // the statutory clock stopped then (supplement, payment); zero while it runs
+	Apologies   int       `json:"apologies"`   // times an apology moved the due date
+	Warned      bool      `json:"warned"`      // a deadline warning was recorded for the current due date
+	Overdue     bool      `json:"overdue"`     // the current due date passed while the clock ran (a deadline expiry was recorded)
 	Attachments []string  `json:"attachments"` // sorted kinds of every attachment accepted so far
 	History     int       `json:"history"`     // number of history entries
 	Head        Hash      `json:"head"`        // hash of the last history entry
@@ -38,6 +44,41 @@ type Dossier struct {
 func (d *Dossier) HasAttachment(kind string) bool {
 	_, ok := slices.BinarySearch(d.Attachments, kind)
 	return ok
+}
+
+// ClockRunning reports whether the statutory clock runs: the dossier has a
+// due date, is not finished and is not waiting for the applicant.
+func (d *Dossier) ClockRunning() bool {
+	return !d.Due.IsZero() && !d.Terminal && d.PausedAt.IsZero() && d.ResolvedAt.IsZero()
+}
+
+// Timing says when something happened relative to a due date, by calendar
+// date in Vietnam as the provinces report it: before the due date is early,
+// on it is on time, after it is late.
+type Timing string
+
+// The timings.
+const (
+	TimingEarly  Timing = "early"
+	TimingOnTime Timing = "on_time"
+	TimingLate   Timing = "late"
+)
+
+// TimingOf compares the date of at with the date of due; "" when due is zero.
+func TimingOf(at, due time.Time) Timing {
+	if due.IsZero() {
+		return ""
+	}
+	a, d := at.In(Zone), due.In(Zone)
+	ay, am, ad := a.Date()
+	dy, dm, dd := d.Date()
+	switch ka, kd := ay*10000+int(am)*100+ad, dy*10000+int(dm)*100+dd; {
+	case ka < kd:
+		return TimingEarly
+	case ka == kd:
+		return TimingOnTime
+	}
+	return TimingLate
 }
 
 // Clone returns a deep copy of d.
@@ -71,23 +112,26 @@ func (h *Hash) UnmarshalText(b []byte) error {
 // control sheet (phiếu kiểm soát quá trình giải quyết hồ sơ). Entries are
 // chained: each Hash covers the entry's content and PrevHash.
 type HistoryEntry struct {
-	Dossier     string       `json:"dossier"`
-	Index       int          `json:"index"` // 0 for the first entry
-	Seq         uint64       `json:"seq"`   // stream sequence of the event
-	EventID     string       `json:"event_id"`
-	Source      string       `json:"source"`
-	Action      string       `json:"action"`
-	From        string       `json:"from"` // state before; StartState for the first entry
-	To          string       `json:"to"`
-	FromStatus  Status       `json:"from_status"` // zero for the first entry
-	ToStatus    Status       `json:"to_status"`
-	Time        time.Time    `json:"time"` // when it happened in the one-stop-shop
-	Actor       string       `json:"actor"`
-	Agency      string       `json:"agency"`
-	Department  string       `json:"department,omitempty"` // department after the action
-	Reason      string       `json:"reason,omitempty"`
-	Note        string       `json:"note,omitempty"`
-	Due         time.Time    `json:"due"` // due date after the action; zero if none
+	Dossier    string    `json:"dossier"`
+	Index      int       `json:"index"` // 0 for the first entry
+	Seq        uint64    `json:"seq"`   // stream sequence of the event
+	EventID    string    `json:"event_id"`
+	Source     string    `json:"source"`
+	Action     string    `json:"action"`
+	From       string    `json:"from"` // state before; StartState for the first entry
+	To         string    `json:"to"`
+	FromStatus Status    `json:"from_status"` // zero for the first entry
+	ToStatus   Status    `json:"to_status"`
+	Time       time.Time `json:"time"` // when it happened in the one-stop-shop
+	Actor      string    `json:"actor"`
+	Agency     string    `json:"agency"`
+	Department string    `json:"department,omitempty"` // department after the action
+	Reason     string    `json:"reason,omitempty"`
+	Note       string    `json:"note,omitempty"`
+	Due        time.Time `json:"due"` // due date after the action; zero if none
+	// Timing is when the action happened relative to the due date in force
+	// before it; "" when there was none.
+	Timing      Timing       `json:"timing,omitempty"`
 	Attachments []Attachment `json:"attachments"`
 	PrevHash    Hash         `json:"prev_hash"`
 	Hash        Hash         `json:"hash"`
@@ -101,7 +145,8 @@ const hashDomain = "hoso-history-v1"
 // sequence of fields, each a 4-byte big-endian length followed by the bytes:
 // the text "hoso-history-v1", dossier, index, seq, event id, source, action,
 // from, to, from status, to status, time, actor, agency, department, reason,
-// note, due, the number of attachments, then kind, name and sha256 of each.
+// note, due, timing, the number of attachments, then kind, name and sha256
+// of each.
 // Numbers are decimal text; times are RFC 3339 with nanoseconds in UTC, or
 // empty when zero. docs/contract.md gives the same recipe for auditors.
 func (e *HistoryEntry) ComputeHash() Hash {
@@ -137,6 +182,7 @@ func (e *HistoryEntry) ComputeHash() Hash {
 	field(e.Reason)
 	field(e.Note)
 	field(ts(e.Due))
+	field(string(e.Timing))
 	field(strconv.Itoa(len(e.Attachments)))
 	for _, a := range e.Attachments {
 		field(a.Kind)

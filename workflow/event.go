@@ -10,6 +10,18 @@ import (
 // the type is the action, e.g. "vn.gov.hoso.receive".
 const TypePrefix = "vn.gov.hoso."
 
+// SystemSource is the source token of the events hoso publishes itself:
+// the deadline warnings and expiries of its scheduler.
+const SystemSource = "hoso"
+
+// The actions of hoso's own deadline events. They belong to no definition;
+// only SystemSource may send them. data.due names the due date they are
+// about, and the event time is derived from it, never from a clock.
+const (
+	DeadlineWarning = "deadline_warning" // one working day before the due date
+	DeadlineExpired = "deadline_expired" // the due date has passed with the clock running
+)
+
 // Attachment kinds named by the standard definitions. Definitions may use
 // other kinds; these are the ones the integration contract lists.
 const (

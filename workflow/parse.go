@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,11 +27,68 @@ type rawDefinition struct {
 		VI string `yaml:"vi"`
 		EN string `yaml:"en"`
 	} `yaml:"name"`
-	Effective  string      `yaml:"effective"`
-	LegalBasis []string    `yaml:"legal_basis"`
-	Procedures []string    `yaml:"procedures"`
-	States     []rawState  `yaml:"states"`
-	Actions    []rawAction `yaml:"actions"`
+	Effective    string         `yaml:"effective"`
+	LegalBasis   []string       `yaml:"legal_basis"`
+	Kind         string         `yaml:"kind"`
+	SLA          *rawSLA        `yaml:"sla"`
+	Clock        string         `yaml:"clock"`
+	ApologyLimit *int           `yaml:"apology_limit"`
+	Procedures   []rawProcedure `yaml:"procedures"`
+	States       []rawState     `yaml:"states"`
+	Actions      []rawAction    `yaml:"actions"`
+}
+
+type rawSLA struct {
+	WorkingDays  int `yaml:"working_days"`
+	WorkingHours int `yaml:"working_hours"`
+}
+
+// rawProcedure is a procedure code, or a mapping with its metadata.
+type rawProcedure struct {
+	Code     string
+	Name     string
+	Sector   string
+	SLA      *rawSLA
+	NoResult bool
+}
+
+var procedureKeys = []string{"code", "name", "sector", "sla", "no_result"}
+
+// UnmarshalYAML reads a scalar code or a mapping, refusing unknown keys as
+// the strict decoder does elsewhere.
+func (p *rawProcedure) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		p.Code = n.Value
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a procedure is a code or a mapping with %s", n.Line, strings.Join(procedureKeys, ", "))}}
+	}
+	var errs []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(procedureKeys, k.Value) {
+			errs = append(errs, fmt.Sprintf("line %d: unknown field %q", k.Line, k.Value))
+		}
+	}
+	var m struct {
+		Code     string  `yaml:"code"`
+		Name     string  `yaml:"name"`
+		Sector   string  `yaml:"sector"`
+		SLA      *rawSLA `yaml:"sla"`
+		NoResult bool    `yaml:"no_result"`
+	}
+	if err := n.Decode(&m); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return err
+		}
+		errs = append(errs, te.Errors...)
+	}
+	*p = rawProcedure(m)
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
 }
 
 type rawState struct {
@@ -41,19 +99,29 @@ type rawState struct {
 }
 
 type rawAction struct {
-	Name    string     `yaml:"name"`
-	From    []string   `yaml:"from"`
-	To      string     `yaml:"to"`
-	Stay    bool       `yaml:"stay"`
-	SetsDue bool       `yaml:"sets_due"`
-	Guards  []rawGuard `yaml:"guards"`
+	Name       string     `yaml:"name"`
+	From       []string   `yaml:"from"`
+	To         string     `yaml:"to"`
+	Stay       bool       `yaml:"stay"`
+	SetsDue    bool       `yaml:"sets_due"`
+	ExtendsDue bool       `yaml:"extends_due"`
+	Clock      string     `yaml:"clock"`
+	Guards     []rawGuard `yaml:"guards"`
 }
 
 type rawGuard struct {
 	Attachments []string `yaml:"attachments"`
 	Recorded    []string `yaml:"recorded"`
 	Fields      []string `yaml:"fields"`
+	Result      bool     `yaml:"result"`
 	From        []string `yaml:"from"`
+}
+
+func (r *rawSLA) sla() SLA {
+	if r == nil {
+		return SLA{}
+	}
+	return SLA{Days: r.WorkingDays, Hours: r.WorkingHours}
 }
 
 // yamlLineRE finds the line yaml reports at the start of its messages.
@@ -107,8 +175,24 @@ func Parse(file string, data []byte) (*Definition, error) {
 		NameVI:     raw.Name.VI,
 		NameEN:     raw.Name.EN,
 		LegalBasis: raw.LegalBasis,
-		Procedures: raw.Procedures,
+		Kind:       Kind(raw.Kind),
+		SLA:        raw.SLA.sla(),
+		Clock:      ClockMode(raw.Clock),
 		File:       file,
+	}
+	if d.Kind == "" {
+		d.Kind = KindDossier
+	}
+	if d.Clock == "" {
+		d.Clock = ClockPause
+	}
+	d.ApologyLimit = 1
+	if raw.ApologyLimit != nil {
+		d.ApologyLimit = *raw.ApologyLimit
+	}
+	for _, p := range raw.Procedures {
+		d.Procedures = append(d.Procedures, p.Code)
+		d.ProcedureInfo = append(d.ProcedureInfo, Procedure{Code: p.Code, Name: p.Name, Sector: p.Sector, SLA: p.SLA.sla(), NoResult: p.NoResult})
 	}
 	if raw.Effective != "" {
 		t, err := time.ParseInLocation(time.DateOnly, raw.Effective, Zone)
@@ -124,7 +208,7 @@ func Parse(file string, data []byte) (*Definition, error) {
 		d.States = append(d.States, State{Name: s.Name, Status: Status(s.Status), Terminal: s.Terminal, NameVI: s.Label})
 	}
 	for _, a := range raw.Actions {
-		act := Action{Name: a.Name, From: a.From, To: a.To, Stay: a.Stay, SetsDue: a.SetsDue}
+		act := Action{Name: a.Name, From: a.From, To: a.To, Stay: a.Stay, SetsDue: a.SetsDue, ExtendsDue: a.ExtendsDue, Clock: ClockEffect(a.Clock)}
 		for _, g := range a.Guards {
 			act.Guards = append(act.Guards, Guard(g))
 		}

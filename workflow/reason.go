@@ -31,6 +31,16 @@ const (
 	// ReasonStatusMismatch: the status the sender claims differs from the
 	// authoritative one. It marks corrections and recorded mismatches.
 	ReasonStatusMismatch Reason = "status_mismatch"
+	// ReasonDeadlinePassed: an apology came after the due date it would move.
+	ReasonDeadlinePassed Reason = "deadline_passed"
+	// ReasonApologyLimit: the definition's limit of apologies is reached.
+	ReasonApologyLimit Reason = "apology_limit"
+	// ReasonInvalidDue: a new due date that is not later than the current one,
+	// or an apology for a dossier without a due date.
+	ReasonInvalidDue Reason = "invalid_due"
+	// ReasonStaleDeadline: a deadline event for a due date the dossier no
+	// longer has, or a dossier whose clock does not run.
+	ReasonStaleDeadline Reason = "stale_deadline"
 	// ReasonInternal: hoso failed to decide the event (a bug); the message
 	// is recorded so the stream goes on, and can be replayed once fixed.
 	ReasonInternal Reason = "internal_error"
@@ -48,6 +58,10 @@ var reasonTexts = map[Reason]struct{ vi, en string }{
 	ReasonOutOfOrder:        {"Sự kiện có thời điểm trước sự kiện đã ghi nhận", "Event is older than the dossier's last event"},
 	ReasonProcedureMismatch: {"Mã thủ tục không khớp với hồ sơ", "Procedure does not match the dossier"},
 	ReasonStatusMismatch:    {"Trạng thái báo cáo không đúng với trạng thái hợp lệ", "Claimed status differs from the authoritative status"},
+	ReasonDeadlinePassed:    {"Đã quá hạn giải quyết, không thể xin lỗi và gia hạn", "The due date has passed: too late to apologize and extend it"},
+	ReasonApologyLimit:      {"Đã hết số lần được gia hạn", "No more apologies allowed"},
+	ReasonInvalidDue:        {"Hạn mới không hợp lệ", "Invalid new due date"},
+	ReasonStaleDeadline:     {"Cảnh báo hạn không còn phù hợp", "Deadline event no longer applies"},
 	ReasonInternal:          {"Lỗi nội bộ khi xử lý sự kiện", "Internal error deciding the event"},
 }
 
@@ -56,7 +70,8 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonMalformed, ReasonTokenMismatch, ReasonUnknownProcedure, ReasonUnknownAction,
 		ReasonInvalidTransition, ReasonMissingAttachment, ReasonMissingField, ReasonDuplicate,
-		ReasonOutOfOrder, ReasonProcedureMismatch, ReasonStatusMismatch, ReasonInternal,
+		ReasonOutOfOrder, ReasonProcedureMismatch, ReasonStatusMismatch, ReasonDeadlinePassed,
+		ReasonApologyLimit, ReasonInvalidDue, ReasonStaleDeadline, ReasonInternal,
 	}
 }
 

@@ -247,7 +247,7 @@ func TestAPI(t *testing.T) {
 			} `json:"items"`
 		}
 		getJSON(t, base, "/api/v1/definitions", 200, &defs)
-		if len(defs.Items) != 2 || defs.Items[1].Version != 2 || defs.Items[1].Effective != "2025-07-01" || len(defs.Items[1].Actions) != 14 {
+		if len(defs.Items) != 4 || defs.Items[3].ID != "standard" || defs.Items[3].Version != 2 || defs.Items[3].Effective != "2025-07-01" || len(defs.Items[3].Actions) != 14 {
 			t.Fatalf("definitions %+v", defs)
 		}
 		var sts struct {
@@ -373,7 +373,7 @@ func TestDefinitionsCommand(t *testing.T) {
 		return out.String(), errb.String(), err
 	}
 	out, _, err := hosoCmd("definitions", "validate", "../../configs/definitions")
-	if err != nil || !strings.Contains(out, "ok: 2 definitions (standard@1, standard@2)") {
+	if err != nil || !strings.Contains(out, "ok: 4 definitions (feedback@1, land@1, standard@1, standard@2)") {
 		t.Fatalf("validate shipped = %v, %s", err, out)
 	}
 	dir := t.TempDir()

@@ -122,6 +122,9 @@ func newScenario(n, handoffs int) *scenario {
 				Dossier: code, Time: at, Procedure: "1.004227", Agency: "H57", Actor: fmt.Sprintf("cb-%02d", i%17),
 				Department: st.fields["department"], Reason: st.fields["reason"],
 			}
+			if st.action == "receive" {
+				ev.Due = base.AddDate(0, 0, 14) // the one-stop-shop's appointment date
+			}
 			if d := st.fields["new_due"]; d != "" {
 				ev.NewDue, _ = time.ParseInLocation(time.DateOnly, d, workflow.Zone)
 			}
