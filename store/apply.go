@@ -291,10 +291,15 @@ func (bt *batchTx) flush() error {
 				if bytes.Equal(old[i].key, k.key) {
 					continue
 				}
-				if err := k.bucket.Delete(old[i].key); err != nil {
-					return fmt.Errorf("index of %q: %w", code, err)
+				if old[i].key != nil {
+					if err := k.bucket.Delete(old[i].key); err != nil {
+						return fmt.Errorf("index of %q: %w", code, err)
+					}
+					bt.deltas.add(old[i].count, -1)
 				}
-				bt.deltas.add(old[i].count, -1)
+			}
+			if k.key == nil {
+				continue // not in this index
 			}
 			if err := k.bucket.Put(k.key, nil); err != nil {
 				return fmt.Errorf("index of %q: %w", code, err)
@@ -309,17 +314,18 @@ func (bt *batchTx) flush() error {
 // counter of that key's group.
 type indexKey struct {
 	bucket *bbolt.Bucket
-	key    []byte
+	key    []byte // nil: the dossier is not in this index
 	count  string
 }
 
-// indexKeys returns the keys of a dossier in the status, agency and
-// procedure indexes, always in that order.
+// indexKeys returns the keys of a dossier in the status, agency,
+// procedure and due indexes, always in that order.
 func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
 	return []indexKey{
 		{b.byStatus, statusKey(d.Status, d.Code), statusCountKey(d.Status)},
 		{b.byAgency, codeKey(d.Agency, d.Code), countAgencyPrefix + d.Agency},
 		{b.byProcedure, codeKey(d.Procedure, d.Code), countProcedurePrefix + d.Procedure},
+		{b.byDue, dueKey(d), countClockRunning},
 	}
 }
 

@@ -42,6 +42,8 @@ func TestApplyStandardFlow(t *testing.T) {
 		ReceivedAt:  t0,
 		CreatedAt:   t0,
 		UpdatedAt:   t0.Add(4 * time.Minute),
+		ResolvedAt:  t0.Add(3 * time.Minute),
+		ReturnedAt:  t0.Add(4 * time.Minute),
 		Attachments: []string{workflow.AttachmentInputDigitized, workflow.AttachmentResultElectronic},
 		History:     5,
 		Head:        d.Head, // checked by Verify below

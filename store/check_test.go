@@ -42,7 +42,7 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 	t.Helper()
 	want := map[string]uint64{} // expected counters
 	wantKeys := map[*bbolt.Bucket]map[string]bool{
-		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {},
+		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {}, b.byDue: {},
 		b.rejByDossier: {}, b.rejByReason: {}, b.misByDossier: {},
 	}
 	dedupe := map[string]uint64{} // event id -> seq that decided it
@@ -55,6 +55,9 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 		}
 		want[countDossiers]++
 		for _, ik := range b.indexKeys(&d) {
+			if ik.key == nil {
+				continue
+			}
 			wantKeys[ik.bucket][string(ik.key)] = true
 			want[ik.count]++
 		}

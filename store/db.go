@@ -189,6 +189,7 @@ type buckets struct {
 	mismatches, misByDossier              *bbolt.Bucket
 	outbox                                *bbolt.Bucket
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
+	byDue                                 *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -203,6 +204,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketMismatches, &b.mismatches}, {bucketMisByDossier, &b.misByDossier},
 		{bucketOutbox, &b.outbox},
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
+		{bucketByDue, &b.byDue},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -28,6 +28,7 @@ const (
 	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
 	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
+	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian int64) code -> empty, while the dossier's clock runs
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -35,7 +36,7 @@ var allBuckets = []string{
 	bucketMeta, bucketCounts, bucketDossiers, bucketHistory, bucketDedupe,
 	bucketRejections, bucketRejByDossier, bucketRejByReason,
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
-	bucketByStatus, bucketByAgency, bucketByProcedure,
+	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
 }
 
 // Keys of the meta bucket.
@@ -57,6 +58,7 @@ const (
 	countReasonPrefix    = "reason:"    // + reason code: rejections with that reason
 	countAgencyPrefix    = "agency:"    // + agency code: dossiers of the agency
 	countProcedurePrefix = "procedure:" // + procedure code: dossiers of the procedure
+	countClockRunning    = "clock_running" // dossiers whose statutory clock runs
 )
 
 // sep separates a variable-length key part from what follows it. Apply
@@ -116,4 +118,13 @@ func seqSuffix(k, prefix []byte) (uint64, bool) {
 
 func statusCountKey(s workflow.Status) string {
 	return countStatusPrefix + strconv.Itoa(int(s))
+}
+
+// dueKey returns the key of a dossier in the due index, or nil when its
+// statutory clock does not run (no due date, paused, finished).
+func dueKey(d *workflow.Dossier) []byte {
+	if !d.ClockRunning() {
+		return nil
+	}
+	return append(binary.BigEndian.AppendUint64(nil, uint64(d.Due.UnixNano())), d.Code...)
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -385,4 +387,30 @@ func (b *buckets) verify(d *workflow.Dossier) workflow.ChainReport {
 		r.OK, r.BrokenAt, r.Problem = false, ee.Position, fmt.Sprintf("entry %d does not decode: %v", ee.Position, ee.Err)
 	}
 	return r
+}
+
+// Due returns, earliest due first, the dossiers whose statutory clock runs
+// and whose due date is at or before t: what the deadline scheduler warns
+// about and expires. At most limit (default DefaultLimit, capped at
+// MaxLimit) are returned.
+func (db *DB) Due(ctx context.Context, t time.Time, max int) ([]workflow.Dossier, error) {
+	n := limit(max)
+	end := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+	var out []workflow.Dossier
+	err := db.view(ctx, func(b *buckets) error {
+		c := b.byDue.Cursor()
+		for k, _ := c.First(); k != nil && len(out) < n; k, _ = c.Next() {
+			if bytes.Compare(k[:8], end) > 0 {
+				break
+			}
+			var d workflow.Dossier
+			code := k[8:]
+			if err := decode(b.dossiers.Get(code), &d); err != nil {
+				return fmt.Errorf("dossier %q: %w", code, err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
 }
