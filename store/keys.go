@@ -54,10 +54,10 @@ const (
 	countMismatches = "mismatches" // mismatches recorded
 	countOutbox     = "outbox"     // outcomes waiting in the outbox
 
-	countStatusPrefix    = "status:"    // + decimal status code: dossiers in that status
-	countReasonPrefix    = "reason:"    // + reason code: rejections with that reason
-	countAgencyPrefix    = "agency:"    // + agency code: dossiers of the agency
-	countProcedurePrefix = "procedure:" // + procedure code: dossiers of the procedure
+	countStatusPrefix    = "status:"       // + decimal status code: dossiers in that status
+	countReasonPrefix    = "reason:"       // + reason code: rejections with that reason
+	countAgencyPrefix    = "agency:"       // + agency code: dossiers of the agency
+	countProcedurePrefix = "procedure:"    // + procedure code: dossiers of the procedure
 	countClockRunning    = "clock_running" // dossiers whose statutory clock runs
 )
 
