@@ -24,15 +24,22 @@ func TestDueIndex(t *testing.T) {
 	}
 	got := func(at time.Time) []string {
 		t.Helper()
-		list, err := h.db.Due(ctx, at, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, d := range list {
-			out = append(out, d.Code)
+		cursor := ""
+		for {
+			// Pages of one, to walk the cursor.
+			list, next, err := h.db.Due(ctx, at, cursor, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range list {
+				out = append(out, d.Code)
+			}
+			if next == "" {
+				return out
+			}
+			cursor = next
 		}
-		return out
 	}
 	if g := got(t0.AddDate(0, 0, 9)); len(g) != 2 || g[0] != "D-2" || g[1] != "D-3" {
 		t.Fatalf("Due(t0+9d) = %v, want [D-2 D-3]", g)

@@ -28,7 +28,7 @@ const (
 	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
 	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
-	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian int64) code -> empty, while the dossier's clock runs
+	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian) code -> empty, while the clock runs and no expiry is recorded
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -58,7 +58,7 @@ const (
 	countReasonPrefix    = "reason:"       // + reason code: rejections with that reason
 	countAgencyPrefix    = "agency:"       // + agency code: dossiers of the agency
 	countProcedurePrefix = "procedure:"    // + procedure code: dossiers of the procedure
-	countClockRunning    = "clock_running" // dossiers whose statutory clock runs
+	countClockRunning    = "clock_running" // dossiers in the due index
 )
 
 // sep separates a variable-length key part from what follows it. Apply
@@ -120,10 +120,11 @@ func statusCountKey(s workflow.Status) string {
 	return countStatusPrefix + strconv.Itoa(int(s))
 }
 
-// dueKey returns the key of a dossier in the due index, or nil when its
-// statutory clock does not run (no due date, paused, finished).
+// dueKey returns the key of a dossier in the due index, or nil when the
+// deadline scheduler has nothing more to do for it: its statutory clock
+// does not run (no due date, paused, finished), or its expiry is recorded.
 func dueKey(d *workflow.Dossier) []byte {
-	if !d.ClockRunning() {
+	if !d.ClockRunning() || d.Overdue {
 		return nil
 	}
 	return append(binary.BigEndian.AppendUint64(nil, uint64(d.Due.UnixNano())), d.Code...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -390,27 +391,40 @@ func (b *buckets) verify(d *workflow.Dossier) workflow.ChainReport {
 }
 
 // Due returns, earliest due first, the dossiers whose statutory clock runs
-// and whose due date is at or before t: what the deadline scheduler warns
-// about and expires. At most limit (default DefaultLimit, capped at
-// MaxLimit) are returned.
-func (db *DB) Due(ctx context.Context, t time.Time, max int) ([]workflow.Dossier, error) {
+// towards a due date at or before t and whose expiry is not yet recorded:
+// what the deadline scheduler warns about and expires. after is the cursor
+// of the previous page ("" for the first); next is "" after the last page.
+// At most max (default DefaultLimit, capped at MaxLimit) are returned.
+func (db *DB) Due(ctx context.Context, t time.Time, after string, max int) (list []workflow.Dossier, next string, err error) {
 	n := limit(max)
 	end := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
-	var out []workflow.Dossier
-	err := db.view(ctx, func(b *buckets) error {
+	start, err := hex.DecodeString(after)
+	if err != nil {
+		return nil, "", fmt.Errorf("due: cursor %q: %w", after, err)
+	}
+	err = db.view(ctx, func(b *buckets) error {
 		c := b.byDue.Cursor()
-		for k, _ := c.First(); k != nil && len(out) < n; k, _ = c.Next() {
-			if bytes.Compare(k[:8], end) > 0 {
-				break
+		k, _ := c.Seek(start)
+		if after != "" && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		for ; k != nil; k, _ = c.Next() {
+			if len(k) < 8 || bytes.Compare(k[:8], end) > 0 {
+				return nil
+			}
+			if len(list) == n {
+				next = hex.EncodeToString(start)
+				return nil
 			}
 			var d workflow.Dossier
 			code := k[8:]
 			if err := decode(b.dossiers.Get(code), &d); err != nil {
 				return fmt.Errorf("dossier %q: %w", code, err)
 			}
-			out = append(out, d)
+			list = append(list, d)
+			start = bytes.Clone(k)
 		}
 		return nil
 	})
-	return out, err
+	return list, next, err
 }
