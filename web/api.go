@@ -45,6 +45,12 @@ type dossierView struct {
 	Department  string           `json:"department,omitempty"`
 	Due         *time.Time       `json:"due"`
 	ReceivedAt  *time.Time       `json:"received_at"`
+	ResolvedAt  *time.Time       `json:"resolved_at"`
+	ReturnedAt  *time.Time       `json:"returned_at"`
+	PausedAt    *time.Time       `json:"paused_at"`
+	Apologies   int              `json:"apologies"`
+	Warned      bool             `json:"warned"`
+	Overdue     bool             `json:"overdue"`
 	CreatedAt   time.Time        `json:"created_at"`
 	UpdatedAt   time.Time        `json:"updated_at"`
 	Attachments []string         `json:"attachments"`
@@ -78,6 +84,7 @@ type historyView struct {
 	Reason      string                `json:"reason,omitempty"`
 	Note        string                `json:"note,omitempty"`
 	Due         *time.Time            `json:"due"`
+	Timing      workflow.Timing       `json:"timing,omitempty"`
 	Attachments []workflow.Attachment `json:"attachments"`
 	PrevHash    workflow.Hash         `json:"prev_hash"`
 	Hash        workflow.Hash         `json:"hash"`
@@ -99,6 +106,8 @@ func viewDossier(d *workflow.Dossier) dossierView {
 		Code: d.Code, Procedure: d.Procedure, Agency: d.Agency, Source: d.Source,
 		Definition: definitionRef{d.Definition, d.Version}, State: d.State, Status: viewStatus(d.Status),
 		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), ReceivedAt: optTime(d.ReceivedAt),
+		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
+		Apologies: d.Apologies, Warned: d.Warned, Overdue: d.Overdue,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
 		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
 	}
@@ -113,7 +122,7 @@ func viewEntry(e *workflow.HistoryEntry) historyView {
 		Index: e.Index, Seq: e.Seq, EventID: e.EventID, Source: e.Source, Action: e.Action,
 		From: e.From, To: e.To, FromStatus: viewStatus(e.FromStatus), ToStatus: viewStatus(e.ToStatus),
 		Time: e.Time, Actor: e.Actor, Agency: e.Agency, Department: e.Department, Reason: e.Reason,
-		Note: e.Note, Due: optTime(e.Due), Attachments: att, PrevHash: e.PrevHash, Hash: e.Hash,
+		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 

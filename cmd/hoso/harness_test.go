@@ -55,7 +55,10 @@ func startServe(t testing.TB, dataDir string, extra ...string) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--nats-port", "0",
-		"--log-format", "json", "--log-level", "debug"}, extra...)
+		"--log-format", "json", "--log-level", "debug",
+		// Test streams are dated in the past: the deadline scheduler would
+		// add expiries to them. Tests of the scheduler turn it back on.
+		"--deadline-interval", "0"}, extra...)
 	go func() { in.done <- run(ctx, args, noEnv, strings.NewReader(""), io.Discard, in.logs) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for in.httpURL == "" || (in.natsURL == "" && !hasFlag(extra, "--nats-url")) {

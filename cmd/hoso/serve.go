@@ -24,17 +24,18 @@ import (
 // ServeConfig is the configuration of `hoso serve`. Flags override
 // environment variables (HOSO_…), which override the defaults.
 type ServeConfig struct {
-	DataDir     string        // store file and embedded JetStream storage; default ./data
-	HTTPAddr    string        // HTTP listen address; default 127.0.0.1:8080
-	NATSURL     string        // external NATS server; "" starts the embedded one
-	NATSHost    string        // embedded server's client host; default 127.0.0.1
-	NATSPort    int           // embedded server's client port; default 4222, 0 picks a free one
-	NATSSync    string        // embedded JetStream fsync policy: "always" or an interval such as "2m" (default)
-	Definitions string        // directory of procedure definitions; "" uses the shipped ones
-	BatchMax    int           // most events applied in one transaction; default 512
-	LogLevel    string        // debug, info, warn or error; default info
-	LogFormat   string        // text or json; default text
-	Shutdown    time.Duration // how long a clean shutdown may take; default 15s
+	DataDir   string        // store file and embedded JetStream storage; default ./data
+	HTTPAddr  string        // HTTP listen address; default 127.0.0.1:8080
+	NATSURL   string        // external NATS server; "" starts the embedded one
+	NATSHost  string        // embedded server's client host; default 127.0.0.1
+	NATSPort  int           // embedded server's client port; default 4222, 0 picks a free one
+	NATSSync  string        // embedded JetStream fsync policy: "always" or an interval such as "2m" (default)
+	Rules     RulesConfig   // definitions and calendar
+	Deadlines time.Duration // how often the deadline scheduler scans; 0 turns it off
+	BatchMax  int           // most events applied in one transaction; default 512
+	LogLevel  string        // debug, info, warn or error; default info
+	LogFormat string        // text or json; default text
+	Shutdown  time.Duration // how long a clean shutdown may take; default 15s
 }
 
 // DefaultServeConfig returns the defaults of `hoso serve`.
@@ -49,6 +50,8 @@ func DefaultServeConfig() ServeConfig {
 		LogLevel:  "info",
 		LogFormat: "text",
 		Shutdown:  15 * time.Second,
+		Rules:     DefaultRulesConfig(),
+		Deadlines: events.DefaultSchedulerInterval,
 	}
 }
 
@@ -78,6 +81,12 @@ func (c *ServeConfig) Validate() error {
 	}
 	if c.Shutdown <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown timeout %s: must be positive", c.Shutdown))
+	}
+	if _, err := c.Rules.calendarConfig(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Deadlines < 0 {
+		errs = append(errs, fmt.Errorf("deadline interval %s: must not be negative", c.Deadlines))
 	}
 	return errors.Join(errs...)
 }
@@ -113,7 +122,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.NATSHost, "nats-host", envOr(c.getenv, "HOSO_NATS_HOST", cfg.NATSHost), "client host of the embedded NATS server (env HOSO_NATS_HOST)")
 	fs.IntVar(&cfg.NATSPort, "nats-port", envInt(c.getenv, "HOSO_NATS_PORT", cfg.NATSPort), "client port of the embedded NATS server, 0 for any free port (env HOSO_NATS_PORT)")
 	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(c.getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
-	fs.StringVar(&cfg.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
+	fs.StringVar(&cfg.Rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
+	fs.StringVar(&cfg.Rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
+	fs.StringVar(&cfg.Rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", cfg.Rules.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
+	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
+	fs.DurationVar(&cfg.Deadlines, "deadline-interval", envDuration(c.getenv, "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
 	fs.IntVar(&cfg.BatchMax, "batch-max", envInt(c.getenv, "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
@@ -135,6 +148,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	return serve(ctx, cfg, slog.New(h))
 }
 
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
 func envInt(getenv func(string) string, key string, def int) int {
 	if v, err := strconv.Atoi(getenv(key)); err == nil {
 		return v
@@ -143,11 +163,12 @@ func envInt(getenv func(string) string, key string, def int) int {
 }
 
 // serve runs hoso until ctx ends, then shuts it down in order: HTTP server,
-// consumer, outbox relay, NATS connection, embedded server, store.
+// deadline scheduler, consumer, outbox relay, NATS connection, embedded
+// server, store.
 func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
-	cat, err := loadCatalog(cfg.Definitions)
+	cat, err := cfg.Rules.load()
 	if err != nil {
-		return fmt.Errorf("load definitions: %w", err)
+		return fmt.Errorf("load rules: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
@@ -232,7 +253,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	goRun := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -241,6 +262,13 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
+	}
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	var schedWG sync.WaitGroup
+	if cfg.Deadlines > 0 {
+		sched := events.NewScheduler(js, db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: cat.Calendar(), Logger: log})
+		schedWG.Add(1)
+		goRun("scheduler", func() error { defer schedWG.Done(); return sched.Run(schedCtx) })
 	}
 	var relayWG, consumerWG sync.WaitGroup
 	relayWG.Add(1)
@@ -267,6 +295,8 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	stopSched()
+	schedWG.Wait()
 	stopConsumer()
 	consumerWG.Wait()
 	stopRelay()

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// RulesConfig says where the rules hoso decides by come from: procedure
+// definitions and the working-day calendar. The decisions depend on them,
+// so every process that applies a stream (serve, rebuild) must use the
+// same rules.
+type RulesConfig struct {
+	Definitions string // directory of definition files; "" uses the shipped ones
+	Calendar    string // directory of calendar year files; "" uses the shipped ones
+	WorkHours   string // "07:00-11:30,13:30-17:00": the two daily working periods
+	CutOff      string // "17:00": receipts after it count from the next working morning
+}
+
+// DefaultRulesConfig returns the shipped rules with the default working hours.
+func DefaultRulesConfig() RulesConfig {
+	return RulesConfig{WorkHours: "07:00-11:30,13:30-17:00", CutOff: "17:00"}
+}
+
+// calendarConfig parses the working hours and cut-off.
+func (r RulesConfig) calendarConfig() (workflow.CalendarConfig, error) {
+	var cfg workflow.CalendarConfig
+	periods := strings.Split(r.WorkHours, ",")
+	if len(periods) != 2 {
+		return cfg, fmt.Errorf("work hours %q: want two periods, e.g. 07:00-11:30,13:30-17:00", r.WorkHours)
+	}
+	var bounds []time.Duration
+	for _, p := range periods {
+		from, to, ok := strings.Cut(strings.TrimSpace(p), "-")
+		if !ok {
+			return cfg, fmt.Errorf("work hours %q: period %q is not HH:MM-HH:MM", r.WorkHours, p)
+		}
+		for _, v := range []string{from, to} {
+			d, err := clockTime(v)
+			if err != nil {
+				return cfg, fmt.Errorf("work hours %q: %w", r.WorkHours, err)
+			}
+			bounds = append(bounds, d)
+		}
+	}
+	cfg.Hours = workflow.WorkingHours{MorningStart: bounds[0], MorningEnd: bounds[1], AfternoonStart: bounds[2], AfternoonEnd: bounds[3]}
+	if r.CutOff != "" {
+		d, err := clockTime(r.CutOff)
+		if err != nil {
+			return cfg, fmt.Errorf("cut-off: %w", err)
+		}
+		cfg.CutOff = d
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// clockTime parses HH:MM as an offset from midnight.
+func clockTime(v string) (time.Duration, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time HH:MM", v)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// load loads the definitions and the calendar into a catalog.
+func (r RulesConfig) load() (*workflow.Catalog, error) {
+	calCfg, err := r.calendarConfig()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog(r.Definitions)
+	if err != nil {
+		return nil, err
+	}
+	var cal *workflow.Calendar
+	if r.Calendar == "" {
+		cal, err = workflow.LoadCalendar(configs.FS, configs.CalendarDir, calCfg)
+	} else {
+		cal, err = workflow.LoadCalendar(os.DirFS(r.Calendar), ".", calCfg)
+		var ve *workflow.ValidationError
+		if errors.As(err, &ve) {
+			for i := range ve.Problems {
+				ve.Problems[i].File = filepath.Join(r.Calendar, ve.Problems[i].File)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load calendar: %w", err)
+	}
+	return cat.WithCalendar(cal), nil
+}
