@@ -390,6 +390,17 @@ func TestDefinitionsCommand(t *testing.T) {
 			t.Errorf("validate output lacks %q:\n%s", want, errOut)
 		}
 	}
+	out, _, err = hosoCmd("definitions", "show", "land", "--format", "dot")
+	if err != nil || !strings.Contains(out, `digraph "land@1"`) || !strings.Contains(out, `"tax_review" -> "payment" [label="request_payment"];`) {
+		t.Fatalf("definitions show land --format dot = %v, %s", err, out)
+	}
+	out, _, err = hosoCmd("definitions", "show", "standard@1")
+	if err != nil || !strings.Contains(out, "stateDiagram-v2") || !strings.Contains(out, "standard@1") {
+		t.Fatalf("definitions show standard@1 = %v, %s", err, out)
+	}
+	if _, _, err = hosoCmd("definitions", "show", "nope"); err == nil || !strings.Contains(err.Error(), "known: feedback@1") {
+		t.Fatalf("definitions show nope = %v", err)
+	}
 	out, _, err = hosoCmd("definitions", "list")
 	if err != nil || !strings.Contains(out, "standard@2") || !strings.Contains(out, "2025-07-01") {
 		t.Fatalf("definitions list = %v, %s", err, out)

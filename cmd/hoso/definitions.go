@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -18,23 +19,25 @@ import (
 type definitionsCommand struct{ env }
 
 func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("definitions", "definitions validate DIR | definitions list [--definitions DIR]", c.stderr)
+	fs := newFlagSet("definitions", "definitions validate DIR | definitions list | definitions show ID[@VERSION] [--format dot|mermaid]", c.stderr)
 	dir := fs.String("definitions", "", "directory of definition files (default: the shipped ones)")
+	format := fs.String("format", "mermaid", "show: diagram format, dot (Graphviz) or mermaid")
 	if len(args) == 0 {
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	sub, rest := args[0], args[1:]
-	if err := fs.Parse(rest); err != nil {
+	sub := args[0]
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	switch sub {
 	case "validate":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			fmt.Fprintln(c.stderr, "hoso definitions validate: give the directory to check")
 			return flag.ErrHelp
 		}
-		cat, err := loadCatalog(fs.Arg(0))
+		cat, err := loadCatalog(pos[0])
 		if err != nil {
 			return c.report(err)
 		}
@@ -56,6 +59,28 @@ func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
 				strings.Join(d.Procedures, ","), len(d.States), len(d.Actions), d.NameVI)
 		}
 		return tw.Flush()
+	case "show":
+		if len(pos) != 1 {
+			fmt.Fprintln(c.stderr, "hoso definitions show: give a definition id, e.g. standard or standard@1")
+			return flag.ErrHelp
+		}
+		cat, err := loadCatalog(*dir)
+		if err != nil {
+			return c.report(err)
+		}
+		d, err := pickDefinition(cat, pos[0])
+		if err != nil {
+			return err
+		}
+		switch *format {
+		case "dot":
+			fmt.Fprint(c.stdout, d.DOT())
+		case "mermaid":
+			fmt.Fprint(c.stdout, d.Mermaid())
+		default:
+			return fmt.Errorf("--format: %q is not dot or mermaid", *format)
+		}
+		return nil
 	default:
 		fmt.Fprintf(c.stderr, "hoso definitions: unknown subcommand %q\n", sub)
 		fs.Usage()
@@ -93,4 +118,21 @@ func loadCatalog(dir string) (*workflow.Catalog, error) {
 		}
 	}
 	return cat, err
+}
+
+// pickDefinition finds "id" (its latest version) or "id@version".
+func pickDefinition(cat *workflow.Catalog, name string) (*workflow.Definition, error) {
+	id, ver, hasVer := strings.Cut(name, "@")
+	var found *workflow.Definition
+	var known []string
+	for _, d := range cat.Definitions() {
+		known = append(known, d.Key())
+		if d.ID == id && (!hasVer || strconv.Itoa(d.Version) == ver) {
+			found = d // Definitions is sorted by version: the last is the latest
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no definition %q (known: %s)", name, strings.Join(known, ", "))
+	}
+	return found, nil
 }

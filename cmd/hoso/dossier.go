@@ -28,17 +28,18 @@ func (c *dossierCommand) Run(ctx context.Context, args []string) error {
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprintln(c.stderr, "hoso dossier show: give one dossier code")
 		return flag.ErrHelp
 	}
 	if *output != "table" && *output != "json" {
 		return fmt.Errorf("-o: %q is not table or json", *output)
 	}
-	code := fs.Arg(0)
+	code := pos[0]
 	cl := apiClient{base: *server}
 	var raw json.RawMessage
 	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &raw); err != nil {

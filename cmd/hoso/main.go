@@ -7,6 +7,7 @@
 //	hoso dossier show CODE         print a dossier, its history and chain check
 //	hoso definitions validate DIR  check procedure definition files
 //	hoso definitions list          list the loaded definitions
+//	hoso definitions show ID       draw a definition's state diagram
 //
 // Run "hoso COMMAND -h" for the flags of a command.
 package main
@@ -64,6 +65,7 @@ Usage:
   hoso dossier show CODE          print a dossier, its history and its chain check
   hoso definitions validate DIR   check procedure definition files
   hoso definitions list           list the definitions hoso ships
+  hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
@@ -107,4 +109,21 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseInterspersed parses flags given before, between and after the
+// positional arguments, as people type them ("show land --format dot"),
+// and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
