@@ -111,7 +111,8 @@ type flow struct {
 		from []string
 		to   string
 	}
-	status map[string]workflow.Status
+	status   map[string]workflow.Status
+	required map[string][]needs
 }
 
 var landLegal = map[string]struct {
@@ -149,16 +150,52 @@ var feedbackLegal = map[string]struct {
 }
 
 var flows = []flow{
-	{"standard", "1.004227", 2, legal, stateStatus},
-	{"standard", "1.004227", 1, legal, stateStatus},
+	{"standard", "1.004227", 2, legal, stateStatus, required},
+	{"standard", "1.004227", 1, legal, stateStatus, func() map[string][]needs {
+		m := maps.Clone(required)
+		m["stop"] = []needs{{fields: []string{"reason"}}} // no stop notice before Circular 03/2025
+		return m
+	}()},
 	{"land", "DD.002", 1, landLegal, func() map[string]workflow.Status {
 		m := maps.Clone(stateStatus)
 		m["tax_review"] = workflow.StatusProcessing
 		return m
+	}(), func() map[string][]needs {
+		m := maps.Clone(required)
+		m["send_to_tax"] = []needs{{attach: []string{"cadastral_data"}}}
+		m["request_payment"] = []needs{{attach: []string{"tax_notice"}}}
+		m["pay"] = []needs{{attach: []string{"payment_receipt"}}}
+		return m
 	}()},
 	{"feedback", "PAKN", 1, feedbackLegal, map[string]workflow.Status{
 		"received": 2, "refused": 3, "assigned": 4, "answered": 9, "published": 10,
+	}, map[string][]needs{
+		"refuse":    {{fields: []string{"reason"}}},
+		"assign":    {{fields: []string{"department"}}},
+		"transfer":  {{fields: []string{"department"}}},
+		"answer":    {{attach: []string{"answer_document"}}},
+		"apologize": {{attach: []string{"apology_letter"}, fields: []string{"new_due", "reason"}}},
 	}},
+}
+
+// in returns a dossier of the flow in the state, or nil for "start".
+func (f flow) in(state string) *workflow.Dossier {
+	d := dossierIn(state)
+	if d != nil {
+		d.Definition, d.Version, d.Procedure, d.Status = f.id, f.version, f.procedure, f.status[state]
+	}
+	return d
+}
+
+// event returns an event of the flow meeting every guard; a new dossier of
+// the 2018 flow is dated before 1 July 2025.
+func (f flow) event(action, state string) *workflow.Event {
+	ev := fullEvent(action)
+	ev.Procedure = f.procedure
+	if state == "start" && f.id == "standard" && f.version == 1 {
+		ev.Time = time.Date(2025, 3, 1, 9, 0, 0, 0, workflow.Zone)
+	}
+	return ev
 }
 
 // TestDecideEveryActionFromEveryState runs every action of every shipped
@@ -195,16 +232,8 @@ func TestDecideEveryActionFromEveryState(t *testing.T) {
 			for _, state := range states {
 				t.Run(def.Key()+"/"+action+"/from_"+state, func(t *testing.T) {
 					l := f.legal[action]
-					d := dossierIn(state)
-					if d != nil {
-						d.Definition, d.Version, d.Procedure, d.Status = f.id, f.version, f.procedure, f.status[state]
-					}
-					ev := fullEvent(action)
-					ev.Procedure = f.procedure
-					if d == nil && f.version == 1 && f.id == "standard" {
-						ev.Time = time.Date(2025, 3, 1, 9, 0, 0, 0, workflow.Zone)
-					}
-					got := decide(c, d, ev)
+					d := f.in(state)
+					got := decide(c, d, f.event(action, state))
 					if !slices.Contains(l.from, state) {
 						if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonInvalidTransition {
 							t.Fatalf("Decide(%s from %s) = %+v, want rejection %s", action, state, got.Rejection, workflow.ReasonInvalidTransition)
@@ -259,17 +288,24 @@ func mapKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
 // checks that actions without requirements need none.
 func TestDecideGuards(t *testing.T) {
 	c := shipped(t)
-	for action, l := range legal {
+	for _, f := range flows {
+		testGuards(t, c, f)
+	}
+}
+
+func testGuards(t *testing.T, c *workflow.Catalog, f flow) {
+	key := fmt.Sprintf("%s@%d/", f.id, f.version)
+	for action, l := range f.legal {
 		for _, state := range l.from {
 			var reqs []needs
-			for _, n := range required[action] {
+			for _, n := range f.required[action] {
 				if len(n.onlyFrom) == 0 || slices.Contains(n.onlyFrom, state) {
 					reqs = append(reqs, n)
 				}
 			}
 			// The minimal event: only what the requirements ask for.
 			minimal := func() *workflow.Event {
-				ev := fullEvent(action)
+				ev := f.event(action, state)
 				ev.Attachments, ev.Reason, ev.NewDue, ev.Department = nil, "", time.Time{}, ""
 				for _, n := range reqs {
 					for _, k := range slices.Concat(n.attach, n.recorded) {
@@ -291,37 +327,37 @@ func TestDecideGuards(t *testing.T) {
 				}
 				return ev
 			}
-			t.Run(action+"/from_"+state+"/minimal", func(t *testing.T) {
-				if got := decide(c, dossierIn(state), minimal()); got.Rejection != nil {
+			t.Run(key+action+"/from_"+state+"/minimal", func(t *testing.T) {
+				if got := decide(c, f.in(state), minimal()); got.Rejection != nil {
 					t.Fatalf("Decide(%s from %s, only required data) rejected: %s", action, state, got.Rejection.MessageEN())
 				}
 			})
 			for _, n := range reqs {
 				for _, k := range slices.Concat(n.attach, n.recorded) {
-					t.Run(action+"/from_"+state+"/without_"+k, func(t *testing.T) {
+					t.Run(key+action+"/from_"+state+"/without_"+k, func(t *testing.T) {
 						ev := minimal()
 						ev.Attachments = slices.DeleteFunc(ev.Attachments, func(a workflow.Attachment) bool { return a.Kind == k })
-						got := decide(c, dossierIn(state), ev)
+						got := decide(c, f.in(state), ev)
 						if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonMissingAttachment || !strings.Contains(got.Rejection.Detail, k) {
 							t.Fatalf("Decide(%s from %s without %s) = %+v, want missing_attachment naming it", action, state, k, got.Rejection)
 						}
 					})
 				}
 				for _, k := range n.recorded {
-					t.Run(action+"/from_"+state+"/"+k+"_recorded_earlier", func(t *testing.T) {
+					t.Run(key+action+"/from_"+state+"/"+k+"_recorded_earlier", func(t *testing.T) {
 						ev := minimal()
 						ev.Attachments = slices.DeleteFunc(ev.Attachments, func(a workflow.Attachment) bool { return a.Kind == k })
-						d := dossierIn(state)
+						d := f.in(state)
 						d.Attachments = []string{k}
 						if got := decide(c, d, ev); got.Rejection != nil {
 							t.Fatalf("Decide(%s from %s, %s attached earlier) rejected: %s", action, state, k, got.Rejection.MessageEN())
 						}
 					})
 				}
-				for _, f := range n.fields {
-					t.Run(action+"/from_"+state+"/without_"+f, func(t *testing.T) {
+				for _, field := range n.fields {
+					t.Run(key+action+"/from_"+state+"/without_"+field, func(t *testing.T) {
 						ev := minimal()
-						switch f {
+						switch field {
 						case "reason":
 							ev.Reason = "  "
 						case "new_due":
@@ -329,9 +365,9 @@ func TestDecideGuards(t *testing.T) {
 						case "department":
 							ev.Department = ""
 						}
-						got := decide(c, dossierIn(state), ev)
-						if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonMissingField || !strings.Contains(got.Rejection.Detail, f) {
-							t.Fatalf("Decide(%s from %s without %s) = %+v, want missing_field naming it", action, state, f, got.Rejection)
+						got := decide(c, f.in(state), ev)
+						if got.Rejection == nil || got.Rejection.Reason != workflow.ReasonMissingField || !strings.Contains(got.Rejection.Detail, field) {
+							t.Fatalf("Decide(%s from %s without %s) = %+v, want missing_field naming it", action, state, field, got.Rejection)
 						}
 					})
 				}
