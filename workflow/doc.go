@@ -15,6 +15,15 @@
 // callback, and returns either the new state and a history entry or a
 // Rejection with a stable Reason code, plus the Outcome to publish.
 //
+// A Calendar counts deadlines in working time: the working periods
+// (07:00–11:30 and 13:30–17:00 by default) of working days in Zone. Weekends
+// are off; each year follows its file under configs/calendar (the schedule
+// the government announced, with swapped Saturdays) or, without one, the
+// Labour Code's holidays computed by ComputedYear from the Vietnamese lunar
+// calendar (LunarNewYear, LunarToSolar). A dossier received after the
+// cut-off counts from the next working morning (Start); AddWorking and
+// Working are inverse: Working(Start(t), AddWorking(t, d)) == d.
+//
 // Invariants:
 //   - Decide is a pure function of the dossier, the message and the catalog;
 //     it never reads the wall clock. Replaying a stream gives the same state.
