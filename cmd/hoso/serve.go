@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -250,37 +249,24 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	log.Info("http listening", "addr", ln.Addr().String())
 
 	// Each part runs under its own context so they stop one after the other.
-	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
 	errc := make(chan error, 4)
-	goRun := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
+	var stages []*stage
+	run := func(name string, f func(context.Context) error) {
+		stages = append(stages, startStage(ctx, name, f, errc))
 	}
-	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
-	var schedWG sync.WaitGroup
 	if cfg.Deadlines > 0 {
 		sched := events.NewScheduler(js, db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: cat.Calendar(), Logger: log})
-		schedWG.Add(1)
-		goRun("scheduler", func() error { defer schedWG.Done(); return sched.Run(schedCtx) })
+		run("scheduler", sched.Run)
 	}
-	var relayWG, consumerWG sync.WaitGroup
-	relayWG.Add(1)
-	goRun("relay", func() error { defer relayWG.Done(); return relay.Run(relayCtx) })
-	consumerWG.Add(1)
-	goRun("consumer", func() error { defer consumerWG.Done(); return consumer.Run(consumerCtx) })
-	goRun("http", func() error {
+	run("consumer", consumer.Run)
+	run("relay", relay.Run)
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
+			errc <- fmt.Errorf("http: %w", err)
 		}
-		return nil
-	})
+	}()
 	log.Info("hoso started", "data_dir", cfg.DataDir, "definitions", len(cat.Definitions()))
 
 	var runErr error
@@ -295,13 +281,10 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	stopSched()
-	schedWG.Wait()
-	stopConsumer()
-	consumerWG.Wait()
-	stopRelay()
-	relayWG.Wait()
-	wg.Wait()
+	<-httpDone
+	for _, st := range stages { // scheduler, consumer, relay: in the order started
+		st.stop()
+	}
 	if err := nc.Drain(); err != nil {
 		log.Warn("nats drain", "err", err)
 	}
@@ -320,4 +303,30 @@ func closeLogged(log *slog.Logger, what string, close func() error) {
 	if err := close(); err != nil {
 		log.Error("close "+what, "err", err)
 	}
+}
+
+// stage is a part of serve running in its own goroutine until stopped.
+type stage struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startStage runs f under a context of its own (keeping ctx's values, not
+// its cancellation) and reports its error on errc.
+func startStage(ctx context.Context, name string, f func(context.Context) error, errc chan<- error) *stage {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	st := &stage{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(st.done)
+		if err := f(sctx); err != nil {
+			errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return st
+}
+
+// stop cancels the stage and waits for it to return.
+func (st *stage) stop() {
+	st.cancel()
+	<-st.done
 }
