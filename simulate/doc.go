@@ -1,0 +1,60 @@
+// Package simulate generates a realistic, reproducible stream of dossier
+// events of one province, and the truth a correct engine must reach from
+// it. It is the demo `hoso simulate` publishes to a running `hoso serve`,
+// and the load of benchmarks. It knows nothing of NATS: Generate returns
+// the messages; cmd/hoso encodes and publishes them.
+//
+// # The stream
+//
+// Generate plans Config.Dossiers dossiers arriving over the working hours
+// of the working days of a period (Config.Start, Config.Days) at the
+// province's departments and communes (Config.Agencies), through the
+// definitions of a workflow.Catalog: for each dossier the definition that
+// cat.Resolve gives for its procedure at its first event. The procedures
+// are the shipped land registration codes DD.001–DD.003 (about 15%),
+// citizen feedback PAKN (about 5%) and some thirty procedures of the
+// standard flow with made-up codes in the national format and realistic
+// statutory times of 1 to 20 working days, for which the sender sets the
+// due date at receipt (data.due).
+//
+// A dossier's events follow one-stop-shop practice: online submission and
+// receipt hours later (about 60%) or receipt at the counter with digitized
+// inputs; assignment to a department and zero to three handoffs;
+// sometimes a supplement, a fee, or for land the cadastral data sent to
+// the tax authority, its notice and the payment; the resolution with the
+// electronic result and its return. Some dossiers are refused (about 2%),
+// withdrawn (3%) or stopped (1%); about 9% of resolutions are planned
+// after the due date, half of them with an apology and a new date made in
+// time. Every time falls inside the working hours of the catalog's
+// calendar, and a dossier's times strictly increase. Nothing happens after
+// the period: the dossiers of its last weeks are still in progress.
+//
+// Config.Faults of the dossiers carry one officer's fault: a step skipped
+// (rejected as invalid_transition), a resolution without the result file
+// (missing_attachment, then the correct one), a wrong claimed status on an
+// applied event (a correction), an event sent again without Nats-Msg-Id
+// (duplicate), or an unreadable message (malformed). Every other event
+// claims the status the definition gives it.
+//
+// # The truth
+//
+// Truth counts what the stream must lead to: dossiers by final status,
+// resolutions early, on time and late against the sender's due dates,
+// rejections by reason, corrections and mismatches. The generator counts
+// it from its own model of each dossier (state, due date, paused clock,
+// attachments, guards, as the definitions describe them), not by running
+// the engine; the package's tests walk the stream through
+// workflow.Catalog.Decide and compare.
+//
+// # Determinism
+//
+// The stream is a pure function of the Config and the catalog: the same
+// seed gives the same items, event ids and hashes included. Each dossier
+// draws from its own random source, so the plan of one does not depend on
+// the others'. Publishing the same stream twice to one hoso makes every
+// second copy a duplicate: run it against a fresh data directory, or
+// change the seed and the start.
+//
+// Generate holds the whole stream in memory (about a kilobyte per event);
+// it is safe for concurrent use with distinct configs.
+package simulate
