@@ -319,13 +319,14 @@ type indexKey struct {
 }
 
 // indexKeys returns the keys of a dossier in the status, agency,
-// procedure and due indexes, always in that order.
+// procedure, due and overdue indexes, always in that order.
 func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
 	return []indexKey{
 		{b.byStatus, statusKey(d.Status, d.Code), statusCountKey(d.Status)},
 		{b.byAgency, codeKey(d.Agency, d.Code), countAgencyPrefix + d.Agency},
 		{b.byProcedure, codeKey(d.Procedure, d.Code), countProcedurePrefix + d.Procedure},
 		{b.byDue, dueKey(d), countClockRunning},
+		{b.byOverdue, overdueKey(d), countOverdue},
 	}
 }
 

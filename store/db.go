@@ -190,6 +190,7 @@ type buckets struct {
 	outbox                                *bbolt.Bucket
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
 	byDue                                 *bbolt.Bucket
+	byOverdue                             *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -205,6 +206,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketOutbox, &b.outbox},
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
 		{bucketByDue, &b.byDue},
+		{bucketByOverdue, &b.byOverdue},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -21,7 +21,8 @@ sequence are skipped, and an event id seen before, at any sequence, is
 rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
-DB.Dossiers, DB.Rejections, DB.Mismatches and DB.Counts; DB.Backup copies
+DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, and for the
+dashboard DB.Deadlines (the due and overdue indexes) and DB.Totals; DB.Backup copies
 the whole file while Apply goes on.
 
 # Schema
@@ -44,6 +45,8 @@ uint64, so key order is sequence order. Records are JSON (codec.go).
 	dossier_by_status     status(1 byte) code -> ""
 	dossier_by_agency     agency 0x00 code -> ""
 	dossier_by_procedure  procedure 0x00 code -> ""
+	dossier_by_due        due(unix ns) code -> "", while the clock runs, until an expiry is recorded
+	dossier_overdue       due(unix ns) code -> "", while overdue (expiry recorded) in status 2 or 4
 
 History is one flat bucket rather than a nested bucket per dossier: a
 dossier's entries are still contiguous (one Seek, then Next), a nested

@@ -29,6 +29,7 @@ const (
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
 	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
 	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian) code -> empty, while the clock runs and no expiry is recorded
+	bucketByOverdue    = "dossier_overdue"      // due(unix ns, big-endian) code -> empty, while overdue and in progress (overdueKey)
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -37,6 +38,7 @@ var allBuckets = []string{
 	bucketRejections, bucketRejByDossier, bucketRejByReason,
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
+	bucketByOverdue,
 }
 
 // Keys of the meta bucket.
@@ -59,6 +61,7 @@ const (
 	countAgencyPrefix    = "agency:"       // + agency code: dossiers of the agency
 	countProcedurePrefix = "procedure:"    // + procedure code: dossiers of the procedure
 	countClockRunning    = "clock_running" // dossiers in the due index
+	countOverdue         = "overdue"       // dossiers in the overdue index
 )
 
 // sep separates a variable-length key part from what follows it. Apply
