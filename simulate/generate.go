@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -105,6 +106,7 @@ type gen struct {
 	all        []*agency
 	sourceURI  string
 	prefix     string // subject prefix: hoso.events.<source>.
+	mix        uint64 // a hash of the config, in each dossier's seed
 	flows      [3][]*procedure
 	checked    map[checked]bool
 }
@@ -129,6 +131,12 @@ func newGen(cfg Config, cat *workflow.Catalog) *gen {
 		checked:   make(map[checked]bool),
 	}
 	g.end = g.start.AddDate(0, 0, cfg.Days)
+	// Dossiers draw from sources seeded by the whole config, not the seed
+	// alone, so that two configs with one seed never share event ids: a
+	// second run would be dropped as repeats.
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%d|%d|%d|%d|%s|%v", cfg.Seed, cfg.Dossiers, g.start.UnixNano(), cfg.Days, cfg.Agencies, cfg.Source, cfg.Faults)
+	g.mix = h.Sum64()
 	g.depts, g.comms = newAgencies(cfg.Agencies)
 	g.all = slices.Concat(g.depts, g.comms)
 	for i := range procedures {
@@ -315,7 +323,7 @@ type planner struct {
 // plan plans the i-th dossier.
 func (p *planner) plan(a *arrival, i int) ([]step, error) {
 	g := p.g
-	p.pcg.Seed(uint64(g.cfg.Seed), uint64(i)+1)
+	p.pcg.Seed(uint64(g.cfg.Seed), g.mix^uint64(i+1))
 	*p = planner{g: g, pcg: p.pcg, rng: p.rng, steps: p.steps[:0], kinds: p.kinds[:0]}
 	p.a, p.def = a, a.def
 	pr := a.def.Procedure(a.proc.code)
@@ -678,15 +686,25 @@ func (p *planner) afterFaults() {
 		p.steps = slices.Insert(p.steps, i, bad)
 		return
 	}
-	// A wrong status: the sender's system shows the status before the
-	// action, or another one.
+	// A wrong status: the sender's system lags a step behind.
 	s := &p.steps[p.randomApplied()]
-	claimed := s.fate.status - 1
-	if claimed < workflow.StatusSubmitted {
-		claimed = workflow.StatusProcessing
-	}
-	s.item.Event.ClaimedStatus = claimed
+	s.item.Event.ClaimedStatus = lagging[s.fate.status]
 	s.correction, s.mismatch = true, true
+}
+
+// lagging is the status a one-stop-shop's system wrongly shows for each
+// status: the one before it, as when an officer did not update the record.
+var lagging = [...]workflow.Status{
+	workflow.StatusSubmitted:  workflow.StatusReceived,
+	workflow.StatusReceived:   workflow.StatusSubmitted,
+	workflow.StatusRefused:    workflow.StatusSubmitted,
+	workflow.StatusProcessing: workflow.StatusReceived,
+	workflow.StatusSupplement: workflow.StatusProcessing,
+	workflow.StatusPayment:    workflow.StatusProcessing,
+	workflow.StatusWithdrawn:  workflow.StatusProcessing,
+	workflow.StatusStopped:    workflow.StatusProcessing,
+	workflow.StatusResolved:   workflow.StatusProcessing,
+	workflow.StatusReturned:   workflow.StatusResolved,
 }
 
 // randomApplied returns the index of a random applied step.
