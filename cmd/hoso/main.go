@@ -66,6 +66,7 @@ Usage:
   hoso definitions validate DIR   check procedure definition files
   hoso definitions list           list the definitions hoso ships
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
+  hoso simulate [flags]           publish a realistic stream of a province's dossier events
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &dossierCommand{env: e}
 	case "definitions":
 		cmd = &definitionsCommand{env: e}
+	case "simulate":
+		cmd = &simulateCommand{env: e}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
