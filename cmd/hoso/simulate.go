@@ -48,7 +48,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&opt.natsURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server of the running hoso (env HOSO_NATS_URL)")
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the stream: the same seed gives the same events")
 	fs.IntVar(&cfg.Dossiers, "dossiers", cfg.Dossiers, "number of dossiers (about 6 events each)")
-	start := fs.String("start", cfg.Start.Format(time.DateOnly), "first day of the period, YYYY-MM-DD (dossiers arrive from 08:00)")
+	start := fs.String("start", "", "first day of the period, YYYY-MM-DD (dossiers arrive from 08:00); default: --days before today, so the period ends now and hoso's deadline scheduler sees a live province")
 	fs.IntVar(&cfg.Days, "days", cfg.Days, "length of the period in calendar days")
 	fs.IntVar(&cfg.Agencies, "agencies", cfg.Agencies, fmt.Sprintf("number of agencies, 2 to %d", simulate.MaxAgencies))
 	fs.Float64Var(&cfg.Faults, "faults", cfg.Faults, "share of dossiers with an officer's fault, 0 to 1")
@@ -65,6 +65,9 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("simulate: unexpected arguments %q", fs.Args())
+	}
+	if *start == "" {
+		*start = time.Now().In(workflow.Zone).AddDate(0, 0, -cfg.Days).Format(time.DateOnly)
 	}
 	day, err := time.ParseInLocation(time.DateOnly, *start, workflow.Zone)
 	if err != nil {

@@ -72,7 +72,7 @@ func TestSimulate(t *testing.T) {
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := run(ctx, []string{"simulate", "--nats-url", in.natsURL, "--dossiers", "300", "--seed", "7", "--truth"},
+	err := run(ctx, []string{"simulate", "--nats-url", in.natsURL, "--dossiers", "300", "--seed", "7", "--start", "2025-07-01", "--truth"},
 		noEnv, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("simulate: %v\n%s", err, stderr.String())
@@ -129,7 +129,7 @@ func TestSimulate(t *testing.T) {
 func TestSimulateDryRun(t *testing.T) {
 	items, _ := simulated(t, 3, 400, 0.5)
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"simulate", "--dry-run", "--dossiers", "400", "--seed", "3", "--faults", "0.5"},
+	err := run(context.Background(), []string{"simulate", "--dry-run", "--dossiers", "400", "--seed", "3", "--faults", "0.5", "--start", "2025-07-01"},
 		noEnv, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("simulate --dry-run: %v\n%s", err, stderr.String())
