@@ -319,7 +319,7 @@ type indexKey struct {
 }
 
 // indexKeys returns the keys of a dossier in the status, agency,
-// procedure, due and overdue indexes, always in that order.
+// procedure, due, overdue and received indexes, always in that order.
 func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
 	return []indexKey{
 		{b.byStatus, statusKey(d.Status, d.Code), statusCountKey(d.Status)},
@@ -327,6 +327,7 @@ func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
 		{b.byProcedure, codeKey(d.Procedure, d.Code), countProcedurePrefix + d.Procedure},
 		{b.byDue, dueKey(d), countClockRunning},
 		{b.byOverdue, overdueKey(d), countOverdue},
+		{b.byReceived, receivedKey(d), countReceived},
 	}
 }
 

@@ -42,7 +42,7 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 	t.Helper()
 	want := map[string]uint64{} // expected counters
 	wantKeys := map[*bbolt.Bucket]map[string]bool{
-		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {}, b.byDue: {}, b.byOverdue: {},
+		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {}, b.byDue: {}, b.byOverdue: {}, b.byReceived: {},
 		b.rejByDossier: {}, b.rejByReason: {}, b.misByDossier: {},
 	}
 	dedupe := map[string]uint64{} // event id -> seq that decided it

@@ -23,6 +23,7 @@ type Counts struct {
 	ByReason   map[workflow.Reason]int     // rejections per reason; absent reasons have none
 	Mismatches int                         // status mismatches recorded
 	Outbox     int                         // outcomes not yet marked published
+	Overdue    int                         // overdue dossiers in progress (workflow.DossierQuery.Overdue)
 }
 
 // Counts returns the running totals. It reads counters, never scans.
@@ -46,6 +47,8 @@ func (db *DB) Counts(ctx context.Context) (Counts, error) {
 				c.Mismatches = int(n)
 			case key == countOutbox:
 				c.Outbox = int(n)
+			case key == countOverdue:
+				c.Overdue = int(n)
 			case strings.HasPrefix(key, countStatusPrefix):
 				s, err := strconv.Atoi(strings.TrimPrefix(key, countStatusPrefix))
 				if err == nil && workflow.Status(s).Valid() {

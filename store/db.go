@@ -191,6 +191,7 @@ type buckets struct {
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
 	byDue                                 *bbolt.Bucket
 	byOverdue                             *bbolt.Bucket
+	byReceived                            *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -207,6 +208,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
 		{bucketByDue, &b.byDue},
 		{bucketByOverdue, &b.byOverdue},
+		{bucketByReceived, &b.byReceived},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -47,6 +47,7 @@ uint64, so key order is sequence order. Records are JSON (codec.go).
 	dossier_by_procedure  procedure 0x00 code -> ""
 	dossier_by_due        due(unix ns) code -> "", while the clock runs, until an expiry is recorded
 	dossier_overdue       due(unix ns) code -> "", while overdue (expiry recorded) in status 2 or 4
+	dossier_by_received   date("2006-01-02" in Vietnam) code -> "", once received (status 2 entered)
 
 History is one flat bucket rather than a nested bucket per dossier: a
 dossier's entries are still contiguous (one Seek, then Next), a nested

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strconv"
+	"time"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -30,6 +31,7 @@ const (
 	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
 	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian) code -> empty, while the clock runs and no expiry is recorded
 	bucketByOverdue    = "dossier_overdue"      // due(unix ns, big-endian) code -> empty, while overdue and in progress (overdueKey)
+	bucketByReceived   = "dossier_by_received"  // date("2006-01-02" in workflow.Zone) code -> empty, once received (receivedKey)
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -38,7 +40,7 @@ var allBuckets = []string{
 	bucketRejections, bucketRejByDossier, bucketRejByReason,
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
-	bucketByOverdue,
+	bucketByOverdue, bucketByReceived,
 }
 
 // Keys of the meta bucket.
@@ -62,6 +64,7 @@ const (
 	countProcedurePrefix = "procedure:"    // + procedure code: dossiers of the procedure
 	countClockRunning    = "clock_running" // dossiers in the due index
 	countOverdue         = "overdue"       // dossiers in the overdue index
+	countReceived        = "received"      // dossiers in the received index
 )
 
 // sep separates a variable-length key part from what follows it. Apply
@@ -131,4 +134,17 @@ func dueKey(d *workflow.Dossier) []byte {
 		return nil
 	}
 	return append(binary.BigEndian.AppendUint64(nil, uint64(d.Due.UnixNano())), d.Code...)
+}
+
+// receivedDateLen is the length of the date that starts a key of
+// dossier_by_received.
+const receivedDateLen = len(time.DateOnly)
+
+// receivedKey returns the key of a dossier in dossier_by_received: the
+// date of its receipt in Vietnam, then its code; nil until it is received.
+func receivedKey(d *workflow.Dossier) []byte {
+	if d.ReceivedAt.IsZero() {
+		return nil
+	}
+	return append([]byte(d.ReceivedAt.In(workflow.Zone).Format(time.DateOnly)), d.Code...)
 }

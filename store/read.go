@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -107,15 +108,9 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 	for {
 		var reports []workflow.ChainReport
 		err := db.view(ctx, func(b *buckets) error {
-			c := b.dossiers.Cursor()
-			for k, v := seekAfter(c, nil, after); k != nil && len(reports) < verifyChunk; k, v = c.Next() {
-				var d workflow.Dossier
-				if err := decode(v, &d); err != nil {
-					return fmt.Errorf("dossier %q: %w", k, err)
-				}
-				reports = append(reports, b.verify(&d))
-			}
-			return nil
+			var err error
+			reports, err = b.verifyAfter(ctx, after, verifyChunk)
+			return err
 		})
 		if err != nil {
 			return checked, fmt.Errorf("verify all: %w", err)
@@ -133,46 +128,119 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 	}
 }
 
-// Dossiers lists dossiers in code order, after the cursor q.After, that
-// match every filter of q. With filters it walks the index of the most
-// selective one (by the counters) and checks the others on the record.
-// next is the cursor of the following page, "" when there is none.
+// VerifyPage verifies the chains of up to max dossiers (default
+// DefaultLimit, capped at MaxLimit) after the code after ("" for the
+// first), in code order, in one read transaction, and returns their
+// reports and the cursor of the next page: the code of the last dossier
+// verified, "" after the last page. It is VerifyAll one page at a time,
+// for clients that audit a store through the API.
+func (db *DB) VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error) {
+	n := limit(max)
+	err = db.view(ctx, func(b *buckets) error {
+		// One more than asked says whether a page follows.
+		var err error
+		reports, err = b.verifyAfter(ctx, after, n+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("verify page after %q: %w", after, err)
+	}
+	if len(reports) > n {
+		reports = reports[:n]
+		next = reports[n-1].Dossier
+	}
+	return reports, next, nil
+}
+
+// verifyAfter verifies up to n dossiers after the code after, in code
+// order.
+func (b *buckets) verifyAfter(ctx context.Context, after string, n int) ([]workflow.ChainReport, error) {
+	var reports []workflow.ChainReport
+	c := b.dossiers.Cursor()
+	for k, v := seekAfter(c, nil, after); k != nil && len(reports) < n; k, v = c.Next() {
+		if len(reports)%ctxEvery == ctxEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var d workflow.Dossier
+		if err := decode(v, &d); err != nil {
+			return nil, fmt.Errorf("dossier %q: %w", k, err)
+		}
+		reports = append(reports, b.verify(&d))
+	}
+	return reports, nil
+}
+
+// Dossiers lists dossiers that match every filter of q, one page after
+// the cursor q.After, in the order workflow.DossierQuery describes. With
+// Overdue true it walks the overdue index (by due date); else with a
+// receipt date range it walks the received index from the first date to
+// the last; else it walks the index of the most selective filter (by the
+// counters), or every dossier without filters. It checks the other
+// filters on each record. next is the cursor of the following page, ""
+// when there is none; a cursor Dossiers did not make for this kind of
+// walk is an error wrapping ErrBadCursor.
 func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []workflow.Dossier, next string, err error) {
 	n := limit(q.Limit)
 	match := func(d *workflow.Dossier) bool {
-		return (q.Status == 0 || d.Status == q.Status) &&
-			(q.Agency == "" || d.Agency == q.Agency) &&
-			(q.Procedure == "" || d.Procedure == q.Procedure)
+		if (q.Status != 0 && d.Status != q.Status) ||
+			(q.Agency != "" && d.Agency != q.Agency) ||
+			(q.Procedure != "" && d.Procedure != q.Procedure) ||
+			(q.Overdue != nil && (overdueKey(d) != nil) != *q.Overdue) {
+			return false
+		}
+		if q.ReceivedFrom == "" && q.ReceivedTo == "" {
+			return true
+		}
+		rk := receivedKey(d)
+		if rk == nil {
+			return false
+		}
+		date := string(rk[:receivedDateLen])
+		return (q.ReceivedFrom == "" || date >= q.ReceivedFrom) && (q.ReceivedTo == "" || date <= q.ReceivedTo)
 	}
 	err = db.view(ctx, func(b *buckets) error {
-		ix, prefix, err := b.dossierIndex(q)
+		w, err := b.dossierWalk(q)
 		if err != nil {
 			return err
 		}
-		c := ix.Cursor()
-		i := 0
-		for k, v := seekAfter(c, prefix, q.After); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		c := w.bucket.Cursor()
+		var k, v, last []byte
+		if w.after != nil {
+			if k, v = c.Seek(w.after); bytes.Equal(k, w.after) {
+				k, v = c.Next()
+			}
+		} else {
+			k, v = c.Seek(w.start)
+		}
+		for i := 0; k != nil && bytes.HasPrefix(k, w.prefix); k, v = c.Next() {
 			if i++; i%ctxEvery == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			var d workflow.Dossier
-			if ix != b.dossiers {
-				code := k[len(prefix):]
+			if len(k) <= len(w.prefix)+w.skip {
+				return fmt.Errorf("store: dossier index key %q is too short", k)
+			}
+			if w.past != nil && w.past(k) {
+				break
+			}
+			code := k[len(w.prefix)+w.skip:]
+			if w.bucket != b.dossiers {
 				if v = b.dossiers.Get(code); v == nil {
 					return fmt.Errorf("store: a dossier index names %q, which has no record", code)
 				}
 			}
+			var d workflow.Dossier
 			if err := decode(v, &d); err != nil {
-				return fmt.Errorf("dossier %q: %w", k, err)
+				return fmt.Errorf("dossier %q: %w", code, err)
 			}
 			if !match(&d) {
 				continue
 			}
 			if len(list) == n {
-				next = list[n-1].Code
+				next = w.cursor(last)
 				return nil
 			}
 			list = append(list, d)
+			last = bytes.Clone(k)
 		}
 		return nil
 	})
@@ -181,6 +249,66 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 	}
 	return list, next, nil
 }
+
+// dossierWalk is how Dossiers walks an index: the keys of bucket that
+// start with prefix, from start (or after the key after), until past.
+type dossierWalk struct {
+	bucket *bbolt.Bucket
+	prefix []byte // every key of the walk starts with it
+	skip   int    // bytes between the prefix and the code: the due time or receipt date
+	start  []byte // the first key to visit without a cursor
+	after  []byte // the key the cursor names; nil without one
+	past   func(k []byte) bool
+	cursor func(last []byte) string // the cursor of the page after the key last
+}
+
+// dossierWalk returns the walk of q and decodes its cursor.
+func (b *buckets) dossierWalk(q workflow.DossierQuery) (*dossierWalk, error) {
+	badCursor := fmt.Errorf("cursor %q: %w", q.After, ErrBadCursor)
+	switch {
+	case q.Overdue != nil && *q.Overdue:
+		w := &dossierWalk{bucket: b.byOverdue, skip: 8, cursor: hex.EncodeToString}
+		if q.After != "" {
+			k, err := hex.DecodeString(q.After)
+			if err != nil || len(k) <= 8 {
+				return nil, badCursor
+			}
+			w.after = k
+		}
+		return w, nil
+	case q.ReceivedFrom != "" || q.ReceivedTo != "":
+		w := &dossierWalk{bucket: b.byReceived, skip: receivedDateLen, start: []byte(q.ReceivedFrom),
+			cursor: func(k []byte) string {
+				return string(k[:receivedDateLen]) + receivedCursorSep + string(k[receivedDateLen:])
+			}}
+		if to := q.ReceivedTo; to != "" {
+			w.past = func(k []byte) bool { return string(k[:receivedDateLen]) > to }
+		}
+		if q.After != "" {
+			date, code, ok := strings.Cut(q.After, receivedCursorSep)
+			if !ok || len(date) != receivedDateLen || code == "" {
+				return nil, badCursor
+			}
+			w.after = []byte(date + code)
+		}
+		return w, nil
+	}
+	ix, prefix, err := b.dossierIndex(q)
+	if err != nil {
+		return nil, err
+	}
+	w := &dossierWalk{bucket: ix, prefix: prefix, start: prefix,
+		cursor: func(k []byte) string { return string(k[len(prefix):]) }}
+	if q.After != "" {
+		w.after = append(bytes.Clone(prefix), q.After...)
+	}
+	return w, nil
+}
+
+// receivedCursorSep separates the date from the code in a cursor of the
+// received index ("2025-10-01~000.00.12.H57-251001-0001"). The date has a
+// fixed length, so the code may contain it too.
+const receivedCursorSep = "~"
 
 // dossierIndex picks the bucket Dossiers walks and the prefix of its keys:
 // the index of the filter with the fewest dossiers, or the dossiers

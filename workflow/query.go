@@ -12,12 +12,27 @@ type BatchResult struct {
 }
 
 // DossierQuery selects dossiers for listing. Zero fields do not filter.
+//
+// A list is in code order, except with Overdue true (by due date, earliest
+// first, then code) or else with ReceivedFrom or ReceivedTo (by receipt
+// date, then code). After is the next cursor of the previous page of the
+// same query; its form is the store's.
 type DossierQuery struct {
 	Status    Status
 	Agency    string
 	Procedure string
-	After     string // cursor: list codes after this one
-	Limit     int    // at most this many; stores cap it
+	// Overdue, when not nil, keeps the dossiers that are (true) or are not
+	// (false) overdue and in progress: in status 2 or 4, not terminal,
+	// flagged Overdue by a recorded deadline expiry (the dossiers Tally
+	// counts as InProgressOverdue).
+	Overdue *bool
+	// ReceivedFrom and ReceivedTo keep the dossiers received (ReceivedAt,
+	// first entry into status 2) on or between these dates in Zone, both
+	// "2006-01-02" and inclusive; "" leaves that end open. A dossier never
+	// received is kept only when both are "".
+	ReceivedFrom, ReceivedTo string
+	After                    string // cursor: the next cursor of the previous page; "" for the first
+	Limit                    int    // at most this many; stores cap it
 }
 
 // RejectionQuery selects rejections for listing, newest first. Zero fields
