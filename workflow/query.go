@@ -51,3 +51,40 @@ type MismatchQuery struct {
 	Before  uint64 // cursor: only mismatches with a smaller stream sequence
 	Limit   int
 }
+
+// StatsQuery selects the statistics of a period (see Tally). Zero fields
+// do not filter.
+type StatsQuery struct {
+	// From and To are months "2006-01", inclusive. An empty From is the
+	// earliest month with counters, an empty To the latest.
+	From, To  string
+	Agency    string
+	Procedure string
+	// Sector keeps the procedures Catalog.Sector reports under it;
+	// SectorOther keeps those without one.
+	Sector string
+	Kind   Kind // KindDossier (default when empty) or KindFeedback
+	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth or
+	// BySector.
+	By string
+}
+
+// StatsResult is the answer to a StatsQuery.
+type StatsResult struct {
+	// From and To are the months the flow counters cover: the query's, or
+	// the earliest and latest with counters; both "" when there are none.
+	From, To string
+	// Total holds the flows of the period and the gauges now, under the
+	// query's filters.
+	Total Tally
+	// Rows is the breakdown, sorted by Key; nil without one. Rows by
+	// month list every month of the period and carry no gauges (gauges
+	// describe now, not a month).
+	Rows []StatsRow
+}
+
+// StatsRow is one row of a breakdown.
+type StatsRow struct {
+	Key   string // the agency, procedure, month or sector
+	Tally Tally
+}

@@ -1,0 +1,484 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Tally holds the counters of a set of dossiers. Flow counters count
+// events of a period, each dated by the month it happened in (Month);
+// gauges describe dossiers as they are now. Every field is a count of
+// dossiers (Apologies: of apologies); the zero Tally counts nothing.
+//
+// The counting rules are those of StatsDelta.
+type Tally struct {
+	// Flows.
+	Received  int64 `json:"received"`  // first entry into status 2 (ReceivedAt), in its month
+	Resolved  int64 `json:"resolved"`  // first entry into status 9 (ResolvedAt, NgayKetThucXuLy), in its month
+	Returned  int64 `json:"returned"`  // entry into status 10 (ReturnedAt, NgayTra), in its month
+	Withdrawn int64 `json:"withdrawn"` // in status 7, in the month of its last update (when it entered: the status is terminal)
+	Refused   int64 `json:"refused"`   // in status 3, likewise
+	Stopped   int64 `json:"stopped"`   // in status 8, likewise
+
+	// Resolved split by TimingOf(ResolvedAt, Due): late by the end of
+	// processing. A dossier without a due date cannot be late: on time.
+	ResolvedEarly  int64 `json:"resolved_early"`
+	ResolvedOnTime int64 `json:"resolved_on_time"`
+	ResolvedLate   int64 `json:"resolved_late"`
+	// Returned split by TimingOf(ReturnedAt, Due): late by the return date.
+	ReturnedEarly  int64 `json:"returned_early"`
+	ReturnedOnTime int64 `json:"returned_on_time"`
+	ReturnedLate   int64 `json:"returned_late"`
+
+	// DigitizedInputs: received dossiers holding an input_digitized
+	// attachment, counted once in the month of receipt, whenever the
+	// attachment arrived.
+	DigitizedInputs int64 `json:"digitized_inputs"`
+	// ElectronicResults: resolved dossiers holding a result_electronic
+	// attachment, counted once in the month of resolution.
+	ElectronicResults int64 `json:"electronic_results"`
+	// Apologies: apologies accepted (Dossier.Apologies), counted in the
+	// month the dossier was received (created, if never received): a
+	// dossier records how many apologies it made, not when.
+	Apologies int64 `json:"apologies"`
+
+	// Gauges.
+	InProgress        int64 `json:"in_progress"`         // in status 2 or 4, not terminal
+	InProgressOverdue int64 `json:"in_progress_overdue"` // of those, flagged Overdue by a deadline expiry
+	Paused            int64 `json:"paused"`              // in status 5, 6 or 8
+}
+
+// TallyFields is the number of counters of a Tally.
+const TallyFields = 18
+
+// Fields returns pointers to the counters of t in declaration order, for
+// code that treats every counter alike (sums, encodings). Stored
+// encodings depend on the order: a new counter goes at the end.
+func (t *Tally) Fields() [TallyFields]*int64 {
+	return [TallyFields]*int64{
+		&t.Received, &t.Resolved, &t.Returned, &t.Withdrawn, &t.Refused, &t.Stopped,
+		&t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate,
+		&t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate,
+		&t.DigitizedInputs, &t.ElectronicResults, &t.Apologies,
+		&t.InProgress, &t.InProgressOverdue, &t.Paused,
+	}
+}
+
+// Add adds the counters of o to t.
+func (t *Tally) Add(o Tally) {
+	t.Received += o.Received
+	t.Resolved += o.Resolved
+	t.Returned += o.Returned
+	t.Withdrawn += o.Withdrawn
+	t.Refused += o.Refused
+	t.Stopped += o.Stopped
+	t.ResolvedEarly += o.ResolvedEarly
+	t.ResolvedOnTime += o.ResolvedOnTime
+	t.ResolvedLate += o.ResolvedLate
+	t.ReturnedEarly += o.ReturnedEarly
+	t.ReturnedOnTime += o.ReturnedOnTime
+	t.ReturnedLate += o.ReturnedLate
+	t.DigitizedInputs += o.DigitizedInputs
+	t.ElectronicResults += o.ElectronicResults
+	t.Apologies += o.Apologies
+	t.InProgress += o.InProgress
+	t.InProgressOverdue += o.InProgressOverdue
+	t.Paused += o.Paused
+}
+
+// Sub subtracts the counters of o from t.
+func (t *Tally) Sub(o Tally) {
+	dst, src := t.Fields(), o.Fields()
+	for i := range dst {
+		*dst[i] -= *src[i]
+	}
+}
+
+// IsZero reports whether every counter is zero.
+func (t Tally) IsZero() bool { return t == Tally{} }
+
+// Gauges returns t with its flow counters zeroed.
+func (t Tally) Gauges() Tally {
+	return Tally{InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused}
+}
+
+// Flows returns t with its gauges zeroed.
+func (t Tally) Flows() Tally {
+	t.InProgress, t.InProgressOverdue, t.Paused = 0, 0, 0
+	return t
+}
+
+// StatsChange is a change of the flow counters of one month.
+type StatsChange struct {
+	Month string // "2025-07": the month in Zone (see Month)
+	Flow  Tally  // flow counters only; gauges are zero
+}
+
+// Month returns the month of t in Vietnam, as "2006-01": the period flow
+// counters are kept by.
+func Month(t time.Time) string { return t.In(Zone).Format(monthLayout) }
+
+const monthLayout = "2006-01"
+
+// StatsDelta returns how the counters change when a dossier goes from old
+// (nil if new) to new (nil if gone): the flow deltas dated by month, in
+// month order, without empty ones (one step may touch several months: a
+// dossier new to a batch may be received, resolved and returned in it),
+// and the gauge delta.
+//
+// The counters of a dossier are a function of its state alone, so the
+// delta is what new counts minus what old counted, and the counters of a
+// store equal the sum of StatsDelta(nil, d) over its dossiers however the
+// stream was batched: a replay gives identical counters.
+func StatsDelta(old, new *Dossier) (flows []StatsChange, gauges Tally) {
+	if sameTally(old, new) {
+		return nil, Tally{} // most steps: an assignment, a handoff, a rejection
+	}
+	var m months
+	og := tallyOf(old, &m)
+	for i := range m.n {
+		m.m[i].Flow = m.m[i].Flow.negated()
+	}
+	gauges = tallyOf(new, &m)
+	gauges.Sub(og)
+	n := 0
+	for i := range m.n {
+		if !m.m[i].Flow.IsZero() {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, gauges
+	}
+	flows = make([]StatsChange, 0, n)
+	for i := range m.n {
+		if !m.m[i].Flow.IsZero() {
+			flows = append(flows, m.m[i])
+		}
+	}
+	slices.SortFunc(flows, func(a, b StatsChange) int { return strings.Compare(a.Month, b.Month) })
+	return flows, gauges
+}
+
+// months holds the flows of at most two dossiers by month, without
+// allocating: each dossier has at most five dates (receipt or creation,
+// resolution, return, last update).
+type months struct {
+	n int
+	m [10]StatsChange
+}
+
+// at returns the flows of the month of t.
+func (m *months) at(t time.Time) *Tally {
+	month := Month(t)
+	for i := range m.n {
+		if m.m[i].Month == month {
+			return &m.m[i].Flow
+		}
+	}
+	m.m[m.n] = StatsChange{Month: month}
+	m.n++
+	return &m.m[m.n-1].Flow
+}
+
+func (t Tally) negated() Tally {
+	var z Tally
+	z.Sub(t)
+	return z
+}
+
+// datedByUpdate are the statuses whose flow is dated by UpdatedAt.
+var datedByUpdate = []Status{StatusWithdrawn, StatusRefused, StatusStopped}
+
+// sameTally reports whether a and b count the same: they agree on every
+// field tallyOf reads.
+func sameTally(a, b *Dossier) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies &&
+		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.Due.Equal(b.Due) &&
+		(a.UpdatedAt.Equal(b.UpdatedAt) || !slices.Contains(datedByUpdate, a.Status)) &&
+		a.HasAttachment(AttachmentInputDigitized) == b.HasAttachment(AttachmentInputDigitized) &&
+		a.HasAttachment(AttachmentResultElectronic) == b.HasAttachment(AttachmentResultElectronic)
+}
+
+// tallyOf adds the flows a dossier counts to m and returns its gauges.
+func tallyOf(d *Dossier, m *months) (gauges Tally) {
+	if d == nil {
+		return Tally{}
+	}
+	if !d.ReceivedAt.IsZero() {
+		t := m.at(d.ReceivedAt)
+		t.Received++
+		if d.HasAttachment(AttachmentInputDigitized) {
+			t.DigitizedInputs++
+		}
+	}
+	if d.Apologies > 0 {
+		anchor := d.ReceivedAt
+		if anchor.IsZero() {
+			anchor = d.CreatedAt
+		}
+		m.at(anchor).Apologies += int64(d.Apologies)
+	}
+	if !d.ResolvedAt.IsZero() {
+		t := m.at(d.ResolvedAt)
+		t.Resolved++
+		count(TimingOf(d.ResolvedAt, d.Due), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate)
+		if d.HasAttachment(AttachmentResultElectronic) {
+			t.ElectronicResults++
+		}
+	}
+	if !d.ReturnedAt.IsZero() {
+		t := m.at(d.ReturnedAt)
+		t.Returned++
+		count(TimingOf(d.ReturnedAt, d.Due), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate)
+	}
+	switch d.Status { // the statuses of datedByUpdate
+	case StatusWithdrawn:
+		m.at(d.UpdatedAt).Withdrawn++
+	case StatusRefused:
+		m.at(d.UpdatedAt).Refused++
+	case StatusStopped:
+		m.at(d.UpdatedAt).Stopped++
+	}
+	switch d.Status {
+	case StatusReceived, StatusProcessing:
+		if !d.Terminal {
+			gauges.InProgress++
+			if d.Overdue {
+				gauges.InProgressOverdue++
+			}
+		}
+	case StatusSupplement, StatusPayment, StatusStopped:
+		gauges.Paused++
+	}
+	return gauges
+}
+
+// count adds one to the counter of the timing; no due date counts as on
+// time.
+func count(t Timing, early, onTime, late *int64) {
+	switch t {
+	case TimingEarly:
+		*early++
+	case TimingLate:
+		*late++
+	default:
+		*onTime++
+	}
+}
+
+// LateRule selects which timing counts a dossier as dealt with early, on
+// time or late: the end of processing (default) or the return of the
+// result. Provinces differ; the domain notes say it must be a setting.
+type LateRule string
+
+// The late rules.
+const (
+	// LateByProcessing compares the end of processing (NgayKetThucXuLy,
+	// entry into status 9) with the due date.
+	LateByProcessing LateRule = "processing"
+	// LateByReturn compares the return of the result (NgayTra, entry into
+	// status 10) with the due date.
+	LateByReturn LateRule = "return"
+)
+
+// Valid reports whether r is one of the rules.
+func (r LateRule) Valid() bool { return r == LateByProcessing || r == LateByReturn }
+
+// SectorOther is the sector of the procedures no definition gives one:
+// reports list them under this name and a query selects them with it.
+const SectorOther = "(khác)"
+
+// Sector returns the sector (lĩnh vực) a procedure is reported under: the
+// one the newest version of the definition covering it gives, or
+// SectorOther.
+func (c *Catalog) Sector(procedure string) string {
+	var def *Definition
+	for _, d := range c.defs { // sorted by id then version: the last match is the newest
+		if d.Covers(procedure) {
+			def = d
+		}
+	}
+	if def == nil {
+		for _, d := range c.defs {
+			if d.Wildcard() {
+				def = d
+			}
+		}
+	}
+	if def == nil {
+		return SectorOther
+	}
+	if s := def.Procedure(procedure).Sector; s != "" {
+		return s
+	}
+	return SectorOther
+}
+
+// The breakdowns of a statistics query (StatsQuery.By).
+const (
+	ByAgency    = "agency"
+	ByProcedure = "procedure"
+	ByMonth     = "month"
+	BySector    = "sector"
+)
+
+// Breakdowns lists the values StatsQuery.By takes besides "".
+var Breakdowns = []string{ByAgency, ByProcedure, ByMonth, BySector}
+
+// ErrInvalidStatsQuery is wrapped by the error of StatsQuery.Validate.
+var ErrInvalidStatsQuery = errors.New("workflow: invalid statistics query")
+
+// Validate checks the months, the kind and the breakdown of q.
+func (q StatsQuery) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidStatsQuery, fmt.Sprintf(format, args...))
+	}
+	for _, m := range []string{q.From, q.To} {
+		if _, ok := ParseMonth(m); m != "" && !ok {
+			return bad("%q is not a month (YYYY-MM)", m)
+		}
+	}
+	if q.From != "" && q.To != "" && q.From > q.To {
+		return bad("the period starts (%s) after it ends (%s)", q.From, q.To)
+	}
+	switch q.Kind {
+	case "", KindDossier, KindFeedback:
+	default:
+		return bad("kind %q is not %q or %q", q.Kind, KindDossier, KindFeedback)
+	}
+	if q.By != "" && !slices.Contains(Breakdowns, q.By) {
+		return bad("breakdown %q is not one of %v", q.By, Breakdowns)
+	}
+	return nil
+}
+
+// ParseMonth reads a month "2006-01" (years 1000–9999) and returns the
+// first instant of it in Zone.
+func ParseMonth(s string) (time.Time, bool) {
+	if len(s) != len(monthLayout) || s < "1000-01" {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(monthLayout, s, Zone)
+	return t, err == nil
+}
+
+// Months returns the months from from to to, inclusive, both "2006-01";
+// none when either is not a month or from is after to.
+func Months(from, to string) []string {
+	f, ok1 := ParseMonth(from)
+	t, ok2 := ParseMonth(to)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	var out []string
+	for m := f; !m.After(t); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format(monthLayout))
+	}
+	return out
+}
+
+// Report is the statistics of a period as provinces publish them,
+// computed from a Tally by NewReport. Counts are dossiers; rates are
+// percentages from 0 to 100, truncated (not rounded) to two decimals as the
+// province reports print them, and 0 when their base is 0.
+type Report struct {
+	Kind     Kind     `json:"kind"`
+	LateRule LateRule `json:"late_rule"`
+
+	Received int64 `json:"received"` // tiếp nhận
+	// Resolved, Early, OnTime and Late follow the late rule: with
+	// LateByProcessing they count entries into status 9 (đã giải quyết)
+	// by TimingOf(ResolvedAt, Due); with LateByReturn entries into status
+	// 10 by TimingOf(ReturnedAt, Due).
+	Resolved int64 `json:"resolved"`
+	Early    int64 `json:"early"`    // trước hạn
+	OnTime   int64 `json:"on_time"`  // đúng hạn
+	Late     int64 `json:"late"`     // quá hạn
+	Returned int64 `json:"returned"` // đã trả kết quả, whatever the rule
+
+	Withdrawn         int64 `json:"withdrawn"`
+	Refused           int64 `json:"refused"`
+	Stopped           int64 `json:"stopped"`
+	Apologies         int64 `json:"apologies"`
+	DigitizedInputs   int64 `json:"digitized_inputs"`
+	ElectronicResults int64 `json:"electronic_results"`
+
+	InProgress        int64 `json:"in_progress"`         // now, whatever the period
+	InProgressOverdue int64 `json:"in_progress_overdue"` // now
+	Paused            int64 `json:"paused"`              // now
+
+	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
+	// with that were early or on time.
+	OnTimeRate float64 `json:"on_time_rate"`
+	// ReceivedOnTimeRate is (Early+OnTime)/Received: the "đạt 94,12%" of
+	// the province headline, whose numbers (254,598 early or on time of
+	// 270,497 received, 260,103 resolved) give 94.12% only over received.
+	ReceivedOnTimeRate float64 `json:"received_on_time_rate"`
+	// LateRate is Late/Received: "5.505 hồ sơ quá hạn (2,03%)" of 270,497
+	// received.
+	LateRate float64 `json:"late_rate"`
+	// DigitizedRate is DigitizedInputs/Received.
+	DigitizedRate float64 `json:"digitized_rate"`
+	// ElectronicResultRate is ElectronicResults over the dossiers that
+	// entered status 9, whatever the late rule (the result is counted
+	// there).
+	ElectronicResultRate float64 `json:"electronic_result_rate"`
+	// InProgressOverdueRate is InProgressOverdue/InProgress.
+	InProgressOverdueRate float64 `json:"in_progress_overdue_rate"`
+	// FeedbackAnsweredRate is, for feedback, Resolved/Received: the share
+	// answered (status 9) or, with LateByReturn, published (status 10).
+	// It is 0 for dossiers.
+	FeedbackAnsweredRate float64 `json:"feedback_answered_rate"`
+}
+
+// NewReport computes the report of the counters t of dossiers of the kind
+// (KindDossier when empty) under the late rule (LateByProcessing when
+// empty).
+func NewReport(t Tally, kind Kind, rule LateRule) Report {
+	if kind == "" {
+		kind = KindDossier
+	}
+	if rule == "" {
+		rule = LateByProcessing
+	}
+	r := Report{
+		Kind: kind, LateRule: rule,
+		Received: t.Received, Returned: t.Returned,
+		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
+		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults,
+		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused,
+	}
+	if rule == LateByReturn {
+		r.Resolved, r.Early, r.OnTime, r.Late = t.Returned, t.ReturnedEarly, t.ReturnedOnTime, t.ReturnedLate
+	} else {
+		r.Resolved, r.Early, r.OnTime, r.Late = t.Resolved, t.ResolvedEarly, t.ResolvedOnTime, t.ResolvedLate
+	}
+	r.OnTimeRate = Rate(r.Early+r.OnTime, r.Resolved)
+	r.ReceivedOnTimeRate = Rate(r.Early+r.OnTime, r.Received)
+	r.LateRate = Rate(r.Late, r.Received)
+	r.DigitizedRate = Rate(t.DigitizedInputs, t.Received)
+	r.ElectronicResultRate = Rate(t.ElectronicResults, t.Resolved)
+	r.InProgressOverdueRate = Rate(t.InProgressOverdue, t.InProgress)
+	if kind == KindFeedback {
+		r.FeedbackAnsweredRate = Rate(r.Resolved, r.Received)
+	}
+	return r
+}
+
+// Rate returns n/of as a percentage truncated to two decimals (5,505 of
+// 270,497 is 2.0351…%: 2.03), or 0 when of is not positive. Truncation
+// never shows 100% while one dossier is missing.
+func Rate(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return float64(n*10000/of) / 100
+}

@@ -1,0 +1,415 @@
+package workflow_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// vn is a time in Vietnam in 2025.
+func statsAt(month time.Month, day, hour int) time.Time {
+	return time.Date(2025, month, day, hour, 0, 0, 0, workflow.Zone)
+}
+
+// statsEvent builds an event of the standard flow for dossier S-1 at the
+// time, changed by opts.
+func statsEvent(action string, at time.Time, opts ...func(*workflow.Event)) *workflow.Event {
+	e := &workflow.Event{
+		ID: fmt.Sprintf("%s@%s", action, at.Format(time.RFC3339)), Source: "tayninh", SourceURI: "/motcua/tayninh",
+		Action: action, Dossier: "S-1", Time: at, Procedure: "1.004227", Agency: "H57", Actor: "cb-01",
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+func statsWith(kinds ...string) func(*workflow.Event) {
+	return func(e *workflow.Event) {
+		for _, k := range kinds {
+			e.Attachments = append(e.Attachments, workflow.Attachment{Kind: k})
+		}
+	}
+}
+
+func statsDue(t time.Time) func(*workflow.Event) { return func(e *workflow.Event) { e.Due = t } }
+
+func statsFields(e *workflow.Event) { e.Department, e.Reason = "tu-phap", "lý do" }
+
+// play decides the events in order from a new dossier and fails the test
+// on a rejection.
+func statsPlay(t *testing.T, c *workflow.Catalog, events ...*workflow.Event) *workflow.Dossier {
+	t.Helper()
+	var d *workflow.Dossier
+	for _, e := range events {
+		d = statsStep(t, c, d, e)
+	}
+	return d
+}
+
+func statsStep(t *testing.T, c *workflow.Catalog, d *workflow.Dossier, e *workflow.Event) *workflow.Dossier {
+	t.Helper()
+	dec := decide(c, d, e)
+	if dec.Rejection != nil {
+		t.Fatalf("Decide(%s at %s) rejected: %s", e.Action, e.Time, dec.Rejection.Detail)
+	}
+	return dec.Dossier
+}
+
+// expired is hoso's deadline expiry for the dossier's due date.
+func statsExpired(d *workflow.Dossier) *workflow.Event {
+	return &workflow.Event{ID: "expired", Source: workflow.SystemSource, Action: workflow.DeadlineExpired,
+		Dossier: d.Code, Time: d.Due.Add(time.Minute), Due: d.Due}
+}
+
+func TestStatsDelta(t *testing.T) {
+	c := shipped(t)
+	due := statsAt(9, 15, 17) // due date of the dossiers below
+	var (
+		received   = statsEvent("receive", statsAt(9, 2, 9), statsWith("input_digitized"), statsDue(due))
+		assigned   = statsEvent("assign", statsAt(9, 3, 9), statsFields)
+		processing = []*workflow.Event{received, assigned}
+		resolved   = append(processing[:2:2], statsEvent("resolve", statsAt(9, 10, 9), statsWith("result_electronic")))
+		paused     = append(processing[:2:2], statsEvent("request_supplement", statsAt(9, 4, 9), statsWith("supplement_request")))
+	)
+	type month = workflow.StatsChange
+	tests := []struct {
+		name   string
+		before []*workflow.Event // from a new dossier; none: the dossier is new
+		event  *workflow.Event   // nil: old is nil and new is the dossier after before
+		flows  []month
+		gauges workflow.Tally
+	}{
+		{
+			name:   "counter receipt with digitized inputs",
+			event:  received,
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1}}},
+			gauges: workflow.Tally{InProgress: 1},
+		},
+		{name: "online submission counts nothing", event: statsEvent("submit", statsAt(9, 1, 9))},
+		{
+			name:   "receipt of an online dossier without digitized inputs",
+			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9))},
+			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due)),
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1}}},
+			gauges: workflow.Tally{InProgress: 1},
+		},
+		{
+			name:   "digitized inputs arriving after receipt count in the month of receipt",
+			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9)), statsEvent("receive", statsAt(9, 30, 9), statsDue(statsAt(10, 20, 17)))},
+			event:  statsEvent("transfer", statsAt(10, 1, 9), statsFields, statsWith("input_digitized")),
+			flows:  []month{{"2025-09", workflow.Tally{DigitizedInputs: 1}}},
+		},
+		{name: "digitized inputs counted once", before: processing, event: statsEvent("transfer", statsAt(9, 5, 9), statsFields, statsWith("input_digitized"))},
+		{name: "assignment: still in progress", before: processing[:1], event: assigned},
+		{
+			name:   "resolution early, with the result",
+			before: processing,
+			event:  statsEvent("resolve", statsAt(9, 14, 9), statsWith("result_electronic")),
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:   "resolution on the due date, result sent earlier",
+			before: append(processing[:2:2], statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic"))),
+			event:  statsEvent("resolve", statsAt(9, 15, 16)),
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:   "resolution late, in the next month",
+			before: processing,
+			event:  statsEvent("resolve", statsAt(10, 2, 9), statsWith("result_electronic")),
+			flows:  []month{{"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:   "resolution of an overdue dossier",
+			before: processing, // then the expiry, below
+			event:  statsEvent("resolve", statsAt(9, 16, 9), statsWith("result_electronic")),
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
+			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1},
+		},
+		{
+			name:   "return late after an on-time resolution",
+			before: append(processing[:2:2], statsEvent("resolve", statsAt(9, 15, 9), statsWith("result_electronic"))),
+			event:  statsEvent("return", statsAt(9, 16, 9)),
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1}}},
+		},
+		{
+			name:   "return early",
+			before: resolved,
+			event:  statsEvent("return", statsAt(9, 11, 9)),
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1}}},
+		},
+		{
+			name:   "withdrawal",
+			before: processing,
+			event:  statsEvent("withdraw", statsAt(10, 1, 9)),
+			flows:  []month{{"2025-10", workflow.Tally{Withdrawn: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:  "refusal at the counter: never received",
+			event: statsEvent("refuse", statsAt(9, 2, 9), statsFields, statsWith("refusal_notice")),
+			flows: []month{{"2025-09", workflow.Tally{Refused: 1}}},
+		},
+		{
+			name:   "refusal after receipt",
+			before: processing[:1],
+			event:  statsEvent("refuse", statsAt(9, 2, 10), statsFields, statsWith("refusal_notice")),
+			flows:  []month{{"2025-09", workflow.Tally{Refused: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:   "stop",
+			before: processing,
+			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
+			gauges: workflow.Tally{InProgress: -1, Paused: 1},
+		},
+		{
+			name:   "stop while paused",
+			before: paused,
+			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
+		},
+		{
+			name:   "pause for a supplement",
+			before: processing,
+			event:  statsEvent("request_supplement", statsAt(9, 4, 9), statsWith("supplement_request")),
+			gauges: workflow.Tally{InProgress: -1, Paused: 1},
+		},
+		{
+			name:   "resume",
+			before: paused,
+			event:  statsEvent("supplement", statsAt(9, 8, 9)),
+			gauges: workflow.Tally{InProgress: 1, Paused: -1},
+		},
+		{
+			name:   "pause for a financial obligation",
+			before: processing,
+			event:  statsEvent("request_payment", statsAt(9, 4, 9)),
+			gauges: workflow.Tally{InProgress: -1, Paused: 1},
+		},
+		{
+			name:   "overdue flag set by a deadline expiry",
+			before: processing,
+			event:  nil, // the expiry, built from the dossier below
+			gauges: workflow.Tally{InProgressOverdue: 1},
+		},
+		{
+			name:   "apology in October counts in the month of receipt",
+			before: []*workflow.Event{statsEvent("receive", statsAt(9, 29, 9), statsWith("input_digitized"), statsDue(statsAt(10, 15, 17)))},
+			event:  statsEvent("apologize", statsAt(10, 14, 9), statsFields, statsWith("apology_letter"), func(e *workflow.Event) { e.NewDue = statsAt(10, 31, 17) }),
+			flows:  []month{{"2025-09", workflow.Tally{Apologies: 1}}},
+		},
+		{
+			name:   "rejected event changes nothing",
+			before: processing,
+			event:  statsEvent("return", statsAt(9, 5, 9)),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := statsPlay(t, c, tt.before...)
+			var nd *workflow.Dossier
+			switch {
+			case tt.event == nil:
+				nd = statsStep(t, c, old, statsExpired(old))
+			case tt.name == "resolution of an overdue dossier":
+				old = statsStep(t, c, old, statsExpired(old))
+				nd = statsStep(t, c, old, tt.event)
+			case tt.name == "rejected event changes nothing":
+				dec := decide(c, old, tt.event)
+				if dec.Rejection == nil {
+					t.Fatal("return from processing was accepted")
+				}
+				nd = dec.Dossier
+			default:
+				nd = statsStep(t, c, old, tt.event)
+			}
+			flows, gauges := workflow.StatsDelta(old, nd)
+			if diff := cmp.Diff(tt.flows, flows); diff != "" {
+				t.Errorf("StatsDelta flows (-want +got):\n%s", diff)
+			}
+			if gauges != tt.gauges {
+				t.Errorf("StatsDelta gauges = %+v, want %+v", gauges, tt.gauges)
+			}
+		})
+	}
+}
+
+// TestStatsDeltaCrossesMonths checks a dossier new to a batch that was
+// received, resolved and returned in it, across three months, and that
+// the deltas of its steps add up to that.
+func TestStatsDeltaCrossesMonths(t *testing.T) {
+	c := shipped(t)
+	events := []*workflow.Event{
+		statsEvent("receive", statsAt(9, 30, 16), statsWith("input_digitized"), statsDue(statsAt(10, 10, 17))),
+		statsEvent("assign", statsAt(10, 1, 8), statsFields),
+		statsEvent("resolve", statsAt(10, 31, 23), statsWith("result_electronic")), // 23:00 in Vietnam, 16:00 UTC: still October
+		statsEvent("return", statsAt(11, 3, 9)),
+	}
+	final := statsPlay(t, c, events...)
+	flows, gauges := workflow.StatsDelta(nil, final)
+	want := []workflow.StatsChange{
+		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1}},
+		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}},
+		{Month: "2025-11", Flow: workflow.Tally{Returned: 1, ReturnedLate: 1}},
+	}
+	if diff := cmp.Diff(want, flows); diff != "" {
+		t.Errorf("StatsDelta(nil, returned) flows (-want +got):\n%s", diff)
+	}
+	if !gauges.IsZero() {
+		t.Errorf("StatsDelta(nil, returned) gauges = %+v, want none", gauges)
+	}
+
+	sum := map[string]workflow.Tally{}
+	var gsum workflow.Tally
+	var d *workflow.Dossier
+	for _, e := range events {
+		nd := statsStep(t, c, d, e)
+		f, g := workflow.StatsDelta(d, nd)
+		for _, ch := range f {
+			s := sum[ch.Month]
+			s.Add(ch.Flow)
+			sum[ch.Month] = s
+		}
+		gsum.Add(g)
+		d = nd
+	}
+	for _, w := range want {
+		if sum[w.Month] != w.Flow {
+			t.Errorf("sum of step deltas in %s = %+v, want %+v", w.Month, sum[w.Month], w.Flow)
+		}
+	}
+	if !gsum.IsZero() {
+		t.Errorf("sum of step gauge deltas = %+v, want none", gsum)
+	}
+	if f, g := workflow.StatsDelta(final, nil); len(f) != 3 || f[0].Flow.Received != -1 || !g.IsZero() {
+		t.Errorf("StatsDelta(returned, nil) = %+v, %+v; want the negation", f, g)
+	}
+}
+
+func TestStatsDeltaNoDueIsOnTime(t *testing.T) {
+	c := shipped(t)
+	d := statsPlay(t, c,
+		statsEvent("receive", statsAt(9, 2, 9), statsWith("input_digitized")), // no data.due, no SLA: no due date
+		statsEvent("assign", statsAt(9, 3, 9), statsFields),
+		statsEvent("resolve", statsAt(12, 3, 9), statsWith("result_electronic")))
+	if !d.Due.IsZero() {
+		t.Fatalf("due %v, want none", d.Due)
+	}
+	flows, _ := workflow.StatsDelta(nil, d)
+	if len(flows) != 2 || flows[1].Flow.ResolvedOnTime != 1 {
+		t.Errorf("StatsDelta(nil, resolved without due date) = %+v, want it on time in December", flows)
+	}
+}
+
+func TestNewReport(t *testing.T) {
+	// Tây Ninh, 9 months of 2024 (see DESIGN.md): 270,497 received,
+	// 260,103 resolved, 254,598 early or on time (94.12%), 5,505 late (2.03%).
+	tn := workflow.Tally{Received: 270497, Resolved: 260103, ResolvedEarly: 200000, ResolvedOnTime: 54598, ResolvedLate: 5505,
+		Returned: 250000, ReturnedEarly: 240000, ReturnedOnTime: 5000, ReturnedLate: 5000,
+		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274}
+	r := workflow.NewReport(tn, "", "")
+	want := workflow.Report{
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing,
+		Received: 270497, Resolved: 260103, Early: 200000, OnTime: 54598, Late: 5505, Returned: 250000,
+		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274,
+		OnTimeRate: 97.88, ReceivedOnTimeRate: 94.12, LateRate: 2.03, DigitizedRate: 96.39, ElectronicResultRate: 91.03,
+		InProgressOverdueRate: 3.83,
+	}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("NewReport(Tây Ninh) (-want +got):\n%s", diff)
+	}
+	r = workflow.NewReport(tn, workflow.KindDossier, workflow.LateByReturn)
+	if r.Resolved != 250000 || r.Early != 240000 || r.OnTime != 5000 || r.Late != 5000 || r.OnTimeRate != 98 || r.LateRate != 1.84 ||
+		r.ElectronicResultRate != 91.03 {
+		t.Errorf("NewReport(late by return) = %+v", r)
+	}
+	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedOnTime: 20, ResolvedLate: 9}, workflow.KindFeedback, "")
+	if fb.FeedbackAnsweredRate != 9.47 || fb.OnTimeRate != 68.96 {
+		t.Errorf("NewReport(feedback) answered %v on time %v, want 9.47 (29 of 306, truncated) and 68.96", fb.FeedbackAnsweredRate, fb.OnTimeRate)
+	}
+	if z := workflow.NewReport(workflow.Tally{}, "", ""); z.OnTimeRate != 0 || z.LateRate != 0 || z.FeedbackAnsweredRate != 0 {
+		t.Errorf("NewReport(nothing) = %+v, want zero rates", z)
+	}
+}
+
+func TestRate(t *testing.T) {
+	for _, tt := range []struct {
+		n, of int64
+		want  float64
+	}{
+		{5505, 270497, 2.03}, {254598, 270497, 94.12}, {1, 3, 33.33}, {2, 3, 66.66}, {99999, 100000, 99.99},
+		{7, 100, 7}, {1, 1, 100}, {0, 5, 0}, {5, 0, 0}, {1, 300000, 0},
+	} {
+		if got := workflow.Rate(tt.n, tt.of); got != tt.want {
+			t.Errorf("Rate(%d, %d) = %v, want %v", tt.n, tt.of, got, tt.want)
+		}
+	}
+}
+
+func TestStatsQueryValidate(t *testing.T) {
+	for _, q := range []workflow.StatsQuery{
+		{}, {From: "2025-01", To: "2025-12"}, {From: "2025-07", To: "2025-07"}, {Kind: workflow.KindFeedback, By: workflow.BySector},
+	} {
+		if err := q.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v", q, err)
+		}
+	}
+	for _, q := range []workflow.StatsQuery{
+		{From: "2025-13"}, {To: "2025-1"}, {From: "2025"}, {From: "0999-12"}, {From: "2025-02", To: "2025-01"},
+		{Kind: "x"}, {By: "colour"},
+	} {
+		if err := q.Validate(); !errors.Is(err, workflow.ErrInvalidStatsQuery) {
+			t.Errorf("Validate(%+v) = %v, want ErrInvalidStatsQuery", q, err)
+		}
+	}
+	if got := workflow.Months("2024-11", "2025-02"); !cmp.Equal(got, []string{"2024-11", "2024-12", "2025-01", "2025-02"}) {
+		t.Errorf("Months(2024-11, 2025-02) = %v", got)
+	}
+	if got := workflow.Months("2025-02", "2025-01"); got != nil {
+		t.Errorf("Months(2025-02, 2025-01) = %v, want none", got)
+	}
+	if m := workflow.Month(time.Date(2025, 6, 30, 17, 30, 0, 0, time.UTC)); m != "2025-07" {
+		t.Errorf("Month(2025-06-30 17:30 UTC) = %s, want 2025-07 (00:30 in Vietnam)", m)
+	}
+}
+
+func TestCatalogSector(t *testing.T) {
+	c := shipped(t)
+	for code, want := range map[string]string{
+		"DD.001": "Đất đai", "PAKN": "Phản ánh kiến nghị", "1.004227": workflow.SectorOther,
+	} {
+		if got := c.Sector(code); got != want {
+			t.Errorf("Sector(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestTallyAdd(t *testing.T) {
+	var a workflow.Tally
+	for i, f := range a.Fields() {
+		*f = int64(i + 1)
+	}
+	b := a
+	b.Add(a)
+	for i, f := range b.Fields() {
+		if *f != 2*int64(i+1) {
+			t.Fatalf("Add: field %d = %d, want %d", i, *f, 2*(i+1))
+		}
+	}
+	b.Sub(a)
+	b.Sub(a)
+	if !b.IsZero() {
+		t.Fatalf("Sub: %+v, want zero", b)
+	}
+}
