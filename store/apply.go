@@ -307,6 +307,9 @@ func (bt *batchTx) flush() error {
 			bt.deltas.add(k.count, 1)
 		}
 	}
+	if err := bt.flushStats(); err != nil {
+		return err
+	}
 	return bt.deltas.write(b.counts)
 }
 

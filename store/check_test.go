@@ -13,9 +13,10 @@ import (
 
 // checkFile opens a closed store file with bbolt and checks bbolt's own
 // consistency and the store's invariants (doc.go): every index and counter
-// equals what a scan of the records gives, every decided event id is in
-// dedupe, and, with chains, every dossier's history verifies.
-func checkFile(t testing.TB, path string, chains bool) {
+// equals what a scan of the records gives, the statistics rows equal a
+// recount of the dossiers under cat, every decided event id is in dedupe,
+// and, with chains, every dossier's history verifies.
+func checkFile(t testing.TB, path string, cat *workflow.Catalog, chains bool) {
 	t.Helper()
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
 	if err != nil {
@@ -30,7 +31,7 @@ func checkFile(t testing.TB, path string, chains bool) {
 		if err != nil {
 			return err
 		}
-		checkInvariants(t, b, chains)
+		checkInvariants(t, b, cat, chains)
 		return nil
 	})
 	if err != nil {
@@ -38,8 +39,9 @@ func checkFile(t testing.TB, path string, chains bool) {
 	}
 }
 
-func checkInvariants(t testing.TB, b *buckets, chains bool) {
+func checkInvariants(t testing.TB, b *buckets, cat *workflow.Catalog, chains bool) {
 	t.Helper()
+	stats := newStatsDeltas()   // the statistics rows recounted from the dossiers
 	want := map[string]uint64{} // expected counters
 	wantKeys := map[*bbolt.Bucket]map[string]bool{
 		b.byStatus: {}, b.byAgency: {}, b.byProcedure: {}, b.byDue: {}, b.byOverdue: {}, b.byReceived: {},
@@ -54,6 +56,7 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 			t.Errorf("dossier under key %q has code %q", k, d.Code)
 		}
 		want[countDossiers]++
+		stats.add(cat, nil, &d)
 		for _, ik := range b.indexKeys(&d) {
 			if ik.key == nil {
 				continue
@@ -132,6 +135,7 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 			t.Errorf("index differs from a scan (-scan +index):\n%s", diff)
 		}
 	}
+	checkStats(t, b, stats)
 	for id, seq := range dedupe {
 		got, err := decodeUint64(b.dedupe.Get([]byte(id)))
 		if err != nil || got != seq {
@@ -147,6 +151,59 @@ func checkInvariants(t testing.TB, b *buckets, chains bool) {
 	}
 	if v, _ := decodeUint64(b.meta.Get([]byte(metaSchema))); v != schemaVersion {
 		t.Errorf("schema version %d, want %d", v, schemaVersion)
+	}
+}
+
+// checkStats compares the stats and gauges rows with their recount from
+// the dossiers (workflow.StatsDelta(nil, d) of each), and checks that
+// every rollup row is the sum of the rows it rolls up.
+func checkStats(t testing.TB, b *buckets, recount *statsDeltas) {
+	t.Helper()
+	for _, x := range []struct {
+		name   string
+		bucket *bbolt.Bucket
+		want   map[string]workflow.Tally
+		prefix int // length of the key prefix before the agency
+	}{{bucketStats, b.stats, recount.flows, 1 + len("2006-01") + 1}, {bucketGauges, b.gauges, recount.gauges, 1}} {
+		want := x.want
+		got := map[string]workflow.Tally{}
+		sums := map[string]workflow.Tally{} // rollup key -> sum of the rows it rolls up
+		forEach(t, x.bucket, func(k, v []byte) {
+			tally, err := decodeTally(v)
+			if err != nil {
+				t.Errorf("%s row %q: %v", x.name, k, err)
+			}
+			if tally.IsZero() {
+				t.Errorf("%s row %q is all zero", x.name, k)
+			}
+			got[string(k)] = tally
+			prefix := k[:x.prefix]
+			agency, procedure, ok := splitRow(k[x.prefix:])
+			if !ok {
+				t.Errorf("%s row key %q has no procedure", x.name, k)
+				return
+			}
+			add := func(a, p string) {
+				s := sums[string(rowKey(prefix, a, p))]
+				s.Add(tally)
+				sums[string(rowKey(prefix, a, p))] = s
+			}
+			switch {
+			case agency != statsAll && procedure != statsAll:
+				add(agency, statsAll)
+				add(statsAll, procedure)
+			case agency != statsAll:
+				add(statsAll, statsAll)
+			}
+		})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s rows differ from a recount of the dossiers (-recount +rows):\n%s", x.name, diff)
+		}
+		for k, s := range sums {
+			if got[k] != s {
+				t.Errorf("%s rollup row %q = %+v, sum of its rows %+v", x.name, k, got[k], s)
+			}
+		}
 	}
 }
 

@@ -192,6 +192,7 @@ type buckets struct {
 	byDue                                 *bbolt.Bucket
 	byOverdue                             *bbolt.Bucket
 	byReceived                            *bbolt.Bucket
+	stats, gauges                         *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -209,6 +210,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketByDue, &b.byDue},
 		{bucketByOverdue, &b.byOverdue},
 		{bucketByReceived, &b.byReceived},
+		{bucketStats, &b.stats}, {bucketGauges, &b.gauges},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -21,7 +21,7 @@ sequence are skipped, and an event id seen before, at any sequence, is
 rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
-DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, and for the
+DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, DB.Stats, and for the
 dashboard DB.Deadlines (the due and overdue indexes) and DB.Totals; DB.Backup copies
 the whole file while Apply goes on.
 
@@ -48,6 +48,8 @@ uint64, so key order is sequence order. Records are JSON (codec.go).
 	dossier_by_due        due(unix ns) code -> "", while the clock runs, until an expiry is recorded
 	dossier_overdue       due(unix ns) code -> "", while overdue (expiry recorded) in status 2 or 4
 	dossier_by_received   date("2006-01-02" in Vietnam) code -> "", once received (status 2 entered)
+	stats                 kind month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
+	gauges                kind agency 0x00 procedure -> gauge counters (stats.go)
 
 History is one flat bucket rather than a nested bucket per dossier: a
 dossier's entries are still contiguous (one Seek, then Next), a nested
@@ -69,6 +71,10 @@ index sorts a dossier's entries in order.
   - Counters equal what a scan would count: dossiers, per status, per
     agency and per procedure; history entries; rejections and per reason;
     mismatches; outbox length.
+  - The stats and gauges rows equal the sum of workflow.StatsDelta(nil, d)
+    over the stored dossiers, rollup rows (agency or procedure "*")
+    included; no row is all zero. So they do not depend on how the stream
+    was batched.
   - Dossier codes, event ids, agencies and procedures never contain 0x00
     and are at most 512 bytes: Apply records such an event as a malformed
     rejection instead of failing the batch forever.

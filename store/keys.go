@@ -32,6 +32,8 @@ const (
 	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian) code -> empty, while the clock runs and no expiry is recorded
 	bucketByOverdue    = "dossier_overdue"      // due(unix ns, big-endian) code -> empty, while overdue and in progress (overdueKey)
 	bucketByReceived   = "dossier_by_received"  // date("2006-01-02" in workflow.Zone) code -> empty, once received (receivedKey)
+	bucketStats        = "stats"                // kind(1 byte) month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
+	bucketGauges       = "gauges"               // kind(1 byte) agency 0x00 procedure -> gauge counters (stats.go)
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -41,6 +43,7 @@ var allBuckets = []string{
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
 	bucketByOverdue, bucketByReceived,
+	bucketStats, bucketGauges,
 }
 
 // Keys of the meta bucket.

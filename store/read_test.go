@@ -307,7 +307,7 @@ func TestBackup(t *testing.T) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	checkFile(t, path, true)
+	checkFile(t, path, h.cat, true)
 	cp, err := Open(path, Options{Catalog: h.cat})
 	if err != nil {
 		t.Fatal(err)

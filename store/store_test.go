@@ -47,7 +47,7 @@ func newHarness(t testing.TB, cat *workflow.Catalog) *harness {
 			t.Errorf("Close() = %v", err)
 		}
 		if !t.Failed() {
-			checkFile(t, h.path, true)
+			checkFile(t, h.path, h.cat, true)
 		}
 	})
 	return h

@@ -1,0 +1,807 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// sectorCatalog is the shipped standard flows and the feedback flow, with
+// standard@2 naming three procedures of two sectors (the others report
+// under workflow.SectorOther).
+func sectorCatalog(t testing.TB) *workflow.Catalog {
+	t.Helper()
+	parse := func(name, old, new string) *workflow.Definition {
+		b, err := fs.ReadFile(configs.FS, path.Join(configs.DefinitionsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(string(b), old, new, 1)
+		d, err := workflow.Parse(name, []byte(text))
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		return d
+	}
+	cat, err := workflow.NewCatalog(
+		parse("standard-2018.yaml", "", ""),
+		parse("standard.yaml", `procedures: ["*"]`,
+			`procedures: ["*", {code: "1.004227", sector: "Hộ tịch"}, {code: "1.000894", sector: "Hộ tịch"}, {code: "2.000305", sector: "Tư pháp"}]`),
+		parse("feedback.yaml", "", ""),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// truth is the statistics a generated stream must give, kept by the
+// generator from what it scripted, without workflow.StatsDelta.
+type truth struct {
+	flows  map[[4]string]*workflow.Tally // kind, month, agency, procedure
+	gauges map[[3]string]*workflow.Tally // kind, agency, procedure
+}
+
+func (tr *truth) flow(kind workflow.Kind, at time.Time, agency, procedure string) *workflow.Tally {
+	k := [4]string{string(kind), workflow.Month(at), agency, procedure}
+	if tr.flows[k] == nil {
+		tr.flows[k] = new(workflow.Tally)
+	}
+	return tr.flows[k]
+}
+
+func (tr *truth) gauge(kind workflow.Kind, agency, procedure string) *workflow.Tally {
+	k := [3]string{string(kind), agency, procedure}
+	if tr.gauges[k] == nil {
+		tr.gauges[k] = new(workflow.Tally)
+	}
+	return tr.gauges[k]
+}
+
+// answer is what a query must return: the sums over the true counters,
+// by brute force.
+func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.StatsResult {
+	kind := q.Kind
+	if kind == "" {
+		kind = workflow.KindDossier
+	}
+	var res workflow.StatsResult
+	from, to := q.From, q.To
+	for k := range tr.flows {
+		if k[0] != string(kind) {
+			continue
+		}
+		if q.From == "" && (from == "" || k[1] < from) {
+			from = k[1]
+		}
+		if q.To == "" && k[1] > to {
+			to = k[1]
+		}
+	}
+	if from != "" && to != "" {
+		res.From, res.To = from, to
+	}
+	match := func(agency, procedure string) bool {
+		return (q.Agency == "" || agency == q.Agency) && (q.Procedure == "" || procedure == q.Procedure) &&
+			(q.Sector == "" || cat.Sector(procedure) == q.Sector)
+	}
+	rows := map[string]workflow.Tally{}
+	key := func(month, agency, procedure string) string {
+		switch q.By {
+		case workflow.ByAgency:
+			return agency
+		case workflow.ByProcedure:
+			return procedure
+		case workflow.BySector:
+			return cat.Sector(procedure)
+		}
+		return month
+	}
+	add := func(key string, t workflow.Tally) {
+		r := rows[key]
+		r.Add(t)
+		rows[key] = r
+	}
+	if q.By == workflow.ByMonth {
+		for _, m := range workflow.Months(res.From, res.To) {
+			rows[m] = workflow.Tally{}
+		}
+	}
+	for k, t := range tr.flows {
+		if k[0] == string(kind) && res.From != "" && k[1] >= res.From && k[1] <= res.To && match(k[2], k[3]) {
+			res.Total.Add(*t)
+			if q.By != "" {
+				add(key(k[1], k[2], k[3]), *t)
+			}
+		}
+	}
+	for k, t := range tr.gauges {
+		if k[0] == string(kind) && match(k[1], k[2]) && !t.IsZero() {
+			res.Total.Add(*t)
+			if q.By != "" && q.By != workflow.ByMonth {
+				add(key("", k[1], k[2]), *t)
+			}
+		}
+	}
+	for _, k := range slices.Sorted(mapKeys(rows)) {
+		res.Rows = append(res.Rows, workflow.StatsRow{Key: k, Tally: rows[k]})
+	}
+	return res
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// outcomes the generator scripts for a dossier.
+const (
+	outReturnedEarly = iota
+	outResolvedOnTime
+	outLate
+	outWithdrawn
+	outRefused
+	outStopped
+	outPaused
+	outInProgress
+	outOverdue
+	outApologized
+	outSubmitted
+	outFeedbackEarly
+	outFeedbackLate
+	outFeedbackOpen
+	numOutcomes
+)
+
+// knownStream generates n dossiers over 2025 with scripted outcomes, as
+// events in time order, and the counts they must give.
+func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
+	tr := &truth{flows: map[[4]string]*workflow.Tally{}, gauges: map[[3]string]*workflow.Tally{}}
+	agencies := []string{"H57", "X01", "*SO"} // "*SO" must not mix with the "*" rollups
+	procedures := []string{"1.004227", "1.000894", "2.000305", "3.000001"}
+	var events []*workflow.Event
+	for i := range n {
+		code := fmt.Sprintf("K-%05d", i)
+		ag := agencies[r.IntN(len(agencies))]
+		proc := procedures[r.IntN(len(procedures))]
+		out := r.IntN(numOutcomes)
+		kind := workflow.KindDossier
+		if out >= outFeedbackEarly {
+			kind, proc = workflow.KindFeedback, "PAKN"
+		}
+		recv := time.Date(2025, time.Month(1+r.IntN(12)), 1+r.IntN(28), 8+r.IntN(9), r.IntN(60), 0, 0, workflow.Zone)
+		dueAt := time.Date(recv.Year(), recv.Month(), recv.Day()+10, 17, 0, 0, 0, workflow.Zone)
+		online := r.IntN(3) == 0 // submitted online, received without digitized inputs
+		n := 0
+		ev := func(action string, at time.Time, opts ...func(*workflow.Event)) {
+			n++
+			e := event(fmt.Sprintf("%s/%d", code, n), action, code, 0, append([]func(*workflow.Event){agency(ag), procedure(proc)}, opts...)...)
+			e.Time = at
+			events = append(events, e)
+		}
+		f := func(kind workflow.Kind, at time.Time) *workflow.Tally { return tr.flow(kind, at, ag, proc) }
+		g := tr.gauge(kind, ag, proc)
+		why := func(e *workflow.Event) { e.Reason = "lý do" }
+		receive := func() {
+			if kind == workflow.KindFeedback {
+				ev("receive", recv)
+				f(kind, recv).Received++
+				ev("assign", recv.Add(time.Hour), department("xu-ly"))
+				return
+			}
+			if online {
+				ev("submit", recv.Add(-time.Hour))
+				ev("receive", recv, due(dueAt))
+			} else {
+				ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+				f(kind, recv).DigitizedInputs++
+			}
+			f(kind, recv).Received++
+			ev("assign", recv.Add(time.Hour), department("tu-phap"))
+		}
+		resolve := func(at time.Time, timing workflow.Timing) {
+			ev("resolve", at, attach(workflow.AttachmentResultElectronic))
+			t := f(kind, at)
+			t.Resolved++
+			t.ElectronicResults++
+			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ResolvedEarly, workflow.TimingOnTime: &t.ResolvedOnTime, workflow.TimingLate: &t.ResolvedLate}
+			*count[timing]++
+		}
+		giveBack := func(at time.Time, timing workflow.Timing) {
+			ev("return", at)
+			t := f(kind, at)
+			t.Returned++
+			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ReturnedEarly, workflow.TimingOnTime: &t.ReturnedOnTime, workflow.TimingLate: &t.ReturnedLate}
+			*count[timing]++
+		}
+		switch out {
+		case outReturnedEarly:
+			receive()
+			resolve(recv.Add(48*time.Hour), workflow.TimingEarly)
+			giveBack(recv.Add(72*time.Hour), workflow.TimingEarly)
+		case outResolvedOnTime:
+			receive()
+			resolve(dueAt.Add(-3*time.Hour), workflow.TimingOnTime)
+			if r.IntN(2) == 0 {
+				giveBack(dueAt.Add(-time.Hour), workflow.TimingOnTime)
+			}
+		case outLate: // often in the next month, in 2026 for December
+			receive()
+			resolve(dueAt.AddDate(0, 0, 3), workflow.TimingLate)
+			giveBack(dueAt.AddDate(0, 0, 4), workflow.TimingLate)
+		case outWithdrawn:
+			receive()
+			ev("withdraw", recv.AddDate(0, 0, 1))
+			f(kind, recv.AddDate(0, 0, 1)).Withdrawn++
+		case outRefused: // at the counter: never received
+			ev("refuse", recv, attach(workflow.AttachmentRefusalNotice), why)
+			f(kind, recv).Refused++
+		case outStopped:
+			receive()
+			ev("stop", recv.AddDate(0, 0, 2), attach(workflow.AttachmentStopNotice), why)
+			f(kind, recv.AddDate(0, 0, 2)).Stopped++
+			g.Paused++
+		case outPaused:
+			receive()
+			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))
+			g.Paused++
+		case outInProgress:
+			receive()
+			g.InProgress++
+		case outOverdue:
+			receive()
+			e := event(code+"/expired", workflow.DeadlineExpired, code, 0)
+			e.Source, e.Due, e.Time = workflow.SystemSource, dueAt, dueAt.Add(time.Minute)
+			events = append(events, e)
+			g.InProgress++
+			g.InProgressOverdue++
+		case outApologized:
+			receive()
+			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
+				func(e *workflow.Event) { e.NewDue = dueAt.AddDate(0, 0, 10) })
+			f(kind, recv).Apologies++
+			g.InProgress++
+		case outSubmitted:
+			ev("submit", recv)
+		case outFeedbackEarly: // answered within the hour, published the next day
+			receive()
+			ev("answer", recv.Add(2*time.Hour), attach("answer_document"))
+			t := f(kind, recv.Add(2*time.Hour))
+			t.Resolved++
+			t.ResolvedEarly++
+			ev("publish", recv.Add(26*time.Hour))
+			t = f(kind, recv.Add(26*time.Hour))
+			t.Returned++
+			t.ReturnedEarly++
+		case outFeedbackLate: // 10 working days are gone after 60 days
+			receive()
+			ev("answer", recv.AddDate(0, 0, 60), attach("answer_document"))
+			t := f(kind, recv.AddDate(0, 0, 60))
+			t.Resolved++
+			t.ResolvedLate++
+		case outFeedbackOpen:
+			receive()
+			g.InProgress++
+		}
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	return events, tr
+}
+
+// applyRandomBatches applies the envelopes in batches of random sizes
+// and fails the test on any rejection when strict.
+func applyRandomBatches(t *testing.T, h *harness, r *rand.Rand, envs []workflow.Envelope, strict bool) {
+	t.Helper()
+	for len(envs) > 0 {
+		n := min(1+r.IntN(64), len(envs))
+		res := h.apply(envs[:n])
+		if strict && res.Rejected > 0 {
+			for _, o := range res.Outcomes {
+				if o.Kind == workflow.OutcomeRejected {
+					t.Fatalf("%s %s rejected: %s", o.Dossier, o.Action, o.MessageEN)
+				}
+			}
+		}
+		envs = envs[n:]
+	}
+}
+
+// TestStatsKnownCounts applies a generated stream whose true counts are
+// known, in random batches, and checks every kind of query against them.
+func TestStatsKnownCounts(t *testing.T) {
+	cat := sectorCatalog(t)
+	h := newHarness(t, cat)
+	r := rand.New(rand.NewPCG(3, 2025))
+	events, tr := knownStream(r, 1500)
+	applyRandomBatches(t, h, r, h.envelopes(events...), true)
+
+	queries := []workflow.StatsQuery{
+		{},
+		{From: "2025-01", To: "2025-12"},
+		{From: "2025-01", To: "2025-12", By: workflow.ByMonth},
+		{By: workflow.ByAgency},
+		{From: "2025-04", By: workflow.ByProcedure},
+		{To: "2025-09", By: workflow.BySector},
+		{Agency: "*SO", By: workflow.ByProcedure},
+		{Agency: "X01", Procedure: "2.000305", By: workflow.ByMonth},
+		{Procedure: "1.004227", By: workflow.ByAgency},
+		{Sector: "Hộ tịch"},
+		{Sector: "Hộ tịch", By: workflow.ByAgency},
+		{Sector: workflow.SectorOther, By: workflow.ByMonth, From: "2025-06", To: "2025-08"},
+		{Sector: "Tư pháp", Procedure: "1.004227"}, // a procedure of another sector: nothing
+		{Sector: "Hộ tịch", Procedure: "1.000894", Agency: "H57", By: workflow.BySector},
+		{From: "2025-03", To: "2025-05", Agency: "H57", Procedure: "1.004227", By: workflow.ByMonth},
+		{Agency: "*", By: workflow.ByProcedure},  // no agency is "*": nothing but…
+		{Agency: "**SO", By: workflow.ByMonth},   // …nor "**SO"
+		{From: "2030-01", To: "2030-12"},         // gauges only
+		{From: "2026-01", By: workflow.ByAgency}, // late December dossiers
+		{Kind: workflow.KindFeedback},
+		{Kind: workflow.KindFeedback, By: workflow.BySector},
+		{Kind: workflow.KindFeedback, From: "2025-12", By: workflow.ByMonth},
+	}
+	for _, q := range queries {
+		got, err := h.db.Stats(context.Background(), q)
+		if err != nil {
+			t.Fatalf("Stats(%+v) = %v", q, err)
+		}
+		want := tr.answer(cat, q)
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Stats(%+v) (-true +got):\n%s", q, diff)
+		}
+	}
+	// The stream is not trivial: every counter is exercised.
+	all, _ := h.db.Stats(context.Background(), workflow.StatsQuery{})
+	fb, _ := h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback})
+	all.Total.Add(fb.Total)
+	for i, f := range all.Total.Fields() {
+		if *f == 0 {
+			t.Errorf("counter %d of %+v is never exercised", i, all.Total)
+		}
+	}
+	if all.From != "2025-01" || all.To != "2026-01" {
+		t.Errorf("unbounded period %s..%s, want 2025-01..2026-01", all.From, all.To)
+	}
+}
+
+// TestStatsProvinceShape checks the headline numbers of a hand-made set of
+// 20 dossiers received in October 2025.
+func TestStatsProvinceShape(t *testing.T) {
+	h := newHarness(t, nil)
+	dueAt := time.Date(2025, 10, 20, 17, 0, 0, 0, workflow.Zone)
+	day := func(d, hour int) func(*workflow.Event) {
+		return func(e *workflow.Event) { e.Time = time.Date(2025, 10, d, hour, 0, 0, 0, workflow.Zone) }
+	}
+	var events []*workflow.Event
+	for i := range 20 {
+		code := fmt.Sprintf("P-%02d", i)
+		id := func(n int) string { return fmt.Sprintf("%s/%d", code, n) }
+		if i < 2 { // submitted online: received without digitized inputs
+			events = append(events, event(id(0), "submit", code, 0, day(1, 8)),
+				event(id(1), "receive", code, 0, day(1, 9), due(dueAt)))
+		} else {
+			events = append(events, event(id(1), "receive", code, 0, day(1, 9), due(dueAt), attach(workflow.AttachmentInputDigitized)))
+		}
+		events = append(events, event(id(2), "assign", code, 0, day(2, 9), department("tu-phap")))
+		switch {
+		case i < 10: // resolved early; returned early
+			events = append(events, event(id(3), "resolve", code, 0, day(10, 9), attach(workflow.AttachmentResultElectronic)),
+				event(id(4), "return", code, 0, day(11, 9)))
+		case i < 13: // resolved on the due date; two returned late
+			events = append(events, event(id(3), "resolve", code, 0, day(20, 9), attach(workflow.AttachmentResultElectronic)))
+			if i < 12 {
+				events = append(events, event(id(4), "return", code, 0, day(21, 9)))
+			}
+		case i < 15: // resolved late
+			events = append(events, event(id(3), "resolve", code, 0, day(24, 9), attach(workflow.AttachmentResultElectronic)))
+		case i < 17: // in progress
+		case i < 18: // in progress, overdue
+			e := event(id(3), workflow.DeadlineExpired, code, 0, day(20, 18), due(dueAt))
+			e.Source = workflow.SystemSource
+			events = append(events, e)
+		case i < 19:
+			events = append(events, event(id(3), "request_supplement", code, 0, day(3, 9), attach(workflow.AttachmentSupplementRequest)))
+		default:
+			events = append(events, event(id(3), "withdraw", code, 0, day(3, 9)))
+		}
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	for _, res := range h.applyEach(events...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: "2025-10", To: "2025-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := workflow.NewReport(res.Total, workflow.KindDossier, workflow.LateByProcessing)
+	want := workflow.Report{
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing,
+		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, Returned: 12, Withdrawn: 1,
+		DigitizedInputs: 18, ElectronicResults: 15, InProgress: 3, InProgressOverdue: 1, Paused: 1,
+		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, ElectronicResultRate: 100,
+		InProgressOverdueRate: 33.33,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("report of the 20 dossiers (-want +got):\n%s", diff)
+	}
+	got = workflow.NewReport(res.Total, workflow.KindDossier, workflow.LateByReturn)
+	if got.Resolved != 12 || got.Early != 10 || got.OnTime != 0 || got.Late != 2 || got.OnTimeRate != 83.33 || got.LateRate != 10 {
+		t.Errorf("report late by return: %+v", got)
+	}
+}
+
+// randomStream generates n events over dossiers of every shipped flow:
+// random actions, often illegal, out of order or stale, with random
+// attachments, deadline expiries and apologies.
+func randomStream(r *rand.Rand, n int) []*workflow.Event {
+	actions := []string{"submit", "receive", "receive", "refuse", "assign", "assign", "transfer", "request_supplement",
+		"supplement", "request_payment", "pay", "withdraw", "stop", "resolve", "resolve", "return", "return", "apologize",
+		"send_to_tax", "answer", "publish", workflow.DeadlineExpired, workflow.DeadlineExpired}
+	procedures := []string{"1.004227", "2.000305", "DD.002", "PAKN"}
+	type dossier struct {
+		code, agency, procedure string
+		at, due                 time.Time
+	}
+	ds := make([]*dossier, 1+n/6)
+	for i := range ds {
+		ds[i] = &dossier{code: fmt.Sprintf("R-%04d", i), agency: []string{"H57", "X01", "*"}[r.IntN(3)],
+			procedure: procedures[r.IntN(len(procedures))],
+			at:        time.Date(2025, time.Month(1+r.IntN(12)), 1+r.IntN(28), 8, 0, 0, 0, workflow.Zone)}
+	}
+	var events []*workflow.Event
+	for i := range n {
+		d := ds[r.IntN(len(ds))]
+		action := actions[r.IntN(len(actions))]
+		d.at = d.at.Add(time.Duration(r.IntN(5*24)) * time.Hour)
+		at := d.at
+		if r.IntN(20) == 0 {
+			at = at.AddDate(0, 0, -3) // out of order
+		}
+		e := event(fmt.Sprintf("ev-%d", i), action, d.code, 0, agency(d.agency), procedure(d.procedure), department("p"),
+			attach(workflow.AttachmentRefusalNotice, workflow.AttachmentSupplementRequest, workflow.AttachmentStopNotice,
+				workflow.AttachmentApologyLetter, "answer_document", "cadastral_data"))
+		e.Time, e.Reason = at, "lý do"
+		if r.IntN(2) == 0 {
+			attach(workflow.AttachmentInputDigitized)(e)
+		}
+		if r.IntN(2) == 0 {
+			attach(workflow.AttachmentResultElectronic)(e)
+		}
+		switch action {
+		case "receive":
+			d.due = at.AddDate(0, 0, 5+r.IntN(10))
+			e.Due = d.due
+		case "apologize":
+			e.NewDue = d.due.AddDate(0, 0, 7)
+			d.due = e.NewDue
+		case workflow.DeadlineExpired:
+			e.Source, e.Due, e.Time = workflow.SystemSource, d.due, d.due.Add(time.Minute)
+		}
+		if r.IntN(50) == 0 {
+			e.ID = "ev-0" // a duplicate
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// TestStatsRandomStream applies random streams in random batches; the
+// harness then recounts every statistics row from the dossiers
+// (checkInvariants).
+func TestStatsRandomStream(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			h := newHarness(t, nil)
+			r := rand.New(rand.NewPCG(seed, 7))
+			envs := h.envelopes(randomStream(r, 3000)...)
+			applyRandomBatches(t, h, r, envs, false)
+			res, err := h.db.Stats(context.Background(), workflow.StatsQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Total.Received == 0 || res.Total.Resolved == 0 || res.Total.InProgressOverdue+res.Total.Paused == 0 {
+				t.Errorf("random stream exercises little: %+v", res.Total)
+			}
+		})
+	}
+}
+
+// TestStatsReplay applies the same envelopes into two fresh stores, one
+// envelope per batch and 100 per batch: the statistics rows are byte for
+// byte the same.
+func TestStatsReplay(t *testing.T) {
+	a, b := newHarness(t, nil), newHarness(t, nil)
+	r := rand.New(rand.NewPCG(11, 12))
+	envs := a.envelopes(randomStream(r, 2000)...)
+	for _, env := range envs {
+		a.apply([]workflow.Envelope{env})
+	}
+	for i := 0; i < len(envs); i += 100 {
+		b.apply(envs[i:min(i+100, len(envs))])
+	}
+	dump := func(h *harness) (rows [][2][]byte) {
+		err := h.db.view(context.Background(), func(bk *buckets) error {
+			for _, x := range []string{bucketStats, bucketGauges} {
+				rows = append(rows, [2][]byte{[]byte("bucket"), []byte(x)})
+				forEach(t, bk.tx.Bucket([]byte(x)), func(k, v []byte) {
+					rows = append(rows, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+				})
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	ra, rb := dump(a), dump(b)
+	if len(ra) < 50 {
+		t.Fatalf("only %d statistics rows", len(ra))
+	}
+	if diff := cmp.Diff(ra, rb); diff != "" {
+		t.Errorf("statistics rows differ between batches of 1 and of 100 (-1 +100):\n%s", diff)
+	}
+}
+
+func TestStatsInvalidQuery(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, q := range []workflow.StatsQuery{{From: "2025-13"}, {By: "colour"}, {Kind: "x"}, {From: "2025-02", To: "2025-01"}} {
+		if _, err := h.db.Stats(context.Background(), q); !errors.Is(err, workflow.ErrInvalidStatsQuery) {
+			t.Errorf("Stats(%+v) = %v, want ErrInvalidStatsQuery", q, err)
+		}
+	}
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{By: workflow.ByMonth})
+	if err != nil || res.From != "" || len(res.Rows) != 0 || !res.Total.IsZero() {
+		t.Errorf("Stats of an empty store = %+v, %v", res, err)
+	}
+}
+
+func TestTallyCodec(t *testing.T) {
+	var tally workflow.Tally
+	for i, f := range tally.Fields() {
+		*f = int64(i+1) << (2 * i)
+	}
+	got, err := decodeTally(encodeTally(&tally))
+	if err != nil || got != tally {
+		t.Fatalf("decodeTally(encodeTally(%+v)) = %+v, %v", tally, got, err)
+	}
+	// A row of an older layout, with fewer counters, reads with zeros.
+	got, err = decodeTally(encodeTally(&tally)[:16])
+	if err != nil || got != (workflow.Tally{Received: 1, Resolved: 8}) {
+		t.Fatalf("decodeTally(2 counters) = %+v, %v", got, err)
+	}
+	for _, n := range []int{7, tallySize + 8} {
+		if _, err := decodeTally(make([]byte, n)); err == nil {
+			t.Errorf("decodeTally(%d bytes) = nil error", n)
+		}
+	}
+}
+
+// BenchmarkTallyCodec compares the fixed-width encoding of a row with
+// JSON.
+func BenchmarkTallyCodec(b *testing.B) {
+	var tally workflow.Tally
+	for i, f := range tally.Fields() {
+		*f = int64(1000 + i*7919)
+	}
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeTally(encodeTally(&tally)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(encodeTally(&tally))), "bytes/row")
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, _ := json.Marshal(&tally)
+			var t workflow.Tally
+			if err := json.Unmarshal(v, &t); err != nil {
+				b.Fatal(err)
+			}
+		}
+		v, _ := json.Marshal(&tally)
+		b.ReportMetric(float64(len(v)), "bytes/row")
+	})
+}
+
+// BenchmarkStatsProvinceYear measures queries over a province-year: 100,000
+// dossiers received over the 12 months of 2025 by 40 agencies in 30
+// procedures, of every outcome. The rows are written by the code Apply
+// uses (statsDeltas, one transaction per 1,000 dossiers) from dossiers
+// built directly rather than decided from events, to keep the setup short;
+// the dossiers bucket stays empty, which a query never reads anyway.
+func BenchmarkStatsProvinceYear(b *testing.B) {
+	cat := shippedCatalog(b)
+	db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: cat, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const dossiers, agencies, procedures, chunk = 100_000, 40, 30, 1000
+	for start := 0; start < dossiers; start += chunk {
+		err := db.update(context.Background(), func(bk *buckets) error {
+			s := newStatsDeltas()
+			for i := start; i < start+chunk; i++ {
+				s.add(cat, nil, benchDossier(i, agencies, procedures))
+			}
+			return s.write(bk)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for _, q := range []struct {
+		name     string
+		q        workflow.StatsQuery
+		received int64
+	}{
+		{"total", workflow.StatsQuery{From: "2025-01", To: "2025-12"}, dossiers},
+		{"by=month", workflow.StatsQuery{From: "2025-01", To: "2025-12", By: workflow.ByMonth}, dossiers},
+		{"by=agency", workflow.StatsQuery{From: "2025-01", To: "2025-12", By: workflow.ByAgency}, dossiers},
+		{"by=procedure", workflow.StatsQuery{From: "2025-01", To: "2025-12", By: workflow.ByProcedure}, dossiers},
+		{"by=sector", workflow.StatsQuery{From: "2025-01", To: "2025-12", By: workflow.BySector}, dossiers},
+		{"agency+by=procedure", workflow.StatsQuery{From: "2025-01", To: "2025-12", Agency: "A07", By: workflow.ByProcedure}, dossiers / agencies},
+		{"sector+by=agency", workflow.StatsQuery{From: "2025-01", To: "2025-12", Sector: workflow.SectorOther, By: workflow.ByAgency}, dossiers},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			var res workflow.StatsResult
+			b.ReportAllocs()
+			for b.Loop() {
+				if res, err = db.Stats(ctx, q.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if res.Total.Received != q.received {
+				b.Fatalf("received %d, want %d", res.Total.Received, q.received)
+			}
+			b.ReportMetric(float64(len(res.Rows)), "rows")
+		})
+	}
+}
+
+// benchDossier returns dossier i of the benchmark's province-year.
+func benchDossier(i, agencies, procedures int) *workflow.Dossier {
+	recv := time.Date(2025, time.Month(1+i%12), 1+i%28, 9, 0, 0, 0, workflow.Zone)
+	d := &workflow.Dossier{
+		Code: fmt.Sprintf("B-%06d", i), Agency: fmt.Sprintf("A%02d", i%agencies), Procedure: fmt.Sprintf("1.%06d", (i/agencies)%procedures),
+		Definition: "standard", Version: 2, Status: workflow.StatusProcessing, ReceivedAt: recv, CreatedAt: recv, UpdatedAt: recv,
+		Due: recv.AddDate(0, 0, 10), Attachments: []string{workflow.AttachmentInputDigitized},
+	}
+	switch i % 10 {
+	case 0, 1, 2, 3, 4, 5:
+		d.Status, d.ResolvedAt = workflow.StatusResolved, recv.AddDate(0, 0, 5+i%8)
+		d.Attachments = append(d.Attachments, workflow.AttachmentResultElectronic)
+		if i%2 == 0 {
+			d.Status, d.Terminal, d.ReturnedAt = workflow.StatusReturned, true, d.ResolvedAt.AddDate(0, 0, 1)
+		}
+	case 6:
+		d.Status, d.PausedAt = workflow.StatusSupplement, recv.AddDate(0, 0, 2)
+	case 7:
+		d.Status, d.Terminal, d.UpdatedAt = workflow.StatusWithdrawn, true, recv.AddDate(0, 0, 1)
+	case 8:
+		d.Overdue = true
+	}
+	return d
+}
+
+// TestStatsKeyLayout checks the rows one dossier leaves, key by key: the
+// row of its agency and procedure and the three rollups, in the month of
+// each flow; its gauge rows go once it is finished.
+func TestStatsKeyLayout(t *testing.T) {
+	h := newHarness(t, nil)
+	flow := standardFlow(code1, 0) // received, resolved and returned in August 2025
+	keys := func(name string) map[string]workflow.Tally {
+		out := map[string]workflow.Tally{}
+		err := h.db.view(context.Background(), func(b *buckets) error {
+			forEach(t, b.tx.Bucket([]byte(name)), func(k, v []byte) {
+				tally, err := decodeTally(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[string(k)] = tally
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	h.applyEach(flow[:2]...) // received and assigned: in progress
+	inProgress := workflow.Tally{InProgress: 1}
+	want := map[string]workflow.Tally{
+		"d000.00.12.H57\x001.004227": inProgress, "d000.00.12.H57\x00*": inProgress,
+		"d*\x001.004227": inProgress, "d*\x00*": inProgress,
+	}
+	if diff := cmp.Diff(want, keys(bucketGauges)); diff != "" {
+		t.Errorf("gauges rows in progress (-want +got):\n%s", diff)
+	}
+	h.applyEach(flow[2:]...)
+	if got := keys(bucketGauges); len(got) != 0 {
+		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
+	}
+	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1}
+	want = map[string]workflow.Tally{
+		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
+		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,
+	}
+	if diff := cmp.Diff(want, keys(bucketStats)); diff != "" {
+		t.Errorf("stats rows (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkStatsBatch measures what the statistics add to a batch of 256
+// events touching 256 dossiers (compare BenchmarkApplyBatchNoSync): the
+// deltas of 256 resolutions, across 40 agencies and 30 procedures, added
+// to rows already there, in a transaction rolled back after each batch.
+func BenchmarkStatsBatch(b *testing.B) {
+	cat := shippedCatalog(b)
+	db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: cat, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const n, agencies, procedures = 256, 40, 30
+	olds, news := make([]*workflow.Dossier, n), make([]*workflow.Dossier, n)
+	for i := range n {
+		olds[i] = benchDossier(i*10+9, agencies, procedures) // in progress
+		news[i] = olds[i].Clone()
+		news[i].Status, news[i].ResolvedAt = workflow.StatusResolved, olds[i].ReceivedAt.AddDate(0, 0, 3)
+		news[i].Attachments = append(news[i].Attachments, workflow.AttachmentResultElectronic)
+	}
+	err = db.update(context.Background(), func(bk *buckets) error {
+		s := newStatsDeltas()
+		for i := range 100_000 {
+			s.add(cat, nil, benchDossier(i, agencies, procedures))
+		}
+		return s.write(bk)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tx, err := db.bolt.Begin(true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bk, err := openBuckets(tx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := newStatsDeltas()
+		for i := range n {
+			s.add(cat, olds[i], news[i])
+		}
+		if err := s.write(bk); err != nil {
+			b.Fatal(err)
+		}
+		tx.Rollback()
+	}
+}
