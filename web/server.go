@@ -22,6 +22,9 @@ type Store interface {
 	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
 	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
 	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+	// Stats returns the statistics the query selects, from counters; the
+	// error wraps workflow.ErrInvalidStatsQuery for an invalid query.
+	Stats(ctx context.Context, q workflow.StatsQuery) (workflow.StatsResult, error)
 }
 
 // Config configures a Server.
@@ -70,6 +73,7 @@ func Routes() []Route {
 		{"GET", "/api/v1/mismatches"},
 		{"GET", "/api/v1/definitions"},
 		{"GET", "/api/v1/statuses"},
+		{"GET", "/api/v1/stats"},
 	}
 }
 
@@ -85,6 +89,7 @@ func (s *Server) routes() {
 		"/api/v1/mismatches":             s.listMismatches,
 		"/api/v1/definitions":            s.listDefinitions,
 		"/api/v1/statuses":               s.listStatuses,
+		"/api/v1/stats":                  s.stats,
 	}
 	for _, r := range Routes() {
 		h := handlers[r.Pattern]

@@ -91,6 +91,14 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/mismatches?limit=-1", "limit", 400},
 		{"/api/v1/definitions?v=2", "v", 400},
 		{"/api/v1/statuses?lang=en", "lang", 400},
+		{"/api/v1/stats?from=2025-13", "from", 400},
+		{"/api/v1/stats?to=25", "to", 400},
+		{"/api/v1/stats?from=2025-06&to=2025-05", "to", 400},
+		{"/api/v1/stats?late=x", "late", 400},
+		{"/api/v1/stats?by=colour", "by", 400},
+		{"/api/v1/stats?kind=x", "kind", 400},
+		{"/api/v1/stats?agency=H%0057", "agency", 400},
+		{"/api/v1/stats?colour=red", "colour", 400},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000", "", 404},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000/verify", "", 404},
 		{"/api/v1/nothing", "", 404},
@@ -235,6 +243,76 @@ func TestAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("stats", func(t *testing.T) {
+		// The fixture: two dossiers received on 2025-10-01 with digitized
+		// inputs, one resolved early with its electronic result and
+		// returned early, one in progress; one submitted online only.
+		type report struct {
+			Kind               string  `json:"kind"`
+			LateRule           string  `json:"late_rule"`
+			Received           int64   `json:"received"`
+			Resolved           int64   `json:"resolved"`
+			Early              int64   `json:"early"`
+			Late               int64   `json:"late"`
+			Returned           int64   `json:"returned"`
+			InProgress         int64   `json:"in_progress"`
+			OnTimeRate         float64 `json:"on_time_rate"`
+			ReceivedOnTimeRate float64 `json:"received_on_time_rate"`
+			DigitizedRate      float64 `json:"digitized_rate"`
+			ElectronicRate     float64 `json:"electronic_result_rate"`
+		}
+		type stats struct {
+			Period struct {
+				From string `json:"from"`
+				To   string `json:"to"`
+			} `json:"period"`
+			Filters struct {
+				Kind string `json:"kind"`
+				By   string `json:"by"`
+				Late string `json:"late"`
+			} `json:"filters"`
+			Total report `json:"total"`
+			Rows  []struct {
+				Key    string `json:"key"`
+				Report report `json:"report"`
+			} `json:"rows"`
+			GeneratedFrom string `json:"generated_from"`
+		}
+		var st stats
+		get := func(path string) {
+			st = stats{}
+			getJSON(t, base, path, 200, &st)
+		}
+		get("/api/v1/stats?from=2025&to=2025")
+		want := report{Kind: "dossier", LateRule: "processing", Received: 2, Resolved: 1, Early: 1, Returned: 1, InProgress: 1,
+			OnTimeRate: 100, ReceivedOnTimeRate: 50, DigitizedRate: 100, ElectronicRate: 100}
+		if st.Period.From != "2025-01" || st.Period.To != "2025-12" || st.Total != want || st.Rows == nil || len(st.Rows) != 0 ||
+			st.GeneratedFrom != "counters" || st.Filters.Kind != "dossier" || st.Filters.Late != "processing" {
+			t.Fatalf("stats of 2025: %+v", st)
+		}
+		get("/api/v1/stats?from=2025-09&to=2025-10&by=month&agency=H57&procedure=1.004227")
+		if len(st.Rows) != 2 || st.Rows[0].Key != "2025-09" || st.Rows[0].Report.Received != 0 ||
+			st.Rows[1].Key != "2025-10" || st.Rows[1].Report.Received != 2 || st.Total.InProgress != 1 {
+			t.Fatalf("stats by month: %+v", st)
+		}
+		get("/api/v1/stats?by=agency")
+		if st.Period.From != "2025-10" || st.Period.To != "2025-10" || len(st.Rows) != 1 || st.Rows[0].Key != "H57" || st.Rows[0].Report.InProgress != 1 {
+			t.Fatalf("stats by agency: %+v", st)
+		}
+		get("/api/v1/stats?by=sector&late=return")
+		if len(st.Rows) != 1 || st.Rows[0].Key != "(khác)" || st.Total.LateRule != "return" || st.Total.Resolved != 1 || st.Total.Early != 1 {
+			t.Fatalf("stats by sector, late by return: %+v", st)
+		}
+		get("/api/v1/stats?agency=X99")
+		if st.Total.Received != 0 || st.Total.InProgress != 0 {
+			t.Fatalf("stats of another agency: %+v", st)
+		}
+		get("/api/v1/stats?kind=feedback")
+		if st.Total.Kind != "feedback" || st.Total.Received != 0 || st.Period.From != "" {
+			t.Fatalf("feedback stats: %+v", st)
+		}
+	})
+
 	t.Run("definitions and statuses", func(t *testing.T) {
 		var defs struct {
 			Items []struct {
@@ -285,7 +363,7 @@ func TestAPI(t *testing.T) {
 	})
 
 	t.Run("every route is tested", func(t *testing.T) {
-		tested := "/healthz /readyz /metrics /api/v1/dossiers /api/v1/dossiers/{code} /api/v1/dossiers/{code}/verify /api/v1/rejections /api/v1/mismatches /api/v1/definitions /api/v1/statuses"
+		tested := "/healthz /readyz /metrics /api/v1/dossiers /api/v1/dossiers/{code} /api/v1/dossiers/{code}/verify /api/v1/rejections /api/v1/mismatches /api/v1/definitions /api/v1/statuses /api/v1/stats"
 		for _, r := range web.Routes() {
 			if !strings.Contains(tested+" ", r.Pattern+" ") {
 				t.Errorf("route %s %s has no test here", r.Method, r.Pattern)

@@ -67,6 +67,7 @@ Usage:
   hoso definitions list           list the definitions hoso ships
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
   hoso simulate [flags]           publish a realistic stream of a province's dossier events
+  hoso stats [flags]              print a period's statistics as provinces publish them
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &definitionsCommand{env: e}
 	case "simulate":
 		cmd = &simulateCommand{env: e}
+	case "stats":
+		cmd = &statsCommand{env: e}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

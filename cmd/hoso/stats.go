@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// statsCommand prints the statistics of a period through the HTTP API, in
+// the shape provinces publish them.
+type statsCommand struct{ env }
+
+// statsDoc is the answer of GET /api/v1/stats.
+type statsDoc struct {
+	Period struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	} `json:"period"`
+	Filters struct {
+		Agency    string `json:"agency"`
+		Procedure string `json:"procedure"`
+		Sector    string `json:"sector"`
+		Kind      string `json:"kind"`
+		By        string `json:"by"`
+		Late      string `json:"late"`
+	} `json:"filters"`
+	Total workflow.Report `json:"total"`
+	Rows  []struct {
+		Key    string          `json:"key"`
+		Report workflow.Report `json:"report"`
+	} `json:"rows"`
+	GeneratedFrom string `json:"generated_from"`
+}
+
+func (c *statsCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("stats", "stats [flags]", c.stderr)
+	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	output := fs.String("o", "table", "output format: table or json")
+	from := fs.String("from", "", "first month of the period, YYYY-MM, or a year YYYY (default: the earliest with statistics)")
+	to := fs.String("to", "", "last month of the period, YYYY-MM, or a year YYYY (default: the latest with statistics)")
+	agency := fs.String("agency", "", "only this agency")
+	procedure := fs.String("procedure", "", "only this procedure code")
+	sector := fs.String("sector", "", "only the procedures of this sector (lĩnh vực); "+workflow.SectorOther+" for those without one")
+	by := fs.String("by", "", "a table by agency, procedure, month or sector")
+	late := fs.String("late", "processing", "late by the end of processing (processing) or by the return date (return)")
+	kind := fs.String("kind", "", "dossier or feedback (default: the dossiers' headline and the feedback line)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(c.stderr, "hoso stats: unexpected argument %q\n", fs.Arg(0))
+		return flag.ErrHelp
+	}
+	if *output != "table" && *output != "json" {
+		return fmt.Errorf("-o: %q is not table or json", *output)
+	}
+	kinds := []string{string(workflow.KindDossier), string(workflow.KindFeedback)}
+	if *kind != "" {
+		kinds = []string{*kind} // the server checks it
+	}
+	cl := apiClient{base: *server}
+	docs := map[string]*statsDoc{}
+	raws := map[string]json.RawMessage{}
+	for i, k := range kinds {
+		if i > 0 && *from == "" && *to == "" {
+			// The feedback line covers the dossiers' period.
+			*from, *to = docs[kinds[0]].Period.From, docs[kinds[0]].Period.To
+		}
+		v := url.Values{}
+		for name, val := range map[string]string{"from": *from, "to": *to, "agency": *agency, "procedure": *procedure,
+			"sector": *sector, "by": *by, "late": *late, "kind": k} {
+			if val != "" {
+				v.Set(name, val)
+			}
+		}
+		var raw json.RawMessage
+		if err := cl.get(ctx, "/api/v1/stats?"+v.Encode(), &raw); err != nil {
+			return err
+		}
+		var d statsDoc
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return fmt.Errorf("decode statistics: %w", err)
+		}
+		docs[k], raws[k] = &d, raw
+	}
+	if *output == "json" {
+		return json.NewEncoder(c.stdout).Encode(raws)
+	}
+	for i, k := range kinds {
+		// A second kind's table only when it has rows.
+		if err := printStats(c.stdout, docs[k], i == 0, i == 0 || len(docs[k].Rows) > 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printStats prints the period (with header), the headline and, with a
+// breakdown and table, its table.
+func printStats(w io.Writer, d *statsDoc, header, table bool) error {
+	if header {
+		period := "chưa có số liệu"
+		if d.Period.From != "" {
+			period = fmt.Sprintf("từ tháng %s đến tháng %s", monthVI(d.Period.From), monthVI(d.Period.To))
+		}
+		var filters []string
+		for _, f := range [][2]string{{"cơ quan", d.Filters.Agency}, {"thủ tục", d.Filters.Procedure}, {"lĩnh vực", d.Filters.Sector}} {
+			if f[1] != "" {
+				filters = append(filters, f[0]+" "+f[1])
+			}
+		}
+		if len(filters) > 0 {
+			period += "; " + strings.Join(filters, ", ")
+		}
+		rule := "ngày kết thúc xử lý"
+		if d.Filters.Late == string(workflow.LateByReturn) {
+			rule = "ngày trả kết quả"
+		}
+		fmt.Fprintf(w, "Kỳ báo cáo: %s (trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
+	}
+	fmt.Fprintln(w, headline(&d.Total))
+	if d.Filters.By == "" || !table {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG", "sector": "LĨNH VỰC"}[d.Filters.By]
+	if d.Total.Kind == workflow.KindFeedback {
+		fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\t\n", key)
+		for _, row := range d.Rows {
+			r := &row.Report
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%%\t%s\t%s\t%s\t\n", row.Key, viInt(r.Received), viInt(r.Resolved),
+				viPct(r.FeedbackAnsweredRate), viInt(r.Early+r.OnTime), viInt(r.Late), viInt(r.InProgress))
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tTẠM DỪNG\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
+	for _, row := range d.Rows {
+		r := &row.Report
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t%s%%\t\n", row.Key,
+			viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.ReceivedOnTimeRate),
+			viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
+			viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+	}
+	return tw.Flush()
+}
+
+// headline is the sentence provinces publish. "đạt" is the share of the
+// received dossiers resolved early or on time, as in the provinces'
+// reports (Report.ReceivedOnTimeRate); the late share is of the received
+// too.
+func headline(r *workflow.Report) string {
+	if r.Kind == workflow.KindFeedback {
+		return fmt.Sprintf("Phản ánh, kiến nghị: tiếp nhận %s; đã trả lời %s (%s%%), trong đó đúng hạn %s; đang xử lý %s.",
+			viInt(r.Received), viInt(r.Resolved), viPct(r.FeedbackAnsweredRate), viInt(r.Early+r.OnTime), viInt(r.InProgress))
+	}
+	return fmt.Sprintf("Tiếp nhận %s hồ sơ; đã giải quyết %s hồ sơ (%s hồ sơ trước hạn, đúng hạn, đạt %s%%); "+
+		"%s hồ sơ quá hạn (%s%%); đang giải quyết %s (quá hạn %s); tạm dừng %s; "+
+		"số hóa hồ sơ đầu vào %s%%; kết quả điện tử %s%%.",
+		viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.ReceivedOnTimeRate),
+		viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
+		viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+}
+
+// viInt formats a count the Vietnamese way: 270.497.
+func viInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// viPct formats a percentage with two decimals and a decimal comma: 94,12.
+func viPct(v float64) string { return strings.Replace(strconv.FormatFloat(v, 'f', 2, 64), ".", ",", 1) }
+
+// monthVI writes 2025-07 as 07/2025.
+func monthVI(m string) string {
+	if y, mm, ok := strings.Cut(m, "-"); ok {
+		return mm + "/" + y
+	}
+	return m
+}

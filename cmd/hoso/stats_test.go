@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// TestStatsCommand prints the statistics of the API fixture (see
+// newAPIFixture) through a running instance.
+func TestStatsCommand(t *testing.T) {
+	f := newAPIFixture(t)
+	hosoCmd := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, func(k string) string {
+			if k == "HOSO_SERVER" {
+				return f.in.httpURL
+			}
+			return ""
+		}, strings.NewReader(""), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	out, err := hosoCmd("stats", "--from", "2025", "--to", "2025")
+	if err != nil {
+		t.Fatalf("stats: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"Kỳ báo cáo: từ tháng 01/2025 đến tháng 12/2025 (trước hạn, đúng hạn, quá hạn tính theo ngày kết thúc xử lý).",
+		"Tiếp nhận 2 hồ sơ; đã giải quyết 1 hồ sơ (1 hồ sơ trước hạn, đúng hạn, đạt 50,00%); 0 hồ sơ quá hạn (0,00%); " +
+			"đang giải quyết 1 (quá hạn 0); tạm dừng 0; số hóa hồ sơ đầu vào 100,00%; kết quả điện tử 100,00%.",
+		"Phản ánh, kiến nghị: tiếp nhận 0; đã trả lời 0 (0,00%), trong đó đúng hạn 0; đang xử lý 0.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = hosoCmd("stats", "--by", "month", "--from", "2025-09", "--to", "2025-10", "--kind", "dossier", "--late", "return")
+	if err != nil {
+		t.Fatalf("stats --by month: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[3], "THÁNG") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[4]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[5]), "2025-10") ||
+		strings.Contains(out, "Phản ánh") {
+		t.Fatalf("stats --by month:\n%s", out)
+	}
+	if fields := strings.Fields(lines[5]); len(fields) != 12 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
+		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[5])
+	}
+
+	out, err = hosoCmd("stats", "-o", "json", "--kind", "feedback")
+	var doc map[string]statsDoc
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc["feedback"].Total.Kind != workflow.KindFeedback {
+		t.Fatalf("stats -o json --kind feedback = %v, %s", err, out)
+	}
+
+	if out, err = hosoCmd("stats", "--by", "colour"); err == nil || !strings.Contains(err.Error(), "by: \"colour\" is not one of") {
+		t.Fatalf("stats --by colour = %v, %s", err, out)
+	}
+	if out, err = hosoCmd("stats", "extra"); err == nil {
+		t.Fatalf("stats extra = nil error, %s", out)
+	}
+}
+
+// TestStatsHeadline prints the report of Tây Ninh's first nine months of
+// 2024 (DESIGN.md) in the shape the province published it.
+func TestStatsHeadline(t *testing.T) {
+	tn := workflow.Tally{Received: 270497, Resolved: 260103, ResolvedEarly: 250000, ResolvedOnTime: 4598, ResolvedLate: 5505,
+		DigitizedInputs: 260760, ElectronicResults: 236772, InProgress: 8120, InProgressOverdue: 311, Paused: 2274}
+	r := workflow.NewReport(tn, workflow.KindDossier, workflow.LateByProcessing)
+	want := "Tiếp nhận 270.497 hồ sơ; đã giải quyết 260.103 hồ sơ (254.598 hồ sơ trước hạn, đúng hạn, đạt 94,12%); " +
+		"5.505 hồ sơ quá hạn (2,03%); đang giải quyết 8.120 (quá hạn 311); tạm dừng 2.274; " +
+		"số hóa hồ sơ đầu vào 96,40%; kết quả điện tử 91,03%."
+	if got := headline(&r); got != want {
+		t.Errorf("headline =\n%s\nwant\n%s", got, want)
+	}
+	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedEarly: 20, ResolvedOnTime: 5, InProgress: 277},
+		workflow.KindFeedback, workflow.LateByProcessing)
+	if got, want := headline(&fb), "Phản ánh, kiến nghị: tiếp nhận 306; đã trả lời 29 (9,47%), trong đó đúng hạn 25; đang xử lý 277."; got != want {
+		t.Errorf("feedback headline =\n%s\nwant\n%s", got, want)
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1.000", 270497: "270.497", 1234567: "1.234.567", -5505: "-5.505"} {
+		if got := viInt(n); got != want {
+			t.Errorf("viInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := viPct(96.4); got != "96,40" {
+		t.Errorf("viPct(96.4) = %q", got)
+	}
+}
