@@ -2,11 +2,31 @@
 // readiness probes, and (when given) the Prometheus metrics handler.
 //
 // The API reads the store through the small Store interface defined here;
-// it never writes. Every error reaches the client as a JSON body
+// it never writes. POST /api/v1/reconcile compares an uploaded status
+// export with the store (package reconcile) and, asked to, publishes the
+// resulting corrections through the Publisher interface defined here. Every error reaches the client as a JSON body
 // {"error":{"code":..., "message":..., "request_id":...}} built in one place
 // (writeError); internal errors are logged with the request id and answered
 // as "internal error". Query parameters are validated strictly: an unknown
 // parameter or a malformed value is a 400 naming the parameter.
+//
+// The supervisors' dashboard is served from the same Server: pages at /,
+// /overdue, /dossiers/{code}, /feed and /definitions rendered with
+// html/template from embedded templates, in Vietnamese or (lang=en,
+// remembered in a cookie) English, every label in one table (i18n.go).
+// Charts and state diagrams are SVG computed on the server (svg.go). The
+// pages read indexes and counters only (Store.Deadlines, Store.Totals,
+// Store.Stats), never every dossier. Errors of page requests go through
+// the same writeError, which renders them as a page in the page's
+// language. Pages carry a Content-Security-Policy without inline script
+// or style; the only script (static/app.js) binds the print buttons and
+// the live feed.
+//
+// The live feed is a Feed the engine publishes each applied batch to; it
+// streams rejections and status mismatches as server-sent events
+// (/api/v1/feed). Publish never blocks: a client that falls behind its
+// buffer is dropped and its browser reconnects. Close ends every stream,
+// so that http.Server.Shutdown is not held up by them.
 //
 // A Server is an http.Handler and safe for concurrent use.
 package web

@@ -18,6 +18,7 @@ import (
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // ServeConfig is the configuration of `hoso serve`. Flags override
@@ -219,13 +220,18 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 
 	m := newMetrics(db)
+	feed := web.NewFeed(0)
 	relay := events.NewRelay(js, db, log)
 	applied, err := db.AppliedSeq()
 	if err != nil {
 		return err
 	}
 	consumer := events.NewConsumer(js, cons, db, relay, events.ConsumerConfig{
-		MaxBatch: cfg.BatchMax, Logger: log, OnBatch: m.observeBatch, StartSeq: applied + 1,
+		MaxBatch: cfg.BatchMax, Logger: log, StartSeq: applied + 1,
+		OnBatch: func(r workflow.BatchResult, took time.Duration) {
+			m.observeBatch(r, took)
+			feed.Publish(r)
+		},
 	})
 	m.relay = relay
 
@@ -234,7 +240,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	api := web.New(web.Config{
-		Store: db, Catalog: cat, Logger: log, Metrics: m.handler(),
+		Store: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
 		Ready: func(context.Context) error {
 			switch {
 			case !nc.IsConnected():
@@ -246,6 +252,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		},
 	})
 	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
 	log.Info("http listening", "addr", ln.Addr().String())
 
 	// Each part runs under its own context so they stop one after the other.

@@ -1,0 +1,295 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// Languages of the dashboard. Vietnamese is the default; ?lang=en switches
+// to English and a cookie remembers the choice.
+const (
+	langVI = "vi"
+	langEN = "en"
+
+	langCookie = "hoso_lang"
+	langParam  = "lang"
+)
+
+// labels holds every label of the dashboard in both languages, Vietnamese
+// first. Templates read them with {{.T "key"}}; a missing key shows as
+// itself, and TestLabels checks that every key a template uses is here.
+var labels = map[string][2]string{
+	"app":             {"hoso — giám sát hồ sơ một cửa", "hoso — one-stop-shop dossier supervision"},
+	"nav.overview":    {"Tổng quan", "Overview"},
+	"nav.overdue":     {"Quá hạn & sắp đến hạn", "Overdue & at risk"},
+	"nav.feed":        {"Sai sót trực tiếp", "Live problems"},
+	"nav.definitions": {"Quy trình", "Workflows"},
+	"lang.switch":     {"English", "Tiếng Việt"},
+	"print":           {"In", "Print"},
+	"csv":             {"Tải CSV", "Download CSV"},
+	"filter":          {"Lọc", "Filter"},
+	"reset":           {"Bỏ lọc", "Clear"},
+	"all":             {"Tất cả", "All"},
+	"next":            {"Trang sau", "Next page"},
+	"first":           {"Trang đầu", "First page"},
+	"none":            {"Không có", "None"},
+	"yes":             {"Có", "Yes"},
+	"no":              {"Không", "No"},
+	"generated":       {"Lập lúc", "Generated"},
+
+	"f.agency":    {"Cơ quan", "Agency"},
+	"f.procedure": {"Thủ tục", "Procedure"},
+	"f.from":      {"Từ tháng", "From month"},
+	"f.to":        {"Đến tháng", "To month"},
+	"f.reason":    {"Lý do", "Reason"},
+	"f.sort":      {"Sắp xếp", "Sort"},
+	"sort.due":    {"Hạn sớm nhất trước", "Earliest due first"},
+	"sort.-due":   {"Hạn muộn nhất trước", "Latest due first"},
+
+	"ov.title":        {"Tổng quan tình hình giải quyết hồ sơ", "Dossier handling overview"},
+	"ov.period":       {"Kỳ báo cáo", "Period"},
+	"ov.allperiod":    {"toàn bộ dữ liệu", "all data"},
+	"ov.received":     {"Tiếp nhận", "Received"},
+	"ov.resolved":     {"Đã giải quyết", "Resolved"},
+	"ov.ontime":       {"Trước hạn và đúng hạn", "Early or on time"},
+	"ov.late":         {"Quá hạn", "Late"},
+	"ov.ontimerate":   {"Tỷ lệ đúng hạn (trên số đã giải quyết)", "On-time rate (of resolved)"},
+	"ov.inprogress":   {"Đang giải quyết", "In progress"},
+	"ov.ipoverdue":    {"Đang giải quyết quá hạn", "In progress, overdue"},
+	"ov.paused":       {"Tạm dừng (bổ sung, nghĩa vụ tài chính, dừng)", "Paused (supplement, payment, stopped)"},
+	"ov.digitized":    {"Số hóa hồ sơ đầu vào", "Digitized inputs"},
+	"ov.eresult":      {"Có kết quả điện tử", "Electronic results"},
+	"ov.apologies":    {"Văn bản xin lỗi, hẹn lại", "Apologies"},
+	"ov.withdrawn":    {"Rút hồ sơ", "Withdrawn"},
+	"ov.refused":      {"Không tiếp nhận", "Refused"},
+	"ov.rejections":   {"Sự kiện bị từ chối", "Rejected events"},
+	"ov.mismatches":   {"Lần báo sai trạng thái", "Status mismatches"},
+	"ov.headline":     {"Báo cáo", "Report"},
+	"ov.trend":        {"Tỷ lệ đúng hạn theo tháng", "On-time rate by month"},
+	"ov.recvmonth":    {"Hồ sơ tiếp nhận theo tháng", "Dossiers received by month"},
+	"ov.statusdist":   {"Phân bố trạng thái hiện tại (mọi cơ quan)", "Current status distribution (all agencies)"},
+	"ov.overdueby":    {"Hồ sơ đang quá hạn theo cơ quan", "Overdue dossiers in progress by agency"},
+	"ov.worstag":      {"Cơ quan có tỷ lệ quá hạn cao nhất", "Agencies with the highest late rate"},
+	"ov.worstproc":    {"Thủ tục có tỷ lệ quá hạn cao nhất", "Procedures with the highest late rate"},
+	"ov.latepct":      {"Tỷ lệ quá hạn", "Late rate"},
+	"ov.nostats":      {"Chưa có số liệu thống kê.", "No statistics yet."},
+	"ov.month":        {"Tháng", "Month"},
+	"ov.count":        {"Số hồ sơ", "Dossiers"},
+	"ov.status":       {"Trạng thái", "Status"},
+	"ov.rule":         {"Quá hạn tính theo ngày kết thúc xử lý so với hạn trả (NgayKetThucXuLy so với NgayHenTra).", "Late is the end of processing against the due date."},
+	"ov.alldossiers":  {"Tổng số hồ sơ", "Dossiers stored"},
+	"ov.clockrunning": {"Đang tính hạn", "Clock running"},
+
+	"od.title":       {"Hồ sơ quá hạn và sắp đến hạn", "Overdue and at-risk dossiers"},
+	"od.overdue":     {"Quá hạn, đang giải quyết", "Overdue, in progress"},
+	"od.atrisk":      {"Sắp đến hạn (trong 1 ngày làm việc)", "At risk (due within one working day)"},
+	"od.until":       {"Đến hạn trước", "Due by"},
+	"od.total":       {"Tổng số hồ sơ quá hạn đang giải quyết", "Overdue dossiers in progress, all agencies"},
+	"od.late":        {"Quá hạn", "Overdue by"},
+	"od.left":        {"Còn lại", "Time left"},
+	"od.days":        {"ngày làm việc", "working days"},
+	"od.hours":       {"giờ", "hours"},
+	"od.empty":       {"Không có hồ sơ nào.", "No dossiers."},
+	"od.passed":      {"đã qua hạn, chưa ghi nhận", "passed, expiry not yet recorded"},
+	"col.code":       {"Mã hồ sơ", "Dossier code"},
+	"col.procedure":  {"Thủ tục", "Procedure"},
+	"col.agency":     {"Cơ quan", "Agency"},
+	"col.department": {"Phòng ban", "Department"},
+	"col.status":     {"Trạng thái", "Status"},
+	"col.due":        {"Hạn trả", "Due"},
+	"col.received":   {"Ngày tiếp nhận", "Received"},
+	"col.apologies":  {"Số lần xin lỗi", "Apologies"},
+	"col.time":       {"Thời điểm", "Time"},
+	"col.actor":      {"Người xử lý", "Actor"},
+	"col.action":     {"Thao tác", "Action"},
+	"col.transition": {"Chuyển trạng thái", "Status from → to"},
+	"col.duein":      {"Hạn xử lý khi đó", "Due in force"},
+	"col.timing":     {"Tiến độ", "Timing"},
+	"col.attach":     {"Tệp đính kèm", "Attachments"},
+	"col.hash":       {"Mã băm", "Hash"},
+	"col.reason":     {"Lý do", "Reason"},
+	"col.message":    {"Nội dung", "Message"},
+	"col.claimed":    {"Trạng thái báo", "Claimed status"},
+	"col.actual":     {"Trạng thái đúng", "Authoritative status"},
+	"col.applied":    {"Đã áp dụng", "Applied"},
+	"col.kind":       {"Loại", "Kind"},
+	"col.seq":        {"STT luồng", "Stream seq"},
+	"col.event":      {"Mã sự kiện", "Event id"},
+
+	"timing.early":   {"Trước hạn", "Early"},
+	"timing.on_time": {"Đúng hạn", "On time"},
+	"timing.late":    {"Quá hạn", "Late"},
+
+	"ds.title":       {"Phiếu kiểm soát quá trình giải quyết hồ sơ", "Control sheet of the dossier's handling"},
+	"ds.definition":  {"Quy trình áp dụng", "Workflow applied"},
+	"ds.resolved":    {"Ngày kết thúc xử lý", "Processing ended"},
+	"ds.returned":    {"Ngày trả kết quả", "Result returned"},
+	"ds.flags":       {"Cảnh báo", "Flags"},
+	"ds.overdue":     {"Quá hạn", "Overdue"},
+	"ds.warned":      {"Sắp đến hạn", "Due soon"},
+	"ds.paused":      {"Tạm dừng tính hạn từ", "Clock paused since"},
+	"ds.sheet":       {"Quá trình xử lý", "Handling process"},
+	"ds.rejections":  {"Sự kiện bị từ chối", "Rejected events"},
+	"ds.mismatches":  {"Báo sai trạng thái", "Status mismatches"},
+	"ds.chainok":     {"Chuỗi băm hợp lệ", "Hash chain verified"},
+	"ds.chainbroken": {"Chuỗi băm bị phá vỡ", "Hash chain broken"},
+	"ds.entries":     {"mục", "entries"},
+	"ds.brokenat":    {"tại mục", "at entry"},
+	"ds.start":       {"(mới)", "(new)"},
+
+	"fd.title":    {"Sự kiện bị từ chối và báo sai trạng thái", "Rejected events and status mismatches"},
+	"fd.live":     {"Đang nhận trực tiếp", "Live"},
+	"fd.offline":  {"Mất kết nối, đang thử lại", "Disconnected, retrying"},
+	"fd.latest":   {"Mới nhất trước; sự kiện mới hiện lên đầu bảng.", "Newest first; new events appear at the top."},
+	"fd.rejected": {"Bị từ chối", "Rejected"},
+	"fd.mismatch": {"Báo sai trạng thái", "Status mismatch"},
+
+	"df.title":      {"Quy trình giải quyết (định nghĩa)", "Workflow definitions"},
+	"df.effective":  {"Hiệu lực từ", "Effective"},
+	"df.legal":      {"Căn cứ pháp lý", "Legal basis"},
+	"df.procedures": {"Thủ tục áp dụng", "Procedures"},
+	"df.kind":       {"Loại", "Kind"},
+	"df.sla":        {"Thời hạn giải quyết", "Statutory time"},
+	"df.clock":      {"Khi chờ bổ sung / nghĩa vụ tài chính", "While waiting for the applicant"},
+	"df.apology":    {"Số lần được gia hạn", "Apologies allowed"},
+	"df.states":     {"Trạng thái", "States"},
+	"df.actions":    {"Thao tác", "Actions"},
+	"df.state":      {"Trạng thái", "State"},
+	"df.terminal":   {"Kết thúc", "Terminal"},
+	"df.from":       {"Từ", "From"},
+	"df.to":         {"Đến", "To"},
+	"df.guards":     {"Điều kiện", "Guards"},
+	"df.stay":       {"(giữ nguyên)", "(stays)"},
+	"df.setsdue":    {"đặt hạn trả", "sets the due date"},
+	"df.extendsdue": {"gia hạn (xin lỗi)", "extends the due date (apology)"},
+	"df.g.attach":   {"kèm tệp", "attach"},
+	"df.g.recorded": {"đã có tệp", "already has"},
+	"df.g.fields":   {"có trường", "fields"},
+	"df.g.result":   {"có kết quả điện tử", "electronic result"},
+	"df.g.from":     {"khi từ", "when from"},
+	"df.mermaid":    {"Sơ đồ dạng Mermaid", "Diagram as Mermaid"},
+	"df.diagram":    {"Sơ đồ trạng thái", "State diagram"},
+	"df.pause":      {"tạm dừng tính hạn", "the clock pauses"},
+	"df.restart":    {"tính lại từ đầu", "the clock restarts"},
+	"df.none":       {"theo hạn do phần mềm một cửa gửi", "the due date the one-stop-shop sends"},
+
+	"err.title":    {"Không thực hiện được yêu cầu", "The request could not be served"},
+	"err.param":    {"Tham số", "Parameter"},
+	"err.request":  {"Mã yêu cầu", "Request id"},
+	"err.back":     {"Về trang tổng quan", "Back to the overview"},
+	"err.notfound": {"Không tìm thấy trang hoặc hồ sơ này.", "No such page or dossier."},
+	"err.internal": {"Lỗi nội bộ; nhật ký máy chủ ghi mã yêu cầu này.", "Internal error; the server log has this request id."},
+}
+
+// label returns the label of key in lang, or key when there is none.
+func label(lang, key string) string {
+	l, ok := labels[key]
+	if !ok {
+		return key
+	}
+	if lang == langEN {
+		return l[1]
+	}
+	return l[0]
+}
+
+// language returns the language of a dashboard request: a valid ?lang,
+// else the cookie, else Vietnamese; and the ?lang value when it is not a
+// language (the caller answers 400, in the language found otherwise).
+func language(r *http.Request) (lang, bad string) {
+	lang = langVI
+	if c, err := r.Cookie(langCookie); err == nil && c.Value == langEN {
+		lang = langEN
+	}
+	if v, ok := r.URL.Query()[langParam]; ok {
+		switch {
+		case len(v) == 1 && (v[0] == langVI || v[0] == langEN):
+			lang = v[0]
+		default:
+			return lang, strings.Join(v, ",")
+		}
+	}
+	return lang, ""
+}
+
+// rememberLanguage sets the cookie when the request chose a language.
+func rememberLanguage(w http.ResponseWriter, r *http.Request, lang string) {
+	if !r.URL.Query().Has(langParam) {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// formatInt writes n with the language's thousands separator: 270.497
+// in Vietnamese, 270,497 in English.
+func formatInt(lang string, n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	sep := "."
+	if lang == langEN {
+		sep = ","
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// formatPct writes a percentage with two decimals and the language's
+// decimal mark: 94,12% or 94.12%.
+func formatPct(lang string, p float64) string {
+	s := strconv.FormatFloat(p, 'f', 2, 64)
+	if lang != langEN {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s + "%"
+}
+
+// formatTime writes an instant in Vietnam's time: 15:04 02/01/2006; "—"
+// for the zero time.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(workflow.Zone).Format("15:04 02/01/2006")
+}
+
+// formatDate writes the date of an instant in Vietnam: 02/01/2006.
+func formatDate(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(workflow.Zone).Format("02/01/2006")
+}
+
+// statusName returns the status code and its name in lang.
+func statusName(lang string, s workflow.Status) string {
+	switch {
+	case !s.Valid():
+		return "—"
+	case lang == langEN:
+		return strconv.Itoa(int(s)) + " " + s.NameEN()
+	}
+	return strconv.Itoa(int(s)) + " " + s.NameVI()
+}
+
+// reasonText returns the text of a reason code in lang.
+func reasonText(lang string, r workflow.Reason) string {
+	if lang == langEN {
+		return r.TextEN()
+	}
+	return r.TextVI()
+}

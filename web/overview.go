@@ -1,0 +1,182 @@
+package web
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// overviewTop is how many agencies and procedures the overview ranks.
+const overviewTop = 10
+
+// statsRow is a breakdown row with its report.
+type statsRow struct {
+	Key    string
+	Report workflow.Report
+}
+
+// overview is what the overview page shows.
+type overview struct {
+	From, To, Agency string
+	Report           workflow.Report
+	HasStats         bool
+	Totals           workflow.Totals
+	Months           []statsRow
+	Agencies         []string // every agency with statistics, for the filter
+	WorstAgencies    []statsRow
+	WorstProcedures  []statsRow
+	Charts           []chart
+}
+
+// overviewPage answers GET /: the headline numbers and rates of the
+// statistics for a period and agency, the trends as charts, and the
+// agencies and procedures with the highest late rate. Every number comes
+// from the statistics counters and the store's totals, never a scan.
+// ?format=csv&list=months|agencies|procedures exports a breakdown.
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
+	q, lang, err := pageParams(r, "from", "to", "agency", "format", "list")
+	if err != nil {
+		return err
+	}
+	ov := overview{From: q.month("from"), To: q.month("to"), Agency: q.text("agency")}
+	asCSV := q.csv()
+	list := q.choice("list", "months", "agencies", "procedures")
+	if err := q.error(); err != nil {
+		return err
+	}
+	if ov.From != "" && ov.To != "" && ov.From > ov.To {
+		return pageBad("to", "the period ends (%[2]s) before it starts (%[1]s)", "kỳ kết thúc (%[2]s) trước khi bắt đầu (%[1]s)", ov.From, ov.To)
+	}
+	ctx := r.Context()
+	base := workflow.StatsQuery{From: ov.From, To: ov.To, Agency: ov.Agency}
+	report := func(t workflow.Tally) workflow.Report {
+		return workflow.NewReport(t, workflow.KindDossier, workflow.LateByProcessing)
+	}
+	rows := func(by string, agency string) ([]statsRow, error) {
+		sq := base
+		sq.By, sq.Agency = by, agency
+		res, err := s.cfg.Store.Stats(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]statsRow, len(res.Rows))
+		for i, rw := range res.Rows {
+			out[i] = statsRow{rw.Key, report(rw.Tally)}
+		}
+		return out, nil
+	}
+	total, err := s.cfg.Store.Stats(ctx, base)
+	if err != nil {
+		return err
+	}
+	ov.Report, ov.HasStats = report(total.Total), !total.Total.IsZero()
+	if ov.From == "" && ov.To == "" {
+		base.From, base.To = total.From, total.To
+	}
+	months, err := rows(workflow.ByMonth, ov.Agency)
+	if err != nil {
+		return err
+	}
+	ov.Months = months
+	agencies, err := rows(workflow.ByAgency, "")
+	if err != nil {
+		return err
+	}
+	for _, a := range agencies {
+		ov.Agencies = append(ov.Agencies, a.Key)
+	}
+	if ov.Agency != "" {
+		agencies = slices.DeleteFunc(agencies, func(a statsRow) bool { return a.Key != ov.Agency })
+	}
+	procedures, err := rows(workflow.ByProcedure, ov.Agency)
+	if err != nil {
+		return err
+	}
+	if asCSV {
+		var list2 []statsRow
+		switch list {
+		case "agencies":
+			list2 = agencies
+		case "procedures":
+			list2 = procedures
+		default:
+			list = "months"
+			list2 = months
+		}
+		return statsCSV(w, lang, list, list2)
+	}
+	ov.WorstAgencies = worst(agencies)
+	ov.WorstProcedures = worst(procedures)
+	ov.Totals, err = s.cfg.Store.Totals(ctx)
+	if err != nil {
+		return err
+	}
+
+	var rate, recv []chartItem
+	for _, m := range months {
+		rate = append(rate, chartItem{Label: m.Key, Value: m.Report.OnTimeRate, Text: formatPct(lang, m.Report.OnTimeRate)})
+		recv = append(recv, chartItem{Label: m.Key, Value: float64(m.Report.Received), Text: formatInt(lang, m.Report.Received)})
+	}
+	var status []chartItem
+	for st := workflow.StatusSubmitted; st <= workflow.MaxStatus; st++ {
+		n := ov.Totals.ByStatus[st]
+		status = append(status, chartItem{Label: statusName(lang, st), Value: float64(n), Text: formatInt(lang, int64(n)),
+			Class: "s" + strconv.Itoa(int(st))})
+	}
+	byOverdue := slices.Clone(agencies)
+	slices.SortStableFunc(byOverdue, func(a, b statsRow) int {
+		return cmp.Or(cmp.Compare(b.Report.InProgressOverdue, a.Report.InProgressOverdue), cmp.Compare(a.Key, b.Key))
+	})
+	var overdue []chartItem
+	for _, a := range byOverdue {
+		if a.Report.InProgressOverdue == 0 || len(overdue) == 15 {
+			break
+		}
+		overdue = append(overdue, chartItem{Label: a.Key, Value: float64(a.Report.InProgressOverdue),
+			Text: formatInt(lang, a.Report.InProgressOverdue), Class: "late"})
+	}
+	ov.Charts = []chart{
+		lineChart("c-rate", label(lang, "ov.trend"), rate),
+		vbarChart("c-recv", label(lang, "ov.recvmonth"), recv),
+		hbarChart("c-status", label(lang, "ov.statusdist"), status),
+		hbarChart("c-overdue", label(lang, "ov.overdueby"), overdue),
+	}
+	rememberLanguage(w, r, lang)
+	return s.render(w, r, http.StatusOK, "overview", &view{Lang: lang, Nav: "overview", Title: label(lang, "ov.title"), Data: ov})
+}
+
+// worst returns the rows with the highest late rate (late over resolved),
+// ties broken by more late dossiers, then by more overdue in progress.
+func worst(rows []statsRow) []statsRow {
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r statsRow) bool {
+		return r.Report.Late == 0 && r.Report.InProgressOverdue == 0
+	})
+	lateRate := func(r statsRow) int64 { return r.Report.Late * 1_000_000 / max(r.Report.Resolved, 1) }
+	slices.SortStableFunc(rows, func(a, b statsRow) int {
+		return cmp.Or(cmp.Compare(lateRate(b), lateRate(a)), cmp.Compare(b.Report.Late, a.Report.Late),
+			cmp.Compare(b.Report.InProgressOverdue, a.Report.InProgressOverdue), cmp.Compare(a.Key, b.Key))
+	})
+	return rows[:min(len(rows), overviewTop)]
+}
+
+// statsCSV exports a breakdown of the statistics.
+func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow) error {
+	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
+	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
+		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.ontimerate"), label(lang, "ov.latepct"),
+		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.digitized"), label(lang, "ov.eresult"),
+		label(lang, "ov.apologies")}
+	out := make([][]string, 0, len(rows))
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, r := range rows {
+		p := r.Report
+		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late), pct(p.OnTimeRate),
+			pct(workflow.Rate(p.Late, p.Resolved)), n(p.InProgress), n(p.InProgressOverdue), pct(p.DigitizedRate),
+			pct(p.ElectronicResultRate), n(p.Apologies)})
+	}
+	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
+}
