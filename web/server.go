@@ -22,6 +22,10 @@ type Store interface {
 	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
 	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
 	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+	// Deadlines lists dossiers from the due or overdue index (dashboard).
+	Deadlines(ctx context.Context, q workflow.DeadlineQuery) ([]workflow.Dossier, string, error)
+	// Totals returns the running totals from counters (dashboard).
+	Totals(ctx context.Context) (workflow.Totals, error)
 	// Stats returns the statistics the query selects, from counters; the
 	// error wraps workflow.ErrInvalidStatsQuery for an invalid query.
 	Stats(ctx context.Context, q workflow.StatsQuery) (workflow.StatsResult, error)
@@ -36,6 +40,12 @@ type Config struct {
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler // served at /metrics when not nil
 	Logger  *slog.Logger // nil discards
+	// Feed is the source of the dashboard's live feed (/api/v1/feed); nil
+	// answers that endpoint with 501.
+	Feed *Feed
+	// Now is the dashboard's clock (overdue and at-risk times); nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP handler of hoso.
@@ -74,6 +84,13 @@ func Routes() []Route {
 		{"GET", "/api/v1/definitions"},
 		{"GET", "/api/v1/statuses"},
 		{"GET", "/api/v1/stats"},
+		{"GET", "/api/v1/feed"},
+		{"GET", "/{$}"},
+		{"GET", "/overdue"},
+		{"GET", "/dossiers/{code}"},
+		{"GET", "/feed"},
+		{"GET", "/definitions"},
+		{"GET", "/static/{file}"},
 	}
 }
 
@@ -90,6 +107,13 @@ func (s *Server) routes() {
 		"/api/v1/definitions":            s.listDefinitions,
 		"/api/v1/statuses":               s.listStatuses,
 		"/api/v1/stats":                  s.stats,
+		"/api/v1/feed":                   s.feedStream,
+		"/{$}":                           s.overviewPage,
+		"/overdue":                       s.overduePage,
+		"/dossiers/{code}":               s.dossierPage,
+		"/feed":                          s.feedPage,
+		"/definitions":                   s.definitionsPage,
+		"/static/{file}":                 s.static,
 	}
 	for _, r := range Routes() {
 		h := handlers[r.Pattern]
@@ -102,6 +126,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path})
 	})
+	s.mux.HandleFunc("/", s.notFoundPage)
 }
 
 // handlerFunc serves a request or returns the error to answer with.
@@ -149,6 +174,7 @@ type apiError struct {
 	code   string // stable, e.g. "bad_parameter"
 	msg    string
 	param  string // the offending query parameter, if any
+	vi     string // the message in Vietnamese, for dashboard pages; "" when only msg
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -169,6 +195,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.log.Error("http internal error", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
+	}
+	if isPage(r) {
+		s.renderError(w, r, ae)
+		return
 	}
 	body := map[string]any{"code": ae.code, "message": ae.msg, "request_id": requestID(r)}
 	if ae.param != "" {
