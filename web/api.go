@@ -1,14 +1,17 @@
 package web
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -139,7 +142,7 @@ func pathCode(r *http.Request) (string, error) {
 }
 
 func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseQuery(r.URL.Query()); err != nil {
+	if _, err := s.query(r); err != nil {
 		return err
 	}
 	code, err := pathCode(r)
@@ -176,7 +179,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func (s *Server) verifyDossier(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseQuery(r.URL.Query()); err != nil {
+	if _, err := s.query(r); err != nil {
 		return err
 	}
 	code, err := pathCode(r)
@@ -198,12 +201,23 @@ type page[T any] struct {
 }
 
 func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r.URL.Query(), "status", "agency", "procedure", "cursor", "limit")
+	q, err := s.query(r)
 	if err != nil {
 		return err
 	}
 	dq := workflow.DossierQuery{Status: q.status("status"), Agency: q.str("agency"), Procedure: q.str("procedure"),
-		After: q.code("cursor"), Limit: q.limit()}
+		Overdue: q.boolean("overdue"), ReceivedFrom: q.date("from"), ReceivedTo: q.date("to"), Limit: q.limit()}
+	if q.err == nil && dq.ReceivedFrom != "" && dq.ReceivedTo != "" && dq.ReceivedTo < dq.ReceivedFrom {
+		q.fail("to", "%s is before from (%s)", dq.ReceivedTo, dq.ReceivedFrom)
+	}
+	switch {
+	case dq.Overdue != nil && *dq.Overdue:
+		dq.After = q.hexCursor()
+	case dq.ReceivedFrom != "" || dq.ReceivedTo != "":
+		dq.After = q.dateCodeCursor()
+	default:
+		dq.After = q.code("cursor")
+	}
 	if q.err != nil {
 		return q.err
 	}
@@ -220,7 +234,7 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r.URL.Query(), "dossier", "reason", "since", "cursor", "limit")
+	q, err := s.query(r)
 	if err != nil {
 		return err
 	}
@@ -238,7 +252,7 @@ func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r.URL.Query(), "dossier", "cursor", "limit")
+	q, err := s.query(r)
 	if err != nil {
 		return err
 	}
@@ -297,7 +311,7 @@ type guardView struct {
 }
 
 func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseQuery(r.URL.Query()); err != nil {
+	if _, err := s.query(r); err != nil {
 		return err
 	}
 	var out []definitionView
@@ -321,7 +335,7 @@ func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseQuery(r.URL.Query()); err != nil {
+	if _, err := s.query(r); err != nil {
 		return err
 	}
 	var out []*statusView
@@ -343,10 +357,14 @@ type query struct {
 func parseQuery(v url.Values, allowed ...string) (*query, error) {
 	for k, vals := range v {
 		if !slices.Contains(allowed, k) {
+			var e *apiError
 			if len(allowed) == 0 {
-				return nil, badParam(k, "unknown parameter; this endpoint takes none")
+				e = badParam(k, "unknown parameter; this endpoint takes none")
+			} else {
+				e = badParam(k, "unknown parameter (allowed: %v)", allowed)
 			}
-			return nil, badParam(k, "unknown parameter (allowed: %v)", allowed)
+			e.allowed = append([]string{}, allowed...)
+			return nil, e
 		}
 		if len(vals) > 1 {
 			return nil, badParam(k, "given %d times; give it once", len(vals))
@@ -446,4 +464,102 @@ func (q *query) time(k string) time.Time {
 	}
 	q.fail(k, "%q is not a date (YYYY-MM-DD) or RFC 3339 time", v)
 	return time.Time{}
+}
+
+// boolean reads "true" or "false"; nil when the parameter is absent.
+func (q *query) boolean(k string) *bool {
+	switch v := q.value(k); v {
+	case "":
+		return nil
+	case "true", "false":
+		b := v == "true"
+		return &b
+	default:
+		q.fail(k, "%q is not true or false", v)
+		return nil
+	}
+}
+
+// date reads a date YYYY-MM-DD (a day in Vietnam) and returns it as given.
+func (q *query) date(k string) string {
+	v := q.value(k)
+	if v == "" {
+		return ""
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		q.fail(k, "%q is not a date (YYYY-MM-DD)", v)
+		return ""
+	}
+	return v
+}
+
+// hexCursor reads the cursor of a list in due-date order: hex of the due
+// time (8 bytes) and the code.
+func (q *query) hexCursor() string {
+	v := q.value("cursor")
+	if v == "" {
+		return ""
+	}
+	if b, err := hex.DecodeString(v); err != nil || len(b) <= 8 || !codeRE.Match(b[8:]) {
+		q.fail("cursor", "%q is not a cursor of this list (overdue=true lists by due date)", v)
+		return ""
+	}
+	return v
+}
+
+// dateCodeCursor reads the cursor of a list in receipt-date order:
+// "YYYY-MM-DD~code".
+func (q *query) dateCodeCursor() string {
+	v := q.value("cursor")
+	if v == "" {
+		return ""
+	}
+	date, code, ok := strings.Cut(v, "~")
+	if _, err := time.Parse(time.DateOnly, date); err != nil || !ok || !codeRE.MatchString(code) {
+		q.fail("cursor", "%q is not a cursor of this list (from and to list by receipt date)", v)
+		return ""
+	}
+	return v
+}
+
+// auditPage is a page of a whole-store chain audit.
+type auditPage struct {
+	Items      []workflow.ChainReport `json:"items"`   // the broken chains among the dossiers checked
+	Checked    int                    `json:"checked"` // dossiers whose chain this page verified
+	NextCursor string                 `json:"next_cursor,omitempty"`
+}
+
+// auditVerify verifies the chains of a page of dossiers in code order and
+// reports the broken ones.
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	after, n := q.code("cursor"), q.limit()
+	if q.err != nil {
+		return q.err
+	}
+	reports, next, err := s.cfg.Store.VerifyPage(r.Context(), after, n)
+	if err != nil {
+		return err
+	}
+	out := auditPage{Items: []workflow.ChainReport{}, Checked: len(reports), NextCursor: next}
+	for _, rep := range reports {
+		if !rep.OK {
+			out.Items = append(out.Items, rep)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// openAPI serves the OpenAPI document of the API (docs/openapi.json).
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.query(r); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(docs.OpenAPI)
+	return nil
 }

@@ -22,6 +22,9 @@ type Store interface {
 	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
 	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
 	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+	// VerifyPage verifies the chains of up to max dossiers after the code
+	// after, in code order; next is "" after the last page (audit).
+	VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error)
 	// Deadlines lists dossiers from the due or overdue index (dashboard).
 	Deadlines(ctx context.Context, q workflow.DeadlineQuery) ([]workflow.Dossier, string, error)
 	// Totals returns the running totals from counters (dashboard).
@@ -84,6 +87,8 @@ func Routes() []Route {
 		{"GET", "/api/v1/definitions"},
 		{"GET", "/api/v1/statuses"},
 		{"GET", "/api/v1/stats"},
+		{"GET", "/api/v1/audit/verify"},
+		{"GET", "/api/v1/openapi.json"},
 		{"GET", "/api/v1/feed"},
 		{"GET", "/{$}"},
 		{"GET", "/overdue"},
@@ -107,6 +112,8 @@ func (s *Server) routes() {
 		"/api/v1/definitions":            s.listDefinitions,
 		"/api/v1/statuses":               s.listStatuses,
 		"/api/v1/stats":                  s.stats,
+		"/api/v1/audit/verify":           s.auditVerify,
+		"/api/v1/openapi.json":           s.openAPI,
 		"/api/v1/feed":                   s.feedStream,
 		"/{$}":                           s.overviewPage,
 		"/overdue":                       s.overduePage,
@@ -175,6 +182,10 @@ type apiError struct {
 	msg    string
 	param  string // the offending query parameter, if any
 	vi     string // the message in Vietnamese, for dashboard pages; "" when only msg
+
+	// allowed lists the parameters the endpoint takes, when param is
+	// unknown to it; nil otherwise.
+	allowed []string
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -203,6 +214,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"code": ae.code, "message": ae.msg, "request_id": requestID(r)}
 	if ae.param != "" {
 		body["parameter"] = ae.param
+	}
+	if ae.allowed != nil {
+		body["allowed"] = ae.allowed
 	}
 	writeJSON(w, ae.status, map[string]any{"error": body})
 }

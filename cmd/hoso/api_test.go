@@ -8,10 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -99,6 +103,18 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/stats?kind=x", "kind", 400},
 		{"/api/v1/stats?agency=H%0057", "agency", 400},
 		{"/api/v1/stats?colour=red", "colour", 400},
+		{"/api/v1/dossiers?overdue=yes", "overdue", 400},
+		{"/api/v1/dossiers?from=2025-10-32", "from", 400},
+		{"/api/v1/dossiers?to=01/10/2025", "to", 400},
+		{"/api/v1/dossiers?from=2025-10-02&to=2025-10-01", "to", 400},
+		{"/api/v1/dossiers?overdue=true&cursor=000.00.12.H57-251001-0001", "cursor", 400},
+		{"/api/v1/dossiers?overdue=true&cursor=00ff", "cursor", 400},
+		{"/api/v1/dossiers?from=2025-10-01&cursor=000.00.12.H57-251001-0001", "cursor", 400},
+		{"/api/v1/dossiers?to=2025-10-01&cursor=2025-10-01~a*b", "cursor", 400},
+		{"/api/v1/audit/verify?limit=0", "limit", 400},
+		{"/api/v1/audit/verify?cursor=a*b", "cursor", 400},
+		{"/api/v1/audit/verify?dossier=x", "dossier", 400},
+		{"/api/v1/openapi.json?v=3", "v", 400},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000", "", 404},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000/verify", "", 404},
 		{"/api/v1/nothing", "", 404},
@@ -313,6 +329,127 @@ func TestAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("dossier filters", func(t *testing.T) {
+		type page struct {
+			Items []struct {
+				Code string `json:"code"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		codes := func(path string) ([]string, string) {
+			t.Helper()
+			var p page
+			getJSON(t, base, path, 200, &p)
+			out := []string{}
+			for _, d := range p.Items {
+				out = append(out, d.Code)
+			}
+			return out, p.NextCursor
+		}
+		for _, tt := range []struct {
+			query string
+			want  []string
+		}{
+			// codes[0] and codes[1] were received on 2025-10-01 in
+			// Vietnam, codes[2] never was; none is overdue.
+			{"from=2025-10-01&to=2025-10-01", f.codes[:2]},
+			{"from=2025-10-01", f.codes[:2]},
+			{"to=2025-10-01&status=4", f.codes[1:2]},
+			{"from=2025-10-02", nil},
+			{"to=2025-09-30", nil},
+			{"overdue=true", nil},
+			{"overdue=false", f.codes},
+			{"overdue=false&status=4&agency=H57", f.codes[1:2]},
+		} {
+			got, next := codes("/api/v1/dossiers?" + tt.query)
+			if diff := cmp.Diff(append([]string{}, tt.want...), got); diff != "" || next != "" {
+				t.Errorf("dossiers?%s (-want +got):\n%s next %q", tt.query, diff, next)
+			}
+		}
+		// Receipt order pages with a date~code cursor.
+		got, next := codes("/api/v1/dossiers?from=2025-10-01&limit=1")
+		if len(got) != 1 || got[0] != f.codes[0] || next != "2025-10-01~"+f.codes[0] {
+			t.Fatalf("first page by receipt date: %v, next %q", got, next)
+		}
+		got, next = codes("/api/v1/dossiers?from=2025-10-01&limit=1&cursor=" + next)
+		if len(got) != 1 || got[0] != f.codes[1] || next != "" {
+			t.Fatalf("second page by receipt date: %v, next %q", got, next)
+		}
+	})
+
+	t.Run("audit", func(t *testing.T) {
+		var p struct {
+			Items      []json.RawMessage `json:"items"`
+			Checked    int               `json:"checked"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		getJSON(t, base, "/api/v1/audit/verify", 200, &p)
+		if p.Checked != 3 || p.Items == nil || len(p.Items) != 0 || p.NextCursor != "" {
+			t.Fatalf("audit verify: %+v", p)
+		}
+		p.NextCursor = ""
+		getJSON(t, base, "/api/v1/audit/verify?limit=2", 200, &p)
+		if p.Checked != 2 || p.NextCursor != f.codes[1] {
+			t.Fatalf("audit verify, page of 2: %+v", p)
+		}
+		p.NextCursor = ""
+		getJSON(t, base, "/api/v1/audit/verify?limit=2&cursor="+f.codes[1], 200, &p)
+		if p.Checked != 1 || p.NextCursor != "" {
+			t.Fatalf("audit verify, second page: %+v", p)
+		}
+	})
+
+	t.Run("openapi document", func(t *testing.T) {
+		resp, err := http.Get(base + "/api/v1/openapi.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !bytes.Equal(body, docs.OpenAPI) {
+			t.Fatalf("GET /api/v1/openapi.json = %d %s, %d bytes; want docs/openapi.json", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	})
+
+	// Each handler's query parameters are its route's Params (which the
+	// OpenAPI document must list, see web's TestOpenAPIAgreesWithRoutes):
+	// an unknown one is refused with the list of those it takes.
+	t.Run("every route takes its Params", func(t *testing.T) {
+		for _, r := range web.Routes() {
+			if !strings.HasPrefix(r.Pattern, "/api/v1/") {
+				continue
+			}
+			path := strings.ReplaceAll(r.Pattern, "{code}", f.codes[0]) + "?zz_probe=1"
+			req, err := http.NewRequest(r.Method, base+path, strings.NewReader(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+			if err != nil {
+				cancel()
+				t.Errorf("%s %s: %v", r.Method, path, err)
+				continue
+			}
+			var e struct {
+				Error struct {
+					Parameter string   `json:"parameter"`
+					Allowed   []string `json:"allowed"`
+				} `json:"error"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&e)
+			resp.Body.Close()
+			cancel()
+			want := r.Params()
+			slices.Sort(want)
+			slices.Sort(e.Error.Allowed)
+			if resp.StatusCode != 400 || err != nil || e.Error.Parameter != "zz_probe" || e.Error.Allowed == nil ||
+				!slices.Equal(want, e.Error.Allowed) {
+				t.Errorf("%s %s = %d %+v (%v); want 400 naming zz_probe and allowing %q", r.Method, path, resp.StatusCode, e.Error, err, want)
+			}
+		}
+	})
+
 	t.Run("definitions and statuses", func(t *testing.T) {
 		var defs struct {
 			Items []struct {
@@ -364,6 +501,7 @@ func TestAPI(t *testing.T) {
 
 	t.Run("every route is tested", func(t *testing.T) {
 		tested := "/healthz /readyz /metrics /api/v1/dossiers /api/v1/dossiers/{code} /api/v1/dossiers/{code}/verify /api/v1/rejections /api/v1/mismatches /api/v1/definitions /api/v1/statuses /api/v1/stats" +
+			" /api/v1/audit/verify /api/v1/openapi.json" +
 			" /api/v1/feed /{$} /overdue /dossiers/{code} /feed /definitions /static/{file}" // TestDashboardPages
 		for _, r := range web.Routes() {
 			if !strings.Contains(tested+" ", r.Pattern+" ") {
