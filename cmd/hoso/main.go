@@ -5,6 +5,9 @@
 //	hoso serve                     run the engine, embedded NATS and the HTTP API
 //	hoso emit [flags]              publish a dossier event
 //	hoso dossier show CODE         print a dossier, its history and chain check
+//	hoso dossier list [flags]      list dossiers, filtered
+//	hoso rejections [flags]        list rejected events, filtered
+//	hoso audit verify [CODE]       verify the hash chains of one dossier or all
 //	hoso definitions validate DIR  check procedure definition files
 //	hoso definitions list          list the loaded definitions
 //	hoso definitions show ID       draw a definition's state diagram
@@ -63,6 +66,9 @@ Usage:
   hoso serve                      run the engine, embedded NATS and the HTTP API
   hoso emit [flags]               publish a dossier event and print its outcome
   hoso dossier show CODE          print a dossier, its history and its chain check
+  hoso dossier list [flags]       list dossiers by status, agency, procedure, overdue, receipt date
+  hoso rejections [flags]         list rejected events by dossier, reason, time
+  hoso audit verify [CODE]        verify the hash chains of one dossier or of all (exit 1 if broken)
   hoso definitions validate DIR   check procedure definition files
   hoso definitions list           list the definitions hoso ships
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
@@ -96,6 +102,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &simulateCommand{env: e}
 	case "stats":
 		cmd = &statsCommand{env: e}
+	case "rejections":
+		cmd = &rejectionsCommand{env: e}
+	case "audit":
+		cmd = &auditCommand{env: e}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

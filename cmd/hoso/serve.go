@@ -173,7 +173,8 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log})
+	m := newMetrics()
+	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit})
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,6 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		return fmt.Errorf("set up streams: %w", err)
 	}
 
-	m := newMetrics(db)
 	feed := web.NewFeed(0)
 	relay := events.NewRelay(js, db, log)
 	applied, err := db.AppliedSeq()
@@ -233,7 +233,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 			feed.Publish(r)
 		},
 	})
-	m.relay = relay
+	m.watch(db, relay, cons, log)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
