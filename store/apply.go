@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -28,7 +29,8 @@ import (
 // Apply never leaves a batch half-applied: on any error (ctx ended, an
 // envelope with neither event nor rejection, I/O) nothing of the batch is
 // written, and the caller may retry the same batch. It does not modify
-// the envelopes and never reads the wall clock.
+// the envelopes, and what it writes never depends on the wall clock (it
+// reads it only to time the commit for Options.OnCommit).
 func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
 	if err := ctx.Err(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
@@ -54,8 +56,12 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	if err := ctx.Err(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)
+	}
+	if db.onCommit != nil {
+		db.onCommit(time.Since(start))
 	}
 	db.logger.Debug("batch applied", "last_seq", res.LastSeq, "envelopes", len(batch),
 		"accepted", res.Accepted, "rejected", res.Rejected, "skipped", res.Skipped)

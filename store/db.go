@@ -58,6 +58,12 @@ type Options struct {
 	// Timeout is how long Open waits for the file lock before returning
 	// ErrLocked. Zero means DefaultTimeout (1s).
 	Timeout time.Duration
+
+	// OnCommit, if set, is called after each commit of Apply with how
+	// long bbolt's Commit took: writing the batch's pages and the fsync,
+	// without the decisions (a metrics hook). It runs on Apply's
+	// goroutine and must be quick. Default nil.
+	OnCommit func(time.Duration)
 }
 
 // DB is hoso's store: one bbolt file holding dossiers, their hash-chained
@@ -67,10 +73,11 @@ type Options struct {
 // A DB is safe for concurrent use. Apply calls are serialized (bbolt has
 // one writer); reads see the last committed batch and never block Apply.
 type DB struct {
-	bolt    *bbolt.DB
-	path    string
-	catalog *workflow.Catalog
-	logger  *slog.Logger
+	bolt     *bbolt.DB
+	path     string
+	catalog  *workflow.Catalog
+	logger   *slog.Logger
+	onCommit func(time.Duration) // Options.OnCommit; nil when unset
 }
 
 // Open opens the store at path, creating the file and its buckets if
@@ -96,7 +103,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger}
+	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit}
 	var applied uint64
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {

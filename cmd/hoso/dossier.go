@@ -21,7 +21,10 @@ const defaultServer = "http://127.0.0.1:8080"
 type dossierCommand struct{ env }
 
 func (c *dossierCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("dossier", "dossier show [flags] CODE", c.stderr)
+	if len(args) > 0 && args[0] == "list" {
+		return c.list(ctx, args[1:])
+	}
+	fs := newFlagSet("dossier", "dossier show [flags] CODE  |  hoso dossier list [flags]", c.stderr)
 	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
 	output := fs.String("o", "table", "output format: table or json")
 	if len(args) == 0 || args[0] != "show" {
@@ -115,6 +118,7 @@ type dossierDoc struct {
 }
 
 type chainReport struct {
+	Dossier  string `json:"dossier"`
 	OK       bool   `json:"ok"`
 	Entries  int    `json:"entries"`
 	BrokenAt int    `json:"broken_at"`

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,22 +17,40 @@ import (
 	"github.com/hoso-vn/hoso/workflow"
 )
 
-// metrics are the Prometheus metrics of `hoso serve`.
+// lagTimeout bounds the JetStream consumer-info request a scrape makes
+// for hoso_consumer_lag: a slow or absent NATS server must not hold the
+// scrape.
+const lagTimeout = 2 * time.Second
+
+// metrics are the Prometheus metrics of `hoso serve`. Every metric is
+// documented in docs/api.md; TestMetrics checks that each is exposed.
+//
+// The histograms and counters are fed by hooks (store.Options.OnCommit,
+// events.ConsumerConfig.OnBatch); the gauges are read at scrape time from
+// the store's counters, the relay and the JetStream consumer, which watch
+// sets once before the HTTP server starts.
 type metrics struct {
 	reg     *prometheus.Registry
 	events  *prometheus.CounterVec
 	batch   prometheus.Histogram
 	apply   prometheus.Histogram
+	commit  prometheus.Histogram
 	applied prometheus.Gauge
-	relay   *events.Relay // set once built; read by the backlog gauge
+	lagErrs prometheus.Counter
+
+	// Set by watch before the first scrape, read-only afterwards.
+	db    *store.DB
+	relay *events.Relay
+	cons  jetstream.Consumer
+	log   *slog.Logger
 }
 
-func newMetrics(db *store.DB) *metrics {
+func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hoso_events_total",
-			Help: "Stream messages decided, by outcome kind (accepted, correction, rejected) and rejection reason.",
+			Help: "Stream messages decided, by outcome kind (accepted, correction, rejected, deadline) and rejection reason.",
 		}, []string{"outcome", "reason"}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hoso_batch_size",
@@ -42,25 +62,41 @@ func newMetrics(db *store.DB) *metrics {
 			Help:    "Time to decide and commit one batch, fsync included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hoso_batch_commit_seconds",
+			Help:    "Time of the store commit of one batch: writing its pages and the fsync, without the decisions.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
+		}),
 		applied: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_applied_sequence",
 			Help: "Stream sequence of the last applied message.",
 		}),
+		lagErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_consumer_lag_errors_total",
+			Help: "Scrapes that could not read the consumer's info from JetStream, and so report no hoso_consumer_lag.",
+		}),
 	}
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.applied,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "hoso_outbox_backlog",
-			Help: "Outcomes committed but not yet confirmed published on NATS.",
+			Name: "hoso_relay_backlog",
+			Help: "Outcomes the relay holds in memory, committed but not yet confirmed published (a subset of hoso_outbox_backlog).",
 		}, func() float64 {
 			if m.relay == nil {
 				return 0
 			}
 			return float64(m.relay.Backlog())
 		}),
-		&countsCollector{db: db, desc: prometheus.NewDesc("hoso_dossiers", "Dossiers by national status code.", []string{"status"}, nil)},
+		&storeCollector{m: m},
+		&lagCollector{m: m},
 	)
 	return m
+}
+
+// watch gives the metrics what they read at scrape time. It must be
+// called once, before the handler serves.
+func (m *metrics) watch(db *store.DB, relay *events.Relay, cons jetstream.Consumer, log *slog.Logger) {
+	m.db, m.relay, m.cons, m.log = db, relay, cons, log
 }
 
 func (m *metrics) observeBatch(r workflow.BatchResult, took time.Duration) {
@@ -72,25 +108,71 @@ func (m *metrics) observeBatch(r workflow.BatchResult, took time.Duration) {
 	}
 }
 
+// observeCommit is the store's OnCommit hook.
+func (m *metrics) observeCommit(took time.Duration) { m.commit.Observe(took.Seconds()) }
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// countsCollector reports the store's counters at scrape time.
-type countsCollector struct {
-	db   *store.DB
-	desc *prometheus.Desc
+// storeCollector reports the store's counters at scrape time: one read
+// transaction of the counts bucket, no scan.
+type storeCollector struct{ m *metrics }
+
+var (
+	dossiersDesc = prometheus.NewDesc("hoso_dossiers", "Dossiers by national status code.", []string{"status"}, nil)
+	overdueDesc  = prometheus.NewDesc("hoso_dossiers_overdue",
+		"Dossiers overdue and in progress: in status 2 or 4, not terminal, flagged by a recorded deadline expiry.", nil, nil)
+	outboxDesc = prometheus.NewDesc("hoso_outbox_backlog",
+		"Outcomes in the store's outbox: committed, not yet confirmed published on NATS.", nil, nil)
+	lagDesc = prometheus.NewDesc("hoso_consumer_lag",
+		"Events in the stream the engine has not yet applied and acked: the durable consumer's pending plus ack-pending messages, read from JetStream at scrape time.", nil, nil)
+)
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dossiersDesc
+	ch <- overdueDesc
+	ch <- outboxDesc
 }
 
-func (c *countsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *countsCollector) Collect(ch chan<- prometheus.Metric) {
-	counts, err := c.db.Counts(context.Background())
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.m.db == nil {
+		return
+	}
+	counts, err := c.m.db.Counts(context.Background())
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		for _, d := range []*prometheus.Desc{dossiersDesc, overdueDesc, outboxDesc} {
+			ch <- prometheus.NewInvalidMetric(d, err)
+		}
 		return
 	}
 	for s := workflow.StatusSubmitted; s <= workflow.MaxStatus; s++ {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts.ByStatus[s]), strconv.Itoa(int(s)))
+		ch <- prometheus.MustNewConstMetric(dossiersDesc, prometheus.GaugeValue, float64(counts.ByStatus[s]), strconv.Itoa(int(s)))
 	}
+	ch <- prometheus.MustNewConstMetric(overdueDesc, prometheus.GaugeValue, float64(counts.Overdue))
+	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(counts.Outbox))
+}
+
+// lagCollector asks JetStream for the consumer's info at scrape time. When
+// it cannot within lagTimeout, the scrape goes on without the lag and
+// hoso_consumer_lag_errors_total counts the failure.
+type lagCollector struct{ m *metrics }
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.m.cons == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+	defer cancel()
+	info, err := c.m.cons.Info(ctx)
+	if err != nil {
+		c.m.lagErrs.Inc()
+		if c.m.log != nil {
+			c.m.log.Warn("consumer info for metrics", "err", err)
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(info.NumPending)+float64(info.NumAckPending))
 }

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+// clientFlags are the flags every client command shares.
+type clientFlags struct {
+	server, output *string
+}
+
+func addClientFlags(fs *flag.FlagSet, getenv func(string) string) clientFlags {
+	return clientFlags{
+		server: fs.String("server", envOr(getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)"),
+		output: fs.String("o", "table", "output format: table (for people) or json (for scripts)"),
+	}
+}
+
+func (f clientFlags) validate() error {
+	if *f.output != "table" && *f.output != "json" {
+		return fmt.Errorf("-o: %q is not table or json", *f.output)
+	}
+	return nil
+}
+
+// pageDoc is a page of a list of the API.
+type pageDoc[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// listPages reads the list at path with the query v, following the
+// cursors to the last page when all is set, and returns the items with
+// the cursor of the page after them ("" after the last).
+func listPages[T any](ctx context.Context, cl apiClient, path string, v url.Values, all bool) ([]T, string, error) {
+	var items []T
+	for {
+		var p pageDoc[T]
+		if err := cl.get(ctx, path+"?"+v.Encode(), &p); err != nil {
+			return nil, "", err
+		}
+		items = append(items, p.Items...)
+		if !all || p.NextCursor == "" {
+			return items, p.NextCursor, nil
+		}
+		v.Set("cursor", p.NextCursor)
+	}
+}
+
+// setNonEmpty sets the query parameters whose values are not "".
+func setNonEmpty(v url.Values, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+}
+
+// writePage writes a list in the shape of the API's pages, for -o json.
+func writePage[T any](w io.Writer, items []T, next string) error {
+	if items == nil {
+		items = []T{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(pageDoc[T]{Items: items, NextCursor: next})
+}
+
+// moreHint tells people, on stderr, how to read the rest of a list.
+func moreHint(w io.Writer, next string) {
+	if next != "" {
+		fmt.Fprintf(w, "(more: add --all, or --cursor %s)\n", next)
+	}
+}
+
+// listDoc is a dossier as GET /api/v1/dossiers lists it.
+type listDoc struct {
+	Code       string     `json:"code"`
+	Procedure  string     `json:"procedure"`
+	Agency     string     `json:"agency"`
+	State      string     `json:"state"`
+	Status     *statusDoc `json:"status"`
+	Department string     `json:"department"`
+	Due        *time.Time `json:"due"`
+	ReceivedAt *time.Time `json:"received_at"`
+	Overdue    bool       `json:"overdue"`
+	Terminal   bool       `json:"terminal"`
+	Rejections int        `json:"rejections"`
+}
+
+// dossierList runs `hoso dossier list`.
+func (c *dossierCommand) list(ctx context.Context, args []string) error {
+	fs := newFlagSet("dossier list", "dossier list [flags]", c.stderr)
+	cf := addClientFlags(fs, c.getenv)
+	status := fs.String("status", "", "only dossiers in this national status code (1–10)")
+	agency := fs.String("agency", "", "only dossiers of this agency")
+	procedure := fs.String("procedure", "", "only dossiers of this procedure code")
+	overdue := fs.String("overdue", "", "true: only dossiers overdue and in progress (listed by due date); false: every other one")
+	from := fs.String("from", "", "only dossiers received on or after this date, YYYY-MM-DD (listed by receipt date)")
+	to := fs.String("to", "", "only dossiers received on or before this date, YYYY-MM-DD")
+	limit := fs.Int("limit", 0, "dossiers per page, 1–1000 (default: the server's, 50)")
+	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
+	all := fs.Bool("all", false, "follow the cursors and list every matching dossier")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(c.stderr, "hoso dossier list: unexpected argument %q\n", pos[0])
+		return flag.ErrHelp
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	v := url.Values{}
+	setNonEmpty(v, "status", *status, "agency", *agency, "procedure", *procedure, "overdue", *overdue,
+		"from", *from, "to", *to, "cursor", *cursor)
+	if *limit != 0 {
+		v.Set("limit", strconv.Itoa(*limit))
+	}
+	items, next, err := listPages[json.RawMessage](ctx, apiClient{base: *cf.server}, "/api/v1/dossiers", v, *all)
+	if err != nil {
+		return err
+	}
+	if *cf.output == "json" {
+		return writePage(c.stdout, items, next)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MÃ HỒ SƠ\tTRẠNG THÁI\tTHỦ TỤC\tCƠ QUAN\tPHÒNG BAN\tTIẾP NHẬN\tHẠN TRẢ\tQUÁ HẠN\tTỪ CHỐI")
+	for _, raw := range items {
+		var d listDoc
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return fmt.Errorf("decode dossier: %w", err)
+		}
+		late := ""
+		if d.Overdue {
+			late = "quá hạn"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", d.Code, d.Status, d.Procedure, d.Agency, dash(d.Department),
+			optVNTime(d.ReceivedAt), optVNTime(d.Due), dash(late), d.Rejections)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%d hồ sơ\n", len(items))
+	moreHint(c.stderr, next)
+	return nil
+}
+
+func optVNTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return vnTime(*t)
+}
+
+// rejectionsCommand lists rejected events through the HTTP API.
+type rejectionsCommand struct{ env }
+
+// rejectionDoc is a rejection as the API lists it.
+type rejectionDoc struct {
+	Seq      uint64    `json:"seq"`
+	EventID  string    `json:"event_id"`
+	Source   string    `json:"source"`
+	Dossier  string    `json:"dossier"`
+	Action   string    `json:"action"`
+	Agency   string    `json:"agency"`
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail"`
+	DetailVI string    `json:"detail_vi"`
+	Time     time.Time `json:"time"`
+}
+
+func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("rejections", "rejections [flags]", c.stderr)
+	cf := addClientFlags(fs, c.getenv)
+	dossier := fs.String("dossier", "", "only rejections of events naming this dossier")
+	reason := fs.String("reason", "", "only rejections with this reason code (e.g. invalid_transition, missing_attachment)")
+	since := fs.String("since", "", "only rejections recorded since this date (YYYY-MM-DD, Vietnam) or RFC 3339 time")
+	limit := fs.Int("limit", 0, "rejections per page, 1–1000 (default: the server's, 50)")
+	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
+	all := fs.Bool("all", false, "follow the cursors and list every matching rejection")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(c.stderr, "hoso rejections: unexpected argument %q\n", pos[0])
+		return flag.ErrHelp
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	v := url.Values{}
+	setNonEmpty(v, "dossier", *dossier, "reason", *reason, "since", *since, "cursor", *cursor)
+	if *limit != 0 {
+		v.Set("limit", strconv.Itoa(*limit))
+	}
+	items, next, err := listPages[json.RawMessage](ctx, apiClient{base: *cf.server}, "/api/v1/rejections", v, *all)
+	if err != nil {
+		return err
+	}
+	if *cf.output == "json" {
+		return writePage(c.stdout, items, next)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTHỜI ĐIỂM\tHỒ SƠ\tNGUỒN\tTHAO TÁC\tLÝ DO\tCHI TIẾT")
+	for _, raw := range items {
+		var r rejectionDoc
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("decode rejection: %w", err)
+		}
+		detail := r.DetailVI
+		if detail == "" {
+			detail = r.Detail
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, vnTime(r.Time), dash(r.Dossier), dash(r.Source),
+			dash(r.Action), r.Reason, detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%d sự kiện bị từ chối\n", len(items))
+	moreHint(c.stderr, next)
+	return nil
+}
+
+// auditCommand checks the tamper-evident histories through the HTTP API.
+type auditCommand struct{ env }
+
+// auditPageDoc is a page of GET /api/v1/audit/verify.
+type auditPageDoc struct {
+	Items      []chainReport `json:"items"`
+	Checked    int           `json:"checked"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// auditResult is what `hoso audit verify -o json` prints.
+type auditResult struct {
+	Checked int           `json:"checked"`
+	Broken  []chainReport `json:"broken"`
+}
+
+func (c *auditCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("audit", "audit verify [flags] [CODE]", c.stderr)
+	cf := addClientFlags(fs, c.getenv)
+	limit := fs.Int("limit", 1000, "dossiers verified per request when verifying all, 1–1000")
+	if len(args) == 0 || args[0] != "verify" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(c.stderr, "hoso audit verify: give one dossier code, or none to verify every dossier")
+		return flag.ErrHelp
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	cl := apiClient{base: *cf.server}
+	res := auditResult{Broken: []chainReport{}}
+	if len(pos) == 1 {
+		var rep chainReport
+		if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(pos[0])+"/verify", &rep); err != nil {
+			return err
+		}
+		rep.Dossier = pos[0]
+		res.Checked = 1
+		if !rep.OK {
+			res.Broken = append(res.Broken, rep)
+		}
+		if *cf.output == "table" && rep.OK {
+			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s\n", rep.Dossier, rep.Entries, short(rep.Head))
+		}
+	} else {
+		v := url.Values{"limit": {strconv.Itoa(*limit)}}
+		for {
+			var p auditPageDoc
+			if err := cl.get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
+				return err
+			}
+			res.Checked += p.Checked
+			for _, rep := range p.Items {
+				if *cf.output == "table" {
+					printBroken(c.stdout, rep)
+				}
+				res.Broken = append(res.Broken, rep)
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			v.Set("cursor", p.NextCursor)
+		}
+	}
+	switch {
+	case *cf.output == "json":
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	case len(pos) == 1 && len(res.Broken) == 1:
+		printBroken(c.stdout, res.Broken[0])
+	case len(pos) == 0:
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d hồ sơ: %d chuỗi băm hỏng\n", res.Checked, len(res.Broken))
+	}
+	if len(res.Broken) > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// printBroken names a broken chain's dossier and first bad entry.
+func printBroken(w io.Writer, r chainReport) {
+	fmt.Fprintf(w, "%s: chuỗi băm HỎNG tại mục %d: %s\n", r.Dossier, r.BrokenAt, r.Problem)
+}
+
+// dash returns s, or "-" for an empty cell.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
