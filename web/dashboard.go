@@ -78,6 +78,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // their errors as a page.
 var pagePatterns = map[string]bool{
 	"GET /{$}": true, "GET /overdue": true, "GET /dossiers/{code}": true, "GET /feed": true, "GET /definitions": true,
+	"GET /reconcile": true, "POST /reconcile": true,
 }
 
 // isPage reports whether the request is for a dashboard page.

@@ -226,6 +226,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"FeedItem", feedItem{}},
 		{"Stats", statsView{}},
 		{"StatsReport", workflow.Report{}},
+		{"ReconcileReport", reconcileView{}},
 	} {
 		if diff := cmp.Diff(jsonFields(reflect.TypeOf(tt.view)), props(tt.schema)); diff != "" {
 			t.Errorf("schema %s differs from %T (-view +schema):\n%s", tt.schema, tt.view, diff)

@@ -22,6 +22,9 @@ type Store interface {
 	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
 	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
 	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+	// DossiersByCode returns the dossiers of the codes, keyed by code; a
+	// code with no dossier is absent (reconciliation).
+	DossiersByCode(ctx context.Context, codes []string) (map[string]*workflow.Dossier, error)
 	// VerifyPage verifies the chains of up to max dossiers after the code
 	// after, in code order; next is "" after the last page (audit).
 	VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error)
@@ -43,6 +46,9 @@ type Config struct {
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler // served at /metrics when not nil
 	Logger  *slog.Logger // nil discards
+	// Publisher publishes the corrections of a reconciliation
+	// (POST /api/v1/reconcile?publish=true); nil refuses publish=true.
+	Publisher Publisher
 	// Feed is the source of the dashboard's live feed (/api/v1/feed); nil
 	// answers that endpoint with 501.
 	Feed *Feed
@@ -86,6 +92,9 @@ func Routes() []Route {
 		{"GET", "/api/v1/mismatches"},
 		{"GET", "/api/v1/definitions"},
 		{"GET", "/api/v1/statuses"},
+		{"POST", "/api/v1/reconcile"},
+		{"GET", "/reconcile"},
+		{"POST", "/reconcile"},
 		{"GET", "/api/v1/stats"},
 		{"GET", "/api/v1/audit/verify"},
 		{"GET", "/api/v1/openapi.json"},
@@ -111,6 +120,8 @@ func (s *Server) routes() {
 		"/api/v1/mismatches":             s.listMismatches,
 		"/api/v1/definitions":            s.listDefinitions,
 		"/api/v1/statuses":               s.listStatuses,
+		"/api/v1/reconcile":              s.reconcileExport,
+		"/reconcile":                     s.reconcilePage,
 		"/api/v1/stats":                  s.stats,
 		"/api/v1/audit/verify":           s.auditVerify,
 		"/api/v1/openapi.json":           s.openAPI,
