@@ -74,6 +74,7 @@ Usage:
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
   hoso simulate [flags]           publish a realistic stream of a province's dossier events
   hoso stats [flags]              print a period's statistics as provinces publish them
+  hoso reconcile FILE             compare a one-stop-shop's status export with hoso
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
@@ -102,6 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &simulateCommand{env: e}
 	case "stats":
 		cmd = &statsCommand{env: e}
+	case "reconcile":
+		cmd = &reconcileCommand{env: e}
 	case "rejections":
 		cmd = &rejectionsCommand{env: e}
 	case "audit":

@@ -241,6 +241,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	api := web.New(web.Config{
 		Store: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
+		Publisher: events.NewOutcomePublisher(js),
 		Ready: func(context.Context) error {
 			switch {
 			case !nc.IsConnected():
