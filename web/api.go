@@ -205,6 +205,26 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	dq, err := dossierQuery(q)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.cfg.Store.Dossiers(r.Context(), dq)
+	if err != nil {
+		return err
+	}
+	out := page[dossierView]{Items: make([]dossierView, len(list)), NextCursor: next}
+	for i := range list {
+		out.Items[i] = viewDossier(&list[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// dossierQuery reads the parameters of GET /api/v1/dossiers. The cursor's
+// form depends on the order the filters choose: hex of the due time and
+// code with overdue=true, "date~code" with from or to, else a code.
+func dossierQuery(q *query) (workflow.DossierQuery, error) {
 	dq := workflow.DossierQuery{Status: q.status("status"), Agency: q.str("agency"), Procedure: q.str("procedure"),
 		Overdue: q.boolean("overdue"), ReceivedFrom: q.date("from"), ReceivedTo: q.date("to"), Limit: q.limit()}
 	if q.err == nil && dq.ReceivedFrom != "" && dq.ReceivedTo != "" && dq.ReceivedTo < dq.ReceivedFrom {
@@ -219,18 +239,9 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 		dq.After = q.code("cursor")
 	}
 	if q.err != nil {
-		return q.err
+		return workflow.DossierQuery{}, q.err
 	}
-	list, next, err := s.cfg.Store.Dossiers(r.Context(), dq)
-	if err != nil {
-		return err
-	}
-	out := page[dossierView]{Items: make([]dossierView, len(list)), NextCursor: next}
-	for i := range list {
-		out.Items[i] = viewDossier(&list[i])
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return dq, nil
 }
 
 func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
@@ -356,6 +367,9 @@ type query struct {
 // parseQuery rejects parameters not in allowed and repeated parameters.
 func parseQuery(v url.Values, allowed ...string) (*query, error) {
 	for k, vals := range v {
+		if k == "" {
+			return nil, &apiError{status: http.StatusBadRequest, code: "bad_parameter", msg: "a query parameter has no name"}
+		}
 		if !slices.Contains(allowed, k) {
 			var e *apiError
 			if len(allowed) == 0 {

@@ -10,6 +10,14 @@
 // as "internal error". Query parameters are validated strictly: an unknown
 // parameter or a malformed value is a 400 naming the parameter.
 //
+// Routes lists every route the Server answers. Route.Params gives the
+// query parameters an /api/v1 route takes: the list in queryParams that
+// its handler validates against (Server.query). docs/openapi.json
+// documents exactly those routes and parameters and is served at
+// /api/v1/openapi.json; TestOpenAPIAgreesWithRoutes keeps the two in
+// step, so a new route or parameter needs its line in queryParams and in
+// the document.
+//
 // The supervisors' dashboard is served from the same Server: pages at /,
 // /overdue, /dossiers/{code}, /feed and /definitions rendered with
 // html/template from embedded templates, in Vietnamese or (lang=en,

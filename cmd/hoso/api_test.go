@@ -103,6 +103,7 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/stats?kind=x", "kind", 400},
 		{"/api/v1/stats?agency=H%0057", "agency", 400},
 		{"/api/v1/stats?colour=red", "colour", 400},
+		{"/api/v1/dossiers?=x", "", 400},
 		{"/api/v1/dossiers?overdue=yes", "overdue", 400},
 		{"/api/v1/dossiers?from=2025-10-32", "from", 400},
 		{"/api/v1/dossiers?to=01/10/2025", "to", 400},

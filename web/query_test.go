@@ -1,0 +1,80 @@
+package web
+
+import (
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// FuzzDossierQuery feeds GET /api/v1/dossiers arbitrary query strings: the
+// parameters are either refused with a 400 naming one of them, or read
+// into a query whose dates are real dates in order and whose cursor has
+// the form of the order the filters choose.
+func FuzzDossierQuery(f *testing.F) {
+	for _, s := range []string{
+		"", "status=4&agency=H57", "overdue=true&cursor=00000000000000ff41", "from=2025-10-01&to=2025-10-31&cursor=2025-10-02~A-1",
+		"overdue=false&from=2025-10-01", "to=2025-02-30", "limit=1000&cursor=000.00.12.H57-251001-0001", "colour=red", "from=x&from=y",
+	} {
+		f.Add(s)
+	}
+	params := queryParams["/api/v1/dossiers"]
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseQuery(v, params...)
+		if err == nil {
+			dq := dossierQueryOf(t, q)
+			if dq == nil {
+				return
+			}
+			for _, d := range []string{dq.ReceivedFrom, dq.ReceivedTo} {
+				if _, err := time.Parse(time.DateOnly, d); d != "" && err != nil {
+					t.Fatalf("%q: date %q accepted", raw, d)
+				}
+			}
+			if dq.ReceivedFrom != "" && dq.ReceivedTo != "" && dq.ReceivedTo < dq.ReceivedFrom {
+				t.Fatalf("%q: to before from accepted", raw)
+			}
+			switch c := dq.After; {
+			case c == "":
+			case dq.Overdue != nil && *dq.Overdue:
+				if b, err := hex.DecodeString(c); err != nil || len(b) <= 8 {
+					t.Fatalf("%q: due-order cursor %q accepted", raw, c)
+				}
+			case dq.ReceivedFrom != "" || dq.ReceivedTo != "":
+				if date, code, ok := strings.Cut(c, "~"); !ok || len(date) != len(time.DateOnly) || !codeRE.MatchString(code) {
+					t.Fatalf("%q: receipt-order cursor %q accepted", raw, c)
+				}
+			case !codeRE.MatchString(c):
+				t.Fatalf("%q: code cursor %q accepted", raw, c)
+			}
+			return
+		}
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.status != 400 || ae.msg == "" || !v.Has(ae.param) {
+			t.Fatalf("%q: error %v does not name a given parameter", raw, err)
+		}
+	})
+}
+
+// dossierQueryOf reads q and checks that a refusal names a parameter; it
+// returns nil after a refusal.
+func dossierQueryOf(t *testing.T, q *query) *workflow.DossierQuery {
+	t.Helper()
+	dq, err := dossierQuery(q)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.status != 400 || ae.param == "" {
+			t.Fatalf("dossierQuery error %v does not name a parameter", err)
+		}
+		return nil
+	}
+	return &dq
+}
