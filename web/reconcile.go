@@ -71,7 +71,7 @@ func (s *Server) reconcileExport(w http.ResponseWriter, r *http.Request) error {
 	if err := crossOrigin.Check(r); err != nil {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: err.Error()}
 	}
-	q, err := parseQuery(r.URL.Query(), "format", "agency", "scope", "publish")
+	q, err := s.query(r) // format, agency, scope, publish (queryParams)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,8 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 		ProblemCount: len(problems), Problems: nonNil(problems[:min(len(problems), maxListedProblems)]), Report: rep,
 	}
 	if opts.publish {
-		outcomes, err := reconcile.Corrections(&rep, v.Run, time.Now(), lookup)
+		at := time.Now().In(workflow.Zone).Truncate(time.Second)
+		outcomes, err := reconcile.Corrections(&rep, v.Run, at, lookup)
 		if err != nil {
 			return reconcileView{}, err
 		}
