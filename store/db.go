@@ -33,6 +33,12 @@ var (
 	// newer hoso whose layout this build does not know.
 	ErrSchemaTooNew = errors.New("store: schema version of the file is newer than this build")
 
+	// ErrSchemaOld is returned by Open when the file was written by an
+	// older hoso whose layout lacks indexes or counters this build keeps.
+	// The event stream is the log: move the file aside and apply the
+	// stream into a new store.
+	ErrSchemaOld = errors.New("store: schema version of the file is older than this build")
+
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("store: database is closed")
 
@@ -83,7 +89,7 @@ type DB struct {
 // Open opens the store at path, creating the file and its buckets if
 // needed. It waits up to opts.Timeout for the file lock and returns
 // ErrLocked if another DB holds it. It refuses a file of an unknown newer
-// schema version with ErrSchemaTooNew.
+// schema version with ErrSchemaTooNew, and an older one with ErrSchemaOld.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Catalog == nil {
 		return nil, fmt.Errorf("open store %s: Options.Catalog is required", path)
@@ -124,8 +130,7 @@ func Open(path string, opts Options) (*DB, error) {
 		case v > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, v, schemaVersion)
 		case v < schemaVersion:
-			// Migrations go here when a second version exists.
-			return fmt.Errorf("store: schema version %d has no migration to %d", v, schemaVersion)
+			return fmt.Errorf("%w: file has version %d, this build writes %d; move the file aside and start hoso serve again: it applies the event stream from its first message into a new store", ErrSchemaOld, v, schemaVersion)
 		}
 		applied, err = appliedSeq(meta)
 		return err

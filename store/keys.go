@@ -10,8 +10,11 @@ import (
 )
 
 // schemaVersion is the version of the layout described in doc.go. Open
-// writes it into a new file and refuses a file with a higher one.
-const schemaVersion = 1
+// writes it into a new file and refuses a file of any other version.
+//
+// Version 2 added the due, overdue and receipt-date indexes and the
+// statistics counters.
+const schemaVersion = 2
 
 // Bucket names. Open creates every one of them.
 const (

@@ -276,7 +276,7 @@ func TestOpenLocked(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesNewerSchema(t *testing.T) {
+func TestOpenRefusesOtherSchemas(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hoso.db")
 	db, err := Open(path, Options{Catalog: shippedCatalog(t)})
 	if err != nil {
@@ -291,6 +291,12 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if _, err := Open(path, Options{}); err == nil {
 		t.Error("Open without a catalog succeeded")
+	}
+	tamper(t, path, func(b *buckets) error {
+		return b.meta.Put([]byte(metaSchema), encodeUint64(schemaVersion-1))
+	})
+	if _, err := Open(path, Options{Catalog: shippedCatalog(t)}); !errors.Is(err, ErrSchemaOld) {
+		t.Errorf("Open(schema %d) = %v, want ErrSchemaOld", schemaVersion-1, err)
 	}
 }
 
