@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -302,41 +301,22 @@ func ParseCalendarYear(file string, data []byte) (*YearSchedule, error) {
 // empty dir is allowed. Every problem of every file, and a year given by two
 // files, is reported at once in a *ValidationError.
 func LoadCalendar(fsys fs.FS, dir string, cfg CalendarConfig) (*Calendar, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	var years []YearSchedule
+	files := make(map[int]string)
+	err := eachYAML(fsys, dir, func(name string, data []byte) error {
+		y, err := ParseCalendarYear(name, data)
+		switch {
+		case err != nil:
+			return err
+		case files[y.Year] != "":
+			return &ValidationError{Problems: []Problem{{File: name, Msg: fmt.Sprintf("year %d is also defined in %s", y.Year, files[y.Year])}}}
+		}
+		files[y.Year] = name
+		years = append(years, *y)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load calendar: %w", err)
-	}
-	var (
-		years []YearSchedule
-		probs []Problem
-		files = make(map[int]string)
-	)
-	for _, e := range entries {
-		ext := path.Ext(e.Name())
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
-			continue
-		}
-		name := path.Join(dir, e.Name())
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("load calendar: %w", err)
-		}
-		y, err := ParseCalendarYear(name, data)
-		var ve *ValidationError
-		switch {
-		case errors.As(err, &ve):
-			probs = append(probs, ve.Problems...)
-		case err != nil:
-			return nil, err
-		case files[y.Year] != "":
-			probs = append(probs, Problem{File: name, Msg: fmt.Sprintf("year %d is also defined in %s", y.Year, files[y.Year])})
-		default:
-			files[y.Year] = name
-			years = append(years, *y)
-		}
-	}
-	if len(probs) > 0 {
-		return nil, &ValidationError{Problems: probs}
 	}
 	return NewCalendar(cfg, years...)
 }

@@ -265,14 +265,33 @@ func nodeLine(n *yaml.Node, p ...any) int {
 // each, and builds a catalog. Every problem of every file is reported at once
 // in a *ValidationError.
 func Load(fsys fs.FS, dir string) (*Catalog, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	var defs []*Definition
+	err := eachYAML(fsys, dir, func(name string, data []byte) error {
+		d, err := Parse(name, data)
+		if err == nil {
+			defs = append(defs, d)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load definitions: %w", err)
 	}
-	var (
-		defs  []*Definition
-		probs []Problem
-	)
+	if len(defs) == 0 {
+		return nil, &ValidationError{Problems: []Problem{{File: dir, Msg: "no definition files (*.yaml)"}}}
+	}
+	return NewCatalog(defs...)
+}
+
+// eachYAML calls fn with the name and contents of every *.yaml and *.yml
+// file of dir, in name order. It gathers the problems of the
+// *ValidationError values fn returns into one *ValidationError; any other
+// error stops it.
+func eachYAML(fsys fs.FS, dir string, fn func(name string, data []byte) error) error {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return err
+	}
+	var probs []Problem
 	for _, e := range entries {
 		ext := path.Ext(e.Name())
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
@@ -281,24 +300,18 @@ func Load(fsys fs.FS, dir string) (*Catalog, error) {
 		name := path.Join(dir, e.Name())
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			return nil, fmt.Errorf("load definitions: %w", err)
+			return err
 		}
-		d, err := Parse(name, data)
 		var ve *ValidationError
-		switch {
+		switch err := fn(name, data); {
 		case errors.As(err, &ve):
 			probs = append(probs, ve.Problems...)
 		case err != nil:
-			return nil, err
-		default:
-			defs = append(defs, d)
+			return err
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &ValidationError{Problems: probs}
+		return &ValidationError{Problems: probs}
 	}
-	if len(defs) == 0 {
-		return nil, &ValidationError{Problems: []Problem{{File: dir, Msg: "no definition files (*.yaml)"}}}
-	}
-	return NewCatalog(defs...)
+	return nil
 }
