@@ -16,6 +16,30 @@ import (
 // state hash, whatever their batch sizes; it is how a rebuild or a replica
 // proves it holds what the live store holds.
 func (db *DB) StateHash(ctx context.Context) (workflow.Hash, error) {
+	var out workflow.Hash
+	err := db.view(ctx, func(b *buckets) error {
+		var err error
+		out, err = stateHash(ctx, b)
+		return err
+	})
+	return out, err
+}
+
+// State returns the applied sequence and the state hash, read in one
+// transaction so that the hash is that of the state at that sequence.
+func (db *DB) State(ctx context.Context) (applied uint64, hash workflow.Hash, err error) {
+	err = db.view(ctx, func(b *buckets) error {
+		if applied, err = appliedSeq(b.meta); err != nil {
+			return err
+		}
+		hash, err = stateHash(ctx, b)
+		return err
+	})
+	return applied, hash, err
+}
+
+// stateHash computes StateHash in the transaction of b.
+func stateHash(ctx context.Context, b *buckets) (workflow.Hash, error) {
 	h := sha256.New()
 	var n [8]byte
 	write := func(b []byte) {
@@ -23,7 +47,7 @@ func (db *DB) StateHash(ctx context.Context) (workflow.Hash, error) {
 		h.Write(n[:])
 		h.Write(b)
 	}
-	err := db.view(ctx, func(b *buckets) error {
+	err := func() error {
 		for _, name := range slices.Sorted(slices.Values(allBuckets)) {
 			if name == bucketOutbox {
 				continue
@@ -46,7 +70,7 @@ func (db *DB) StateHash(ctx context.Context) (workflow.Hash, error) {
 			}
 		}
 		return nil
-	})
+	}()
 	var out workflow.Hash
 	h.Sum(out[:0])
 	return out, err

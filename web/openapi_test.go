@@ -227,6 +227,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"Stats", statsView{}},
 		{"StatsReport", workflow.Report{}},
 		{"ReconcileReport", reconcileView{}},
+		{"State", State{}},
 	} {
 		if diff := cmp.Diff(jsonFields(reflect.TypeOf(tt.view)), props(tt.schema)); diff != "" {
 			t.Errorf("schema %s differs from %T (-view +schema):\n%s", tt.schema, tt.view, diff)

@@ -20,6 +20,8 @@ var queryParams = map[string][]string{
 	"/api/v1/feed":         {"agency", "reason"},
 	"/api/v1/reconcile":    {"format", "agency", "scope", "publish"},
 	"/api/v1/stats":        statsParams,
+	"/api/v1/admin/state":  {},
+	"/api/v1/admin/backup": {},
 }
 
 // Params returns the query parameters the route takes, in the order its

@@ -52,6 +52,10 @@ type Config struct {
 	// Feed is the source of the dashboard's live feed (/api/v1/feed); nil
 	// answers that endpoint with 501.
 	Feed *Feed
+	// Admin serves the administration endpoints (/api/v1/admin/…: state
+	// and backup); nil answers them with 501. They are for administrators
+	// only.
+	Admin Admin
 	// Now is the dashboard's clock (overdue and at-risk times); nil is
 	// time.Now.
 	Now func() time.Time
@@ -99,6 +103,8 @@ func Routes() []Route {
 		{"GET", "/api/v1/audit/verify"},
 		{"GET", "/api/v1/openapi.json"},
 		{"GET", "/api/v1/feed"},
+		{"GET", "/api/v1/admin/state"},
+		{"GET", "/api/v1/admin/backup"},
 		{"GET", "/{$}"},
 		{"GET", "/overdue"},
 		{"GET", "/dossiers/{code}"},
@@ -126,6 +132,8 @@ func (s *Server) routes() {
 		"/api/v1/audit/verify":           s.auditVerify,
 		"/api/v1/openapi.json":           s.openAPI,
 		"/api/v1/feed":                   s.feedStream,
+		"/api/v1/admin/state":            s.adminState,
+		"/api/v1/admin/backup":           s.adminBackup,
 		"/{$}":                           s.overviewPage,
 		"/overdue":                       s.overduePage,
 		"/dossiers/{code}":               s.dossierPage,

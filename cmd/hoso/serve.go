@@ -240,7 +240,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	api := web.New(web.Config{
-		Store: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
+		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
 		Publisher: events.NewOutcomePublisher(js),
 		Ready: func(context.Context) error {
 			switch {
