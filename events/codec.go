@@ -29,14 +29,21 @@ const (
 	maxTextLen       = 4000 // data.reason, data.note
 	maxNameLen       = 255  // data.attachments[].name, as file systems allow
 	maxAttachments   = 100
-	maxTokenLen      = 64 // action, attachment kind, source token, dossier code
-	maxProblems      = 8  // problems listed in a rejection's detail
-	maxQuoted        = 64 // bytes of a bad value quoted in a detail
+	maxTokenLen      = 64                        // action, attachment kind, source token, dossier code
+	maxClockSkew     = 24 * time.Hour            // how far an event's time may be after its stream timestamp
+	maxDueAhead      = 10 * 366 * 24 * time.Hour // how far a due date may be after the stream timestamp
+	maxProblems      = 8                         // problems listed in a rejection's detail
+	maxQuoted        = 64                        // bytes of a bad value quoted in a detail
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
 	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department"
 	attachmentFields = "kind, name, sha256"
 )
+
+// MinTime is the earliest event time or due date hoso accepts
+// (2000-01-01 00:00 UTC): an earlier one is a malformed rejection, almost
+// always a zero or default date sent by mistake.
+var MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ErrInvalidEvent is returned by Encode when the event would not pass
 // Decode: the engine would reject it as malformed.
@@ -57,6 +64,12 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // is attributed. Unknown CloudEvent extension attributes are allowed;
 // unknown fields inside data are problems, so that typos surface.
 //
+// Times are bounded: time, data.new_due and data.due must not be before
+// MinTime; time must not be more than 24 hours after published, and the due
+// dates not more than 10 years after it. The bounds use the stream
+// timestamp, never the wall clock, so that replaying the stream decides
+// the same; a zero published disables the upper bounds.
+//
 // Decode is a pure function of its arguments: the same message always
 // decodes to the same envelope, detail text included. It never panics and
 // is safe for concurrent use.
@@ -65,6 +78,9 @@ func Decode(subject string, data []byte, seq uint64, published time.Time) workfl
 	var p problems
 	source, token := parseSubject(subject, &p)
 	ev, attr := decodePayload(data, &p)
+	if !published.IsZero() {
+		checkAhead(ev, published, &p)
+	}
 
 	reason := workflow.ReasonMalformed
 	if p.empty() {
@@ -88,7 +104,8 @@ func Decode(subject string, data []byte, seq uint64, published time.Time) workfl
 // an emitter publishes on Subject(ev.Source, ev.Dossier). ev.Source (the
 // subject token) is not part of the payload. Times are written RFC 3339
 // with nanoseconds, in their own offset. Encode returns an error wrapping
-// ErrInvalidEvent if Decode would reject the payload.
+// ErrInvalidEvent if Decode would reject the payload whatever its stream
+// timestamp (the bounds after the stream timestamp are Decode's alone).
 func Encode(ev *workflow.Event) ([]byte, error) {
 	if ev == nil {
 		return nil, fmt.Errorf("%w: nil event", ErrInvalidEvent)
@@ -126,6 +143,24 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidEvent, p.String())
 	}
 	return out, nil
+}
+
+// checkAhead adds a problem for each time of ev too far after the stream
+// timestamp published.
+func checkAhead(ev *workflow.Event, published time.Time, p *problems) {
+	if !ev.Time.IsZero() && ev.Time.After(published.Add(maxClockSkew)) {
+		p.add("time: %s is more than %s after the message reached the stream (%s)",
+			ev.Time.Format(time.RFC3339), maxClockSkew, published.UTC().Format(time.RFC3339))
+	}
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"data.new_due", ev.NewDue}, {"data.due", ev.Due}} {
+		if !f.t.IsZero() && f.t.After(published.Add(maxDueAhead)) {
+			p.add("%s: %s is more than 10 years after the message reached the stream (%s)",
+				f.name, f.t.Format(time.RFC3339), published.UTC().Format(time.RFC3339))
+		}
+	}
 }
 
 // wireEvent is the structured-mode CloudEvent of the contract, as Encode
@@ -265,8 +300,11 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 	}
 	if v, ok := f.str("time", true); ok {
 		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
+		switch {
+		case err != nil:
 			p.add("time: %s is not an RFC 3339 time", quote(v))
+		case t.Before(MinTime):
+			p.add("time: %s is before 2000-01-01", quote(v))
 		}
 		ev.Time = t
 	}
@@ -443,10 +481,15 @@ func (o object) date(key string) time.Time {
 	if !ok || v == "" {
 		return time.Time{}
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, v, workflow.Zone)
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, v, workflow.Zone); err == nil {
+	if err == nil {
+		if t.Before(MinTime) {
+			o.p.add("%s%s: %s is before 2000-01-01", o.path, key, quote(v))
+			return time.Time{}
+		}
 		return t
 	}
 	o.p.add("%s%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", o.path, key, quote(v))
