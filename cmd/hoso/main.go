@@ -11,6 +11,9 @@
 //	hoso definitions validate DIR  check procedure definition files
 //	hoso definitions list          list the loaded definitions
 //	hoso definitions show ID       draw a definition's state diagram
+//	hoso backup [-o FILE]          take a hot backup of a running server's store
+//	hoso restore FILE              put a backup in place of the store (offline)
+//	hoso rebuild [flags]           apply the event stream into a fresh store
 //
 // Run "hoso COMMAND -h" for the flags of a command.
 package main
@@ -75,6 +78,10 @@ Usage:
   hoso simulate [flags]           publish a realistic stream of a province's dossier events
   hoso stats [flags]              print a period's statistics as provinces publish them
   hoso reconcile FILE             compare a one-stop-shop's status export with hoso
+  hoso backup [-o FILE]           take a hot backup of a running server's store
+  hoso restore FILE               put a backup in place of the store (serve stopped)
+  hoso rebuild [flags]            apply the event stream into a fresh store, print its state hash
+  hoso access hash-token          make a token for the access file (serve --access)
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
@@ -109,6 +116,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &rejectionsCommand{env: e}
 	case "audit":
 		cmd = &auditCommand{env: e}
+	case "access":
+		cmd = &accessCommand{env: e}
+	case "backup":
+		cmd = &backupCommand{env: e}
+	case "restore":
+		cmd = &restoreCommand{env: e}
+	case "rebuild":
+		cmd = &rebuildCommand{env: e}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

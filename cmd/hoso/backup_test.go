@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/web"
+)
+
+// hosoRun runs a hoso command line and returns its output.
+func hosoRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut syncBuffer
+	err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+var stateHashRE = regexp.MustCompile(`state hash ([0-9a-f]{64})`)
+
+// printedHash returns the state hash a command printed.
+func printedHash(t *testing.T, out string) string {
+	t.Helper()
+	m := stateHashRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no state hash in %q", out)
+	}
+	return m[1]
+}
+
+// TestBackupRestoreRebuild runs the three against real components: a hot
+// backup taken while the engine applies events opens and has the state
+// hash of a store that applied exactly its applied sequence (rebuilt from
+// the stream up to it); restoring it, serve resumes from it and ends
+// equal to the live store; a rebuild of the whole stream equals the live
+// store.
+func TestBackupRestoreRebuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("applies a stream several times")
+	}
+	dir := t.TempDir()
+	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	_, js := connect(t, srv.ClientURL())
+	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	sc := newScenario(600, 3)
+	half := len(sc.messages) / 2
+	first := 0
+	for _, m := range sc.messages[:half] {
+		if !m.dropped {
+			first++
+		}
+	}
+	liveDir := filepath.Join(dir, "live")
+	in := startServe(t, liveDir, "--nats-url", srv.ClientURL(), "--batch-max", "16")
+	defer in.stop(t)
+	publish(t, js, sc.messages[:half])
+	waitApplied(t, in, uint64(first))
+
+	// Hot: the backup runs while the second half is published and applied.
+	backupFile := filepath.Join(dir, "backup.db")
+	type result struct {
+		out string
+		err error
+	}
+	backupDone := make(chan result, 1)
+	go func() {
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{"backup", "--server", in.httpURL, "-o", backupFile}, noEnv, strings.NewReader(""), &out, &errOut)
+		backupDone <- result{out.String() + errOut.String(), err}
+	}()
+	publish(t, js, sc.messages[half:])
+	r := <-backupDone
+	if r.err != nil {
+		t.Fatalf("backup: %v\n%s", r.err, r.out)
+	}
+	fi, err := store.Inspect(context.Background(), backupFile)
+	if err != nil {
+		t.Fatalf("the backup does not open: %v", err)
+	}
+	if fi.AppliedSeq < uint64(first) {
+		t.Fatalf("backup applied sequence %d, want at least %d", fi.AppliedSeq, first)
+	}
+	if got := printedHash(t, r.out); got != fi.StateHash.String() {
+		t.Errorf("backup printed state hash %s, the file has %s", got, fi.StateHash)
+	}
+	t.Logf("backup at sequence %d of %d: %s", fi.AppliedSeq, sc.stored(), strings.TrimSpace(r.out))
+
+	// A store that applied the stream up to exactly the backup's sequence.
+	out, err := hosoRun(t, "rebuild", "--nats-url", srv.ClientURL(), "--data-dir", filepath.Join(dir, "upto"), "--to-seq", pathf("%d", fi.AppliedSeq))
+	if err != nil {
+		t.Fatalf("rebuild --to-seq: %v\n%s", err, out)
+	}
+	if got := printedHash(t, out); got != fi.StateHash.String() {
+		t.Fatalf("rebuild to sequence %d has state hash %s, the backup %s", fi.AppliedSeq, got, fi.StateHash)
+	}
+
+	waitApplied(t, in, uint64(sc.stored()))
+	var live web.State
+	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &live)
+	if live.AppliedSeq != uint64(sc.stored()) {
+		t.Fatalf("live applied sequence %d, want %d", live.AppliedSeq, sc.stored())
+	}
+
+	// Restore refuses while serve holds the store.
+	if out, err := hosoRun(t, "restore", backupFile, "--data-dir", liveDir); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("restore while serving = %v, want store.ErrLocked\n%s", err, out)
+	}
+
+	// A rebuild of the whole stream equals the live store.
+	out, err = hosoRun(t, "rebuild", "--nats-url", srv.ClientURL(), "--data-dir", filepath.Join(dir, "rebuilt"))
+	if err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, out)
+	}
+	if got := printedHash(t, out); got != live.StateHash {
+		t.Fatalf("rebuild has state hash %s, the live store %s", got, live.StateHash)
+	}
+	t.Log(strings.TrimSpace(out))
+	in.stop(t)
+
+	// Restore the backup in place of the live store: serve resumes from the
+	// backup's sequence and ends where the live store was.
+	out, err = hosoRun(t, "restore", backupFile, "--data-dir", liveDir)
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	kept, _ := filepath.Glob(filepath.Join(liveDir, "hoso.db.before-restore-*"))
+	if len(kept) != 1 {
+		t.Fatalf("restore kept %q, want one hoso.db.before-restore-*", kept)
+	}
+	if fi2, err := store.Inspect(context.Background(), filepath.Join(liveDir, "hoso.db")); err != nil || fi2.StateHash != fi.StateHash {
+		t.Fatalf("restored store: %v, %+v, want the backup's state", err, fi2)
+	}
+	in = startServe(t, liveDir, "--nats-url", srv.ClientURL())
+	defer in.stop(t)
+	waitApplied(t, in, uint64(sc.stored()))
+	var resumed web.State
+	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &resumed)
+	if resumed != live {
+		t.Fatalf("after restore and resume, state %+v, want the live store's %+v", resumed, live)
+	}
+	in.stop(t)
+	checkStore(t, filepath.Join(liveDir, "hoso.db"), sc)
+}

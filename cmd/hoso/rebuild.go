@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// rebuildCommand applies the stream HOSO_EVENTS from its first message
+// into a fresh store, with an ordered consumer of its own: the engine's
+// durable consumer is not touched and no outcome is published.
+type rebuildCommand struct{ env }
+
+func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
+	rules := DefaultRulesConfig()
+	fs := newFlagSet("rebuild", "rebuild [--nats-url URL] [--data-dir DIR] [--replace] [rules flags]", c.stderr)
+	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server holding the stream HOSO_EVENTS (env HOSO_NATS_URL)")
+	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", DefaultServeConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
+	out := fs.String("o", "", "store file to write; default DIR/hoso.db.rebuild (replaced if it exists)")
+	replace := fs.Bool("replace", false, "put the rebuilt store in place of DIR/hoso.db, keeping the old one as hoso.db.before-rebuild-<time>; hoso serve must be stopped")
+	toSeq := fs.Uint64("to-seq", 0, "apply the stream up to this sequence; 0 is its last message when the rebuild starts")
+	batch := fs.Int("batch", 8192, "most events applied in one store transaction")
+	fs.StringVar(&rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files, as given to serve (env HOSO_DEFINITIONS)")
+	fs.StringVar(&rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files, as given to serve (env HOSO_CALENDAR)")
+	fs.StringVar(&rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", rules.WorkHours), "the two daily working periods, as given to serve (env HOSO_WORK_HOURS)")
+	fs.StringVar(&rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", rules.CutOff), "receipt cut-off time, as given to serve (env HOSO_CUTOFF)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("rebuild: unexpected arguments %q", fs.Args())
+	}
+	if *batch < 1 || *batch > 100000 {
+		return fmt.Errorf("rebuild: batch %d: must be 1–100000", *batch)
+	}
+	cat, err := rules.load()
+	if err != nil {
+		return fmt.Errorf("rebuild: load rules: %w", err)
+	}
+	path := *out
+	if path == "" {
+		path = filepath.Join(*dataDir, storeFile+".rebuild")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+
+	nc, err := nats.Connect(*natsURL, nats.Name("hoso-rebuild"))
+	if err != nil {
+		return fmt.Errorf("rebuild: connect to NATS at %s: %w", *natsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("rebuild: jetstream: %w", err)
+	}
+	st, err := js.Stream(ctx, events.EventsStream)
+	if err != nil {
+		return fmt.Errorf("rebuild: stream %s: %w", events.EventsStream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild: stream %s: %w", events.EventsStream, err)
+	}
+	last := info.State.LastSeq
+	if *toSeq > last {
+		return fmt.Errorf("rebuild: --to-seq %d is beyond the stream's last message %d", *toSeq, last)
+	}
+	if *toSeq > 0 {
+		last = *toSeq
+	}
+	if info.State.FirstSeq > 1 {
+		fmt.Fprintf(c.stderr, "warning: the stream starts at sequence %d: the messages before it are gone and the store cannot hold them\n", info.State.FirstSeq)
+	}
+
+	// The file is fsynced once at the end rather than at each commit: a
+	// crash leaves a file to throw away, never a store in use.
+	db, err := store.Open(path, store.Options{Catalog: cat, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	start := time.Now()
+	n, err := replay(ctx, st, db, last, *batch)
+	took := time.Since(start)
+	if err == nil {
+		// The live engine published these outcomes; a serve started on
+		// the rebuilt store must not publish them again.
+		err = db.MarkPublished(ctx, last)
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	fi, err := store.Inspect(ctx, path)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	rate := float64(n) / took.Seconds()
+	fmt.Fprintf(c.stdout, "rebuilt %s: %d messages in %s (%.0f events/s), applied sequence %d, state hash %s\n",
+		path, n, took.Round(time.Millisecond), rate, fi.AppliedSeq, fi.StateHash)
+	if *replace {
+		live := filepath.Join(*dataDir, storeFile)
+		kept, err := replaceStore(live, path, "before-rebuild", false)
+		if err != nil {
+			return fmt.Errorf("rebuild: replace %s: %w", live, err)
+		}
+		if kept != "" {
+			fmt.Fprintf(c.stdout, "kept the previous store as %s\n", kept)
+		}
+		fmt.Fprintf(c.stdout, "replaced %s\n", live)
+	}
+	return nil
+}
+
+// replay applies the stream's messages up to sequence last into db, in
+// batches of up to max, and returns how many it applied. Messages are
+// decoded on the client library's goroutine while the previous batch
+// commits.
+func replay(ctx context.Context, st jetstream.Stream, db *store.DB, last uint64, max int) (int, error) {
+	if last == 0 {
+		return 0, nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return 0, fmt.Errorf("ordered consumer: %w", err)
+	}
+	envs := make(chan workflow.Envelope, 2*max)
+	done := make(chan struct{})
+	defer close(done)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		meta, err := m.Metadata()
+		if err != nil {
+			return // the ordered consumer redelivers from the gap
+		}
+		seq := meta.Sequence.Stream
+		if seq > last {
+			return
+		}
+		select {
+		case envs <- events.Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC()):
+		case <-done:
+		}
+	}, jetstream.PullMaxMessages(2*max))
+	if err != nil {
+		return 0, fmt.Errorf("consume: %w", err)
+	}
+	defer cc.Stop()
+	var applied uint64
+	n := 0
+	b := make([]workflow.Envelope, 0, max)
+	for applied < last {
+		b = b[:0]
+		select {
+		case env := <-envs:
+			b = append(b, env)
+		case <-ctx.Done():
+			return n, ctx.Err()
+		case <-cc.Closed():
+			return n, errors.New("consuming stopped unexpectedly")
+		}
+	fill:
+		for len(b) < max && b[len(b)-1].Seq < last {
+			select {
+			case env := <-envs:
+				b = append(b, env)
+			default:
+				break fill
+			}
+		}
+		// The ordered consumer restarts after a gap from the last
+		// sequence it delivered: drop what is already applied.
+		for len(b) > 0 && b[0].Seq <= applied {
+			b = b[1:]
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := db.Apply(ctx, b); err != nil {
+			return n, err
+		}
+		n += len(b)
+		applied = b[len(b)-1].Seq
+	}
+	return n, nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
