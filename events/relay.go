@@ -39,7 +39,11 @@ const (
 
 // Relay publishes outcomes from the outbox to HOSO_OUTCOMES, each on
 // OutcomeSubject with the header Nats-Msg-Id = Outcome.MsgID(), so that a
-// republished outcome is dropped by the stream's duplicate window.
+// republished outcome is dropped by the stream's duplicate window. An
+// outcome that DeadLettered also has its original message (read back from
+// HOSO_EVENTS by its sequence) published to HOSO_DEADLETTER on
+// DeadLetterSubject, with Nats-Msg-Id = DeadLetterMsgID(seq); the outcome
+// counts as published only once both are acknowledged.
 //
 // The outbox is the truth. Run starts by publishing everything pending in
 // it; Enqueue only saves the relay a read when outcomes arrive in order.
@@ -253,8 +257,9 @@ func (r *Relay) dropHints(cursor uint64) {
 // acknowledged together with every one before it (0 if none).
 func (r *Relay) publish(ctx context.Context, chunk []workflow.Outcome) (confirmed uint64, err error) {
 	type pending struct {
-		seq uint64
-		f   jetstream.PubAckFuture
+		seq  uint64
+		f    jetstream.PubAckFuture
+		dead jetstream.PubAckFuture // the dead letter's, if the outcome has one
 	}
 	window := make([]pending, 0, relayInFlight)
 	timer := time.NewTimer(relayAckWait)
@@ -264,17 +269,22 @@ func (r *Relay) publish(ctx context.Context, chunk []workflow.Outcome) (confirme
 		p := window[0]
 		window = window[1:]
 		timer.Reset(relayAckWait)
-		select {
-		case <-p.f.Ok():
-			confirmed = p.seq
-			return nil
-		case err := <-p.f.Err():
-			return fmt.Errorf("publish outcome %d: %w", p.seq, err)
-		case <-timer.C:
-			return fmt.Errorf("publish outcome %d: no acknowledgement after %s", p.seq, relayAckWait)
-		case <-ctx.Done():
-			return ctx.Err()
+		for _, f := range [...]jetstream.PubAckFuture{p.f, p.dead} {
+			if f == nil {
+				continue
+			}
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("publish outcome %d: %w", p.seq, err)
+			case <-timer.C:
+				return fmt.Errorf("publish outcome %d: no acknowledgement after %s", p.seq, relayAckWait)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
+		confirmed = p.seq
+		return nil
 	}
 	for i := range chunk {
 		o := &chunk[i]
@@ -293,7 +303,17 @@ func (r *Relay) publish(ctx context.Context, chunk []workflow.Outcome) (confirme
 		if err != nil {
 			return confirmed, fmt.Errorf("publish outcome %d: %w", o.Seq, err)
 		}
-		window = append(window, pending{o.Seq, f})
+		p := pending{seq: o.Seq, f: f}
+		if DeadLettered(o) {
+			dl, err := r.deadLetter(ctx, o)
+			if err != nil {
+				return confirmed, err
+			}
+			if p.dead, err = r.js.PublishMsgAsync(dl, jetstream.WithExpectStream(DeadLetterStream)); err != nil {
+				return confirmed, fmt.Errorf("publish dead letter %d: %w", o.Seq, err)
+			}
+		}
+		window = append(window, p)
 	}
 	for len(window) > 0 {
 		if err := await(); err != nil {

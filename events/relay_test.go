@@ -193,3 +193,60 @@ func TestRelayRetriesPublish(t *testing.T) {
 	waitFor(t, 15*time.Second, "the outbox published after Setup", func() bool { return st.outboxLen() == 0 })
 	checkPublished(t, js, all)
 }
+
+// TestRelayDeadLetters checks that an unreadable message's outcome also
+// publishes the original to HOSO_DEADLETTER, once, even when a second
+// relay publishes the same outbox again.
+func TestRelayDeadLetters(t *testing.T) {
+	_, _, js := startJS(t)
+	setup(t, js)
+	raw := []byte("\xffnot an event")
+	if _, err := js.Publish(t.Context(), "hoso.events.motcua-test.x", raw); err != nil {
+		t.Fatal(err)
+	}
+	o := workflow.Outcome{Kind: workflow.OutcomeRejected, Seq: 1, Source: "motcua-test", Reason: workflow.ReasonMalformed,
+		MessageEN: "Malformed message: payload is not valid UTF-8\r\ninjected: header", Time: time.Date(2024, 11, 6, 8, 0, 0, 0, time.UTC)}
+	other := workflow.Outcome{Kind: workflow.OutcomeRejected, Seq: 2, EventID: "e", Source: "motcua-test", Reason: workflow.ReasonInvalidTransition, Time: o.Time}
+	for range 2 {
+		st := &memStore{}
+		st.add(o, other)
+		r := events.NewRelay(js, st, testLogger(t))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		waitFor(t, 10*time.Second, "the outbox published", func() bool { return st.outboxLen() == 0 })
+		cancel()
+		<-done
+	}
+	s, err := js.Stream(t.Context(), events.DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Fatalf("dead-letter stream holds %d messages, want 1 (only the malformed one, once)", info.State.Msgs)
+	}
+	dl, err := s.GetMsg(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dl.Subject != "hoso.deadletter.motcua-test" || string(dl.Data) != string(raw) ||
+		dl.Header.Get(events.HeaderStreamSeq) != "1" || dl.Header.Get(events.HeaderReason) != "malformed" ||
+		dl.Header.Get(events.HeaderDetail) != "Malformed message: payload is not valid UTF-8  injected: header" {
+		t.Fatalf("dead letter = %s %q %v", dl.Subject, dl.Data, dl.Header)
+	}
+}
+
+func TestDeadLetterSubject(t *testing.T) {
+	for source, want := range map[string]string{
+		"motcua-tn": "hoso.deadletter.motcua-tn", "": "hoso.deadletter._", "Bad": "hoso.deadletter._",
+		"a.b": "hoso.deadletter._", ">": "hoso.deadletter._",
+	} {
+		if got := events.DeadLetterSubject(source); got != want {
+			t.Errorf("DeadLetterSubject(%q) = %q, want %q", source, got, want)
+		}
+	}
+}

@@ -10,10 +10,11 @@ import (
 
 // Defaults of StreamConfig.
 const (
-	DefaultDuplicateWindow = 2 * time.Minute
-	DefaultOutcomesMaxAge  = 30 * 24 * time.Hour
-	DefaultAckWait         = 30 * time.Second
-	DefaultMaxAckPending   = 20000
+	DefaultDuplicateWindow  = 2 * time.Minute
+	DefaultOutcomesMaxAge   = 30 * 24 * time.Hour
+	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
+	DefaultAckWait          = 30 * time.Second
+	DefaultMaxAckPending    = 20000
 	// outcomesDuplicateWindow covers a relay that restarts and republishes
 	// what it had sent but not yet marked published.
 	outcomesDuplicateWindow = 10 * time.Minute
@@ -38,6 +39,9 @@ type StreamConfig struct {
 	// OutcomesMaxAge is how long HOSO_OUTCOMES keeps outcomes for senders
 	// to catch up; default 30 days.
 	OutcomesMaxAge time.Duration
+	// DeadLetterMaxAge is how long HOSO_DEADLETTER keeps dead letters;
+	// default 30 days.
+	DeadLetterMaxAge time.Duration
 	// Replicas is the number of replicas of both streams in a JetStream
 	// cluster; default 1 (a single server). Use 3 for durability beyond one
 	// machine.
@@ -57,6 +61,9 @@ func (c *StreamConfig) setDefaults() {
 	if c.OutcomesMaxAge <= 0 {
 		c.OutcomesMaxAge = DefaultOutcomesMaxAge
 	}
+	if c.DeadLetterMaxAge <= 0 {
+		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
+	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1
 	}
@@ -68,8 +75,8 @@ func (c *StreamConfig) setDefaults() {
 	}
 }
 
-// Setup creates, or updates to cfg, the streams HOSO_EVENTS and
-// HOSO_OUTCOMES and the durable pull consumer hoso-engine on HOSO_EVENTS,
+// Setup creates, or updates to cfg, the streams HOSO_EVENTS,
+// HOSO_OUTCOMES and HOSO_DEADLETTER and the durable pull consumer hoso-engine on HOSO_EVENTS,
 // and returns the consumer. It is idempotent; run it at every start.
 //
 // HOSO_EVENTS captures hoso.events.> with limits retention on file storage
@@ -77,7 +84,9 @@ func (c *StreamConfig) setDefaults() {
 // larger than MaxMessageSize plus a small headroom are refused at publish.
 // HOSO_OUTCOMES captures hoso.outcomes.> for OutcomesMaxAge with a
 // 10-minute duplicate window, which makes the relay's republishing after a
-// restart idempotent.
+// restart idempotent. HOSO_DEADLETTER captures hoso.deadletter.> the same
+// way for DeadLetterMaxAge: the messages hoso could not read or decide,
+// as they were published.
 //
 // The consumer delivers everything from the start of the stream, never
 // gives up redelivering (MaxDeliver unlimited: a message is never skipped)
@@ -115,6 +124,19 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, outcomes); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", OutcomesStream, err)
+	}
+	deadLetters := jetstream.StreamConfig{
+		Name:        DeadLetterStream,
+		Description: "hoso: inbound messages hoso could not read or decide, byte for byte, with the reason in headers",
+		Subjects:    []string{DeadLetterFilter},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      cfg.DeadLetterMaxAge,
+		Duplicates:  outcomesDuplicateWindow,
+		Replicas:    cfg.Replicas,
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, deadLetters); err != nil {
+		return nil, fmt.Errorf("events: set up stream %s: %w", DeadLetterStream, err)
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,

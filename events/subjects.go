@@ -24,14 +24,23 @@ const (
 	// that a sender that was offline catches up.
 	OutcomesStream = "HOSO_OUTCOMES"
 
+	// DeadLetterFilter is the filter of every dead letter:
+	// hoso.deadletter.<source>.
+	DeadLetterFilter = "hoso.deadletter.>"
+
+	// DeadLetterStream is the JetStream stream that keeps the messages hoso
+	// could not read or decide, byte for byte, for operators to inspect.
+	DeadLetterStream = "HOSO_DEADLETTER"
+
 	// ConsumerName is the durable pull consumer the engine applies the
 	// event stream through.
 	ConsumerName = "hoso-engine"
 )
 
 const (
-	eventsPrefix   = "hoso.events."
-	outcomesPrefix = "hoso.outcomes."
+	eventsPrefix     = "hoso.events."
+	outcomesPrefix   = "hoso.outcomes."
+	deadLetterPrefix = "hoso.deadletter."
 	// unknownToken stands in an outcome subject for a source or dossier
 	// token that is unknown or would not be a valid subject token.
 	unknownToken = "_"
