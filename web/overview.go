@@ -114,6 +114,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if u := userFrom(ctx); u != nil && u.Scoped() {
+		// The running totals and the agency list span every agency.
+		ov.Totals, ov.Agencies = workflow.Totals{}, u.Agencies
+	}
 
 	var rate, recv []chartItem
 	for _, m := range months {

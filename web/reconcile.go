@@ -123,6 +123,9 @@ type reconcileOptions struct {
 // the corrections. Its errors are *apiError for a file that is not an
 // export, others for failures.
 func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) (reconcileView, error) {
+	if err := scopeReconcile(r, &opts); err != nil {
+		return reconcileView{}, err
+	}
 	format := opts.format
 	if format == "" {
 		format = reconcile.Sniff(data)

@@ -59,6 +59,9 @@ type Config struct {
 	// Now is the dashboard's clock (overdue and at-risk times); nil is
 	// time.Now.
 	Now func() time.Time
+	// Access is who may call which route (see accessRules); nil leaves
+	// every route open, for a first run on loopback.
+	Access *Access
 }
 
 // Server is the HTTP handler of hoso.
@@ -143,16 +146,21 @@ func (s *Server) routes() {
 	}
 	for _, r := range Routes() {
 		h := handlers[r.Pattern]
-		s.mux.HandleFunc(r.Method+" "+r.Pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.mux.Handle(r.Method+" "+r.Pattern, s.authorized(func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r); err != nil {
 				s.writeError(w, r, err)
 			}
-		})
+		}))
 	}
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Access != nil {
+		s.mux.HandleFunc("GET /login", s.loginPage)
+		s.mux.HandleFunc("POST /login", s.loginPage)
+		s.mux.HandleFunc("POST /logout", s.logout)
+	}
+	s.mux.Handle("/api/", s.authorized(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path})
-	})
-	s.mux.HandleFunc("/", s.notFoundPage)
+	}))
+	s.mux.Handle("/", s.authorized(s.notFoundPage))
 }
 
 // handlerFunc serves a request or returns the error to answer with.
@@ -174,12 +182,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.mux.ServeHTTP(sw, r)
 	s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-		"duration", time.Since(start), "request_id", id)
+		"duration", time.Since(start), "request_id", id, "user", sw.user)
 }
 
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	user   string // the authenticated user's name, for the log; "" if none
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,13 @@ type ServeConfig struct {
 	LogLevel  string        // debug, info, warn or error; default info
 	LogFormat string        // text or json; default text
 	Shutdown  time.Duration // how long a clean shutdown may take; default 15s
+	// Access is the HTTP access file (users, token hashes, roles); ""
+	// leaves the API open, allowed only on a loopback HTTPAddr unless
+	// InsecureOpen.
+	Access       string
+	InsecureOpen bool   // serve without an access file on any address
+	TLSCert      string // PEM certificate chain for HTTPS; "" serves plain HTTP
+	TLSKey       string // PEM private key of TLSCert
 }
 
 // DefaultServeConfig returns the defaults of `hoso serve`.
@@ -88,6 +96,7 @@ func (c *ServeConfig) Validate() error {
 	if c.Deadlines < 0 {
 		errs = append(errs, fmt.Errorf("deadline interval %s: must not be negative", c.Deadlines))
 	}
+	errs = append(errs, c.validateAccess()...)
 	return errors.Join(errs...)
 }
 
@@ -131,6 +140,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
+	fs.StringVar(&cfg.Access, "access", envOr(c.getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
+	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(c.getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS (env HOSO_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(c.getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,6 +185,18 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	access, err := loadAccess(cfg.Access)
+	if err != nil {
+		return err
+	}
+	var tlsCert *tls.Certificate
+	if cfg.TLSCert != "" {
+		c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCert = &c
 	}
 	m := newMetrics()
 	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit})
@@ -241,7 +266,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	api := web.New(web.Config{
 		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
-		Publisher: events.NewOutcomePublisher(js),
+		Publisher: events.NewOutcomePublisher(js), Access: access,
 		Ready: func(context.Context) error {
 			switch {
 			case !nc.IsConnected():
@@ -254,7 +279,11 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	})
 	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
-	log.Info("http listening", "addr", ln.Addr().String())
+	if tlsCert != nil {
+		httpSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, httpSrv.TLSConfig)
+	}
+	log.Info("http listening", "addr", ln.Addr().String(), "tls", tlsCert != nil, "access_control", access != nil)
 
 	// Each part runs under its own context so they stop one after the other.
 	errc := make(chan error, 4)

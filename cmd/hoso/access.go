@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/hoso-vn/hoso/web"
+)
+
+// accessCommand manages the HTTP access file (hoso serve --access).
+type accessCommand struct{ env }
+
+func (c *accessCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "hash-token" {
+		fmt.Fprint(c.stderr, "Usage: hoso access hash-token\n\n"+
+			"Prints a new random token, to give to its user, and its SHA-256, to write in\n"+
+			"the access file as token_sha256. The token is printed once and stored nowhere.\n")
+		return fmt.Errorf("access: want the subcommand hash-token")
+	}
+	fs := newFlagSet("access hash-token", "access hash-token", c.stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	tok, hash, err := web.NewToken()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "token:        %s\ntoken_sha256: %s\n", tok, hash)
+	return err
+}
+
+// loadAccess reads the access file; "" means none (open mode).
+func loadAccess(path string) (*web.Access, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("access file: %w", err)
+	}
+	defer f.Close()
+	return web.ParseAccess(f, path)
+}
+
+// isLoopback reports whether a listen address only takes connections from
+// this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validateAccess checks the access and TLS settings of ServeConfig.
+func (c *ServeConfig) validateAccess() []error {
+	var errs []error
+	if c.Access == "" && !c.InsecureOpen && !isLoopback(c.HTTPAddr) {
+		errs = append(errs, fmt.Errorf("http addr %q: without --access the API is open to anyone; listen on loopback, give an access file, or pass --insecure-open", c.HTTPAddr))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, fmt.Errorf("tls: give both --tls-cert and --tls-key, or neither"))
+	}
+	return errs
+}

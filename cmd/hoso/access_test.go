@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoso-vn/hoso/web"
+)
+
+// accessUsers are the users of the access test: name → token.
+var accessUsers = []struct {
+	name, role string
+	agencies   []string
+}{
+	{"viewer", "viewer", nil},
+	{"auditor", "auditor", nil},
+	{"admin", "admin", nil},
+	{"viewer-h57", "viewer", []string{"H57"}},
+	{"auditor-h57", "auditor", []string{"H57"}},
+	{"admin-x99", "admin", []string{"X99"}},
+}
+
+// writeAccessFile writes an access file for accessUsers and returns its
+// path and each user's token.
+func writeAccessFile(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	tokens := map[string]string{}
+	var b strings.Builder
+	b.WriteString("users:\n")
+	for _, u := range accessUsers {
+		tok, hash, err := web.NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[u.name] = tok
+		b.WriteString("  - name: " + u.name + "\n    token_sha256: " + hash + "\n    role: " + u.role + "\n")
+		if u.agencies != nil {
+			b.WriteString("    agencies: [" + strings.Join(u.agencies, ", ") + "]\n")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "access.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, tokens
+}
+
+// routeAccess is the role table the access control must implement,
+// written out here independently of web's accessRules: the least role of
+// each route ("" for anyone) and what a user scoped to one agency gets.
+var routeAccess = map[string]struct {
+	role   string
+	scoped string // "filtered" (agency forced), "dossier" (404 for another agency's), "forbidden", "free"
+}{
+	"GET /healthz":                       {"", "free"},
+	"GET /readyz":                        {"", "free"},
+	"GET /static/{file}":                 {"", "free"},
+	"GET /metrics":                       {"admin", "forbidden"},
+	"GET /api/v1/dossiers":               {"viewer", "filtered"},
+	"GET /api/v1/dossiers/{code}":        {"viewer", "dossier"},
+	"GET /api/v1/dossiers/{code}/verify": {"viewer", "dossier"},
+	"GET /api/v1/rejections":             {"viewer", "forbidden"},
+	"GET /api/v1/mismatches":             {"viewer", "forbidden"},
+	"GET /api/v1/definitions":            {"viewer", "free"},
+	"GET /api/v1/statuses":               {"viewer", "free"},
+	"GET /api/v1/openapi.json":           {"viewer", "free"},
+	"GET /api/v1/stats":                  {"viewer", "filtered"},
+	"POST /api/v1/reconcile":             {"auditor", "free"},
+	"GET /reconcile":                     {"auditor", "free"},
+	"POST /reconcile":                    {"auditor", "free"},
+	"GET /api/v1/audit/verify":           {"auditor", "forbidden"},
+	"GET /api/v1/feed":                   {"auditor", "filtered"},
+	"GET /{$}":                           {"viewer", "filtered"},
+	"GET /overdue":                       {"viewer", "filtered"},
+	"GET /dossiers/{code}":               {"viewer", "dossier"},
+	"GET /feed":                          {"auditor", "free"},
+	"GET /definitions":                   {"viewer", "free"},
+	"GET /api/v1/admin/state":            {"admin", "forbidden"},
+	"GET /api/v1/admin/backup":           {"admin", "forbidden"},
+}
+
+var roleRank = map[string]int{"": 0, "viewer": 1, "auditor": 2, "admin": 3}
+
+// TestAccessControl calls every route of web.Routes() as each role,
+// anonymous and scoped to one agency, against a running engine.
+func TestAccessControl(t *testing.T) {
+	path, tokens := writeAccessFile(t)
+	in := startServe(t, t.TempDir(), "--access", path)
+	codeH57, codeX99 := "000.00.12.H57-251001-0001", "000.00.12.X99-251001-0001"
+	for _, ev := range []struct{ code, agency string }{{codeH57, "H57"}, {codeX99, "X99"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"emit", "--nats-url", in.natsURL, "--source", "tayninh", "--dossier", ev.code,
+			"--action", "submit", "--procedure", "1.004227", "--agency", ev.agency, "--actor", "cb-01",
+			"--time", "2025-10-01T09:00:00+07:00"}, noEnv, strings.NewReader(""), &out, &errb)
+		if err != nil {
+			t.Fatalf("emit: %v\n%s%s", err, out.String(), errb.String())
+		}
+	}
+
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	call := func(method, path, token string) (int, []byte) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader("")
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, in.httpURL+path, body)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		if strings.HasSuffix(path, "/feed") && resp.StatusCode == http.StatusOK {
+			return resp.StatusCode, nil // a stream that does not end
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	concrete := func(pattern, code string) string {
+		p := strings.NewReplacer("{code}", url.PathEscape(code), "{file}", "style.css", "{$}", "").Replace(pattern)
+		return p
+	}
+
+	for _, r := range web.Routes() {
+		want, ok := routeAccess[r.Method+" "+r.Pattern]
+		if !ok {
+			t.Errorf("%s %s: not in the test's role table; add it", r.Method, r.Pattern)
+			continue
+		}
+		if role, scopedOK := web.RouteRole(r); role.String() != map[string]string{"": "anyone"}[want.role]+want.role || scopedOK != (want.scoped != "forbidden") {
+			t.Errorf("web.RouteRole(%s %s) = %s, %t; want %q, %q", r.Method, r.Pattern, role, scopedOK, want.role, want.scoped)
+		}
+		path := concrete(r.Pattern, codeH57)
+		page := !strings.HasPrefix(r.Pattern, "/api/") && want.role != "" && r.Pattern != "/metrics"
+		// Anonymous, and a token nobody has.
+		for _, tok := range []string{"", "hoso_not-a-token"} {
+			st, _ := call(r.Method, path, tok)
+			switch {
+			case want.role == "" && (st == 401 || st == 403):
+				t.Errorf("%s %s anonymous = %d, want it open", r.Method, path, st)
+			case want.role != "" && page && r.Method == "GET" && tok == "" && st != http.StatusSeeOther:
+				t.Errorf("%s %s anonymous = %d, want 303 to /login", r.Method, path, st)
+			case want.role != "" && !(page && r.Method == "GET" && tok == "") && st != http.StatusUnauthorized:
+				t.Errorf("%s %s with token %q = %d, want 401", r.Method, path, tok, st)
+			}
+		}
+		for _, u := range accessUsers {
+			st, body := call(r.Method, path, tokens[u.name])
+			scoped := u.agencies != nil
+			allowed := roleRank[u.role] >= roleRank[want.role] && !(scoped && want.scoped == "forbidden")
+			switch {
+			case allowed && (st == 401 || st == 403):
+				t.Errorf("%s %s as %s = %d %s, want allowed", r.Method, path, u.name, st, body)
+			case !allowed && st != http.StatusForbidden:
+				t.Errorf("%s %s as %s = %d, want 403", r.Method, path, u.name, st)
+			}
+			if !allowed || !scoped {
+				continue
+			}
+			switch want.scoped {
+			case "dossier": // H57's dossier: seen by viewer-h57, 404 to admin-x99
+				if wantSt := map[bool]int{true: 200, false: 404}[u.agencies[0] == "H57"]; st != wantSt {
+					t.Errorf("%s %s as %s = %d, want %d", r.Method, path, u.name, st, wantSt)
+				}
+			case "filtered":
+				if r.Method == "GET" && !strings.Contains(r.Pattern, "feed") && st != 200 {
+					t.Errorf("%s %s as %s = %d %s, want 200", r.Method, path, u.name, st, body)
+				}
+				other := map[string]string{"H57": "X99", "X99": "H57"}[u.agencies[0]]
+				if st, _ := call(r.Method, path+"?agency="+other, tokens[u.name]); st != http.StatusForbidden {
+					t.Errorf("%s %s?agency=%s as %s = %d, want 403", r.Method, path, other, u.name, st)
+				}
+			}
+		}
+	}
+
+	// Lists and statistics hold only the scoped user's agency.
+	var list struct {
+		Items []struct {
+			Code   string `json:"code"`
+			Agency string `json:"agency"`
+		} `json:"items"`
+	}
+	getAs := func(path, token string, v any) {
+		t.Helper()
+		st, body := call("GET", path, token)
+		if st != 200 {
+			t.Fatalf("GET %s = %d %s", path, st, body)
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+	getAs("/api/v1/dossiers", tokens["viewer-h57"], &list)
+	if len(list.Items) != 1 || list.Items[0].Code != codeH57 {
+		t.Errorf("dossiers as viewer-h57 = %+v, want only %s", list.Items, codeH57)
+	}
+	getAs("/api/v1/dossiers", tokens["viewer"], &list)
+	if len(list.Items) != 2 {
+		t.Errorf("dossiers as viewer = %+v, want both", list.Items)
+	}
+	if st, _ := call("GET", "/api/v1/dossiers/"+url.PathEscape(codeX99), tokens["viewer-h57"]); st != 404 {
+		t.Errorf("X99's dossier as viewer-h57 = %d, want 404", st)
+	}
+	// Publishing corrections needs admin; reconciling does not.
+	export := "ma_ho_so,trang_thai\n" + codeH57 + ",2\n"
+	for name, want := range map[string]int{"auditor": 403, "admin": 200} {
+		req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/reconcile?format=csv&publish=true", strings.NewReader(export))
+		req.Header.Set("Authorization", "Bearer "+tokens[name])
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want && !(want == 200 && resp.StatusCode == 400) {
+			t.Errorf("reconcile publish=true as %s = %d %s, want %d", name, resp.StatusCode, b, want)
+		}
+	}
+
+	// The dashboard: the login form sets an HttpOnly, SameSite=Strict cookie.
+	form := url.Values{"token": {tokens["viewer-h57"]}, "next": {"/overdue"}}
+	resp, err := client.PostForm(in.httpURL+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "hoso_session" {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/overdue" || session == nil ||
+		!session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("login = %d %q, cookie %+v", resp.StatusCode, resp.Header.Get("Location"), session)
+	}
+	for path, want := range map[string]int{"/overdue": 200, "/dossiers/" + url.PathEscape(codeX99): 404, "/api/v1/audit/verify": 403} {
+		req, _ := http.NewRequest("GET", in.httpURL+path, nil)
+		req.AddCookie(session)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s with the session cookie = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	resp, err = client.PostForm(in.httpURL+"/login", url.Values{"token": {"wrong"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("login with a wrong token = %d, want 401", resp.StatusCode)
+	}
+
+	// No token reaches the log.
+	logs := in.logs.String()
+	for name, tok := range tokens {
+		if strings.Contains(logs, tok) {
+			t.Errorf("the log holds %s's token", name)
+		}
+	}
+}
+
+// TestOpenModeIsLoopbackOnly: with no access file, serve refuses an
+// address other machines reach unless told --insecure-open.
+func TestOpenModeIsLoopbackOnly(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0"}, noEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--insecure-open") {
+		t.Fatalf("serve on 0.0.0.0 without --access = %v, want a refusal naming --insecure-open", err)
+	}
+	err = run(context.Background(), []string{"serve", "--tls-cert", "c.pem", "--http-addr", "127.0.0.1:0"}, noEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--tls-key") {
+		t.Fatalf("serve with --tls-cert only = %v, want a refusal", err)
+	}
+}
+
+func TestAccessHashToken(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"access", "hash-token"}, noEnv, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("access hash-token = %v, %s", err, errb.String())
+	}
+	var tok, hash string
+	for _, line := range strings.Split(out.String(), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "token":
+			tok = strings.TrimSpace(v)
+		case "token_sha256":
+			hash = strings.TrimSpace(v)
+		}
+	}
+	if tok == "" || web.HashToken(tok) != hash {
+		t.Fatalf("access hash-token printed %q", out.String())
+	}
+}

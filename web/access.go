@@ -1,0 +1,214 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Role is what an authenticated user may do. Each role includes the ones
+// below it.
+type Role int
+
+// The roles, weakest first. RoleNone marks the routes anyone may call.
+const (
+	RoleNone    Role = iota // no authentication: /healthz, /readyz, /static
+	RoleViewer              // read dossiers, lists, statistics, the dashboard
+	RoleAuditor             // viewer + audit verify, reconcile without publish, live feed
+	RoleAdmin               // everything: reconcile with publish, admin routes, metrics
+)
+
+var roleNames = map[string]Role{"viewer": RoleViewer, "auditor": RoleAuditor, "admin": RoleAdmin}
+
+// String returns the role's name as written in the access file.
+func (r Role) String() string {
+	for n, v := range roleNames {
+		if v == r {
+			return n
+		}
+	}
+	if r == RoleNone {
+		return "anyone"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// User is one entry of the access file. Only a SHA-256 of the token is
+// kept; the token itself is never stored or logged.
+type User struct {
+	Name string
+	Role Role
+	// Agencies scopes the user to these agency codes: dossiers of other
+	// agencies answer 404, lists and statistics are filtered. Empty means
+	// every agency.
+	Agencies []string
+
+	tokenHash [sha256.Size]byte
+}
+
+// Scoped reports whether the user sees only some agencies.
+func (u *User) Scoped() bool { return len(u.Agencies) > 0 }
+
+// sees reports whether the user may see the agency's dossiers.
+func (u *User) sees(agency string) bool { return !u.Scoped() || slices.Contains(u.Agencies, agency) }
+
+// Access is the parsed access file: who may call the HTTP API and the
+// dashboard, and with which role. It is immutable and safe for
+// concurrent use.
+type Access struct {
+	users []User
+}
+
+// tokenPrefix marks tokens made by NewToken, so that a leaked one is easy
+// to recognise in a scan.
+const tokenPrefix = "hoso_"
+
+// NewToken returns a new random token (256 bits) and the SHA-256 to write
+// in the access file.
+func NewToken() (token, hash string, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", fmt.Errorf("new token: %w", err)
+	}
+	token = tokenPrefix + hex.EncodeToString(b[:])
+	return token, HashToken(token), nil
+}
+
+// HashToken returns the hex SHA-256 of a token, as written in the access
+// file's token_sha256.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Authenticate returns the user whose token this is. It compares every
+// entry in constant time, so its duration does not depend on which entry
+// matched, or whether one did.
+func (a *Access) Authenticate(token string) (*User, bool) {
+	if token == "" {
+		return nil, false
+	}
+	h := sha256.Sum256([]byte(token))
+	var found *User
+	for i := range a.users {
+		if subtle.ConstantTimeCompare(h[:], a.users[i].tokenHash[:]) == 1 {
+			found = &a.users[i]
+		}
+	}
+	return found, found != nil
+}
+
+// Users returns the users, in file order.
+func (a *Access) Users() []User { return slices.Clone(a.users) }
+
+var userKeys = []string{"name", "token_sha256", "role", "agencies"}
+
+// ParseAccess reads an access file:
+//
+//	users:
+//	  - name: an-operator
+//	    token_sha256: 3f1c…          # hoso access hash-token
+//	    role: admin                  # viewer, auditor or admin
+//	  - name: supervisor-sotp
+//	    token_sha256: 9a0b…
+//	    role: viewer
+//	    agencies: [SO-TP]            # optional: only these agencies
+//
+// Decoding is strict (unknown fields are errors) and every problem is
+// reported with name and line, joined.
+func ParseAccess(r io.Reader, name string) (*Access, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty access file: it needs a users list", name)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var errs []error
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the access file is a mapping with a users list", name, root.Line)
+	}
+	var users *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if k.Value != "users" {
+			bad(k.Line, "unknown field %q (the file has only users)", k.Value)
+			continue
+		}
+		users = root.Content[i+1]
+	}
+	if users == nil || users.Kind != yaml.SequenceNode || len(users.Content) == 0 {
+		bad(root.Line, "users: must be a non-empty list")
+		return nil, errors.Join(errs...)
+	}
+	a := &Access{}
+	names, hashes := map[string]int{}, map[string]int{}
+	for _, n := range users.Content {
+		if n.Kind != yaml.MappingNode {
+			bad(n.Line, "a user is a mapping with %s", strings.Join(userKeys, ", "))
+			continue
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(userKeys, k.Value) {
+				bad(k.Line, "unknown field %q (a user has %s)", k.Value, strings.Join(userKeys, ", "))
+			}
+		}
+		var raw struct {
+			Name     string   `yaml:"name"`
+			Token    string   `yaml:"token_sha256"`
+			Role     string   `yaml:"role"`
+			Agencies []string `yaml:"agencies"`
+		}
+		if err := n.Decode(&raw); err != nil {
+			bad(n.Line, "%v", err)
+			continue
+		}
+		u := User{Name: raw.Name, Agencies: raw.Agencies}
+		switch {
+		case raw.Name == "":
+			bad(n.Line, "name: must not be empty")
+		case names[raw.Name] != 0:
+			bad(n.Line, "name %q: already used on line %d", raw.Name, names[raw.Name])
+		default:
+			names[raw.Name] = n.Line
+		}
+		if h, err := hex.DecodeString(raw.Token); err != nil || len(h) != sha256.Size {
+			bad(n.Line, "token_sha256: must be 64 hex digits, the SHA-256 of the token (hoso access hash-token); never the token itself")
+		} else if hashes[strings.ToLower(raw.Token)] != 0 {
+			bad(n.Line, "token_sha256: the same token as the user on line %d", hashes[strings.ToLower(raw.Token)])
+		} else {
+			hashes[strings.ToLower(raw.Token)] = n.Line
+			copy(u.tokenHash[:], h)
+		}
+		if u.Role = roleNames[raw.Role]; u.Role == RoleNone {
+			bad(n.Line, "role %q: must be viewer, auditor or admin", raw.Role)
+		}
+		for i, ag := range raw.Agencies {
+			if strings.TrimSpace(ag) == "" || slices.Contains(raw.Agencies[:i], ag) {
+				bad(n.Line, "agencies: %q is empty or repeated", ag)
+			}
+		}
+		a.users = append(a.users, u)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,280 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// reach is how a route keeps a user scoped to some agencies within them.
+type reach int
+
+const (
+	reachFree      reach = iota // the answer holds no dossier data of an agency
+	reachAgencyArg              // the route filters by ?agency=: it is set to the user's agency
+	reachDossier                // the route shows one dossier ({code}): 404 for another agency's
+	reachSelf                   // the handler applies the scope itself (reconcile)
+	reachAll                    // the answer spans every agency and cannot be filtered: 403 for scoped users
+)
+
+// rule is who may call a route.
+type rule struct {
+	role  Role
+	reach reach
+}
+
+// accessRules gives, by "METHOD pattern" of Routes(), the least role a
+// route needs and how it is scoped. A route absent from it needs
+// RoleAdmin and is refused to scoped users: new routes are closed until
+// listed here.
+var accessRules = map[string]rule{
+	"GET /healthz":                       {RoleNone, reachFree},
+	"GET /readyz":                        {RoleNone, reachFree},
+	"GET /static/{file}":                 {RoleNone, reachFree},
+	"GET /metrics":                       {RoleAdmin, reachAll},
+	"GET /api/v1/dossiers":               {RoleViewer, reachAgencyArg},
+	"GET /api/v1/dossiers/{code}":        {RoleViewer, reachDossier},
+	"GET /api/v1/dossiers/{code}/verify": {RoleViewer, reachDossier},
+	"GET /api/v1/rejections":             {RoleViewer, reachAll},
+	"GET /api/v1/mismatches":             {RoleViewer, reachAll},
+	"GET /api/v1/definitions":            {RoleViewer, reachFree},
+	"GET /api/v1/statuses":               {RoleViewer, reachFree},
+	"GET /api/v1/openapi.json":           {RoleViewer, reachFree},
+	"GET /api/v1/stats":                  {RoleViewer, reachAgencyArg},
+	"POST /api/v1/reconcile":             {RoleAuditor, reachSelf}, // publish=true needs RoleAdmin
+	"GET /reconcile":                     {RoleAuditor, reachFree},
+	"POST /reconcile":                    {RoleAuditor, reachSelf},
+	"GET /api/v1/audit/verify":           {RoleAuditor, reachAll},
+	"GET /api/v1/feed":                   {RoleAuditor, reachAgencyArg},
+	"GET /{$}":                           {RoleViewer, reachAgencyArg},
+	"GET /overdue":                       {RoleViewer, reachAgencyArg},
+	"GET /dossiers/{code}":               {RoleViewer, reachDossier},
+	"GET /feed":                          {RoleAuditor, reachFree},
+	"GET /api/v1/admin/state":            {RoleAdmin, reachAll},
+	"GET /api/v1/admin/backup":           {RoleAdmin, reachAll},
+	"GET /definitions":                   {RoleViewer, reachFree},
+	// Not in Routes(): the not-found answers and the login form.
+	"/api/":        {RoleViewer, reachFree},
+	"/":            {RoleViewer, reachFree},
+	"GET /login":   {RoleNone, reachFree},
+	"POST /login":  {RoleNone, reachFree},
+	"POST /logout": {RoleNone, reachFree},
+}
+
+// RouteRole returns the least role a route of Routes() needs, and whether
+// a user scoped to some agencies may call it (filtered to them).
+func RouteRole(r Route) (role Role, scopedOK bool) {
+	ru := ruleOf(r.Method + " " + r.Pattern)
+	return ru.role, ru.reach != reachAll
+}
+
+func ruleOf(pattern string) rule {
+	if ru, ok := accessRules[pattern]; ok {
+		return ru
+	}
+	if pattern == "" { // 405 and the like: tell only those signed in
+		return rule{RoleViewer, reachFree}
+	}
+	return rule{RoleAdmin, reachAll}
+}
+
+// sessionCookie holds the dashboard's token after login.
+const sessionCookie = "hoso_session"
+
+type userKey struct{}
+
+// userFrom returns the authenticated user of the request; nil when access
+// control is off or the route is open.
+func userFrom(ctx context.Context) *User {
+	u, _ := ctx.Value(userKey{}).(*User)
+	return u
+}
+
+// errUnauthenticated answers a request with no valid token.
+var errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: "unauthenticated",
+	msg: "a valid token is required (Authorization: Bearer …)", vi: "Cần đăng nhập"}
+
+func forbidden(msg string) *apiError {
+	return &apiError{status: http.StatusForbidden, code: "forbidden", msg: msg, vi: "Không có quyền: " + msg}
+}
+
+// authorized wraps a handler of the mux with the access check.
+func (s *Server) authorized(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r, ok := s.authorize(w, r); ok {
+			h(w, r)
+		}
+	})
+}
+
+// authorize checks a routed request against accessRules when an access
+// file is configured. It returns the request to serve (carrying the user,
+// its agency argument scoped) or false when it has answered.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if s.cfg.Access == nil {
+		return r, true
+	}
+	pattern := r.Pattern
+	ru := ruleOf(pattern)
+	if ru.role == RoleNone {
+		return r, true
+	}
+	page := pagePatterns[pattern] || pattern == "/"
+	u, ok := s.cfg.Access.Authenticate(bearer(r))
+	if !ok {
+		if page && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" { // a browser
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return nil, false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hoso"`)
+		s.writeError(w, r, errUnauthenticated)
+		return nil, false
+	}
+	r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+	if sw, ok := w.(*statusWriter); ok {
+		sw.user = u.Name
+	}
+	if u.Role < ru.role {
+		s.writeError(w, r, forbidden("this needs the "+ru.role.String()+" role"))
+		return nil, false
+	}
+	if !u.Scoped() {
+		return r, true
+	}
+	switch ru.reach {
+	case reachAll:
+		s.writeError(w, r, forbidden("this spans every agency; a user scoped to agencies cannot see it"))
+		return nil, false
+	case reachAgencyArg:
+		q := r.URL.Query()
+		switch ag := q.Get("agency"); {
+		case ag == "" && len(u.Agencies) == 1:
+			q.Set("agency", u.Agencies[0])
+		case ag == "":
+			s.writeError(w, r, badParam("agency", "choose one of your agencies: %s", strings.Join(u.Agencies, ", ")))
+			return nil, false
+		case !u.sees(ag):
+			s.writeError(w, r, forbidden("agency "+ag+" is not one of yours"))
+			return nil, false
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.RawQuery = q.Encode()
+		return r2, true
+	case reachDossier:
+		d, _, err := s.cfg.Store.DossierHistory(r.Context(), r.PathValue("code"))
+		if err == nil && !u.sees(d.Agency) {
+			err = workflow.ErrNotFound // no hint that the code exists
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return nil, false
+		}
+	}
+	return r, true
+}
+
+// scopeReconcile applies the user's role and agencies to a
+// reconciliation: publishing needs RoleAdmin, and a scoped user
+// reconciles only an agency of theirs.
+func scopeReconcile(r *http.Request, opts *reconcileOptions) error {
+	u := userFrom(r.Context())
+	if u == nil {
+		return nil
+	}
+	if opts.publish && u.Role < RoleAdmin {
+		return forbidden("publishing corrections needs the admin role")
+	}
+	if !u.Scoped() {
+		return nil
+	}
+	switch {
+	case opts.agency == "" && len(u.Agencies) == 1:
+		opts.agency = u.Agencies[0]
+	case opts.agency == "":
+		return badParam("agency", "choose one of your agencies: %s", strings.Join(u.Agencies, ", "))
+	case !u.sees(opts.agency):
+		return forbidden("agency " + opts.agency + " is not one of yours")
+	}
+	return nil
+}
+
+// bearer returns the request's token: the Authorization header's bearer
+// token, else the dashboard's session cookie.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>hoso — Đăng nhập / Sign in</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main><h1>Đăng nhập / Sign in</h1>
+{{if .Failed}}<p class="error">Mã truy cập không đúng / Invalid token</p>{{end}}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{{.Next}}">
+<label>Mã truy cập / Access token <input type="password" name="token" autocomplete="current-password" required></label>
+<button type="submit">Đăng nhập / Sign in</button>
+</form></main></body></html>
+`))
+
+// loginPage answers GET /login with the form and POST /login by checking
+// the token and setting it as an HttpOnly, SameSite=Strict cookie.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := r.FormValue("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		next = "/" // only this site's pages
+	}
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodPost {
+		if err := crossOrigin.Check(r); err != nil {
+			s.writeError(w, r, forbidden(err.Error()))
+			return
+		}
+		tok := r.PostFormValue("token")
+		if u, ok := s.cfg.Access.Authenticate(tok); ok {
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true,
+				Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+			s.log.Info("dashboard login", "user", u.Name, "request_id", requestID(r))
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		s.log.Warn("dashboard login refused", "request_id", requestID(r))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = loginTemplate.Execute(w, struct {
+			Next   string
+			Failed bool
+		}{next, true})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = loginTemplate.Execute(w, struct {
+		Next   string
+		Failed bool
+	}{next, false})
+}
+
+// logout clears the session cookie.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := crossOrigin.Check(r); err != nil {
+		s.writeError(w, r, forbidden(err.Error()))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
