@@ -133,6 +133,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		r.inFlight.Store(int64(len(chunk)))
+		r.log.Debug("publishing outcomes", "first_seq", chunk[0].Seq, "last_seq", chunk[len(chunk)-1].Seq)
 		confirmed, err := r.publish(ctx, chunk)
 		if confirmed > 0 {
 			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
