@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
@@ -222,4 +226,64 @@ func BenchmarkRebuild(b *testing.B) {
 		applied += float64(n)
 	}
 	b.ReportMetric(applied/took, "events/s")
+}
+
+// TestRestoreRefusesBadBackups: a file that is not a store, or a store of
+// an older schema, is refused and the store in place is left untouched;
+// a good backup restores into an empty directory.
+func TestRestoreRefusesBadBackups(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	db, err := store.Open(good, store.Options{Catalog: mustCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a store "), 2000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.db")
+	if err := copyFile(old, good); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bbolt.Open(old, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	liveDir := filepath.Join(dir, "live")
+	if out, err := hosoRun(t, "restore", good, "--data-dir", liveDir); err != nil {
+		t.Fatalf("restore into an empty directory: %v\n%s", err, out)
+	}
+	before, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		file string
+		want error
+	}{
+		{garbage, nil},
+		{old, store.ErrSchemaOld},
+		{filepath.Join(dir, "missing.db"), os.ErrNotExist},
+	} {
+		out, err := hosoRun(t, "restore", tt.file, "--data-dir", liveDir)
+		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("restore %s = %v, want an error (%v)\n%s", filepath.Base(tt.file), err, tt.want, out)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("a refused restore changed the store in place (%v)", err)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(liveDir, "hoso.db.*")); len(kept) != 0 {
+		t.Errorf("a refused restore left %q", kept)
+	}
 }
