@@ -3,8 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -270,6 +279,25 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("login with a wrong token = %d, want 401", resp.StatusCode)
 	}
 
+	// The CLI sends --token, or HOSO_TOKEN, as a bearer token.
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.httpURL, "-o", "json"}, noEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("dossier list without a token = %v, want HTTP 401", err)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.httpURL, "-o", "json", "--token", tokens["viewer-h57"]}, noEnv, strings.NewReader(""), &out, &errb)
+	if err != nil || !strings.Contains(out.String(), codeH57) || strings.Contains(out.String(), codeX99) {
+		t.Errorf("dossier list --token (viewer-h57) = %v, %s; want only %s", err, out.String(), codeH57)
+	}
+	out.Reset()
+	env := func(k string) string {
+		return map[string]string{"HOSO_TOKEN": tokens["auditor"], "HOSO_SERVER": in.httpURL}[k]
+	}
+	if err := run(context.Background(), []string{"audit", "verify"}, env, strings.NewReader(""), &out, &errb); err != nil {
+		t.Errorf("audit verify with HOSO_TOKEN (auditor) = %v, %s", err, errb.String())
+	}
+
 	// No token reaches the log.
 	logs := in.logs.String()
 	for name, tok := range tokens {
@@ -310,5 +338,69 @@ func TestAccessHashToken(t *testing.T) {
 	}
 	if tok == "" || web.HashToken(tok) != hash {
 		t.Fatalf("access hash-token printed %q", out.String())
+	}
+}
+
+// TestServeTLS serves HTTPS from a certificate and key in files.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hoso test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path, tokens := writeAccessFile(t)
+	in := startServe(t, filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile, "--access", path)
+	base := "https://" + strings.TrimPrefix(in.httpURL, "http://")
+
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("GET", base+"/api/v1/definitions", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens["viewer"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET over TLS: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Fatalf("GET over TLS = %d, tls %v", resp.StatusCode, resp.TLS != nil)
+	}
+	// Plain HTTP to the TLS port is refused.
+	if resp, err := http.Get(in.httpURL + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Errorf("plain HTTP on the TLS port = 200, want a refusal")
+		}
+	}
+	// A login over TLS sets a Secure cookie.
+	noRedirect := *client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = noRedirect.PostForm(base+"/login", url.Values{"token": {tokens["viewer"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("login over TLS cookies = %+v, want one Secure cookie", cs)
 	}
 }

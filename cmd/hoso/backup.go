@@ -30,7 +30,7 @@ type backupCommand struct{ env }
 
 func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("backup", "backup [--server URL] [-o FILE]", c.stderr)
-	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	cl := addServerFlags(fs, c.getenv)
 	out := fs.String("o", "", "file to write; default hoso-<UTC time>.db in the current directory")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -38,13 +38,13 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("backup: unexpected arguments %q", fs.Args())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*server, "/")+"/api/v1/admin/backup", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(cl.base, "/")+"/api/v1/admin/backup", nil)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cl.do(req)
 	if err != nil {
-		return fmt.Errorf("backup: ask hoso at %s (is `hoso serve` running? see --server): %w", *server, err)
+		return fmt.Errorf("backup: ask hoso at %s (is `hoso serve` running? see --server): %w", cl.base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

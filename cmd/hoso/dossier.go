@@ -25,7 +25,7 @@ func (c *dossierCommand) Run(ctx context.Context, args []string) error {
 		return c.list(ctx, args[1:])
 	}
 	fs := newFlagSet("dossier", "dossier show [flags] CODE  |  hoso dossier list [flags]", c.stderr)
-	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	server := addServerFlags(fs, c.getenv)
 	output := fs.String("o", "table", "output format: table or json")
 	if len(args) == 0 || args[0] != "show" {
 		fs.Usage()
@@ -43,7 +43,7 @@ func (c *dossierCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("-o: %q is not table or json", *output)
 	}
 	code := pos[0]
-	cl := apiClient{base: *server}
+	cl := *server
 	var raw json.RawMessage
 	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &raw); err != nil {
 		return err
@@ -178,7 +178,28 @@ func short(h string) string {
 }
 
 // apiClient reads hoso's JSON API.
-type apiClient struct{ base string }
+type apiClient struct {
+	base  string // the server's URL
+	token string // sent as a bearer token; "" sends none (open first-run mode)
+}
+
+// addServerFlags registers --server and --token, the flags of every
+// command that asks a running server, and returns the client they
+// configure once fs is parsed.
+func addServerFlags(fs *flag.FlagSet, getenv func(string) string) *apiClient {
+	cl := &apiClient{}
+	fs.StringVar(&cl.base, "server", envOr(getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	fs.StringVar(&cl.token, "token", envOr(getenv, "HOSO_TOKEN", ""), "access token, when the server has an access file (env HOSO_TOKEN; prefer it: flags show in ps)")
+	return cl
+}
+
+// do sends a request with the client's token.
+func (c apiClient) do(req *http.Request) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return http.DefaultClient.Do(req)
+}
 
 // apiError is an error answered by the API.
 type apiError struct {
@@ -198,7 +219,7 @@ func (c apiClient) get(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("request %s: %w", path, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return fmt.Errorf("ask hoso at %s (is `hoso serve` running? see --server): %w", c.base, err)
 	}

@@ -14,12 +14,13 @@ import (
 
 // clientFlags are the flags every client command shares.
 type clientFlags struct {
-	server, output *string
+	server *apiClient
+	output *string
 }
 
 func addClientFlags(fs *flag.FlagSet, getenv func(string) string) clientFlags {
 	return clientFlags{
-		server: fs.String("server", envOr(getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)"),
+		server: addServerFlags(fs, getenv),
 		output: fs.String("o", "table", "output format: table (for people) or json (for scripts)"),
 	}
 }
@@ -126,7 +127,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))
 	}
-	items, next, err := listPages[json.RawMessage](ctx, apiClient{base: *cf.server}, "/api/v1/dossiers", v, *all)
+	items, next, err := listPages[json.RawMessage](ctx, *cf.server, "/api/v1/dossiers", v, *all)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))
 	}
-	items, next, err := listPages[json.RawMessage](ctx, apiClient{base: *cf.server}, "/api/v1/rejections", v, *all)
+	items, next, err := listPages[json.RawMessage](ctx, *cf.server, "/api/v1/rejections", v, *all)
 	if err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	if err := cf.validate(); err != nil {
 		return err
 	}
-	cl := apiClient{base: *cf.server}
+	cl := *cf.server
 	res := auditResult{Broken: []chainReport{}}
 	if len(pos) == 1 {
 		var rep chainReport

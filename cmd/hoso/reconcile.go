@@ -29,7 +29,7 @@ type reconcileCommand struct{ env }
 
 func (c *reconcileCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("reconcile", "reconcile [flags] FILE   (FILE - reads standard input)", c.stderr)
-	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	server := addServerFlags(fs, c.getenv)
 	format := fs.String("format", "", "format of FILE: csv or json (default: from the file name, else sniffed)")
 	agency := fs.String("agency", "", "the export is of this agency: only its dossiers can be missing from it")
 	scope := fs.String("scope", "open", "dossiers the export should list: open (hoso's open dossiers), all (closed ones too) or none (do not look for missing dossiers)")
@@ -68,7 +68,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) error {
 	if *output == "csv" {
 		accept = "text/csv"
 	}
-	cl := apiClient{base: *server}
+	cl := *server
 	raw, err := cl.upload(ctx, "/api/v1/reconcile?"+q.Encode(), ctype, accept, body)
 	if err != nil {
 		return c.fail(err)
@@ -144,7 +144,7 @@ func (c apiClient) upload(ctx context.Context, path, ctype, accept string, body 
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", accept)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return nil, fmt.Errorf("ask hoso at %s (is `hoso serve` running? see --server): %w", c.base, err)
 	}

@@ -42,7 +42,7 @@ type statsDoc struct {
 
 func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("stats", "stats [flags]", c.stderr)
-	server := fs.String("server", envOr(c.getenv, "HOSO_SERVER", defaultServer), "hoso HTTP address (env HOSO_SERVER)")
+	server := addServerFlags(fs, c.getenv)
 	output := fs.String("o", "table", "output format: table or json")
 	from := fs.String("from", "", "first month of the period, YYYY-MM, or a year YYYY (default: the earliest with statistics)")
 	to := fs.String("to", "", "last month of the period, YYYY-MM, or a year YYYY (default: the latest with statistics)")
@@ -66,7 +66,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	if *kind != "" {
 		kinds = []string{*kind} // the server checks it
 	}
-	cl := apiClient{base: *server}
+	cl := *server
 	docs := map[string]*statsDoc{}
 	raws := map[string]json.RawMessage{}
 	for i, k := range kinds {
