@@ -448,7 +448,7 @@ func (o object) str(key string, required bool) (string, bool) {
 }
 
 // short returns a short identifier field: non-blank when required, at most
-// maxShortLen bytes.
+// maxShortLen bytes, printable.
 func (o object) short(key string, required bool) string {
 	v, ok := o.str(key, required)
 	switch {
@@ -459,6 +459,11 @@ func (o object) short(key string, required bool) string {
 		return ""
 	case len(v) > maxShortLen:
 		o.p.add("%s%s: %d bytes, over the %d-byte limit", o.path, key, len(v), maxShortLen)
+		return ""
+	case !printable(v):
+		// A control character (NUL, a newline) in a code would reach keys,
+		// logs and CSV exports.
+		o.p.add("%s%s: %s contains a non-printable character", o.path, key, quote(v))
 		return ""
 	}
 	return v

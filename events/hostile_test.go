@@ -93,6 +93,8 @@ func TestDecodeHostile(t *testing.T) {
 		{name: "huge attachment name", spoil: func(m map[string]any) {
 			data(m)["attachments"] = []any{map[string]any{"kind": "k", "name": strings.Repeat("n", 256)}}
 		}, details: []string{"data.attachments[0].name: 256 bytes, over the 255-byte limit"}},
+		{name: "agency NUL", spoil: func(m map[string]any) { data(m)["agency"] = "H57\x0012" }, details: []string{`data.agency: "H57\x0012" contains a non-printable character`}},
+		{name: "actor newline", spoil: func(m map[string]any) { data(m)["actor"] = "a\nINFO forged log line" }, details: []string{`data.actor: "a\nINFO forged log line" contains a non-printable character`}},
 		{name: "huge message", spoil: func(m map[string]any) { m["x"] = strings.Repeat("x", events.MaxMessageSize) },
 			details: []string{fmt.Sprintf("over the %d-byte limit", events.MaxMessageSize)}},
 		{name: "huge subject token", subject: "hoso.events." + strings.Repeat("s", 65) + ".000_00_12_H57-241106-0001",

@@ -125,7 +125,8 @@ func (r *rawSLA) sla() SLA {
 }
 
 // yamlLineRE finds the line yaml reports at the start of its messages.
-var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+// (?s): a quoted value in the message may span lines.
+var yamlLineRE = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 
 // unknownFieldRE rewrites yaml's strict-decoding message in our words.
 var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
