@@ -44,6 +44,15 @@ type ServerConfig struct {
 	SyncAlways bool
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+	// Users are the source systems' and supervisors' users, each limited
+	// by User.Permissions. When set, the server refuses clients without a
+	// user, and EnginePassword is required: it is the password of
+	// EngineUser, hoso's own user, which may publish and subscribe to
+	// everything. Nil leaves the server open to any client (first run).
+	Users []User
+	// EnginePassword is EngineUser's password; serve makes a random one
+	// at each start. Required with Users.
+	EnginePassword string
 }
 
 // Server is an embedded NATS server with JetStream enabled: hoso's default
@@ -76,6 +85,20 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		StoreDir:     cfg.Dir,
 		SyncInterval: cfg.SyncInterval,
 		SyncAlways:   cfg.SyncAlways,
+	}
+	if len(cfg.Users) > 0 {
+		if cfg.EnginePassword == "" {
+			return nil, errors.New("events: start server: users need an engine password")
+		}
+		opts.Users = []*server.User{{Username: EngineUser, Password: cfg.EnginePassword}}
+		for i := range cfg.Users {
+			u := &cfg.Users[i]
+			if u.NKey != "" {
+				opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: u.Permissions()})
+				continue
+			}
+			opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: u.Permissions()})
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

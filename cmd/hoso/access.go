@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 
+	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -64,8 +67,33 @@ func (c *ServeConfig) validateAccess() []error {
 	if c.Access == "" && !c.InsecureOpen && !isLoopback(c.HTTPAddr) {
 		errs = append(errs, fmt.Errorf("http addr %q: without --access the API is open to anyone; listen on loopback, give an access file, or pass --insecure-open", c.HTTPAddr))
 	}
+	if c.NATSUsers != "" && c.NATSURL != "" {
+		errs = append(errs, fmt.Errorf("nats users: --nats-users configures the embedded server; an external server has its own (configs/nats/), and --nats-url carries the engine's credentials"))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("tls: give both --tls-cert and --tls-key, or neither"))
 	}
 	return errs
+}
+
+// loadNATSUsers reads the embedded server's users file; "" means none.
+// With users it also makes the engine's own password, new at each start
+// and known only to this process.
+func loadNATSUsers(path string) (users []events.User, enginePassword string, err error) {
+	if path == "" {
+		return nil, "", nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("nats users file: %w", err)
+	}
+	defer f.Close()
+	if users, err = events.ParseUsers(f, path); err != nil {
+		return nil, "", err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, "", fmt.Errorf("engine password: %w", err)
+	}
+	return users, hex.EncodeToString(b[:]), nil
 }

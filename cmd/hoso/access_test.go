@@ -404,3 +404,43 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("login over TLS cookies = %+v, want one Secure cookie", cs)
 	}
 }
+
+// TestServeNATSUsers: with --nats-users the embedded server takes only
+// its users; the engine connects with its own generated password and
+// still applies events; a source cannot publish for another.
+func TestServeNATSUsers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nats-users.yaml")
+	users := "users:\n  - name: tayninh-dvc\n    password: tayninh-secret-1\n    source: tayninh\n" +
+		"  - name: hanoi-dvc\n    password: hanoi-secret-22\n    source: hanoi\n"
+	if err := os.WriteFile(path, []byte(users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := startServe(t, t.TempDir(), "--nats-users", path)
+	as := func(user, pass string) string {
+		return strings.Replace(in.natsURL, "nats://", "nats://"+user+":"+pass+"@", 1)
+	}
+	emit := func(url, source, code string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"emit", "--nats-url", url, "--source", source, "--dossier", code,
+			"--action", "submit", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
+			"--time", "2025-10-01T09:00:00+07:00", "--timeout", "2s"}, noEnv, strings.NewReader(""), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if out, err := emit(as("tayninh-dvc", "tayninh-secret-1"), "tayninh", "000.00.12.H57-251001-0001"); err != nil {
+		t.Fatalf("emit as tayninh for tayninh: %v\n%s\n%s", err, out, in.logs.String())
+	}
+	if out, err := emit(as("tayninh-dvc", "tayninh-secret-1"), "hanoi", "000.00.12.H57-251001-0002"); err == nil {
+		t.Errorf("emit as tayninh for hanoi succeeded: %s", out)
+	}
+	if out, err := emit(in.natsURL, "tayninh", "000.00.12.H57-251001-0003"); err == nil {
+		t.Errorf("emit without a user succeeded: %s", out)
+	}
+	var d struct {
+		Code string `json:"code"`
+	}
+	getJSON(t, in.httpURL, "/api/v1/dossiers/000.00.12.H57-251001-0001", 200, &d)
+	getJSON(t, in.httpURL, "/api/v1/dossiers/000.00.12.H57-251001-0002", 404, nil)
+	if strings.Contains(in.logs.String(), "tayninh-secret-1") {
+		t.Error("the log holds a source's password")
+	}
+}

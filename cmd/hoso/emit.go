@@ -100,7 +100,9 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("--source: %q is not a source token ([a-z0-9_-], e.g. tayninh)", *source)
 	}
 
-	nc, err := nats.Connect(*natsURL, nats.Name("hoso emit"), nats.Timeout(5*time.Second))
+	nc, err := nats.Connect(*natsURL, nats.Name("hoso emit"), nats.Timeout(5*time.Second),
+		// A source's NATS user may read only its own inboxes (events.SourcePermissions).
+		nats.CustomInboxPrefix(events.InboxPrefix(*source)))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", *natsURL, err)
 	}

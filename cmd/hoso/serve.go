@@ -44,6 +44,10 @@ type ServeConfig struct {
 	InsecureOpen bool   // serve without an access file on any address
 	TLSCert      string // PEM certificate chain for HTTPS; "" serves plain HTTP
 	TLSKey       string // PEM private key of TLSCert
+	// NATSUsers is the embedded server's users file (sources and
+	// supervisors, see events.ParseUsers); "" leaves the embedded server
+	// open to any client on NATSHost.
+	NATSUsers string
 }
 
 // DefaultServeConfig returns the defaults of `hoso serve`.
@@ -141,6 +145,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
 	fs.StringVar(&cfg.Access, "access", envOr(c.getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
+	fs.StringVar(&cfg.NATSUsers, "nats-users", envOr(c.getenv, "HOSO_NATS_USERS", ""), "users file of the embedded NATS server: each source may publish and read only its own subjects (env HOSO_NATS_USERS)")
 	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(c.getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(c.getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
@@ -206,30 +211,39 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	defer closeLogged(log, "store", db.Close)
 
 	url := cfg.NATSURL
+	var natsOpts []nats.Option // the engine's credentials on the embedded server
 	if url == "" {
 		always, every, _ := cfg.syncPolicy()
 		port := cfg.NATSPort
 		if port == 0 {
 			port = -1 // nats-server's "any free port"
 		}
+		users, enginePassword, err := loadNATSUsers(cfg.NATSUsers)
+		if err != nil {
+			return err
+		}
+		if enginePassword != "" {
+			natsOpts = append(natsOpts, nats.UserInfo(events.EngineUser, enginePassword))
+		}
 		srv, err := events.StartServer(events.ServerConfig{
 			Dir: filepath.Join(cfg.DataDir, "nats"), Host: cfg.NATSHost, Port: port,
 			SyncInterval: every, SyncAlways: always, Logger: log,
+			Users: users, EnginePassword: enginePassword,
 		})
 		if err != nil {
 			return fmt.Errorf("start embedded NATS: %w", err)
 		}
 		defer srv.Shutdown()
 		url = srv.ClientURL()
-		log.Info("embedded nats listening", "url", url, "sync", cfg.NATSSync)
+		log.Info("embedded nats listening", "url", url, "sync", cfg.NATSSync, "users", len(users))
 	}
 
 	closed := make(chan struct{})
-	nc, err := nats.Connect(url, nats.Name("hoso"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+	nc, err := nats.Connect(url, append(natsOpts, nats.Name("hoso"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }))
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }))...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}

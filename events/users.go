@@ -1,0 +1,219 @@
+package events
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.yaml.in/yaml/v3"
+)
+
+// EngineUser is the NATS user name hoso itself connects as when the
+// embedded server has users (ServerConfig.Users).
+const EngineUser = "hoso"
+
+// OutcomeConsumer returns the name of the durable consumer a source reads
+// its outcomes through: outcomes-<source>. It is the only consumer of
+// HOSO_OUTCOMES the source's user may create, bind and ack.
+func OutcomeConsumer(source string) string { return "outcomes-" + source }
+
+// InboxPrefix returns the reply-subject prefix a source's client must
+// use (nats.CustomInboxPrefix): _INBOX_<source>. Its user may subscribe to
+// its own inboxes only, so it cannot read the replies other clients get
+// (publish acks, fetched outcomes).
+func InboxPrefix(source string) string { return "_INBOX_" + source }
+
+// User is a NATS user of the embedded server: a source system, limited to
+// its own subjects, or the supervisors' read-only user.
+type User struct {
+	Name string
+	// Password is the password, or its bcrypt hash ("$2a$…", made with
+	// `nats server passwd`); exactly one of Password and NKey is set.
+	Password string
+	// NKey is the user's public nkey ("U…"): the client signs with the seed.
+	NKey string
+	// Source is the source system this user speaks for; "" for a
+	// supervisor.
+	Source string
+	// Supervisor marks the read-only user of supervisors: it reads every
+	// stream and publishes nothing.
+	Supervisor bool
+}
+
+// Permissions returns what the user may publish and subscribe to.
+func (u *User) Permissions() *server.Permissions {
+	if u.Supervisor {
+		return SupervisorPermissions(u.Name)
+	}
+	return SourcePermissions(u.Source)
+}
+
+// SourcePermissions returns the permissions of a source system's user:
+//   - publish its own events, hoso.events.<source>.>, and nothing else
+//     outside the JetStream API calls of its outcome consumer;
+//   - create (with its own filter), look up and pull from the durable
+//     consumer outcomes-<source> of HOSO_OUTCOMES, and ack its messages;
+//   - subscribe to its own outcomes, hoso.outcomes.*.<source>.>, and to
+//     its own inboxes, _INBOX_<source>.>.
+//
+// Docs/operations.md ("Access control") lists them for an external
+// server; configs/nats/ has the same in the server's format.
+func SourcePermissions(source string) *server.Permissions {
+	stream, cons := OutcomesStream, OutcomeConsumer(source)
+	return &server.Permissions{
+		Publish: &server.SubjectPermission{Allow: []string{
+			eventsPrefix + source + ".>",
+			"$JS.API.INFO",
+			"$JS.API.STREAM.INFO." + stream,
+			"$JS.API.CONSUMER.CREATE." + stream + "." + cons + "." + outcomesPrefix + "*." + source + ".>",
+			"$JS.API.CONSUMER.INFO." + stream + "." + cons,
+			"$JS.API.CONSUMER.MSG.NEXT." + stream + "." + cons,
+			"$JS.ACK." + stream + "." + cons + ".>",
+		}},
+		Subscribe: &server.SubjectPermission{Allow: []string{
+			outcomesPrefix + "*." + source + ".>",
+			InboxPrefix(source) + ".>",
+		}},
+	}
+}
+
+// SupervisorPermissions returns the permissions of the supervisors'
+// read-only user: it reads the streams (stream info, message get, its own
+// ephemeral or ordered consumers) and subscribes to events, outcomes and
+// dead letters, but publishes no event or outcome and cannot delete or
+// change a stream or the engine's consumer.
+func SupervisorPermissions(name string) *server.Permissions {
+	return &server.Permissions{
+		Publish: &server.SubjectPermission{
+			Allow: []string{
+				"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+				"$JS.API.STREAM.INFO.*", "$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.>",
+				"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.>", "$JS.API.CONSUMER.MSG.NEXT.>",
+				"$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*", "$JS.ACK.>", "$JS.FC.>",
+			},
+			Deny: []string{
+				"$JS.API.CONSUMER.CREATE.*." + ConsumerName, "$JS.API.CONSUMER.CREATE.*." + ConsumerName + ".>",
+				"$JS.API.CONSUMER.MSG.NEXT.*." + ConsumerName, "$JS.ACK.*." + ConsumerName + ".>",
+			},
+		},
+		Subscribe: &server.SubjectPermission{Allow: []string{
+			EventsSubject, OutcomesSubject, DeadLetterFilter, InboxPrefix(name) + ".>",
+		}},
+	}
+}
+
+var (
+	userKeys   = []string{"name", "password", "nkey", "source", "supervisor"}
+	sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	nkeyUser   = regexp.MustCompile(`^U[A-Z2-7]{55}$`)
+)
+
+// ParseUsers reads a NATS users file for the embedded server (hoso serve
+// --nats-users):
+//
+//	users:
+//	  - name: tayninh-dvc
+//	    password: $2a$11$…     # bcrypt (nats server passwd), or plain
+//	    source: tayninh
+//	  - name: hanoi-dvc
+//	    nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4
+//	    source: hanoi
+//	  - name: supervisors
+//	    password: $2a$11$…
+//	    supervisor: true
+//
+// Decoding is strict and every problem is reported with name and line,
+// joined.
+func ParseUsers(r io.Reader, name string) ([]User, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty users file: it needs a users list", name)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var errs []error
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
+	}
+	root := doc.Content[0]
+	var list *yaml.Node
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if k := root.Content[i]; k.Value != "users" {
+				bad(k.Line, "unknown field %q (the file has only users)", k.Value)
+			} else {
+				list = root.Content[i+1]
+			}
+		}
+	}
+	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+		bad(root.Line, "users: must be a non-empty list")
+		return nil, errors.Join(errs...)
+	}
+	var users []User
+	names := map[string]int{EngineUser: -1}
+	for _, n := range list.Content {
+		if n.Kind != yaml.MappingNode {
+			bad(n.Line, "a user is a mapping with %s", strings.Join(userKeys, ", "))
+			continue
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(userKeys, k.Value) {
+				bad(k.Line, "unknown field %q (a user has %s)", k.Value, strings.Join(userKeys, ", "))
+			}
+		}
+		var raw struct {
+			Name       string `yaml:"name"`
+			Password   string `yaml:"password"`
+			NKey       string `yaml:"nkey"`
+			Source     string `yaml:"source"`
+			Supervisor bool   `yaml:"supervisor"`
+		}
+		if err := n.Decode(&raw); err != nil {
+			bad(n.Line, "%v", err)
+			continue
+		}
+		u := User{Name: raw.Name, Password: raw.Password, NKey: raw.NKey, Source: raw.Source, Supervisor: raw.Supervisor}
+		switch line := names[u.Name]; {
+		case !sourceName.MatchString(u.Name):
+			bad(n.Line, "name %q: must be 1–64 of a-z, 0-9, - and _", u.Name)
+		case line == -1:
+			bad(n.Line, "name %q: reserved for the engine's own user", u.Name)
+		case line != 0:
+			bad(n.Line, "name %q: already used on line %d", u.Name, line)
+		default:
+			names[u.Name] = n.Line
+		}
+		switch {
+		case (u.Password == "") == (u.NKey == ""):
+			bad(n.Line, "give exactly one of password and nkey")
+		case u.NKey != "" && !nkeyUser.MatchString(u.NKey):
+			bad(n.Line, "nkey: must be a user's public nkey (U and 55 base32 characters), not its seed")
+		case u.Password != "" && len(u.Password) < 12 && !strings.HasPrefix(u.Password, "$2"):
+			bad(n.Line, "password: must be at least 12 characters, or a bcrypt hash")
+		}
+		switch {
+		case u.Supervisor && u.Source != "":
+			bad(n.Line, "a supervisor reads every source: give no source")
+		case u.Source == "hoso":
+			bad(n.Line, "source hoso is reserved for the engine's own events")
+		case !u.Supervisor && !sourceName.MatchString(u.Source):
+			bad(n.Line, "source %q: must be the source's subject token (a-z, 0-9, - and _), or supervisor: true", u.Source)
+		}
+		users = append(users, u)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
