@@ -50,6 +50,11 @@ type ConsumerConfig struct {
 	// its result and how long the successful Apply call took (a metrics
 	// hook). It runs on the consumer's goroutine and must be quick.
 	OnBatch func(workflow.BatchResult, time.Duration)
+	// OnError, if set, is called with the error of each failed Apply
+	// attempt (not when ctx ended) before the consumer backs off and
+	// retries the batch (a metrics hook). It runs on the consumer's
+	// goroutine and must be quick.
+	OnError func(error)
 	// StartSeq is the stream sequence Run resumes from: the Applier's
 	// applied sequence + 1. 0 resumes from the consumer's ack floor, which
 	// is right unless the store is behind it (restored from a backup, or
@@ -96,6 +101,7 @@ type Consumer struct {
 	maxBatch int
 	log      *slog.Logger
 	onBatch  func(workflow.BatchResult, time.Duration)
+	onError  func(error)
 	startSeq uint64
 
 	ready atomic.Bool // consuming, and the last Apply succeeded
@@ -123,6 +129,7 @@ func NewConsumer(js jetstream.JetStream, cons jetstream.Consumer, app Applier, r
 		maxBatch: cfg.MaxBatch,
 		log:      cfg.Logger,
 		onBatch:  cfg.OnBatch,
+		onError:  cfg.OnError,
 		startSeq: cfg.StartSeq,
 	}
 }
@@ -325,6 +332,9 @@ func (c *Consumer) apply(ctx context.Context, b batch) bool {
 			return false
 		}
 		c.log.Error("apply batch", "first_seq", first, "last_seq", last, "size", len(b.envs), "attempt", attempt, "err", err)
+		if c.onError != nil {
+			c.onError(err)
+		}
 		if !bo.wait(ctx) {
 			return false
 		}

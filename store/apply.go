@@ -56,6 +56,11 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	if err := ctx.Err(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
+	if db.beforeCommit != nil {
+		if err := db.beforeCommit(); err != nil {
+			return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)
+		}
+	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)

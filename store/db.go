@@ -70,6 +70,16 @@ type Options struct {
 	// without the decisions (a metrics hook). It runs on Apply's
 	// goroutine and must be quick. Default nil.
 	OnCommit func(time.Duration)
+
+	// BeforeCommit, if set, is called by Apply just before it commits a
+	// batch that writes something; an error it returns fails that Apply
+	// as a commit failure would (the transaction is rolled back, nothing
+	// of the batch is written, and the error is returned wrapped). It is a
+	// fault-injection hook for tests of what the engine does when the disk
+	// is full or the file cannot be written; leave it nil in production.
+	// It runs on Apply's goroutine, inside the write transaction. Default
+	// nil.
+	BeforeCommit func() error
 }
 
 // DB is hoso's store: one bbolt file holding dossiers, their hash-chained
@@ -84,6 +94,8 @@ type DB struct {
 	catalog  *workflow.Catalog
 	logger   *slog.Logger
 	onCommit func(time.Duration) // Options.OnCommit; nil when unset
+	// Options.BeforeCommit; nil when unset
+	beforeCommit func() error
 }
 
 // Open opens the store at path, creating the file and its buckets if
@@ -109,7 +121,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit}
+	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit}
 	var applied uint64
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,4 +96,119 @@ func waitReady(t *testing.T, base string, status int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("GET /readyz = %d %s after 30s, want %d", last, body, status)
+}
+
+// errDiskFull is the fault TestCommitFailure injects.
+var errDiskFull = errors.New("injected: no space left on device")
+
+// TestCommitFailure makes every store commit fail for a while (through
+// the store's fault-injection hook): the batch is not acked and is
+// retried with backoff, nothing of it is written, /readyz answers 503,
+// the log and hoso_apply_errors_total show the failures; once commits
+// succeed again every event is applied exactly once.
+func TestCommitFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for several retries")
+	}
+	var failing atomic.Bool
+	cfg := DefaultServeConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.NATSPort = 0
+	cfg.Deadlines = 0
+	cfg.beforeCommit = func() error {
+		if failing.Load() {
+			return errDiskFull
+		}
+		return nil
+	}
+	in := startServeConfig(t, cfg)
+	_, js := connect(t, in.natsURL)
+
+	sc := newScenario(60, 2)
+	half := len(sc.messages) / 2
+	storedHalf := 0
+	for _, m := range sc.messages[:half] {
+		if !m.dropped {
+			storedHalf++
+		}
+	}
+	publish(t, js, sc.messages[:half])
+	waitOutcomes(t, js, uint64(storedHalf), time.Minute)
+	waitReady(t, in.httpURL, http.StatusOK)
+
+	failing.Store(true)
+	publish(t, js, sc.messages[half:])
+	waitReady(t, in.httpURL, http.StatusServiceUnavailable)
+	// Several attempts, backing off: 100 ms, 200 ms, 400 ms…
+	var m map[string]float64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		m = scrape(t, in.httpURL)
+		if m["hoso_apply_errors_total"] >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hoso_apply_errors_total = %v after 30s, want at least 3", m["hoso_apply_errors_total"])
+		}
+	}
+	if got := m["hoso_applied_sequence"]; got != float64(storedHalf) {
+		t.Errorf("hoso_applied_sequence = %v while commits fail, want %d", got, storedHalf)
+	}
+	if n := outcomeCount(t, js); n != uint64(storedHalf) {
+		t.Errorf("%d outcomes while commits fail, want %d", n, storedHalf)
+	}
+	if logs := in.logs.String(); !strings.Contains(logs, `"msg":"apply batch"`) || !strings.Contains(logs, errDiskFull.Error()) {
+		t.Errorf("the log does not show the failed commits:\n%s", logs)
+	}
+
+	failing.Store(false)
+	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	waitReady(t, in.httpURL, http.StatusOK)
+	readOutcomes(t, js, sc.stored())
+	in.stop(t)
+	checkStore(t, filepath.Join(cfg.DataDir, "hoso.db"), sc)
+}
+
+// startServeConfig runs serve in-process with cfg (for what no flag
+// sets, such as fault hooks), logging JSON at debug, and waits until it
+// listens.
+func startServeConfig(t *testing.T, cfg ServeConfig) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	log := slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	go func() { in.done <- serve(ctx, cfg, log) }()
+	t.Cleanup(func() { in.stop(t) })
+	deadline := time.Now().Add(20 * time.Second)
+	for in.httpURL == "" || in.natsURL == "" {
+		select {
+		case err := <-in.done:
+			in.cancel = nil
+			t.Fatalf("serve exited early: %v\n%s", err, in.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start within 20s:\n%s", in.logs.String())
+		}
+		sc := bufio.NewScanner(strings.NewReader(in.logs.String()))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+				URL  string `json:"url"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch line.Msg {
+			case "http listening":
+				in.httpURL = "http://" + line.Addr
+			case "embedded nats listening":
+				in.natsURL = line.URL
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return in
 }

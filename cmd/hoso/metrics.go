@@ -26,7 +26,7 @@ const lagTimeout = 2 * time.Second
 // documented in docs/api.md; TestMetrics checks that each is exposed.
 //
 // The histograms and counters are fed by hooks (store.Options.OnCommit,
-// events.ConsumerConfig.OnBatch); the gauges are read at scrape time from
+// events.ConsumerConfig.OnBatch and OnError); the gauges are read at scrape time from
 // the store's counters, the relay and the JetStream consumer, which watch
 // sets once before the HTTP server starts.
 type metrics struct {
@@ -37,6 +37,7 @@ type metrics struct {
 	commit  prometheus.Histogram
 	applied prometheus.Gauge
 	lagErrs prometheus.Counter
+	errs    prometheus.Counter // failed Apply attempts
 
 	// Set by watch before the first scrape, read-only afterwards.
 	db    *store.DB
@@ -71,12 +72,16 @@ func newMetrics() *metrics {
 			Name: "hoso_applied_sequence",
 			Help: "Stream sequence of the last applied message.",
 		}),
+		errs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_apply_errors_total",
+			Help: "Attempts to apply a batch that failed (store commit or I/O error); the batch is not acked and is retried with backoff.",
+		}),
 		lagErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hoso_consumer_lag_errors_total",
 			Help: "Scrapes that could not read the consumer's info from JetStream, and so report no hoso_consumer_lag.",
 		}),
 	}
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",
@@ -107,6 +112,9 @@ func (m *metrics) observeBatch(r workflow.BatchResult, took time.Duration) {
 		m.events.WithLabelValues(string(o.Kind), string(o.Reason)).Inc()
 	}
 }
+
+// observeApplyError is the consumer's OnError hook.
+func (m *metrics) observeApplyError(error) { m.errs.Inc() }
 
 // observeCommit is the store's OnCommit hook.
 func (m *metrics) observeCommit(took time.Duration) { m.commit.Observe(took.Seconds()) }

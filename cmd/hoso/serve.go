@@ -48,6 +48,10 @@ type ServeConfig struct {
 	// supervisors, see events.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.
 	NATSUsers string
+
+	// beforeCommit is store.Options.BeforeCommit: a fault-injection hook
+	// that only tests set (no flag); nil in production.
+	beforeCommit func() error
 }
 
 // DefaultServeConfig returns the defaults of `hoso serve`.
@@ -204,7 +208,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		tlsCert = &c
 	}
 	m := newMetrics()
-	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit})
+	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit, BeforeCommit: cfg.beforeCommit})
 	if err != nil {
 		return err
 	}
@@ -267,6 +271,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	consumer := events.NewConsumer(js, cons, db, relay, events.ConsumerConfig{
 		MaxBatch: cfg.BatchMax, Logger: log, StartSeq: applied + 1,
+		OnError: m.observeApplyError,
 		OnBatch: func(r workflow.BatchResult, took time.Duration) {
 			m.observeBatch(r, took)
 			feed.Publish(r)
