@@ -2,11 +2,14 @@ package events_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -247,5 +250,44 @@ func TestParseUsersErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: ParseUsers = %v, want an error containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestConfigFilesAgree: configs/nats/hoso.conf, for an external server,
+// gives its users the permissions the embedded server gives them, and
+// configs/nats/users.example.yaml is a valid users file.
+func TestConfigFilesAgree(t *testing.T) {
+	for _, k := range []string{"HOSO_ENGINE_PASSWORD", "TAYNINH_PASSWORD", "SUPERVISORS_PASSWORD"} {
+		t.Setenv(k, "a-test-password-"+k)
+	}
+	opts, err := server.ProcessConfigFile("../configs/nats/hoso.conf")
+	if err != nil {
+		t.Fatalf("ProcessConfigFile: %v", err)
+	}
+	want := map[string]*server.Permissions{
+		"hoso":        nil,
+		"tayninh-dvc": events.SourcePermissions("tayninh"),
+		"supervisors": events.SupervisorPermissions("supervisors"),
+	}
+	if len(opts.Users) != len(want) {
+		t.Fatalf("hoso.conf has %d users, want %d", len(opts.Users), len(want))
+	}
+	for _, u := range opts.Users {
+		w, ok := want[u.Username]
+		if !ok {
+			t.Errorf("hoso.conf: unexpected user %s", u.Username)
+			continue
+		}
+		if diff := cmp.Diff(w, u.Permissions); diff != "" {
+			t.Errorf("hoso.conf: permissions of %s differ from the embedded server's (-embedded +conf):\n%s", u.Username, diff)
+		}
+	}
+	f, err := os.Open("../configs/nats/users.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := events.ParseUsers(f, "users.example.yaml"); err != nil {
+		t.Errorf("users.example.yaml: %v", err)
 	}
 }
