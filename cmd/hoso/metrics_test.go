@@ -117,6 +117,7 @@ func TestMetrics(t *testing.T) {
 		`hoso_events_total{outcome="rejected",reason="invalid_transition"}`: 1,
 		`hoso_events_total{outcome="rejected",reason="missing_attachment"}`: 1,
 		`hoso_consumer_lag_errors_total`:                                    0,
+		`hoso_apply_errors_total`:                                           0,
 		`hoso_outbox_backlog`:                                               0,
 		`hoso_consumer_lag`:                                                 0,
 	} {
