@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
@@ -136,7 +137,12 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 	}
 	ctx := r.Context()
 	lookup := func(codes []string) (map[string]*workflow.Dossier, error) {
-		return s.cfg.Store.DossiersByCode(ctx, codes)
+		m, err := s.cfg.Store.DossiersByCode(ctx, codes)
+		if u := userFrom(ctx); u != nil && u.Scoped() {
+			// Another agency's dossier is unknown to a scoped user.
+			maps.DeleteFunc(m, func(_ string, d *workflow.Dossier) bool { return !u.sees(d.Agency) })
+		}
+		return m, err
 	}
 	scope := reconcile.Scope{Agency: opts.agency, Closed: opts.scope == scopeAll}
 	var known func(func(*workflow.Dossier) bool) error

@@ -241,6 +241,39 @@ func TestAccessControl(t *testing.T) {
 		}
 	}
 
+	// A scoped auditor's reconciliation knows nothing of another agency's
+	// dossiers: X99's is "unknown", its status not shown.
+	{
+		req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/reconcile?format=csv&scope=none", strings.NewReader("ma_ho_so,trang_thai\n"+codeX99+",4\n"+codeH57+",4\n"))
+		req.Header.Set("Authorization", "Bearer "+tokens["auditor-h57"])
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var rep struct {
+			Groups []struct {
+				Kind  string `json:"kind"`
+				Items []struct {
+					Code string `json:"code"`
+				} `json:"items"`
+			} `json:"groups"`
+		}
+		if err := json.Unmarshal(b, &rep); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("reconcile as auditor-h57 = %d %s", resp.StatusCode, b)
+		}
+		kinds := map[string]string{}
+		for _, g := range rep.Groups {
+			for _, it := range g.Items {
+				kinds[it.Code] = g.Kind
+			}
+		}
+		if kinds[codeX99] != "unknown_dossier" || kinds[codeH57] != "status_differs" {
+			t.Errorf("reconcile as auditor-h57: kinds %v, want X99's unknown and H57's status_differs\n%s", kinds, b)
+		}
+	}
+
 	// The dashboard: the login form sets an HttpOnly, SameSite=Strict cookie.
 	form := url.Values{"token": {tokens["viewer-h57"]}, "next": {"/overdue"}}
 	resp, err := client.PostForm(in.httpURL+"/login", form)
