@@ -73,7 +73,7 @@ func TestCrashRecovery(t *testing.T) {
 		// (its log lines wait in the channel's buffer meanwhile).
 		time.Sleep(time.Duration(rng.IntN(600)) * time.Millisecond)
 		var kind string
-		switch rng.IntN(3) {
+		switch rng.IntN(4) {
 		case 0:
 			kind = "after start"
 			c.waitFor(t, "hoso started")
@@ -81,10 +81,15 @@ func TestCrashRecovery(t *testing.T) {
 			time.Sleep(d) // a random moment, not a wait for something
 		case 1:
 			kind = "after commit"
-			c.waitN(t, "batch applied", 1+rng.IntN(20))
+			c.waitUpTo(t, "batch applied", 1+rng.IntN(20), &kind)
 		case 2:
+			// Under load the next batch is being decided or committed.
+			kind = "in the next batch"
+			c.waitUpTo(t, "batch applied", 1+rng.IntN(20), &kind)
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond) // a random moment
+		case 3:
 			kind = "during relay"
-			c.waitN(t, "publishing outcomes", 1+rng.IntN(20))
+			c.waitUpTo(t, "publishing outcomes", 1+rng.IntN(20), &kind)
 		}
 		kinds[kind]++
 		c.kill(t)
@@ -157,7 +162,7 @@ func startChild(t *testing.T, dir, natsURL, level string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, msgs: make(chan string, 1024)}
+	c := &child{cmd: cmd, msgs: make(chan string, 8192)}
 	go func() {
 		defer close(c.msgs)
 		sc := bufio.NewScanner(stderr)
@@ -199,6 +204,35 @@ func (c *child) waitN(t *testing.T, msg string, n int) {
 			}
 		case <-timeout:
 			t.Fatalf("no %q within 30s:\n%s", msg, strings.Join(c.log, "\n"))
+		}
+	}
+}
+
+// waitUpTo reads the log until the n-th line with the message msg, or
+// until no such line came for 5 s (the stream may be all applied): then
+// it marks kind as timed out. It fails the test if hoso ended.
+func (c *child) waitUpTo(t *testing.T, msg string, n int, kind *string) {
+	t.Helper()
+	quiet := time.NewTimer(5 * time.Second)
+	defer quiet.Stop()
+	for n > 0 {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				t.Fatalf("hoso ended before logging %q:\n%s", msg, strings.Join(c.log, "\n"))
+			}
+			c.lines++
+			c.log = append(c.log, m)
+			if len(c.log) > 50 {
+				c.log = c.log[1:]
+			}
+			if m == msg {
+				n--
+				quiet.Reset(5 * time.Second)
+			}
+		case <-quiet.C:
+			*kind += " (timed out: stream idle)"
+			return
 		}
 	}
 }
