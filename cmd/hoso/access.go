@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"os"
+	"strings"
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/web"
@@ -96,4 +98,16 @@ func loadNATSUsers(path string) (users []events.User, enginePassword string, err
 		return nil, "", fmt.Errorf("engine password: %w", err)
 	}
 	return users, hex.EncodeToString(b[:]), nil
+}
+
+// redactURL hides the passwords of NATS server URLs (one, or several
+// separated by commas) for logs and error messages.
+func redactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

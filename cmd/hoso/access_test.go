@@ -477,3 +477,15 @@ func TestServeNATSUsers(t *testing.T) {
 		t.Error("the log holds a source's password")
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"nats://127.0.0.1:4222":                      "nats://127.0.0.1:4222",
+		"nats://hoso:s3cret@nats:4222":               "nats://hoso:xxxxx@nats:4222",
+		"nats://a:s3cret@n1:4222,nats://a:s3cret@n2": "nats://a:xxxxx@n1:4222,nats://a:xxxxx@n2",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

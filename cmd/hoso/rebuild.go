@@ -60,7 +60,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 
 	nc, err := nats.Connect(*natsURL, nats.Name("hoso-rebuild"))
 	if err != nil {
-		return fmt.Errorf("rebuild: connect to NATS at %s: %w", *natsURL, err)
+		return fmt.Errorf("rebuild: connect to NATS at %s: %w", redactURL(*natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -249,7 +249,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }))...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -137,7 +137,7 @@ func payload(it simulate.Item) ([]byte, error) {
 func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, truth *simulate.Truth, opt simOptions) error {
 	nc, err := nats.Connect(opt.natsURL, nats.Name("hoso simulate"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("simulate: connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", opt.natsURL, err)
+		return fmt.Errorf("simulate: connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", redactURL(opt.natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*simWindow))
@@ -149,7 +149,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		_, err := js.StreamNameBySubject(sctx, items[0].Subject)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("simulate: no JetStream stream at %s takes %s (is `hoso serve` running there?): %w", opt.natsURL, items[0].Subject, err)
+			return fmt.Errorf("simulate: no JetStream stream at %s takes %s (is `hoso serve` running there?): %w", redactURL(opt.natsURL), items[0].Subject, err)
 		}
 	}
 
