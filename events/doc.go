@@ -57,6 +57,15 @@
 // this order: the consumer, then the relay, then drain the NATS
 // connection, then shut the embedded server down, then close the store.
 //
+// # Access control
+//
+// ServerConfig.Users gives the embedded server one user per source
+// system, limited by SourcePermissions to its own event subjects, its own
+// outcomes (consumer OutcomeConsumer(source)) and its own inboxes
+// (InboxPrefix), and a read-only user for supervisors
+// (SupervisorPermissions); hoso connects as EngineUser. configs/nats/
+// has the same for an external server.
+//
 // The consumer needs NATS server 2.14 or later (the consumer reset API);
 // the embedded server is recent enough.
 package events

@@ -36,5 +36,15 @@
 // buffer is dropped and its browser reconnects. Close ends every stream,
 // so that http.Server.Shutdown is not held up by them.
 //
+// Access control is off when Config.Access is nil (a first run on
+// loopback). With an Access (ParseAccess: users, SHA-256 of their
+// tokens, a Role, optional agencies), every route passes one check before
+// its handler: accessRules gives its least Role and how it is scoped to a
+// user's agencies (the agency argument set, another agency's dossier a
+// 404, or refused when it spans every agency); a route missing from it
+// needs RoleAdmin. Tokens come from the Authorization header (bearer) or
+// the dashboard's session cookie set by /login, are compared in constant
+// time as hashes, and are never logged.
+//
 // A Server is an http.Handler and safe for concurrent use.
 package web
