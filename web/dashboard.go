@@ -92,6 +92,7 @@ type view struct {
 	URL       *url.URL // the request's URL, for the language switch and CSV links
 	Now       time.Time
 	RequestID string
+	User      string // the signed-in user's name; "" without access control
 	Data      any
 }
 
@@ -177,6 +178,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return fmt.Errorf("web: no template %q", name)
 	}
 	p.URL, p.RequestID = r.URL, requestID(r)
+	if u := userFrom(r.Context()); u != nil {
+		p.User = u.Name
+	}
 	if p.Now.IsZero() {
 		p.Now = s.now()
 	}

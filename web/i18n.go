@@ -28,6 +28,7 @@ var labels = map[string][2]string{
 	"nav.overdue":     {"Quá hạn & sắp đến hạn", "Overdue & at risk"},
 	"nav.feed":        {"Sai sót trực tiếp", "Live problems"},
 	"nav.definitions": {"Quy trình", "Workflows"},
+	"nav.logout":      {"Đăng xuất", "Sign out"},
 	"lang.switch":     {"English", "Tiếng Việt"},
 	"print":           {"In", "Print"},
 	"csv":             {"Tải CSV", "Download CSV"},

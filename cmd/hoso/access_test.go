@@ -291,6 +291,19 @@ func TestAccessControl(t *testing.T) {
 		!session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("login = %d %q, cookie %+v", resp.StatusCode, resp.Header.Get("Location"), session)
 	}
+	{
+		req, _ := http.NewRequest("GET", in.httpURL+"/overdue", nil)
+		req.AddCookie(session)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `action="/logout"`) || !strings.Contains(string(b), "viewer-h57") {
+			t.Errorf("the signed-in page has no sign-out form naming the user")
+		}
+	}
 	for path, want := range map[string]int{"/overdue": 200, "/dossiers/" + url.PathEscape(codeX99): 404, "/api/v1/audit/verify": 403} {
 		req, _ := http.NewRequest("GET", in.httpURL+path, nil)
 		req.AddCookie(session)
@@ -302,6 +315,14 @@ func TestAccessControl(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("GET %s with the session cookie = %d, want %d", path, resp.StatusCode, want)
 		}
+	}
+	resp, err = client.PostForm(in.httpURL+"/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(cs) != 1 || cs[0].Value != "" || cs[0].MaxAge >= 0 {
+		t.Errorf("logout = %d, cookies %+v; want the session cleared", resp.StatusCode, cs)
 	}
 	resp, err = client.PostForm(in.httpURL+"/login", url.Values{"token": {"wrong"}})
 	if err != nil {
