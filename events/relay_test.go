@@ -250,3 +250,24 @@ func TestDeadLetterSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadLettered(t *testing.T) {
+	for _, tt := range []struct {
+		kind   workflow.OutcomeKind
+		reason workflow.Reason
+		want   bool
+	}{
+		{workflow.OutcomeRejected, workflow.ReasonMalformed, true},
+		{workflow.OutcomeRejected, workflow.ReasonTokenMismatch, true},
+		{workflow.OutcomeRejected, workflow.ReasonInternal, true},
+		{workflow.OutcomeRejected, workflow.ReasonUnknownAction, false},
+		{workflow.OutcomeRejected, workflow.ReasonDuplicate, false},
+		{workflow.OutcomeCorrection, workflow.ReasonStatusMismatch, false},
+		{workflow.OutcomeAccepted, "", false},
+	} {
+		o := workflow.Outcome{Kind: tt.kind, Reason: tt.reason}
+		if got := events.DeadLettered(&o); got != tt.want {
+			t.Errorf("DeadLettered(%s %s) = %v, want %v", tt.kind, tt.reason, got, tt.want)
+		}
+	}
+}

@@ -18,15 +18,15 @@ import (
 // TestDeadLetter publishes 1,000 unreadable messages and then a valid
 // event to a running `hoso serve`: every unreadable one gets a rejection
 // outcome and a dead letter with its original bytes and headers naming the
-// reason and stream sequence, and the valid event after them is applied —
-// the stream never stalls.
+// reason and stream sequence, an event of an unknown action is rejected
+// without a dead letter, and the valid event after them is applied — the
+// stream never stalls.
 func TestDeadLetter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: skipped with -short")
 	}
 	in := startServe(t, t.TempDir())
-	nc, js := connect(t, in.natsURL)
-	_ = nc
+	_, js := connect(t, in.natsURL)
 
 	const garbage = 1000
 	var msgs []*nats.Msg
@@ -59,10 +59,21 @@ func TestDeadLetter(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("garbage not acknowledged within 30s")
 	}
+	// A readable event of an unknown action: rejected as unknown_action,
+	// a business answer, not a dead letter.
 	valid := newScenario(1, 1).messages[0]
-	publish(t, js, []message{valid})
+	var unknown map[string]any
+	if err := json.Unmarshal(valid.data, &unknown); err != nil {
+		t.Fatal(err)
+	}
+	unknown["id"], unknown["type"] = "unknown-action-1", "vn.gov.hoso.teleport"
+	raw, err := json.Marshal(unknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, []message{{subject: valid.subject, data: raw}, valid})
 
-	waitOutcomes(t, js, garbage+1, 60*time.Second)
+	waitOutcomes(t, js, garbage+2, 60*time.Second)
 	ctx := context.Background()
 	os, err := js.Stream(ctx, events.OutcomesStream)
 	if err != nil {
@@ -73,8 +84,13 @@ func TestDeadLetter(t *testing.T) {
 		t.Fatalf("no accepted outcome after %d garbage messages: %v", garbage, err)
 	}
 	var acc workflow.Outcome
-	if err := json.Unmarshal(last.Data, &acc); err != nil || acc.Seq != garbage+1 {
-		t.Fatalf("accepted outcome = %+v (%v), want seq %d", acc, err, garbage+1)
+	if err := json.Unmarshal(last.Data, &acc); err != nil || acc.Seq != garbage+2 {
+		t.Fatalf("accepted outcome = %+v (%v), want seq %d", acc, err, garbage+2)
+	}
+	ua, err := os.GetMsg(ctx, garbage+1)
+	var u workflow.Outcome
+	if err != nil || json.Unmarshal(ua.Data, &u) != nil || u.Reason != workflow.ReasonUnknownAction {
+		t.Fatalf("outcome of the unknown action = %+v (%v), want %s", u, err, workflow.ReasonUnknownAction)
 	}
 
 	ds, err := js.Stream(ctx, events.DeadLetterStream)
@@ -94,7 +110,7 @@ func TestDeadLetter(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n != garbage {
-		t.Fatalf("dead-letter stream holds %d messages, want %d", n, garbage)
+		t.Fatalf("dead-letter stream holds %d messages, want %d (the garbage, not the unknown action)", n, garbage)
 	}
 	seen := map[uint64]bool{}
 	for dseq := uint64(1); dseq <= n; dseq++ {
