@@ -28,7 +28,14 @@
 //     whenever a delivery was lost on the way.
 //   - Nothing blocks the stream. Decode never fails: an unreadable message
 //     becomes an envelope with a Rejection (reason malformed or
-//     token_mismatch) and is applied and acked like any other.
+//     token_mismatch) and is applied and acked like any other. Its bounds
+//     (sizes, times) are relative to the stream timestamp, never the wall
+//     clock.
+//   - Dead letters. The relay also publishes the original of every message
+//     rejected as unreadable or undecidable (DeadLettered) on
+//     hoso.deadletter.<source> (DeadLetterSubject), captured by
+//     HOSO_DEADLETTER, with Nats-Msg-Id = DeadLetterMsgID(seq); its outcome
+//     is marked published only once both are stored.
 //   - Outbox. Outcomes are written with the state and published after the
 //     commit with Nats-Msg-Id = Outcome.MsgID(). The relay marks them
 //     published only after the stream acknowledged them; a restart
