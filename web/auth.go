@@ -152,8 +152,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 	case reachAgencyArg:
 		q := r.URL.Query()
 		switch ag := q.Get("agency"); {
-		case ag == "" && len(u.Agencies) == 1:
-			q.Set("agency", u.Agencies[0])
+		case ag == "" && (len(u.Agencies) == 1 || page):
+			q.Set("agency", u.Agencies[0]) // a page opens on the first; its filter offers the others
 		case ag == "":
 			s.writeError(w, r, badParam("agency", "choose one of your agencies: %s", strings.Join(u.Agencies, ", ")))
 			return nil, false
