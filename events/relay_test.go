@@ -271,3 +271,28 @@ func TestDeadLettered(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayDeadLetterPayloadMissing: when HOSO_EVENTS no longer holds the
+// original (an age limit, a purge), the dead letter is published empty,
+// marked so, rather than holding up the outcomes.
+func TestRelayDeadLetterPayloadMissing(t *testing.T) {
+	_, _, js := startJS(t)
+	setup(t, js)
+	st := &memStore{}
+	st.add(workflow.Outcome{Kind: workflow.OutcomeRejected, Seq: 7, Reason: workflow.ReasonTokenMismatch, Time: time.Date(2024, 11, 6, 8, 0, 0, 0, time.UTC)})
+	r := events.NewRelay(js, st, testLogger(t))
+	run(t, r.Run)
+	waitFor(t, 10*time.Second, "the outbox published", func() bool { return st.outboxLen() == 0 })
+	s, err := js.Stream(t.Context(), events.DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := s.GetMsg(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dl.Subject != "hoso.deadletter._" || len(dl.Data) != 0 || dl.Header.Get(events.HeaderPayloadMissing) != "true" ||
+		dl.Header.Get(events.HeaderStreamSeq) != "7" || dl.Header.Get(events.HeaderReason) != "token_mismatch" {
+		t.Fatalf("dead letter = %s %q %v", dl.Subject, dl.Data, dl.Header)
+	}
+}
