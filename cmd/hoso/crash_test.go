@@ -151,9 +151,15 @@ type child struct {
 
 func startChild(t *testing.T, dir, natsURL, level string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0",
+	return startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0",
 		"--nats-url", natsURL, "--log-level", level, "--log-format", "json",
 		"--deadline-interval", "0", "--batch-max", "32")
+}
+
+// startChildArgs runs the test binary as `hoso args…`.
+func startChildArgs(t *testing.T, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "HOSO_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -1,0 +1,128 @@
+//go:build linux
+
+package main
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hoso-vn/hoso/events"
+)
+
+// TestDiskFull runs `hoso serve` as a process and, midway through a
+// stream, caps the size of the files it may write at the store file's
+// current size (RLIMIT_FSIZE, as a full disk would): the store cannot
+// grow, commits fail with EFBIG, /readyz answers 503, the log and
+// hoso_apply_errors_total show it. Once the cap is lifted hoso resumes by
+// itself and every event is applied exactly once.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store")
+	}
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	_, js := connect(t, srv.ClientURL())
+
+	sc := newScenario(400, 3)
+	first := len(sc.messages) / 10
+	storedFirst := 0
+	for _, m := range sc.messages[:first] {
+		if !m.dropped {
+			storedFirst++
+		}
+	}
+	dir := t.TempDir()
+	httpAddr := freeAddr(t)
+	c := startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", httpAddr,
+		"--nats-url", srv.ClientURL(), "--log-level", "info", "--log-format", "json", "--deadline-interval", "0")
+	var logMu sync.Mutex
+	var logs []string
+	go func() {
+		for m := range c.msgs {
+			logMu.Lock()
+			logs = append(logs, m)
+			logMu.Unlock()
+		}
+	}()
+	base := "http://" + httpAddr
+	waitReady(t, base, http.StatusOK)
+	publish(t, js, sc.messages[:first])
+	waitOutcomes(t, js, uint64(storedFirst), time.Minute)
+
+	fi, err := os.Stat(filepath.Join(dir, "hoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFileSizeLimit(t, c.cmd.Process.Pid, uint64(fi.Size()))
+	publish(t, js, sc.messages[first:])
+	waitReady(t, base, http.StatusServiceUnavailable)
+	var m map[string]float64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if m = scrape(t, base); m["hoso_apply_errors_total"] >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hoso_apply_errors_total = %v after 30s, want at least 2", m["hoso_apply_errors_total"])
+		}
+	}
+	t.Logf("store full at %d bytes after %v of %d messages", fi.Size(), m["hoso_applied_sequence"], sc.stored())
+	logMu.Lock()
+	failed := false
+	for _, l := range logs {
+		failed = failed || l == "apply batch"
+	}
+	logMu.Unlock()
+	if !failed {
+		t.Errorf("no \"apply batch\" error in the log")
+	}
+
+	setFileSizeLimit(t, c.cmd.Process.Pid, math.MaxUint64)
+	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	waitReady(t, base, http.StatusOK)
+	readOutcomes(t, js, sc.stored())
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("hoso exited with %v after SIGTERM", err)
+	}
+	checkBolt(t, filepath.Join(dir, "hoso.db"))
+	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// setFileSizeLimit sets the soft RLIMIT_FSIZE of process pid (prlimit(2)):
+// writes past limit bytes then fail with EFBIG.
+func setFileSizeLimit(t *testing.T, pid int, limit uint64) {
+	t.Helper()
+	var old syscall.Rlimit
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_FSIZE, 0, uintptr(unsafe.Pointer(&old)), 0, 0); e != 0 {
+		t.Fatalf("prlimit: %v", e)
+	}
+	lim := syscall.Rlimit{Cur: limit, Max: old.Max}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_FSIZE, uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+		t.Fatalf("prlimit: %v", e)
+	}
+}
