@@ -38,16 +38,19 @@ const (
 
 // DeadLettered reports whether the outcome's message also goes to the
 // dead-letter subject: a rejection hoso could not read (malformed,
-// token_mismatch) or could not decide (internal_error). A rejection of a
-// readable event for a business reason (invalid_transition, duplicate, …)
-// is answered by its outcome alone: the sender can act on it, an operator
-// need not.
+// token_mismatch), could not place (an event type or procedure the loaded
+// definitions do not know: unknown_action, unknown_procedure — a matter for
+// the operator's configuration as much as for the sender) or could not
+// decide (internal_error). A rejection of a readable event for a business
+// reason (invalid_transition, duplicate, …) is answered by its outcome
+// alone: the sender can act on it, an operator need not.
 func DeadLettered(o *workflow.Outcome) bool {
 	if o.Kind != workflow.OutcomeRejected {
 		return false
 	}
 	switch o.Reason {
-	case workflow.ReasonMalformed, workflow.ReasonTokenMismatch, workflow.ReasonInternal:
+	case workflow.ReasonMalformed, workflow.ReasonTokenMismatch, workflow.ReasonInternal,
+		workflow.ReasonUnknownAction, workflow.ReasonUnknownProcedure:
 		return true
 	}
 	return false

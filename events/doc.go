@@ -32,7 +32,7 @@
 //     (sizes, times) are relative to the stream timestamp, never the wall
 //     clock.
 //   - Dead letters. The relay also publishes the original of every message
-//     rejected as unreadable or undecidable (DeadLettered) on
+//     rejected as unreadable, unplaceable or undecidable (DeadLettered) on
 //     hoso.deadletter.<source> (DeadLetterSubject), captured by
 //     HOSO_DEADLETTER, with Nats-Msg-Id = DeadLetterMsgID(seq); its outcome
 //     is marked published only once both are stored.
