@@ -75,15 +75,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Skip("applies a stream several times")
 	}
 	dir := t.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	_, js := connect(t, srv.ClientURL())
-	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js := startNATS(t, filepath.Join(dir, "nats"))
 	sc := newScenario(600, 3)
 	half := len(sc.messages) / 2
 	first := 0
@@ -93,7 +85,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		}
 	}
 	liveDir := filepath.Join(dir, "live")
-	in := startServe(t, liveDir, "--nats-url", srv.ClientURL(), "--batch-max", "16")
+	in := startServe(t, liveDir, "--nats-url", natsURL, "--batch-max", "16")
 	defer in.stop(t)
 	publish(t, js, sc.messages[:half])
 	waitApplied(t, in, uint64(first))
@@ -125,7 +117,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	t.Logf("backup at sequence %d of %d: %s", fi.AppliedSeq, sc.stored(), strings.TrimSpace(r.out))
 
 	// A store that applied the stream up to exactly the backup's sequence.
-	out, err = hosoRun(t, "rebuild", "--nats-url", srv.ClientURL(), "--data-dir", filepath.Join(dir, "upto"), "--to-seq", pathf("%d", fi.AppliedSeq))
+	out, err = hosoRun(t, "rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "upto"), "--to-seq", pathf("%d", fi.AppliedSeq))
 	if err != nil {
 		t.Fatalf("rebuild --to-seq: %v\n%s", err, out)
 	}
@@ -146,7 +138,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	}
 
 	// A rebuild of the whole stream equals the live store.
-	out, err = hosoRun(t, "rebuild", "--nats-url", srv.ClientURL(), "--data-dir", filepath.Join(dir, "rebuilt"))
+	out, err = hosoRun(t, "rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "rebuilt"))
 	if err != nil {
 		t.Fatalf("rebuild: %v\n%s", err, out)
 	}
@@ -169,7 +161,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	if fi2, err := store.Inspect(context.Background(), filepath.Join(liveDir, "hoso.db")); err != nil || fi2.StateHash != fi.StateHash {
 		t.Fatalf("restored store: %v, %+v, want the backup's state", err, fi2)
 	}
-	in = startServe(t, liveDir, "--nats-url", srv.ClientURL())
+	in = startServe(t, liveDir, "--nats-url", natsURL)
 	defer in.stop(t)
 	waitApplied(t, in, uint64(sc.stored()))
 	var resumed web.State
@@ -190,15 +182,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 func BenchmarkRebuild(b *testing.B) {
 	sc := newScenario(5000, 8)
 	dir := b.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
-	_, js := connect(b, srv.ClientURL())
-	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
-		b.Fatal(err)
-	}
+	_, js := startNATS(b, filepath.Join(dir, "nats"))
 	publish(b, js, sc.messages)
 	st, err := js.Stream(context.Background(), events.EventsStream)
 	if err != nil {

@@ -40,18 +40,10 @@ func BenchmarkPipeline(b *testing.B) {
 func drain(b *testing.B, sc *scenario, batchMax string) float64 {
 	b.Helper()
 	dir := b.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
-	_, js := connect(b, srv.ClientURL())
-	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
-		b.Fatal(err)
-	}
+	natsURL, js := startNATS(b, filepath.Join(dir, "nats"))
 	publish(b, js, sc.messages)
 
-	in := startServe(b, filepath.Join(dir, "store"), "--nats-url", srv.ClientURL(), "--batch-max", batchMax, "--log-level", "info")
+	in := startServe(b, filepath.Join(dir, "store"), "--nats-url", natsURL, "--batch-max", batchMax, "--log-level", "info")
 	waitOutcomes(b, js, uint64(sc.stored()), 5*time.Minute)
 	in.stop(b)
 	st, err := js.Stream(context.Background(), events.OutcomesStream)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -179,36 +177,6 @@ func startServeConfig(t *testing.T, cfg ServeConfig) *instance {
 	log := slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() { in.done <- serve(ctx, cfg, log) }()
 	t.Cleanup(func() { in.stop(t) })
-	deadline := time.Now().Add(20 * time.Second)
-	for in.httpURL == "" || in.natsURL == "" {
-		select {
-		case err := <-in.done:
-			in.cancel = nil
-			t.Fatalf("serve exited early: %v\n%s", err, in.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start within 20s:\n%s", in.logs.String())
-		}
-		sc := bufio.NewScanner(strings.NewReader(in.logs.String()))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-				URL  string `json:"url"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				continue
-			}
-			switch line.Msg {
-			case "http listening":
-				in.httpURL = "http://" + line.Addr
-			case "embedded nats listening":
-				in.natsURL = line.URL
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	in.waitListening(t, cfg.NATSURL == "")
 	return in
 }

@@ -60,15 +60,24 @@ func startServe(t testing.TB, dataDir string, extra ...string) *instance {
 		// add expiries to them. Tests of the scheduler turn it back on.
 		"--deadline-interval", "0"}, extra...)
 	go func() { in.done <- run(ctx, args, noEnv, strings.NewReader(""), io.Discard, in.logs) }()
+	t.Cleanup(func() { in.stop(t) })
+	in.waitListening(t, !hasFlag(extra, "--nats-url"))
+	return in
+}
+
+// waitListening reads the instance's JSON log until it has logged its HTTP
+// address and, when it runs the embedded NATS server, that server's URL.
+func (in *instance) waitListening(t testing.TB, embedded bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for in.httpURL == "" || (in.natsURL == "" && !hasFlag(extra, "--nats-url")) {
+	for in.httpURL == "" || (embedded && in.natsURL == "") {
 		select {
 		case err := <-in.done:
+			in.cancel = nil
 			t.Fatalf("serve exited early: %v\n%s", err, in.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			cancel()
 			t.Fatalf("serve did not start within 20s:\n%s", in.logs.String())
 		}
 		sc := bufio.NewScanner(strings.NewReader(in.logs.String()))
@@ -91,8 +100,23 @@ func startServe(t testing.TB, dataDir string, extra ...string) *instance {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Cleanup(func() { in.stop(t) })
-	return in
+}
+
+// startNATS starts a NATS server with JetStream storing under dir, sets up
+// hoso's streams on it, and returns its client URL and a JetStream client:
+// the external server of tests whose stream must outlive `hoso serve`.
+func startNATS(t testing.TB, dir string) (string, jetstream.JetStream) {
+	t.Helper()
+	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	_, js := connect(t, srv.ClientURL())
+	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return srv.ClientURL(), js
 }
 
 func hasFlag(args []string, name string) bool {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -24,22 +23,14 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		t.Skip("applies a stream twice")
 	}
 	dir := t.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	_, js := connect(t, srv.ClientURL())
-	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js := startNATS(t, filepath.Join(dir, "nats"))
 	sc := newScenario(300, 3)
 	publish(t, js, sc.messages)
 
 	hashes := map[string]workflow.Hash{}
 	for _, run := range []struct{ name, batch string }{{"one", "512"}, {"two", "7"}} {
 		data := filepath.Join(dir, run.name)
-		in := startServe(t, data, "--nats-url", srv.ClientURL(), "--batch-max", run.batch)
+		in := startServe(t, data, "--nats-url", natsURL, "--batch-max", run.batch)
 		// The second run finds the outcomes of the first in the stream:
 		// wait for its store to have applied the whole stream instead.
 		waitApplied(t, in, uint64(sc.stored()))
