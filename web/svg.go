@@ -104,16 +104,28 @@ func hbarChart(id, title string, items []chartItem) chart {
 	return c
 }
 
+// The frame of the vertical charts (vbarChart, lineChart): size and the
+// margins around the plot, in SVG units.
+const (
+	frameW      = 640.0
+	frameH      = 240.0
+	frameLeft   = 48.0
+	frameBottom = 36.0
+	frameTop    = 20.0
+)
+
+// grid adds the horizontal grid lines of a vertical chart, one per step
+// from 0 to maxV, labelled with suffix.
+func (c *chart) grid(plotH, maxV, step float64, suffix string) {
+	for v := 0.0; v <= maxV+step/2; v += step {
+		y := frameTop + plotH - plotH*v/maxV
+		c.Grid = append(c.Grid, chartTick{X1: frameLeft, X2: frameW - 8, Y: y, Label: trimFloat(v) + suffix, LX: frameLeft - 4})
+	}
+}
+
 // vbarChart draws vertical bars with labels under them.
 func vbarChart(id, title string, items []chartItem) chart {
-	const (
-		w      = 640.0
-		h      = 240.0
-		left   = 48.0
-		bottom = 36.0
-		top    = 20.0
-	)
-	c := chart{ID: id, Title: title, W: w, H: h}
+	c := chart{ID: id, Title: title, W: frameW, H: frameH}
 	if len(items) == 0 {
 		c.H = 40
 		return c
@@ -123,20 +135,17 @@ func vbarChart(id, title string, items []chartItem) chart {
 		maxV = math.Max(maxV, it.Value)
 	}
 	step, maxV := niceScale(maxV)
-	plotH, plotW := h-top-bottom, w-left-8
-	for v := 0.0; v <= maxV+step/2; v += step {
-		y := top + plotH - plotH*v/maxV
-		c.Grid = append(c.Grid, chartTick{X1: left, X2: w - 8, Y: y, Label: trimFloat(v), LX: left - 4})
-	}
+	plotH, plotW := frameH-frameTop-frameBottom, frameW-frameLeft-8
+	c.grid(plotH, maxV, step, "")
 	slot := plotW / float64(len(items))
 	bw := math.Min(slot*0.7, 48)
 	every := labelEvery(len(items), 14)
 	for i, it := range items {
 		bh := plotH * it.Value / maxV
-		x := left + float64(i)*slot + (slot-bw)/2
+		x := frameLeft + float64(i)*slot + (slot-bw)/2
 		b := chartBar{
-			X: x, Y: top + plotH - bh, W: bw, H: bh, Class: strings.TrimSpace("bar " + it.Class),
-			Value: it.Text, VX: x + bw/2, VY: top + plotH - bh - 4, ValueAnchor: "middle",
+			X: x, Y: frameTop + plotH - bh, W: bw, H: bh, Class: strings.TrimSpace("bar " + it.Class),
+			Value: it.Text, VX: x + bw/2, VY: frameTop + plotH - bh - 4, ValueAnchor: "middle",
 			Title: it.Label + ": " + it.Text,
 		}
 		if len(items) > 14 {
@@ -144,7 +153,7 @@ func vbarChart(id, title string, items []chartItem) chart {
 		}
 		c.Bars = append(c.Bars, b)
 		if i%every == 0 {
-			c.XTicks = append(c.XTicks, chartText{X: x + bw/2, Y: h - bottom + 16, Label: it.Label})
+			c.XTicks = append(c.XTicks, chartText{X: x + bw/2, Y: frameH - frameBottom + 16, Label: it.Label})
 		}
 	}
 	return c
@@ -152,32 +161,22 @@ func vbarChart(id, title string, items []chartItem) chart {
 
 // lineChart draws values from 0 to 100 (percentages) as a line with dots.
 func lineChart(id, title string, items []chartItem) chart {
-	const (
-		w      = 640.0
-		h      = 240.0
-		left   = 48.0
-		bottom = 36.0
-		top    = 20.0
-	)
-	c := chart{ID: id, Title: title, W: w, H: h}
+	c := chart{ID: id, Title: title, W: frameW, H: frameH}
 	if len(items) == 0 {
 		c.H = 40
 		return c
 	}
-	plotH, plotW := h-top-bottom, w-left-56 // room on the right for the last value
-	for v := 0.0; v <= 100; v += 20 {
-		y := top + plotH - plotH*v/100
-		c.Grid = append(c.Grid, chartTick{X1: left, X2: w - 8, Y: y, Label: trimFloat(v) + "%", LX: left - 4})
-	}
+	plotH, plotW := frameH-frameTop-frameBottom, frameW-frameLeft-56 // room on the right for the last value
+	c.grid(plotH, 100, 20, "%")
 	slot := plotW / float64(max(len(items)-1, 1))
 	var pts []string
 	every := labelEvery(len(items), 12)
 	for i, it := range items {
-		x := left + 12 + float64(i)*slot
+		x := frameLeft + 12 + float64(i)*slot
 		if len(items) == 1 {
-			x = left + plotW/2
+			x = frameLeft + plotW/2
 		}
-		y := top + plotH - plotH*math.Min(math.Max(it.Value, 0), 100)/100
+		y := frameTop + plotH - plotH*math.Min(math.Max(it.Value, 0), 100)/100
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 		d := chartDot{X: x, Y: y, Title: it.Label + ": " + it.Text, VY: y - 8}
 		if len(items) <= 12 {
@@ -185,7 +184,7 @@ func lineChart(id, title string, items []chartItem) chart {
 		}
 		c.Dots = append(c.Dots, d)
 		if i%every == 0 {
-			c.XTicks = append(c.XTicks, chartText{X: x, Y: h - bottom + 16, Label: it.Label})
+			c.XTicks = append(c.XTicks, chartText{X: x, Y: frameH - frameBottom + 16, Label: it.Label})
 		}
 	}
 	c.Line = strings.Join(pts, " ")
