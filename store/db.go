@@ -142,7 +142,7 @@ func Open(path string, opts Options) (*DB, error) {
 		case v > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, v, schemaVersion)
 		case v < schemaVersion:
-			return fmt.Errorf("%w: file has version %d, this build writes %d; move the file aside and start hoso serve again: it applies the event stream from its first message into a new store", ErrSchemaOld, v, schemaVersion)
+			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild it from the event stream (hoso rebuild --replace)", ErrSchemaOld, v, schemaVersion)
 		}
 		applied, err = appliedSeq(meta)
 		return err
