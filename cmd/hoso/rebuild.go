@@ -24,7 +24,7 @@ type rebuildCommand struct{ env }
 func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	rules := DefaultRulesConfig()
 	fs := newFlagSet("rebuild", "rebuild [--nats-url URL] [--data-dir DIR] [--replace] [rules flags]", c.stderr)
-	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server holding the stream HOSO_EVENTS (env HOSO_NATS_URL)")
+	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "NATS server holding the stream HOSO_EVENTS (env HOSO_NATS_URL); default: the embedded server's files under --data-dir, read by a server rebuild starts itself (hoso serve stopped)")
 	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", DefaultServeConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
 	out := fs.String("o", "", "store file to write; default DIR/hoso.db.rebuild (replaced if it exists)")
 	replace := fs.Bool("replace", false, "put the rebuilt store in place of DIR/hoso.db, keeping the old one as hoso.db.before-rebuild-<time>; hoso serve must be stopped")
@@ -58,6 +58,16 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 
+	if *natsURL == "" {
+		// The stream of an embedded deployment lives in DIR/nats: serve it
+		// on a free loopback port for the time of the rebuild.
+		srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(*dataDir, "nats"), Port: -1})
+		if err != nil {
+			return fmt.Errorf("rebuild: start the embedded NATS server on %s (is hoso serve running? then pass --nats-url): %w", filepath.Join(*dataDir, "nats"), err)
+		}
+		defer srv.Shutdown()
+		*natsURL = srv.ClientURL()
+	}
 	nc, err := nats.Connect(*natsURL, nats.Name("hoso-rebuild"))
 	if err != nil {
 		return fmt.Errorf("rebuild: connect to NATS at %s: %w", redactURL(*natsURL), err)
