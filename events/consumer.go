@@ -238,21 +238,36 @@ func (s *session) stop() {
 // consume applies batches of the session until ctx ends, the session
 // closes or it must be rewound. It returns the next sequence to apply and
 // whether any batch was applied.
+//
+// It runs in two stages: a collector goroutine reads and decodes messages
+// into the next batch while this goroutine applies (decides, commits,
+// fsyncs) the previous one, so decoding overlaps the commit and a batch
+// grows for exactly as long as the commit before it takes.
 func (c *Consumer) consume(ctx context.Context, s *session) (next uint64, applied bool, err error) {
 	c.ready.Store(true)
-	closed := s.cc.Closed()
-	for {
-		b, rewind, err := c.collect(ctx, s, closed)
-		if len(b.envs) > 0 {
-			if !c.apply(ctx, b) {
-				return s.seq.next, applied, ctx.Err()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch) // unbuffered: the collector keeps growing its batch until taken
+	var cerr error              // the collector's error; read after batches is closed
+	go func() {
+		defer close(batches)
+		cerr = c.collect(cctx, s, batches)
+	}()
+	for b := range batches {
+		if !c.apply(ctx, b) {
+			cancel()
+			for range batches { // let the collector end; what it holds is not acked
 			}
-			applied = true
+			return s.seq.next, applied, ctx.Err()
 		}
-		if err != nil || rewind {
-			return s.seq.next, applied, err
-		}
+		applied = true
 	}
+	// The collector has ended and every batch it made is applied: s.seq
+	// is its to read now.
+	if errors.Is(cerr, errRewind) {
+		cerr = nil
+	}
+	return s.seq.next, applied, cerr
 }
 
 // batch is a run of envelopes with consecutive stream positions and the
@@ -262,31 +277,49 @@ type batch struct {
 	last jetstream.Msg
 }
 
-// collect blocks for one message, then takes what is already prefetched,
-// up to maxBatch. rewind is set when a delivery was lost and the session
-// must be restarted at s.seq.next (after applying the batch).
-func (c *Consumer) collect(ctx context.Context, s *session, closed <-chan struct{}) (b batch, rewind bool, err error) {
-	for len(b.envs) < c.maxBatch {
+// errRewind ends a collection whose session must be restarted at
+// s.seq.next because a delivery was lost.
+var errRewind = errors.New("events: rewind")
+
+// collect reads the session's messages into batches and hands them to out
+// in stream order, until ctx ends (ctx.Err()), the session closes
+// (errConsumeClosed) or a delivery is lost (errRewind; the batch before
+// the loss is handed out first).
+//
+// It blocks for the first message of a batch, then offers the batch to out
+// while adding whatever else arrives, up to maxBatch: on an idle stream a
+// lone event goes out at once in a batch of one; while the previous batch
+// is being applied, the next one grows, so batches follow the load without
+// any fixed wait.
+func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) error {
+	closed := s.cc.Closed()
+	var b batch
+	for {
+		var (
+			in   <-chan jetstream.Msg = s.msgs
+			send chan<- batch
+		)
+		if len(b.envs) > 0 {
+			send = out
+		}
+		if len(b.envs) >= c.maxBatch {
+			in = nil // full: wait for the applier
+		}
 		var m jetstream.Msg
-		if len(b.envs) == 0 {
-			select {
-			case m = <-s.msgs:
-			case <-ctx.Done():
-				return b, false, ctx.Err()
-			case <-closed:
-				return b, false, errConsumeClosed
-			}
-		} else {
-			select {
-			case m = <-s.msgs:
-			default:
-				return b, false, nil
-			}
+		select {
+		case send <- b:
+			b = batch{}
+			continue
+		case m = <-in:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-closed:
+			return c.flush(ctx, out, b, errConsumeClosed)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
 			c.log.Error("message without metadata, rewinding", "subject", m.Subject(), "err", err)
-			return b, true, nil
+			return c.flush(ctx, out, b, errRewind)
 		}
 		seq := meta.Sequence.Stream
 		switch s.seq.check(seq, meta.Sequence.Consumer) {
@@ -295,7 +328,7 @@ func (c *Consumer) collect(ctx context.Context, s *session, closed <-chan struct
 			continue
 		case deliveryLost:
 			c.log.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
-			return b, true, nil
+			return c.flush(ctx, out, b, errRewind)
 		}
 		env := Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC())
 		if r := env.Rejection; r != nil {
@@ -304,7 +337,20 @@ func (c *Consumer) collect(ctx context.Context, s *session, closed <-chan struct
 		b.envs = append(b.envs, env)
 		b.last = m
 	}
-	return b, false, nil
+}
+
+// flush hands out the last batch of a collection, if any, and returns why
+// the collection ends.
+func (c *Consumer) flush(ctx context.Context, out chan<- batch, b batch, why error) error {
+	if len(b.envs) == 0 {
+		return why
+	}
+	select {
+	case out <- b:
+		return why
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // apply applies the batch until it succeeds, then acks it and hands its
