@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -79,6 +80,7 @@ type batchTx struct {
 	catalog *workflow.Catalog
 	working map[string]*working // dossiers the batch touched, by code
 	deltas  deltas              // counter changes
+	mem     arena               // bytes of the keys and values put
 }
 
 // working is a dossier as the batch sees it.
@@ -152,10 +154,12 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	var (
 		code      string // the dossier the message names, if any
 		duplicate bool
+		idKey     []byte // the event id as a key of dedupe
 	)
 	if e := env.Event; e != nil {
 		code = e.Dossier
-		if b.dedupe.Get([]byte(e.ID)) != nil {
+		idKey = bt.mem.end(append(bt.mem.start(), e.ID...))
+		if b.dedupe.Get(idKey) != nil {
 			env.RejectDuplicate()
 			duplicate = true
 		}
@@ -184,11 +188,9 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 		w.cur, w.dirty = dec.Dossier, true
 	}
 	if e := dec.Entry; e != nil {
-		v, err := encode(e)
-		if err != nil {
-			return dec, err
-		}
-		if err := b.history.Put(historyKey(e.Dossier, e.Index), v); err != nil {
+		k := bt.mem.end(appendHistoryKey(bt.mem.start(), e.Dossier, e.Index))
+		v := bt.mem.end(appendEntry(bt.mem.start(), e))
+		if err := b.history.Put(k, v); err != nil {
 			return dec, fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
 		}
 		bt.deltas.add(countEntries, 1)
@@ -204,15 +206,12 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 		}
 	}
 	if e := env.Event; e != nil && !duplicate {
-		if err := b.dedupe.Put([]byte(e.ID), encodeUint64(env.Seq)); err != nil {
+		if err := b.dedupe.Put(idKey, bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), env.Seq))); err != nil {
 			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
 		}
 	}
-	v, err := encode(&dec.Outcome)
-	if err != nil {
-		return dec, err
-	}
-	if err := b.outbox.Put(seqKey(env.Seq), v); err != nil {
+	k := bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), env.Seq))
+	if err := b.outbox.Put(k, bt.mem.end(appendOutcome(bt.mem.start(), &dec.Outcome))); err != nil {
 		return dec, fmt.Errorf("outbox: %w", err)
 	}
 	bt.deltas.add(countOutbox, 1)
@@ -228,7 +227,7 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 	w := &working{}
 	if v := bt.b.dossiers.Get([]byte(code)); v != nil {
 		w.stored = new(workflow.Dossier)
-		if err := decode(v, w.stored); err != nil {
+		if err := decodeDossier(v, w.stored); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", code, err)
 		}
 		w.cur = w.stored
@@ -239,11 +238,8 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 
 func (bt *batchTx) putRejection(r *workflow.Rejection) error {
 	b := bt.b
-	v, err := encode(r)
-	if err != nil {
-		return err
-	}
-	if err := b.rejections.Put(seqKey(r.Seq), v); err != nil {
+	k := bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), r.Seq))
+	if err := b.rejections.Put(k, bt.mem.end(appendRejection(bt.mem.start(), r))); err != nil {
 		return fmt.Errorf("rejection: %w", err)
 	}
 	if keyPart(r.Dossier) {
@@ -261,11 +257,8 @@ func (bt *batchTx) putRejection(r *workflow.Rejection) error {
 
 func (bt *batchTx) putMismatch(m *workflow.Mismatch) error {
 	b := bt.b
-	v, err := encode(m)
-	if err != nil {
-		return err
-	}
-	if err := b.mismatches.Put(seqKey(m.Seq), v); err != nil {
+	k := bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), m.Seq))
+	if err := b.mismatches.Put(k, bt.mem.end(appendMismatch(bt.mem.start(), m))); err != nil {
 		return fmt.Errorf("mismatch: %w", err)
 	}
 	if err := b.misByDossier.Put(prefixSeqKey(m.Dossier, m.Seq), nil); err != nil {
@@ -284,11 +277,8 @@ func (bt *batchTx) flush() error {
 		if !w.dirty {
 			continue
 		}
-		v, err := encode(w.cur)
-		if err != nil {
-			return err
-		}
-		if err := b.dossiers.Put([]byte(code), v); err != nil {
+		k := bt.mem.end(append(bt.mem.start(), code...))
+		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.cur))); err != nil {
 			return fmt.Errorf("dossier %q: %w", code, err)
 		}
 		var old []indexKey
@@ -373,4 +363,39 @@ func keyProblem(e *workflow.Event) string {
 // maxKeyPart bytes, without sep.
 func keyPart(s string) bool {
 	return s != "" && len(s) <= maxKeyPart && !strings.ContainsRune(s, sep)
+}
+
+// arena hands out the bytes of the keys and values a batch puts. bbolt
+// keeps what Put is given, unchanged, until the commit, so each key and
+// value needs bytes of its own; carving them out of a few large chunks
+// costs an allocation per chunk rather than per record.
+//
+//	v := a.end(appendX(a.start(), x))
+type arena struct {
+	buf []byte // the current chunk: bytes handed out, then free capacity
+}
+
+// Sizes of the arena's chunks.
+const (
+	arenaChunk = 64 << 10 // bytes of a new chunk
+	arenaRoom  = 1 << 10  // a new chunk starts when less is free
+)
+
+// start returns an empty slice whose capacity is the free part of the
+// current chunk, to append one key or value to.
+func (a *arena) start() []byte {
+	if cap(a.buf)-len(a.buf) < arenaRoom {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	return a.buf[len(a.buf):len(a.buf)]
+}
+
+// end returns b, appended to the slice start returned, with its capacity
+// cut to its length, and marks its bytes as handed out. A b that outgrew
+// the chunk was copied elsewhere by append and is returned as it is.
+func (a *arena) end(b []byte) []byte {
+	if len(b) > 0 && len(a.buf) < cap(a.buf) && &b[0] == &a.buf[:len(a.buf)+1][len(a.buf)] {
+		a.buf = a.buf[:len(a.buf)+len(b)]
+	}
+	return b[:len(b):len(b)]
 }

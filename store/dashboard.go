@@ -76,7 +76,7 @@ func (db *DB) Deadlines(ctx context.Context, q workflow.DeadlineQuery) (list []w
 				return fmt.Errorf("store: a deadline index names %q, which has no record", code)
 			}
 			var d workflow.Dossier
-			if err := decode(v, &d); err != nil {
+			if err := decodeDossier(v, &d); err != nil {
 				return fmt.Errorf("dossier %q: %w", code, err)
 			}
 			if (q.Agency != "" && d.Agency != q.Agency) || (q.Procedure != "" && d.Procedure != q.Procedure) {

@@ -27,9 +27,11 @@ the whole file while Apply goes on.
 
 # Schema
 
-Version 1 (meta "schema"). Keys are ordered so that related records sit
+Version 3 (meta "schema"). Keys are ordered so that related records sit
 together and appends go to the end of a bucket. Sequences are big-endian
-uint64, so key order is sequence order. Records are JSON (codec.go).
+uint64, so key order is sequence order. Records are a compact binary form
+that starts with its format version (codec.go); a history entry's
+dossier and index are those of its key.
 
 	meta                  "schema" -> version; "applied_seq" -> seq
 	counts                counter name -> uint64 (see keys.go)

@@ -13,8 +13,10 @@ import (
 // writes it into a new file and refuses a file of any other version.
 //
 // Version 2 added the due, overdue and receipt-date indexes and the
-// statistics counters.
-const schemaVersion = 2
+// statistics counters. Version 3 stores records in the binary form of
+// codec.go instead of JSON, and history entries without their dossier
+// and index, which their key holds.
+const schemaVersion = 3
 
 // Bucket names. Open creates every one of them.
 const (
@@ -104,7 +106,12 @@ func prefixSeqKey(part string, seq uint64) []byte {
 // historyKey returns code 0x00 index, with the index as a big-endian uint32
 // so that a dossier's entries sort in index order.
 func historyKey(code string, index int) []byte {
-	return binary.BigEndian.AppendUint32(prefixKey(code), uint32(index))
+	return appendHistoryKey(make([]byte, 0, len(code)+1+4), code, index)
+}
+
+// appendHistoryKey appends historyKey(code, index) to b.
+func appendHistoryKey(b []byte, code string, index int) []byte {
+	return binary.BigEndian.AppendUint32(append(append(b, code...), sep), uint32(index))
 }
 
 // statusPrefix is the prefix of the dossier_by_status keys of a status.

@@ -23,7 +23,7 @@ func (db *DB) PendingOutcomes(ctx context.Context, after uint64, max int) ([]wor
 		c := b.outbox.Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(list) < max; k, v = c.Next() {
 			var o workflow.Outcome
-			if err := decode(v, &o); err != nil {
+			if err := decodeOutcome(v, &o); err != nil {
 				return fmt.Errorf("outcome %d: %w", seqOf(k), err)
 			}
 			list = append(list, o)

@@ -162,7 +162,7 @@ func (b *buckets) verifyAfter(ctx context.Context, after string, n int) ([]workf
 			return nil, ctx.Err()
 		}
 		var d workflow.Dossier
-		if err := decode(v, &d); err != nil {
+		if err := decodeDossier(v, &d); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", k, err)
 		}
 		reports = append(reports, b.verify(&d))
@@ -229,7 +229,7 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 				}
 			}
 			var d workflow.Dossier
-			if err := decode(v, &d); err != nil {
+			if err := decodeDossier(v, &d); err != nil {
 				return fmt.Errorf("dossier %q: %w", code, err)
 			}
 			if !match(&d) {
@@ -365,7 +365,7 @@ func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list [
 				return false, fmt.Errorf("store: rejection %d is indexed but not recorded", seq)
 			}
 			var r workflow.Rejection
-			if err := decode(v, &r); err != nil {
+			if err := decodeRejection(v, &r); err != nil {
 				return false, fmt.Errorf("rejection %d: %w", seq, err)
 			}
 			switch {
@@ -407,7 +407,7 @@ func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []
 				return false, nil
 			}
 			var m workflow.Mismatch
-			if err := decode(v, &m); err != nil {
+			if err := decodeMismatch(v, &m); err != nil {
 				return false, fmt.Errorf("mismatch %d: %w", seq, err)
 			}
 			list = append(list, m)
@@ -470,7 +470,7 @@ func (b *buckets) dossier(code string) (*workflow.Dossier, error) {
 		return nil, workflow.ErrNotFound
 	}
 	d := new(workflow.Dossier)
-	if err := decode(v, d); err != nil {
+	if err := decodeDossier(v, d); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -485,7 +485,7 @@ func (b *buckets) historyOf(code string) ([]workflow.HistoryEntry, error) {
 	c := b.history.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var e workflow.HistoryEntry
-		if err := decode(v, &e); err != nil {
+		if err := decodeEntry(k, v, &e); err != nil {
 			return entries, &entryError{Dossier: code, Position: len(entries), Err: err}
 		}
 		entries = append(entries, e)
@@ -546,7 +546,7 @@ func (db *DB) Due(ctx context.Context, t time.Time, after string, max int) (list
 			}
 			var d workflow.Dossier
 			code := k[8:]
-			if err := decode(b.dossiers.Get(code), &d); err != nil {
+			if err := decodeDossier(b.dossiers.Get(code), &d); err != nil {
 				return fmt.Errorf("dossier %q: %w", code, err)
 			}
 			list = append(list, d)

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -56,19 +55,15 @@ func tamperedHarness(t *testing.T, fn func(b *buckets) error) *harness {
 }
 
 func TestVerifyDetectsTampering(t *testing.T) {
-	editEntry := func(index int, edit func(e map[string]any)) func(b *buckets) error {
+	editEntry := func(index int, edit func(e *workflow.HistoryEntry)) func(b *buckets) error {
 		return func(b *buckets) error {
 			k := historyKey(code1, index)
-			var e map[string]any
-			if err := json.Unmarshal(b.history.Get(k), &e); err != nil {
+			var e workflow.HistoryEntry
+			if err := decodeEntry(k, b.history.Get(k), &e); err != nil {
 				return err
 			}
-			edit(e)
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			return b.history.Put(k, v)
+			edit(&e)
+			return b.history.Put(k, appendEntry(nil, &e))
 		}
 	}
 	tests := []struct {
@@ -77,18 +72,14 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		brokenAt int
 		problem  string
 	}{
-		{"actor changed", editEntry(2, func(e map[string]any) { e["actor"] = "someone-else" }), 2, "content hashes to"},
+		{"actor changed", editEntry(2, func(e *workflow.HistoryEntry) { e.Actor = "someone-else" }), 2, "content hashes to"},
 		{"hash recomputed over a changed entry", func(b *buckets) error {
 			// The forger fixes the entry's own hash; the next entry's
 			// previous hash still names the original.
-			var e workflow.HistoryEntry
-			if err := json.Unmarshal(b.history.Get(historyKey(code1, 1)), &e); err != nil {
-				return err
-			}
-			e.Department = "phong-khac"
-			e.Hash = e.ComputeHash()
-			v, _ := json.Marshal(e)
-			return b.history.Put(historyKey(code1, 1), v)
+			return editEntry(1, func(e *workflow.HistoryEntry) {
+				e.Department = "phong-khac"
+				e.Hash = e.ComputeHash()
+			})(b)
 		}, 2, "previous hash"},
 		{"last entry deleted", func(b *buckets) error {
 			return b.history.Delete(historyKey(code1, 4))
@@ -97,7 +88,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			return b.history.Delete(historyKey(code1, 1))
 		}, 1, "has index 2"},
 		{"entry unreadable", func(b *buckets) error {
-			return b.history.Put(historyKey(code1, 3), []byte("{not json"))
+			return b.history.Put(historyKey(code1, 3), []byte("{not a record"))
 		}, 3, "does not decode"},
 	}
 	for _, tt := range tests {

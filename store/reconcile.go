@@ -33,7 +33,7 @@ func (db *DB) DossiersByCode(ctx context.Context, codes []string) (map[string]*w
 					continue
 				}
 				d := new(workflow.Dossier)
-				if err := decode(v, d); err != nil {
+				if err := decodeDossier(v, d); err != nil {
 					return fmt.Errorf("dossier %q: %w", code, err)
 				}
 				out[code] = d
