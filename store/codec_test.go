@@ -152,7 +152,7 @@ func TestTimeRoundTrip(t *testing.T) {
 		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
 		time.Date(1600, 1, 1, 0, 0, 0, 0, workflow.Zone),
-		time.Date(2025, 6, 1, 8, 0, 0, 0, time.FixedZone("", -(9*3600 + 30*60))),
+		time.Date(2025, 6, 1, 8, 0, 0, 0, time.FixedZone("", -(9*3600+30*60))),
 		time.Date(2025, 6, 1, 8, 0, 0, 0, workflow.Zone),
 	} {
 		r := newReader(appendTime([]byte{recordVersion}, tm))
