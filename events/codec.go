@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -239,26 +240,82 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 		p.add("payload is not valid UTF-8")
 		return ev, attr
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			p.add("payload is not valid JSON: %v (at byte %d)", se, se.Offset)
-		} else {
-			p.add("payload is a JSON %s, want a CloudEvent object", kindOf(bytes.TrimSpace(data)))
-		}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.data, d.p = data, p
+	first, ok := d.scan()
+	switch {
+	case !ok:
+		syntaxProblem(data, p)
 		return ev, attr
-	}
-	if top == nil {
+	case first == 'n':
 		p.add("payload is JSON null, want a CloudEvent object")
 		return ev, attr
+	case first != '{':
+		p.add("payload is a JSON %s, want a CloudEvent object", kindOf(bytes.TrimSpace(data)))
+		return ev, attr
 	}
-	f := object{m: top, p: p}
+	d.read(ev, &attr)
+	return ev, attr
+}
 
-	if v, ok := f.str("specversion", true); ok && v != specVersion {
+// syntaxProblem adds the problem of a payload that is not valid JSON,
+// worded by encoding/json.
+func syntaxProblem(data []byte, p *problems) {
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &v); errors.As(err, &se) {
+		p.add("payload is not valid JSON: %v (at byte %d)", se, se.Offset)
+		return
+	}
+	p.add("payload is not valid JSON") // unreachable: the scanner and encoding/json agree
+}
+
+// decoders holds decoders for reuse: a decoder keeps only positions, never
+// strings of a payload.
+var decoders = sync.Pool{New: func() any { return &decoder{scanner: scanner{w: &wire{}}} }}
+
+// decoder reads the fields of one payload as its scanner found them.
+type decoder struct {
+	scanner
+	p     *problems
+	arena strings.Builder // the decoded strings, one allocation for all
+	ubuf  []byte          // scratch for strings with escapes
+}
+
+func (d *decoder) release() {
+	d.data, d.p, d.arena = nil, nil, strings.Builder{}
+	decoders.Put(d)
+}
+
+// path is where a field is: at the top of the payload, in data or in an
+// attachment. Its String is the prefix of the field's name in problems.
+type path int
+
+const (
+	atTop  path = -2
+	inData path = -1 // and 0, 1, ...: in data.attachments[i]
+)
+
+func (at path) String() string {
+	switch at {
+	case atTop:
+		return ""
+	case inData:
+		return "data."
+	}
+	return fmt.Sprintf("data.attachments[%d].", int(at))
+}
+
+// read checks the scanned payload's fields in the contract's order.
+func (d *decoder) read(ev *workflow.Event, attr *attribution) {
+	w, p := d.w, d.p
+	d.arena.Grow(d.stringBytes())
+
+	if v, ok := d.str(w.specversion, atTop, "specversion", true); ok && v != specVersion {
 		p.add("specversion: %s, want %q", quote(v), specVersion)
 	}
-	if v, ok := f.str("id", true); ok {
+	if v, ok := d.str(w.id, atTop, "id", true); ok {
 		switch {
 		case v == "":
 			p.add("id: empty")
@@ -270,7 +327,7 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 			ev.ID, attr.id = v, v
 		}
 	}
-	if v, ok := f.str("source", true); ok {
+	if v, ok := d.str(w.source, atTop, "source", true); ok {
 		switch {
 		case v == "":
 			p.add("source: empty")
@@ -280,7 +337,7 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 			ev.SourceURI = v
 		}
 	}
-	if v, ok := f.str("type", true); ok {
+	if v, ok := d.str(w.typ, atTop, "type", true); ok {
 		action, found := strings.CutPrefix(v, workflow.TypePrefix)
 		switch {
 		case !found:
@@ -291,14 +348,14 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 			ev.Action, attr.action = action, action
 		}
 	}
-	if v, ok := f.str("subject", true); ok {
+	if v, ok := d.str(w.subject, atTop, "subject", true); ok {
 		if isDossierCode(v) {
 			ev.Dossier, attr.dossier = v, v
 		} else {
 			p.add("subject: %s is not a dossier code (1–64 letters, digits, '.', '_' or '-', starting with a letter or digit)", quote(v))
 		}
 	}
-	if v, ok := f.str("time", true); ok {
+	if v, ok := d.str(w.time, atTop, "time", true); ok {
 		t, err := time.Parse(time.RFC3339, v)
 		switch {
 		case err != nil:
@@ -308,41 +365,43 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 		}
 		ev.Time = t
 	}
-	if v, ok := f.str("datacontenttype", false); ok {
+	if v, ok := d.str(w.contentType, atTop, "datacontenttype", false); ok && v != jsonContentType {
 		if mt, _, err := mime.ParseMediaType(v); err != nil || mt != jsonContentType {
 			p.add("datacontenttype: %s, want %q or absent", quote(v), jsonContentType)
 		}
 	}
-	if _, ok := top["data_base64"]; ok {
+	if w.base64 {
 		p.add("data_base64: binary data is not supported, send data as a JSON object")
 	}
-	if d, ok := f.obj("data", true); ok {
-		decodeData(d, ev, &attr)
+	if !d.present(w.data) {
+		p.add("data: required")
+		return
 	}
-	return ev, attr
+	if c := d.data[w.data.lo]; c != '{' {
+		p.add("data: want an object, got %s", kindOf(d.data[w.data.lo:w.data.hi]))
+		return
+	}
+	d.readData(ev, attr)
 }
 
-// decodeData reads the contract's data object into ev.
-func decodeData(d object, ev *workflow.Event, attr *attribution) {
-	p := d.p
-	for _, k := range sortedKeys(d.m) {
-		switch k {
-		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department":
-		default:
-			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
-		}
+// readData reads the contract's data object into ev.
+func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
+	w, p := d.w, d.p
+	for _, k := range d.unknownKeys(ownerData) {
+		p.add("data.%s: unknown field (data fields are %s)", k, dataFieldList)
 	}
-	ev.Procedure = d.short("procedure", true)
-	ev.Agency = d.short("agency", true)
+	ev.Procedure = d.short(w.procedure, "procedure", true)
+	ev.Agency = d.short(w.agency, "agency", true)
 	attr.agency = ev.Agency
-	ev.Actor = d.short("actor", true)
-	ev.Department = d.short("department", false)
+	ev.Actor = d.short(w.actor, "actor", true)
+	ev.Department = d.short(w.department, "department", false)
 
-	if raw, ok := d.m["claimed_status"]; ok && !isNull(raw) {
-		name := d.path + "claimed_status"
+	if d.present(w.claimed) {
+		const name = "data.claimed_status"
+		raw := d.data[w.claimed.lo:w.claimed.hi]
 		if k := kindOf(raw); k != "number" {
 			p.add("%s: want an integer, got %s", name, k)
-		} else if n, err := strconv.ParseInt(string(raw), 10, 64); errors.Is(err, strconv.ErrRange) {
+		} else if n, err := parseInt(raw); errors.Is(err, strconv.ErrRange) {
 			p.add("%s: %s is not a status code 1–%d", name, quote(string(raw)), workflow.MaxStatus)
 		} else if err != nil {
 			p.add("%s: %s is not an integer", name, quote(string(raw)))
@@ -353,136 +412,165 @@ func decodeData(d object, ev *workflow.Event, attr *attribution) {
 		}
 	}
 
-	if items, ok := d.arr("attachments"); ok {
-		if len(items) > maxAttachments {
-			p.add("%sattachments: %d attachments, over the limit of %d", d.path, len(items), maxAttachments)
-		} else {
-			for i, raw := range items {
-				if a, ok := decodeAttachment(d, i, raw); ok {
+	if d.present(w.attachments) {
+		switch {
+		case d.data[w.attachments.lo] != '[':
+			p.add("data.attachments: want an array, got %s", kindOf(d.data[w.attachments.lo:w.attachments.hi]))
+		case w.nAtt > maxAttachments:
+			p.add("data.attachments: %d attachments, over the limit of %d", w.nAtt, maxAttachments)
+		case w.nAtt > 0:
+			ev.Attachments = make([]workflow.Attachment, 0, w.nAtt)
+			for i := range w.atts {
+				if a, ok := d.attachment(i); ok {
 					ev.Attachments = append(ev.Attachments, a)
 				}
+			}
+			if len(ev.Attachments) == 0 {
+				ev.Attachments = nil
 			}
 		}
 	}
 
-	ev.Reason = d.text("reason")
-	ev.Note = d.text("note")
-	ev.NewDue = d.date("new_due")
-	ev.Due = d.date("due")
+	ev.Reason = d.text(w.reason, "reason")
+	ev.Note = d.text(w.note, "note")
+	ev.NewDue = d.date(w.newDue, "new_due")
+	ev.Due = d.date(w.due, "due")
 }
 
-func decodeAttachment(d object, i int, raw json.RawMessage) (workflow.Attachment, bool) {
+// attachment reads data.attachments[i]; ok is false if it has a problem.
+func (d *decoder) attachment(i int) (workflow.Attachment, bool) {
 	var a workflow.Attachment
-	path := fmt.Sprintf("%sattachments[%d]", d.path, i)
-	if k := kindOf(raw); k != "object" {
-		d.p.add("%s: want an object, got %s", path, k)
+	f, p := &d.w.atts[i], d.p
+	at := path(i)
+	if c := d.data[f.val.lo]; c != '{' {
+		p.add("data.attachments[%d]: want an object, got %s", i, kindOf(d.data[f.val.lo:f.val.hi]))
 		return a, false
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil { // unreachable: the payload parsed
-		d.p.add("%s: %v", path, err)
-		return a, false
+	n := p.count()
+	for _, k := range d.unknownKeys(i) {
+		p.add("%s%s: unknown field (attachment fields are %s)", at, k, attachmentFields)
 	}
-	f := object{m: m, path: path + ".", p: d.p}
-	n := d.p.count()
-	for _, k := range sortedKeys(m) {
-		if k != "kind" && k != "name" && k != "sha256" {
-			d.p.add("%s: unknown field (attachment fields are %s)", f.path+k, attachmentFields)
-		}
-	}
-	if v, ok := f.str("kind", true); ok {
+	if v, ok := d.str(f.kind, at, "kind", true); ok {
 		if isName(v) {
 			a.Kind = v
 		} else {
-			d.p.add("%skind: %s must match ^[a-z][a-z0-9_]{0,63}$", f.path, quote(v))
+			p.add("%skind: %s must match ^[a-z][a-z0-9_]{0,63}$", at, quote(v))
 		}
 	}
-	if v, ok := f.str("name", false); ok {
+	if v, ok := d.str(f.name, at, "name", false); ok {
 		if len(v) > maxNameLen {
-			d.p.add("%sname: %d bytes, over the %d-byte limit", f.path, len(v), maxNameLen)
+			p.add("%sname: %d bytes, over the %d-byte limit", at, len(v), maxNameLen)
 		}
 		a.Name = v
 	}
-	if v, ok := f.str("sha256", false); ok {
+	if v, ok := d.str(f.hash, at, "sha256", false); ok {
 		if v != "" && !isSHA256(v) {
-			d.p.add("%ssha256: %s, want 64 lowercase hex digits or empty", f.path, quote(v))
+			p.add("%ssha256: %s, want 64 lowercase hex digits or empty", at, quote(v))
 		}
 		a.SHA256 = v
 	}
-	return a, d.p.count() == n
+	return a, p.count() == n
 }
 
-// object reads the fields of one JSON object, reporting problems with the
-// field's path.
-type object struct {
-	m    map[string]json.RawMessage
-	path string // prefix of the fields' names, e.g. "data."
-	p    *problems
+// stringBytes bounds the bytes of the strings read decodes: unescaping
+// never makes a string longer.
+func (d *decoder) stringBytes() int {
+	w := d.w
+	n := 0
+	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due} {
+		n += s.hi - s.lo
+	}
+	if w.nAtt <= maxAttachments {
+		for _, a := range w.atts {
+			n += a.kind.hi - a.kind.lo + a.name.hi - a.name.lo + a.hash.hi - a.hash.lo
+		}
+	}
+	return n
 }
 
-// str returns the string field key; ok is false when it is absent, null or
-// not a string (a problem if required or not a string).
-func (o object) str(key string, required bool) (string, bool) {
-	raw, present := o.m[key]
-	if !present || isNull(raw) {
+// present reports whether the value is there and not null.
+func (d *decoder) present(s span) bool { return s.present() && d.data[s.lo] != 'n' }
+
+// unknownKeys returns the unknown keys of data (ownerData) or of an
+// attachment, sorted, each once.
+func (d *decoder) unknownKeys(owner int) []string {
+	var keys []string
+	for _, k := range d.w.unknown {
+		if k.owner == owner {
+			keys = append(keys, string(d.key(k)))
+		}
+	}
+	if len(keys) > 1 {
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+	}
+	return keys
+}
+
+// str returns the string field key at s; ok is false when it is absent,
+// null or not a string (a problem if required or not a string).
+func (d *decoder) str(s span, at path, key string, required bool) (string, bool) {
+	if !d.present(s) {
 		if required {
-			o.p.add("%s%s: required", o.path, key)
+			d.p.add("%s%s: required", at, key)
 		}
 		return "", false
 	}
-	if k := kindOf(raw); k != "string" {
-		o.p.add("%s%s: want a string, got %s", o.path, key, k)
+	raw := d.data[s.lo:s.hi]
+	if raw[0] != '"' {
+		d.p.add("%s%s: want a string, got %s", at, key, kindOf(raw))
 		return "", false
 	}
-	// The payload is valid JSON and valid UTF-8: a string without escapes
-	// is its own content.
-	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true
+	raw = raw[1 : len(raw)-1]
+	start := d.arena.Len()
+	if bytes.IndexByte(raw, '\\') < 0 {
+		d.arena.Write(raw)
+	} else {
+		d.ubuf = appendUnquoted(d.ubuf[:0], raw)
+		d.arena.Write(d.ubuf)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil { // unreachable: the payload parsed
-		o.p.add("%s%s: %v", o.path, key, err)
-		return "", false
-	}
-	return s, true
+	// The arena only grows: the strings it returned never change.
+	return d.arena.String()[start:], true
 }
 
-// short returns a short identifier field: non-blank when required, at most
-// maxShortLen bytes, printable.
-func (o object) short(key string, required bool) string {
-	v, ok := o.str(key, required)
+// short returns a short identifier field of data: non-blank when required,
+// at most maxShortLen bytes, printable.
+func (d *decoder) short(s span, key string, required bool) string {
+	v, ok := d.str(s, inData, key, required)
 	switch {
 	case !ok:
 		return ""
 	case required && strings.TrimSpace(v) == "":
-		o.p.add("%s%s: empty", o.path, key)
+		d.p.add("data.%s: empty", key)
 		return ""
 	case len(v) > maxShortLen:
-		o.p.add("%s%s: %d bytes, over the %d-byte limit", o.path, key, len(v), maxShortLen)
+		d.p.add("data.%s: %d bytes, over the %d-byte limit", key, len(v), maxShortLen)
 		return ""
 	case !printable(v):
 		// A control character (NUL, a newline) in a code would reach keys,
 		// logs and CSV exports.
-		o.p.add("%s%s: %s contains a non-printable character", o.path, key, quote(v))
+		d.p.add("data.%s: %s contains a non-printable character", key, quote(v))
 		return ""
 	}
 	return v
 }
 
-// text returns an optional free-text field of at most maxTextLen bytes.
-func (o object) text(key string) string {
-	v, ok := o.str(key, false)
+// text returns an optional free-text field of data of at most maxTextLen
+// bytes.
+func (d *decoder) text(s span, key string) string {
+	v, ok := d.str(s, inData, key, false)
 	if ok && len(v) > maxTextLen {
-		o.p.add("%s%s: %d bytes, over the %d-byte limit", o.path, key, len(v), maxTextLen)
+		d.p.add("data.%s: %d bytes, over the %d-byte limit", key, len(v), maxTextLen)
 		return ""
 	}
 	return v
 }
 
-// date returns an optional RFC 3339 time or YYYY-MM-DD date (midnight in
-// workflow.Zone); "" counts as absent.
-func (o object) date(key string) time.Time {
-	v, ok := o.str(key, false)
+// date returns an optional RFC 3339 time or YYYY-MM-DD date of data
+// (midnight in workflow.Zone); "" counts as absent.
+func (d *decoder) date(s span, key string) time.Time {
+	v, ok := d.str(s, inData, key, false)
 	if !ok || v == "" {
 		return time.Time{}
 	}
@@ -492,52 +580,29 @@ func (o object) date(key string) time.Time {
 	}
 	if err == nil {
 		if t.Before(MinTime) {
-			o.p.add("%s%s: %s is before 2000-01-01", o.path, key, quote(v))
+			d.p.add("data.%s: %s is before 2000-01-01", key, quote(v))
 			return time.Time{}
 		}
 		return t
 	}
-	o.p.add("%s%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", o.path, key, quote(v))
+	d.p.add("data.%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", key, quote(v))
 	return time.Time{}
 }
 
-// obj returns the object field key.
-func (o object) obj(key string, required bool) (object, bool) {
-	raw, present := o.m[key]
-	if !present || isNull(raw) {
-		if required {
-			o.p.add("%s%s: required", o.path, key)
+// parseInt is strconv.ParseInt(string(raw), 10, 64) of a JSON number,
+// without the conversion for the short integers of a status.
+func parseInt(raw []byte) (int64, error) {
+	if len(raw) > 0 && len(raw) <= 18 {
+		var n int64
+		for _, c := range raw {
+			if !isDigit(c) {
+				return strconv.ParseInt(string(raw), 10, 64)
+			}
+			n = n*10 + int64(c-'0')
 		}
-		return object{}, false
+		return n, nil
 	}
-	if k := kindOf(raw); k != "object" {
-		o.p.add("%s%s: want an object, got %s", o.path, key, k)
-		return object{}, false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil { // unreachable: the payload parsed
-		o.p.add("%s%s: %v", o.path, key, err)
-		return object{}, false
-	}
-	return object{m: m, path: o.path + key + ".", p: o.p}, true
-}
-
-// arr returns the optional array field key.
-func (o object) arr(key string) ([]json.RawMessage, bool) {
-	raw, present := o.m[key]
-	if !present || isNull(raw) {
-		return nil, false
-	}
-	if k := kindOf(raw); k != "array" {
-		o.p.add("%s%s: want an array, got %s", o.path, key, k)
-		return nil, false
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil { // unreachable: the payload parsed
-		o.p.add("%s%s: %v", o.path, key, err)
-		return nil, false
-	}
-	return items, true
+	return strconv.ParseInt(string(raw), 10, 64)
 }
 
 // problems collects what is wrong with a message, in the order found.
@@ -584,17 +649,6 @@ func kindOf(raw []byte) string {
 		return "null"
 	}
 	return "number"
-}
-
-func isNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // quote quotes s for a detail, shortened to maxQuoted bytes.

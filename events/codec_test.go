@@ -357,6 +357,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add("", []byte(`{"data":{"attachments":[{"kind":"a","x":1}],"claimed_status":1e3}}`))
 	f.Fuzz(func(t *testing.T, subject string, raw []byte) {
 		env := events.Decode(subject, raw, 5, published)
+		if diff := cmp.Diff(events.OldDecode(subject, raw, 5, published), env, timeEqual); diff != "" {
+			t.Fatalf("Decode(%q, %q) differs from the former decoder (-old +new):\n%s", subject, raw, diff)
+		}
 		if (env.Event == nil) == (env.Rejection == nil) {
 			t.Fatalf("Decode(%q, %q): event %v, rejection %v; want exactly one", subject, raw, env.Event, env.Rejection)
 		}
@@ -428,4 +431,90 @@ func BenchmarkEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// timeEqual compares times by instant and location name and offset, as
+// the former decoder's and the scanner's times must agree on both.
+var timeEqual = cmp.Comparer(func(a, b time.Time) bool {
+	an, ao := a.Zone()
+	bn, bo := b.Zone()
+	return a.Equal(b) && an == bn && ao == bo && a.Location().String() == b.Location().String()
+})
+
+// TestDecodeMatchesOracle decodes spoiled variants of valid payloads with
+// the decoder and with the former one (decoding to maps), which must agree
+// on every envelope, detail text included.
+func TestDecodeMatchesOracle(t *testing.T) {
+	base := string(mustJSON(t, payload()))
+	full := string(benchPayloadT(t))
+	inputs := []string{base, full, "", " ", "\u00a0", "null", " null ", "[]", `"x"`, "1", "true", "{}", "{", "}", `{"a":}`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1 "b":2}`, "01", "-", "1.", "1e", "1e+", "-0", "1.5e-3", `"\u12"`, `"\x"`,
+		"\"a\tb\"", `{"id":"a\u0000b"}`, "tru", "nul", "falsey", `{"data":null}`, `{"data":1}`, `{"data":[]}`, `{"data":{},"data":"x"}`,
+		`{"data":"x","data":{}}`, `{"\u0069d":"x","sp\u0065cversion":"1.0"}`, `{"data":{"attach\u006dents":[{"k\u0069nd":"a","b\u0063":1,"bc":2}]}}`,
+		`{"data":{"attachments":[1,null,"x",[],{}]}}`, `{"data":{"attachments":[{"kind":"a"}],"attachments":[{"zz":1}]}}`,
+		`{"data":{"zz":1,"aa":2,"zz":3,"attachments":{}}}`, `{"id":"\ud800","source":"\ud800\udc00","type":"\udc00\ud800"}`,
+		`{"id":"\ud83d\ude00x\ud83dy\ud83d\u0041"}`, `{"data_base64":null}`, `{"datacontenttype":"application/json; charset=utf-8"}`,
+		`{"datacontenttype":"APPLICATION/JSON"}`, `{"datacontenttype":"application/json;"}`,
+		`{"source":"https://motcua.tayninh.gov.vn/api?x=1#f"}`, `{"source":"//host/p"}`, `{"source":":x"}`, `{"source":"a:b/c"}`,
+		`{"source":"/a%2"}`, `{"source":"http://[::1"}`, `{"source":"/a\u00a0b"}`, `{"source":"/đường"}`,
+		`{"data":{"claimed_status":-0}}`, `{"data":{"claimed_status":1E0}}`, `{"data":{"claimed_status":000}}`,
+		`{"data":{"claimed_status":99999999999999999999}}`, `{"data":{"claimed_status":-9223372036854775809}}`,
+		`{"data":{"claimed_status":123456789012345678}}`, `{"data":{"claimed_status":true}}`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		`{"x":` + strings.Repeat("{\"a\":", 9999) + "1" + strings.Repeat("}", 9999) + "}",
+		`{"x":` + strings.Repeat("{\"a\":", 10000) + "1" + strings.Repeat("}", 10000) + "}",
+	}
+	var many strings.Builder
+	many.WriteString(`{"data":{"attachments":[`)
+	for i := range 101 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		many.WriteString(`{"kind":"K"}`)
+	}
+	many.WriteString(`]}}`)
+	inputs = append(inputs, many.String(), strings.Replace(many.String(), `{"kind":"K"},`, "", 1))
+	// Every prefix of the payloads, and each with one byte changed.
+	for _, p := range []string{base, full} {
+		for i := range len(p) {
+			inputs = append(inputs, p[:i])
+			for _, c := range []byte{'"', '\\', ' ', '0', 'x', ',', '}', ']', '{', '[', ':', 0, 0x7f, 0xc3} {
+				inputs = append(inputs, p[:i]+string(c)+p[i+1:])
+			}
+		}
+	}
+	subjects := []string{testSubject, "hoso.events.motcua-tn", "hoso.events", "hoso.events.", "hoso.events..x", "x.events.a.b",
+		"hoso.events.MotCua.000_00_12_H57-241106-0001", "hoso.events.motcua-tn.000_00_12_H57-241106-0001.x",
+		"hoso.events.motcua-tn.000.00.12.H57-241106-0001", "hoso.events.motcua-tn.", "hoso.events.motcua-tn.000_00_12_H57-241106-0002"}
+	for _, raw := range inputs {
+		for _, pub := range []time.Time{published, {}} {
+			got := events.Decode(testSubject, []byte(raw), 7, pub)
+			want := events.OldDecode(testSubject, []byte(raw), 7, pub)
+			if diff := cmp.Diff(want, got, timeEqual); diff != "" {
+				t.Errorf("Decode(%.200q) differs from the former decoder (-old +new):\n%s", raw, diff)
+			}
+		}
+	}
+	for _, s := range subjects {
+		for _, raw := range []string{base, "{}"} {
+			got := events.Decode(s, []byte(raw), 7, published)
+			want := events.OldDecode(s, []byte(raw), 7, published)
+			if diff := cmp.Diff(want, got, timeEqual); diff != "" {
+				t.Errorf("Decode(%q, %.80q) differs from the former decoder (-old +new):\n%s", s, raw, diff)
+			}
+		}
+	}
+}
+
+func benchPayloadT(t testing.TB) []byte {
+	m := payload()
+	d := data(m)
+	d["claimed_status"] = 4
+	d["attachments"] = []any{
+		map[string]any{"kind": "input_digitized", "name": "don.pdf", "sha256": strings.Repeat("ab", 32)},
+		map[string]any{"kind": "result_electronic", "name": "kq.pdf", "sha256": strings.Repeat("cd", 32)},
+	}
+	d["due"] = "2024-11-15"
+	d["note"] = "ghi chú cho phiếu kiểm soát"
+	return mustJSON(t, m)
 }
