@@ -81,6 +81,8 @@ type batchTx struct {
 	working map[string]*working // dossiers the batch touched, by code
 	deltas  deltas              // counter changes
 	mem     arena               // bytes of the keys and values put
+
+	oldKey, newKey []byte // scratch space of moveIndexKeys
 }
 
 // working is a dossier as the batch sees it.
@@ -281,37 +283,46 @@ func (bt *batchTx) flush() error {
 		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.cur))); err != nil {
 			return fmt.Errorf("dossier %q: %w", code, err)
 		}
-		var old []indexKey
 		if w.stored == nil {
 			bt.deltas.add(countDossiers, 1)
-		} else {
-			old = b.indexKeys(w.stored)
 		}
-		for i, k := range b.indexKeys(w.cur) {
-			if old != nil {
-				if bytes.Equal(old[i].key, k.key) {
-					continue
-				}
-				if old[i].key != nil {
-					if err := k.bucket.Delete(old[i].key); err != nil {
-						return fmt.Errorf("index of %q: %w", code, err)
-					}
-					bt.deltas.add(old[i].count, -1)
-				}
-			}
-			if k.key == nil {
-				continue // not in this index
-			}
-			if err := k.bucket.Put(k.key, nil); err != nil {
-				return fmt.Errorf("index of %q: %w", code, err)
-			}
-			bt.deltas.add(k.count, 1)
+		if err := bt.moveIndexKeys(w); err != nil {
+			return fmt.Errorf("index of %q: %w", code, err)
 		}
 	}
 	if err := bt.flushStats(); err != nil {
 		return err
 	}
 	return bt.deltas.write(b.counts)
+}
+
+// moveIndexKeys moves the keys of a dossier in each index from where
+// they were before the batch to where they are now, and counts them.
+func (bt *batchTx) moveIndexKeys(w *working) error {
+	for _, ix := range &dossierIndexes {
+		var oldIn, newIn bool
+		if w.stored != nil {
+			bt.oldKey, oldIn = ix.appendKey(bt.oldKey[:0], w.stored)
+		}
+		bt.newKey, newIn = ix.appendKey(bt.newKey[:0], w.cur)
+		if oldIn == newIn && (!newIn || bytes.Equal(bt.oldKey, bt.newKey)) {
+			continue
+		}
+		bucket := ix.bucket(bt.b)
+		if oldIn {
+			if err := bucket.Delete(bt.oldKey); err != nil {
+				return err
+			}
+			bt.deltas.add(ix.count(w.stored), -1)
+		}
+		if newIn {
+			if err := bucket.Put(bt.mem.end(append(bt.mem.start(), bt.newKey...)), nil); err != nil {
+				return err
+			}
+			bt.deltas.add(ix.count(w.cur), 1)
+		}
+	}
+	return nil
 }
 
 // indexKey is the key of a dossier in one of the dossier indexes, and the
@@ -322,17 +333,17 @@ type indexKey struct {
 	count  string
 }
 
-// indexKeys returns the keys of a dossier in the status, agency,
-// procedure, due, overdue and received indexes, always in that order.
+// indexKeys returns the keys of a dossier in each of dossierIndexes, in
+// that order.
 func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
-	return []indexKey{
-		{b.byStatus, statusKey(d.Status, d.Code), statusCountKey(d.Status)},
-		{b.byAgency, codeKey(d.Agency, d.Code), countAgencyPrefix + d.Agency},
-		{b.byProcedure, codeKey(d.Procedure, d.Code), countProcedurePrefix + d.Procedure},
-		{b.byDue, dueKey(d), countClockRunning},
-		{b.byOverdue, overdueKey(d), countOverdue},
-		{b.byReceived, receivedKey(d), countReceived},
+	keys := make([]indexKey, len(dossierIndexes))
+	for i, ix := range &dossierIndexes {
+		keys[i] = indexKey{bucket: ix.bucket(b), count: ix.count(d)}
+		if k, ok := ix.appendKey(nil, d); ok {
+			keys[i].key = k
+		}
 	}
+	return keys
 }
 
 // keyProblem says why the event cannot be stored under the store's keys,

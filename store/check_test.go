@@ -162,10 +162,13 @@ func checkStats(t testing.TB, b *buckets, recount *statsDeltas) {
 	for _, x := range []struct {
 		name   string
 		bucket *bbolt.Bucket
-		want   map[string]workflow.Tally
+		want   map[string]*workflow.Tally
 		prefix int // length of the key prefix before the agency
 	}{{bucketStats, b.stats, recount.flows, 1 + len("2006-01") + 1}, {bucketGauges, b.gauges, recount.gauges, 1}} {
-		want := x.want
+		want := map[string]workflow.Tally{}
+		for k, t := range x.want {
+			want[k] = *t
+		}
 		got := map[string]workflow.Tally{}
 		sums := map[string]workflow.Tally{} // rollup key -> sum of the rows it rolls up
 		forEach(t, x.bucket, func(k, v []byte) {

@@ -22,11 +22,21 @@ import (
 // flagged Overdue by a recorded expiry — the dossiers workflow.Tally
 // counts as InProgressOverdue, so the list and the statistics agree.
 func overdueKey(d *workflow.Dossier) []byte {
-	if !d.Overdue || d.Terminal || d.Due.IsZero() ||
-		(d.Status != workflow.StatusReceived && d.Status != workflow.StatusProcessing) {
+	k, ok := appendOverdueKey(nil, d)
+	if !ok {
 		return nil
 	}
-	return append(binary.BigEndian.AppendUint64(nil, uint64(d.Due.UnixNano())), d.Code...)
+	return k
+}
+
+// appendOverdueKey appends overdueKey(d), due(unix ns) code; false when
+// the dossier is not in the overdue index.
+func appendOverdueKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
+	if !d.Overdue || d.Terminal || d.Due.IsZero() ||
+		(d.Status != workflow.StatusReceived && d.Status != workflow.StatusProcessing) {
+		return b, false
+	}
+	return append(binary.BigEndian.AppendUint64(b, uint64(d.Due.UnixNano())), d.Code...), true
 }
 
 // Deadlines lists dossiers by due date from the index q selects (the due

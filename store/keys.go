@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -117,15 +119,6 @@ func appendHistoryKey(b []byte, code string, index int) []byte {
 // statusPrefix is the prefix of the dossier_by_status keys of a status.
 func statusPrefix(s workflow.Status) []byte { return []byte{byte(s)} }
 
-// statusKey returns status code: a key of dossier_by_status.
-func statusKey(s workflow.Status, code string) []byte {
-	return append(statusPrefix(s), code...)
-}
-
-// codeKey returns part 0x00 code: a key of dossier_by_agency and
-// dossier_by_procedure.
-func codeKey(part, code string) []byte { return append(prefixKey(part), code...) }
-
 // seqSuffix returns the sequence ending a key of prefix + 8 bytes, and
 // whether k has that shape.
 func seqSuffix(k, prefix []byte) (uint64, bool) {
@@ -135,18 +128,83 @@ func seqSuffix(k, prefix []byte) (uint64, bool) {
 	return seqOf(k[len(prefix):]), true
 }
 
+// statusCountKeys holds statusCountKey of the valid statuses, which Apply
+// would otherwise build for every dossier it writes.
+var statusCountKeys = func() (keys [workflow.MaxStatus + 1]string) {
+	for s := range keys {
+		keys[s] = countStatusPrefix + strconv.Itoa(s)
+	}
+	return keys
+}()
+
 func statusCountKey(s workflow.Status) string {
+	if s >= 0 && s <= workflow.MaxStatus {
+		return statusCountKeys[s]
+	}
 	return countStatusPrefix + strconv.Itoa(int(s))
 }
 
-// dueKey returns the key of a dossier in the due index, or nil when the
-// deadline scheduler has nothing more to do for it: its statutory clock
-// does not run (no due date, paused, finished), or its expiry is recorded.
-func dueKey(d *workflow.Dossier) []byte {
+// dossierIndex is one of the indexes of dossiers: Apply keeps exactly
+// one key in it for each dossier appendKey says is in it.
+type dossierIndex struct {
+	bucket func(*buckets) *bbolt.Bucket
+	// appendKey appends the key of d to b; false (and b unchanged) when
+	// d is not in the index.
+	appendKey func(b []byte, d *workflow.Dossier) ([]byte, bool)
+	// count returns the counter of the keys of d's group.
+	count func(d *workflow.Dossier) string
+}
+
+// dossierIndexes lists the dossier indexes: status, agency, procedure,
+// due, overdue and received.
+var dossierIndexes = [...]dossierIndex{
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byStatus },
+		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return append(append(b, byte(d.Status)), d.Code...), true },
+		func(d *workflow.Dossier) string { return statusCountKey(d.Status) },
+	},
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byAgency },
+		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return appendCodeKey(b, d.Agency, d.Code), true },
+		func(d *workflow.Dossier) string { return countAgencyPrefix + d.Agency },
+	},
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byProcedure },
+		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return appendCodeKey(b, d.Procedure, d.Code), true },
+		func(d *workflow.Dossier) string { return countProcedurePrefix + d.Procedure },
+	},
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byDue },
+		appendDueKey,
+		func(*workflow.Dossier) string { return countClockRunning },
+	},
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byOverdue },
+		appendOverdueKey,
+		func(*workflow.Dossier) string { return countOverdue },
+	},
+	{
+		func(b *buckets) *bbolt.Bucket { return b.byReceived },
+		appendReceivedKey,
+		func(*workflow.Dossier) string { return countReceived },
+	},
+}
+
+// appendCodeKey appends part 0x00 code: a key of dossier_by_agency and
+// dossier_by_procedure.
+func appendCodeKey(b []byte, part, code string) []byte {
+	return append(append(append(b, part...), sep), code...)
+}
+
+// appendDueKey appends the key of a dossier in the due index, due(unix
+// ns) code; false when the deadline scheduler has nothing more to do for
+// it: its statutory clock does not run (no due date, paused, finished),
+// or its expiry is recorded.
+func appendDueKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
 	if !d.ClockRunning() || d.Overdue {
-		return nil
+		return b, false
 	}
-	return append(binary.BigEndian.AppendUint64(nil, uint64(d.Due.UnixNano())), d.Code...)
+	return append(binary.BigEndian.AppendUint64(b, uint64(d.Due.UnixNano())), d.Code...), true
 }
 
 // receivedDateLen is the length of the date that starts a key of
@@ -156,8 +214,17 @@ const receivedDateLen = len(time.DateOnly)
 // receivedKey returns the key of a dossier in dossier_by_received: the
 // date of its receipt in Vietnam, then its code; nil until it is received.
 func receivedKey(d *workflow.Dossier) []byte {
-	if d.ReceivedAt.IsZero() {
+	k, ok := appendReceivedKey(nil, d)
+	if !ok {
 		return nil
 	}
-	return append([]byte(d.ReceivedAt.In(workflow.Zone).Format(time.DateOnly)), d.Code...)
+	return k
+}
+
+// appendReceivedKey appends receivedKey(d); false until it is received.
+func appendReceivedKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
+	if d.ReceivedAt.IsZero() {
+		return b, false
+	}
+	return append(d.ReceivedAt.In(workflow.Zone).AppendFormat(b, time.DateOnly), d.Code...), true
 }

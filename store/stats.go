@@ -130,13 +130,13 @@ func decodeTally(b []byte) (workflow.Tally, error) {
 // statsDeltas collects the changes of the stats and gauges rows during a
 // batch, to write each row once at its end.
 type statsDeltas struct {
-	flows  map[string]workflow.Tally // stats key -> change
-	gauges map[string]workflow.Tally // gauges key -> change
+	flows  map[string]*workflow.Tally // stats key -> change
+	gauges map[string]*workflow.Tally // gauges key -> change
 	key    []byte                    // scratch space for keys
 }
 
 func newStatsDeltas() *statsDeltas {
-	return &statsDeltas{flows: map[string]workflow.Tally{}, gauges: map[string]workflow.Tally{}}
+	return &statsDeltas{flows: map[string]*workflow.Tally{}, gauges: map[string]*workflow.Tally{}}
 }
 
 // flushStats adds to the stats and gauges rows what the batch changed:
@@ -182,12 +182,15 @@ func (s *statsDeltas) add(cat *workflow.Catalog, old, new *workflow.Dossier) {
 
 // addRows adds t to the row of the agency and procedure and to its three
 // rollups.
-func (s *statsDeltas) addRows(m map[string]workflow.Tally, prefix []byte, agency, procedure string, t *workflow.Tally) {
+func (s *statsDeltas) addRows(m map[string]*workflow.Tally, prefix []byte, agency, procedure string, t *workflow.Tally) {
 	for _, ap := range [4][2]string{{agency, procedure}, {agency, statsAll}, {statsAll, procedure}, {statsAll, statsAll}} {
 		s.key = append(append(append(append(s.key[:0], prefix...), ap[0]...), sep), ap[1]...)
 		r := m[string(s.key)] // no allocation to look up
+		if r == nil {
+			r = new(workflow.Tally)
+			m[string(s.key)] = r
+		}
 		r.Add(*t)
-		m[string(s.key)] = r
 	}
 }
 
@@ -198,10 +201,10 @@ func (s *statsDeltas) addRows(m map[string]workflow.Tally, prefix []byte, agency
 func (s *statsDeltas) write(b *buckets) error {
 	for _, x := range [...]struct {
 		bucket *bbolt.Bucket
-		deltas map[string]workflow.Tally
+		deltas map[string]*workflow.Tally
 	}{{b.stats, s.flows}, {b.gauges, s.gauges}} {
 		for _, key := range slices.Sorted(maps.Keys(x.deltas)) {
-			d := x.deltas[key]
+			d := *x.deltas[key]
 			if d.IsZero() {
 				continue
 			}
