@@ -160,7 +160,9 @@ type dossierIndex struct {
 var dossierIndexes = [...]dossierIndex{
 	{
 		func(b *buckets) *bbolt.Bucket { return b.byStatus },
-		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return append(append(b, byte(d.Status)), d.Code...), true },
+		func(b []byte, d *workflow.Dossier) ([]byte, bool) {
+			return append(append(b, byte(d.Status)), d.Code...), true
+		},
 		func(d *workflow.Dossier) string { return statusCountKey(d.Status) },
 	},
 	{

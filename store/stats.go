@@ -132,7 +132,7 @@ func decodeTally(b []byte) (workflow.Tally, error) {
 type statsDeltas struct {
 	flows  map[string]*workflow.Tally // stats key -> change
 	gauges map[string]*workflow.Tally // gauges key -> change
-	key    []byte                    // scratch space for keys
+	key    []byte                     // scratch space for keys
 }
 
 func newStatsDeltas() *statsDeltas {
