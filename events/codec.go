@@ -132,13 +132,7 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 			Department:    ev.Department,
 		},
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&w); err != nil {
-		return nil, fmt.Errorf("encode event %q: %w", ev.ID, err)
-	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidEvent, p.String())

@@ -42,13 +42,13 @@ type attFields struct {
 // member the contract knows.
 type wire struct {
 	specversion, id, source, typ, subject, time, contentType, data span
-	base64                                                          bool // data_base64 is present
+	base64                                                         bool // data_base64 is present
 
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due span
-	unknown []keyRef // unknown keys of data and of its attachments, in order
-	nAtt    int      // items of the last attachments value, when it is an array
-	atts    []attFields // its first maxAttachments items
+	unknown                                                                               []keyRef    // unknown keys of data and of its attachments, in order
+	nAtt                                                                                  int         // items of the last attachments value, when it is an array
+	atts                                                                                  []attFields // its first maxAttachments items
 }
 
 func (w *wire) reset() {

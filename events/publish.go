@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -66,7 +65,7 @@ func (p *OutcomePublisher) PublishOutcomes(ctx context.Context, outcomes []workf
 				return stored, err
 			}
 		}
-		data, err := json.Marshal(o)
+		data, err := marshalOutcome(o)
 		if err != nil {
 			return stored, fmt.Errorf("encode outcome for %s: %w", o.Dossier, err)
 		}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -294,7 +293,7 @@ func (r *Relay) publish(ctx context.Context, chunk []workflow.Outcome) (confirme
 				return confirmed, err
 			}
 		}
-		data, err := json.Marshal(o)
+		data, err := marshalOutcome(o)
 		if err != nil {
 			return confirmed, fmt.Errorf("encode outcome %d: %w", o.Seq, err)
 		}

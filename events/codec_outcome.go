@@ -1,0 +1,236 @@
+package events
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// marshalOutcome returns the JSON of an outcome as published: the bytes
+// json.Marshal(o) returns, written without reflection.
+func marshalOutcome(o *workflow.Outcome) ([]byte, error) {
+	n := 384 + len(o.Kind) + len(o.EventID) + len(o.Source) + len(o.Dossier) + len(o.Action) +
+		len(o.StatusName) + len(o.Reason) + len(o.MessageVI) + len(o.MessageEN)
+	b, ok := appendOutcome(make([]byte, 0, n), o)
+	if !ok {
+		// A time json.Marshal refuses: let it say why.
+		return json.Marshal(o)
+	}
+	return b, nil
+}
+
+// appendOutcome appends o as json.Marshal(o) writes it, field by field in
+// the order and with the omissions of workflow.Outcome's tags. ok is false
+// when a time is outside what RFC 3339 can write (json.Marshal fails then).
+func appendOutcome(b []byte, o *workflow.Outcome) (_ []byte, ok bool) {
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, string(o.Kind), true)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, o.Seq, 10)
+	b = appendStringField(b, `,"event_id":`, o.EventID)
+	b = appendStringField(b, `,"source":`, o.Source)
+	b = appendStringField(b, `,"dossier":`, o.Dossier)
+	b = appendStringField(b, `,"action":`, o.Action)
+	b = appendIntField(b, `,"status":`, int64(o.Status))
+	b = appendStringField(b, `,"status_name":`, o.StatusName)
+	b = appendIntField(b, `,"previous_status":`, int64(o.PreviousStatus))
+	b = appendIntField(b, `,"claimed_status":`, int64(o.ClaimedStatus))
+	b = appendStringField(b, `,"reason":`, string(o.Reason))
+	b = appendStringField(b, `,"message_vi":`, o.MessageVI)
+	b = appendStringField(b, `,"message_en":`, o.MessageEN)
+	if o.Due != nil {
+		b = append(b, `,"due":`...)
+		if b, ok = appendJSONTime(b, *o.Due); !ok {
+			return b, false
+		}
+	}
+	if o.HistoryIndex != nil {
+		b = append(b, `,"history_index":`...)
+		b = strconv.AppendInt(b, int64(*o.HistoryIndex), 10)
+	}
+	b = append(b, `,"time":`...)
+	if b, ok = appendJSONTime(b, o.Time); !ok {
+		return b, false
+	}
+	return append(b, '}'), true
+}
+
+// appendStringField appends a string field tagged omitempty.
+func appendStringField(b []byte, name, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, name...), s, true)
+}
+
+// appendIntField appends an integer field tagged omitempty.
+func appendIntField(b []byte, name string, n int64) []byte {
+	if n == 0 {
+		return b
+	}
+	return strconv.AppendInt(append(b, name...), n, 10)
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON writes it; ok is
+// false when MarshalJSON would fail.
+func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
+	b = append(b, '"')
+	b, err := t.AppendText(b) // MarshalJSON's RFC 3339, without the quotes
+	if err != nil {
+		return b, false
+	}
+	return append(b, '"'), true
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it: invalid UTF-8 becomes \ufffd, U+2028 and U+2029 are escaped,
+// and with escapeHTML (json.Marshal's default) so are <, > and &.
+func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
+	if !utf8.ValidString(s) {
+		return appendJSONStringSlow(b, s, escapeHTML)
+	}
+	special := &jsonSpecial
+	if escapeHTML {
+		special = &jsonSpecialHTML
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !special[c] {
+			continue
+		}
+		if c == 0xE2 {
+			// U+2028 and U+2029 are E2 80 A8 and E2 80 A9; s is valid UTF-8.
+			if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				b = append(b, s[start:i]...)
+				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xF])
+				i += 2
+				start = i + 1
+			}
+			continue
+		}
+		b = appendEscaped(append(b, s[start:i]...), c)
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// jsonSpecial marks the bytes appendJSONString looks at in valid UTF-8:
+// those encoding/json escapes, and the first byte of U+2028 and U+2029.
+var jsonSpecial, jsonSpecialHTML = func() (plain, html [256]bool) {
+	for c := range 0x20 {
+		plain[c] = true
+	}
+	plain['"'], plain['\\'], plain[0xE2] = true, true, true
+	html = plain
+	html['<'], html['>'], html['&'] = true, true, true
+	return plain, html
+}()
+
+// appendEscaped appends the escape of the ASCII byte c.
+func appendEscaped(b []byte, c byte) []byte {
+	switch c {
+	case '\\', '"':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+}
+
+// appendJSONStringSlow is appendJSONString for any s, valid UTF-8 or not:
+// encoding/json's own loop.
+func appendJSONStringSlow(b []byte, s string, escapeHTML bool) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
+				i++
+				continue
+			}
+			b = appendEscaped(append(b, s[start:i]...), c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// marshalEvent returns the payload Encode writes for w: the bytes of
+// json.Encoder with SetEscapeHTML(false), without the final newline.
+func marshalEvent(w *wireEvent) []byte {
+	d := &w.Data
+	n := 256 + len(w.ID) + len(w.Source) + len(w.Type) + len(w.Subject) + len(d.Procedure) + len(d.Agency) +
+		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments)
+	b := make([]byte, 0, n)
+	str := func(name, s string) { b = appendJSONString(append(b, name...), s, false) }
+	opt := func(name, s string) {
+		if s != "" {
+			str(name, s)
+		}
+	}
+	str(`{"specversion":`, w.SpecVersion)
+	str(`,"id":`, w.ID)
+	str(`,"source":`, w.Source)
+	str(`,"type":`, w.Type)
+	str(`,"subject":`, w.Subject)
+	str(`,"time":`, w.Time)
+	str(`,"datacontenttype":`, w.DataContentType)
+	str(`,"data":{"procedure":`, d.Procedure)
+	str(`,"agency":`, d.Agency)
+	str(`,"actor":`, d.Actor)
+	if d.ClaimedStatus != 0 {
+		b = strconv.AppendInt(append(b, `,"claimed_status":`...), int64(d.ClaimedStatus), 10)
+	}
+	if len(d.Attachments) > 0 {
+		b = append(b, `,"attachments":[`...)
+		for i, a := range d.Attachments {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			str(`{"kind":`, a.Kind)
+			opt(`,"name":`, a.Name)
+			opt(`,"sha256":`, a.SHA256)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	opt(`,"reason":`, d.Reason)
+	opt(`,"note":`, d.Note)
+	opt(`,"new_due":`, d.NewDue)
+	opt(`,"due":`, d.Due)
+	opt(`,"department":`, d.Department)
+	return append(b, "}}"...)
+}
