@@ -86,12 +86,12 @@ func Decode(subject string, data []byte, seq uint64, published time.Time) workfl
 	reason := workflow.ReasonMalformed
 	if p.empty() {
 		ev.Source = source
-		want := workflow.DossierToken(ev.Dossier)
-		if token == want {
+		if isTokenOf(token, ev.Dossier) {
 			env.Event = ev
 			return env
 		}
 		reason = workflow.ReasonTokenMismatch
+		want := workflow.DossierToken(ev.Dossier)
 		p.add("NATS subject token %s does not match dossier %s (want %s)", quote(token), quote(ev.Dossier), quote(want))
 	}
 	r := workflow.Reject(seq, subject, published, reason, "%s", p.String())
@@ -201,21 +201,44 @@ type attribution struct {
 // parseSubject checks hoso.events.<source>.<token> and returns the source
 // (when valid) and the dossier token.
 func parseSubject(subject string, p *problems) (source, token string) {
-	toks := strings.Split(subject, ".")
-	if len(toks) >= 3 && toks[0] == "hoso" && toks[1] == "events" && isSourceToken(toks[2]) {
-		source = toks[2]
+	rest, ok := strings.CutPrefix(subject, "hoso.events.")
+	if !ok {
+		p.add("NATS subject %s is not hoso.events.<source>.<dossier-token>", quote(subject))
+		return "", ""
 	}
-	if len(toks) != 4 || toks[0] != "hoso" || toks[1] != "events" {
+	src, token, found := strings.Cut(rest, ".")
+	if isSourceToken(src) {
+		source = src
+	}
+	if !found || strings.IndexByte(token, '.') >= 0 {
 		p.add("NATS subject %s is not hoso.events.<source>.<dossier-token>", quote(subject))
 		return source, ""
 	}
 	if source == "" {
-		p.add("NATS subject: source token %s must match ^[a-z0-9_-]{1,64}$", quote(toks[2]))
+		p.add("NATS subject: source token %s must match ^[a-z0-9_-]{1,64}$", quote(src))
 	}
-	if toks[3] == "" {
+	if token == "" {
 		p.add("NATS subject: empty dossier token")
 	}
-	return source, toks[3]
+	return source, token
+}
+
+// isTokenOf reports whether token == workflow.DossierToken(code), without
+// building the latter.
+func isTokenOf(token, code string) bool {
+	if len(token) != len(code) {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if c == '.' {
+			c = '_'
+		}
+		if token[i] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // decodePayload decodes and checks a CloudEvent payload, adding every
@@ -236,7 +259,7 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 	}
 	d := decoders.Get().(*decoder)
 	defer d.release()
-	d.data, d.p = data, p
+	d.data = data
 	first, ok := d.scan()
 	switch {
 	case !ok:
@@ -249,7 +272,11 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 		p.add("payload is a JSON %s, want a CloudEvent object", kindOf(bytes.TrimSpace(data)))
 		return ev, attr
 	}
+	// The problems are copied in and out, so that p (often on the caller's
+	// stack) does not escape to the pooled decoder.
+	d.p = *p
 	d.read(ev, &attr)
+	*p = d.p
 	return ev, attr
 }
 
@@ -272,13 +299,13 @@ var decoders = sync.Pool{New: func() any { return &decoder{scanner: scanner{w: &
 // decoder reads the fields of one payload as its scanner found them.
 type decoder struct {
 	scanner
-	p     *problems
+	p     problems // found so far
 	arena strings.Builder // the decoded strings, one allocation for all
 	ubuf  []byte          // scratch for strings with escapes
 }
 
 func (d *decoder) release() {
-	d.data, d.p, d.arena = nil, nil, strings.Builder{}
+	d.data, d.p, d.arena = nil, problems{}, strings.Builder{}
 	decoders.Put(d)
 }
 
@@ -303,7 +330,7 @@ func (at path) String() string {
 
 // read checks the scanned payload's fields in the contract's order.
 func (d *decoder) read(ev *workflow.Event, attr *attribution) {
-	w, p := d.w, d.p
+	w, p := d.w, &d.p
 	d.arena.Grow(d.stringBytes())
 
 	if v, ok := d.str(w.specversion, atTop, "specversion", true); ok && v != specVersion {
@@ -380,7 +407,7 @@ func (d *decoder) read(ev *workflow.Event, attr *attribution) {
 
 // readData reads the contract's data object into ev.
 func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
-	w, p := d.w, d.p
+	w, p := d.w, &d.p
 	for _, k := range d.unknownKeys(ownerData) {
 		p.add("data.%s: unknown field (data fields are %s)", k, dataFieldList)
 	}
@@ -434,7 +461,7 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 // attachment reads data.attachments[i]; ok is false if it has a problem.
 func (d *decoder) attachment(i int) (workflow.Attachment, bool) {
 	var a workflow.Attachment
-	f, p := &d.w.atts[i], d.p
+	f, p := &d.w.atts[i], &d.p
 	at := path(i)
 	if c := d.data[f.val.lo]; c != '{' {
 		p.add("data.attachments[%d]: want an object, got %s", i, kindOf(d.data[f.val.lo:f.val.hi]))
@@ -568,7 +595,11 @@ func (d *decoder) date(s span, key string) time.Time {
 	if !ok || v == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	var t time.Time
+	err := errShort
+	if len(v) != len(time.DateOnly) { // far shorter than any time.Parse takes as RFC 3339
+		t, err = time.Parse(time.RFC3339, v)
+	}
 	if err != nil {
 		t, err = time.ParseInLocation(time.DateOnly, v, workflow.Zone)
 	}
@@ -582,6 +613,10 @@ func (d *decoder) date(s span, key string) time.Time {
 	d.p.add("data.%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", key, quote(v))
 	return time.Time{}
 }
+
+// errShort stands for time.Parse's error on a value of a date's length,
+// too short to be an RFC 3339 time, which date does not need to build.
+var errShort = errors.New("too short for RFC 3339")
 
 // parseInt is strconv.ParseInt(string(raw), 10, 64) of a JSON number,
 // without the conversion for the short integers of a status.
@@ -715,8 +750,17 @@ func isSHA256(s string) bool {
 }
 
 func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			for _, r := range s[i:] {
+				if !unicode.IsPrint(r) {
+					return false
+				}
+			}
+			return true
+		}
+		if c < 0x20 || c == 0x7f { // the ASCII unicode.IsPrint refuses
 			return false
 		}
 	}
@@ -726,6 +770,9 @@ func printable(s string) bool {
 // isURIReference reports whether s parses as a URI reference (RFC 3986)
 // and has no spaces or control characters.
 func isURIReference(s string) bool {
+	if isPlainPath(s) {
+		return true
+	}
 	for _, r := range s {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return false
@@ -733,4 +780,19 @@ func isURIReference(s string) bool {
 	}
 	_, err := url.Parse(s)
 	return err == nil
+}
+
+// isPlainPath reports whether s is a path (not a network-path reference
+// "//…") of only letters, digits and "/._~-": a URI reference url.Parse
+// accepts, without asking it.
+func isPlainPath(s string) bool {
+	if s == "" || strings.HasPrefix(s, "//") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '/' && c != '.' && c != '_' && c != '~' && c != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -460,6 +460,8 @@ func TestDecodeMatchesOracle(t *testing.T) {
 		`{"data":{"claimed_status":-0}}`, `{"data":{"claimed_status":1E0}}`, `{"data":{"claimed_status":000}}`,
 		`{"data":{"claimed_status":99999999999999999999}}`, `{"data":{"claimed_status":-9223372036854775809}}`,
 		`{"data":{"claimed_status":123456789012345678}}`, `{"data":{"claimed_status":true}}`,
+		`{"time":"2024-11-15T1:04:05Z","data":{"due":"2024-11-15T1:04:05Z","new_due":"2024-1-5"}}`,
+		`{"data":{"due":"2024-11-5","new_due":"2024-11-155"}}`, `{"data":{"due":"1999-12-31","new_due":"0000-01-01T00:00:00Z"}}`,
 		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 		`{"x":` + strings.Repeat("{\"a\":", 9999) + "1" + strings.Repeat("}", 9999) + "}",
 		`{"x":` + strings.Repeat("{\"a\":", 10000) + "1" + strings.Repeat("}", 10000) + "}",
