@@ -359,12 +359,13 @@ func (s *scanner) attachmentMember(k keyRef, v, depth int) (int, bool) {
 func scanString(d []byte, i int) (end int, esc, ok bool) {
 	i++
 	for i < len(d) {
-		c := d[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		for i < len(d) && plainStringByte[d[i]] {
 			i++
-			continue
 		}
-		switch c {
+		if i >= len(d) {
+			break
+		}
+		switch d[i] {
 		case '"':
 			return i + 1, esc, true
 		case '\\':
@@ -389,6 +390,15 @@ func scanString(d []byte, i int) (end int, esc, ok bool) {
 	}
 	return 0, false, false
 }
+
+// plainStringByte marks the bytes that stand for themselves in a JSON
+// string: all but control characters, '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
