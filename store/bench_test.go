@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -92,3 +95,182 @@ func BenchmarkApplyNaive(b *testing.B) { benchApply(b, 1, false) }
 // BenchmarkApplyBatchNoSync is BenchmarkApplyBatch without fsync: the
 // cost of deciding and writing alone.
 func BenchmarkApplyBatchNoSync(b *testing.B) { benchApply(b, benchBatch, true) }
+
+// realisticSteps is the flow of a dossier in BenchmarkStoreSize: ten
+// transitions, with the attachments (named, with their SHA-256) and
+// departments a one-stop-shop sends.
+var realisticSteps = []struct {
+	action string
+	opts   []func(*workflow.Event)
+}{
+	{"submit", nil},
+	{"receive", []func(*workflow.Event){hashedAttach(workflow.AttachmentInputDigitized), due(t0.AddDate(0, 0, 15))}},
+	{"assign", []func(*workflow.Event){department("phong-tn")}},
+	{"transfer", []func(*workflow.Event){department("phong-kt")}},
+	{"request_supplement", []func(*workflow.Event){hashedAttach(workflow.AttachmentSupplementRequest)}},
+	{"supplement", []func(*workflow.Event){hashedAttach(workflow.AttachmentInputDigitized)}},
+	{"transfer", []func(*workflow.Event){department("phong-tn")}},
+	{"transfer", []func(*workflow.Event){department("lanh-dao")}},
+	{"resolve", []func(*workflow.Event){hashedAttach(workflow.AttachmentResultElectronic)}},
+	{"return", nil},
+}
+
+// hashedAttach attaches a file of the kind with a name and a SHA-256.
+func hashedAttach(kind string) func(*workflow.Event) {
+	return func(e *workflow.Event) {
+		sum := sha256.Sum256([]byte(e.ID + kind))
+		e.Attachments = append(e.Attachments, workflow.Attachment{Kind: kind, Name: kind + ".pdf", SHA256: hex.EncodeToString(sum[:])})
+	}
+}
+
+// realisticStream applies dossiers × len(realisticSteps) events to db,
+// with active dossiers in flight, in batches of benchBatch, marking the
+// outbox published after each batch as the relay would. Event ids are
+// UUIDs, as senders make them. It returns the transitions and batches
+// applied and the pages the batches' commits wrote.
+func realisticStream(tb testing.TB, db *DB, dossiers, active int) (transitions, batches int, pagesWritten int64) {
+	ctx := context.Background()
+	var seq uint64
+	batch := make([]workflow.Envelope, 0, benchBatch)
+	flush := func() {
+		st := db.bolt.Stats()
+		before := st.TxStats.GetWrite()
+		res, err := db.Apply(ctx, batch)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st = db.bolt.Stats()
+		pagesWritten += st.TxStats.GetWrite() - before
+		batches++
+		if res.Rejected != 0 {
+			tb.Fatalf("Apply rejected %d events: %+v", res.Rejected, res.Outcomes)
+		}
+		transitions += res.Accepted
+		if err := db.MarkPublished(ctx, res.LastSeq); err != nil {
+			tb.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	// Slot s of the window runs dossiers s, s+active, ... one after the
+	// other; each round advances every slot by a step.
+	for round := 0; round*active < dossiers*len(realisticSteps); round++ {
+		for slot := range active {
+			n := round/len(realisticSteps)*active + slot
+			if n >= dossiers {
+				continue
+			}
+			step := realisticSteps[round%len(realisticSteps)]
+			code := fmt.Sprintf("000.00.12.H57-%06d-%04d", n/10000, n%10000)
+			sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", code, round))
+			id := fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+			e := event(id, step.action, code, 0, step.opts...)
+			seq++
+			e.Time = t0.Add(time.Duration(seq) * time.Second)
+			batch = append(batch, workflow.Envelope{Seq: seq, Subject: "hoso.events.tayninh." + workflow.DossierToken(code), Published: e.Time, Event: e})
+			if len(batch) == benchBatch {
+				flush()
+			}
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+	return transitions, batches, pagesWritten
+}
+
+// BenchmarkStoreSize applies 20,000 dossiers of ten transitions each,
+// 2,000 in flight, and reports the size of the store file per transition
+// (B/transition) and the bytes of each bucket's pages per transition.
+func BenchmarkStoreSize(b *testing.B) {
+	const dossiers, active = 20000, 2000
+	var (
+		used, size, free     int64
+		transitions, batches int
+		pages                int64
+		sizes                []bucketSize
+	)
+	for b.Loop() {
+		path := filepath.Join(b.TempDir(), "hoso.db")
+		db, err := Open(path, Options{Catalog: shippedCatalog(b), NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		transitions, batches, pages = realisticStream(b, db, dossiers, active)
+		if sizes, err = bucketSizes(db); err != nil {
+			b.Fatal(err)
+		}
+		err = db.view(context.Background(), func(bk *buckets) error { used = bk.tx.Size(); return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		free = int64(db.bolt.Stats().FreePageN * db.bolt.Info().PageSize)
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = fi.Size()
+	}
+	if transitions != dossiers*len(realisticSteps) {
+		b.Fatalf("%d transitions applied, want %d", transitions, dossiers*len(realisticSteps))
+	}
+	// The file grows in steps of up to 16 MiB that a larger store
+	// amortizes: B/transition counts the pages up to the highest in use,
+	// file-B/transition the file's size.
+	b.ReportMetric(float64(used)/float64(transitions), "B/transition")
+	b.ReportMetric(float64(size)/float64(transitions), "file-B/transition")
+	b.ReportMetric(float64(free)/float64(transitions), "free-B/transition")
+	b.ReportMetric(float64(pages)/float64(batches), "pages/batch")
+	for _, s := range sizes {
+		b.Logf("%-22s %7.1f B/transition in pages, %5.1f%% used", s.name, float64(s.alloc)/float64(transitions), 100*float64(s.inuse)/float64(max(s.alloc, 1)))
+	}
+}
+
+// bucketSize is the room a bucket's pages take and the bytes they use.
+type bucketSize struct {
+	name         string
+	alloc, inuse int
+}
+
+func bucketSizes(db *DB) (sizes []bucketSize, err error) {
+	err = db.view(context.Background(), func(b *buckets) error {
+		for _, name := range allBuckets {
+			s := b.tx.Bucket([]byte(name)).Stats()
+			sizes = append(sizes, bucketSize{name, s.BranchAlloc + s.LeafAlloc, s.BranchInuse + s.LeafInuse})
+		}
+		return nil
+	})
+	return sizes, err
+}
+
+// BenchmarkVerifyAll verifies the hash chains of 5,000 dossiers of ten
+// entries each and reports entries/s.
+func BenchmarkVerifyAll(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(b), NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	transitions, _, _ := realisticStream(b, db, 5000, 1000)
+	ctx := context.Background()
+	entries := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := db.VerifyAll(ctx, func(r workflow.ChainReport) error {
+			if !r.OK {
+				return fmt.Errorf("chain of %s broken: %s", r.Dossier, r.Problem)
+			}
+			entries += r.Entries
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if entries%transitions != 0 {
+		b.Fatalf("verified %d entries, not a multiple of the %d stored", entries, transitions)
+	}
+	b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
+}
