@@ -304,10 +304,23 @@ type decoder struct {
 	ubuf  []byte          // scratch for strings with escapes
 }
 
+// release returns d to the pool, without the scratch a hostile payload
+// made large (up to maxPooledScratch bytes or keys are kept).
 func (d *decoder) release() {
 	d.data, d.p, d.arena = nil, problems{}, strings.Builder{}
+	if cap(d.ubuf) > maxPooledScratch {
+		d.ubuf = nil
+	}
+	if cap(d.kbuf) > maxPooledScratch {
+		d.kbuf = nil
+	}
+	if cap(d.w.unknown) > maxPooledScratch {
+		d.w.unknown = nil
+	}
 	decoders.Put(d)
 }
+
+const maxPooledScratch = 4096
 
 // path is where a field is: at the top of the payload, in data or in an
 // attachment. Its String is the prefix of the field's name in problems.

@@ -181,3 +181,19 @@ func BenchmarkOutcomeJSON(b *testing.B) {
 		}
 	})
 }
+
+func FuzzMarshalOutcome(f *testing.F) {
+	for _, s := range nastyStrings {
+		f.Add(s, s, uint64(7), 3, int64(1e9))
+	}
+	f.Fuzz(func(t *testing.T, a, b string, seq uint64, n int, unix int64) {
+		tm := time.Unix(unix, int64(n)).In(time.FixedZone(a, n%50000))
+		o := workflow.Outcome{Kind: workflow.OutcomeKind(a), Seq: seq, EventID: b, Dossier: a + b, Status: workflow.Status(n),
+			MessageVI: b, MessageEN: a, Reason: workflow.Reason(b), Time: tm, Due: &tm, HistoryIndex: &n}
+		want, werr := json.Marshal(&o)
+		got, err := marshalOutcome(&o)
+		if !bytes.Equal(got, want) || (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+			t.Fatalf("marshalOutcome(%+v) = %s, %v; want %s, %v", o, got, err, want, werr)
+		}
+	})
+}

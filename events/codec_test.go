@@ -355,6 +355,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(testSubject, []byte(`[]`))
 	f.Add(testSubject, []byte("\xff\xfe"))
 	f.Add("", []byte(`{"data":{"attachments":[{"kind":"a","x":1}],"claimed_status":1e3}}`))
+	f.Add(testSubject, []byte(`{"sp\u0065cversion":"1.0","id":"\ud83d\ude00","data":{"attachments":[{"k\u0069nd":"a"}],"attachments":[]},"data":{"due":"2024-11-15T1:04:05Z"}}`))
+	f.Add(testSubject, []byte(`{"x":[[{"a":[-0.5e+3,true,false,null,"\u2028"]}]],"data":{"zz":1,"aa":{},"zz":[]}}`))
 	f.Fuzz(func(t *testing.T, subject string, raw []byte) {
 		env := events.Decode(subject, raw, 5, published)
 		if diff := cmp.Diff(events.OldDecode(subject, raw, 5, published), env, timeEqual); diff != "" {
