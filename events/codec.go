@@ -299,7 +299,7 @@ var decoders = sync.Pool{New: func() any { return &decoder{scanner: scanner{w: &
 // decoder reads the fields of one payload as its scanner found them.
 type decoder struct {
 	scanner
-	p     problems // found so far
+	p     problems        // found so far
 	arena strings.Builder // the decoded strings, one allocation for all
 	ubuf  []byte          // scratch for strings with escapes
 }
