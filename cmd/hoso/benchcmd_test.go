@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchCommand runs the whole suite small: serve and rebuild as child
+// processes (this test binary, see TestMain), on a real JetStream server,
+// and checks what it wrote.
+func TestBenchCommand(t *testing.T) {
+	t.Setenv("HOSO_TEST_MAIN", "1") // the children re-run this binary as hoso
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--dossiers", "150", "--runs", "2", "--naive-events", "60",
+		"--loads", "300,600", "--load-duration", "1s", "--out", out, "--work-dir", t.TempDir()}
+	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
+	}
+
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res benchResults
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Events < 150 || res.Dossiers != 150 || res.Bytes < 100*res.Events {
+		t.Errorf("stream: %d events, %d dossiers, %d bytes", res.Events, res.Dossiers, res.Bytes)
+	}
+	want := map[string]struct{ runs, events int }{
+		"ceiling": {2, res.Events}, "ceiling-ack-all": {2, res.Events}, "hoso": {2, res.Events},
+		"hoso-naive": {1, 60}, "rebuild": {2, res.Events},
+	}
+	for _, r := range res.Rates {
+		w, ok := want[r.Name]
+		if !ok {
+			t.Errorf("unexpected measure %q", r.Name)
+			continue
+		}
+		delete(want, r.Name)
+		if len(r.Runs) != w.runs || r.Events != w.events {
+			t.Errorf("%s: %d runs of %d events, want %d of %d", r.Name, len(r.Runs), r.Events, w.runs, w.events)
+		}
+		for _, v := range r.Runs {
+			if v <= 0 {
+				t.Errorf("%s: a run measured %v events/s", r.Name, v)
+			}
+		}
+		if lo, hi := min(r.Runs[0], r.Runs[len(r.Runs)-1]), max(r.Runs[0], r.Runs[len(r.Runs)-1]); r.Median < lo || r.Median > hi {
+			t.Errorf("%s: median %v outside its runs %v", r.Name, r.Median, r.Runs)
+		}
+		if strings.HasPrefix(r.Name, "hoso") || r.Name == "rebuild" {
+			if r.CPU <= 0 || r.PeakRSS < 10<<20 {
+				t.Errorf("%s: CPU %v s, peak RSS %d bytes: not measured", r.Name, r.CPU, r.PeakRSS)
+			}
+		}
+	}
+	for name := range want {
+		t.Errorf("measure %q missing", name)
+	}
+
+	if len(res.Latency) != 2 {
+		t.Fatalf("%d latency measures, want 2", len(res.Latency))
+	}
+	for i, l := range res.Latency {
+		if l.Load != []int{300, 600}[i] || l.Events != l.Load {
+			t.Errorf("latency %d: offered %d with %d events, want %d events in 1s", i, l.Load, l.Events, l.Load)
+		}
+		if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
+			t.Errorf("latency at %d/s: percentiles out of order: %+v", l.Load, l)
+		}
+		if l.Achieved < 0.5*float64(l.Load) || l.Achieved > 1.5*float64(l.Load) {
+			t.Errorf("latency at %d/s: published at %v/s", l.Load, l.Achieved)
+		}
+	}
+
+	// The chart is SVG with one bar per measure and three per load.
+	svg, err := os.ReadFile(filepath.Join(out, "chart.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bars := 0
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart.svg is not XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" && len(se.Attr) > 0 {
+			for _, a := range se.Attr {
+				if a.Name.Local == "class" {
+					bars++
+				}
+			}
+		}
+	}
+	if want := len(res.Rates) + 3*len(res.Latency); bars != want {
+		t.Errorf("chart has %d bars, want %d", bars, want)
+	}
+
+	md, err := os.ReadFile(filepath.Join(out, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"| hoso — ", "| rebuild — ", "| 600 |", "drain / consumer ceiling", "drain / naive mode"} {
+		if !bytes.Contains(md, []byte(s)) {
+			t.Errorf("results.md lacks %q:\n%s", s, md)
+		}
+	}
+	for _, s := range []string{"ceiling-ack-all", "p99", "targets:"} {
+		if !strings.Contains(stdout.String(), s) {
+			t.Errorf("printed report lacks %q:\n%s", s, stdout.String())
+		}
+	}
+}
+
+// TestBenchFlags checks that bad settings are refused before anything runs.
+func TestBenchFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--dossiers", "3"},
+		{"--runs", "0"},
+		{"--loads", "10,x"},
+		{"--loads", "0"},
+		{"--pg-clients", "0"},
+		{"--batch-max", "0"},
+		{"--load-duration", "0s"},
+		{"extra"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"bench", "--out", t.TempDir()}, args...), noEnv, strings.NewReader(""), io.Discard, &stderr)
+		if err == nil {
+			t.Errorf("bench %v: no error", args)
+		}
+	}
+}
