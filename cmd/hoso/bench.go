@@ -53,6 +53,7 @@ type benchConfig struct {
 	PGClients    []int
 	PGEvents     int
 	BatchMax     int
+	Scale        int // dossiers of the large store; 0 skips it
 	Out          string
 	WorkDir      string
 }
@@ -84,6 +85,8 @@ func (c benchConfig) validate() error {
 		return fmt.Errorf("--pg-events %d: must not be negative", c.PGEvents)
 	case c.LoadDuration <= 0 && len(c.Loads) > 0:
 		return fmt.Errorf("--load-duration %s: must be positive", c.LoadDuration)
+	case c.Scale < 0 || (c.Scale > 0 && c.Scale < 1000) || c.Scale > 5_000_000:
+		return fmt.Errorf("--scale %d: must be 0 (skip) or 1,000–5,000,000", c.Scale)
 	case c.BatchMax < 1 || c.BatchMax > 100000:
 		return fmt.Errorf("--batch-max %d: must be 1–100000", c.BatchMax)
 	}
@@ -146,6 +149,7 @@ func (c *benchCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&pgClients, "pg-clients", "client counts of the PostgreSQL peer")
 	fs.IntVar(&cfg.PGEvents, "pg-events", cfg.PGEvents, "events the PostgreSQL peer applies per client count")
 	fs.IntVar(&cfg.BatchMax, "batch-max", cfg.BatchMax, "hoso serve --batch-max of the drain")
+	fs.IntVar(&cfg.Scale, "scale", cfg.Scale, "dossiers of the large-store measure (ten transitions each: 1000000 is issue 6's 10,000,000 transitions, some minutes); 0 skips it")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "directory the results are written to")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory of the streams and stores while running (default: a temporary directory, removed at the end)")
 	if err := fs.Parse(args); err != nil {
@@ -180,6 +184,7 @@ type benchResults struct {
 	Bytes    int            `json:"bytes"`  // their payload bytes
 	Rates    []benchRate    `json:"rates"`
 	Latency  []benchLatency `json:"latency"`
+	Scale    *benchScale    `json:"scale,omitempty"`
 	Took     time.Duration  `json:"took_ns"`
 }
 
@@ -331,6 +336,13 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		c.logf("offered %s events/s: p50 %s, p99 %s", commas(load), l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond))
 		res.Latency = append(res.Latency, l)
 	}
+	if cfg.Scale > 0 {
+		sc, err := c.scale(ctx, filepath.Join(work, "scale"), cfg.Scale)
+		if err != nil {
+			return nil, fmt.Errorf("scale: %w", err)
+		}
+		res.Scale = &sc
+	}
 	res.Took = time.Since(began)
 	return res, nil
 }
@@ -401,6 +413,7 @@ func benchArgs(cfg benchConfig) []string {
 	add("pg-clients", p.String(), dp.String())
 	add("pg-events", cfg.PGEvents, d.PGEvents)
 	add("batch-max", cfg.BatchMax, d.BatchMax)
+	add("scale", cfg.Scale, d.Scale)
 	return a
 }
 

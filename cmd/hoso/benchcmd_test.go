@@ -21,7 +21,7 @@ func TestBenchCommand(t *testing.T) {
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	args := []string{"bench", "--dossiers", "150", "--runs", "2", "--naive-events", "60",
-		"--loads", "300,600", "--load-duration", "1s", "--out", out, "--work-dir", t.TempDir()}
+		"--loads", "300,600", "--load-duration", "1s", "--scale", "1000", "--out", out, "--work-dir", t.TempDir()}
 	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -84,6 +84,25 @@ func TestBenchCommand(t *testing.T) {
 		}
 	}
 
+	// The large store: every synthetic transition accepted and verified
+	// through the API, and the memory read from /proc.
+	sc := res.Scale
+	if sc == nil {
+		t.Fatal("no large-store measure")
+	}
+	if sc.Dossiers != 1000 || sc.Transitions != 1000*len(scaleSteps) || sc.Verified != 1000 {
+		t.Errorf("large store: %d dossiers, %d transitions, %d verified", sc.Dossiers, sc.Transitions, sc.Verified)
+	}
+	if sc.FileBytes < int64(sc.Transitions)*50 || sc.BytesPerEntry != float64(sc.FileBytes)/float64(sc.Transitions) {
+		t.Errorf("large store: %d bytes, %v per transition", sc.FileBytes, sc.BytesPerEntry)
+	}
+	if sc.RSSAnon <= 0 || sc.RSS < sc.RSSAnon || sc.RSSVerified <= 0 || sc.RSSAnonVerified <= 0 {
+		t.Errorf("large store: memory not measured: %+v", sc)
+	}
+	if !(0 < sc.LookupP50 && sc.LookupP50 <= sc.LookupP99 && 0 < sc.StatsP50 && sc.StatsP50 <= sc.StatsMax && sc.VerifyRate > 0) {
+		t.Errorf("large store: timings: %+v", sc)
+	}
+
 	// The chart is SVG with one bar per measure and three per load.
 	svg, err := os.ReadFile(filepath.Join(out, "chart.svg"))
 	if err != nil {
@@ -120,7 +139,7 @@ func TestBenchCommand(t *testing.T) {
 			t.Errorf("results.md lacks %q:\n%s", s, md)
 		}
 	}
-	for _, s := range []string{"ceiling-ack-all", "p99", "targets:"} {
+	for _, s := range []string{"ceiling-ack-all", "p99", "targets:", "large store:", "store size per transition"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("printed report lacks %q:\n%s", s, stdout.String())
 		}
@@ -136,6 +155,7 @@ func TestBenchFlags(t *testing.T) {
 		{"--loads", "0"},
 		{"--pg-clients", "0"},
 		{"--batch-max", "0"},
+		{"--scale", "10"},
 		{"--load-duration", "0s"},
 		{"extra"},
 	} {
@@ -143,6 +163,35 @@ func TestBenchFlags(t *testing.T) {
 		err := run(context.Background(), append([]string{"bench", "--out", t.TempDir()}, args...), noEnv, strings.NewReader(""), io.Discard, &stderr)
 		if err == nil {
 			t.Errorf("bench %v: no error", args)
+		}
+	}
+}
+
+// TestScaleStream checks the synthetic stream of the large store: every
+// dossier gets its ten steps, in order, also when the last group of
+// dossiers in flight is partial.
+func TestScaleStream(t *testing.T) {
+	s := &scaleStream{dossiers: 7, window: 3}
+	steps := map[string][]string{}
+	n := 0
+	for {
+		envs := s.next(4)
+		if len(envs) == 0 {
+			break
+		}
+		for _, e := range envs {
+			steps[e.Event.Dossier] = append(steps[e.Event.Dossier], e.Event.Action)
+			n++
+		}
+	}
+	if n != s.total() || len(steps) != 7 {
+		t.Fatalf("%d events of %d dossiers, want %d of 7", n, len(steps), s.total())
+	}
+	for code, got := range steps {
+		for i, st := range scaleSteps {
+			if i >= len(got) || got[i] != st.action {
+				t.Fatalf("%s: steps %v", code, got)
+			}
 		}
 	}
 }

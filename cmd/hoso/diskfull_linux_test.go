@@ -4,7 +4,6 @@ package main
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,7 +42,10 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	httpAddr := freeAddr(t)
+	httpAddr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", httpAddr,
 		"--nats-url", srv.ClientURL(), "--log-level", "info", "--log-format", "json", "--deadline-interval", "0")
 	var logMu sync.Mutex
@@ -99,18 +101,6 @@ func TestDiskFull(t *testing.T) {
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // setFileSizeLimit sets the soft RLIMIT_FSIZE of process pid (prlimit(2)):

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// benchScale is the suite's measure of a large store: built from a
+// synthetic stream of dossiers × steps transitions, then served by `hoso
+// serve`, whose memory, lookups, statistics and chain verification are
+// measured through the API.
+type benchScale struct {
+	Dossiers      int           `json:"dossiers"`
+	Transitions   int           `json:"transitions"` // history entries written
+	Build         time.Duration `json:"build_ns"`    // applying the stream (no fsync per batch)
+	FileBytes     int64         `json:"file_bytes"`
+	BytesPerEntry float64       `json:"bytes_per_transition"`
+	// Resident memory of serve after the lookups and statistics queries:
+	// in all, and its anonymous part (heap, stacks), without the pages of
+	// the memory-mapped store file, which are the kernel's page cache.
+	RSS     int64 `json:"serve_rss_bytes"`
+	RSSAnon int64 `json:"serve_rss_anon_bytes"`
+	// After verifying every chain, which reads the whole file.
+	RSSVerified     int64         `json:"serve_rss_after_verify_bytes"`
+	RSSAnonVerified int64         `json:"serve_rss_anon_after_verify_bytes"`
+	Lookups         int           `json:"lookups"`
+	LookupP50       time.Duration `json:"lookup_p50_ns"`
+	LookupP99       time.Duration `json:"lookup_p99_ns"`
+	StatsQueries    int           `json:"stats_queries"`
+	StatsP50        time.Duration `json:"stats_p50_ns"`
+	StatsMax        time.Duration `json:"stats_max_ns"`
+	Verified        int           `json:"verified_dossiers"`
+	VerifyTook      time.Duration `json:"verify_ns"`
+	VerifyRate      float64       `json:"verify_entries_per_s"`
+}
+
+// scaleSteps is the flow of every synthetic dossier: ten transitions, with
+// four handoffs between departments and a supplement round.
+var scaleSteps = []struct {
+	action string
+	attach string
+	dept   string
+}{
+	{"receive", workflow.AttachmentInputDigitized, ""},
+	{"assign", "", "phong-tiep-nhan"},
+	{"transfer", "", "phong-chuyen-mon"},
+	{"request_supplement", "supplement_request", ""},
+	{"supplement", "", ""},
+	{"transfer", "", "phong-tham-dinh"},
+	{"transfer", "", "lanh-dao"},
+	{"transfer", "", "phong-chuyen-mon"},
+	{"resolve", workflow.AttachmentResultElectronic, ""},
+	{"return", "", ""},
+}
+
+// scaleStream generates the synthetic stream: window dossiers in flight at
+// a time, so that a batch touches many dossiers as a province's stream does;
+// 40 agencies, 30 procedures, receipts spread over 2026.
+type scaleStream struct {
+	dossiers, window int
+	k                int // next event
+}
+
+// total is the number of events of the stream.
+func (s *scaleStream) total() int { return s.dossiers * len(scaleSteps) }
+
+// end is one past the last position of the stream: the last group of
+// window dossiers may be partial.
+func (s *scaleStream) end() int {
+	w := min(s.window, s.dossiers)
+	return (s.dossiers + w - 1) / w * w * len(scaleSteps)
+}
+
+func (s *scaleStream) code(i int) string {
+	return fmt.Sprintf("000.00.%02d.H57-%07d", i%40, i)
+}
+
+// next returns up to n envelopes, without their sequence; none at the
+// end.
+func (s *scaleStream) next(n int) []workflow.Envelope {
+	year := time.Date(2026, 1, 5, 8, 0, 0, 0, workflow.Zone)
+	var envs []workflow.Envelope
+	for ; len(envs) < n && s.k < s.end(); s.k++ {
+		w := min(s.window, s.dossiers)
+		slot, round := s.k%w, s.k/w
+		group, step := round/len(scaleSteps), round%len(scaleSteps)
+		i := group*w + slot
+		if i >= s.dossiers {
+			continue // the last group is partial
+		}
+		received := year.Add(time.Duration(i) * (300 * 24 * time.Hour) / time.Duration(s.dossiers))
+		st := scaleSteps[step]
+		code := s.code(i)
+		e := &workflow.Event{
+			ID: code + "/" + strconv.Itoa(step), SourceURI: "/motcua/bench", Source: "bench",
+			Action: st.action, Dossier: code, Time: received.Add(time.Duration(step) * time.Duration(4+i%11) * 3 * time.Hour),
+			Procedure: fmt.Sprintf("1.0042%02d", i%30), Agency: fmt.Sprintf("000.00.%02d.H57", i%40), Actor: "canbo-" + strconv.Itoa(i%97),
+			Department: st.dept,
+		}
+		if st.attach != "" {
+			e.Attachments = []workflow.Attachment{{Kind: st.attach, Name: st.attach + ".pdf"}}
+		}
+		if step == 0 {
+			e.Due = received.AddDate(0, 0, 14)
+		}
+		envs = append(envs, workflow.Envelope{Subject: "hoso.events.bench." + workflow.DossierToken(code), Published: e.Time, Event: e})
+	}
+	return envs
+}
+
+// scale builds the store and measures it served.
+func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (benchScale, error) {
+	res := benchScale{Dossiers: dossiers}
+	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"))
+	if err != nil {
+		return res, err
+	}
+	defer h.close()
+	cat, err := DefaultRulesConfig().load()
+	if err != nil {
+		return res, err
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return res, err
+	}
+	path := filepath.Join(dataDir, storeFile)
+	db, err := store.Open(path, store.Options{Catalog: cat, NoSync: true})
+	if err != nil {
+		return res, err
+	}
+	s := &scaleStream{dossiers: dossiers, window: 5000}
+	began := time.Now()
+	var seq uint64
+	for {
+		envs := s.next(8192)
+		if len(envs) == 0 {
+			break
+		}
+		for i := range envs {
+			seq++
+			envs[i].Seq = seq
+		}
+		br, err := db.Apply(ctx, envs)
+		if err != nil {
+			db.Close()
+			return res, err
+		}
+		if br.Rejected > 0 {
+			db.Close()
+			for _, o := range br.Outcomes {
+				if o.Reason != "" {
+					return res, fmt.Errorf("the synthetic stream was rejected: %s %s: %s", o.Dossier, o.Action, o.Reason)
+				}
+			}
+		}
+		res.Transitions += br.Accepted
+		if seq%1_000_000 < uint64(len(envs)) {
+			c.logf("scale: %s of %s transitions applied", commas(int(seq)), commas(s.total()))
+		}
+	}
+	if err := db.MarkPublished(ctx, seq); err != nil { // nothing for serve to relay
+		db.Close()
+		return res, err
+	}
+	res.Build = time.Since(began)
+	if err := db.Close(); err != nil {
+		return res, err
+	}
+	if err := syncFile(path); err != nil {
+		return res, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return res, err
+	}
+	res.FileBytes = fi.Size()
+	res.BytesPerEntry = float64(res.FileBytes) / float64(max(res.Transitions, 1))
+	c.logf("scale: %s transitions of %s dossiers in %s, %d MB", commas(res.Transitions), commas(dossiers), res.Build.Round(time.Second), res.FileBytes>>20)
+
+	// serve on the store, with a NATS server whose event stream is
+	// empty: the store is past it.
+	addr, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
+	p, err := c.start(ctx, "serve", "--data-dir", dataDir, "--nats-url", h.url(), "--http-addr", addr,
+		"--deadline-interval", "0", "--log-level", "warn")
+	if err != nil {
+		return res, err
+	}
+	defer p.kill()
+	base := "http://" + addr
+	if err := waitHTTP(ctx, base+"/healthz", p); err != nil {
+		return res, err
+	}
+	client := &http.Client{Timeout: time.Minute}
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	res.Lookups = 2000
+	lookups := make([]time.Duration, res.Lookups)
+	for i := range lookups {
+		code := s.code(rng.IntN(dossiers))
+		t := time.Now()
+		if err := fetchJSON(ctx, client, base+"/api/v1/dossiers/"+url.PathEscape(code), nil); err != nil {
+			return res, fmt.Errorf("lookup %s: %w", code, err)
+		}
+		lookups[i] = time.Since(t)
+	}
+	slices.Sort(lookups)
+	res.LookupP50, res.LookupP99 = lookups[len(lookups)/2], lookups[len(lookups)*99/100]
+
+	res.StatsQueries = 20
+	stats := make([]time.Duration, res.StatsQueries)
+	for i := range stats {
+		t := time.Now()
+		var doc struct {
+			Total struct {
+				Received int `json:"received"`
+			} `json:"total"`
+		}
+		if err := fetchJSON(ctx, client, base+"/api/v1/stats?from=2026&to=2026", &doc); err != nil {
+			return res, fmt.Errorf("stats: %w", err)
+		}
+		stats[i] = time.Since(t)
+	}
+	slices.Sort(stats)
+	res.StatsP50, res.StatsMax = stats[len(stats)/2], stats[len(stats)-1]
+
+	if res.RSS, res.RSSAnon, err = procMemory(p.cmd.Process.Pid); err != nil {
+		return res, err
+	}
+
+	t := time.Now()
+	cursor := ""
+	for {
+		var page struct {
+			Items   []json.RawMessage `json:"items"`
+			Checked int               `json:"checked"`
+			Next    string            `json:"next_cursor"`
+		}
+		if err := fetchJSON(ctx, client, base+"/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
+			return res, fmt.Errorf("audit verify: %w", err)
+		}
+		if len(page.Items) > 0 {
+			return res, fmt.Errorf("audit verify: %d broken chains", len(page.Items))
+		}
+		res.Verified += page.Checked
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	res.VerifyTook = time.Since(t)
+	if res.Verified != dossiers {
+		return res, fmt.Errorf("audit verify checked %d dossiers of %d", res.Verified, dossiers)
+	}
+	res.VerifyRate = perSecond(res.Transitions, res.VerifyTook)
+
+	if res.RSSVerified, res.RSSAnonVerified, err = procMemory(p.cmd.Process.Pid); err != nil {
+		return res, err
+	}
+	if _, err := p.stop(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// waitHTTP waits until u answers 200.
+func waitHTTP(ctx context.Context, u string, p *benchProcess) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if p.exited() {
+			return fmt.Errorf("hoso serve exited: %s", p.output())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hoso serve did not answer %s within a minute: %s", u, p.output())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// fetchJSON gets u and decodes its JSON body into v (drained if v is nil).
+func fetchJSON(ctx context.Context, client *http.Client, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	if v == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// procMemory reads a process's resident memory, in all and its anonymous
+// part.
+func procMemory(pid int) (rss, anon int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		}
+		if _, err := fmt.Sscanf(line, "RssAnon: %d kB", &kb); err == nil {
+			anon = kb << 10
+		}
+	}
+	if rss == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	}
+	return rss, anon, nil
+}
