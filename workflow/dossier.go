@@ -150,48 +150,75 @@ const hashDomain = "hoso-history-v1"
 // Numbers are decimal text; times are RFC 3339 with nanoseconds in UTC, or
 // empty when zero. docs/contract.md gives the same recipe for auditors.
 func (e *HistoryEntry) ComputeHash() Hash {
-	h := sha256.New()
-	h.Write(e.PrevHash[:])
-	var buf [4]byte
-	field := func(s string) {
-		binary.BigEndian.PutUint32(buf[:], uint32(len(s)))
-		h.Write(buf[:])
-		h.Write([]byte(s))
+	// The whole encoding is built in one buffer, on the stack for any
+	// ordinary entry, and hashed at once: chain verification calls this
+	// for every entry of the store.
+	var buf [1024]byte
+	b := append(buf[:0], e.PrevHash[:]...)
+	b = appendHashField(b, hashDomain)
+	b = appendHashField(b, e.Dossier)
+	b = appendHashInt(b, int64(e.Index))
+	b = appendHashUint(b, e.Seq)
+	b = appendHashField(b, e.EventID)
+	b = appendHashField(b, e.Source)
+	b = appendHashField(b, e.Action)
+	b = appendHashField(b, e.From)
+	b = appendHashField(b, e.To)
+	b = appendHashInt(b, int64(e.FromStatus))
+	b = appendHashInt(b, int64(e.ToStatus))
+	b = appendHashTime(b, e.Time)
+	b = appendHashField(b, e.Actor)
+	b = appendHashField(b, e.Agency)
+	b = appendHashField(b, e.Department)
+	b = appendHashField(b, e.Reason)
+	b = appendHashField(b, e.Note)
+	b = appendHashTime(b, e.Due)
+	b = appendHashField(b, string(e.Timing))
+	b = appendHashInt(b, int64(len(e.Attachments)))
+	for i := range e.Attachments {
+		a := &e.Attachments[i]
+		b = appendHashField(b, a.Kind)
+		b = appendHashField(b, a.Name)
+		b = appendHashField(b, a.SHA256)
 	}
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
+	return sha256.Sum256(b)
+}
+
+// appendHashField appends a field of ComputeHash's encoding: the 4-byte
+// big-endian length of s, then s.
+func appendHashField(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
+}
+
+// appendHashInt appends n as a field of decimal text.
+func appendHashInt(b []byte, n int64) []byte {
+	b = append(b, 0, 0, 0, 0)
+	start := len(b)
+	b = strconv.AppendInt(b, n, 10)
+	binary.BigEndian.PutUint32(b[start-4:], uint32(len(b)-start))
+	return b
+}
+
+// appendHashUint appends n as a field of decimal text.
+func appendHashUint(b []byte, n uint64) []byte {
+	b = append(b, 0, 0, 0, 0)
+	start := len(b)
+	b = strconv.AppendUint(b, n, 10)
+	binary.BigEndian.PutUint32(b[start-4:], uint32(len(b)-start))
+	return b
+}
+
+// appendHashTime appends t as a field: RFC 3339 with nanoseconds in UTC,
+// or empty when zero.
+func appendHashTime(b []byte, t time.Time) []byte {
+	b = append(b, 0, 0, 0, 0)
+	if t.IsZero() {
+		return b
 	}
-	field(hashDomain)
-	field(e.Dossier)
-	field(strconv.Itoa(e.Index))
-	field(strconv.FormatUint(e.Seq, 10))
-	field(e.EventID)
-	field(e.Source)
-	field(e.Action)
-	field(e.From)
-	field(e.To)
-	field(strconv.Itoa(int(e.FromStatus)))
-	field(strconv.Itoa(int(e.ToStatus)))
-	field(ts(e.Time))
-	field(e.Actor)
-	field(e.Agency)
-	field(e.Department)
-	field(e.Reason)
-	field(e.Note)
-	field(ts(e.Due))
-	field(string(e.Timing))
-	field(strconv.Itoa(len(e.Attachments)))
-	for _, a := range e.Attachments {
-		field(a.Kind)
-		field(a.Name)
-		field(a.SHA256)
-	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	start := len(b)
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	binary.BigEndian.PutUint32(b[start-4:], uint32(len(b)-start))
+	return b
 }
 
 // ChainReport is the result of verifying a dossier's history chain.
