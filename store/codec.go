@@ -497,13 +497,17 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 
 // decodeEntry reads the history entry stored under the key k (see
 // historyKey) with the value b into e, which owns its memory afterwards.
+// It reuses the room of e.Attachments, whose elements it overwrites, and
+// keeps e.Dossier if it is the key's code already.
 func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
 	code, index, ok := splitHistoryKey(k)
 	if !ok {
 		return fmt.Errorf("decode history entry: %w: key %q is not code 0x00 index", errBadRecord, k)
 	}
 	r := newReader(b)
-	e.Dossier = code
+	if e.Dossier != string(code) { // no allocation when e holds the code already
+		e.Dossier = string(code)
+	}
 	e.Index = index
 	e.Seq = r.uvarint()
 	e.EventID = r.str()
@@ -521,9 +525,15 @@ func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
 	e.Note = r.str()
 	e.Due = r.time()
 	e.Timing = workflow.Timing(r.str())
-	e.Attachments = nil
-	if n := r.len(3); n > 0 { // kind, name and digest take a byte each at least
+	switch n := r.len(3); { // kind, name and digest take a byte each at least
+	case n == 0:
+		e.Attachments = nil
+	case n <= cap(e.Attachments):
+		e.Attachments = e.Attachments[:n] // e's own, overwritten
+	default:
 		e.Attachments = make([]workflow.Attachment, n)
+	}
+	if len(e.Attachments) > 0 {
 		for i := range e.Attachments {
 			a := &e.Attachments[i]
 			a.Kind = r.str()
@@ -533,7 +543,11 @@ func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
 				a.SHA256 = r.str()
 			case digestRaw:
 				raw := r.hash()
-				a.SHA256 = hex.EncodeToString(raw[:])
+				var text [64]byte
+				hex.Encode(text[:], raw[:])
+				if a.SHA256 != string(text[:]) { // no allocation when a holds it already
+					a.SHA256 = string(text[:])
+				}
 			default:
 				r.fail("unknown digest form")
 			}
@@ -549,11 +563,11 @@ func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
 
 // splitHistoryKey splits a key of the history bucket into the dossier
 // code and the index.
-func splitHistoryKey(k []byte) (code string, index int, ok bool) {
+func splitHistoryKey(k []byte) (code []byte, index int, ok bool) {
 	if len(k) < 2+4 || k[len(k)-5] != sep {
-		return "", 0, false
+		return nil, 0, false
 	}
-	return string(k[:len(k)-5]), int(binary.BigEndian.Uint32(k[len(k)-4:])), true
+	return k[:len(k)-5], int(binary.BigEndian.Uint32(k[len(k)-4:])), true
 }
 
 // decodeRejection reads a rejection record into j.

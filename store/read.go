@@ -155,17 +155,22 @@ func (db *DB) VerifyPage(ctx context.Context, after string, max int) (reports []
 // verifyAfter verifies up to n dossiers after the code after, in code
 // order.
 func (b *buckets) verifyAfter(ctx context.Context, after string, n int) ([]workflow.ChainReport, error) {
-	var reports []workflow.ChainReport
+	var (
+		reports []workflow.ChainReport
+		d       workflow.Dossier
+		entries []workflow.HistoryEntry // reused from one dossier to the next
+	)
 	c := b.dossiers.Cursor()
 	for k, v := seekAfter(c, nil, after); k != nil && len(reports) < n; k, v = c.Next() {
 		if len(reports)%ctxEvery == ctxEvery-1 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var d workflow.Dossier
 		if err := decodeDossier(v, &d); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", k, err)
 		}
-		reports = append(reports, b.verify(&d))
+		var r workflow.ChainReport
+		entries, r = b.verifyInto(entries, &d)
+		reports = append(reports, r)
 	}
 	return reports, nil
 }
@@ -480,15 +485,26 @@ func (b *buckets) dossier(code string) (*workflow.Dossier, error) {
 // record that does not decode it returns the entries before it and an
 // *entryError.
 func (b *buckets) historyOf(code string) ([]workflow.HistoryEntry, error) {
-	var entries []workflow.HistoryEntry
+	return b.historyInto(nil, code)
+}
+
+// historyInto is historyOf reading into the room of dst[:0], whose
+// entries it overwrites.
+func (b *buckets) historyInto(dst []workflow.HistoryEntry, code string) ([]workflow.HistoryEntry, error) {
+	entries := dst[:0]
 	prefix := prefixKey(code)
 	c := b.history.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var e workflow.HistoryEntry
-		if err := decodeEntry(k, v, &e); err != nil {
-			return entries, &entryError{Dossier: code, Position: len(entries), Err: err}
+		if len(entries) < cap(entries) {
+			entries = entries[:len(entries)+1]
+		} else {
+			entries = append(entries, workflow.HistoryEntry{})
 		}
-		entries = append(entries, e)
+		e := &entries[len(entries)-1]
+		e.Dossier = code // which decodeEntry keeps, rather than copy it from k
+		if err := decodeEntry(k, v, e); err != nil {
+			return entries[:len(entries)-1], &entryError{Dossier: code, Position: len(entries) - 1, Err: err}
+		}
 	}
 	return entries, nil
 }
@@ -509,13 +525,20 @@ func (e *entryError) Unwrap() error { return e.Err }
 // verify checks a dossier's chain. An entry that does not decode breaks
 // the chain where it stands.
 func (b *buckets) verify(d *workflow.Dossier) workflow.ChainReport {
-	entries, err := b.historyOf(d.Code)
+	_, r := b.verifyInto(nil, d)
+	return r
+}
+
+// verifyInto is verify reading the entries into the room of dst, which
+// it returns for the next dossier.
+func (b *buckets) verifyInto(dst []workflow.HistoryEntry, d *workflow.Dossier) ([]workflow.HistoryEntry, workflow.ChainReport) {
+	entries, err := b.historyInto(dst, d.Code)
 	r := workflow.VerifyChain(d, entries)
 	var ee *entryError
 	if errors.As(err, &ee) && (r.OK || r.BrokenAt >= ee.Position) {
 		r.OK, r.BrokenAt, r.Problem = false, ee.Position, fmt.Sprintf("entry %d does not decode: %v", ee.Position, ee.Err)
 	}
-	return r
+	return entries, r
 }
 
 // Due returns, earliest due first, the dossiers whose statutory clock runs
