@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -153,13 +154,7 @@ func pgTransitions(cat *workflow.Catalog, start time.Time) []pgTransition {
 		}
 	}
 	var out []pgTransition
-	for _, key := range slices.Sorted(func(yield func(string) bool) {
-		for k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, key := range slices.Sorted(maps.Keys(keys)) {
 		def := cat.Resolve(key, start)
 		if def == nil {
 			def = cat.Resolve(key, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
