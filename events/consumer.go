@@ -67,15 +67,17 @@ type ConsumerConfig struct {
 // Consumer applies the event stream to an Applier in stream order, in
 // batches, and acks each batch after it is committed.
 //
-// It consumes with a prefetch of 2×MaxBatch into a buffer, blocks for the
-// first message of a batch and then takes whatever is already buffered, up
-// to MaxBatch: a lone event on an idle stream is applied at once in a batch
-// of one; under load, batches grow and the cost of a commit is shared.
+// It consumes with a prefetch of 2×MaxBatch into a buffer. A collector
+// goroutine decodes messages into the next batch while the previous one is
+// applied: it blocks for the first message of a batch and then adds
+// whatever arrives until the applier takes the batch, up to MaxBatch. A
+// lone event on an idle stream is applied at once in a batch of one; under
+// load, batches grow for as long as a commit takes and its cost is shared.
 // Each message is decoded with Decode (an unreadable message becomes a
 // rejection and is applied like any other: it never stops the stream).
-// After Apply succeeds, the batch's last message is acked — the consumer
-// is AckAll, so that acks the batch — and the outcomes are handed to the
-// Relay. When Apply fails nothing is acked: the same batch is retried with
+// After Apply succeeds, the outcomes are handed to the Relay and the
+// batch's last message is acked — the consumer is AckAll, so that acks the
+// batch. When Apply fails nothing is acked: the same batch is retried with
 // exponential backoff (100 ms up to 5 s) until it succeeds, so no message
 // is skipped or reordered.
 //
@@ -353,8 +355,8 @@ func (c *Consumer) flush(ctx context.Context, out chan<- batch, b batch, why err
 	}
 }
 
-// apply applies the batch until it succeeds, then acks it and hands its
-// outcomes on. It returns false, nothing acked, if ctx ended first.
+// apply applies the batch until it succeeds, then hands its outcomes on
+// and acks it. It returns false, nothing acked, if ctx ended first.
 func (c *Consumer) apply(ctx context.Context, b batch) bool {
 	first, last := b.envs[0].Seq, b.envs[len(b.envs)-1].Seq
 	var bo backoff
@@ -364,10 +366,11 @@ func (c *Consumer) apply(ctx context.Context, b batch) bool {
 		if err == nil {
 			took := time.Since(start)
 			c.ready.Store(true)
-			c.ack(ctx, b.last, last)
+			// Committed: the outcomes may go out while the ack travels.
 			if c.relay != nil {
 				c.relay.Enqueue(res.Outcomes)
 			}
+			c.ack(ctx, b.last, last)
 			if c.onBatch != nil {
 				c.onBatch(res, took)
 			}
