@@ -37,8 +37,11 @@ import (
 // table can silently remap them. A time keeps its instant and its zone
 // offset but not the zone's name, as JSON did: a time read back is in UTC
 // or in a fixed zone of that offset. A history entry's dossier and index
-// are those of its key (historyKey), not repeated in the value; its hash
-// covers both, so an entry moved to another key does not verify.
+// are those of its key (historyKey), and its previous hash is the hash of
+// the entry before it, none of them repeated in the value. Its hash
+// covers all three: an entry moved to another key, or an entry changed
+// and given the hash of its new content, breaks the chain at the next
+// entry as surely as a stored previous hash would.
 //
 // Decoding validates as it goes: a truncated record, a length past the
 // end, an unknown version or flag, or trailing bytes are errors wrapping
@@ -143,7 +146,8 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 }
 
 // appendEntry appends the record of a history entry to b: all of it but
-// its Dossier and Index, which its key holds.
+// its Dossier and Index, which its key holds, and its PrevHash, which is
+// the Hash of the entry before it.
 func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, e.Seq)
@@ -173,7 +177,6 @@ func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 			b = appendString(append(b, digestText), a.SHA256)
 		}
 	}
-	b = append(b, e.PrevHash[:]...)
 	return append(b, e.Hash[:]...)
 }
 
@@ -496,10 +499,11 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 }
 
 // decodeEntry reads the history entry stored under the key k (see
-// historyKey) with the value b into e, which owns its memory afterwards.
+// historyKey) with the value b into e, which owns its memory afterwards;
+// prev is the Hash of the entry before it (zero for the first).
 // It reuses the room of e.Attachments, whose elements it overwrites, and
 // keeps e.Dossier if it is the key's code already.
-func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
+func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) error {
 	code, index, ok := splitHistoryKey(k)
 	if !ok {
 		return fmt.Errorf("decode history entry: %w: key %q is not code 0x00 index", errBadRecord, k)
@@ -553,7 +557,7 @@ func decodeEntry(k, b []byte, e *workflow.HistoryEntry) error {
 			}
 		}
 	}
-	e.PrevHash = r.hash()
+	e.PrevHash = prev
 	e.Hash = r.hash()
 	if r.err != nil {
 		e.Attachments = nil

@@ -88,7 +88,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			e := filled[workflow.HistoryEntry](t, seed)
 			e.Attachments[1].SHA256 = strings.Repeat("0123456789abcdef", 4) // stored as 32 bytes
 			var e2 workflow.HistoryEntry
-			if err := decodeEntry(historyKey(e.Dossier, e.Index), appendEntry(nil, e), &e2); err != nil {
+			if err := decodeEntry(historyKey(e.Dossier, e.Index), appendEntry(nil, e), e.PrevHash, &e2); err != nil {
 				t.Fatalf("decodeEntry: %v", err)
 			}
 			if diff := cmp.Diff(e, &e2, sameTime); diff != "" {
@@ -133,7 +133,7 @@ func TestRecordRoundTripZero(t *testing.T) {
 		t.Errorf("zero dossier round trip = %+v, %v", d, err)
 	}
 	var e workflow.HistoryEntry
-	if err := decodeEntry(historyKey("c", 0), appendEntry(nil, &workflow.HistoryEntry{Dossier: "c"}), &e); err != nil ||
+	if err := decodeEntry(historyKey("c", 0), appendEntry(nil, &workflow.HistoryEntry{Dossier: "c"}), workflow.Hash{}, &e); err != nil ||
 		!reflect.DeepEqual(e, workflow.HistoryEntry{Dossier: "c"}) {
 		t.Errorf("zero history entry round trip = %+v, %v", e, err)
 	}
@@ -189,7 +189,7 @@ func TestRecordDecodeBad(t *testing.T) {
 			}
 		}
 	}
-	if err := decodeEntry([]byte("no-separator"), appendEntry(nil, e), e); !errors.Is(err, errBadRecord) {
+	if err := decodeEntry([]byte("no-separator"), appendEntry(nil, e), e.PrevHash, e); !errors.Is(err, errBadRecord) {
 		t.Errorf("decodeEntry under a bad key = %v, want errBadRecord", err)
 	}
 }
@@ -198,7 +198,7 @@ func TestRecordDecodeBad(t *testing.T) {
 func decodeAll(k, b []byte) map[string]error {
 	return map[string]error{
 		"dossier":   decodeDossier(b, new(workflow.Dossier)),
-		"entry":     decodeEntry(k, b, new(workflow.HistoryEntry)),
+		"entry":     decodeEntry(k, b, workflow.Hash{7}, new(workflow.HistoryEntry)),
 		"rejection": decodeRejection(b, new(workflow.Rejection)),
 		"mismatch":  decodeMismatch(b, new(workflow.Mismatch)),
 		"outcome":   decodeOutcome(b, new(workflow.Outcome)),
@@ -233,9 +233,9 @@ func FuzzRecordDecode(f *testing.F) {
 			return nil
 		})
 		var e workflow.HistoryEntry
-		check("entry", decodeEntry(k, b, &e), func() error {
+		check("entry", decodeEntry(k, b, workflow.Hash{7}, &e), func() error {
 			var e2 workflow.HistoryEntry
-			if err := decodeEntry(k, appendEntry(nil, &e), &e2); err != nil || !cmp.Equal(e, e2, sameTime) {
+			if err := decodeEntry(k, appendEntry(nil, &e), e.PrevHash, &e2); err != nil || !cmp.Equal(e, e2, sameTime) {
 				return fmt.Errorf("entry %+v re-encoded reads %+v, %v", e, e2, err)
 			}
 			return nil

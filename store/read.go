@@ -500,9 +500,13 @@ func (b *buckets) historyInto(dst []workflow.HistoryEntry, code string) ([]workf
 		} else {
 			entries = append(entries, workflow.HistoryEntry{})
 		}
+		var prev workflow.Hash
+		if len(entries) > 1 {
+			prev = entries[len(entries)-2].Hash
+		}
 		e := &entries[len(entries)-1]
 		e.Dossier = code // which decodeEntry keeps, rather than copy it from k
-		if err := decodeEntry(k, v, e); err != nil {
+		if err := decodeEntry(k, v, prev, e); err != nil {
 			return entries[:len(entries)-1], &entryError{Dossier: code, Position: len(entries) - 1, Err: err}
 		}
 	}

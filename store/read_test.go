@@ -57,13 +57,13 @@ func tamperedHarness(t *testing.T, fn func(b *buckets) error) *harness {
 func TestVerifyDetectsTampering(t *testing.T) {
 	editEntry := func(index int, edit func(e *workflow.HistoryEntry)) func(b *buckets) error {
 		return func(b *buckets) error {
-			k := historyKey(code1, index)
-			var e workflow.HistoryEntry
-			if err := decodeEntry(k, b.history.Get(k), &e); err != nil {
+			entries, err := b.historyOf(code1)
+			if err != nil {
 				return err
 			}
-			edit(&e)
-			return b.history.Put(k, appendEntry(nil, &e))
+			e := &entries[index]
+			edit(e)
+			return b.history.Put(historyKey(code1, index), appendEntry(nil, e))
 		}
 	}
 	tests := []struct {
@@ -75,12 +75,12 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"actor changed", editEntry(2, func(e *workflow.HistoryEntry) { e.Actor = "someone-else" }), 2, "content hashes to"},
 		{"hash recomputed over a changed entry", func(b *buckets) error {
 			// The forger fixes the entry's own hash; the next entry's
-			// previous hash still names the original.
+			// hash covers the original.
 			return editEntry(1, func(e *workflow.HistoryEntry) {
 				e.Department = "phong-khac"
 				e.Hash = e.ComputeHash()
 			})(b)
-		}, 2, "previous hash"},
+		}, 2, "content hashes to"},
 		{"last entry deleted", func(b *buckets) error {
 			return b.history.Delete(historyKey(code1, 4))
 		}, 4, "dossier records 5 entries, found 4"},
