@@ -83,6 +83,27 @@ type batchTx struct {
 	mem     arena               // bytes of the keys and values put
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
+
+	dedupe, dossiers getter // the lookups of every envelope
+}
+
+// getter looks keys up in a bucket with one cursor: Bucket.Get makes a
+// cursor for every call, which Apply would do twice per envelope.
+type getter struct {
+	c *bbolt.Cursor // nil until the first get
+}
+
+// get returns the value of key in bucket b, nil if absent. Seek places the
+// cursor afresh, so puts into b between gets do no harm.
+func (g *getter) get(b *bbolt.Bucket, key []byte) []byte {
+	if g.c == nil {
+		g.c = b.Cursor()
+	}
+	k, v := g.c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // working is a dossier as the batch sees it.
@@ -161,7 +182,7 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	if e := env.Event; e != nil {
 		code = e.Dossier
 		idKey = bt.mem.end(append(bt.mem.start(), e.ID...))
-		if b.dedupe.Get(idKey) != nil {
+		if bt.dedupe.get(b.dedupe, idKey) != nil {
 			env.RejectDuplicate()
 			duplicate = true
 		}
@@ -227,7 +248,7 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 		return w.cur, nil
 	}
 	w := &working{}
-	if v := bt.b.dossiers.Get([]byte(code)); v != nil {
+	if v := bt.dossiers.get(bt.b.dossiers, []byte(code)); v != nil {
 		w.stored = new(workflow.Dossier)
 		if err := decodeDossier(v, w.stored); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", code, err)
