@@ -229,7 +229,7 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 		}
 	}
 	if e := env.Event; e != nil && !duplicate {
-		if err := b.dedupe.Put(idKey, bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), env.Seq))); err != nil {
+		if err := b.dedupe.Put(idKey, bt.mem.end(binary.AppendUvarint(bt.mem.start(), env.Seq))); err != nil {
 			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
 		}
 	}

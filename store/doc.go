@@ -31,13 +31,14 @@ Version 3 (meta "schema"). Keys are ordered so that related records sit
 together and appends go to the end of a bucket. Sequences are big-endian
 uint64, so key order is sequence order. Records are a compact binary form
 that starts with its format version (codec.go); a history entry's
-dossier and index are those of its key.
+dossier and index are those of its key, its previous hash the hash of the
+entry before it.
 
 	meta                  "schema" -> version; "applied_seq" -> seq
 	counts                counter name -> uint64 (see keys.go)
 	dossiers              code -> Dossier
-	history               code 0x00 index(uint32) -> HistoryEntry
-	dedupe                event id -> seq of the message that carried it
+	history               code 0x00 index(uint32) -> HistoryEntry (without code, index, previous hash)
+	dedupe                event id -> seq(uvarint) of the message that carried it
 	rejections            seq -> Rejection
 	rej_by_dossier        code 0x00 seq -> ""
 	rej_by_reason         reason 0x00 seq -> ""

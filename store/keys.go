@@ -16,8 +16,9 @@ import (
 //
 // Version 2 added the due, overdue and receipt-date indexes and the
 // statistics counters. Version 3 stores records in the binary form of
-// codec.go instead of JSON, and history entries without their dossier
-// and index, which their key holds.
+// codec.go instead of JSON, history entries without their dossier and
+// index (their key holds them) or previous hash, and dedupe sequences as
+// uvarints.
 const schemaVersion = 3
 
 // Bucket names. Open creates every one of them.
@@ -26,7 +27,7 @@ const (
 	bucketCounts       = "counts"               // counter key -> big-endian uint64
 	bucketDossiers     = "dossiers"             // code -> dossier record
 	bucketHistory      = "history"              // code 0x00 index(uint32) -> history entry
-	bucketDedupe       = "dedupe"               // event id -> seq of the message that carried it first
+	bucketDedupe       = "dedupe"               // event id -> seq (uvarint) of the message that carried it first
 	bucketRejections   = "rejections"           // seq -> rejection record
 	bucketRejByDossier = "rej_by_dossier"       // code 0x00 seq -> empty
 	bucketRejByReason  = "rej_by_reason"        // reason 0x00 seq -> empty
