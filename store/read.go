@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -18,7 +20,7 @@ import (
 // ctxEvery is how many keys a scan reads between checks of its context.
 const ctxEvery = 256
 
-// verifyChunk is how many dossiers VerifyAll verifies per read transaction.
+// verifyChunk is how many dossiers VerifyAll verifies per round.
 const verifyChunk = 256
 
 // Dossier returns the dossier with the code, or an error wrapping
@@ -98,20 +100,16 @@ func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, er
 
 // VerifyAll verifies every dossier in code order and calls fn with each
 // report, outside any transaction. It verifies a few hundred dossiers per
-// read transaction, so that a long audit never keeps one open: each
-// dossier is checked against its own history as of one commit, but
-// dossiers that Apply creates during the audit may or may not be visited.
-// It stops at the first error of fn or ctx and returns how many dossiers
-// fn was called with.
+// round, each in a read transaction of its own, so that a long audit
+// never keeps one open: each dossier is checked against its own history
+// as of one commit, but dossiers that Apply creates during the audit may
+// or may not be visited. A round spreads its dossiers over up to
+// GOMAXPROCS goroutines. It stops at the first error of fn or ctx and
+// returns how many dossiers fn was called with.
 func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error) (checked int, err error) {
 	after := ""
 	for {
-		var reports []workflow.ChainReport
-		err := db.view(ctx, func(b *buckets) error {
-			var err error
-			reports, err = b.verifyAfter(ctx, after, verifyChunk)
-			return err
-		})
+		reports, more, err := db.verifyAfter(ctx, after, verifyChunk)
 		if err != nil {
 			return checked, fmt.Errorf("verify all: %w", err)
 		}
@@ -121,7 +119,7 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 			}
 			checked++
 		}
-		if len(reports) < verifyChunk {
+		if !more {
 			return checked, nil
 		}
 		after = reports[len(reports)-1].Dossier
@@ -130,49 +128,86 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 
 // VerifyPage verifies the chains of up to max dossiers (default
 // DefaultLimit, capped at MaxLimit) after the code after ("" for the
-// first), in code order, in one read transaction, and returns their
-// reports and the cursor of the next page: the code of the last dossier
-// verified, "" after the last page. It is VerifyAll one page at a time,
-// for clients that audit a store through the API.
+// first), in code order, and returns their reports and the cursor of the
+// next page: the code of the last dossier verified, "" after the last
+// page. Each dossier is verified in a read transaction with its history,
+// as of one commit. It is VerifyAll one page at a time, for clients that
+// audit a store through the API.
 func (db *DB) VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error) {
-	n := limit(max)
-	err = db.view(ctx, func(b *buckets) error {
-		// One more than asked says whether a page follows.
-		var err error
-		reports, err = b.verifyAfter(ctx, after, n+1)
-		return err
-	})
+	reports, more, err := db.verifyAfter(ctx, after, limit(max))
 	if err != nil {
 		return nil, "", fmt.Errorf("verify page after %q: %w", after, err)
 	}
-	if len(reports) > n {
-		reports = reports[:n]
-		next = reports[n-1].Dossier
+	if more {
+		next = reports[len(reports)-1].Dossier
 	}
 	return reports, next, nil
 }
 
+// verifyMinShare is the fewest dossiers verifyAfter gives a goroutine:
+// below it, another goroutine and transaction cost more than they save.
+const verifyMinShare = 32
+
 // verifyAfter verifies up to n dossiers after the code after, in code
-// order.
-func (b *buckets) verifyAfter(ctx context.Context, after string, n int) ([]workflow.ChainReport, error) {
+// order, and reports whether more dossiers follow. It lists their codes
+// in one read transaction, then verifies them in up to GOMAXPROCS
+// goroutines, each over a run of consecutive codes in a read transaction
+// of its own; it returns once they have all ended.
+func (db *DB) verifyAfter(ctx context.Context, after string, n int) (reports []workflow.ChainReport, more bool, err error) {
+	var codes []string
+	err = db.view(ctx, func(b *buckets) error {
+		c := b.dossiers.Cursor()
+		// One more than asked says whether more follow.
+		for k, _ := seekAfter(c, nil, after); k != nil && len(codes) <= n; k, _ = c.Next() {
+			codes = append(codes, string(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(codes) > n {
+		codes, more = codes[:n], true
+	}
+	reports = make([]workflow.ChainReport, len(codes))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(codes)/verifyMinShare))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(codes)/workers, (w+1)*len(codes)/workers
+		wg.Go(func() {
+			errs[w] = db.view(ctx, func(b *buckets) error {
+				return b.verifyCodes(ctx, codes[lo:hi], reports[lo:hi])
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, false, err
+	}
+	return reports, more, nil
+}
+
+// verifyCodes verifies the dossiers of codes into reports.
+func (b *buckets) verifyCodes(ctx context.Context, codes []string, reports []workflow.ChainReport) error {
 	var (
-		reports []workflow.ChainReport
 		d       workflow.Dossier
 		entries []workflow.HistoryEntry // reused from one dossier to the next
 	)
-	c := b.dossiers.Cursor()
-	for k, v := seekAfter(c, nil, after); k != nil && len(reports) < n; k, v = c.Next() {
-		if len(reports)%ctxEvery == ctxEvery-1 && ctx.Err() != nil {
-			return nil, ctx.Err()
+	for i, code := range codes {
+		if i%ctxEvery == ctxEvery-1 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		v := b.dossiers.Get([]byte(code))
+		if v == nil {
+			return fmt.Errorf("store: dossier %q is gone", code) // Apply never deletes one
 		}
 		if err := decodeDossier(v, &d); err != nil {
-			return nil, fmt.Errorf("dossier %q: %w", k, err)
+			return fmt.Errorf("dossier %q: %w", code, err)
 		}
-		var r workflow.ChainReport
-		entries, r = b.verifyInto(entries, &d)
-		reports = append(reports, r)
+		entries, reports[i] = b.verifyInto(entries, &d)
 	}
-	return reports, nil
+	return nil
 }
 
 // Dossiers lists dossiers that match every filter of q, one page after
