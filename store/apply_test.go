@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,6 +273,21 @@ func TestApplyDuplicateEventID(t *testing.T) {
 	rs, _, err := h.db.Rejections(ctx, workflow.RejectionQuery{Reason: workflow.ReasonDuplicate})
 	if err != nil || len(rs) != 2 || rs[0].Seq != 5 || rs[1].Seq != 3 {
 		t.Errorf("Rejections(duplicate) = %+v, %v; want seqs 5, 3", rs, err)
+	}
+}
+
+// TestApplyDuplicateUUID finds a UUID event id seen before, which dedupe
+// keeps as 16 bytes, and tells it from the same UUID in upper case, a
+// different id.
+func TestApplyDuplicateUUID(t *testing.T) {
+	h := newHarness(t, nil)
+	const id = "7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6b"
+	flow := standardFlow(code1, 0)
+	flow[0].ID, flow[1].ID, flow[2].ID = id, id, strings.ToUpper(id)
+	res := h.apply(h.envelopes(flow[0]))
+	res2 := h.apply(h.envelopes(flow[1], flow[2]))
+	if res.Accepted != 1 || res2.Rejected != 1 || res2.Outcomes[0].Reason != workflow.ReasonDuplicate || res2.Outcomes[1].Kind != workflow.OutcomeAccepted {
+		t.Errorf("Apply(%s), then Apply(%[1]s again, upper case) = %+v, %+v; want accepted, then duplicate and accepted", id, res, res2)
 	}
 }
 

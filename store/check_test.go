@@ -138,7 +138,7 @@ func checkInvariants(t testing.TB, b *buckets, cat *workflow.Catalog, chains boo
 	}
 	checkStats(t, b, stats)
 	for id, seq := range dedupe {
-		v := b.dedupe.Get([]byte(id))
+		v := b.dedupe.Get(appendDedupeKey(nil, id))
 		got, n := binary.Uvarint(v)
 		if n != len(v) || got != seq {
 			t.Errorf("dedupe[%q] = %d (% x); want %d", id, got, v, seq)

@@ -83,6 +83,12 @@ const (
 	digestRaw  = 1 // 64 lowercase hex digits, stored as their 32 bytes
 )
 
+// Forms of a history entry's event id.
+const (
+	idText = 0 // as a string
+	idUUID = 1 // a UUID in its canonical lowercase text, stored as its 16 bytes
+)
+
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
@@ -151,7 +157,11 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, e.Seq)
-	b = appendString(b, e.EventID)
+	if raw, ok := uuidBytes(e.EventID); ok {
+		b = append(append(b, idUUID), raw[:]...)
+	} else {
+		b = appendString(append(b, idText), e.EventID)
+	}
 	b = appendString(b, e.Source)
 	b = appendString(b, e.Action)
 	b = appendString(b, e.From)
@@ -193,6 +203,54 @@ func hexDigest(s string) (raw [32]byte, ok bool) {
 	}
 	_, err := hex.Decode(raw[:], []byte(s))
 	return raw, err == nil
+}
+
+// uuidBytes decodes s if it is a UUID in canonical lowercase text
+// (8-4-4-4-12 hex digits), the only form that reads back as the same
+// string.
+func uuidBytes(s string) (raw [16]byte, ok bool) {
+	if len(s) != 36 {
+		return raw, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return raw, false
+			}
+			i-- // the next pair starts right after the hyphen
+			continue
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return raw, false
+		}
+		raw[j] = hi<<4 | lo
+		j++
+	}
+	return raw, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// appendUUIDText appends the canonical text of the UUID raw.
+func appendUUIDText(b []byte, raw []byte) []byte {
+	for i, x := range raw {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = hex.AppendEncode(b, []byte{x})
+	}
+	return b
 }
 
 // appendRejection appends the record of a rejection to b.
@@ -394,6 +452,21 @@ func (r *reader) hash() (h workflow.Hash) {
 	return h
 }
 
+// uuid reads the 16 bytes of a UUID and returns its canonical text.
+func (r *reader) uuid() string {
+	if r.err != nil {
+		return ""
+	}
+	if len(r.b)-r.off < 16 {
+		r.fail("truncated")
+		return ""
+	}
+	var text [36]byte
+	appendUUIDText(text[:0], r.b[r.off:r.off+16])
+	r.off += 16
+	return string(text[:])
+}
+
 func (r *reader) time() time.Time {
 	flags := r.flags(timeFlags)
 	if flags == 0 || r.err != nil {
@@ -514,7 +587,14 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 	}
 	e.Index = index
 	e.Seq = r.uvarint()
-	e.EventID = r.str()
+	switch r.byte() {
+	case idText:
+		e.EventID = r.str()
+	case idUUID:
+		e.EventID = r.uuid()
+	default:
+		r.fail("unknown event id form")
+	}
 	e.Source = r.str()
 	e.Action = r.str()
 	e.From = r.str()

@@ -87,6 +87,9 @@ func TestRecordRoundTrip(t *testing.T) {
 
 			e := filled[workflow.HistoryEntry](t, seed)
 			e.Attachments[1].SHA256 = strings.Repeat("0123456789abcdef", 4) // stored as 32 bytes
+			if seed == 1 {
+				e.EventID = "7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6b" // stored as 16 bytes
+			}
 			var e2 workflow.HistoryEntry
 			if err := decodeEntry(historyKey(e.Dossier, e.Index), appendEntry(nil, e), e.PrevHash, &e2); err != nil {
 				t.Fatalf("decodeEntry: %v", err)
@@ -122,6 +125,36 @@ func TestRecordRoundTrip(t *testing.T) {
 				t.Errorf("outcome round trip (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestEventIDForms round-trips history entries whose event ids are
+// UUIDs in canonical text (stored as 16 bytes) and ids that only look
+// like one (stored as text).
+func TestEventIDForms(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		uuid bool
+	}{
+		{"7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6b", true},
+		{"00000000-0000-0000-0000-000000000000", true},
+		{"ffffffff-ffff-ffff-ffff-ffffffffffff", true},
+		{"7F3C2A10-9B1D-4E2F-8A6B-1C2D3E4F5A6B", false}, // upper case reads back otherwise
+		{"7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6", false},
+		{"7f3c2a10x9b1d-4e2f-8a6b-1c2d3e4f5a6b", false},
+		{"7f3c2a109b1d-4e2f-8a6b-1c2d3e4f5a6b0", false},
+		{"7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6g", false},
+		{"000.00.12.H57-250101-0001/3", false},
+		{"", false},
+	} {
+		if _, ok := uuidBytes(tt.id); ok != tt.uuid {
+			t.Errorf("uuidBytes(%q) ok = %v, want %v", tt.id, ok, tt.uuid)
+		}
+		e := &workflow.HistoryEntry{Dossier: "c", EventID: tt.id}
+		var e2 workflow.HistoryEntry
+		if err := decodeEntry(historyKey("c", 0), appendEntry(nil, e), workflow.Hash{}, &e2); err != nil || e2.EventID != tt.id {
+			t.Errorf("event id %q round trip = %q, %v", tt.id, e2.EventID, err)
+		}
 	}
 }
 

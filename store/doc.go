@@ -38,7 +38,7 @@ entry before it.
 	counts                counter name -> uint64 (see keys.go)
 	dossiers              code -> Dossier
 	history               code 0x00 index(uint32) -> HistoryEntry (without code, index, previous hash)
-	dedupe                event id -> seq(uvarint) of the message that carried it
+	dedupe                event id (0x00 and 16 bytes for a UUID) -> seq(uvarint) of the message that carried it
 	rejections            seq -> Rejection
 	rej_by_dossier        code 0x00 seq -> ""
 	rej_by_reason         reason 0x00 seq -> ""

@@ -17,8 +17,8 @@ import (
 // Version 2 added the due, overdue and receipt-date indexes and the
 // statistics counters. Version 3 stores records in the binary form of
 // codec.go instead of JSON, history entries without their dossier and
-// index (their key holds them) or previous hash, and dedupe sequences as
-// uvarints.
+// index (their key holds them) or previous hash, UUID event ids as their
+// 16 bytes, and dedupe sequences as uvarints.
 const schemaVersion = 3
 
 // Bucket names. Open creates every one of them.
@@ -27,7 +27,7 @@ const (
 	bucketCounts       = "counts"               // counter key -> big-endian uint64
 	bucketDossiers     = "dossiers"             // code -> dossier record
 	bucketHistory      = "history"              // code 0x00 index(uint32) -> history entry
-	bucketDedupe       = "dedupe"               // event id -> seq (uvarint) of the message that carried it first
+	bucketDedupe       = "dedupe"               // event id (appendDedupeKey) -> seq (uvarint) of the message that carried it first
 	bucketRejections   = "rejections"           // seq -> rejection record
 	bucketRejByDossier = "rej_by_dossier"       // code 0x00 seq -> empty
 	bucketRejByReason  = "rej_by_reason"        // reason 0x00 seq -> empty
@@ -104,6 +104,17 @@ func prefixKey(part string) []byte {
 // rej_by_reason and mis_by_dossier indexes.
 func prefixSeqKey(part string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefixKey(part), seq)
+}
+
+// appendDedupeKey appends the key of an event id in dedupe: a UUID in
+// canonical lowercase text as 0x00 and its 16 bytes, any other id as it
+// is. No stored id holds 0x00 (keyProblem), so the two forms never meet
+// and each id has exactly one key.
+func appendDedupeKey(b []byte, id string) []byte {
+	if raw, ok := uuidBytes(id); ok {
+		return append(append(b, sep), raw[:]...)
+	}
+	return append(b, id...)
 }
 
 // historyKey returns code 0x00 index, with the index as a big-endian uint32
