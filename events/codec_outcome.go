@@ -89,48 +89,105 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
 // writes it: invalid UTF-8 becomes \ufffd, U+2028 and U+2029 are escaped,
 // and with escapeHTML (json.Marshal's default) so are <, > and &.
 func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
-	if !utf8.ValidString(s) {
-		return appendJSONStringSlow(b, s, escapeHTML)
-	}
 	special := &jsonSpecial
 	if escapeHTML {
 		special = &jsonSpecialHTML
 	}
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		for i < len(s) && !special[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
-		if !special[c] {
+		if c < utf8.RuneSelf {
+			b = appendEscaped(append(b, s[start:i]...), c)
+			i++
+			start = i
 			continue
 		}
-		if c == 0xE2 {
-			// U+2028 and U+2029 are E2 80 A8 and E2 80 A9; s is valid UTF-8.
-			if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				b = append(b, s[start:i]...)
-				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xF])
-				i += 2
-				start = i + 1
-			}
-			continue
+		switch n := validRuneLen(s, i); {
+		case n == 0:
+			// As encoding/json, one U+FFFD per byte that starts no valid
+			// sequence.
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+		case c == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9): // U+2028, U+2029
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xF])
+			i += n
+			start = i
+		default:
+			i += n
 		}
-		b = appendEscaped(append(b, s[start:i]...), c)
-		start = i + 1
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
-// jsonSpecial marks the bytes appendJSONString looks at in valid UTF-8:
-// those encoding/json escapes, and the first byte of U+2028 and U+2029.
+// jsonSpecial marks the bytes appendJSONString must look at: those
+// encoding/json escapes, and every byte of a multi-byte sequence (to check
+// it is valid UTF-8 and not U+2028 or U+2029).
 var jsonSpecial, jsonSpecialHTML = func() (plain, html [256]bool) {
-	for c := range 0x20 {
-		plain[c] = true
+	for c := range 256 {
+		plain[c] = c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf
 	}
-	plain['"'], plain['\\'], plain[0xE2] = true, true, true
 	html = plain
 	html['<'], html['>'], html['&'] = true, true, true
 	return plain, html
 }()
+
+// validRuneLen returns the length of the valid UTF-8 sequence of two to
+// four bytes at s[i], or 0 when there is none (where utf8.DecodeRune
+// returns RuneError and 1).
+func validRuneLen(s string, i int) int {
+	c := s[i]
+	switch {
+	case c < 0xC2: // a continuation byte, or the start of an overlong sequence
+		return 0
+	case c < 0xE0:
+		if i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			return 2
+		}
+		return 0
+	case c < 0xF0:
+		if i+2 >= len(s) {
+			return 0
+		}
+		lo, hi := byte(0x80), byte(0xBF)
+		switch c {
+		case 0xE0:
+			lo = 0xA0 // not overlong
+		case 0xED:
+			hi = 0x9F // not a surrogate
+		}
+		if c1 := s[i+1]; c1 < lo || c1 > hi || s[i+2]&0xC0 != 0x80 {
+			return 0
+		}
+		return 3
+	case c < 0xF5:
+		if i+3 >= len(s) {
+			return 0
+		}
+		lo, hi := byte(0x80), byte(0xBF)
+		switch c {
+		case 0xF0:
+			lo = 0x90 // not overlong
+		case 0xF4:
+			hi = 0x8F // not beyond U+10FFFF
+		}
+		if c1 := s[i+1]; c1 < lo || c1 > hi || s[i+2]&0xC0 != 0x80 || s[i+3]&0xC0 != 0x80 {
+			return 0
+		}
+		return 4
+	}
+	return 0
+}
 
 // appendEscaped appends the escape of the ASCII byte c.
 func appendEscaped(b []byte, c byte) []byte {
@@ -149,41 +206,6 @@ func appendEscaped(b []byte, c byte) []byte {
 		return append(b, '\\', 't')
 	}
 	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-}
-
-// appendJSONStringSlow is appendJSONString for any s, valid UTF-8 or not:
-// encoding/json's own loop.
-func appendJSONStringSlow(b []byte, s string, escapeHTML bool) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
-				i++
-				continue
-			}
-			b = appendEscaped(append(b, s[start:i]...), c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 const hexDigits = "0123456789abcdef"
