@@ -288,6 +288,11 @@ func (r *benchResults) svg() string {
 	for _, x := range r.Rates {
 		top = max(top, x.Median)
 	}
+	mark := func(x float64, top int, label string) {
+		fmt.Fprintf(&body, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" class="t"/>`, float64(left)+x*plot, top-4, float64(left)+x*plot, y-gap+4)
+		fmt.Fprintf(&body, `<text x="%.1f" y="%d" class="tl">%s</text>`+"\n", float64(left)+x*plot+4, top+6, html.EscapeString(label))
+	}
+	first := y
 	for _, x := range r.Rates {
 		class := "peer"
 		switch {
@@ -298,12 +303,16 @@ func (r *benchResults) svg() string {
 		}
 		bar(x.Name, commas(int(x.Median)), x.Median/max(top, 1), class)
 	}
+	if c := r.rate("ceiling"); c != nil && top > 0 {
+		mark(0.6*c.Median/top, first, "target: 0.6 × ceiling")
+	}
 	if len(r.Latency) > 0 {
 		section("Publish → outcome latency at a steady offered load, ms (p50, p90, p99)")
-		var worst time.Duration
+		worst := 25 * time.Millisecond // the target at 10,000 events/s
 		for _, l := range r.Latency {
 			worst = max(worst, l.P99)
 		}
+		first := y
 		for _, l := range r.Latency {
 			for _, p := range []struct {
 				name  string
@@ -314,13 +323,14 @@ func (r *benchResults) svg() string {
 			}
 			y += gap
 		}
+		mark(float64(25*time.Millisecond)/float64(worst), first, "25 ms")
 	}
 	y += 10
 	fmt.Fprintf(&body, `<text x="10" y="%d" class="f">%s</text>`+"\n", y+4, html.EscapeString(r.header()))
 	y += 16
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, sans-serif">`+"\n", width, y, width, y)
 	b.WriteString(`<style>.h{font-size:15px;font-weight:bold}.l{font-size:13px;text-anchor:end}.v{font-size:12px}.f{font-size:10px;fill:#555}` +
-		`.ceil{fill:#9e9e9e}.hoso{fill:#1565c0}.peer{fill:#e65100}.p50{fill:#90caf9}.p90{fill:#42a5f5}.p99{fill:#0d47a1}</style>` + "\n")
+		`.ceil{fill:#9e9e9e}.hoso{fill:#1565c0}.peer{fill:#e65100}.p50{fill:#90caf9}.p90{fill:#42a5f5}.p99{fill:#0d47a1}.t{stroke:#c62828;stroke-width:1.5;stroke-dasharray:5 4}.tl{font-size:11px;fill:#c62828}</style>` + "\n")
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", width, y)
 	b.WriteString(body.String())
 	b.WriteString("</svg>\n")
