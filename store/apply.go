@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -46,6 +47,7 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
 	bt := &batchTx{b: b, catalog: db.catalog, working: map[string]*working{}, deltas: deltas{}}
+	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
 	res, err := bt.apply(ctx, batch)
 	if err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
@@ -404,20 +406,23 @@ func keyPart(s string) bool {
 //
 //	v := a.end(appendX(a.start(), x))
 type arena struct {
-	buf []byte // the current chunk: bytes handed out, then free capacity
+	buf   []byte // the current chunk: bytes handed out, then free capacity
+	chunk int    // bytes of a new chunk; 0 means arenaChunk
 }
 
 // Sizes of the arena's chunks.
 const (
-	arenaChunk = 64 << 10 // bytes of a new chunk
-	arenaRoom  = 1 << 10  // a new chunk starts when less is free
+	arenaChunk       = 64 << 10 // bytes of a chunk at most
+	arenaChunkMin    = 4 << 10  // bytes of a chunk at least
+	arenaRoom        = 1 << 10  // a new chunk starts when less is free
+	arenaPerEnvelope = 1 << 10  // bytes of chunk per envelope of a small batch
 )
 
 // start returns an empty slice whose capacity is the free part of the
 // current chunk, to append one key or value to.
 func (a *arena) start() []byte {
 	if cap(a.buf)-len(a.buf) < arenaRoom {
-		a.buf = make([]byte, 0, arenaChunk)
+		a.buf = make([]byte, 0, cmp.Or(a.chunk, arenaChunk))
 	}
 	return a.buf[len(a.buf):len(a.buf)]
 }
