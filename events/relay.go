@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,7 +28,7 @@ type Outbox interface {
 
 // Limits of the relay.
 const (
-	relayChunk    = 1024             // outcomes published per MarkPublished, at most
+	relayChunk    = 1024             // outcomes taken and published at a time, at most
 	relayInFlight = 256              // publishes awaiting their PubAck, at most
 	relayAckWait  = 10 * time.Second // how long a PubAck may take before the publish is retried
 	maxHints      = 1 << 16          // enqueued outcomes held; beyond, the outbox is read instead
@@ -111,10 +110,17 @@ func (r *Relay) Backlog() int {
 // outcome marked published.
 func (r *Relay) Run(ctx context.Context) error {
 	var (
-		cursor     uint64 // Seq of the last outcome marked published; those after it are still to publish
+		cursor     uint64 // Seq of the last outcome published and confirmed; those after it are still to publish
 		fromOutbox = true // read the outbox rather than the hints
 		bo         backoff
 	)
+	m := &marker{ob: r.ob, log: r.log, wake: make(chan struct{}, 1)}
+	marked := make(chan struct{})
+	go func() {
+		defer close(marked)
+		m.run(ctx)
+	}()
+	defer func() { <-marked }() // the marker records the last cursor when ctx ends
 	for ctx.Err() == nil {
 		chunk, err := r.take(ctx, cursor, &fromOutbox)
 		if err != nil {
@@ -135,14 +141,8 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.log.Debug("publishing outcomes", "first_seq", chunk[0].Seq, "last_seq", chunk[len(chunk)-1].Seq)
 		confirmed, err := r.publish(ctx, chunk)
 		if confirmed > 0 {
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
-			merr := r.ob.MarkPublished(mctx, confirmed)
-			cancel()
-			if merr != nil {
-				err = errors.Join(err, fmt.Errorf("mark published up to %d: %w", confirmed, merr))
-			} else {
-				cursor = confirmed
-			}
+			cursor = confirmed
+			m.set(confirmed)
 		}
 		r.inFlight.Store(0)
 		if err == nil {
@@ -152,12 +152,84 @@ func (r *Relay) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		// Retry from the outbox after the last outcome marked published.
+		// Retry from the outbox after the last outcome confirmed.
 		r.log.Error("publish outcomes", "first_seq", chunk[0].Seq, "last_seq", chunk[len(chunk)-1].Seq, "confirmed_seq", confirmed, "err", err)
 		fromOutbox = true
 		bo.wait(ctx)
 	}
 	return nil
+}
+
+// markInterval is the least time between two MarkPublished calls of a
+// relay under steady load.
+const markInterval = 100 * time.Millisecond
+
+// marker records in the outbox how far the relay has published, in its
+// own goroutine and at most every markInterval, so that publishing never
+// waits for the store's commit (an fsync) and the store commits a mark a
+// few times a second rather than once per chunk. A crash forgets at most
+// the last interval's marks: those outcomes are published again at the
+// next start, and the outcome stream's duplicate window drops them.
+type marker struct {
+	ob   Outbox
+	log  *slog.Logger
+	wake chan struct{} // capacity 1: set raised want
+
+	mu   sync.Mutex // guards want
+	want uint64     // the highest Seq confirmed published
+}
+
+// set notes that every outcome up to seq is confirmed published.
+func (m *marker) set(seq uint64) {
+	m.mu.Lock()
+	m.want = max(m.want, seq)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run marks what set noted until ctx ends, then marks the last of it.
+func (m *marker) run(ctx context.Context) {
+	var done uint64 // marked in the outbox
+	mark := func() {
+		m.mu.Lock()
+		seq := m.want
+		m.mu.Unlock()
+		if seq <= done {
+			return
+		}
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+		defer cancel()
+		if err := m.ob.MarkPublished(mctx, seq); err != nil {
+			m.log.Error("mark outcomes published", "up_to_seq", seq, "err", err)
+			select { // try again after the interval
+			case m.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		done = seq
+	}
+	t := time.NewTimer(markInterval)
+	t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			mark()
+			return
+		case <-m.wake:
+		}
+		mark()
+		t.Reset(markInterval)
+		select {
+		case <-ctx.Done():
+			mark()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // take returns the next outcomes to publish after cursor: a run of
