@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,7 +199,11 @@ type benchRate struct {
 	Median  float64   `json:"median"` // events/s
 	CPU     float64   `json:"cpu_seconds,omitempty"`
 	PeakRSS int64     `json:"peak_rss_bytes,omitempty"`
-	Note    string    `json:"note,omitempty"`
+	// Of hoso serve, from its metrics (median of runs): the mean batch
+	// size, and the mean time of a batch's Apply and of its commit within.
+	MeanBatch  float64       `json:"mean_batch,omitempty"`
+	MeanApply  time.Duration `json:"mean_apply_ns,omitempty"`
+	MeanCommit time.Duration `json:"mean_commit_ns,omitempty"`
 }
 
 // benchLatency is the publish → outcome latency at one offered load.
@@ -271,6 +277,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	drain := benchRate{Name: "hoso", What: "hoso serve draining the stream: decide, commit (fsync), ack, outcome published", Events: len(msgs)}
 	var cpu []float64
 	var rss []int64
+	var bms []batchMetrics
 	for r := range cfg.Runs {
 		rate, err := h.ceiling(ctx, len(msgs), cfg.BatchMax, true)
 		if err != nil {
@@ -288,10 +295,11 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 			return nil, fmt.Errorf("drain: %w", err)
 		}
 		drain.Runs = append(drain.Runs, d.rate)
-		cpu, rss = append(cpu, d.cpu), append(rss, d.rss)
+		cpu, rss, bms = append(cpu, d.cpu), append(rss, d.rss), append(bms, d.batch)
 		c.logf("run %d: hoso %s events/s (%.1f s CPU, peak %d MB)", r+1, commas(int(d.rate)), d.cpu, d.rss>>20)
 	}
 	drain.CPU, drain.PeakRSS = median(cpu), slices.Max(rss)
+	drain.setBatches(bms)
 	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), drain.done())
 
 	if n := min(cfg.NaiveEvents, len(msgs)); n > 1 {
@@ -301,6 +309,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 			return nil, fmt.Errorf("naive: %w", err)
 		}
 		naive.Runs, naive.CPU, naive.PeakRSS = []float64{d.rate}, d.cpu, d.rss
+		naive.setBatches([]batchMetrics{d.batch})
 		c.logf("naive: %s events/s", commas(int(d.rate)))
 		res.Rates = append(res.Rates, naive.done())
 	}
@@ -621,9 +630,10 @@ func (h *benchNATS) reset(ctx context.Context) error {
 
 // benchRun is what one child process measured.
 type benchRun struct {
-	rate float64
-	cpu  float64 // seconds of CPU (user + system) of the child
-	rss  int64   // its peak resident memory, bytes
+	rate  float64
+	cpu   float64 // seconds of CPU (user + system) of the child
+	rss   int64   // its peak resident memory, bytes
+	batch batchMetrics
 }
 
 // drain runs serve on a fresh store against the pre-filled stream of
@@ -633,13 +643,21 @@ func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, tota
 	if err := h.reset(ctx); err != nil {
 		return benchRun{}, err
 	}
-	p, err := c.start(ctx, "serve", "--data-dir", dir, "--nats-url", h.url(), "--http-addr", "127.0.0.1:0",
+	addr, err := freeAddr()
+	if err != nil {
+		return benchRun{}, err
+	}
+	p, err := c.start(ctx, "serve", "--data-dir", dir, "--nats-url", h.url(), "--http-addr", addr,
 		"--deadline-interval", "0", "--batch-max", strconv.Itoa(batchMax), "--log-level", "warn")
 	if err != nil {
 		return benchRun{}, err
 	}
 	defer p.kill()
 	info, err := h.waitOutcomes(ctx, p, want)
+	if err != nil {
+		return benchRun{}, err
+	}
+	bm, err := scrapeBatches(ctx, "http://"+addr+"/metrics")
 	if err != nil {
 		return benchRun{}, err
 	}
@@ -661,6 +679,7 @@ func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, tota
 			return benchRun{}, fmt.Errorf("%d outcomes for %d events", info.State.Msgs, total)
 		}
 	}
+	run.batch = bm
 	run.rate = perSecond(int(info.State.Msgs)-1, info.State.LastTime.Sub(info.State.FirstTime))
 	return run, nil
 }
@@ -942,4 +961,70 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// batchMetrics is what serve's metrics say of its batches.
+type batchMetrics struct {
+	batches       float64
+	events        float64 // hoso_batch_size_sum
+	apply, commit float64 // seconds, sums
+}
+
+// setBatches sets the mean batch size, Apply and commit times: medians of
+// the runs' means.
+func (r *benchRate) setBatches(bms []batchMetrics) {
+	var size, apply, commit []float64
+	for _, b := range bms {
+		if b.batches > 0 {
+			size = append(size, b.events/b.batches)
+			apply = append(apply, b.apply/b.batches)
+			commit = append(commit, b.commit/b.batches)
+		}
+	}
+	r.MeanBatch = median(size)
+	r.MeanApply = time.Duration(median(apply) * float64(time.Second))
+	r.MeanCommit = time.Duration(median(commit) * float64(time.Second))
+}
+
+// scrapeBatches reads the batch histograms' sums and counts from serve's
+// Prometheus metrics.
+func scrapeBatches(ctx context.Context, u string) (batchMetrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return batchMetrics{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return batchMetrics{}, fmt.Errorf("metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return batchMetrics{}, fmt.Errorf("metrics: %w", err)
+	}
+	var m batchMetrics
+	for line := range strings.SplitSeq(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "hoso_batch_size_count":
+			m.batches = v
+		case "hoso_batch_size_sum":
+			m.events = v
+		case "hoso_batch_apply_seconds_sum":
+			m.apply = v
+		case "hoso_batch_commit_seconds_sum":
+			m.commit = v
+		}
+	}
+	if m.batches == 0 {
+		return m, fmt.Errorf("metrics at %s: no hoso_batch_size_count", u)
+	}
+	return m, nil
 }

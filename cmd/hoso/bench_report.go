@@ -45,6 +45,14 @@ func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string
 	return rates, nil
 }
 
+// batches is the mean batch, apply and commit columns, tab-separated.
+func (x *benchRate) batches() string {
+	if x.MeanBatch == 0 {
+		return "–\t–\t–"
+	}
+	return fmt.Sprintf("%.1f\t%s\t%s", x.MeanBatch, ms(x.MeanApply), ms(x.MeanCommit))
+}
+
 // rate returns the measure named name, or nil.
 func (r *benchResults) rate(name string) *benchRate {
 	for i := range r.Rates {
@@ -146,7 +154,7 @@ func (r *benchResults) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n\n", r.header())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measure\tevents/s (median)\truns\tevents\tCPU s\tpeak RSS\t")
+	fmt.Fprintln(tw, "measure\tevents/s (median)\truns\tevents\tCPU s\tpeak RSS\tmean batch\tapply\tcommit\t")
 	for _, x := range r.Rates {
 		runs := make([]string, len(x.Runs))
 		for i, v := range x.Runs {
@@ -156,7 +164,7 @@ func (r *benchResults) text() string {
 		if x.CPU > 0 {
 			cpu = fmt.Sprintf("%.1f", x.CPU)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, commas(int(x.Median)), strings.Join(runs, " "), commas(x.Events), cpu, mb(x.PeakRSS))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, commas(int(x.Median)), strings.Join(runs, " "), commas(x.Events), cpu, mb(x.PeakRSS), x.batches())
 	}
 	tw.Flush()
 	if len(r.Latency) > 0 {
@@ -193,8 +201,8 @@ func (r *benchResults) text() string {
 func (r *benchResults) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` — %s.\n\n", r.Command, r.header())
-	fmt.Fprintln(&b, "| measure | events/s (median) | runs | events | CPU s | peak RSS |")
-	fmt.Fprintln(&b, "|---|---:|---|---:|---:|---:|")
+	fmt.Fprintln(&b, "| measure | events/s (median) | runs | events | CPU s | peak RSS | mean batch | apply | commit |")
+	fmt.Fprintln(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|")
 	for _, x := range r.Rates {
 		runs := make([]string, len(x.Runs))
 		for i, v := range x.Runs {
@@ -204,7 +212,8 @@ func (r *benchResults) markdown() string {
 		if x.CPU > 0 {
 			cpu = fmt.Sprintf("%.1f", x.CPU)
 		}
-		fmt.Fprintf(&b, "| %s — %s | %s | %s | %s | %s | %s |\n", x.Name, x.What, commas(int(x.Median)), strings.Join(runs, ", "), commas(x.Events), cpu, mb(x.PeakRSS))
+		fmt.Fprintf(&b, "| %s — %s | %s | %s | %s | %s | %s | %s |\n", x.Name, x.What, commas(int(x.Median)), strings.Join(runs, ", "), commas(x.Events), cpu, mb(x.PeakRSS),
+			strings.ReplaceAll(x.batches(), "\t", " | "))
 	}
 	if len(r.Latency) > 0 {
 		fmt.Fprintln(&b, "\n| offered events/s | achieved | events | p50 | p90 | p99 | max | CPU s | peak RSS |")
