@@ -17,7 +17,9 @@ import (
 // Records (dossiers, history entries, rejections, mismatches, outcomes)
 // are stored in a compact binary form written by the append* functions
 // and read by the decode* functions of this file, the only code that
-// knows it. JSON cost a third of Apply's time and twice the bytes.
+// knows it. JSON took a third of Apply's time, and three times the bytes:
+// a dossier of a ten-step flow is 233 bytes here and 724 in JSON, a
+// history entry 174 and 581 (BenchmarkStoreSize's stream).
 //
 // A record is its format version (one byte, recordVersion) followed by
 // its fields in the order of the struct, each as:
