@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,14 @@ const (
 const (
 	digestText = 0 // as a string (empty, or not 64 lowercase hex digits)
 	digestRaw  = 1 // 64 lowercase hex digits, stored as their 32 bytes
+)
+
+// Forms of a history entry's agency. A national dossier code starts with
+// the code of its agency (agency-date-number), so the agency of an entry
+// is most often the start of its dossier's code, which the key holds.
+const (
+	agencyText   = 0 // as a string
+	agencyOfCode = 1 // as the length of the start of the dossier code it is
 )
 
 // Forms of a history entry's event id.
@@ -172,7 +181,11 @@ func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 	b = appendInt(b, int(e.ToStatus))
 	b = appendTime(b, e.Time)
 	b = appendString(b, e.Actor)
-	b = appendString(b, e.Agency)
+	if e.Agency != "" && strings.HasPrefix(e.Dossier, e.Agency) {
+		b = binary.AppendUvarint(append(b, agencyOfCode), uint64(len(e.Agency)))
+	} else {
+		b = appendString(append(b, agencyText), e.Agency)
+	}
 	b = appendString(b, e.Department)
 	b = appendString(b, e.Reason)
 	b = appendString(b, e.Note)
@@ -605,7 +618,18 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 	e.ToStatus = r.status()
 	e.Time = r.time()
 	e.Actor = r.str()
-	e.Agency = r.str()
+	switch r.byte() {
+	case agencyText:
+		e.Agency = r.str()
+	case agencyOfCode:
+		if n := r.uvarint(); n == 0 || n > uint64(len(e.Dossier)) {
+			r.fail("agency past the end of the dossier code")
+		} else {
+			e.Agency = e.Dossier[:n]
+		}
+	default:
+		r.fail("unknown agency form")
+	}
 	e.Department = r.str()
 	e.Reason = r.str()
 	e.Note = r.str()
