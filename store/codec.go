@@ -78,6 +78,9 @@ const (
 	dossierFlags = dossierTerminal | dossierWarned | dossierOverdue
 )
 
+// Flags of a mismatch record.
+const mismatchApplied = 1
+
 // Flags of an outcome record.
 const (
 	outcomeDue          = 1 << iota // Due is set
@@ -111,7 +114,8 @@ func appendString(b []byte, s string) []byte {
 
 func appendInt(b []byte, n int) []byte { return binary.AppendVarint(b, int64(n)) }
 
-func appendBool(flags *byte, bit byte, v bool) {
+// setFlag sets bit in flags if v.
+func setFlag(flags *byte, bit byte, v bool) {
 	if v {
 		*flags |= bit
 	}
@@ -124,8 +128,8 @@ func appendTime(b []byte, t time.Time) []byte {
 	sec, ns := t.Unix(), t.Nanosecond()
 	_, off := t.Zone()
 	flags := byte(timeSet)
-	appendBool(&flags, timeNanos, ns != 0)
-	appendBool(&flags, timeOffset, off != 0)
+	setFlag(&flags, timeNanos, ns != 0)
+	setFlag(&flags, timeOffset, off != 0)
 	b = binary.AppendVarint(append(b, flags), sec)
 	if ns != 0 {
 		b = binary.AppendUvarint(b, uint64(ns))
@@ -148,9 +152,9 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 	b = appendString(b, d.State)
 	b = appendInt(b, int(d.Status))
 	var flags byte
-	appendBool(&flags, dossierTerminal, d.Terminal)
-	appendBool(&flags, dossierWarned, d.Warned)
-	appendBool(&flags, dossierOverdue, d.Overdue)
+	setFlag(&flags, dossierTerminal, d.Terminal)
+	setFlag(&flags, dossierWarned, d.Warned)
+	setFlag(&flags, dossierOverdue, d.Overdue)
 	b = append(b, flags)
 	b = appendString(b, d.Department)
 	for _, t := range [...]time.Time{d.Due, d.ReceivedAt, d.CreatedAt, d.UpdatedAt, d.ResolvedAt, d.ReturnedAt, d.PausedAt} {
@@ -302,7 +306,7 @@ func appendMismatch(b []byte, m *workflow.Mismatch) []byte {
 	b = appendString(b, m.Agency)
 	b = appendString(b, m.Actor)
 	var flags byte
-	appendBool(&flags, 1, m.Applied)
+	setFlag(&flags, mismatchApplied, m.Applied)
 	b = append(b, flags)
 	b = appendInt(b, int(m.Status))
 	b = appendInt(b, int(m.ClaimedStatus))
@@ -326,8 +330,8 @@ func appendOutcome(b []byte, o *workflow.Outcome) []byte {
 	b = appendString(b, o.MessageVI)
 	b = appendString(b, o.MessageEN)
 	var flags byte
-	appendBool(&flags, outcomeDue, o.Due != nil)
-	appendBool(&flags, outcomeHistoryIndex, o.HistoryIndex != nil)
+	setFlag(&flags, outcomeDue, o.Due != nil)
+	setFlag(&flags, outcomeHistoryIndex, o.HistoryIndex != nil)
 	b = append(b, flags)
 	if o.Due != nil {
 		b = appendTime(b, *o.Due)
@@ -714,7 +718,7 @@ func decodeMismatch(b []byte, m *workflow.Mismatch) error {
 	m.Action = r.str()
 	m.Agency = r.str()
 	m.Actor = r.str()
-	m.Applied = r.flags(1) != 0
+	m.Applied = r.flags(mismatchApplied) != 0
 	m.Status = r.status()
 	m.ClaimedStatus = r.status()
 	m.Time = r.time()
