@@ -40,18 +40,22 @@ func (db *DB) PendingOutcomes(ctx context.Context, after uint64, max int) ([]wor
 // from the outbox, in a transaction of its own.
 func (db *DB) MarkPublished(ctx context.Context, upTo uint64) error {
 	err := db.update(ctx, func(b *buckets) error {
-		var removed int64
+		// The keys first, then the deletes: Next after Cursor.Delete can
+		// skip a key (etcd-io/bbolt#146), and First after each Delete walks
+		// the emptied leaves again and again.
+		var keys []byte // 8-byte keys, back to back
 		c := b.outbox.Cursor()
-		// Back to First after each Delete: Next after Cursor.Delete can skip
-		// a key (etcd-io/bbolt#146).
-		for k, _ := c.First(); k != nil && seqOf(k) <= upTo; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			removed++
+		for k, _ := c.First(); k != nil && seqOf(k) <= upTo; k, _ = c.Next() {
+			keys = append(keys, k...)
 		}
+		removed := int64(len(keys) / 8)
 		if removed == 0 {
 			return nil
+		}
+		for i := 0; i < len(keys); i += 8 {
+			if err := b.outbox.Delete(keys[i : i+8 : i+8]); err != nil {
+				return err
+			}
 		}
 		return deltas{countOutbox: -removed}.write(b.counts)
 	})
