@@ -25,7 +25,7 @@ type Applier interface {
 }
 
 // DefaultMaxBatch is the default largest batch the consumer applies.
-const DefaultMaxBatch = 512
+const DefaultMaxBatch = 8192
 
 // Timeouts of the consumer's JetStream requests.
 const (

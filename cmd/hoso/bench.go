@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -870,6 +871,7 @@ type benchProcess struct {
 	stderr syncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // of Wait; read after done
+	peak   atomic.Int64  // the highest VmHWM read, bytes
 }
 
 func (c *benchCommand) start(ctx context.Context, args ...string) (*benchProcess, error) {
@@ -887,7 +889,42 @@ func (c *benchCommand) start(ctx context.Context, args ...string) (*benchProcess
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
+	go p.watchMemory()
 	return p, nil
+}
+
+// watchMemory reads the process's peak resident memory (VmHWM) every
+// 20 ms until it exits. The kernel's own figure for a child (getrusage's
+// ru_maxrss) would do, but it counts the memory of the parent the child was
+// forked from.
+func (p *benchProcess) watchMemory() {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if hwm, err := procHWM(p.cmd.Process.Pid); err == nil {
+			p.peak.Store(max(p.peak.Load(), hwm))
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// procHWM reads a process's peak resident memory, in bytes.
+func procHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
 func (p *benchProcess) exited() bool {
@@ -912,6 +949,9 @@ func (p *benchProcess) output() string {
 // memory.
 func (p *benchProcess) stop() (benchRun, error) {
 	if !p.exited() {
+		if hwm, err := procHWM(p.cmd.Process.Pid); err == nil {
+			p.peak.Store(max(p.peak.Load(), hwm))
+		}
 		p.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	return p.wait()
@@ -932,8 +972,8 @@ func (p *benchProcess) wait() (benchRun, error) {
 	var run benchRun
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		run.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-		run.rss = ru.Maxrss << 10 // kilobytes on Linux
 	}
+	run.rss = p.peak.Load()
 	return run, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 // BenchmarkPipeline drains a pre-filled JetStream stream through `hoso
 // serve` end to end — decode, decide, commit, ack, outcome published — in
-// the group-commit mode (batches of up to 512 events per transaction) and
+// the group-commit mode (batches of up to events.DefaultMaxBatch events per transaction) and
 // in the naive mode (--batch-max 1: one transaction, one fsync per event),
 // on the same generated stream in the same run. The rate is timed from the
 // first outcome to the last, by the outcome stream's own timestamps.
@@ -22,7 +23,7 @@ func BenchmarkPipeline(b *testing.B) {
 	for _, mode := range []struct {
 		name     string
 		batchMax string
-	}{{"batched", "512"}, {"naive", "1"}} {
+	}{{"batched", strconv.Itoa(events.DefaultMaxBatch)}, {"naive", "1"}} {
 		b.Run(mode.name, func(b *testing.B) {
 			var total float64
 			runs := 0

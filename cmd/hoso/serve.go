@@ -33,7 +33,7 @@ type ServeConfig struct {
 	NATSSync  string        // embedded JetStream fsync policy: "always" or an interval such as "2m" (default)
 	Rules     RulesConfig   // definitions and calendar
 	Deadlines time.Duration // how often the deadline scheduler scans; 0 turns it off
-	BatchMax  int           // most events applied in one transaction; default 512
+	BatchMax  int           // most events applied in one transaction; default events.DefaultMaxBatch
 	LogLevel  string        // debug, info, warn or error; default info
 	LogFormat string        // text or json; default text
 	Shutdown  time.Duration // how long a clean shutdown may take; default 15s
@@ -62,7 +62,7 @@ func DefaultServeConfig() ServeConfig {
 		NATSHost:  "127.0.0.1",
 		NATSPort:  4222,
 		NATSSync:  "2m",
-		BatchMax:  512,
+		BatchMax:  events.DefaultMaxBatch,
 		LogLevel:  "info",
 		LogFormat: "text",
 		Shutdown:  15 * time.Second,
