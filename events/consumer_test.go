@@ -191,9 +191,18 @@ func TestConsumerRestart(t *testing.T) {
 	st := &memStore{}
 	ctx, cancel := context.WithCancel(t.Context())
 	st.onApply = func(applied uint64) {
-		if applied >= n/3 {
-			cancel()
+		if applied < n/3 || ctx.Err() != nil {
+			return
 		}
+		// Stop once the server has delivered beyond what is applied.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if info, err := cons.Info(t.Context()); err == nil && info.Delivered.Stream > applied {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
 	}
 	c1 := events.NewConsumer(js, cons, st, nil, events.ConsumerConfig{MaxBatch: 100, Logger: testLogger(t)})
 	if err := c1.Run(ctx); err != nil {
