@@ -216,8 +216,11 @@ type benchLatency struct {
 	P90      time.Duration `json:"p90_ns"`
 	P99      time.Duration `json:"p99_ns"`
 	Max      time.Duration `json:"max_ns"`
-	CPU      float64       `json:"cpu_seconds"`
+	CPU      float64       `json:"cpu_seconds"` // of hoso serve
 	PeakRSS  int64         `json:"peak_rss_bytes"`
+	// CPU of the bench process from the first publish to the last
+	// outcome: the NATS server, the publisher and the outcome subscriber.
+	NATSCPU float64 `json:"nats_cpu_seconds"`
 }
 
 // benchMachine says where the suite ran.
@@ -781,6 +784,10 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 		return benchLatency{}, err
 	}
 
+	cpu0, err := selfCPU()
+	if err != nil {
+		return benchLatency{}, err
+	}
 	sent := make([]time.Time, n)
 	futures := make([]jetstream.PubAckFuture, n)
 	start := time.Now()
@@ -826,6 +833,10 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 		defer mu.Unlock()
 		return benchLatency{}, fmt.Errorf("%d of %d outcomes arrived: %s", got, n, p.output())
 	}
+	cpu1, err := selfCPU()
+	if err != nil {
+		return benchLatency{}, err
+	}
 	run, err := p.stop()
 	if err != nil {
 		return benchLatency{}, err
@@ -839,7 +850,17 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
 	return benchLatency{Load: load, Achieved: perSecond(n, published), Events: n,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss}, nil
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0}, nil
+}
+
+// selfCPU returns the CPU time (user and system) of this process so far,
+// in seconds.
+func selfCPU() (float64, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds(), nil
 }
 
 // waitConsumer waits until the engine has created its consumer: from then

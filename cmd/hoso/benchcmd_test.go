@@ -85,6 +85,9 @@ func TestBenchCommand(t *testing.T) {
 		if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
 			t.Errorf("latency at %d/s: percentiles out of order: %+v", l.Load, l)
 		}
+		if l.CPU <= 0 || l.NATSCPU <= 0 || l.PeakRSS <= 0 {
+			t.Errorf("latency at %d/s: CPU %v s, NATS CPU %v s, peak RSS %d: not measured", l.Load, l.CPU, l.NATSCPU, l.PeakRSS)
+		}
 		if l.Achieved < 0.5*float64(l.Load) || l.Achieved > 1.5*float64(l.Load) {
 			t.Errorf("latency at %d/s: published at %v/s", l.Load, l.Achieved)
 		}
