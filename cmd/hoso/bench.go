@@ -56,7 +56,8 @@ type benchConfig struct {
 	PGClients    []int
 	PGEvents     int
 	BatchMax     int
-	Scale        int // dossiers of the large store; 0 skips it
+	Scale        int  // dossiers of the large store; 0 skips it
+	SyncAlways   bool // the bench's NATS server fsyncs every message
 	Out          string
 	WorkDir      string
 }
@@ -152,6 +153,7 @@ func (c *benchCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&pgClients, "pg-clients", "client counts of the PostgreSQL peer")
 	fs.IntVar(&cfg.PGEvents, "pg-events", cfg.PGEvents, "events the PostgreSQL peer applies per client count")
 	fs.IntVar(&cfg.BatchMax, "batch-max", cfg.BatchMax, "hoso serve --batch-max of the drain")
+	natsSync := fs.String("nats-sync", "2m", "fsync policy of the bench's JetStream server, as serve's --nats-sync of the embedded server: \"always\" or the default interval")
 	fs.IntVar(&cfg.Scale, "scale", cfg.Scale, "dossiers of the large-store measure (ten transitions each: 1000000 is issue 6's 10,000,000 transitions, some minutes); 0 skips it")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "directory the results are written to")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory of the streams and stores while running (default: a temporary directory, removed at the end)")
@@ -162,6 +164,13 @@ func (c *benchCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
 	cfg.Loads, cfg.PGClients = loads, pgClients
+	switch *natsSync {
+	case "always":
+		cfg.SyncAlways = true
+	case "2m":
+	default:
+		return fmt.Errorf("bench: --nats-sync %q: must be always or 2m", *natsSync)
+	}
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -183,8 +192,9 @@ type benchResults struct {
 	Machine  benchMachine   `json:"machine"`
 	Command  string         `json:"command"`
 	Dossiers int            `json:"dossiers"`
-	Events   int            `json:"events"` // messages in the pre-filled stream
-	Bytes    int            `json:"bytes"`  // their payload bytes
+	Events   int            `json:"events"`    // messages in the pre-filled stream
+	Bytes    int            `json:"bytes"`     // their payload bytes
+	NATSSync string         `json:"nats_sync"` // the JetStream server's fsync policy
 	Rates    []benchRate    `json:"rates"`
 	Latency  []benchLatency `json:"latency"`
 	Scale    *benchScale    `json:"scale,omitempty"`
@@ -263,11 +273,14 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	if err != nil {
 		return nil, err
 	}
-	res := &benchResults{Machine: machine(), Dossiers: cfg.Dossiers, Events: len(msgs), Bytes: size,
+	res := &benchResults{Machine: machine(), Dossiers: cfg.Dossiers, Events: len(msgs), Bytes: size, NATSSync: "every 2m",
 		Command: "hoso bench " + strings.Join(benchArgs(cfg), " ")}
+	if cfg.SyncAlways {
+		res.NATSSync = "always"
+	}
 	c.logf("generated %s events of %s dossiers (%d bytes each on average)", commas(len(msgs)), commas(cfg.Dossiers), size/max(len(msgs), 1))
 
-	h, err := startBenchNATS(ctx, filepath.Join(work, "nats"))
+	h, err := startBenchNATS(ctx, filepath.Join(work, "nats"), cfg.SyncAlways)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +355,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	}
 
 	for i, load := range cfg.Loads {
-		l, err := c.latency(ctx, filepath.Join(work, fmt.Sprintf("load-%d", i)), msgs, load, cfg.LoadDuration, cfg.BatchMax)
+		l, err := c.latency(ctx, filepath.Join(work, fmt.Sprintf("load-%d", i)), msgs, load, cfg.LoadDuration, cfg.BatchMax, cfg.SyncAlways)
 		if err != nil {
 			return nil, fmt.Errorf("latency at %d events/s: %w", load, err)
 		}
@@ -427,6 +440,9 @@ func benchArgs(cfg benchConfig) []string {
 	add("pg-events", cfg.PGEvents, d.PGEvents)
 	add("batch-max", cfg.BatchMax, d.BatchMax)
 	add("scale", cfg.Scale, d.Scale)
+	if cfg.SyncAlways {
+		a = append(a, "--nats-sync=always")
+	}
 	return a
 }
 
@@ -465,10 +481,10 @@ type benchNATS struct {
 	once sync.Once
 }
 
-func startBenchNATS(ctx context.Context, dir string) (*benchNATS, error) {
-	// As the embedded server of serve by default: file storage, fsync by
-	// interval (hoso's own store is fsynced at every commit).
-	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1, SyncInterval: 2 * time.Minute})
+func startBenchNATS(ctx context.Context, dir string, syncAlways bool) (*benchNATS, error) {
+	// As the embedded server of serve: file storage, fsync by interval by
+	// default (hoso's own store is fsynced at every commit).
+	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1, SyncInterval: 2 * time.Minute, SyncAlways: syncAlways})
 	if err != nil {
 		return nil, err
 	}
@@ -736,8 +752,8 @@ func (c *benchCommand) rebuild(ctx context.Context, h *benchNATS, dir string) (b
 // latency runs serve on a fresh NATS server and store, publishes the
 // stream at load events/s for d, and measures for each event the time
 // from its publish to the arrival of its outcome.
-func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMessage, load int, d time.Duration, batchMax int) (benchLatency, error) {
-	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"))
+func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMessage, load int, d time.Duration, batchMax int, syncAlways bool) (benchLatency, error) {
+	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"), syncAlways)
 	if err != nil {
 		return benchLatency{}, err
 	}

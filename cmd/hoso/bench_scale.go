@@ -126,7 +126,7 @@ func (s *scaleStream) next(n int) []workflow.Envelope {
 // scale builds the store and measures it served.
 func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (benchScale, error) {
 	res := benchScale{Dossiers: dossiers}
-	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"))
+	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"), false)
 	if err != nil {
 		return res, err
 	}

@@ -22,7 +22,7 @@ func TestBenchCommand(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	args := []string{"bench", "--dossiers", "150", "--runs", "2", "--naive-events", "60",
 		"--loads", "300,600", "--load-duration", "1s", "--scale", "1000",
-		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--out", out, "--work-dir", t.TempDir()}
+		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--nats-sync", "always", "--out", out, "--work-dir", t.TempDir()}
 	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -34,6 +34,9 @@ func TestBenchCommand(t *testing.T) {
 	var res benchResults
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
+	}
+	if res.NATSSync != "always" {
+		t.Errorf("JetStream fsync %q, want always", res.NATSSync)
 	}
 	if res.Events < 150 || res.Dossiers != 150 || res.Bytes < 100*res.Events {
 		t.Errorf("stream: %d events, %d dossiers, %d bytes", res.Events, res.Dossiers, res.Bytes)
@@ -165,6 +168,7 @@ func TestBenchFlags(t *testing.T) {
 		{"--pg-clients", "0"},
 		{"--batch-max", "0"},
 		{"--scale", "10"},
+		{"--nats-sync", "sometimes"},
 		{"--load-duration", "0s"},
 		{"extra"},
 	} {
