@@ -231,6 +231,11 @@ type benchLatency struct {
 	// CPU of the bench process from the first publish to the last
 	// outcome: the NATS server, the publisher and the outcome subscriber.
 	NATSCPU float64 `json:"nats_cpu_seconds"`
+	// Of hoso serve's batches, from its metrics: the mean size, and the
+	// mean time of an Apply and of its commit within.
+	MeanBatch  float64       `json:"mean_batch"`
+	MeanApply  time.Duration `json:"mean_apply_ns"`
+	MeanCommit time.Duration `json:"mean_commit_ns"`
 }
 
 // benchMachine says where the suite ran.
@@ -790,7 +795,11 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		return benchLatency{}, err
 	}
-	p, err := c.start(ctx, "serve", "--data-dir", filepath.Join(dir, "store"), "--nats-url", h.url(), "--http-addr", "127.0.0.1:0",
+	addr, err := freeAddr()
+	if err != nil {
+		return benchLatency{}, err
+	}
+	p, err := c.start(ctx, "serve", "--data-dir", filepath.Join(dir, "store"), "--nats-url", h.url(), "--http-addr", addr,
 		"--deadline-interval", "0", "--batch-max", strconv.Itoa(batchMax), "--log-level", "warn")
 	if err != nil {
 		return benchLatency{}, err
@@ -853,6 +862,10 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	if err != nil {
 		return benchLatency{}, err
 	}
+	bm, err := scrapeBatches(ctx, "http://"+addr+"/metrics")
+	if err != nil {
+		return benchLatency{}, err
+	}
 	run, err := p.stop()
 	if err != nil {
 		return benchLatency{}, err
@@ -866,7 +879,9 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
 	return benchLatency{Load: load, Achieved: perSecond(n, published), Events: n,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0}, nil
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0,
+		MeanBatch: bm.events / bm.batches, MeanApply: time.Duration(bm.apply / bm.batches * float64(time.Second)),
+		MeanCommit: time.Duration(bm.commit / bm.batches * float64(time.Second))}, nil
 }
 
 // selfCPU returns the CPU time (user and system) of this process so far,

@@ -170,10 +170,10 @@ func (r *benchResults) text() string {
 	if len(r.Latency) > 0 {
 		fmt.Fprintf(&b, "\npublish → outcome latency at a steady offered load:\n\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "offered/s\tachieved/s\tevents\tp50\tp90\tp99\tmax\tCPU s\tpeak RSS\tNATS CPU s\t")
+		fmt.Fprintln(tw, "offered/s\tachieved/s\tevents\tp50\tp90\tp99\tmax\tCPU s\tpeak RSS\tNATS CPU s\tmean batch\tapply\tcommit\t")
 		for _, l := range r.Latency {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.1f\t\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
-				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.1f\t%.1f\t%s\t%s\t\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
+				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU, l.MeanBatch, ms(l.MeanApply), ms(l.MeanCommit))
 		}
 		tw.Flush()
 	}
@@ -216,11 +216,11 @@ func (r *benchResults) markdown() string {
 			strings.ReplaceAll(x.batches(), "\t", " | "))
 	}
 	if len(r.Latency) > 0 {
-		fmt.Fprintln(&b, "\n| offered events/s | achieved | events | p50 | p90 | p99 | max | serve CPU s | serve peak RSS | NATS + load CPU s |")
-		fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(&b, "\n| offered events/s | achieved | events | p50 | p90 | p99 | max | serve CPU s | serve peak RSS | NATS + load CPU s | mean batch | apply | commit |")
+		fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, l := range r.Latency {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %.1f |\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
-				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %.1f | %.1f | %s | %s |\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
+				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU, l.MeanBatch, ms(l.MeanApply), ms(l.MeanCommit))
 		}
 	}
 	if r.Scale != nil {
