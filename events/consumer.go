@@ -390,11 +390,19 @@ func (c *Consumer) apply(ctx context.Context, b batch) bool {
 	}
 }
 
-// ack acks a committed batch through its last message, waiting for the
-// server to confirm, even when ctx has just ended. A failed ack is only
-// logged: the batch is committed, and its redelivery will be skipped by
-// the Applier.
+// ack acks a committed batch through its last message. While consuming it
+// does not wait for the server's confirmation, so that the next batch is
+// not held up by a round trip; once ctx has ended (the engine is stopping)
+// it waits, so that the ack reaches the server before the connection
+// closes. A failed or lost ack costs only a redelivery, which the Applier
+// skips: the batch is committed.
 func (c *Consumer) ack(ctx context.Context, m jetstream.Msg, seq uint64) {
+	if ctx.Err() == nil {
+		if err := m.Ack(); err != nil {
+			c.log.Warn("ack batch", "last_seq", seq, "err", err)
+		}
+		return
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
 	if err := m.DoubleAck(actx); err != nil {
