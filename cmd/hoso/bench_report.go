@@ -125,7 +125,7 @@ func (sc *benchScale) lines() []string {
 		fmt.Sprintf("built from %s synthetic transitions of %s dossiers in %s (%s transitions/s, one fsync at the end)",
 			commas(sc.Transitions), commas(sc.Dossiers), sc.Build.Round(time.Second), commas(int(perSecond(sc.Transitions, sc.Build)))),
 		fmt.Sprintf("store file %s: %.0f bytes per transition", mb(sc.FileBytes), sc.BytesPerEntry),
-		fmt.Sprintf("serve resident memory %s (%s of it its own heap and stacks, the rest pages of the mapped store file) after the lookups and queries; %s (%s) after verifying every chain",
+		fmt.Sprintf("serve, started with the store file out of the page cache: resident memory %s (%s of it its own heap and stacks, the rest pages of the mapped store file) after the lookups and queries; %s (%s) after verifying every chain",
 			mb(sc.RSS), mb(sc.RSSAnon), mb(sc.RSSVerified), mb(sc.RSSAnonVerified)),
 		fmt.Sprintf("dossier lookup through the API (GET /api/v1/dossiers/{code}, %s random codes): p50 %s, p99 %s", commas(sc.Lookups), ms(sc.LookupP50), ms(sc.LookupP99)),
 		fmt.Sprintf("province-year statistics (GET /api/v1/stats?from=2026&to=2026, %d times): median %s, slowest %s", sc.StatsQueries, ms(sc.StatsP50), ms(sc.StatsMax)),
