@@ -174,6 +174,12 @@ func (c *benchCommand) Run(ctx context.Context, args []string) error {
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
+	// The NATS server runs here as it would inside serve (the embedded
+	// server): with serve's garbage-collector target. Not its memory limit:
+	// this process also holds the whole generated stream.
+	if c.getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	res, err := c.run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
