@@ -113,7 +113,7 @@ func TestBenchCommand(t *testing.T) {
 	if sc.RSSAnon <= 0 || sc.RSS < sc.RSSAnon || sc.RSSVerified <= 0 || sc.RSSAnonVerified <= 0 {
 		t.Errorf("large store: memory not measured: %+v", sc)
 	}
-	if !(0 < sc.LookupP50 && sc.LookupP50 <= sc.LookupP99 && 0 < sc.StatsP50 && sc.StatsP50 <= sc.StatsMax && sc.VerifyRate > 0) {
+	if !(0 < sc.LookupP50 && sc.LookupP50 <= sc.LookupP99 && 0 < sc.StatsP50 && sc.StatsP50 <= sc.StatsMax && sc.VerifyRate > 0 && sc.VerifyWarmRate > 0) {
 		t.Errorf("large store: timings: %+v", sc)
 	}
 
