@@ -559,7 +559,7 @@ func (h *benchNATS) publishAll(ctx context.Context, msgs []benchMessage) error {
 				return err
 			}
 		}
-		f, err := h.js.PublishMsgAsync(benchMsg(m))
+		f, err := h.js.PublishMsgAsync(benchMsg(m), jetstream.WithStallWait(time.Minute))
 		if err != nil {
 			return err
 		}
@@ -762,7 +762,8 @@ func (c *benchCommand) rebuild(ctx context.Context, h *benchNATS, dir string) (b
 
 // latency runs serve on a fresh NATS server and store, publishes the
 // stream at load events/s for d, and measures for each event the time
-// from its publish to the arrival of its outcome.
+// from its publish to the arrival of its outcome. A server that cannot
+// take the load holds the publisher back (the achieved rate says so).
 func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMessage, load int, d time.Duration, batchMax int, syncAlways bool) (benchLatency, error) {
 	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"), syncAlways)
 	if err != nil {
@@ -827,7 +828,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 		due := min(n, int(time.Since(start).Seconds()*float64(load))+1)
 		for ; i < due; i++ {
 			sent[i] = time.Now()
-			f, err := h.js.PublishMsgAsync(benchMsg(msgs[i]))
+			f, err := h.js.PublishMsgAsync(benchMsg(msgs[i]), jetstream.WithStallWait(time.Minute))
 			if err != nil {
 				tick.Stop()
 				return benchLatency{}, err
