@@ -45,14 +45,6 @@ func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string
 	return rates, nil
 }
 
-// batches is the mean batch, apply and commit columns, tab-separated.
-func (x *benchRate) batches() string {
-	if x.MeanBatch == 0 {
-		return "–\t–\t–"
-	}
-	return fmt.Sprintf("%.1f\t%s\t%s", x.MeanBatch, ms(x.MeanApply), ms(x.MeanCommit))
-}
-
 // rate returns the measure named name, or nil.
 func (r *benchResults) rate(name string) *benchRate {
 	for i := range r.Rates {
@@ -160,33 +152,70 @@ func (r *benchResults) where() string {
 	return fmt.Sprintf("%s, %d cores, %d GiB, %s, %s; %s", m.CPU, m.Cores, m.MemoryGB, m.OS, m.Go, m.Date)
 }
 
+// The columns of the two tables, as printed (the Markdown headers say
+// whose CPU and memory the latency columns are).
+var (
+	rateColumns    = []string{"measure", "events/s (median)", "runs", "events", "CPU s", "peak RSS", "mean batch", "apply", "commit"}
+	latencyColumns = []string{"offered/s", "achieved/s", "events", "p50", "p90", "p99", "max", "CPU s", "peak RSS", "NATS CPU s", "mean batch", "apply", "commit"}
+	latencyHeaders = []string{"offered events/s", "achieved", "events", "p50", "p90", "p99", "max", "serve CPU s", "serve peak RSS", "NATS + load CPU s", "mean batch", "apply", "commit"}
+)
+
+// cells is a measure's row of the throughput table; sep separates its runs.
+func (x *benchRate) cells(name, sep string) []string {
+	runs := make([]string, len(x.Runs))
+	for i, v := range x.Runs {
+		runs[i] = commas(int(v))
+	}
+	cpu := "–"
+	if x.CPU > 0 {
+		cpu = fmt.Sprintf("%.1f", x.CPU)
+	}
+	batch, apply, commit := "–", "–", "–"
+	if x.MeanBatch > 0 {
+		batch, apply, commit = fmt.Sprintf("%.1f", x.MeanBatch), ms(x.MeanApply), ms(x.MeanCommit)
+	}
+	return []string{name, commas(int(x.Median)), strings.Join(runs, sep), commas(x.Events), cpu, mb(x.PeakRSS), batch, apply, commit}
+}
+
+// cells is an offered load's row of the latency table.
+func (l *benchLatency) cells() []string {
+	return []string{commas(l.Load), commas(int(l.Achieved)), commas(l.Events), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max),
+		fmt.Sprintf("%.1f", l.CPU), mb(l.PeakRSS), fmt.Sprintf("%.1f", l.NATSCPU), fmt.Sprintf("%.1f", l.MeanBatch), ms(l.MeanApply), ms(l.MeanCommit)}
+}
+
+// textTable writes rows under columns, aligned right.
+func textTable(b *strings.Builder, columns []string, rows [][]string) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, row := range append([][]string{columns}, rows...) {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
+}
+
+// markdownTable writes a Markdown table; align is one of ---, ---: per
+// column.
+func markdownTable(b *strings.Builder, columns, align []string, rows [][]string) {
+	for _, row := range append([][]string{columns, align}, rows...) {
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
+	}
+}
+
 // text is the report printed at the end of a run.
 func (r *benchResults) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n\n", r.header())
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measure\tevents/s (median)\truns\tevents\tCPU s\tpeak RSS\tmean batch\tapply\tcommit\t")
-	for _, x := range r.Rates {
-		runs := make([]string, len(x.Runs))
-		for i, v := range x.Runs {
-			runs[i] = commas(int(v))
-		}
-		cpu := "–"
-		if x.CPU > 0 {
-			cpu = fmt.Sprintf("%.1f", x.CPU)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, commas(int(x.Median)), strings.Join(runs, " "), commas(x.Events), cpu, mb(x.PeakRSS), x.batches())
+	var rows [][]string
+	for i := range r.Rates {
+		rows = append(rows, r.Rates[i].cells(r.Rates[i].Name, " "))
 	}
-	tw.Flush()
+	textTable(&b, rateColumns, rows)
 	if len(r.Latency) > 0 {
 		fmt.Fprintf(&b, "\npublish → outcome latency at a steady offered load:\n\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "offered/s\tachieved/s\tevents\tp50\tp90\tp99\tmax\tCPU s\tpeak RSS\tNATS CPU s\tmean batch\tapply\tcommit\t")
-		for _, l := range r.Latency {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%.1f\t%.1f\t%s\t%s\t\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
-				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU, l.MeanBatch, ms(l.MeanApply), ms(l.MeanCommit))
+		rows = nil
+		for i := range r.Latency {
+			rows = append(rows, r.Latency[i].cells())
 		}
-		tw.Flush()
+		textTable(&b, latencyColumns, rows)
 	}
 	if r.Scale != nil {
 		fmt.Fprintf(&b, "\nlarge store:\n")
@@ -212,27 +241,23 @@ func (r *benchResults) text() string {
 func (r *benchResults) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` — %s.\n\n", r.Command, r.header())
-	fmt.Fprintln(&b, "| measure | events/s (median) | runs | events | CPU s | peak RSS | mean batch | apply | commit |")
-	fmt.Fprintln(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|")
-	for _, x := range r.Rates {
-		runs := make([]string, len(x.Runs))
-		for i, v := range x.Runs {
-			runs[i] = commas(int(v))
-		}
-		cpu := "–"
-		if x.CPU > 0 {
-			cpu = fmt.Sprintf("%.1f", x.CPU)
-		}
-		fmt.Fprintf(&b, "| %s — %s | %s | %s | %s | %s | %s | %s |\n", x.Name, x.What, commas(int(x.Median)), strings.Join(runs, ", "), commas(x.Events), cpu, mb(x.PeakRSS),
-			strings.ReplaceAll(x.batches(), "\t", " | "))
+	var rows [][]string
+	for i := range r.Rates {
+		x := &r.Rates[i]
+		rows = append(rows, x.cells(x.Name+" — "+x.What, ", "))
 	}
+	markdownTable(&b, rateColumns, []string{"---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"}, rows)
 	if len(r.Latency) > 0 {
-		fmt.Fprintln(&b, "\n| offered events/s | achieved | events | p50 | p90 | p99 | max | serve CPU s | serve peak RSS | NATS + load CPU s | mean batch | apply | commit |")
-		fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, l := range r.Latency {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %.1f | %.1f | %s | %s |\n", commas(l.Load), commas(int(l.Achieved)), commas(l.Events),
-				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.CPU, mb(l.PeakRSS), l.NATSCPU, l.MeanBatch, ms(l.MeanApply), ms(l.MeanCommit))
+		b.WriteString("\n")
+		rows = nil
+		for i := range r.Latency {
+			rows = append(rows, r.Latency[i].cells())
 		}
+		align := make([]string, len(latencyHeaders))
+		for i := range align {
+			align[i] = "---:"
+		}
+		markdownTable(&b, latencyHeaders, align, rows)
 	}
 	if r.Scale != nil {
 		fmt.Fprint(&b, "\nLarge store:\n\n")
@@ -241,15 +266,16 @@ func (r *benchResults) markdown() string {
 		}
 	}
 	if t := r.targets(); len(t) > 0 {
-		fmt.Fprintln(&b, "\n| target | measured | wanted | |")
-		fmt.Fprintln(&b, "|---|---:|---:|---|")
+		b.WriteString("\n")
+		rows = nil
 		for _, x := range t {
 			mark := "met"
 			if !x.Met {
 				mark = "**not met**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.What, x.Got, x.Want, mark)
+			rows = append(rows, []string{x.What, x.Got, x.Want, mark})
 		}
+		markdownTable(&b, []string{"target", "measured", "wanted", ""}, []string{"---", "---:", "---:", "---"}, rows)
 	}
 	return b.String()
 }
