@@ -209,18 +209,14 @@ type benchResults struct {
 
 // benchRate is one throughput measure over its runs.
 type benchRate struct {
-	Name    string    `json:"name"`
-	What    string    `json:"what"`
-	Events  int       `json:"events"` // per run
-	Runs    []float64 `json:"runs"`   // events/s of each run
-	Median  float64   `json:"median"` // events/s
-	CPU     float64   `json:"cpu_seconds,omitempty"`
-	PeakRSS int64     `json:"peak_rss_bytes,omitempty"`
-	// Of hoso serve, from its metrics (median of runs): the mean batch
-	// size, and the mean time of a batch's Apply and of its commit within.
-	MeanBatch  float64       `json:"mean_batch,omitempty"`
-	MeanApply  time.Duration `json:"mean_apply_ns,omitempty"`
-	MeanCommit time.Duration `json:"mean_commit_ns,omitempty"`
+	Name       string    `json:"name"`
+	What       string    `json:"what"`
+	Events     int       `json:"events"` // per run
+	Runs       []float64 `json:"runs"`   // events/s of each run
+	Median     float64   `json:"median"` // events/s
+	CPU        float64   `json:"cpu_seconds,omitempty"`
+	PeakRSS    int64     `json:"peak_rss_bytes,omitempty"`
+	batchMeans           // of hoso serve, median of runs
 }
 
 // benchLatency is the publish → outcome latency at one offered load.
@@ -236,12 +232,16 @@ type benchLatency struct {
 	PeakRSS  int64         `json:"peak_rss_bytes"`
 	// CPU of the bench process from the first publish to the last
 	// outcome: the NATS server, the publisher and the outcome subscriber.
-	NATSCPU float64 `json:"nats_cpu_seconds"`
-	// Of hoso serve's batches, from its metrics: the mean size, and the
-	// mean time of an Apply and of its commit within.
-	MeanBatch  float64       `json:"mean_batch"`
-	MeanApply  time.Duration `json:"mean_apply_ns"`
-	MeanCommit time.Duration `json:"mean_commit_ns"`
+	NATSCPU    float64 `json:"nats_cpu_seconds"`
+	batchMeans         // of hoso serve
+}
+
+// batchMeans is what hoso serve's metrics say of its batches: the mean
+// size, and the mean time of a batch's Apply and of its commit within.
+type batchMeans struct {
+	MeanBatch  float64       `json:"mean_batch,omitempty"`
+	MeanApply  time.Duration `json:"mean_apply_ns,omitempty"`
+	MeanCommit time.Duration `json:"mean_commit_ns,omitempty"`
 }
 
 // benchMachine says where the suite ran.
@@ -718,25 +718,15 @@ func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, tota
 // waitOutcomes waits until the outcome stream holds at least want
 // messages.
 func (h *benchNATS) waitOutcomes(ctx context.Context, p *benchProcess, want int) (*jetstream.StreamInfo, error) {
-	deadline := time.Now().Add(2*time.Minute + time.Duration(want)*2*time.Millisecond)
-	for {
-		if st, err := h.js.Stream(ctx, events.OutcomesStream); err == nil {
-			if info, err := st.Info(ctx); err == nil && info.State.Msgs >= uint64(want) {
-				return info, nil
-			}
+	var info *jetstream.StreamInfo
+	err := p.waitFor(ctx, 2*time.Minute+time.Duration(want)*2*time.Millisecond, fmt.Sprintf("%d outcomes", want), func() bool {
+		st, err := h.js.Stream(ctx, events.OutcomesStream)
+		if err == nil {
+			info, err = st.Info(ctx)
 		}
-		if p.exited() {
-			return nil, fmt.Errorf("hoso serve exited: %s", p.output())
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("fewer than %d outcomes after %s: %s", want, time.Until(deadline), p.output())
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return err == nil && info.State.Msgs >= uint64(want)
+	})
+	return info, err
 }
 
 var rebuildRate = regexp.MustCompile(`: (\d+) messages in .*\((\d+) events/s\)`)
@@ -886,9 +876,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
 	return benchLatency{Load: load, Achieved: perSecond(n, published), Events: n,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0,
-		MeanBatch: bm.events / bm.batches, MeanApply: time.Duration(bm.apply / bm.batches * float64(time.Second)),
-		MeanCommit: time.Duration(bm.commit / bm.batches * float64(time.Second))}, nil
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0, batchMeans: bm.means()}, nil
 }
 
 // selfCPU returns the CPU time (user and system) of this process so far,
@@ -904,23 +892,10 @@ func selfCPU() (float64, error) {
 // waitConsumer waits until the engine has created its consumer: from then
 // on, published events are applied as they come.
 func waitConsumer(ctx context.Context, h *benchNATS, p *benchProcess) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := h.js.Consumer(ctx, events.EventsStream, events.ConsumerName); err == nil {
-			return nil
-		}
-		if p.exited() {
-			return fmt.Errorf("hoso serve exited: %s", p.output())
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hoso serve did not start consuming within 30s: %s", p.output())
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return p.waitFor(ctx, 30*time.Second, "its consumer", func() bool {
+		_, err := h.js.Consumer(ctx, events.EventsStream, events.ConsumerName)
+		return err == nil
+	})
 }
 
 // benchProcess is hoso running as a child process.
@@ -960,9 +935,7 @@ func (p *benchProcess) watchMemory() {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if hwm, err := procHWM(p.cmd.Process.Pid); err == nil {
-			p.peak.Store(max(p.peak.Load(), hwm))
-		}
+		p.notePeak()
 		select {
 		case <-p.done:
 			return
@@ -971,19 +944,41 @@ func (p *benchProcess) watchMemory() {
 	}
 }
 
-// procHWM reads a process's peak resident memory, in bytes.
-func procHWM(pid int) (int64, error) {
+// notePeak reads the process's peak resident memory (VmHWM) and keeps the
+// highest read.
+func (p *benchProcess) notePeak() {
+	if hwm, err := procStatus(p.cmd.Process.Pid, "VmHWM"); err == nil {
+		p.peak.Store(max(p.peak.Load(), hwm[0]))
+	}
+}
+
+// procStatus reads the sizes (kB in the file, bytes here) of the given
+// fields of /proc/PID/status, such as VmHWM or RssAnon; a field it lacks
+// is an error.
+func procStatus(pid int, fields ...string) ([]int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	sizes := make([]int64, len(fields))
+	missing := slices.Clone(fields)
 	for line := range strings.SplitSeq(string(b), "\n") {
-		var kb int64
-		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
-			return kb << 10, nil
+		name, value, ok := strings.Cut(line, ":")
+		if i := slices.Index(fields, name); ok && i >= 0 {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("/proc/%d/status: %s: %w", pid, name, err)
+			}
+			sizes[i] = kb << 10
+			missing[i] = ""
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	for _, f := range missing {
+		if f != "" {
+			return nil, fmt.Errorf("no %s in /proc/%d/status", f, pid)
+		}
+	}
+	return sizes, nil
 }
 
 func (p *benchProcess) exited() bool {
@@ -993,6 +988,26 @@ func (p *benchProcess) exited() bool {
 	default:
 		return false
 	}
+}
+
+// waitFor polls done every 20 ms until it is true, and fails when the
+// process exits or timeout passes first; what names what is awaited.
+func (p *benchProcess) waitFor(ctx context.Context, timeout time.Duration, what string, done func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !done() {
+		if p.exited() {
+			return fmt.Errorf("hoso %s exited: %s", p.cmd.Args[1], p.output())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hoso %s: no %s within %s: %s", p.cmd.Args[1], what, timeout, p.output())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // output is the end of what the process wrote to stderr, for errors.
@@ -1008,9 +1023,7 @@ func (p *benchProcess) output() string {
 // memory.
 func (p *benchProcess) stop() (benchRun, error) {
 	if !p.exited() {
-		if hwm, err := procHWM(p.cmd.Process.Pid); err == nil {
-			p.peak.Store(max(p.peak.Load(), hwm))
-		}
+		p.notePeak()
 		p.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	return p.wait()
@@ -1069,20 +1082,22 @@ type batchMetrics struct {
 	apply, commit float64 // seconds, sums
 }
 
-// setBatches sets the mean batch size, Apply and commit times: medians of
-// the runs' means.
+// means returns the means of the metrics (scrapeBatches makes sure there
+// was a batch).
+func (m batchMetrics) means() batchMeans {
+	return batchMeans{MeanBatch: m.events / m.batches, MeanApply: time.Duration(m.apply / m.batches * float64(time.Second)),
+		MeanCommit: time.Duration(m.commit / m.batches * float64(time.Second))}
+}
+
+// setBatches sets the measure's batch means to the medians of its runs'.
 func (r *benchRate) setBatches(bms []batchMetrics) {
 	var size, apply, commit []float64
 	for _, b := range bms {
-		if b.batches > 0 {
-			size = append(size, b.events/b.batches)
-			apply = append(apply, b.apply/b.batches)
-			commit = append(commit, b.commit/b.batches)
-		}
+		m := b.means()
+		size, apply, commit = append(size, m.MeanBatch), append(apply, float64(m.MeanApply)), append(commit, float64(m.MeanCommit))
 	}
 	r.MeanBatch = median(size)
-	r.MeanApply = time.Duration(median(apply) * float64(time.Second))
-	r.MeanCommit = time.Duration(median(commit) * float64(time.Second))
+	r.MeanApply, r.MeanCommit = time.Duration(median(apply)), time.Duration(median(commit))
 }
 
 // scrapeBatches reads the batch histograms' sums and counts from serve's

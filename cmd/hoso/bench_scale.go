@@ -6,16 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -227,11 +224,13 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 		return res, err
 	}
 	defer p.kill()
-	base := "http://" + addr
-	if err := waitHTTP(ctx, base+"/healthz", p); err != nil {
+	api := apiClient{base: "http://" + addr}
+	if err := p.waitFor(ctx, time.Minute, "HTTP API", func() bool {
+		var health json.RawMessage
+		return api.get(ctx, "/healthz", &health) == nil
+	}); err != nil {
 		return res, err
 	}
-	client := &http.Client{Timeout: time.Minute}
 
 	pick := rand.New(rand.NewPCG(1, 2))
 	res.Lookups = 2000
@@ -239,7 +238,8 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 	for i := range lookups {
 		code := s.code(pick.IntN(dossiers))
 		t := time.Now()
-		if err := fetchJSON(ctx, client, base+"/api/v1/dossiers/"+url.PathEscape(code), nil); err != nil {
+		var d json.RawMessage
+		if err := api.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &d); err != nil {
 			return res, fmt.Errorf("lookup %s: %w", code, err)
 		}
 		lookups[i] = time.Since(t)
@@ -256,7 +256,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 				Received int `json:"received"`
 			} `json:"total"`
 		}
-		if err := fetchJSON(ctx, client, base+"/api/v1/stats?from=2026&to=2026", &doc); err != nil {
+		if err := api.get(ctx, "/api/v1/stats?from=2026&to=2026", &doc); err != nil {
 			return res, fmt.Errorf("stats: %w", err)
 		}
 		stats[i] = time.Since(t)
@@ -264,11 +264,13 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 	slices.Sort(stats)
 	res.StatsP50, res.StatsMax = stats[len(stats)/2], stats[len(stats)-1]
 
-	if res.RSS, res.RSSAnon, err = procMemory(p.cmd.Process.Pid); err != nil {
+	mem, err := procStatus(p.cmd.Process.Pid, "VmRSS", "RssAnon")
+	if err != nil {
 		return res, err
 	}
+	res.RSS, res.RSSAnon = mem[0], mem[1]
 
-	if res.Verified, res.VerifyTook, err = verifyAll(ctx, client, base); err != nil {
+	if res.Verified, res.VerifyTook, err = verifyAll(ctx, api); err != nil {
 		return res, err
 	}
 	if res.Verified != dossiers {
@@ -276,11 +278,12 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 	}
 	res.VerifyRate = perSecond(res.Transitions, res.VerifyTook)
 
-	if res.RSSVerified, res.RSSAnonVerified, err = procMemory(p.cmd.Process.Pid); err != nil {
+	if mem, err = procStatus(p.cmd.Process.Pid, "VmRSS", "RssAnon"); err != nil {
 		return res, err
 	}
+	res.RSSVerified, res.RSSAnonVerified = mem[0], mem[1]
 	var again int
-	if again, res.VerifyWarmTook, err = verifyAll(ctx, client, base); err != nil {
+	if again, res.VerifyWarmTook, err = verifyAll(ctx, api); err != nil {
 		return res, err
 	}
 	if again != dossiers {
@@ -296,7 +299,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (ben
 // verifyAll verifies every chain through the API, a page of 1,000
 // dossiers at a time, and returns how many dossiers it checked and how long
 // it took. A broken chain is an error.
-func verifyAll(ctx context.Context, client *http.Client, base string) (int, time.Duration, error) {
+func verifyAll(ctx context.Context, api apiClient) (int, time.Duration, error) {
 	t := time.Now()
 	checked := 0
 	cursor := ""
@@ -306,7 +309,7 @@ func verifyAll(ctx context.Context, client *http.Client, base string) (int, time
 			Checked int               `json:"checked"`
 			Next    string            `json:"next_cursor"`
 		}
-		if err := fetchJSON(ctx, client, base+"/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
+		if err := api.get(ctx, "/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
 			return checked, 0, fmt.Errorf("audit verify: %w", err)
 		}
 		if len(page.Items) > 0 {
@@ -328,74 +331,6 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// waitHTTP waits until u answers 200.
-func waitHTTP(ctx context.Context, u string, p *benchProcess) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if p.exited() {
-			return fmt.Errorf("hoso serve exited: %s", p.output())
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hoso serve did not answer %s within a minute: %s", u, p.output())
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// fetchJSON gets u and decodes its JSON body into v (drained if v is nil).
-func fetchJSON(ctx context.Context, client *http.Client, u string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	if v == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// procMemory reads a process's resident memory, in all and its anonymous
-// part.
-func procMemory(pid int) (rss, anon int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		var kb int64
-		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
-			rss = kb << 10
-		}
-		if _, err := fmt.Sscanf(line, "RssAnon: %d kB", &kb); err == nil {
-			anon = kb << 10
-		}
-	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-	}
-	return rss, anon, nil
 }
 
 // dropCache asks the kernel to drop the file's pages from the page cache
