@@ -358,7 +358,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	h.close()
 
 	if cfg.Postgres != "" && cfg.PGEvents > 0 {
-		rates, err := c.postgres(ctx, cfg, filepath.Join(work, "postgres"), items)
+		rates, err := c.postgres(ctx, cfg, filepath.Join(work, "postgres"), cat, items)
 		if err != nil {
 			return nil, fmt.Errorf("postgres peer: %w", err)
 		}
@@ -374,7 +374,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		res.Latency = append(res.Latency, l)
 	}
 	if cfg.Scale > 0 {
-		sc, err := c.scale(ctx, filepath.Join(work, "scale"), cfg.Scale)
+		sc, err := c.scale(ctx, filepath.Join(work, "scale"), cat, cfg.Scale)
 		if err != nil {
 			return nil, fmt.Errorf("scale: %w", err)
 		}

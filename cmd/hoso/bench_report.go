@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/simulate"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // postgres runs the PostgreSQL peer at each client count, on the first
 // cfg.PGEvents events of the stream, cfg.Runs times each.
-func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string, items []simulate.Item) ([]benchRate, error) {
+func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string, cat *workflow.Catalog, items []simulate.Item) ([]benchRate, error) {
 	dsn := cfg.Postgres
 	if dsn == "start" {
 		d, stop, err := startPostgres(ctx, dir)
@@ -32,12 +33,12 @@ func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string
 		r := benchRate{Name: fmt.Sprintf("postgres-%d", clients),
 			What: fmt.Sprintf("PostgreSQL 15, %d client(s): status column, transition table, audit row, one transaction per event", clients)}
 		for run := range cfg.Runs {
-			pr, err := runPGPeer(ctx, dsn, items, clients)
+			pr, err := runPGPeer(ctx, dsn, cat, items, clients)
 			if err != nil {
 				return nil, fmt.Errorf("%d clients: %w", clients, err)
 			}
 			r.Events = pr.Events
-			r.Runs = append(r.Runs, perSecond(pr.Events, pr.Elapsed))
+			r.Runs = append(r.Runs, pr.PerSecond())
 			c.logf("run %d: postgres, %d clients: %s events/s", run+1, clients, commas(int(r.Runs[run])))
 		}
 		rates = append(rates, r.done())

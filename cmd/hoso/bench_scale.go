@@ -134,17 +134,13 @@ func (s *scaleStream) next(n int) []workflow.Envelope {
 }
 
 // scale builds the store and measures it served.
-func (c *benchCommand) scale(ctx context.Context, dir string, dossiers int) (benchScale, error) {
+func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Catalog, dossiers int) (benchScale, error) {
 	res := benchScale{Dossiers: dossiers}
 	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"), false)
 	if err != nil {
 		return res, err
 	}
 	defer h.close()
-	cat, err := DefaultRulesConfig().load()
-	if err != nil {
-		return res, err
-	}
 	dataDir := filepath.Join(dir, "data")
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return res, err

@@ -68,18 +68,6 @@ func (r pgPeerResult) PerSecond() float64 {
 	return float64(r.Events) / r.Elapsed.Seconds()
 }
 
-// runPGPeer runs the peer against the server at dsn over items (the
-// simulator's stream, in order) with the given number of concurrent
-// clients, and returns what it measured. Its transitions table holds the
-// shipped definitions; see runPGPeerCatalog.
-func runPGPeer(ctx context.Context, dsn string, items []simulate.Item, clients int) (pgPeerResult, error) {
-	cat, err := loadCatalog("")
-	if err != nil {
-		return pgPeerResult{}, err
-	}
-	return runPGPeerCatalog(ctx, dsn, cat, items, clients)
-}
-
 // pgSchema is the peer's tables. A status is a state name of the
 // definition, as hoso keeps it: several states share one national status
 // code, so transitions keyed by the code would be ambiguous.
@@ -175,13 +163,15 @@ func pgTransitions(cat *workflow.Catalog, start time.Time) []pgTransition {
 	return out
 }
 
-// runPGPeerCatalog is runPGPeer with the transitions of cat. It creates a
+// runPGPeer runs the peer against the server at dsn over items (the
+// simulator's stream, in order) with the given number of concurrent
+// clients, its transitions table filled from cat. It creates a
 // fresh schema, so runs against one server are independent, fills the
 // transitions table, then replays the readable items: with N clients,
 // client i takes the events of the dossiers whose code hashes to i mod N,
 // in stream order, so each dossier's events stay in order. It stops at the
 // first error (after the other clients finish their current transaction).
-func runPGPeerCatalog(ctx context.Context, dsn string, cat *workflow.Catalog, items []simulate.Item, clients int) (pgPeerResult, error) {
+func runPGPeer(ctx context.Context, dsn string, cat *workflow.Catalog, items []simulate.Item, clients int) (pgPeerResult, error) {
 	res := pgPeerResult{Clients: clients}
 	if clients < 1 {
 		return res, fmt.Errorf("postgres peer: %d clients, want at least 1", clients)

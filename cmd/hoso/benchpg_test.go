@@ -139,9 +139,9 @@ func TestPGPeer(t *testing.T) {
 
 	for _, clients := range []int{1, 4} {
 		t.Run(fmt.Sprintf("clients=%d", clients), func(t *testing.T) {
-			res, err := runPGPeerCatalog(ctx, dsn, cat, items, clients)
+			res, err := runPGPeer(ctx, dsn, cat, items, clients)
 			if err != nil {
-				t.Fatalf("runPGPeerCatalog: %v", err)
+				t.Fatalf("runPGPeer: %v", err)
 			}
 			t.Logf("%d clients: %d events in %v, %.0f events/s", clients, res.Events, res.Elapsed, res.PerSecond())
 			got := pgResult{Clients: res.Clients, Events: res.Events, Rejected: res.Rejected, Skipped: res.Skipped}
@@ -246,9 +246,9 @@ func BenchmarkPGPeer(b *testing.B) {
 			var events int
 			var elapsed time.Duration
 			for b.Loop() {
-				res, err := runPGPeerCatalog(ctx, dsn, cat, items, clients)
+				res, err := runPGPeer(ctx, dsn, cat, items, clients)
 				if err != nil {
-					b.Fatalf("runPGPeerCatalog: %v", err)
+					b.Fatalf("runPGPeer: %v", err)
 				}
 				events += res.Events
 				elapsed += res.Elapsed
