@@ -193,7 +193,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		return err
 	}
 	elapsed := time.Since(p.began)
-	fmt.Fprintf(c.stderr, "published %s events in %s (%s/s)\n", commas(p.acked), elapsed.Round(time.Millisecond), commas(rate(p.acked, elapsed)))
+	fmt.Fprintf(c.stderr, "published %s events in %s (%s/s)\n", commas(p.acked), elapsed.Round(time.Millisecond), commas(int(perSecond(p.acked, elapsed))))
 	if p.dropped > 0 {
 		fmt.Fprintf(c.stderr, "JetStream dropped %s events as repeats of events published in the last minutes: was this seed published already? hoso saw them once\n", commas(p.dropped))
 	}
@@ -241,7 +241,7 @@ func (p *publisher) await(ctx context.Context, n int) error {
 func (p *publisher) progress() {
 	if now := time.Now(); now.Sub(p.last) >= simProgressEach {
 		p.last = now
-		fmt.Fprintf(p.out, "published %s/%s events (%s/s)\n", commas(p.acked), commas(p.total), commas(rate(p.acked, now.Sub(p.began))))
+		fmt.Fprintf(p.out, "published %s/%s events (%s/s)\n", commas(p.acked), commas(p.total), commas(int(perSecond(p.acked, now.Sub(p.began)))))
 	}
 }
 
@@ -312,13 +312,6 @@ func summary(t *simulate.Truth) string {
 	fmt.Fprintf(&b, "  %s events applied, %s corrections, %s mismatches; rejections: %s\n",
 		commas(t.Accepted), commas(t.Corrections), commas(t.Mismatches), strings.Join(reasons, ", "))
 	return b.String()
-}
-
-func rate(n int, d time.Duration) int {
-	if d <= 0 {
-		return 0
-	}
-	return int(float64(n) / d.Seconds())
 }
 
 // commas formats n with thousands separators: 30512 → "30,512".
