@@ -109,8 +109,8 @@ func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
 			start = i
 			continue
 		}
-		switch n := validRuneLen(s, i); {
-		case n == 0:
+		switch r, n := utf8.DecodeRuneInString(s[i:]); {
+		case r == utf8.RuneError && n == 1:
 			// As encoding/json, one U+FFFD per byte that starts no valid
 			// sequence.
 			b = append(b, s[start:i]...)
@@ -141,53 +141,6 @@ var jsonSpecial, jsonSpecialHTML = func() (plain, html [256]bool) {
 	html['<'], html['>'], html['&'] = true, true, true
 	return plain, html
 }()
-
-// validRuneLen returns the length of the valid UTF-8 sequence of two to
-// four bytes at s[i], or 0 when there is none (where utf8.DecodeRune
-// returns RuneError and 1).
-func validRuneLen(s string, i int) int {
-	c := s[i]
-	switch {
-	case c < 0xC2: // a continuation byte, or the start of an overlong sequence
-		return 0
-	case c < 0xE0:
-		if i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
-			return 2
-		}
-		return 0
-	case c < 0xF0:
-		if i+2 >= len(s) {
-			return 0
-		}
-		lo, hi := byte(0x80), byte(0xBF)
-		switch c {
-		case 0xE0:
-			lo = 0xA0 // not overlong
-		case 0xED:
-			hi = 0x9F // not a surrogate
-		}
-		if c1 := s[i+1]; c1 < lo || c1 > hi || s[i+2]&0xC0 != 0x80 {
-			return 0
-		}
-		return 3
-	case c < 0xF5:
-		if i+3 >= len(s) {
-			return 0
-		}
-		lo, hi := byte(0x80), byte(0xBF)
-		switch c {
-		case 0xF0:
-			lo = 0x90 // not overlong
-		case 0xF4:
-			hi = 0x8F // not beyond U+10FFFF
-		}
-		if c1 := s[i+1]; c1 < lo || c1 > hi || s[i+2]&0xC0 != 0x80 || s[i+3]&0xC0 != 0x80 {
-			return 0
-		}
-		return 4
-	}
-	return 0
-}
 
 // appendEscaped appends the escape of the ASCII byte c.
 func appendEscaped(b []byte, c byte) []byte {

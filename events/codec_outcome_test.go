@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -197,28 +196,4 @@ func FuzzMarshalOutcome(f *testing.F) {
 			t.Fatalf("marshalOutcome(%+v) = %s, %v; want %s, %v", o, got, err, want, werr)
 		}
 	})
-}
-
-func TestValidRuneLen(t *testing.T) {
-	tails := []byte{0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xe2, 0xff}
-	for c := 0x80; c < 0x100; c++ {
-		for b1 := 0; b1 < 0x100; b1++ {
-			for _, b2 := range tails {
-				for _, b3 := range tails {
-					full := string([]byte{byte(c), byte(b1), b2, b3})
-					for n := 1; n <= 4; n++ {
-						s := full[:n]
-						r, size := utf8.DecodeRuneInString(s)
-						want := size
-						if r == utf8.RuneError && size == 1 {
-							want = 0
-						}
-						if got := validRuneLen(s, 0); got != want {
-							t.Fatalf("validRuneLen(%q) = %d, want %d", s, got, want)
-						}
-					}
-				}
-			}
-		}
-	}
 }
