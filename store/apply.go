@@ -348,27 +348,6 @@ func (bt *batchTx) moveIndexKeys(w *working) error {
 	return nil
 }
 
-// indexKey is the key of a dossier in one of the dossier indexes, and the
-// counter of that key's group.
-type indexKey struct {
-	bucket *bbolt.Bucket
-	key    []byte // nil: the dossier is not in this index
-	count  string
-}
-
-// indexKeys returns the keys of a dossier in each of dossierIndexes, in
-// that order.
-func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
-	keys := make([]indexKey, len(dossierIndexes))
-	for i, ix := range &dossierIndexes {
-		keys[i] = indexKey{bucket: ix.bucket(b), count: ix.count(d)}
-		if k, ok := ix.appendKey(nil, d); ok {
-			keys[i].key = k
-		}
-	}
-	return keys
-}
-
 // keyProblem says why the event cannot be stored under the store's keys,
 // or returns "". The codec should have rejected such an event already;
 // the store checks again so that no message can make every retry of a

@@ -234,3 +234,24 @@ func statusCounts(pairs ...int) [workflow.MaxStatus + 1]int {
 	}
 	return a
 }
+
+// indexKey is the key of a dossier in one of the dossier indexes, and the
+// counter of that key's group.
+type indexKey struct {
+	bucket *bbolt.Bucket
+	key    []byte // nil: the dossier is not in this index
+	count  string
+}
+
+// indexKeys returns the keys of a dossier in each of dossierIndexes, in
+// that order.
+func (b *buckets) indexKeys(d *workflow.Dossier) []indexKey {
+	keys := make([]indexKey, len(dossierIndexes))
+	for i, ix := range &dossierIndexes {
+		keys[i] = indexKey{bucket: ix.bucket(b), count: ix.count(d)}
+		if k, ok := ix.appendKey(nil, d); ok {
+			keys[i].key = k
+		}
+	}
+	return keys
+}
