@@ -158,8 +158,6 @@ func agency(a string) func(*workflow.Event) { return func(e *workflow.Event) { e
 
 func procedure(p string) func(*workflow.Event) { return func(e *workflow.Event) { e.Procedure = p } }
 
-func actor(a string) func(*workflow.Event) { return func(e *workflow.Event) { e.Actor = a } }
-
 // standardFlow returns the five events that take a dossier through the
 // standard flow: received at the counter, assigned, transferred, resolved
 // with its electronic result, returned. Event ids are code/n; minutes
