@@ -48,6 +48,8 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	}
 	bt := &batchTx{b: b, catalog: db.catalog, working: map[string]*working{}, deltas: deltas{}}
 	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
+	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
+	bt.outbox = append(bt.outbox, chunkVersion)
 	res, err := bt.apply(ctx, batch)
 	if err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
@@ -83,6 +85,8 @@ type batchTx struct {
 	working map[string]*working // dossiers the batch touched, by code
 	deltas  deltas              // counter changes
 	mem     arena               // bytes of the keys and values put
+	outbox  []byte              // the outbox chunk of the batch's outcomes (outbox.go)
+	scratch []byte              // an outcome record on its way into outbox
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
 
@@ -152,6 +156,9 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 	}
 	if err := bt.flush(); err != nil {
 		return res, err
+	}
+	if err := bt.b.outbox.Put(seqKey(applied), bt.outbox); err != nil {
+		return res, fmt.Errorf("outbox: %w", err)
 	}
 	if err := bt.b.meta.Put([]byte(metaAppliedSeq), encodeUint64(applied)); err != nil {
 		return res, fmt.Errorf("applied seq: %w", err)
@@ -235,10 +242,7 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
 		}
 	}
-	k := bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), env.Seq))
-	if err := b.outbox.Put(k, bt.mem.end(appendOutcome(bt.mem.start(), &dec.Outcome))); err != nil {
-		return dec, fmt.Errorf("outbox: %w", err)
-	}
+	bt.outbox, bt.scratch = appendChunkOutcome(bt.outbox, bt.scratch, &dec.Outcome)
 	bt.deltas.add(countOutbox, 1)
 	return dec, nil
 }

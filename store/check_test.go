@@ -102,15 +102,29 @@ func checkInvariants(t testing.TB, b *buckets, cat *workflow.Catalog, chains boo
 		want[countMismatches]++
 		wantKeys[b.misByDossier][string(prefixSeqKey(m.Dossier, m.Seq))] = true
 	})
-	var outbox []uint64
+	var outbox []uint64 // every entry's seq, in key and chunk order
 	forEach(t, b.outbox, func(k, v []byte) {
-		var o workflow.Outcome
-		mustDecode(t, decodeOutcome(v, &o))
-		if seqOf(k) != o.Seq {
-			t.Errorf("outcome %d under key %d", o.Seq, seqOf(k))
+		r := newChunkReader(v)
+		first := true
+		for r.next() {
+			var o workflow.Outcome
+			mustDecode(t, decodeOutcome(r.record, &o))
+			if o.Seq != r.seq {
+				t.Errorf("outcome %d under the entry seq %d", o.Seq, r.seq)
+			}
+			if n := len(outbox); n > 0 && outbox[n-1] >= o.Seq {
+				t.Errorf("outcome %d after outcome %d", o.Seq, outbox[n-1])
+			}
+			outbox = append(outbox, o.Seq)
+			want[countOutbox]++
+			first = false
 		}
-		outbox = append(outbox, o.Seq)
-		want[countOutbox]++
+		mustDecode(t, r.err)
+		if first {
+			t.Errorf("outbox chunk %d is empty", seqOf(k))
+		} else if last := outbox[len(outbox)-1]; last != seqOf(k) {
+			t.Errorf("outbox chunk ending at %d under key %d", last, seqOf(k))
+		}
 	})
 
 	got := map[string]uint64{}

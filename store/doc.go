@@ -27,12 +27,13 @@ the whole file while Apply goes on.
 
 # Schema
 
-Version 3 (meta "schema"). Keys are ordered so that related records sit
-together and appends go to the end of a bucket. Sequences are big-endian
-uint64, so key order is sequence order. Records are a compact binary form
-that starts with its format version (codec.go); a history entry's
-dossier and index are those of its key, its previous hash the hash of the
-entry before it.
+Version 4 (meta "schema"); Open upgrades a file of version 3, whose
+outbox held one outcome per key, in place. Keys are ordered so that
+related records sit together and appends go to the end of a bucket.
+Sequences are big-endian uint64, so key order is sequence order. Records
+are a compact binary form that starts with its format version
+(codec.go); a history entry's dossier and index are those of its key,
+its previous hash the hash of the entry before it.
 
 	meta                  "schema" -> version; "applied_seq" -> seq
 	counts                counter name -> uint64 (see keys.go)
@@ -44,7 +45,7 @@ entry before it.
 	rej_by_reason         reason 0x00 seq -> ""
 	mismatches            seq -> Mismatch
 	mis_by_dossier        code 0x00 seq -> ""
-	outbox                seq -> Outcome
+	outbox                seq of its last outcome -> chunk: the outcomes of one batch (outbox.go)
 	dossier_by_status     status(1 byte) code -> ""
 	dossier_by_agency     agency 0x00 code -> ""
 	dossier_by_procedure  procedure 0x00 code -> ""
@@ -70,7 +71,9 @@ index sorts a dossier's entries in order.
     exactly one key for it, matching the record.
   - Every event id Apply decided is in dedupe, forever, except those it
     rejected as duplicates (their id is there already).
-  - The outbox holds one outcome per applied message until MarkPublished.
+  - The outbox holds one outcome per applied message until MarkPublished,
+    in chunks of disjoint, increasing ranges of sequences, each under the
+    sequence of its last outcome.
   - Counters equal what a scan would count: dossiers, per status, per
     agency and per procedure; history entries; rejections and per reason;
     mismatches; outbox length.

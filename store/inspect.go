@@ -24,6 +24,8 @@ type FileInfo struct {
 // sequence and state hash. It never writes the file. It returns ErrLocked
 // when a DB holds the file, and an error wrapping ErrSchemaOld or
 // ErrSchemaTooNew when this build cannot open it (with FileInfo filled).
+// A file of the version Open upgrades is inspected as it is: the versions
+// differ only in the outbox, which the state hash leaves out.
 func Inspect(ctx context.Context, path string) (FileInfo, error) {
 	var fi FileInfo
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
@@ -56,7 +58,7 @@ func Inspect(ctx context.Context, path string) (FileInfo, error) {
 		switch {
 		case fi.Schema > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, fi.Schema, schemaVersion)
-		case fi.Schema < schemaVersion:
+		case fi.Schema < upgradableSchema:
 			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild the store from the stream (hoso rebuild)", ErrSchemaOld, fi.Schema, schemaVersion)
 		}
 		bk, err := openBuckets(tx)

@@ -18,8 +18,15 @@ import (
 // statistics counters. Version 3 stores records in the binary form of
 // codec.go instead of JSON, history entries without their dossier and
 // index (their key holds them) or previous hash, UUID event ids as their
-// 16 bytes, and dedupe sequences as uvarints.
-const schemaVersion = 3
+// 16 bytes, and dedupe sequences as uvarints. Version 4 keeps the outbox
+// as one chunk of outcomes per batch (outbox.go).
+const schemaVersion = 4
+
+// upgradableSchema is the older version Open upgrades in place: it
+// differs from schemaVersion only in the outbox, which the upgrade
+// rewrites in the same transaction. Older files are rebuilt from the
+// stream.
+const upgradableSchema = 3
 
 // Bucket names. Open creates every one of them.
 const (
@@ -33,7 +40,7 @@ const (
 	bucketRejByReason  = "rej_by_reason"        // reason 0x00 seq -> empty
 	bucketMismatches   = "mismatches"           // seq -> mismatch record
 	bucketMisByDossier = "mis_by_dossier"       // code 0x00 seq -> empty
-	bucketOutbox       = "outbox"               // seq -> outcome record
+	bucketOutbox       = "outbox"               // seq of the last outcome -> chunk of outcome records (outbox.go)
 	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
 	bucketByProcedure  = "dossier_by_procedure" // procedure 0x00 code -> empty
