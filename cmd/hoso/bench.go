@@ -302,6 +302,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 
 	ceiling := benchRate{Name: "ceiling", What: "JetStream consumer: fetch and ack each message, no work", Events: len(msgs)}
 	ceilingAll := benchRate{Name: "ceiling-ack-all", What: "JetStream consumer configured as hoso's: fetch, ack each batch's last message, no work", Events: len(msgs)}
+	ceilingOut := benchRate{Name: "ceiling-outcomes", What: "ceiling-ack-all that also publishes one outcome per message to the outcome stream, as hoso's relay does: the NATS work of a drain, no hoso work", Events: len(msgs)}
 	drain := benchRate{Name: "hoso", What: "hoso serve draining the stream: decide, commit (fsync), ack, outcome published", Events: len(msgs)}
 	var cpu []float64
 	var rss []int64
@@ -317,7 +318,12 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 			return nil, fmt.Errorf("ceiling: %w", err)
 		}
 		ceilingAll.Runs = append(ceilingAll.Runs, rateAll)
-		c.logf("run %d: ceiling %s events/s (%s acking each batch)", r+1, commas(int(rate)), commas(int(rateAll)))
+		rateOut, err := h.ceilingOutcomes(ctx, msgs, cfg.BatchMax)
+		if err != nil {
+			return nil, fmt.Errorf("ceiling with outcomes: %w", err)
+		}
+		ceilingOut.Runs = append(ceilingOut.Runs, rateOut)
+		c.logf("run %d: ceiling %s events/s (%s acking each batch, %s publishing outcomes)", r+1, commas(int(rate)), commas(int(rateAll)), commas(int(rateOut)))
 		d, err := c.drain(ctx, h, filepath.Join(work, fmt.Sprintf("drain-%d", r)), len(msgs), len(msgs), cfg.BatchMax)
 		if err != nil {
 			return nil, fmt.Errorf("drain: %w", err)
@@ -328,7 +334,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	}
 	drain.CPU, drain.PeakRSS = median(cpu), slices.Max(rss)
 	drain.setBatches(bms)
-	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), drain.done())
+	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), ceilingOut.done(), drain.done())
 
 	if n := min(cfg.NaiveEvents, len(msgs)); n > 1 {
 		naive := benchRate{Name: "hoso-naive", What: "hoso serve --batch-max 1: one transaction, one fsync per event", Events: n}
@@ -635,6 +641,98 @@ func (h *benchNATS) ceiling(ctx context.Context, total, batch int, ackEach bool)
 		return 0, fmt.Errorf("consumed %d of %d messages", n, total)
 	}
 	return perSecond(total-1, last.Sub(first)), nil
+}
+
+// ceilingOutcomes drains the events stream as ceiling does with ack all,
+// and for every message publishes an outcome to the outcome stream as the
+// engine's relay does (asynchronously, with a Nats-Msg-Id, awaiting every
+// acknowledgement). It returns its events/s from the first message to the
+// last acknowledged outcome: what the NATS server allows a drain that does
+// all of the engine's messaging and none of its work.
+func (h *benchNATS) ceilingOutcomes(ctx context.Context, msgs []benchMessage, batch int) (float64, error) {
+	if err := h.reset(ctx); err != nil {
+		return 0, err
+	}
+	defer h.reset(context.WithoutCancel(ctx))
+	if _, err := events.Setup(ctx, h.js, events.StreamConfig{}); err != nil {
+		return 0, err
+	}
+	due, index := time.Date(2026, 12, 10, 17, 0, 0, 0, workflow.Zone), 1
+	template := workflow.Outcome{
+		Kind: workflow.OutcomeAccepted, EventID: "8a6e0804-2bd0-4672-b79d-d97027f9071a", Source: "tayninh",
+		Dossier: "000.00.12.H57-261125-0001", Action: "assign", Status: workflow.StatusProcessing, StatusName: "Đang xử lý",
+		PreviousStatus: workflow.StatusReceived, Due: &due, HistoryIndex: &index, Time: due.AddDate(0, 0, -10),
+	}
+	data, err := json.Marshal(template)
+	if err != nil {
+		return 0, err
+	}
+	subject := events.OutcomeSubject(template.Kind, template.Source, template.Dossier)
+	const name = "hoso-bench-ceiling-outcomes"
+	cons, err := h.js.CreateOrUpdateConsumer(ctx, events.EventsStream, jetstream.ConsumerConfig{
+		Durable: name, DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
+		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 4 * batch,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer h.js.DeleteConsumer(context.WithoutCancel(ctx), events.EventsStream, name)
+	var (
+		n        int // messages consumed, by the callback only
+		consumed atomic.Int64
+		first    time.Time // set before the first future is sent
+		futures  = make(chan jetstream.PubAckFuture, 4*batch)
+		failed   = make(chan error, 1)
+	)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		n++
+		if n == 1 {
+			first = time.Now()
+		}
+		meta, err := m.Metadata()
+		if err == nil {
+			msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s@%d", template.EventID, meta.Sequence.Stream))
+			var f jetstream.PubAckFuture
+			if f, err = h.js.PublishMsgAsync(msg, jetstream.WithExpectStream(events.OutcomesStream), jetstream.WithStallWait(time.Minute)); err == nil {
+				futures <- f
+			}
+		}
+		if err != nil {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+		if n%batch == 0 || n == len(msgs) {
+			m.Ack()
+		}
+		consumed.Store(int64(n))
+	}, jetstream.PullMaxMessages(2*batch))
+	if err != nil {
+		return 0, err
+	}
+	defer cc.Stop()
+	timeout := time.After(time.Minute + time.Duration(len(msgs))*time.Millisecond)
+	for range msgs {
+		select {
+		case f := <-futures:
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return 0, fmt.Errorf("publish outcome: %w", err)
+			case <-timeout:
+				return 0, errors.New("no acknowledgement of an outcome")
+			}
+		case err := <-failed:
+			return 0, err
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-timeout:
+			return 0, fmt.Errorf("consumed %d of %d messages", consumed.Load(), len(msgs))
+		}
+	}
+	return perSecond(len(msgs)-1, time.Since(first)), nil
 }
 
 // perSecond returns n per d, in events/s.

@@ -67,6 +67,18 @@ func (r *benchResults) bestPostgres() *benchRate {
 	return best
 }
 
+// messagingShare says how close the drain comes to ceiling-outcomes, a
+// drain with all of the engine's messaging and none of its work; "" when
+// either was not measured.
+func (r *benchResults) messagingShare() string {
+	hoso, co := r.rate("hoso"), r.rate("ceiling-outcomes")
+	if hoso == nil || co == nil || co.Median <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("hoso drains at %.2f of ceiling-outcomes (%s events/s): the NATS server's own work of fetching, acking and storing one outcome per event bounds any drain on this machine.",
+		hoso.Median/co.Median, commas(int(co.Median)))
+}
+
 // target is one of issue 6's targets as this run measured it.
 type benchTarget struct {
 	What string
@@ -210,6 +222,9 @@ func (r *benchResults) text() string {
 		rows = append(rows, r.Rates[i].cells(r.Rates[i].Name, " "))
 	}
 	textTable(&b, rateColumns, rows)
+	if l := r.messagingShare(); l != "" {
+		fmt.Fprintf(&b, "\n%s\n", l)
+	}
 	if len(r.Latency) > 0 {
 		fmt.Fprintf(&b, "\npublish → outcome latency at a steady offered load:\n\n")
 		rows = nil
@@ -248,6 +263,9 @@ func (r *benchResults) markdown() string {
 		rows = append(rows, x.cells(x.Name+" — "+x.What, ", "))
 	}
 	markdownTable(&b, rateColumns, []string{"---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"}, rows)
+	if l := r.messagingShare(); l != "" {
+		fmt.Fprintf(&b, "\n%s\n", l)
+	}
 	if len(r.Latency) > 0 {
 		b.WriteString("\n")
 		rows = nil

@@ -44,7 +44,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("stream: %d events, %d dossiers, %d bytes", res.Events, res.Dossiers, res.Bytes)
 	}
 	want := map[string]struct{ runs, events int }{
-		"ceiling": {2, res.Events}, "ceiling-ack-all": {2, res.Events}, "hoso": {2, res.Events},
+		"ceiling": {2, res.Events}, "ceiling-ack-all": {2, res.Events}, "ceiling-outcomes": {2, res.Events}, "hoso": {2, res.Events},
 		"hoso-naive": {1, 60}, "rebuild": {2, res.Events},
 		// Unreadable messages of the stream are not PostgreSQL transactions.
 		"postgres-1": {2, -1}, "postgres-2": {2, -1},
@@ -148,12 +148,12 @@ func TestBenchCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| hoso — ", "| rebuild — ", "| 600 |", "drain / consumer ceiling", "drain / naive mode", "drain / PostgreSQL peer"} {
+	for _, s := range []string{"| hoso — ", "| rebuild — ", "| ceiling-outcomes — ", "of ceiling-outcomes (", "| 600 |", "drain / consumer ceiling", "drain / naive mode", "drain / PostgreSQL peer"} {
 		if !bytes.Contains(md, []byte(s)) {
 			t.Errorf("results.md lacks %q:\n%s", s, md)
 		}
 	}
-	for _, s := range []string{"ceiling-ack-all", "p99", "targets:", "large store:", "store size per transition"} {
+	for _, s := range []string{"ceiling-ack-all", "hoso drains at ", "p99", "targets:", "large store:", "store size per transition"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("printed report lacks %q:\n%s", s, stdout.String())
 		}
