@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,7 +144,7 @@ func (c *benchCommand) Run(ctx context.Context, args []string) error {
 	}
 	fs.IntVar(&cfg.Dossiers, "dossiers", cfg.Dossiers, "dossiers of the generated stream (about 6 events each)")
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the generated stream")
-	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs of each throughput measure; the table gives the median")
+	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs of each throughput and latency measure; the tables give the median (of latency, the run with the median p99)")
 	fs.IntVar(&cfg.NaiveEvents, "naive-events", cfg.NaiveEvents, "events hoso applies one transaction each (the naive mode); 0 skips it")
 	loads := intList(cfg.Loads)
 	fs.Var(&loads, "loads", "offered loads, events/s, of the latency measure; empty skips it")
@@ -234,6 +235,24 @@ type benchLatency struct {
 	// outcome: the NATS server, the publisher and the outcome subscriber.
 	NATSCPU    float64 `json:"nats_cpu_seconds"`
 	batchMeans         // of hoso serve
+	// P99Runs is the p99 of every run at this load, in run order; the
+	// other fields are those of the run whose p99 is the median.
+	P99Runs []time.Duration `json:"p99_runs_ns"`
+}
+
+// medianLatency returns the run whose p99 is the median of the runs (of
+// an even number of runs, the higher of the middle two), with the p99 of
+// every run.
+func medianLatency(runs []benchLatency) benchLatency {
+	p99s := make([]time.Duration, len(runs))
+	for i := range runs {
+		p99s[i] = runs[i].P99
+	}
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b benchLatency) int { return cmp.Compare(a.P99, b.P99) })
+	m := sorted[len(sorted)/2]
+	m.P99Runs = p99s
+	return m
 }
 
 // batchMeans is what hoso serve's metrics say of its batches: the mean
@@ -372,12 +391,16 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	}
 
 	for i, load := range cfg.Loads {
-		l, err := c.latency(ctx, filepath.Join(work, fmt.Sprintf("load-%d", i)), msgs, load, cfg.LoadDuration, cfg.BatchMax, cfg.SyncAlways)
-		if err != nil {
-			return nil, fmt.Errorf("latency at %d events/s: %w", load, err)
+		var runs []benchLatency
+		for r := range cfg.Runs {
+			l, err := c.latency(ctx, filepath.Join(work, fmt.Sprintf("load-%d-%d", i, r)), msgs, load, cfg.LoadDuration, cfg.BatchMax, cfg.SyncAlways)
+			if err != nil {
+				return nil, fmt.Errorf("latency at %d events/s: %w", load, err)
+			}
+			c.logf("run %d: offered %s events/s: p50 %s, p99 %s", r+1, commas(load), l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond))
+			runs = append(runs, l)
 		}
-		c.logf("offered %s events/s: p50 %s, p99 %s", commas(load), l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond))
-		res.Latency = append(res.Latency, l)
+		res.Latency = append(res.Latency, medianLatency(runs))
 	}
 	if cfg.Scale > 0 {
 		sc, err := c.scale(ctx, filepath.Join(work, "scale"), cat, cfg.Scale)

@@ -169,8 +169,8 @@ func (r *benchResults) where() string {
 // whose CPU and memory the latency columns are).
 var (
 	rateColumns    = []string{"measure", "events/s (median)", "runs", "events", "CPU s", "peak RSS", "mean batch", "apply", "commit"}
-	latencyColumns = []string{"offered/s", "achieved/s", "events", "p50", "p90", "p99", "max", "CPU s", "peak RSS", "NATS CPU s", "mean batch", "apply", "commit"}
-	latencyHeaders = []string{"offered events/s", "achieved", "events", "p50", "p90", "p99", "max", "serve CPU s", "serve peak RSS", "NATS + load CPU s", "mean batch", "apply", "commit"}
+	latencyColumns = []string{"offered/s", "achieved/s", "events", "p50", "p90", "p99", "max", "p99 of runs", "CPU s", "peak RSS", "NATS CPU s", "mean batch", "apply", "commit"}
+	latencyHeaders = []string{"offered events/s", "achieved", "events", "p50", "p90", "p99", "max", "p99 of each run", "serve CPU s", "serve peak RSS", "NATS + load CPU s", "mean batch", "apply", "commit"}
 )
 
 // cells is a measure's row of the throughput table; sep separates its runs.
@@ -192,7 +192,11 @@ func (x *benchRate) cells(name, sep string) []string {
 
 // cells is an offered load's row of the latency table.
 func (l *benchLatency) cells() []string {
-	return []string{commas(l.Load), commas(int(l.Achieved)), commas(l.Events), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max),
+	runs := make([]string, len(l.P99Runs))
+	for i, d := range l.P99Runs {
+		runs[i] = fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond))
+	}
+	return []string{commas(l.Load), commas(int(l.Achieved)), commas(l.Events), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), strings.Join(runs, " "),
 		fmt.Sprintf("%.1f", l.CPU), mb(l.PeakRSS), fmt.Sprintf("%.1f", l.NATSCPU), fmt.Sprintf("%.1f", l.MeanBatch), ms(l.MeanApply), ms(l.MeanCommit)}
 }
 
@@ -226,7 +230,7 @@ func (r *benchResults) text() string {
 		fmt.Fprintf(&b, "\n%s\n", l)
 	}
 	if len(r.Latency) > 0 {
-		fmt.Fprintf(&b, "\npublish → outcome latency at a steady offered load:\n\n")
+		fmt.Fprintf(&b, "\npublish → outcome latency at a steady offered load (the run whose p99 is the median):\n\n")
 		rows = nil
 		for i := range r.Latency {
 			rows = append(rows, r.Latency[i].cells())

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,9 @@ func TestBenchCommand(t *testing.T) {
 	for i, l := range res.Latency {
 		if l.Load != []int{300, 600}[i] || l.Events != l.Load {
 			t.Errorf("latency %d: offered %d with %d events, want %d events in 1s", i, l.Load, l.Events, l.Load)
+		}
+		if len(l.P99Runs) != 2 || !slices.Contains(l.P99Runs, l.P99) || l.P99 != max(l.P99Runs[0], l.P99Runs[1]) {
+			t.Errorf("latency at %d/s: p99 %v is not the median (the higher) of its two runs %v", l.Load, l.P99, l.P99Runs)
 		}
 		if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
 			t.Errorf("latency at %d/s: percentiles out of order: %+v", l.Load, l)
