@@ -1,6 +1,9 @@
 package web
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -48,5 +51,50 @@ func TestHashToken(t *testing.T) {
 	// sha256("abc")
 	if got, want := HashToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
 		t.Errorf("HashToken(abc) = %s, want %s", got, want)
+	}
+}
+
+// TestSetAccess: SetAccess swaps the users of a server started with an
+// access file, for the requests after it, and refuses to turn access
+// control on or off.
+func TestSetAccess(t *testing.T) {
+	access := func(name string) (*Access, string) {
+		t.Helper()
+		tok, hash, err := NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ParseAccess(strings.NewReader("users:\n  - name: "+name+"\n    token_sha256: "+hash+"\n    role: viewer\n"), "access.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, tok
+	}
+	a, tokA := access("ana")
+	b, tokB := access("ba")
+	if err := New(Config{}).SetAccess(a); !errors.Is(err, ErrAccessOff) {
+		t.Errorf("SetAccess on a server without access control = %v, want ErrAccessOff", err)
+	}
+	s := New(Config{Access: a})
+	if err := s.SetAccess(nil); !errors.Is(err, ErrAccessOff) {
+		t.Errorf("SetAccess(nil) = %v, want ErrAccessOff", err)
+	}
+	status := func(tok string) int {
+		// An unknown API path: 401 without a user, 404 for any user, and
+		// no handler that would need the server's store or catalog.
+		req := httptest.NewRequest("GET", "/api/v1/no-such-route", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code
+	}
+	if got := status(tokA); got != http.StatusNotFound {
+		t.Fatalf("ana before the swap: %d", got)
+	}
+	if err := s.SetAccess(b); err != nil {
+		t.Fatal(err)
+	}
+	if got, got2 := status(tokA), status(tokB); got != http.StatusUnauthorized || got2 != http.StatusNotFound {
+		t.Errorf("after the swap: ana %d (want 401), ba %d (want 404)", got, got2)
 	}
 }

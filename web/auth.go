@@ -115,7 +115,8 @@ func (s *Server) authorized(h http.HandlerFunc) http.Handler {
 // file is configured. It returns the request to serve (carrying the user,
 // its agency argument scoped) or false when it has answered.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if s.cfg.Access == nil {
+	access := s.access.Load()
+	if access == nil {
 		return r, true
 	}
 	pattern := r.Pattern
@@ -124,7 +125,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 		return r, true
 	}
 	page := pagePatterns[pattern] || pattern == "/"
-	u, ok := s.cfg.Access.Authenticate(bearer(r))
+	u, ok := access.Authenticate(bearer(r))
 	if !ok {
 		if page && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" { // a browser
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -245,7 +246,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tok := r.PostFormValue("token")
-		if u, ok := s.cfg.Access.Authenticate(tok); ok {
+		if u, ok := s.access.Load().Authenticate(tok); ok {
 			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true,
 				Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 			s.log.Info("dashboard login", "user", u.Name, "request_id", requestID(r))

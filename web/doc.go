@@ -44,7 +44,8 @@
 // 404, or refused when it spans every agency); a route missing from it
 // needs RoleAdmin. Tokens come from the Authorization header (bearer) or
 // the dashboard's session cookie set by /login, are compared in constant
-// time as hashes, and are never logged.
+// time as hashes, and are never logged. Server.SetAccess replaces the
+// users while the server runs (hoso serve does on SIGHUP).
 //
 // A Server is an http.Handler and safe for concurrent use.
 package web

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoso-vn/hoso/workflow"
@@ -66,9 +67,10 @@ type Config struct {
 
 // Server is the HTTP handler of hoso.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	access atomic.Pointer[Access] // nil: access control off (Config.Access nil)
 }
 
 // New builds a Server.
@@ -77,8 +79,25 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.access.Store(cfg.Access)
 	s.routes()
 	return s
+}
+
+// ErrAccessOff is returned by SetAccess on a server started without an
+// access file: access control is turned on or off only at start.
+var ErrAccessOff = errors.New("web: access control is off; it is turned on at start")
+
+// SetAccess replaces the users of a server started with Config.Access,
+// for the requests that start afterwards: a removed user's token is
+// refused from then on, dashboard sessions included (a session is its
+// token). Live feed streams already open go on until they end.
+func (s *Server) SetAccess(a *Access) error {
+	if a == nil || s.access.Load() == nil {
+		return ErrAccessOff
+	}
+	s.access.Store(a)
+	return nil
 }
 
 // Route is one route of the server, for documentation and tests.
@@ -152,7 +171,7 @@ func (s *Server) routes() {
 			}
 		}))
 	}
-	if s.cfg.Access != nil {
+	if s.access.Load() != nil {
 		s.mux.HandleFunc("GET /login", s.loginPage)
 		s.mux.HandleFunc("POST /login", s.loginPage)
 		s.mux.HandleFunc("POST /logout", s.logout)

@@ -39,6 +39,9 @@ type metrics struct {
 	lagErrs prometheus.Counter
 	errs    prometheus.Counter // failed Apply attempts
 
+	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
+	reloadTime prometheus.Gauge // when a reload last loaded every file
+
 	// Set by watch before the first scrape, read-only afterwards.
 	db    *store.DB
 	relay *events.Relay
@@ -80,8 +83,18 @@ func newMetrics() *metrics {
 			Name: "hoso_consumer_lag_errors_total",
 			Help: "Scrapes that could not read the consumer's info from JetStream, and so report no hoso_consumer_lag.",
 		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hoso_config_last_reload_successful",
+			Help: "1 if the last reload of the access file and TLS certificate (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hoso_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last reload (SIGHUP) that loaded every file, or of the start.",
+		}),
 	}
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs,
+	m.reloadOK.Set(1)
+	m.reloadTime.SetToCurrentTime()
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.reloadOK, m.reloadTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",
@@ -183,4 +196,14 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(info.NumPending)+float64(info.NumAckPending))
+}
+
+// observeReload records the result of a SIGHUP reload.
+func (m *metrics) observeReload(err error) {
+	if err != nil {
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloadOK.Set(1)
+	m.reloadTime.SetToCurrentTime()
 }

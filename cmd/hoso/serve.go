@@ -149,10 +149,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
-	fs.StringVar(&cfg.Access, "access", envOr(c.getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
+	fs.StringVar(&cfg.Access, "access", envOr(c.getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles, read again on SIGHUP; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
 	fs.StringVar(&cfg.NATSUsers, "nats-users", envOr(c.getenv, "HOSO_NATS_USERS", ""), "users file of the embedded NATS server: each source may publish and read only its own subjects (env HOSO_NATS_USERS)")
 	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(c.getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS (env HOSO_TLS_CERT)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(c.getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(c.getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -324,8 +324,10 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	})
 	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
+	reload := &reloader{cfg: cfg, api: api, log: log, metrics: m}
 	if tlsCert != nil {
-		httpSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
+		reload.cert.Store(tlsCert)
+		httpSrv.TLSConfig = &tls.Config{GetCertificate: reload.getCertificate, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, httpSrv.TLSConfig)
 	}
 	log.Info("http listening", "addr", ln.Addr().String(), "tls", tlsCert != nil, "access_control", access != nil)
@@ -342,6 +344,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	run("consumer", consumer.Run)
 	run("relay", relay.Run)
+	run("reloader", reload.run)
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
@@ -364,7 +367,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	<-httpDone
-	for _, st := range stages { // scheduler, consumer, relay: in the order started
+	for _, st := range stages { // scheduler, consumer, relay, reloader: in the order started
 		st.stop()
 	}
 	if err := nc.Drain(); err != nil {

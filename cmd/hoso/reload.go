@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/hoso-vn/hoso/web"
+)
+
+// reloader re-reads, on SIGHUP, the files serve may take again without a
+// restart: the access file (--access) and the TLS certificate and key
+// (--tls-cert, --tls-key). Each is replaced only when its new version
+// loads; otherwise the one in force stays, and the failure is logged and
+// counted. Turning access control or TLS on or off needs a restart.
+type reloader struct {
+	cfg     ServeConfig
+	api     *web.Server
+	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// getCertificate is the tls.Config hook that serves the current
+// certificate to each new connection.
+func (r *reloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.cert.Load(), nil
+}
+
+// reload re-reads the access file and the certificate, each on its own.
+func (r *reloader) reload() error {
+	var errs []error
+	if r.cfg.Access != "" {
+		a, err := loadAccess(r.cfg.Access)
+		if err == nil {
+			err = r.api.SetAccess(a)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("access file %s: %w", r.cfg.Access, err))
+		} else {
+			r.log.Info("access file reloaded", "path", r.cfg.Access, "users", len(a.Users()))
+		}
+	}
+	if r.cfg.TLSCert != "" {
+		c, err := tls.LoadX509KeyPair(r.cfg.TLSCert, r.cfg.TLSKey)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TLS certificate %s: %w", r.cfg.TLSCert, err))
+		} else {
+			r.cert.Store(&c)
+			r.log.Info("TLS certificate reloaded", "cert", r.cfg.TLSCert, "not_after", c.Leaf.NotAfter)
+		}
+	}
+	err := errors.Join(errs...)
+	r.metrics.observeReload(err)
+	return err
+}
+
+// run reloads on every SIGHUP until ctx ends.
+func (r *reloader) run(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if r.cfg.Access == "" && r.cfg.TLSCert == "" {
+				r.log.Info("SIGHUP: nothing to reload (serve runs without --access and --tls-cert)")
+				continue
+			}
+			r.log.Info("SIGHUP: reloading the access file and the TLS certificate")
+			if err := r.reload(); err != nil {
+				r.log.Error("reload failed; the previous files stay in force", "err", err)
+			}
+		}
+	}
+}

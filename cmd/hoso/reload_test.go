@@ -1,0 +1,113 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/hoso-vn/hoso/web"
+)
+
+// TestServeReloadsOnSIGHUP runs `hoso serve` as a process with an access
+// file and a TLS certificate, replaces both files, and sends SIGHUP: new
+// connections get the new certificate, a removed user's token is refused
+// and a new one accepted. A broken access file leaves the previous users
+// in force and shows in the reload metric until a good one is loaded.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, certA := writeCert(t, t.TempDir(), "hoso A")
+	accessFile := filepath.Join(dir, "access.yaml")
+	writeUsers := func(users ...string) map[string]string {
+		t.Helper()
+		tokens := map[string]string{}
+		var b strings.Builder
+		b.WriteString("users:\n")
+		for _, u := range users {
+			tok, hash, err := web.NewToken()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens[u] = tok
+			b.WriteString("  - name: " + u + "\n    token_sha256: " + hash + "\n    role: admin\n")
+		}
+		if err := os.WriteFile(accessFile, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return tokens
+	}
+	before := writeUsers("alice", "bob")
+
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startChildArgs(t, "serve", "--data-dir", filepath.Join(dir, "data"), "--http-addr", addr, "--nats-port", "0",
+		"--access", accessFile, "--tls-cert", certFile, "--tls-key", keyFile, "--log-format", "json")
+	c.waitFor(t, "hoso started")
+
+	pool := x509.NewCertPool()
+	pool.AddCert(certA)
+	// get does GET path on a new connection, returning the status, the
+	// body and the name of the certificate the server presented.
+	get := func(path, token string) (int, string, string) {
+		t.Helper()
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
+		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), resp.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	if code, _, cn := get("/api/v1/definitions", before["bob"]); code != 200 || cn != "hoso A" {
+		t.Fatalf("before the reload: %d from %q, want 200 from hoso A", code, cn)
+	}
+
+	// Rotate the certificate and remove bob.
+	_, _, certB := writeCert(t, filepath.Dir(certFile), "hoso B") // overwrites cert.pem and key.pem
+	pool.AddCert(certB)
+	after := writeUsers("alice", "carol")
+	hup := func() {
+		t.Helper()
+		if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hup()
+	c.waitFor(t, "access file reloaded")
+	c.waitFor(t, "TLS certificate reloaded")
+	for _, tt := range []struct {
+		user  string
+		token string
+		want  int
+	}{{"bob (removed)", before["bob"], 401}, {"carol (added)", after["carol"], 200}} {
+		if code, _, cn := get("/api/v1/definitions", tt.token); code != tt.want || cn != "hoso B" {
+			t.Errorf("after the reload, %s: %d from %q, want %d from hoso B", tt.user, code, cn, tt.want)
+		}
+	}
+	if _, metrics, _ := get("/metrics", after["alice"]); !strings.Contains(metrics, "hoso_config_last_reload_successful 1") {
+		t.Errorf("metrics after a good reload lack hoso_config_last_reload_successful 1")
+	}
+
+	// A broken access file: the users in force stay.
+	if err := os.WriteFile(accessFile, []byte("users: [oops"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup()
+	c.waitFor(t, "reload failed; the previous files stay in force")
+	if code, _, _ := get("/api/v1/definitions", after["carol"]); code != 200 {
+		t.Errorf("after a failed reload, carol: %d, want 200 (the previous file in force)", code)
+	}
+	if _, metrics, _ := get("/metrics", after["alice"]); !strings.Contains(metrics, "hoso_config_last_reload_successful 0") {
+		t.Errorf("metrics after a failed reload lack hoso_config_last_reload_successful 0")
+	}
+}
