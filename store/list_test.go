@@ -196,3 +196,80 @@ func TestVerifyPage(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemsByAgency: rejections and mismatches of an agency are those
+// whose event named it and those of a dossier stored under it; a page
+// passes over at most maxSkipped others and then returns, short, with a
+// cursor that leads on to the rest.
+func TestProblemsByAgency(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	const codeX = "000.00.12.X99-250804-0001"
+	x99 := agency("000.00.12.X99")
+	h.apply(h.envelopes(
+		event("h-submit", "submit", code1, 0),                                         // seq 1: H57's dossier
+		event("x-submit", "submit", codeX, 0, x99),                                    // 2: X99's dossier
+		event("h-bad", "resolve", code1, 1),                                           // 3: rejected, H57 by event and dossier
+		event("x-bad", "resolve", codeX, 1, x99),                                      // 4: rejected, X99
+		event("h-named-x", "resolve", code1, 2, x99),                                  // 5: rejected, names X99, dossier of H57
+		event("h-claim", "receive", code1, 3, claims(workflow.StatusProcessing)),      // 6: mismatch, H57
+		event("x-claim", "receive", codeX, 3, x99, claims(workflow.StatusProcessing)), // 7: mismatch, X99
+	))
+	seqs := func(q workflow.RejectionQuery) []uint64 {
+		t.Helper()
+		list, next, err := h.db.Rejections(ctx, q)
+		if err != nil || next != 0 {
+			t.Fatalf("Rejections(%+v) = %v, next %d", q, err, next)
+		}
+		var s []uint64
+		for _, r := range list {
+			s = append(s, r.Seq)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		q    workflow.RejectionQuery
+		want []uint64
+	}{
+		{workflow.RejectionQuery{Agency: "000.00.12.H57"}, []uint64{5, 3}},
+		{workflow.RejectionQuery{Agency: "000.00.12.X99"}, []uint64{5, 4}}, // 5 named X99
+		{workflow.RejectionQuery{Agency: "000.00.12.X99", Dossier: codeX}, []uint64{4}},
+		{workflow.RejectionQuery{Agency: "000.00.12.A01"}, nil},
+		{workflow.RejectionQuery{}, []uint64{5, 4, 3}},
+	} {
+		if got := seqs(tt.q); !slices.Equal(got, tt.want) {
+			t.Errorf("Rejections(%+v) = seqs %v, want %v", tt.q, got, tt.want)
+		}
+	}
+	mis, _, err := h.db.Mismatches(ctx, workflow.MismatchQuery{Agency: "000.00.12.X99"})
+	if err != nil || len(mis) != 1 || mis[0].Seq != 7 {
+		t.Errorf("Mismatches(X99) = %+v, %v; want seq 7", mis, err)
+	}
+
+	// maxSkipped unreadable messages (no agency, no dossier) after them.
+	var batch []workflow.Envelope
+	for range maxSkipped + 10 {
+		batch = append(batch, h.codecRejection(workflow.ReasonMalformed, ""))
+	}
+	h.apply(batch)
+	q := workflow.RejectionQuery{Agency: "000.00.12.X99", Limit: 10}
+	var got []uint64
+	pages := 0
+	for {
+		list, next, err := h.db.Rejections(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range list {
+			got = append(got, r.Seq)
+		}
+		if next == 0 {
+			break
+		}
+		q.Before = next
+	}
+	if !slices.Equal(got, []uint64{5, 4}) || pages != 2 {
+		t.Errorf("X99 behind %d others: seqs %v in %d pages, want 5, 4 in 2 (one short page with a cursor)", maxSkipped+10, got, pages)
+	}
+}

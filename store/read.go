@@ -387,10 +387,14 @@ func (b *buckets) dossierIndex(q workflow.DossierQuery) (*bbolt.Bucket, []byte, 
 // that match every filter of q, below the cursor q.Before. With a dossier
 // or a reason it walks that index (the dossier's when both are given).
 // Since is checked on Rejection.Time, the stream's timestamp, which follows
-// the sequence: the walk stops at the first older rejection. next is the
-// cursor of the following page, 0 when there is none.
+// the sequence: the walk stops at the first older rejection. An agency
+// is a filter on the records walked (agencyFilter): a page passes over at
+// most maxSkipped records, so it may hold fewer than the limit, even none,
+// with a cursor. next is the cursor of the following page, 0 when there is
+// none.
 func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list []workflow.Rejection, next uint64, err error) {
 	n := limit(q.Limit)
+	af := agencyFilter{agency: q.Agency}
 	err = db.view(ctx, func(b *buckets) error {
 		ix, prefix := b.rejections, []byte(nil)
 		switch {
@@ -412,8 +416,12 @@ func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list [
 			case !q.Since.IsZero() && r.Time.Before(q.Since):
 				return false, nil
 			case q.Dossier != "" && r.Dossier != q.Dossier, q.Reason != "" && r.Reason != q.Reason:
-				return true, nil
-			case len(list) == n:
+				return af.skip(seq, &next), nil
+			}
+			if in, err := af.in(b, r.Agency, r.Dossier); err != nil || !in {
+				return err == nil && af.skip(seq, &next), err
+			}
+			if len(list) == n {
 				next = list[n-1].Seq
 				return false, nil
 			}
@@ -428,10 +436,12 @@ func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list [
 }
 
 // Mismatches lists recorded status mismatches newest first, below the
-// cursor q.Before, of one dossier when q.Dossier is set. next is the
-// cursor of the following page, 0 when there is none.
+// cursor q.Before, of one dossier when q.Dossier is set, of one agency
+// when q.Agency is (as Rejections). next is the cursor of the following
+// page, 0 when there is none.
 func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []workflow.Mismatch, next uint64, err error) {
 	n := limit(q.Limit)
+	af := agencyFilter{agency: q.Agency}
 	err = db.view(ctx, func(b *buckets) error {
 		ix, prefix := b.mismatches, []byte(nil)
 		if q.Dossier != "" {
@@ -442,13 +452,16 @@ func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []
 			if v == nil {
 				return false, fmt.Errorf("store: mismatch %d is indexed but not recorded", seq)
 			}
-			if len(list) == n {
-				next = list[n-1].Seq
-				return false, nil
-			}
 			var m workflow.Mismatch
 			if err := decodeMismatch(v, &m); err != nil {
 				return false, fmt.Errorf("mismatch %d: %w", seq, err)
+			}
+			if in, err := af.in(b, m.Agency, m.Dossier); err != nil || !in {
+				return err == nil && af.skip(seq, &next), err
+			}
+			if len(list) == n {
+				next = list[n-1].Seq
+				return false, nil
 			}
 			list = append(list, m)
 			return true, nil
@@ -458,6 +471,56 @@ func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []
 		return nil, 0, fmt.Errorf("list mismatches: %w", err)
 	}
 	return list, next, nil
+}
+
+// agencyFilter keeps, in a listing of rejections or mismatches, the
+// records of one agency: those whose event named it, and those of a
+// dossier stored under it. It bounds how many records one page passes
+// over, so that a page of a rare agency in a long history returns in
+// bounded time, short, with a cursor to go on from.
+type agencyFilter struct {
+	agency   string            // "" keeps every record
+	skipped  int               // records left out so far
+	dossiers map[string]string // the agency of each dossier looked up, "" if unknown
+}
+
+// maxSkipped is how many records one page of a listing passes over
+// before it returns with the cursor of the last one.
+const maxSkipped = 10_000
+
+// in reports whether the record of agency and dossier is kept.
+func (f *agencyFilter) in(b *buckets, agency, dossier string) (bool, error) {
+	if f.agency == "" || agency == f.agency {
+		return true, nil
+	}
+	if !keyPart(dossier) {
+		return false, nil
+	}
+	a, ok := f.dossiers[dossier]
+	if !ok {
+		d, err := b.dossier(dossier)
+		switch {
+		case err == nil:
+			a = d.Agency
+		case !errors.Is(err, workflow.ErrNotFound):
+			return false, fmt.Errorf("dossier %q: %w", dossier, err)
+		}
+		if f.dossiers == nil {
+			f.dossiers = map[string]string{}
+		}
+		f.dossiers[dossier] = a
+	}
+	return a == f.agency, nil
+}
+
+// skip counts a record the page leaves out. Once maxSkipped are, it sets
+// *next to the record's sequence and returns false: the page ends there.
+func (f *agencyFilter) skip(seq uint64, next *uint64) bool {
+	if f.skipped++; f.skipped < maxSkipped {
+		return true
+	}
+	*next = seq
+	return false
 }
 
 // scanDesc calls fn with the sequences of the keys prefix + seq of bucket,

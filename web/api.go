@@ -249,8 +249,8 @@ func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rq := workflow.RejectionQuery{Dossier: q.code("dossier"), Reason: q.reason("reason"), Since: q.time("since"),
-		Before: q.seqCursor(), Limit: q.limit()}
+	rq := workflow.RejectionQuery{Dossier: q.code("dossier"), Reason: q.reason("reason"), Agency: q.str("agency"),
+		Since: q.time("since"), Before: q.seqCursor(), Limit: q.limit()}
 	if q.err != nil {
 		return q.err
 	}
@@ -267,7 +267,7 @@ func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	mq := workflow.MismatchQuery{Dossier: q.code("dossier"), Before: q.seqCursor(), Limit: q.limit()}
+	mq := workflow.MismatchQuery{Dossier: q.code("dossier"), Agency: q.str("agency"), Before: q.seqCursor(), Limit: q.limit()}
 	if q.err != nil {
 		return q.err
 	}

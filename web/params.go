@@ -14,8 +14,8 @@ import (
 // the list from here.
 var queryParams = map[string][]string{
 	"/api/v1/dossiers":     {"status", "agency", "procedure", "overdue", "from", "to", "cursor", "limit"},
-	"/api/v1/rejections":   {"dossier", "reason", "since", "cursor", "limit"},
-	"/api/v1/mismatches":   {"dossier", "cursor", "limit"},
+	"/api/v1/rejections":   {"dossier", "reason", "agency", "since", "cursor", "limit"},
+	"/api/v1/mismatches":   {"dossier", "agency", "cursor", "limit"},
 	"/api/v1/audit/verify": {"cursor", "limit"},
 	"/api/v1/feed":         {"agency", "reason"},
 	"/api/v1/reconcile":    {"format", "agency", "scope", "publish"},

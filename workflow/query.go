@@ -40,14 +40,18 @@ type DossierQuery struct {
 type RejectionQuery struct {
 	Dossier string
 	Reason  Reason
-	Since   time.Time // only rejections recorded at or after this time
-	Before  uint64    // cursor: only rejections with a smaller stream sequence
-	Limit   int       // at most this many; stores cap it
+	// Agency keeps the rejections of an agency: those whose event named
+	// it, and those of a dossier the store holds under it.
+	Agency string
+	Since  time.Time // only rejections recorded at or after this time
+	Before uint64    // cursor: only rejections with a smaller stream sequence
+	Limit  int       // at most this many; stores cap it
 }
 
 // MismatchQuery selects recorded status mismatches, newest first.
 type MismatchQuery struct {
 	Dossier string
+	Agency  string // as RejectionQuery.Agency
 	Before  uint64 // cursor: only mismatches with a smaller stream sequence
 	Limit   int
 }

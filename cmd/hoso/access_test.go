@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,8 +79,8 @@ var routeAccess = map[string]struct {
 	"GET /api/v1/dossiers":               {"viewer", "filtered"},
 	"GET /api/v1/dossiers/{code}":        {"viewer", "dossier"},
 	"GET /api/v1/dossiers/{code}/verify": {"viewer", "dossier"},
-	"GET /api/v1/rejections":             {"viewer", "forbidden"},
-	"GET /api/v1/mismatches":             {"viewer", "forbidden"},
+	"GET /api/v1/rejections":             {"viewer", "filtered"},
+	"GET /api/v1/mismatches":             {"viewer", "filtered"},
 	"GET /api/v1/definitions":            {"viewer", "free"},
 	"GET /api/v1/statuses":               {"viewer", "free"},
 	"GET /api/v1/openapi.json":           {"viewer", "free"},
@@ -106,15 +107,19 @@ func TestAccessControl(t *testing.T) {
 	path, tokens := writeAccessFile(t)
 	in := startServe(t, t.TempDir(), "--access", path)
 	codeH57, codeX99 := "000.00.12.H57-251001-0001", "000.00.12.X99-251001-0001"
-	for _, ev := range []struct{ code, agency string }{{codeH57, "H57"}, {codeX99, "X99"}} {
+	// emit publishes an event and, for a submit, waits for its acceptance.
+	emit := func(code, agency, action string) {
+		t.Helper()
 		var out, errb bytes.Buffer
-		err := run(context.Background(), []string{"emit", "--nats-url", in.natsURL, "--source", "tayninh", "--dossier", ev.code,
-			"--action", "submit", "--procedure", "1.004227", "--agency", ev.agency, "--actor", "cb-01",
+		err := run(context.Background(), []string{"emit", "--wait=" + strconv.FormatBool(action == "submit"),
+			"--nats-url", in.natsURL, "--source", "tayninh", "--dossier", code, "--action", action, "--procedure", "1.004227", "--agency", agency, "--actor", "cb-01",
 			"--time", "2025-10-01T09:00:00+07:00"}, noEnv, strings.NewReader(""), &out, &errb)
 		if err != nil {
 			t.Fatalf("emit: %v\n%s%s", err, out.String(), errb.String())
 		}
 	}
+	emit(codeH57, "H57", "submit")
+	emit(codeX99, "X99", "submit")
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	call := func(method, path, token string) (int, []byte) {
@@ -239,6 +244,31 @@ func TestAccessControl(t *testing.T) {
 	}
 	if st, _ := call("GET", "/overdue", tokens["viewer-two"]); st != 200 {
 		t.Errorf("/overdue as viewer-two = %d, want 200", st)
+	}
+
+	// So do rejections: one for each agency (resolving a dossier just
+	// submitted is not a transition of the standard flow).
+	emit(codeH57, "H57", "resolve")
+	emit(codeX99, "X99", "resolve")
+	var problems struct {
+		Items []struct {
+			Dossier string `json:"dossier"`
+			Reason  string `json:"reason"`
+		} `json:"items"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(problems.Items) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("rejections as viewer = %+v after 10s, want both", problems.Items)
+		}
+		getAs("/api/v1/rejections", tokens["viewer"], &problems)
+	}
+	getAs("/api/v1/rejections", tokens["viewer-h57"], &problems)
+	if len(problems.Items) != 1 || problems.Items[0].Dossier != codeH57 {
+		t.Errorf("rejections as viewer-h57 = %+v, want only %s's", problems.Items, codeH57)
+	}
+	getAs("/api/v1/rejections?agency=X99", tokens["viewer-two"], &problems)
+	if len(problems.Items) != 1 || problems.Items[0].Dossier != codeX99 {
+		t.Errorf("rejections?agency=X99 as viewer-two = %+v, want only %s's", problems.Items, codeX99)
 	}
 
 	// Publishing corrections needs admin; reconciling does not.

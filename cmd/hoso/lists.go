@@ -185,6 +185,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	cf := addClientFlags(fs, c.getenv)
 	dossier := fs.String("dossier", "", "only rejections of events naming this dossier")
 	reason := fs.String("reason", "", "only rejections with this reason code (e.g. invalid_transition, missing_attachment)")
+	agency := fs.String("agency", "", "only rejections of this agency: its events and its dossiers (a user scoped to several agencies must choose one)")
 	since := fs.String("since", "", "only rejections recorded since this date (YYYY-MM-DD, Vietnam) or RFC 3339 time")
 	limit := fs.Int("limit", 0, "rejections per page, 1–1000 (default: the server's, 50)")
 	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
@@ -201,7 +202,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	v := url.Values{}
-	setNonEmpty(v, "dossier", *dossier, "reason", *reason, "since", *since, "cursor", *cursor)
+	setNonEmpty(v, "dossier", *dossier, "reason", *reason, "agency", *agency, "since", *since, "cursor", *cursor)
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))
 	}

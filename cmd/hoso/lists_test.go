@@ -197,6 +197,8 @@ func TestRejectionsCommand(t *testing.T) {
 		{nil, []string{listCode(7), listCode(2)}}, // newest first
 		{[]string{"--reason", "invalid_transition"}, []string{listCode(7)}},
 		{[]string{"--dossier", listCode(2)}, []string{listCode(2)}},
+		{[]string{"--agency", "H57"}, []string{listCode(7), listCode(2)}},
+		{[]string{"--agency", "H58"}, []string{}},
 		{[]string{"--limit", "1", "--all"}, []string{listCode(7), listCode(2)}},
 		{[]string{"--since", time.Now().Add(time.Hour).Format(time.RFC3339)}, []string{}},
 		{[]string{"--since", "2025-01-01", "--reason", "duplicate"}, []string{}},
