@@ -26,11 +26,14 @@ import (
 	"github.com/hoso-vn/hoso/web"
 )
 
-// accessUsers are the users of the access test: name → token.
-var accessUsers = []struct {
+// accessUser is a user of an access file a test writes.
+type accessUser struct {
 	name, role string
 	agencies   []string
-}{
+}
+
+// accessUsers are the users of the access test: name → token.
+var accessUsers = []accessUser{
 	{"viewer", "viewer", nil},
 	{"auditor", "auditor", nil},
 	{"admin", "admin", nil},
@@ -44,10 +47,18 @@ var accessUsers = []struct {
 // path and each user's token.
 func writeAccessFile(t *testing.T) (string, map[string]string) {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "access.yaml")
+	return path, writeAccess(t, path, accessUsers...)
+}
+
+// writeAccess writes an access file of users, each with a new token, to
+// path and returns each user's token.
+func writeAccess(t *testing.T, path string, users ...accessUser) map[string]string {
+	t.Helper()
 	tokens := map[string]string{}
 	var b strings.Builder
 	b.WriteString("users:\n")
-	for _, u := range accessUsers {
+	for _, u := range users {
 		tok, hash, err := web.NewToken()
 		if err != nil {
 			t.Fatal(err)
@@ -58,11 +69,10 @@ func writeAccessFile(t *testing.T) (string, map[string]string) {
 			b.WriteString("    agencies: [" + strings.Join(u.agencies, ", ") + "]\n")
 		}
 	}
-	path := filepath.Join(t.TempDir(), "access.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path, tokens
+	return tokens
 }
 
 // routeAccess is the role table the access control must implement,

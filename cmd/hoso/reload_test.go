@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/hoso-vn/hoso/web"
 )
 
 // TestServeReloadsOnSIGHUP runs `hoso serve` as a process with an access
@@ -23,23 +21,13 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, certA := writeCert(t, t.TempDir(), "hoso A")
 	accessFile := filepath.Join(dir, "access.yaml")
-	writeUsers := func(users ...string) map[string]string {
+	writeUsers := func(names ...string) map[string]string {
 		t.Helper()
-		tokens := map[string]string{}
-		var b strings.Builder
-		b.WriteString("users:\n")
-		for _, u := range users {
-			tok, hash, err := web.NewToken()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tokens[u] = tok
-			b.WriteString("  - name: " + u + "\n    token_sha256: " + hash + "\n    role: admin\n")
+		var users []accessUser
+		for _, n := range names {
+			users = append(users, accessUser{name: n, role: "admin"})
 		}
-		if err := os.WriteFile(accessFile, []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return tokens
+		return writeAccess(t, accessFile, users...)
 	}
 	before := writeUsers("alice", "bob")
 
