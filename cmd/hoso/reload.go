@@ -20,6 +20,7 @@ import (
 // loads; otherwise the one in force stays, and the failure is logged and
 // counted. Turning access control or TLS on or off needs a restart.
 type reloader struct {
+	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
 	cfg     ServeConfig
 	api     *web.Server
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
@@ -61,16 +62,22 @@ func (r *reloader) reload() error {
 	return err
 }
 
+// notifyHUP starts noting SIGHUP, which would otherwise end the process:
+// serve calls it first thing, and a signal sent while it starts is acted
+// on once the reloader runs. stop ends the noting.
+func notifyHUP() (hup <-chan os.Signal, stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c, func() { signal.Stop(c) }
+}
+
 // run reloads on every SIGHUP until ctx ends.
 func (r *reloader) run(ctx context.Context) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-hup:
+		case <-r.hup:
 			if r.cfg.Access == "" && r.cfg.TLSCert == "" {
 				r.log.Info("SIGHUP: nothing to reload (serve runs without --access and --tls-cert)")
 				continue

@@ -214,6 +214,8 @@ func envInt(getenv func(string) string, key string, def int) int {
 // deadline scheduler, consumer, outbox relay, NATS connection, embedded
 // server, store.
 func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	cat, err := cfg.Rules.load()
 	if err != nil {
 		return fmt.Errorf("load rules: %w", err)
@@ -324,7 +326,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	})
 	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
-	reload := &reloader{cfg: cfg, api: api, log: log, metrics: m}
+	reload := &reloader{hup: hup, cfg: cfg, api: api, log: log, metrics: m}
 	if tlsCert != nil {
 		reload.cert.Store(tlsCert)
 		httpSrv.TLSConfig = &tls.Config{GetCertificate: reload.getCertificate, MinVersion: tls.VersionTLS12}
