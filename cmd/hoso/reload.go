@@ -82,7 +82,7 @@ func (r *reloader) run(ctx context.Context) error {
 				r.log.Info("SIGHUP: nothing to reload (serve runs without --access and --tls-cert)")
 				continue
 			}
-			r.log.Info("SIGHUP: reloading the access file and the TLS certificate")
+			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert)
 			if err := r.reload(); err != nil {
 				r.log.Error("reload failed; the previous files stay in force", "err", err)
 			}
