@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -96,6 +97,12 @@ type DB struct {
 	onCommit func(time.Duration) // Options.OnCommit; nil when unset
 	// Options.BeforeCommit; nil when unset
 	beforeCommit func() error
+
+	prefetchMu   sync.Mutex
+	prefetchDone chan struct{} // of the running prefetch (prefetch.go); nil when none runs
+	closing      chan struct{} // closed by Close: background work stops
+	closeOnce    sync.Once
+	bg           sync.WaitGroup // background work Close waits for
 }
 
 // Open opens the store at path, creating the file and its buckets if
@@ -123,7 +130,8 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit}
+	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit,
+		closing: make(chan struct{})}
 	var applied uint64
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {
@@ -167,6 +175,8 @@ func Open(path string, opts Options) (*DB, error) {
 
 // Close closes the file. It waits for running transactions to end.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closing) })
+	db.bg.Wait()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", db.path, err)
 	}

@@ -107,6 +107,7 @@ func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, er
 // GOMAXPROCS goroutines. It stops at the first error of fn or ctx and
 // returns how many dossiers fn was called with.
 func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error) (checked int, err error) {
+	db.prefetch()
 	after := ""
 	for {
 		reports, more, err := db.verifyAfter(ctx, after, verifyChunk)
@@ -134,6 +135,9 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 // as of one commit. It is VerifyAll one page at a time, for clients that
 // audit a store through the API.
 func (db *DB) VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error) {
+	if after == "" {
+		db.prefetch() // a full pass starts here
+	}
 	reports, more, err := db.verifyAfter(ctx, after, limit(max))
 	if err != nil {
 		return nil, "", fmt.Errorf("verify page after %q: %w", after, err)
