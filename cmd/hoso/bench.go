@@ -621,19 +621,11 @@ func benchMsg(m benchMessage) *nats.Msg {
 // JetStream consumer); otherwise it is configured as the engine's (ack
 // all) and acks the last message of every batch, as the engine does.
 func (h *benchNATS) ceiling(ctx context.Context, total, batch int, ackEach bool) (float64, error) {
-	const name = "hoso-bench-ceiling"
-	cfg := jetstream.ConsumerConfig{
-		Durable: name, DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
-		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 4 * batch,
-	}
-	if ackEach {
-		cfg.AckPolicy = jetstream.AckExplicitPolicy
-	}
-	cons, err := h.js.CreateOrUpdateConsumer(ctx, events.EventsStream, cfg)
+	cons, remove, err := h.ceilingConsumer(ctx, "hoso-bench-ceiling", batch, ackEach)
 	if err != nil {
 		return 0, err
 	}
-	defer h.js.DeleteConsumer(context.WithoutCancel(ctx), events.EventsStream, name)
+	defer remove()
 	var (
 		n           int
 		first, last time.Time
@@ -666,6 +658,23 @@ func (h *benchNATS) ceiling(ctx context.Context, total, batch int, ackEach bool)
 	return perSecond(total-1, last.Sub(first)), nil
 }
 
+// ceilingConsumer creates the durable consumer name on the events
+// stream for a ceiling measure: configured as the engine's (ack all), or
+// acking each message with ackEach. remove deletes it.
+func (h *benchNATS) ceilingConsumer(ctx context.Context, name string, batch int, ackEach bool) (cons jetstream.Consumer, remove func(), err error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable: name, DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
+		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 4 * batch,
+	}
+	if ackEach {
+		cfg.AckPolicy = jetstream.AckExplicitPolicy
+	}
+	if cons, err = h.js.CreateOrUpdateConsumer(ctx, events.EventsStream, cfg); err != nil {
+		return nil, nil, err
+	}
+	return cons, func() { h.js.DeleteConsumer(context.WithoutCancel(ctx), events.EventsStream, name) }, nil
+}
+
 // ceilingOutcomes drains the events stream as ceiling does with ack all,
 // and for every message publishes an outcome to the outcome stream as the
 // engine's relay does (asynchronously, with a Nats-Msg-Id, awaiting every
@@ -691,15 +700,11 @@ func (h *benchNATS) ceilingOutcomes(ctx context.Context, msgs []benchMessage, ba
 		return 0, err
 	}
 	subject := events.OutcomeSubject(template.Kind, template.Source, template.Dossier)
-	const name = "hoso-bench-ceiling-outcomes"
-	cons, err := h.js.CreateOrUpdateConsumer(ctx, events.EventsStream, jetstream.ConsumerConfig{
-		Durable: name, DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
-		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 4 * batch,
-	})
+	cons, remove, err := h.ceilingConsumer(ctx, "hoso-bench-ceiling-outcomes", batch, false)
 	if err != nil {
 		return 0, err
 	}
-	defer h.js.DeleteConsumer(context.WithoutCancel(ctx), events.EventsStream, name)
+	defer remove()
 	var (
 		n        int // messages consumed, by the callback only
 		consumed atomic.Int64
