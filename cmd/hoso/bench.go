@@ -711,7 +711,9 @@ func (h *benchNATS) ceilingOutcomes(ctx context.Context, msgs []benchMessage, ba
 		first    time.Time // set before the first future is sent
 		futures  = make(chan jetstream.PubAckFuture, 4*batch)
 		failed   = make(chan error, 1)
+		returned = make(chan struct{}) // the callback must not wait on futures after
 	)
+	defer close(returned)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		n++
 		if n == 1 {
@@ -723,7 +725,10 @@ func (h *benchNATS) ceilingOutcomes(ctx context.Context, msgs []benchMessage, ba
 			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s@%d", template.EventID, meta.Sequence.Stream))
 			var f jetstream.PubAckFuture
 			if f, err = h.js.PublishMsgAsync(msg, jetstream.WithExpectStream(events.OutcomesStream), jetstream.WithStallWait(time.Minute)); err == nil {
-				futures <- f
+				select {
+				case futures <- f:
+				case <-returned:
+				}
 			}
 		}
 		if err != nil {
