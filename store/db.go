@@ -99,8 +99,9 @@ type DB struct {
 	beforeCommit func() error
 
 	prefetchMu   sync.Mutex
-	prefetchDone chan struct{} // of the running prefetch (prefetch.go); nil when none runs
-	closing      chan struct{} // closed by Close: background work stops
+	prefetchDone chan struct{}                                          // of the running prefetch (prefetch.go); nil when none runs
+	readAhead    func(path string, stop <-chan struct{}) (int64, error) // prefetchFile; tests hold it open
+	closing      chan struct{}                                          // closed by Close: background work stops
 	closeOnce    sync.Once
 	bg           sync.WaitGroup // background work Close waits for
 }
@@ -131,7 +132,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit,
-		closing: make(chan struct{})}
+		readAhead: prefetchFile, closing: make(chan struct{})}
 	var applied uint64
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {

@@ -50,7 +50,7 @@ func (db *DB) prefetch() <-chan struct{} {
 			close(done)
 		}()
 		start := time.Now()
-		n, err := prefetchFile(db.path, db.closing)
+		n, err := db.readAhead(db.path, db.closing)
 		switch {
 		case err != nil:
 			db.logger.Warn("read the store ahead of verification", "err", err)

@@ -105,12 +105,27 @@ func TestPrefetchStops(t *testing.T) {
 	if n, err := prefetchFile(h.path, nil); err != nil || n == 0 {
 		t.Errorf("prefetchFile = %d, %v; want the file's size", n, err)
 	}
+	// A read-ahead that runs until Close, like one of a large file.
+	started := make(chan struct{})
+	h.db.readAhead = func(_ string, stop <-chan struct{}) (int64, error) {
+		close(started)
+		<-stop
+		return 0, nil
+	}
 	done := h.db.prefetch()
+	<-started
 	if again := h.db.prefetch(); again != done {
 		t.Error("a second prefetch started while one runs")
 	}
-	if err := h.db.Close(); err != nil { // waits for the prefetch
-		t.Fatal(err)
+	closed := make(chan error, 1)
+	go func() { closed <- h.db.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not stop the running prefetch")
 	}
 	select {
 	case <-done:
