@@ -1,11 +1,15 @@
 package web
 
 import (
+	"bufio"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseAccess(t *testing.T) {
@@ -96,5 +100,110 @@ func TestSetAccess(t *testing.T) {
 	}
 	if got, got2 := status(tokA), status(tokB); got != http.StatusUnauthorized || got2 != http.StatusNotFound {
 		t.Errorf("after the swap: ana %d (want 401), ba %d (want 404)", got, got2)
+	}
+}
+
+// TestSetAccessEndsFeeds: replacing the access file ends the live-feed
+// streams whose users may no longer see them (removed, demoted, or no
+// longer of the stream's agency) and keeps the others open.
+func TestSetAccessEndsFeeds(t *testing.T) {
+	type user struct{ name, role, agencies string }
+	tokens := map[string]string{}
+	access := func(users ...user) *Access {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString("users:\n")
+		for _, u := range users {
+			tok, ok := tokens[u.name]
+			if !ok {
+				var err error
+				if tok, _, err = NewToken(); err != nil {
+					t.Fatal(err)
+				}
+				tokens[u.name] = tok
+			}
+			h := sha256.Sum256([]byte(tok))
+			fmt.Fprintf(&b, "  - name: %s\n    token_sha256: %x\n    role: %s\n", u.name, h, u.role)
+			if u.agencies != "" {
+				fmt.Fprintf(&b, "    agencies: [%s]\n", u.agencies)
+			}
+		}
+		a, err := ParseAccess(strings.NewReader(b.String()), "access.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	feed := NewFeed(16)
+	s := New(Config{Feed: feed, Access: access(
+		user{"kept", "auditor", ""},
+		user{"removed", "auditor", ""},
+		user{"demoted", "auditor", ""},
+		user{"moved", "auditor", "H57"},
+	)})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	defer feed.Close() // ends the streams still open, which srv.Close waits for
+
+	type stream struct {
+		lines chan string // closed at the end of the stream
+	}
+	open := func(name string) stream {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/feed", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[name])
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("feed for %s: %s", name, resp.Status)
+		}
+		st := stream{lines: make(chan string, 16)}
+		go func() {
+			defer resp.Body.Close()
+			defer close(st.lines)
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				st.lines <- sc.Text()
+			}
+		}()
+		return st
+	}
+	// next returns the next comment line of the stream, or "EOF".
+	next := func(st stream) string {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-st.lines:
+				if !ok {
+					return "EOF"
+				}
+				if strings.HasPrefix(l, ": ") {
+					return l
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the stream said nothing for 10s")
+			}
+		}
+	}
+	streams := map[string]stream{}
+	for _, name := range []string{"kept", "removed", "demoted", "moved"} {
+		streams[name] = open(name)
+		if l := next(streams[name]); l != ": connected" {
+			t.Fatalf("feed for %s opens with %q", name, l)
+		}
+	}
+	if err := s.SetAccess(access(
+		user{"kept", "auditor", ""},
+		user{"demoted", "viewer", ""},
+		user{"moved", "auditor", "X99"},
+	)); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"kept": ": access reloaded", "removed": "EOF", "demoted": "EOF", "moved": "EOF"} {
+		if got := next(streams[name]); got != want {
+			t.Errorf("after the reload, the feed of %s: %q, want %q", name, got, want)
+		}
 	}
 }

@@ -178,6 +178,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 	return r, true
 }
 
+// stillAllowed reports whether the access in force now lets the
+// request's user make it, with agency as its agency argument: for a
+// request that lasts, such as a live-feed stream, authorized under an
+// access file since replaced.
+func (s *Server) stillAllowed(r *http.Request, agency string) bool {
+	access := s.access.Load()
+	ru := ruleOf(r.Pattern)
+	if access == nil || ru.role == RoleNone {
+		return true
+	}
+	u, ok := access.Authenticate(bearer(r))
+	return ok && u.Role >= ru.role && u.sees(agency)
+}
+
 // scopeReconcile applies the user's role and agencies to a
 // reconciliation: publishing needs RoleAdmin, and a scoped user
 // reconciles only an agency of theirs.

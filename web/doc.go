@@ -45,7 +45,9 @@
 // needs RoleAdmin. Tokens come from the Authorization header (bearer) or
 // the dashboard's session cookie set by /login, are compared in constant
 // time as hashes, and are never logged. Server.SetAccess replaces the
-// users while the server runs (hoso serve does on SIGHUP).
+// users while the server runs (hoso serve does on SIGHUP); the feed
+// streams open then are checked again and end if their users may no
+// longer see them.
 //
 // A Server is an http.Handler and safe for concurrent use.
 package web

@@ -185,6 +185,13 @@ func (s *Server) feedStream(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Feed == nil {
 		return &apiError{status: http.StatusNotImplemented, code: "not_implemented", msg: "the live feed is not available on this server"}
 	}
+	// A stream outlives the access file it was authorized under: it is
+	// checked again whenever the file is replaced (and once now, in case
+	// that happened since the request was authorized).
+	accessChanged := s.accessWatch()
+	if !s.stillAllowed(r, filter.agency) {
+		return errUnauthenticated
+	}
 	rc := http.NewResponseController(w)
 	ch, cancel := s.cfg.Feed.subscribe()
 	defer cancel()
@@ -203,6 +210,16 @@ func (s *Server) feedStream(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-accessChanged:
+			accessChanged = s.accessWatch()
+			if !s.stillAllowed(r, filter.agency) {
+				s.log.Info("feed: stream ended, its user may no longer see it", "request_id", requestID(r))
+				return nil
+			}
+			if _, err := fmt.Fprint(w, ": access reloaded\n\n"); err != nil {
+				return nil
+			}
+			_ = rc.Flush()
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,11 +72,14 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	access atomic.Pointer[Access] // nil: access control off (Config.Access nil)
+
+	accessMu      sync.Mutex
+	accessChanged chan struct{} // closed and replaced by SetAccess
 }
 
 // New builds a Server.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), accessChanged: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -91,13 +95,25 @@ var ErrAccessOff = errors.New("web: access control is off; it is turned on at st
 // SetAccess replaces the users of a server started with Config.Access,
 // for the requests that start afterwards: a removed user's token is
 // refused from then on, dashboard sessions included (a session is its
-// token). Live feed streams already open go on until they end.
+// token). Live feed streams already open are checked again at once: a
+// stream its user may no longer see ends.
 func (s *Server) SetAccess(a *Access) error {
 	if a == nil || s.access.Load() == nil {
 		return ErrAccessOff
 	}
 	s.access.Store(a)
+	s.accessMu.Lock()
+	close(s.accessChanged)
+	s.accessChanged = make(chan struct{})
+	s.accessMu.Unlock()
 	return nil
+}
+
+// accessWatch returns a channel closed by the next SetAccess.
+func (s *Server) accessWatch() <-chan struct{} {
+	s.accessMu.Lock()
+	defer s.accessMu.Unlock()
+	return s.accessChanged
 }
 
 // Route is one route of the server, for documentation and tests.
