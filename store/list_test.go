@@ -273,3 +273,45 @@ func TestProblemsByAgency(t *testing.T) {
 		t.Errorf("X99 behind %d others: seqs %v in %d pages, want 5, 4 in 2 (one short page with a cursor)", maxSkipped+10, got, pages)
 	}
 }
+
+// TestDossiersSkipBound: a page of dossiers passes over at most
+// maxSkipped that fail its filters, then returns short with a cursor
+// that leads on to the rest.
+func TestDossiersSkipBound(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	// Received the same day: maxSkipped+10 dossiers of H57, then (in the
+	// received index's date-then-code order) two of X99.
+	var events []*workflow.Event
+	for i := range maxSkipped + 10 {
+		code := fmt.Sprintf("000.00.12.H57-250804-%05d", i)
+		events = append(events, standardFlow(code, 0)[0])
+	}
+	for i := range 2 {
+		code := fmt.Sprintf("000.00.12.X99-250804-%05d", i)
+		events = append(events, standardFlow(code, 0, agency("000.00.12.X99"))[0])
+	}
+	h.apply(h.envelopes(events...))
+
+	q := workflow.DossierQuery{Agency: "000.00.12.X99", ReceivedFrom: t0.Format(time.DateOnly), Limit: 10}
+	var sizes []int
+	var got []string
+	for {
+		list, next, err := h.db.Dossiers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(list))
+		for _, d := range list {
+			got = append(got, d.Code)
+		}
+		if next == "" {
+			break
+		}
+		q.After = next
+	}
+	want := []string{"000.00.12.X99-250804-00000", "000.00.12.X99-250804-00001"}
+	if !slices.Equal(got, want) || !slices.Equal(sizes, []int{0, 2}) {
+		t.Errorf("X99 behind %d others: %v in pages of %v, want %v in an empty page with a cursor, then 2", maxSkipped+10, got, sizes, want)
+	}
+}

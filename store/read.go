@@ -220,7 +220,9 @@ func (b *buckets) verifyCodes(ctx context.Context, codes []string, reports []wor
 // receipt date range it walks the received index from the first date to
 // the last; else it walks the index of the most selective filter (by the
 // counters), or every dossier without filters. It checks the other
-// filters on each record. next is the cursor of the following page, ""
+// filters on each record, and a page passes over at most maxSkipped
+// records that fail them: it may then hold fewer than the limit, even
+// none, with a cursor. next is the cursor of the following page, ""
 // when there is none; a cursor Dossiers did not make for this kind of
 // walk is an error wrapping ErrBadCursor.
 func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []workflow.Dossier, next string, err error) {
@@ -249,6 +251,7 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 		}
 		c := w.bucket.Cursor()
 		var k, v, last []byte
+		skipped := 0
 		if w.after != nil {
 			if k, v = c.Seek(w.after); bytes.Equal(k, w.after) {
 				k, v = c.Next()
@@ -277,6 +280,10 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 				return fmt.Errorf("dossier %q: %w", code, err)
 			}
 			if !match(&d) {
+				if skipped++; skipped == maxSkipped {
+					next = w.cursor(k)
+					return nil
+				}
 				continue
 			}
 			if len(list) == n {
