@@ -97,6 +97,23 @@ type listDoc struct {
 	Rejections int        `json:"rejections"`
 }
 
+// optionalBool is a boolean flag that may also be left unset: --name
+// alone is true, --name=false false.
+type optionalBool struct{ value string } // "", "true" or "false"
+
+func (b *optionalBool) String() string { return b.value }
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	b.value = strconv.FormatBool(v)
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
 // dossierList runs `hoso dossier list`.
 func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	fs := newFlagSet("dossier list", "dossier list [flags]", c.stderr)
@@ -104,7 +121,8 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	status := fs.String("status", "", "only dossiers in this national status code (1–10)")
 	agency := fs.String("agency", "", "only dossiers of this agency")
 	procedure := fs.String("procedure", "", "only dossiers of this procedure code")
-	overdue := fs.String("overdue", "", "true: only dossiers overdue and in progress (listed by due date); false: every other one")
+	var overdue optionalBool
+	fs.Var(&overdue, "overdue", "only dossiers overdue and in progress, listed by due date; --overdue=false: every other one")
 	from := fs.String("from", "", "only dossiers received on or after this date, YYYY-MM-DD (listed by receipt date)")
 	to := fs.String("to", "", "only dossiers received on or before this date, YYYY-MM-DD")
 	limit := fs.Int("limit", 0, "dossiers per page, 1–1000 (default: the server's, 50)")
@@ -114,6 +132,9 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(pos) == 1 && overdue.value != "" && (pos[0] == "true" || pos[0] == "false") {
+		overdue.value, pos = pos[0], nil // --overdue true, as earlier versions took it
+	}
 	if len(pos) != 0 {
 		fmt.Fprintf(c.stderr, "hoso dossier list: unexpected argument %q\n", pos[0])
 		return flag.ErrHelp
@@ -122,7 +143,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 		return err
 	}
 	v := url.Values{}
-	setNonEmpty(v, "status", *status, "agency", *agency, "procedure", *procedure, "overdue", *overdue,
+	setNonEmpty(v, "status", *status, "agency", *agency, "procedure", *procedure, "overdue", overdue.value,
 		"from", *from, "to", *to, "cursor", *cursor)
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))

@@ -124,7 +124,10 @@ func TestDossierListCommand(t *testing.T) {
 		{[]string{"--all", "--limit", "2"}, all},
 		{[]string{"--from", "2025-10-02", "--to", "2025-10-03", "--all", "--limit", "1"}, []string{listCode(2), listCode(3), listCode(4)}},
 		{[]string{"--to", "2025-10-01"}, []string{listCode(1)}},
-		{[]string{"--overdue", "true"}, []string{listCode(3)}},
+		{[]string{"--overdue"}, []string{listCode(3)}},
+		{[]string{"--overdue", "--status", "4"}, []string{listCode(3)}},
+		{[]string{"--overdue", "true"}, []string{listCode(3)}}, // as earlier versions took it
+		{[]string{"--status", "4", "--overdue", "false"}, []string{listCode(2), listCode(7)}},
 		{[]string{"--overdue=false", "--status", "4"}, []string{listCode(2), listCode(7)}},
 		{[]string{"--status", "2", "--agency", "H58"}, []string{listCode(4)}},
 		{[]string{"--procedure", "1.004227", "--status", "1"}, []string{listCode(6)}},
@@ -170,11 +173,12 @@ func TestDossierListCommand(t *testing.T) {
 	}{
 		{[]string{"--status", "11"}, "status: \"11\" is not a status code"},
 		{[]string{"--from", "2025-10-09", "--to", "2025-10-01"}, "to: 2025-10-01 is before from"},
-		{[]string{"--overdue", "maybe"}, "overdue: \"maybe\" is not true or false"},
+		{[]string{"--overdue=maybe"}, "\"maybe\" is not true or false"},
+		{[]string{"--overdue", "maybe"}, "unexpected argument \"maybe\""},
 		{[]string{"--limit", "5000"}, "limit"},
 	} {
-		if _, _, err := f.hoso(append([]string{"dossier", "list"}, tt.args...)...); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("dossier list %v = %v, want an error with %q", tt.args, err, tt.want)
+		if _, errOut, err := f.hoso(append([]string{"dossier", "list"}, tt.args...)...); err == nil || !strings.Contains(err.Error()+errOut, tt.want) {
+			t.Errorf("dossier list %v = %v (%s), want an error with %q", tt.args, err, errOut, tt.want)
 		}
 	}
 	if _, _, err := f.hoso("dossier", "list", "-o", "yaml"); err == nil || !strings.Contains(err.Error(), "not table or json") {
