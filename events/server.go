@@ -60,6 +60,10 @@ type ServerConfig struct {
 // safe for concurrent use.
 type Server struct {
 	ns *server.Server
+
+	mu             sync.Mutex      // serializes SetUsers
+	opts           *server.Options // in force
+	enginePassword string          // "" when the server has no users
 }
 
 // StartServer starts an embedded NATS server with JetStream (file storage
@@ -90,15 +94,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		if cfg.EnginePassword == "" {
 			return nil, errors.New("events: start server: users need an engine password")
 		}
-		opts.Users = []*server.User{{Username: EngineUser, Password: cfg.EnginePassword}}
-		for i := range cfg.Users {
-			u := &cfg.Users[i]
-			if u.NKey != "" {
-				opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: u.Permissions()})
-				continue
-			}
-			opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: u.Permissions()})
-		}
+		opts.Users, opts.Nkeys = serverUsers(cfg.Users, cfg.EnginePassword)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -131,7 +127,49 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, errors.New("events: start server: JetStream is not enabled")
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, opts: opts, enginePassword: cfg.EnginePassword}, nil
+}
+
+// serverUsers returns the server's users and nkey users: EngineUser with
+// enginePassword and every user of users with its permissions.
+func serverUsers(users []User, enginePassword string) ([]*server.User, []*server.NkeyUser) {
+	pw := []*server.User{{Username: EngineUser, Password: enginePassword}}
+	var nk []*server.NkeyUser
+	for i := range users {
+		u := &users[i]
+		if u.NKey != "" {
+			nk = append(nk, &server.NkeyUser{Nkey: u.NKey, Permissions: u.Permissions()})
+			continue
+		}
+		pw = append(pw, &server.User{Username: u.Name, Password: u.Password, Permissions: u.Permissions()})
+	}
+	return pw, nk
+}
+
+// ErrUsersOff is returned by SetUsers on a server started without users:
+// authentication is turned on or off only at start.
+var ErrUsersOff = errors.New("events: the server has no users; they are turned on at start")
+
+// SetUsers replaces the users of a server started with
+// ServerConfig.Users (hoso's own user stays). The server closes the
+// connections of users no longer listed, as an authorization violation,
+// and applies the new permissions to the others.
+func (s *Server) SetUsers(users []User) error {
+	if s.enginePassword == "" {
+		return ErrUsersOff
+	}
+	if len(users) == 0 {
+		return errors.New("events: set users: no users (removing them all needs a restart without --nats-users)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	opts := s.opts.Clone()
+	opts.Users, opts.Nkeys = serverUsers(users, s.enginePassword)
+	if err := s.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("events: set users: %w", err)
+	}
+	s.opts = opts
+	return nil
 }
 
 // ClientURL returns the URL clients connect to, e.g. "nats://127.0.0.1:4222".

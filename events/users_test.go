@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -289,5 +290,91 @@ func TestConfigFilesAgree(t *testing.T) {
 	defer f.Close()
 	if _, err := events.ParseUsers(f, "users.example.yaml"); err != nil {
 		t.Errorf("users.example.yaml: %v", err)
+	}
+}
+
+// TestSetUsers: replacing the users of a running server disconnects a
+// removed user, lets a new one in, keeps the others connected and the
+// engine's own user, and is refused on a server started without users.
+func TestSetUsers(t *testing.T) {
+	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
+		Users: users, EnginePassword: "engine-password-xyz"})
+	if err != nil {
+		t.Fatalf("StartServer: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	connect := func(user, password string) (*nats.Conn, chan struct{}, error) {
+		closed := make(chan struct{})
+		nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(user, password), nats.MaxReconnects(0),
+			nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		if err == nil {
+			t.Cleanup(nc.Close)
+		}
+		return nc, closed, err
+	}
+	engine, engineClosed, err := connect(events.EngineUser, "engine-password-xyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tayClosed, err := connect("tayninh-dvc", "tayninh-secret-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hanoi, hanoiClosed, err := connect("hanoi-dvc", "hanoi-secret-22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := connect("camau-dvc", "camau-secret-4"); err == nil {
+		t.Fatal("a user not yet in the file connected")
+	}
+
+	// tayninh leaves, camau arrives.
+	next, err := events.ParseUsers(strings.NewReader(strings.Replace(usersFile,
+		"name: tayninh-dvc\n    password: tayninh-secret-1\n    source: tayninh",
+		"name: camau-dvc\n    password: camau-secret-4\n    source: camau", 1)), "users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetUsers(next); err != nil {
+		t.Fatalf("SetUsers: %v", err)
+	}
+	select {
+	case <-tayClosed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed user's connection is still open 10s after SetUsers")
+	}
+	if _, _, err := connect("tayninh-dvc", "tayninh-secret-1"); err == nil {
+		t.Error("the removed user connected again")
+	}
+	if _, _, err := connect("camau-dvc", "camau-secret-4"); err != nil {
+		t.Errorf("the added user: %v", err)
+	}
+	for name, c := range map[string]*nats.Conn{"the engine": engine, "hanoi": hanoi} {
+		if err := c.Flush(); err != nil {
+			t.Errorf("%s after SetUsers: %v", name, err)
+		}
+	}
+	select {
+	case <-engineClosed:
+		t.Error("the engine's connection was closed")
+	case <-hanoiClosed:
+		t.Error("hanoi's connection was closed")
+	default:
+	}
+	if err := srv.SetUsers(nil); err == nil {
+		t.Error("SetUsers(nil) took away every user")
+	}
+
+	open, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(open.Shutdown)
+	if err := open.SetUsers(users); !errors.Is(err, events.ErrUsersOff) {
+		t.Errorf("SetUsers on a server without users = %v, want ErrUsersOff", err)
 	}
 }

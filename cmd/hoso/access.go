@@ -85,12 +85,7 @@ func loadNATSUsers(path string) (users []events.User, enginePassword string, err
 	if path == "" {
 		return nil, "", nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("nats users file: %w", err)
-	}
-	defer f.Close()
-	if users, err = events.ParseUsers(f, path); err != nil {
+	if users, err = readNATSUsers(path); err != nil {
 		return nil, "", err
 	}
 	var b [32]byte
@@ -98,6 +93,16 @@ func loadNATSUsers(path string) (users []events.User, enginePassword string, err
 		return nil, "", fmt.Errorf("engine password: %w", err)
 	}
 	return users, hex.EncodeToString(b[:]), nil
+}
+
+// readNATSUsers reads and checks the embedded server's users file.
+func readNATSUsers(path string) ([]events.User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats users file: %w", err)
+	}
+	defer f.Close()
+	return events.ParseUsers(f, path)
 }
 
 // redactURL hides the passwords of NATS server URLs (one, or several

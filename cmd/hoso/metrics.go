@@ -85,7 +85,7 @@ func newMetrics() *metrics {
 		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_successful",
-			Help: "1 if the last reload of the access file and TLS certificate (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
+			Help: "1 if the last reload of the access file, TLS certificate and NATS users file (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
 		}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_success_timestamp_seconds",

@@ -11,18 +11,22 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/web"
 )
 
 // reloader re-reads, on SIGHUP, the files serve may take again without a
-// restart: the access file (--access) and the TLS certificate and key
-// (--tls-cert, --tls-key). Each is replaced only when its new version
-// loads; otherwise the one in force stays, and the failure is logged and
-// counted. Turning access control or TLS on or off needs a restart.
+// restart: the access file (--access), the TLS certificate and key
+// (--tls-cert, --tls-key) and the embedded NATS server's users file
+// (--nats-users). Each is replaced only when its new version loads;
+// otherwise the one in force stays, and the failure is logged and
+// counted. Turning access control, TLS or NATS users on or off needs a
+// restart.
 type reloader struct {
 	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
 	cfg     ServeConfig
 	api     *web.Server
+	nats    *events.Server                  // the embedded server; nil with --nats-url
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
 	log     *slog.Logger
 	metrics *metrics
@@ -57,6 +61,17 @@ func (r *reloader) reload() error {
 			r.log.Info("TLS certificate reloaded", "cert", r.cfg.TLSCert, "not_after", c.Leaf.NotAfter)
 		}
 	}
+	if r.cfg.NATSUsers != "" && r.nats != nil {
+		users, err := readNATSUsers(r.cfg.NATSUsers)
+		if err == nil {
+			err = r.nats.SetUsers(users)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("nats users file %s: %w", r.cfg.NATSUsers, err))
+		} else {
+			r.log.Info("nats users file reloaded", "path", r.cfg.NATSUsers, "users", len(users))
+		}
+	}
 	err := errors.Join(errs...)
 	r.metrics.observeReload(err)
 	return err
@@ -78,11 +93,11 @@ func (r *reloader) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			if r.cfg.Access == "" && r.cfg.TLSCert == "" {
-				r.log.Info("SIGHUP: nothing to reload (serve runs without --access and --tls-cert)")
+			if r.cfg.Access == "" && r.cfg.TLSCert == "" && r.cfg.NATSUsers == "" {
+				r.log.Info("SIGHUP: nothing to reload (serve runs without --access, --tls-cert and --nats-users)")
 				continue
 			}
-			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert)
+			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert, "nats_users", r.cfg.NATSUsers)
 			if err := r.reload(); err != nil {
 				r.log.Error("reload failed; the previous files stay in force", "err", err)
 			}

@@ -3,20 +3,27 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // TestServeReloadsOnSIGHUP runs `hoso serve` as a process with an access
-// file and a TLS certificate, replaces both files, and sends SIGHUP: new
-// connections get the new certificate, a removed user's token is refused
-// and a new one accepted. A broken access file leaves the previous users
-// in force and shows in the reload metric until a good one is loaded.
+// file, a TLS certificate and a NATS users file, replaces the three
+// files, and sends SIGHUP: new connections get the new certificate, a
+// removed user's token is refused and a new one accepted, a removed NATS
+// user is disconnected and a new one let in. A broken access file leaves
+// the previous users in force and shows in the reload metric until a
+// good one is loaded.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, certA := writeCert(t, t.TempDir(), "hoso A")
@@ -30,14 +37,48 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 		return writeAccess(t, accessFile, users...)
 	}
 	before := writeUsers("alice", "bob")
+	natsUsersFile := filepath.Join(dir, "nats-users.yaml")
+	writeNATSUsers := func(sources ...string) {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString("users:\n")
+		for _, src := range sources {
+			fmt.Fprintf(&b, "  - name: %s-dvc\n    password: %s-secret-123\n    source: %s\n", src, src, src)
+		}
+		if err := os.WriteFile(natsUsersFile, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeNATSUsers("tayninh", "hanoi")
 
 	addr, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startChildArgs(t, "serve", "--data-dir", filepath.Join(dir, "data"), "--http-addr", addr, "--nats-port", "0",
-		"--access", accessFile, "--tls-cert", certFile, "--tls-key", keyFile, "--log-format", "json")
+	natsAddr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, natsPort, _ := net.SplitHostPort(natsAddr)
+	c := startChildArgs(t, "serve", "--data-dir", filepath.Join(dir, "data"), "--http-addr", addr, "--nats-port", natsPort,
+		"--access", accessFile, "--tls-cert", certFile, "--tls-key", keyFile, "--nats-users", natsUsersFile, "--log-format", "json")
 	c.waitFor(t, "hoso started")
+	natsConnect := func(source string) (*nats.Conn, chan struct{}, error) {
+		closed := make(chan struct{})
+		nc, err := nats.Connect("nats://"+natsAddr, nats.UserInfo(source+"-dvc", source+"-secret-123"), nats.MaxReconnects(0),
+			nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		if err == nil {
+			t.Cleanup(nc.Close)
+		}
+		return nc, closed, err
+	}
+	_, tayClosed, err := natsConnect("tayninh")
+	if err != nil {
+		t.Fatalf("tayninh connects to NATS: %v", err)
+	}
+	if _, _, err := natsConnect("camau"); err == nil {
+		t.Fatal("camau connected to NATS before it was in the users file")
+	}
 
 	pool := x509.NewCertPool()
 	pool.AddCert(certA)
@@ -64,6 +105,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	_, _, certB := writeCert(t, filepath.Dir(certFile), "hoso B") // overwrites cert.pem and key.pem
 	pool.AddCert(certB)
 	after := writeUsers("alice", "carol")
+	writeNATSUsers("hanoi", "camau") // tayninh leaves, camau arrives
 	hup := func() {
 		t.Helper()
 		if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
@@ -73,6 +115,15 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	hup()
 	c.waitFor(t, "access file reloaded")
 	c.waitFor(t, "TLS certificate reloaded")
+	c.waitFor(t, "nats users file reloaded")
+	select {
+	case <-tayClosed:
+	case <-time.After(10 * time.Second):
+		t.Error("tayninh's NATS connection is still open 10s after it left the users file")
+	}
+	if _, _, err := natsConnect("camau"); err != nil {
+		t.Errorf("camau, added to the users file, connects to NATS: %v", err)
+	}
 	for _, tt := range []struct {
 		user  string
 		token string

@@ -244,6 +244,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 
 	url := cfg.NATSURL
 	var natsOpts []nats.Option // the engine's credentials on the embedded server
+	var embedded *events.Server
 	if url == "" {
 		always, every, _ := cfg.syncPolicy()
 		port := cfg.NATSPort
@@ -266,6 +267,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 			return fmt.Errorf("start embedded NATS: %w", err)
 		}
 		defer srv.Shutdown()
+		embedded = srv
 		url = srv.ClientURL()
 		log.Info("embedded nats listening", "url", url, "sync", cfg.NATSSync, "users", len(users))
 	}
@@ -326,7 +328,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	})
 	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
-	reload := &reloader{hup: hup, cfg: cfg, api: api, log: log, metrics: m}
+	reload := &reloader{hup: hup, cfg: cfg, api: api, nats: embedded, log: log, metrics: m}
 	if tlsCert != nil {
 		reload.cert.Store(tlsCert)
 		httpSrv.TLSConfig = &tls.Config{GetCertificate: reload.getCertificate, MinVersion: tls.VersionTLS12}
