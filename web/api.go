@@ -10,12 +10,28 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// clip shortens an input echoed in an error message to its first 64
+// bytes (whole characters) and "…": a path or parameter name has no
+// length limit of its own below the server's header limit.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // statusView is a status code with its names.
 type statusView struct {
@@ -136,7 +152,7 @@ func pathCode(r *http.Request) (string, error) {
 	code := r.PathValue("code")
 	if !codeRE.MatchString(code) {
 		return "", &apiError{status: http.StatusBadRequest, code: "bad_parameter", param: "code",
-			msg: sprintf("code: %q is not a dossier code", code)}
+			msg: sprintf("code: %q is not a dossier code", clip(code))}
 	}
 	return code, nil
 }
@@ -372,6 +388,7 @@ func parseQuery(v url.Values, allowed ...string) (*query, error) {
 		}
 		if !slices.Contains(allowed, k) {
 			var e *apiError
+			k = clip(k)
 			if len(allowed) == 0 {
 				e = badParam(k, "unknown parameter; this endpoint takes none")
 			} else {

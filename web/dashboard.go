@@ -286,7 +286,7 @@ func pageParams(r *http.Request, allowed ...string) (*pageQuery, string, error) 
 			continue
 		}
 		if !slices.Contains(allowed, k) {
-			return nil, lang, pageBad(k, "unknown parameter (allowed: %s)", "tham số không được hỗ trợ (được phép: %s)",
+			return nil, lang, pageBad(clip(k), "unknown parameter (allowed: %s)", "tham số không được hỗ trợ (được phép: %s)",
 				strings.Join(append(slices.Clone(allowed), langParam), ", "))
 		}
 		if len(v[k]) > 1 {

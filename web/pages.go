@@ -141,7 +141,7 @@ func (s *Server) dossierPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	code := r.PathValue("code")
 	if !codeRE.MatchString(code) {
-		return pageBad("code", "%q is not a dossier code", "%q không phải là mã hồ sơ", code)
+		return pageBad("code", "%q is not a dossier code", "%q không phải là mã hồ sơ", clip(code))
 	}
 	d, hist, err := s.cfg.Store.DossierHistory(r.Context(), code)
 	if err != nil {

@@ -3,10 +3,13 @@ package web
 import (
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -77,4 +80,23 @@ func dossierQueryOf(t *testing.T, q *query) *workflow.DossierQuery {
 		return nil
 	}
 	return &dq
+}
+
+// TestErrorsClipLongInputs: an error message echoes at most the start of
+// an overlong path code or parameter name, not the whole of it.
+func TestErrorsClipLongInputs(t *testing.T) {
+	s := New(Config{})
+	long := strings.Repeat("ab", 5000)
+	for _, target := range []string{
+		"/api/v1/dossiers/" + long,
+		"/api/v1/dossiers?" + long + "=1",
+		"/api/v1/dossiers/" + strings.Repeat("đ", 40) + "/verify", // clipped on a whole character
+	} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		body := w.Body.String()
+		if w.Code != http.StatusBadRequest || len(body) > 600 || !strings.Contains(body, "…") || !utf8.ValidString(body) {
+			t.Errorf("GET %.40s…: %d, %d bytes: %.300s", target, w.Code, len(body), body)
+		}
+	}
 }
