@@ -646,4 +646,19 @@ func TestServeFlags(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "batch max 0") {
 		t.Fatalf("serve with HOSO_BATCH_MAX=0 = %v", err)
 	}
+	// A variable that does not parse is an error, not the default …
+	badEnv := func(k string) string {
+		return map[string]string{"HOSO_NATS_PORT": "42x2", "HOSO_DEADLINE_INTERVAL": "5", "HOSO_BATCH_MAX": "lots"}[k]
+	}
+	err = run(context.Background(), []string{"serve"}, badEnv, strings.NewReader(""), &out, &errb)
+	for _, want := range []string{`HOSO_NATS_PORT="42x2": not a whole number`, `HOSO_DEADLINE_INTERVAL="5": not a duration`, `HOSO_BATCH_MAX="lots"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve with malformed environment = %v, want it to name %s", err, want)
+		}
+	}
+	// … unless the flag overrides it.
+	err = run(context.Background(), []string{"serve", "--nats-port", "4222", "--deadline-interval", "1m", "--batch-max", "0"}, badEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || strings.Contains(err.Error(), "environment") || !strings.Contains(err.Error(), "batch max 0") {
+		t.Errorf("serve with malformed environment overridden by flags = %v, want only the batch max flag's error", err)
+	}
 }

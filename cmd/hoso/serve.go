@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -134,18 +137,19 @@ type serveCommand struct{ env }
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	cfg := DefaultServeConfig()
 	fs := newFlagSet("serve", "serve [flags]", c.stderr)
+	ev := envValues{getenv: c.getenv}
 	fs.StringVar(&cfg.DataDir, "data-dir", envOr(c.getenv, "HOSO_DATA_DIR", cfg.DataDir), "directory of the store (hoso.db) and the embedded JetStream files (env HOSO_DATA_DIR)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", envOr(c.getenv, "HOSO_HTTP_ADDR", cfg.HTTPAddr), "HTTP listen address of the API (env HOSO_HTTP_ADDR)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "use this NATS server instead of starting the embedded one (env HOSO_NATS_URL)")
 	fs.StringVar(&cfg.NATSHost, "nats-host", envOr(c.getenv, "HOSO_NATS_HOST", cfg.NATSHost), "client host of the embedded NATS server (env HOSO_NATS_HOST)")
-	fs.IntVar(&cfg.NATSPort, "nats-port", envInt(c.getenv, "HOSO_NATS_PORT", cfg.NATSPort), "client port of the embedded NATS server, 0 for any free port (env HOSO_NATS_PORT)")
+	fs.IntVar(&cfg.NATSPort, "nats-port", ev.int("nats-port", "HOSO_NATS_PORT", cfg.NATSPort), "client port of the embedded NATS server, 0 for any free port (env HOSO_NATS_PORT)")
 	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(c.getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
 	fs.StringVar(&cfg.Rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
 	fs.StringVar(&cfg.Rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
 	fs.StringVar(&cfg.Rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", cfg.Rules.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
 	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
-	fs.DurationVar(&cfg.Deadlines, "deadline-interval", envDuration(c.getenv, "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
-	fs.IntVar(&cfg.BatchMax, "batch-max", envInt(c.getenv, "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
+	fs.DurationVar(&cfg.Deadlines, "deadline-interval", ev.duration("deadline-interval", "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
+	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
@@ -159,6 +163,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if err := ev.check(fs); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -196,18 +203,55 @@ func setGC(getenv func(string) string) {
 	}
 }
 
-func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(getenv(key)); err == nil {
-		return v
-	}
-	return def
+// envValues reads the environment variables behind flags that are not
+// strings. A value that does not parse is an error, unless its flag is
+// given on the command line and overrides it.
+type envValues struct {
+	getenv func(string) string
+	bad    map[string]error // by flag name
 }
 
-func envInt(getenv func(string) string, key string, def int) int {
-	if v, err := strconv.Atoi(getenv(key)); err == nil {
-		return v
+func (e *envValues) fail(flagName, key, v, want string) {
+	if e.bad == nil {
+		e.bad = map[string]error{}
 	}
-	return def
+	e.bad[flagName] = fmt.Errorf("environment %s=%q: not %s", key, v, want)
+}
+
+func (e *envValues) int(flagName, key string, def int) int {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.fail(flagName, key, v, "a whole number")
+		return def
+	}
+	return n
+}
+
+func (e *envValues) duration(flagName, key string, def time.Duration) time.Duration {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(flagName, key, v, "a duration such as 30s or 2m")
+		return def
+	}
+	return d
+}
+
+// check returns the errors of the values whose flags fs was not given.
+func (e *envValues) check(fs *flag.FlagSet) error {
+	fs.Visit(func(f *flag.Flag) { delete(e.bad, f.Name) })
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(e.bad)) {
+		errs = append(errs, e.bad[name])
+	}
+	return errors.Join(errs...)
 }
 
 // serve runs hoso until ctx ends, then shuts it down in order: HTTP server,
