@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -134,41 +135,51 @@ func parseLevel(s string) (slog.Level, error) {
 // serveCommand runs the engine.
 type serveCommand struct{ env }
 
-func (c *serveCommand) Run(ctx context.Context, args []string) error {
+// parseServe reads serve's configuration from its arguments and the
+// environment (getenv), flags first, and validates it.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (ServeConfig, error) {
 	cfg := DefaultServeConfig()
-	fs := newFlagSet("serve", "serve [flags]", c.stderr)
-	ev := envValues{getenv: c.getenv}
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr(c.getenv, "HOSO_DATA_DIR", cfg.DataDir), "directory of the store (hoso.db) and the embedded JetStream files (env HOSO_DATA_DIR)")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", envOr(c.getenv, "HOSO_HTTP_ADDR", cfg.HTTPAddr), "HTTP listen address of the API (env HOSO_HTTP_ADDR)")
-	fs.StringVar(&cfg.NATSURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "use this NATS server instead of starting the embedded one (env HOSO_NATS_URL)")
-	fs.StringVar(&cfg.NATSHost, "nats-host", envOr(c.getenv, "HOSO_NATS_HOST", cfg.NATSHost), "client host of the embedded NATS server (env HOSO_NATS_HOST)")
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	ev := envValues{getenv: getenv}
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "HOSO_DATA_DIR", cfg.DataDir), "directory of the store (hoso.db) and the embedded JetStream files (env HOSO_DATA_DIR)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", envOr(getenv, "HOSO_HTTP_ADDR", cfg.HTTPAddr), "HTTP listen address of the API (env HOSO_HTTP_ADDR)")
+	fs.StringVar(&cfg.NATSURL, "nats-url", envOr(getenv, "HOSO_NATS_URL", ""), "use this NATS server instead of starting the embedded one (env HOSO_NATS_URL)")
+	fs.StringVar(&cfg.NATSHost, "nats-host", envOr(getenv, "HOSO_NATS_HOST", cfg.NATSHost), "client host of the embedded NATS server (env HOSO_NATS_HOST)")
 	fs.IntVar(&cfg.NATSPort, "nats-port", ev.int("nats-port", "HOSO_NATS_PORT", cfg.NATSPort), "client port of the embedded NATS server, 0 for any free port (env HOSO_NATS_PORT)")
-	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(c.getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
-	fs.StringVar(&cfg.Rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
-	fs.StringVar(&cfg.Rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
-	fs.StringVar(&cfg.Rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", cfg.Rules.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
-	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
+	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
+	fs.StringVar(&cfg.Rules.Definitions, "definitions", envOr(getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files instead of the shipped ones (env HOSO_DEFINITIONS)")
+	fs.StringVar(&cfg.Rules.Calendar, "calendar", envOr(getenv, "HOSO_CALENDAR", ""), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
+	fs.StringVar(&cfg.Rules.WorkHours, "work-hours", envOr(getenv, "HOSO_WORK_HOURS", cfg.Rules.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
+	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
 	fs.DurationVar(&cfg.Deadlines, "deadline-interval", ev.duration("deadline-interval", "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
 	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
-	fs.StringVar(&cfg.LogLevel, "log-level", envOr(c.getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
-	fs.StringVar(&cfg.LogFormat, "log-format", envOr(c.getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
-	fs.StringVar(&cfg.Access, "access", envOr(c.getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles, read again on SIGHUP; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
-	fs.StringVar(&cfg.NATSUsers, "nats-users", envOr(c.getenv, "HOSO_NATS_USERS", ""), "users file of the embedded NATS server: each source may publish and read only its own subjects (env HOSO_NATS_USERS)")
+	fs.StringVar(&cfg.Access, "access", envOr(getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles, read again on SIGHUP; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
+	fs.StringVar(&cfg.NATSUsers, "nats-users", envOr(getenv, "HOSO_NATS_USERS", ""), "users file of the embedded NATS server: each source may publish and read only its own subjects (env HOSO_NATS_USERS)")
 	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(c.getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
-	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(c.getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+		return cfg, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
 	if err := ev.check(fs); err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return cfg, fmt.Errorf("serve: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return cfg, fmt.Errorf("serve: %w", err)
+	}
+	return cfg, nil
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	cfg, err := parseServe(args, c.getenv, c.stderr)
+	if err != nil {
+		return err
 	}
 	level, _ := parseLevel(cfg.LogLevel)
 	var h slog.Handler = slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level})
