@@ -862,6 +862,9 @@ func (p *planner) apply(ev *workflow.Event) {
 		to = p.def.State(act.To)
 	}
 	running := !p.due.IsZero() && p.pausedAt.IsZero() && !p.fate.resolved
+	if p.state == workflow.StartState {
+		p.fate.online = to.Status == workflow.StatusSubmitted
+	}
 	switch {
 	case to.Status == workflow.StatusReceived:
 		p.fate.received = true

@@ -228,6 +228,9 @@ func walk(t *testing.T, cat *workflow.Catalog, items []simulate.Item) *simulate.
 			}
 			if !d.ReceivedAt.IsZero() {
 				c.Received++
+				if d.Online {
+					c.ReceivedOnline++
+				}
 			}
 			if !d.ResolvedAt.IsZero() {
 				c.Resolved++

@@ -40,7 +40,10 @@ type Counts struct {
 	// applicant's supplement or payment.
 	Paused             int `json:"paused"`
 	WithDigitizedInput int `json:"with_digitized_input"` // dossiers with an accepted input_digitized attachment
-	WithResultFile     int `json:"with_result_file"`     // dossiers with an accepted result_electronic attachment
+	// ReceivedOnline counts the received dossiers submitted online: their
+	// first applied event put them in status 1.
+	ReceivedOnline int `json:"received_online"`
+	WithResultFile int `json:"with_result_file"` // dossiers with an accepted result_electronic attachment
 	// ResolvedEarly, ResolvedOnTime and ResolvedLate split the resolved
 	// dossiers whose due date the sender set (the standard flow's data.due)
 	// by the calendar date in workflow.Zone of the resolution against the
@@ -63,6 +66,7 @@ type fate struct {
 	resolved  bool
 	digitized bool
 	result    bool
+	online    bool            // the first applied event put it in status 1
 	timing    workflow.Timing // of the resolution, for dossiers whose sender set the due date
 }
 
@@ -83,6 +87,9 @@ func (c *Counts) addFate(f *fate) {
 	}
 	if f.received {
 		c.Received++
+		if f.online {
+			c.ReceivedOnline++
+		}
 	}
 	if f.resolved {
 		c.Resolved++

@@ -75,7 +75,8 @@ const (
 	dossierTerminal = 1 << iota
 	dossierWarned
 	dossierOverdue
-	dossierFlags = dossierTerminal | dossierWarned | dossierOverdue
+	dossierOnline // schema 5
+	dossierFlags  = dossierTerminal | dossierWarned | dossierOverdue | dossierOnline
 )
 
 // Flags of a mismatch record.
@@ -155,6 +156,7 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 	setFlag(&flags, dossierTerminal, d.Terminal)
 	setFlag(&flags, dossierWarned, d.Warned)
 	setFlag(&flags, dossierOverdue, d.Overdue)
+	setFlag(&flags, dossierOnline, d.Online)
 	b = append(b, flags)
 	b = appendString(b, d.Department)
 	for _, t := range [...]time.Time{d.Due, d.ReceivedAt, d.CreatedAt, d.UpdatedAt, d.ResolvedAt, d.ReturnedAt, d.PausedAt} {
@@ -576,6 +578,7 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 	d.Terminal = flags&dossierTerminal != 0
 	d.Warned = flags&dossierWarned != 0
 	d.Overdue = flags&dossierOverdue != 0
+	d.Online = flags&dossierOnline != 0
 	d.Department = r.str()
 	for _, t := range [...]*time.Time{&d.Due, &d.ReceivedAt, &d.CreatedAt, &d.UpdatedAt, &d.ResolvedAt, &d.ReturnedAt, &d.PausedAt} {
 		*t = r.time()

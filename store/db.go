@@ -109,9 +109,9 @@ type DB struct {
 // Open opens the store at path, creating the file and its buckets if
 // needed. It waits up to opts.Timeout for the file lock and returns
 // ErrLocked if another DB holds it. It refuses a file of an unknown newer
-// schema version with ErrSchemaTooNew; it upgrades a file of the previous
-// version (upgradableSchema) in place, and refuses an older one with
-// ErrSchemaOld.
+// schema version with ErrSchemaTooNew; it upgrades a file of an older
+// version from oldestUpgradable on in place, in one transaction (upgrade),
+// and refuses an older one with ErrSchemaOld.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Catalog == nil {
 		return nil, fmt.Errorf("open store %s: Options.Catalog is required", path)
@@ -152,14 +152,12 @@ func Open(path string, opts Options) (*DB, error) {
 			}
 		case v > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, v, schemaVersion)
-		case v == upgradableSchema:
-			if err := upgradeOutbox(tx); err != nil {
+		case v >= oldestUpgradable && v < schemaVersion:
+			start := time.Now()
+			if err := upgrade(tx, opts.Catalog, v); err != nil {
 				return err
 			}
-			if err := meta.Put([]byte(metaSchema), encodeUint64(schemaVersion)); err != nil {
-				return err
-			}
-			logger.Info("store upgraded", "path", path, "from_schema", v, "to_schema", schemaVersion)
+			logger.Info("store upgraded", "path", path, "from_schema", v, "to_schema", schemaVersion, "took", time.Since(start).Round(time.Millisecond))
 		case v < schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild it from the event stream (hoso rebuild --replace)", ErrSchemaOld, v, schemaVersion)
 		}

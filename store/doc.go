@@ -27,8 +27,9 @@ the whole file while Apply goes on.
 
 # Schema
 
-Version 4 (meta "schema"); Open upgrades a file of version 3, whose
-outbox held one outcome per key, in place. Keys are ordered so that
+Version 5 (meta "schema"); Open upgrades a file of version 3 (whose
+outbox held one outcome per key) or 4 (without the online flag of
+dossiers and its counter) in place (upgrade.go). Keys are ordered so that
 related records sit together and appends go to the end of a bucket.
 Sequences are big-endian uint64, so key order is sequence order. Records
 are a compact binary form that starts with its format version

@@ -19,14 +19,14 @@ import (
 // codec.go instead of JSON, history entries without their dossier and
 // index (their key holds them) or previous hash, UUID event ids as their
 // 16 bytes, and dedupe sequences as uvarints. Version 4 keeps the outbox
-// as one chunk of outcomes per batch (outbox.go).
-const schemaVersion = 4
+// as one chunk of outcomes per batch (outbox.go). Version 5 records which
+// dossiers were submitted online (a flag of the dossier record) and
+// counts the online receipts in the statistics.
+const schemaVersion = 5
 
-// upgradableSchema is the older version Open upgrades in place: it
-// differs from schemaVersion only in the outbox, which the upgrade
-// rewrites in the same transaction. Older files are rebuilt from the
-// stream.
-const upgradableSchema = 3
+// oldestUpgradable is the oldest version Open upgrades in place (see
+// upgrade.go); older files are rebuilt from the stream.
+const oldestUpgradable = 3
 
 // Bucket names. Open creates every one of them.
 const (

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -224,4 +225,101 @@ func FuzzChunk(f *testing.F) {
 			t.Fatalf("publishedPrefix(%d) = %d, %d, %v; the reader counts %d, %d", upTo, pn, pend, err, n, end)
 		}
 	})
+}
+
+// TestOpenUpgradesSchema4: a file of schema 4 (no online flag on the
+// dossiers, counter rows without online receipts) opens as schema 5 with
+// the dossiers submitted online flagged and counted: the same dossiers,
+// counters and state hash as a store built by this version, and one
+// that passes the invariant check.
+func TestOpenUpgradesSchema4(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	const online1, online2 = "000.00.12.H57-250804-0101", "000.00.12.H57-250804-0102"
+	h.apply(h.envelopes(standardFlow(code1, 0)...)) // received at the desk
+	h.apply(h.envelopes(
+		event("o1/1", "submit", online1, 0),
+		event("o1/2", "receive", online1, 60, due(t0.AddDate(0, 0, 10))),
+		event("o2/1", "submit", online2, 0), // submitted, not yet received
+	))
+	before := h.snapshot()
+	var online int
+	for _, d := range before.Dossiers {
+		if d.Online {
+			online++
+		}
+	}
+	if online != 2 {
+		t.Fatalf("%d dossiers submitted online, want 2: %+v", online, before.Dossiers)
+	}
+	stats, err := h.db.Stats(ctx, workflow.StatsQuery{})
+	if err != nil || stats.Total.ReceivedOnline != 1 || stats.Total.Received != 2 {
+		t.Fatalf("Stats = %+v, %v; want 1 of 2 received online", stats.Total, err)
+	}
+	_, hash, err := h.db.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Write the dossiers and counter rows as schema 4 did.
+	tamper(t, h.path, func(b *buckets) error {
+		var codes [][]byte
+		if err := b.dossiers.ForEach(func(k, _ []byte) error { codes = append(codes, bytes.Clone(k)); return nil }); err != nil {
+			return err
+		}
+		for _, k := range codes {
+			var d workflow.Dossier
+			if err := decodeDossier(b.dossiers.Get(k), &d); err != nil {
+				return err
+			}
+			d.Online = false
+			if err := b.dossiers.Put(k, appendDossier(nil, &d)); err != nil {
+				return err
+			}
+		}
+		for _, bk := range []*bbolt.Bucket{b.stats, b.gauges} {
+			rows := map[string][]byte{}
+			if err := bk.ForEach(func(k, v []byte) error { rows[string(k)] = bytes.Clone(v); return nil }); err != nil {
+				return err
+			}
+			for k, v := range rows {
+				tl, err := decodeTally(v)
+				if err != nil {
+					return err
+				}
+				tl.ReceivedOnline = 0
+				if err := bk.Put([]byte(k), encodeTally(&tl)[:8*18]); err != nil { // the 18 counters of schema 4
+					return err
+				}
+			}
+		}
+		return b.meta.Put([]byte(metaSchema), encodeUint64(4))
+	})
+	if info, err := Inspect(ctx, h.path); err != nil || info.Schema != 4 {
+		t.Fatalf("Inspect(schema 4) = %+v, %v", info, err)
+	}
+
+	h.open()
+	if diff := cmp.Diff(before, h.snapshot()); diff != "" {
+		t.Errorf("the upgrade did not restore the store (-built +upgraded):\n%s", diff)
+	}
+	if got, err := h.db.Stats(ctx, workflow.StatsQuery{}); err != nil || got.Total != stats.Total {
+		t.Errorf("Stats after the upgrade = %+v, %v; want %+v", got.Total, err, stats.Total)
+	}
+	if _, got, err := h.db.State(ctx); err != nil || got != hash {
+		t.Errorf("state hash after the upgrade %s, %v; want %s, that of the store as built", got, err, hash)
+	}
+	if err := h.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, h.path, h.cat, true)
+	h.open()
+	// The upgraded store goes on as any other.
+	h.apply(h.envelopes(event("o2/2", "receive", online2, 120, due(t0.AddDate(0, 0, 10)))))
+	if got, err := h.db.Stats(ctx, workflow.StatsQuery{}); err != nil || got.Total.ReceivedOnline != 2 {
+		t.Errorf("online receipts after a receipt on the upgraded store = %+v, %v; want 2", got.Total, err)
+	}
 }

@@ -213,6 +213,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			if online {
 				ev("submit", recv.Add(-time.Hour))
 				ev("receive", recv, due(dueAt))
+				f(kind, recv).ReceivedOnline++
 			} else {
 				ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
 				f(kind, recv).DigitizedInputs++
@@ -439,8 +440,8 @@ func TestStatsProvinceShape(t *testing.T) {
 	want := workflow.Report{
 		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing,
 		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, Returned: 12, Withdrawn: 1,
-		DigitizedInputs: 18, ElectronicResults: 15, InProgress: 3, InProgressOverdue: 1, Paused: 1,
-		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, ElectronicResultRate: 100,
+		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, Paused: 1,
+		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
 		InProgressOverdueRate: 33.33,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -70,6 +70,7 @@ type dossierView struct {
 	Apologies   int              `json:"apologies"`
 	Warned      bool             `json:"warned"`
 	Overdue     bool             `json:"overdue"`
+	Online      bool             `json:"online"`
 	CreatedAt   time.Time        `json:"created_at"`
 	UpdatedAt   time.Time        `json:"updated_at"`
 	Attachments []string         `json:"attachments"`
@@ -126,7 +127,7 @@ func viewDossier(d *workflow.Dossier) dossierView {
 		Definition: definitionRef{d.Definition, d.Version}, State: d.State, Status: viewStatus(d.Status),
 		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), ReceivedAt: optTime(d.ReceivedAt),
 		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
-		Apologies: d.Apologies, Warned: d.Warned, Overdue: d.Overdue,
+		Apologies: d.Apologies, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
 		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
 	}

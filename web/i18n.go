@@ -63,6 +63,7 @@ var labels = map[string][2]string{
 	"ov.ipoverdue":    {"Đang giải quyết quá hạn", "In progress, overdue"},
 	"ov.paused":       {"Tạm dừng (bổ sung, nghĩa vụ tài chính, dừng)", "Paused (supplement, payment, stopped)"},
 	"ov.digitized":    {"Số hóa hồ sơ đầu vào", "Digitized inputs"},
+	"ov.online":       {"Nộp trực tuyến", "Submitted online"},
 	"ov.eresult":      {"Có kết quả điện tử", "Electronic results"},
 	"ov.apologies":    {"Văn bản xin lỗi, hẹn lại", "Apologies"},
 	"ov.withdrawn":    {"Rút hồ sơ", "Withdrawn"},

@@ -171,7 +171,7 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow) error {
 	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
 	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
 		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.ontimerate"), label(lang, "ov.latepct"),
-		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.digitized"), label(lang, "ov.eresult"),
+		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.online"), label(lang, "ov.digitized"), label(lang, "ov.eresult"),
 		label(lang, "ov.apologies")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
@@ -179,7 +179,7 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow) error {
 	for _, r := range rows {
 		p := r.Report
 		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late), pct(p.OnTimeRate),
-			pct(workflow.Rate(p.Late, p.Resolved)), n(p.InProgress), n(p.InProgressOverdue), pct(p.DigitizedRate),
+			pct(workflow.Rate(p.Late, p.Resolved)), n(p.InProgress), n(p.InProgressOverdue), pct(p.OnlineRate), pct(p.DigitizedRate),
 			pct(p.ElectronicResultRate), n(p.Apologies)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)

@@ -281,6 +281,9 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		to = def.State(from)
 	}
 	nd.State, nd.Status, nd.Terminal = to.Name, to.Status, to.Terminal
+	if d == nil {
+		nd.Online = to.Status == StatusSubmitted
+	}
 	nd.UpdatedAt = e.Time
 	if e.Department != "" {
 		nd.Department = e.Department

@@ -606,3 +606,36 @@ func TestDecideRecoversFromBugs(t *testing.T) {
 		t.Fatalf("Decide after a recovered panic rejected: %s", got.Rejection.MessageEN())
 	}
 }
+
+// TestDecideOnline: a dossier is submitted online when its first accepted
+// event puts it in status 1, and stays so; one received at the desk, or
+// first refused, is not.
+func TestDecideOnline(t *testing.T) {
+	c := shipped(t)
+	decide := func(d *workflow.Dossier, action string, attach ...string) *workflow.Dossier {
+		t.Helper()
+		ev := fullEvent(action)
+		ev.Attachments = nil
+		for _, k := range attach {
+			ev.Attachments = append(ev.Attachments, workflow.Attachment{Kind: k})
+		}
+		got := c.Decide(d, &workflow.Envelope{Seq: 1, Event: ev})
+		if got.Rejection != nil {
+			t.Fatalf("%s rejected: %s", action, got.Rejection.MessageEN())
+		}
+		return got.Dossier
+	}
+	online := decide(nil, "submit")
+	if !online.Online {
+		t.Error("submitted online: Online false")
+	}
+	if d := decide(online, "receive"); !d.Online || d.Status != workflow.StatusReceived {
+		t.Errorf("an online dossier received: Online %v, status %d; want true, 2", d.Online, d.Status)
+	}
+	if d := decide(nil, "receive", workflow.AttachmentInputDigitized); d.Online {
+		t.Error("received at the desk: Online true")
+	}
+	if d := decide(nil, "refuse", "refusal_notice"); d.Online {
+		t.Error("refused at intake: Online true")
+	}
+}

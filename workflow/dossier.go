@@ -38,6 +38,9 @@ type Dossier struct {
 	Head        Hash      `json:"head"`        // hash of the last history entry
 	Rejections  int       `json:"rejections"`  // rejected events that named this dossier
 	Mismatches  int       `json:"mismatches"`  // events whose claimed status was wrong
+	// Online: submitted online, its first accepted event put it in status
+	// 1 (Mới đăng ký) rather than receiving it at the desk.
+	Online bool `json:"online"`
 }
 
 // HasAttachment reports whether an accepted event attached the kind.

@@ -49,10 +49,15 @@ type Tally struct {
 	InProgress        int64 `json:"in_progress"`         // in status 2 or 4, not terminal
 	InProgressOverdue int64 `json:"in_progress_overdue"` // of those, flagged Overdue by a deadline expiry
 	Paused            int64 `json:"paused"`              // in status 5, 6 or 8
+
+	// ReceivedOnline: received dossiers submitted online (Dossier.Online),
+	// in the month of receipt. A flow, after the gauges: counters are
+	// stored in this order.
+	ReceivedOnline int64 `json:"received_online"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 18
+const TallyFields = 19
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -64,6 +69,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate,
 		&t.DigitizedInputs, &t.ElectronicResults, &t.Apologies,
 		&t.InProgress, &t.InProgressOverdue, &t.Paused,
+		&t.ReceivedOnline,
 	}
 }
 
@@ -87,6 +93,7 @@ func (t *Tally) Add(o Tally) {
 	t.InProgress += o.InProgress
 	t.InProgressOverdue += o.InProgressOverdue
 	t.Paused += o.Paused
+	t.ReceivedOnline += o.ReceivedOnline
 }
 
 // Sub subtracts the counters of o from t.
@@ -199,7 +206,7 @@ func sameTally(a, b *Dossier) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies &&
+	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.Due.Equal(b.Due) &&
 		(a.UpdatedAt.Equal(b.UpdatedAt) || !slices.Contains(datedByUpdate, a.Status)) &&
@@ -217,6 +224,9 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		t.Received++
 		if d.HasAttachment(AttachmentInputDigitized) {
 			t.DigitizedInputs++
+		}
+		if d.Online {
+			t.ReceivedOnline++
 		}
 	}
 	if d.Apologies > 0 {
@@ -410,6 +420,7 @@ type Report struct {
 	Apologies         int64 `json:"apologies"`
 	DigitizedInputs   int64 `json:"digitized_inputs"`
 	ElectronicResults int64 `json:"electronic_results"`
+	ReceivedOnline    int64 `json:"received_online"` // of Received, submitted online
 
 	InProgress        int64 `json:"in_progress"`         // now, whatever the period
 	InProgressOverdue int64 `json:"in_progress_overdue"` // now
@@ -427,6 +438,10 @@ type Report struct {
 	LateRate float64 `json:"late_rate"`
 	// DigitizedRate is DigitizedInputs/Received.
 	DigitizedRate float64 `json:"digitized_rate"`
+	// OnlineRate is ReceivedOnline/Received: the share of the received
+	// dossiers submitted online (tỷ lệ hồ sơ trực tuyến, an indicator of
+	// Decision 766/QĐ-TTg).
+	OnlineRate float64 `json:"online_rate"`
 	// ElectronicResultRate is ElectronicResults over the dossiers that
 	// entered status 9, whatever the late rule (the result is counted
 	// there).
@@ -453,7 +468,7 @@ func NewReport(t Tally, kind Kind, rule LateRule) Report {
 		Kind: kind, LateRule: rule,
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
-		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults,
+		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused,
 	}
 	if rule == LateByReturn {
@@ -465,6 +480,7 @@ func NewReport(t Tally, kind Kind, rule LateRule) Report {
 	r.ReceivedOnTimeRate = Rate(r.Early+r.OnTime, r.Received)
 	r.LateRate = Rate(r.Late, r.Received)
 	r.DigitizedRate = Rate(t.DigitizedInputs, t.Received)
+	r.OnlineRate = Rate(t.ReceivedOnline, t.Received)
 	r.ElectronicResultRate = Rate(t.ElectronicResults, t.Resolved)
 	r.InProgressOverdueRate = Rate(t.InProgressOverdue, t.InProgress)
 	if kind == KindFeedback {

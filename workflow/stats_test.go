@@ -96,7 +96,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "receipt of an online dossier without digitized inputs",
 			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9))},
 			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due)),
-			flows:  []month{{"2025-09", workflow.Tally{Received: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
 		{

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,11 @@ func TestDashboardBrowser(t *testing.T) {
 	lang, err := chromedp.Run(ctx, chromedp.AttributeValue(css("html"), "lang"))
 	if err != nil || lang.Value != "vi" || !strings.Contains(headline, "Tiếp nhận") || !strings.Contains(headline, "Quá hạn") {
 		t.Errorf("overview: lang %+v (%v), headline %q; want Vietnamese with received and late counts", lang, err, headline)
+	}
+	online, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#cards .card")).
+		filter(c => c.querySelector(".l").textContent.trim() == "Nộp trực tuyến").map(c => c.querySelector(".n").textContent.trim()).join("|")`))
+	if v, perr := strconv.ParseFloat(strings.TrimSuffix(strings.ReplaceAll(online, ",", "."), "%"), 64); err != nil || perr != nil || v <= 0 || v > 100 {
+		t.Errorf("overview: online card %q (%v), want one share above 0%% (the simulated province submits most dossiers online)", online, err)
 	}
 	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg").length`))
 	if err != nil || charts < 3 {

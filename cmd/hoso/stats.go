@@ -142,13 +142,13 @@ func printStats(w io.Writer, d *statsDoc, header, table bool) error {
 		}
 		return tw.Flush()
 	}
-	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tTẠM DỪNG\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
+	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
 	for _, row := range d.Rows {
 		r := &row.Report
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t%s%%\t\n", row.Key,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t\n", row.Key,
 			viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.ReceivedOnTimeRate),
 			viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
-			viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+			viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
 	}
 	return tw.Flush()
 }
@@ -164,10 +164,10 @@ func headline(r *workflow.Report) string {
 	}
 	return fmt.Sprintf("Tiếp nhận %s hồ sơ; đã giải quyết %s hồ sơ (%s hồ sơ trước hạn, đúng hạn, đạt %s%%); "+
 		"%s hồ sơ quá hạn (%s%%); đang giải quyết %s (quá hạn %s); tạm dừng %s; "+
-		"số hóa hồ sơ đầu vào %s%%; kết quả điện tử %s%%.",
+		"nộp trực tuyến %s%%; số hóa hồ sơ đầu vào %s%%; kết quả điện tử %s%%.",
 		viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.ReceivedOnTimeRate),
 		viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
-		viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+		viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
 }
 
 // viInt formats a count the Vietnamese way: 270.497.

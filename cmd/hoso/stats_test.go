@@ -31,7 +31,7 @@ func TestStatsCommand(t *testing.T) {
 	for _, want := range []string{
 		"Kỳ báo cáo: từ tháng 01/2025 đến tháng 12/2025 (trước hạn, đúng hạn, quá hạn tính theo ngày kết thúc xử lý).",
 		"Tiếp nhận 2 hồ sơ; đã giải quyết 1 hồ sơ (1 hồ sơ trước hạn, đúng hạn, đạt 50,00%); 0 hồ sơ quá hạn (0,00%); " +
-			"đang giải quyết 1 (quá hạn 0); tạm dừng 0; số hóa hồ sơ đầu vào 100,00%; kết quả điện tử 100,00%.",
+			"đang giải quyết 1 (quá hạn 0); tạm dừng 0; nộp trực tuyến 0,00%; số hóa hồ sơ đầu vào 100,00%; kết quả điện tử 100,00%.",
 		"Phản ánh, kiến nghị: tiếp nhận 0; đã trả lời 0 (0,00%), trong đó đúng hạn 0; đang xử lý 0.",
 	} {
 		if !strings.Contains(out, want) {
@@ -49,7 +49,7 @@ func TestStatsCommand(t *testing.T) {
 		strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[5]); len(fields) != 12 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
+	if fields := strings.Fields(lines[5]); len(fields) != 13 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
 		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[5])
 	}
 
@@ -71,11 +71,12 @@ func TestStatsCommand(t *testing.T) {
 // 2024 (DESIGN.md) in the shape the province published it.
 func TestStatsHeadline(t *testing.T) {
 	tn := workflow.Tally{Received: 270497, Resolved: 260103, ResolvedEarly: 250000, ResolvedOnTime: 4598, ResolvedLate: 5505,
-		DigitizedInputs: 260760, ElectronicResults: 236772, InProgress: 8120, InProgressOverdue: 311, Paused: 2274}
+		DigitizedInputs: 260760, ElectronicResults: 236772, InProgress: 8120, InProgressOverdue: 311, Paused: 2274,
+		ReceivedOnline: 189348}
 	r := workflow.NewReport(tn, workflow.KindDossier, workflow.LateByProcessing)
 	want := "Tiếp nhận 270.497 hồ sơ; đã giải quyết 260.103 hồ sơ (254.598 hồ sơ trước hạn, đúng hạn, đạt 94,12%); " +
 		"5.505 hồ sơ quá hạn (2,03%); đang giải quyết 8.120 (quá hạn 311); tạm dừng 2.274; " +
-		"số hóa hồ sơ đầu vào 96,40%; kết quả điện tử 91,03%."
+		"nộp trực tuyến 70,00%; số hóa hồ sơ đầu vào 96,40%; kết quả điện tử 91,03%."
 	if got := headline(&r); got != want {
 		t.Errorf("headline =\n%s\nwant\n%s", got, want)
 	}
