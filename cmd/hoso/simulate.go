@@ -292,8 +292,8 @@ func summary(t *simulate.Truth) string {
 	var b strings.Builder
 	tot := t.Total
 	withDue := tot.ResolvedEarly + tot.ResolvedOnTime + tot.ResolvedLate
-	fmt.Fprintf(&b, "expect %s dossiers: %s received, %s resolved (%s returned), %s in progress, %s paused, %s withdrawn, %s refused, %s stopped\n",
-		commas(t.Dossiers), commas(tot.Received), commas(tot.Resolved), commas(tot.Returned), commas(tot.InProgress),
+	fmt.Fprintf(&b, "expect %s dossiers: %s received (%s submitted online), %s resolved (%s returned), %s in progress, %s paused, %s withdrawn, %s refused, %s stopped\n",
+		commas(t.Dossiers), commas(tot.Received), commas(tot.ReceivedOnline), commas(tot.Resolved), commas(tot.Returned), commas(tot.InProgress),
 		commas(tot.Paused), commas(tot.Withdrawn), commas(tot.Refused), commas(tot.Stopped))
 	if withDue > 0 {
 		fmt.Fprintf(&b, "  of %s resolved against the sender's due date: %s early, %s on time, %s late (%.2f%% early or on time)\n",
