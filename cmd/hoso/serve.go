@@ -222,37 +222,30 @@ type envValues struct {
 	bad    map[string]error // by flag name
 }
 
-func (e *envValues) fail(flagName, key, v, want string) {
-	if e.bad == nil {
-		e.bad = map[string]error{}
+// envValue returns the variable key parsed, def when it is unset, and
+// def with an error recorded for flagName when it does not parse.
+func envValue[T any](e *envValues, flagName, key string, def T, parse func(string) (T, error), want string) T {
+	v := e.getenv(key)
+	if v == "" {
+		return def
 	}
-	e.bad[flagName] = fmt.Errorf("environment %s=%q: not %s", key, v, want)
+	x, err := parse(v)
+	if err != nil {
+		if e.bad == nil {
+			e.bad = map[string]error{}
+		}
+		e.bad[flagName] = fmt.Errorf("environment %s=%q: not %s", key, v, want)
+		return def
+	}
+	return x
 }
 
 func (e *envValues) int(flagName, key string, def int) int {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.fail(flagName, key, v, "a whole number")
-		return def
-	}
-	return n
+	return envValue(e, flagName, key, def, strconv.Atoi, "a whole number")
 }
 
 func (e *envValues) duration(flagName, key string, def time.Duration) time.Duration {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.fail(flagName, key, v, "a duration such as 30s or 2m")
-		return def
-	}
-	return d
+	return envValue(e, flagName, key, def, time.ParseDuration, "a duration such as 30s or 2m")
 }
 
 // check returns the errors of the values whose flags fs was not given.
