@@ -374,7 +374,12 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 			return nil
 		},
 	})
-	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// No ReadTimeout or WriteTimeout: the live feed and backups stream for
+	// as long as they need (uploads are bounded in size instead). An idle
+	// keep-alive connection is closed after two minutes, so that clients
+	// that never close theirs do not pile up.
+	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpSrv.RegisterOnShutdown(feed.Close) // live feed streams never go idle by themselves
 	reload := &reloader{hup: hup, cfg: cfg, api: api, nats: embedded, log: log, metrics: m}
 	if tlsCert != nil {
