@@ -128,6 +128,9 @@ var labels = map[string][2]string{
 
 	"ds.title":       {"Phiếu kiểm soát quá trình giải quyết hồ sơ", "Control sheet of the dossier's handling"},
 	"ds.definition":  {"Quy trình áp dụng", "Workflow applied"},
+	"ds.channel":     {"Hình thức nộp", "Submitted"},
+	"ds.online":      {"Trực tuyến", "Online"},
+	"ds.counter":     {"Trực tiếp", "At the desk"},
 	"ds.resolved":    {"Ngày kết thúc xử lý", "Processing ended"},
 	"ds.returned":    {"Ngày trả kết quả", "Result returned"},
 	"ds.flags":       {"Cảnh báo", "Flags"},

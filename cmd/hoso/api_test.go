@@ -532,10 +532,13 @@ func TestCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dossier show: %v", err)
 	}
-	for _, want := range []string{"4 Đang xử lý", "standard@2", "tu-phap", "OK, 2 mục", "invalid_transition", "1 sự kiện; 2 lần báo sai"} {
+	for _, want := range []string{"4 Đang xử lý", "standard@2", "tu-phap", "OK, 2 mục", "invalid_transition", "1 sự kiện; 2 lần báo sai", "trực tiếp"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dossier show lacks %q:\n%s", want, out)
 		}
+	}
+	if out, _, err := hosoCmd("dossier", "show", f.codes[2]); err != nil || !strings.Contains(out, "trực tuyến") {
+		t.Errorf("dossier show of a dossier submitted online = %v, lacks \"trực tuyến\":\n%s", err, out)
 	}
 	out, _, err = hosoCmd("dossier", "show", "-o", "json", f.codes[0])
 	var doc struct {

@@ -88,6 +88,7 @@ type dossierDoc struct {
 	Status      *statusDoc `json:"status"`
 	Department  string     `json:"department"`
 	Due         *time.Time `json:"due"`
+	Online      bool       `json:"online"`
 	Attachments []string   `json:"attachments"`
 	Rejections  int        `json:"rejections"`
 	Mismatches  int        `json:"mismatches"`
@@ -137,6 +138,11 @@ func printDossier(w io.Writer, d *dossierDoc, rep *chainReport) error {
 	fmt.Fprintf(tw, "Trạng thái\t%s (%s)\n", d.Status, d.State)
 	fmt.Fprintf(tw, "Thủ tục\t%s — quy trình %s@%d\n", d.Procedure, d.Definition.ID, d.Definition.Version)
 	fmt.Fprintf(tw, "Cơ quan\t%s (nguồn %s)\n", d.Agency, d.Source)
+	if d.Online {
+		fmt.Fprintf(tw, "Hình thức nộp\ttrực tuyến\n")
+	} else {
+		fmt.Fprintf(tw, "Hình thức nộp\ttrực tiếp\n")
+	}
 	if d.Department != "" {
 		fmt.Fprintf(tw, "Phòng ban\t%s\n", d.Department)
 	}
