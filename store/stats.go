@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -262,7 +263,7 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		if err != nil {
 			return res, err
 		}
-		from, to = cmpOr(from, first), cmpOr(to, last)
+		from, to = cmp.Or(from, first), cmp.Or(to, last)
 	}
 	var months []string
 	if from != "" && to != "" {
@@ -313,13 +314,6 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		res.Rows = append(res.Rows, workflow.StatsRow{Key: key, Tally: *rows[key]})
 	}
 	return res, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // statsSpan returns the first and last months with stats rows of the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -53,6 +54,9 @@ type ServeConfig struct {
 	// supervisors, see events.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.
 	NATSUsers string
+	// Check makes serve load and check the files above and exit
+	// (--check) instead of starting.
+	Check bool
 
 	// beforeCommit is store.Options.BeforeCommit: a fault-injection hook
 	// that only tests set (no flag); nil in production.
@@ -161,6 +165,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
+	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file), print what serve would use, and exit without starting")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -180,6 +185,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	cfg, err := parseServe(args, c.getenv, c.stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.Check {
+		return checkServe(cfg, c.stdout)
 	}
 	level, _ := parseLevel(cfg.LogLevel)
 	var h slog.Handler = slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level})
@@ -256,6 +264,57 @@ func (e *envValues) check(fs *flag.FlagSet) error {
 		errs = append(errs, e.bad[name])
 	}
 	return errors.Join(errs...)
+}
+
+// checkServe loads what serve would load at start, and reload on SIGHUP,
+// from cfg, without opening the store or NATS (a running serve holds
+// them), and prints a summary: `hoso serve --check` before a restart or a
+// reload.
+func checkServe(cfg ServeConfig, w io.Writer) error {
+	var errs []error
+	cat, err := cfg.Rules.load()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("rules: %w", err))
+	} else {
+		fmt.Fprintf(w, "rules: %d definitions, calendar %s, work hours %s, cut-off %s\n", len(cat.Definitions()),
+			cmp.Or(cfg.Rules.Calendar, "(shipped)"), cfg.Rules.WorkHours, cfg.Rules.CutOff)
+	}
+	if cfg.Access != "" {
+		if a, err := loadAccess(cfg.Access); err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(w, "access file %s: %s\n", cfg.Access, plural(len(a.Users()), "user"))
+		}
+	} else {
+		fmt.Fprintf(w, "access: open (no access file), HTTP on %s\n", cfg.HTTPAddr)
+	}
+	if cfg.TLSCert != "" {
+		if c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			errs = append(errs, fmt.Errorf("TLS certificate %s: %w", cfg.TLSCert, err))
+		} else {
+			fmt.Fprintf(w, "TLS certificate %s: %s, valid until %s\n", cfg.TLSCert, c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+	if cfg.NATSUsers != "" {
+		if users, err := readNATSUsers(cfg.NATSUsers); err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(users), "user"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("serve --check: %w", err)
+	}
+	fmt.Fprintln(w, "configuration OK")
+	return nil
+}
+
+// plural returns "1 user", "2 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // serve runs hoso until ctx ends, then shuts it down in order: HTTP server,

@@ -45,8 +45,9 @@ func readKeyValues(t *testing.T, path string) map[string][]string {
 // `hoso serve` with what its environment file sets, every variable of
 // that file is one serve reads and together they make a valid
 // configuration, the data directory is the unit's state directory, the
-// unit gives a clean shutdown the time it may take, reload is SIGHUP,
-// and systemd-analyze finds nothing wrong with it.
+// unit gives a clean shutdown the time it may take, reload checks the
+// files and then sends SIGHUP, and systemd-analyze finds nothing wrong
+// with it.
 func TestSystemdUnit(t *testing.T) {
 	unit := readKeyValues(t, "../../configs/systemd/hoso.service")
 	env := readKeyValues(t, "../../configs/systemd/hoso.env")
@@ -89,8 +90,8 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil || stop <= cfg.Shutdown {
 		t.Errorf("TimeoutStopSec %v, want more than serve's shutdown timeout %v", stop, cfg.Shutdown)
 	}
-	if r := one(unit, "ExecReload"); !strings.Contains(r, "kill -HUP $MAINPID") {
-		t.Errorf("ExecReload = %q, want SIGHUP", r)
+	if r := unit["ExecReload"]; len(r) != 2 || r[0] != execArgs[0]+" serve --check" || !strings.Contains(r[1], "kill -HUP $MAINPID") {
+		t.Errorf("ExecReload = %q, want serve --check, then SIGHUP", r)
 	}
 	if !slices.Contains(unit["EnvironmentFile"], "/etc/hoso/hoso.env") {
 		t.Errorf("EnvironmentFile = %q, want /etc/hoso/hoso.env", unit["EnvironmentFile"])
