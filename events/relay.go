@@ -65,6 +65,8 @@ type Relay struct {
 	hints []workflow.Outcome // enqueued outcomes not yet taken, in Seq order
 
 	inFlight atomic.Int64 // outcomes taken and not yet marked published
+
+	onMark func(ctx context.Context, seq uint64) // SetOnMark; nil when unset
 }
 
 // NewRelay returns a relay that publishes through js the outcomes of ob.
@@ -75,6 +77,11 @@ func NewRelay(js jetstream.JetStream, ob Outbox, logger *slog.Logger) *Relay {
 	}
 	return &Relay{js: js, ob: ob, log: logger, wake: make(chan struct{}, 1)}
 }
+
+// SetOnMark sets a function the relay calls after each record in the
+// outbox of how far it has published (a replica's leader reports it to
+// the followers). Call it before Run.
+func (r *Relay) SetOnMark(f func(ctx context.Context, seq uint64)) { r.onMark = f }
 
 // Enqueue hands the relay outcomes just committed to the outbox, in Seq
 // order. It never blocks; if the relay is far behind it drops them and
@@ -114,7 +121,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		fromOutbox = true // read the outbox rather than the hints
 		bo         backoff
 	)
-	m := &marker{ob: r.ob, log: r.log, wake: make(chan struct{}, 1)}
+	m := &marker{ob: r.ob, log: r.log, wake: make(chan struct{}, 1), onMark: r.onMark}
 	marked := make(chan struct{})
 	go func() {
 		defer close(marked)
@@ -171,9 +178,10 @@ const markInterval = 100 * time.Millisecond
 // the last interval's marks: those outcomes are published again at the
 // next start, and the outcome stream's duplicate window drops them.
 type marker struct {
-	ob   Outbox
-	log  *slog.Logger
-	wake chan struct{} // capacity 1: set raised want
+	ob     Outbox
+	log    *slog.Logger
+	wake   chan struct{} // capacity 1: set raised want
+	onMark func(ctx context.Context, seq uint64)
 
 	mu   sync.Mutex // guards want
 	want uint64     // the highest Seq confirmed published
@@ -211,6 +219,9 @@ func (m *marker) run(ctx context.Context) {
 			return
 		}
 		done = seq
+		if m.onMark != nil {
+			m.onMark(mctx, seq)
+		}
 	}
 	t := time.NewTimer(markInterval)
 	t.Stop()

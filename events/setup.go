@@ -52,6 +52,10 @@ type StreamConfig struct {
 	// MaxAckPending is how many events may be delivered and not yet acked;
 	// default 20000. It must exceed the consumer's prefetch (2×MaxBatch).
 	MaxAckPending int
+	// Consumer is the durable name of the engine's consumer; default
+	// ConsumerName. Each replica has its own (ReplicaConsumer), so that
+	// each applies the whole stream.
+	Consumer string
 }
 
 func (c *StreamConfig) setDefaults() {
@@ -73,10 +77,14 @@ func (c *StreamConfig) setDefaults() {
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = DefaultMaxAckPending
 	}
+	if c.Consumer == "" {
+		c.Consumer = ConsumerName
+	}
 }
 
 // Setup creates, or updates to cfg, the streams HOSO_EVENTS,
-// HOSO_OUTCOMES and HOSO_DEADLETTER and the durable pull consumer hoso-engine on HOSO_EVENTS,
+// HOSO_OUTCOMES and HOSO_DEADLETTER and the engine's durable pull consumer
+// on HOSO_EVENTS (hoso-engine, or cfg.Consumer),
 // and returns the consumer. It is idempotent; run it at every start.
 //
 // HOSO_EVENTS captures hoso.events.> with limits retention on file storage
@@ -139,7 +147,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		return nil, fmt.Errorf("events: set up stream %s: %w", DeadLetterStream, err)
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
+		Durable:       cfg.Consumer,
 		Description:   "hoso engine: applies the events in stream order",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckAllPolicy,
@@ -148,7 +156,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		MaxAckPending: cfg.MaxAckPending,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("events: set up consumer %s: %w", ConsumerName, err)
+		return nil, fmt.Errorf("events: set up consumer %s: %w", cfg.Consumer, err)
 	}
 	return cons, nil
 }

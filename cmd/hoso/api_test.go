@@ -659,6 +659,14 @@ func TestServeFlags(t *testing.T) {
 			t.Errorf("serve with malformed environment = %v, want it to name %s", err, want)
 		}
 	}
+	// A replica needs a shared NATS deployment and a name of consumer-name
+	// characters.
+	err = run(context.Background(), []string{"serve", "--replica", "A.1", "--replica-lease", "100ms"}, noEnv, strings.NewReader(""), &out, &errb)
+	for _, want := range []string{`replica "A.1"`, "replica lease 100ms", "give its --nats-url"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve with a bad replica = %v, want it to name %s", err, want)
+		}
+	}
 	// … unless the flag overrides it.
 	err = run(context.Background(), []string{"serve", "--nats-port", "4222", "--deadline-interval", "1m", "--batch-max", "0"}, badEnv, strings.NewReader(""), &out, &errb)
 	if err == nil || strings.Contains(err.Error(), "environment") || !strings.Contains(err.Error(), "batch max 0") {

@@ -42,11 +42,13 @@ type metrics struct {
 	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
 	reloadTime prometheus.Gauge // when a reload last loaded every file
 
-	// Set by watch before the first scrape, read-only afterwards.
-	db    *store.DB
-	relay *events.Relay
-	cons  jetstream.Consumer
-	log   *slog.Logger
+	// Set by watch and watchReplica before the first scrape, read-only
+	// afterwards.
+	replica *events.Replica
+	db      *store.DB
+	relay   *events.Relay
+	cons    jetstream.Consumer
+	log     *slog.Logger
 }
 
 func newMetrics() *metrics {
@@ -105,11 +107,25 @@ func newMetrics() *metrics {
 			}
 			return float64(m.relay.Backlog())
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hoso_replica_leader",
+			Help: "1 while this engine leads: publishes outcomes and runs the deadline scheduler (always, for an engine without --replica); 0 while it follows the replica that does.",
+		}, func() float64 {
+			if m.replica == nil || m.replica.Leader() {
+				return 1
+			}
+			return 0
+		}),
 		&storeCollector{m: m},
 		&lagCollector{m: m},
 	)
 	return m
 }
+
+// watchReplica makes hoso_replica_leader report r's leadership; without
+// a call (an engine alone) it reports 1. Call it before the handler
+// serves.
+func (m *metrics) watchReplica(r *events.Replica) { m.replica = r }
 
 // watch gives the metrics what they read at scrape time. It must be
 // called once, before the handler serves.

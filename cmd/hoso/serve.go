@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -54,6 +56,15 @@ type ServeConfig struct {
 	// supervisors, see events.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.
 	NATSUsers string
+	// Replica names this engine among several that apply the same stream
+	// from one NATS deployment (--nats-url), each into its own store: it
+	// consumes through a consumer of its own, and only the leader among
+	// them publishes outcomes and runs the deadline scheduler. "" runs
+	// alone.
+	Replica string
+	// ReplicaLease is how long the leader's lease lasts without renewal:
+	// a stopped leader is replaced within it. Default 10s.
+	ReplicaLease time.Duration
 	// Check makes serve load and check the files above and exit
 	// (--check) instead of starting.
 	Check bool
@@ -110,6 +121,15 @@ func (c *ServeConfig) Validate() error {
 	if _, err := c.Rules.calendarConfig(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Replica != "" && !replicaName.MatchString(c.Replica) {
+		errs = append(errs, fmt.Errorf("replica %q: 1–32 lowercase letters, digits, - or _", c.Replica))
+	}
+	if c.Replica != "" && c.ReplicaLease < time.Second {
+		errs = append(errs, fmt.Errorf("replica lease %s: at least 1s", c.ReplicaLease))
+	}
+	if c.Replica != "" && c.NATSURL == "" {
+		errs = append(errs, errors.New("replica: replicas share one NATS deployment; give its --nats-url (an embedded server is each engine's own)"))
+	}
 	if c.Deadlines < 0 {
 		errs = append(errs, fmt.Errorf("deadline interval %s: must not be negative", c.Deadlines))
 	}
@@ -135,6 +155,9 @@ func parseLevel(s string) (slog.Level, error) {
 	}
 	return l, nil
 }
+
+// replicaName is the form of --replica: a token of consumer names.
+var replicaName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // serveCommand runs the engine.
 type serveCommand struct{ env }
@@ -165,6 +188,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
+	fs.StringVar(&cfg.Replica, "replica", envOr(getenv, "HOSO_REPLICA", ""), "run as the replica of this name among engines sharing --nats-url, each with its own store; one leads (publishes outcomes, runs the scheduler) (env HOSO_REPLICA)")
+	fs.DurationVar(&cfg.ReplicaLease, "replica-lease", ev.duration("replica-lease", "HOSO_REPLICA_LEASE", events.DefaultLeaseTTL), "with --replica: how long the leader's lease lasts unrenewed; a stopped leader is replaced within it (env HOSO_REPLICA_LEASE)")
 	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file), print what serve would use, and exit without starting")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -302,6 +327,10 @@ func checkServe(cfg ServeConfig, w io.Writer) error {
 			fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(users), "user"))
 		}
 	}
+	if cfg.Replica != "" {
+		fmt.Fprintf(w, "replica %s of the engines sharing %s, consumer %s, lease %s\n", cfg.Replica, redactURL(cfg.NATSURL),
+			events.ReplicaConsumer(cfg.Replica), cfg.ReplicaLease)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("serve --check: %w", err)
 	}
@@ -394,7 +423,16 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	cons, err := events.Setup(setupCtx, js, events.StreamConfig{})
+	streams := events.StreamConfig{}
+	var replica *events.Replica
+	if cfg.Replica != "" {
+		streams.Consumer = events.ReplicaConsumer(cfg.Replica)
+		if replica, err = events.NewReplica(setupCtx, js, cfg.Replica, cfg.ReplicaLease, log); err != nil {
+			cancel()
+			return err
+		}
+	}
+	cons, err := events.Setup(setupCtx, js, streams)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("set up streams: %w", err)
@@ -415,6 +453,9 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		},
 	})
 	m.watch(db, relay, cons, log)
+	if replica != nil {
+		m.watchReplica(replica)
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -454,12 +495,36 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	run := func(name string, f func(context.Context) error) {
 		stages = append(stages, startStage(ctx, name, f, errc))
 	}
+	var sched *events.Scheduler
 	if cfg.Deadlines > 0 {
-		sched := events.NewScheduler(js, db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: cat.Calendar(), Logger: log})
-		run("scheduler", sched.Run)
+		sched = events.NewScheduler(js, db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: cat.Calendar(), Logger: log})
 	}
-	run("consumer", consumer.Run)
-	run("relay", relay.Run)
+	if replica == nil {
+		if sched != nil {
+			run("scheduler", sched.Run)
+		}
+		run("consumer", consumer.Run)
+		run("relay", relay.Run)
+	} else {
+		// The leader publishes and schedules; a follower marks what the
+		// leader published. The consumer stops first, then the replica.
+		relay.SetOnMark(func(ctx context.Context, seq uint64) {
+			if err := replica.SetPublished(ctx, seq); err != nil {
+				log.Warn("record published outcomes for the other replicas", "err", err)
+			}
+		})
+		lead := func(ctx context.Context) {
+			var wg sync.WaitGroup
+			if sched != nil {
+				wg.Go(func() { _ = sched.Run(ctx) })
+			}
+			_ = relay.Run(ctx)
+			wg.Wait()
+		}
+		follow := func(ctx context.Context) { replica.Follow(ctx, db, time.Second) }
+		run("consumer", consumer.Run)
+		run("replica", func(ctx context.Context) error { return replica.Run(ctx, lead, follow) })
+	}
 	run("reloader", reload.run)
 	httpDone := make(chan struct{})
 	go func() {
@@ -483,7 +548,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	<-httpDone
-	for _, st := range stages { // scheduler, consumer, relay, reloader: in the order started
+	for _, st := range stages { // scheduler, consumer, relay (or consumer, replica), reloader: in the order started
 		st.stop()
 	}
 	if err := nc.Drain(); err != nil {
