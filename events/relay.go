@@ -65,6 +65,7 @@ type Relay struct {
 	hints []workflow.Outcome // enqueued outcomes not yet taken, in Seq order
 
 	inFlight atomic.Int64 // outcomes taken and not yet marked published
+	running  atomic.Bool  // Run is running: Enqueue keeps hints only then
 
 	onMark func(ctx context.Context, seq uint64) // SetOnMark; nil when unset
 }
@@ -85,10 +86,11 @@ func (r *Relay) SetOnMark(f func(ctx context.Context, seq uint64)) { r.onMark = 
 
 // Enqueue hands the relay outcomes just committed to the outbox, in Seq
 // order. It never blocks; if the relay is far behind it drops them and
-// reads the outbox later.
+// reads the outbox later, and while Run is not running (a replica that
+// follows) it keeps nothing.
 func (r *Relay) Enqueue(outcomes []workflow.Outcome) {
-	if len(outcomes) == 0 {
-		return
+	if len(outcomes) == 0 || !r.running.Load() {
+		return // Run starts by reading the outbox
 	}
 	r.mu.Lock()
 	if len(r.hints)+len(outcomes) > maxHints {
@@ -121,6 +123,13 @@ func (r *Relay) Run(ctx context.Context) error {
 		fromOutbox = true // read the outbox rather than the hints
 		bo         backoff
 	)
+	r.running.Store(true) // before the first read of the outbox, so no outcome falls between
+	defer func() {
+		r.running.Store(false)
+		r.mu.Lock()
+		r.hints = nil
+		r.mu.Unlock()
+	}()
 	m := &marker{ob: r.ob, log: r.log, wake: make(chan struct{}, 1), onMark: r.onMark}
 	marked := make(chan struct{})
 	go func() {

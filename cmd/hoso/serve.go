@@ -516,9 +516,15 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		lead := func(ctx context.Context) {
 			var wg sync.WaitGroup
 			if sched != nil {
-				wg.Go(func() { _ = sched.Run(ctx) })
+				wg.Go(func() {
+					if err := sched.Run(ctx); err != nil {
+						log.Error("scheduler", "err", err)
+					}
+				})
 			}
-			_ = relay.Run(ctx)
+			if err := relay.Run(ctx); err != nil {
+				log.Error("relay", "err", err)
+			}
 			wg.Wait()
 		}
 		follow := func(ctx context.Context) { replica.Follow(ctx, db, time.Second) }
