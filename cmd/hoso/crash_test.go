@@ -43,11 +43,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	// The stream lives in a server of its own, so it survives the kills.
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := startNATSServer(t)
 	_, js := connect(t, srv.ClientURL())
 	ctx := context.Background()
 	if _, err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
@@ -154,6 +150,19 @@ func startChild(t *testing.T, dir, natsURL, level string) *child {
 	return startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0",
 		"--nats-url", natsURL, "--log-level", level, "--log-format", "json",
 		"--deadline-interval", "0", "--batch-max", "32")
+}
+
+// startNATSServer starts a NATS server with JetStream of the test's own,
+// on a random loopback port, stopped at the end of the test: the stream
+// outlives the hoso processes the test starts and kills.
+func startNATSServer(t *testing.T) *events.Server {
+	t.Helper()
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
 }
 
 // startChildArgs runs the test binary as `hoso args…`.

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 	"unsafe"
-
-	"github.com/hoso-vn/hoso/events"
 )
 
 // TestDiskFull runs `hoso serve` as a process and, midway through a
@@ -26,11 +24,7 @@ func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a store")
 	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := startNATSServer(t)
 	_, js := connect(t, srv.ClientURL())
 
 	sc := newScenario(400, 3)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -22,11 +21,7 @@ func TestServeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two engines and waits out a lease")
 	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := startNATSServer(t)
 	natsURL := srv.ClientURL()
 
 	// Every outcome publish, duplicates included: the outcome stream would
