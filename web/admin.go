@@ -27,6 +27,11 @@ type Admin interface {
 type State struct {
 	AppliedSeq uint64 `json:"applied_seq"` // stream sequence of the last message applied; 0 when none
 	StateHash  string `json:"state_hash"`  // hex SHA-256 of the state, outbox excluded
+	// Replica is the engine's name among replicas ("" for one alone), and
+	// Leader whether it leads: publishes outcomes, runs the scheduler
+	// (always for one alone).
+	Replica string `json:"replica,omitempty"`
+	Leader  bool   `json:"leader"`
 }
 
 // Headers of GET /api/v1/admin/backup describing the copy it streams.
@@ -55,7 +60,11 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("admin state: %w", err)
 	}
-	writeJSON(w, http.StatusOK, State{AppliedSeq: applied, StateHash: hash.String()})
+	st := State{AppliedSeq: applied, StateHash: hash.String(), Leader: true}
+	if s.cfg.Replica != nil {
+		st.Replica, st.Leader = s.cfg.Replica()
+	}
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 

@@ -58,6 +58,9 @@ type Config struct {
 	// and backup); nil answers them with 501. They are for administrators
 	// only.
 	Admin Admin
+	// Replica reports the engine's name among replicas and whether it
+	// leads (GET /api/v1/admin/state); nil for an engine alone.
+	Replica func() (name string, leader bool)
 	// Now is the dashboard's clock (overdue and at-risk times); nil is
 	// time.Now.
 	Now func() time.Time

@@ -110,6 +110,9 @@ func TestServeReplicas(t *testing.T) {
 	if m := scrape(t, follower.url); m["hoso_relay_backlog"] != 0 || m["hoso_replica_leader"] != 0 {
 		t.Errorf("the follower reports relay backlog %v and leader %v, want 0 and 0", m["hoso_relay_backlog"], m["hoso_replica_leader"])
 	}
+	if ls, fs := state(leader), state(follower); ls.Replica != leader.name || !ls.Leader || fs.Replica != follower.name || fs.Leader {
+		t.Errorf("admin state: leader %+v, follower %+v; want each named, the leader leading", ls, fs)
+	}
 	time.Sleep(500 * time.Millisecond) // a follower that published would have by now
 	if got := published.Load(); got != 20 {
 		t.Fatalf("%d outcome publishes for 20 events: the follower published too, or the leader twice", got)

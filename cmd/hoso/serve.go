@@ -338,6 +338,15 @@ func checkServe(cfg ServeConfig, w io.Writer) error {
 	return nil
 }
 
+// replicaState is web.Config.Replica for a replica; nil for an engine
+// alone.
+func replicaState(name string, r *events.Replica) func() (string, bool) {
+	if r == nil {
+		return nil
+	}
+	return func() (string, bool) { return name, r.Leader() }
+}
+
 // plural returns "1 user", "2 users".
 func plural(n int, noun string) string {
 	if n == 1 {
@@ -463,7 +472,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	api := web.New(web.Config{
 		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
-		Publisher: events.NewOutcomePublisher(js), Access: access,
+		Publisher: events.NewOutcomePublisher(js), Access: access, Replica: replicaState(cfg.Replica, replica),
 		Ready: func(context.Context) error {
 			switch {
 			case !nc.IsConnected():
