@@ -3,20 +3,22 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // TestServeReplicas runs two `hoso serve` replicas against one NATS
 // server: both apply every event into their own stores, which agree;
-// exactly one leads and publishes each outcome, once; the follower keeps
-// its outbox marked; when the leader is killed the follower takes over
-// and publishes the outcomes of the events that follow.
+// exactly one leads, publishes each outcome once and alone runs the
+// deadline scheduler; the follower keeps its outbox marked; when the
+// leader is killed the follower takes over and publishes the outcomes of
+// the events that follow, and only those.
 func TestServeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two engines and waits out a lease")
@@ -24,16 +26,39 @@ func TestServeReplicas(t *testing.T) {
 	srv := startNATSServer(t)
 	natsURL := srv.ClientURL()
 
-	// Every outcome publish, duplicates included: the outcome stream would
-	// drop a repeat, a core subscriber sees it.
+	// Every publish of an outcome or of a deadline event, repeats
+	// included: the streams would drop a repeat, a core subscriber sees it.
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	var published atomic.Int64
-	if _, err := nc.Subscribe("hoso.outcomes.>", func(*nats.Msg) { published.Add(1) }); err != nil {
+	var mu sync.Mutex
+	published := map[string]map[string]int{"outcome": {}, "deadline": {}} // kind -> Nats-Msg-Id -> publishes
+	count := func(kind string) func(*nats.Msg) {
+		return func(m *nats.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			published[kind][m.Header.Get("Nats-Msg-Id")]++
+		}
+	}
+	if _, err := nc.Subscribe("hoso.outcomes.>", count("outcome")); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := nc.Subscribe("hoso.events."+workflow.SystemSource+".>", count("deadline")); err != nil {
+		t.Fatal(err)
+	}
+	// seen returns how many distinct messages of the kind were published,
+	// and those published more than once.
+	seen := func(kind string) (n int, repeated []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for id, c := range published[kind] {
+			if c > 1 {
+				repeated = append(repeated, id)
+			}
+		}
+		return len(published[kind]), repeated
 	}
 
 	type replica struct {
@@ -47,7 +72,7 @@ func TestServeReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := startChildArgs(t, "serve", "--data-dir", filepath.Join(t.TempDir(), name), "--http-addr", addr,
-			"--nats-url", natsURL, "--replica", name, "--replica-lease", "2s", "--log-format", "json")
+			"--nats-url", natsURL, "--replica", name, "--replica-lease", "2s", "--deadline-interval", "200ms", "--log-format", "json")
 		c.waitFor(t, "hoso started")
 		return &replica{name: name, c: c, url: "http://" + addr}
 	}
@@ -71,13 +96,17 @@ func TestServeReplicas(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	emit := func(n, from int) {
+	// emit publishes receipts of n dossiers; with due, each is overdue.
+	emit := func(n, from int, due ...string) {
 		t.Helper()
 		for i := from; i < from+n; i++ {
 			code := fmt.Sprintf("000.00.12.H57-251001-%04d", i)
 			args := []string{"emit", "--wait=false", "--nats-url", natsURL, "--source", "tayninh", "--dossier", code,
 				"--action", "receive", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
 				"--attach", "input_digitized:don.pdf", "--time", "2025-10-01T09:00:00+07:00"}
+			if len(due) > 0 {
+				args = append(args, "--due", due[0])
+			}
 			if out, err := hosoRun(t, args...); err != nil {
 				t.Fatalf("emit: %v\n%s", err, out)
 			}
@@ -88,14 +117,32 @@ func TestServeReplicas(t *testing.T) {
 		getJSON(t, r.url, "/api/v1/admin/state", 200, &s)
 		return s
 	}
+	// onePerEvent checks, once publishing has settled, that each applied
+	// message has exactly one outcome, published once.
+	onePerEvent := func(applied uint64) {
+		t.Helper()
+		waitUntil("an outcome for each applied message", func() bool { n, _ := seen("outcome"); return n >= int(applied) })
+		time.Sleep(500 * time.Millisecond) // a second publisher would have published by now
+		if n, repeated := seen("outcome"); n != int(applied) || len(repeated) > 0 {
+			t.Fatalf("%d outcomes for %d applied messages, published more than once: %v", n, applied, repeated)
+		}
+	}
 
 	waitUntil("one replica to lead", func() bool { return len(leaderOf(a, b)) == 1 })
 	emit(20, 1)
-	waitUntil("both replicas to apply the 20 events", func() bool { return state(a).AppliedSeq == 20 && state(b).AppliedSeq == 20 })
-	if sa, sb := state(a), state(b); sa.StateHash != sb.StateHash {
-		t.Fatalf("the replicas disagree at sequence 20: %s and %s", sa.StateHash, sb.StateHash)
+	emit(2, 900, "2025-10-15") // overdue: the leader's scheduler publishes their expiries
+	waitUntil("deadline events", func() bool { n, _ := seen("deadline"); return n >= 2 })
+	time.Sleep(time.Second) // five scans of each scheduler
+	deadlines, repeated := seen("deadline")
+	if len(repeated) > 0 {
+		t.Fatalf("deadline events published more than once (both replicas scheduling?): %v", repeated)
 	}
-	waitUntil("20 outcomes published", func() bool { return published.Load() >= 20 })
+	all := uint64(22 + deadlines)
+	waitUntil("both replicas to apply every message", func() bool { return state(a).AppliedSeq == all && state(b).AppliedSeq == all })
+	if sa, sb := state(a), state(b); sa.StateHash != sb.StateHash {
+		t.Fatalf("the replicas disagree at sequence %d: %s and %s", all, sa.StateHash, sb.StateHash)
+	}
+	onePerEvent(all)
 	leaders := leaderOf(a, b)
 	if len(leaders) != 1 {
 		t.Fatalf("leaders %v, want one", leaders)
@@ -113,23 +160,15 @@ func TestServeReplicas(t *testing.T) {
 	if ls, fs := state(leader), state(follower); ls.Replica != leader.name || !ls.Leader || fs.Replica != follower.name || fs.Leader {
 		t.Errorf("admin state: leader %+v, follower %+v; want each named, the leader leading", ls, fs)
 	}
-	time.Sleep(500 * time.Millisecond) // a follower that published would have by now
-	if got := published.Load(); got != 20 {
-		t.Fatalf("%d outcome publishes for 20 events: the follower published too, or the leader twice", got)
-	}
 
 	// The leader dies; the follower takes over within the lease.
 	leader.c.kill(t)
 	emit(10, 21)
-	waitUntil("the follower to apply the 10 new events", func() bool { return state(follower).AppliedSeq == 30 })
+	waitUntil("the follower to apply the 10 new events", func() bool { return state(follower).AppliedSeq == all+10 })
 	waitUntil("the follower to lead", func() bool { return len(leaderOf(follower)) == 1 })
-	waitUntil("the 10 new outcomes published", func() bool { return published.Load() >= 30 })
-	time.Sleep(500 * time.Millisecond)
-	if got := published.Load(); got != 30 {
-		t.Errorf("%d outcome publishes for 30 events, want 30: the new leader republished what the old one had", got)
-	}
+	follower.c.waitFor(t, "leading: publishing outcomes and running the deadline scheduler")
+	onePerEvent(all + 10) // the new leader did not republish what the old one had
 	if m := scrape(t, follower.url); m["hoso_outbox_backlog"] != 0 {
 		t.Errorf("the new leader's outbox holds %v outcomes, want 0", m["hoso_outbox_backlog"])
 	}
-	follower.c.waitFor(t, "leading: publishing outcomes and running the deadline scheduler")
 }
