@@ -83,7 +83,7 @@ Usage:
   hoso restore FILE               put a backup in place of the store (serve stopped)
   hoso rebuild [flags]            apply the event stream into a fresh store, print its state hash
   hoso bench [flags]              run the performance suite of docs/performance.md: table, JSON and chart
-  hoso access hash-token          make a token for the access file (serve --access)
+  hoso access add|remove          add or remove a user of the access file (serve --access)
 
 Run "hoso COMMAND -h" for the flags of a command.
 `
