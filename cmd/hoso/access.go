@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -291,21 +292,50 @@ func (c *ServeConfig) validateAccess() []error {
 	return errs
 }
 
-// loadNATSUsers reads the embedded server's users file; "" means none.
-// With users it also makes the engine's own password, new at each start
-// and known only to this process.
-func loadNATSUsers(path string) (users []events.User, enginePassword string, err error) {
-	if path == "" {
-		return nil, "", nil
+// configFiles are the files serve loads at start, again on SIGHUP, and
+// with --check: each nil when its flag is not given or it did not load.
+type configFiles struct {
+	access    *web.Access      // --access
+	cert      *tls.Certificate // --tls-cert and --tls-key
+	natsUsers []events.User    // --nats-users
+}
+
+// loadConfigFiles loads each file cfg names on its own, and returns an
+// error naming each that does not load.
+func loadConfigFiles(cfg ServeConfig) (configFiles, error) {
+	var (
+		f    configFiles
+		errs []error
+		err  error
+	)
+	if cfg.Access != "" {
+		if f.access, err = loadAccess(cfg.Access); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if users, err = readNATSUsers(path); err != nil {
-		return nil, "", err
+	if cfg.TLSCert != "" {
+		if c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			errs = append(errs, fmt.Errorf("TLS certificate %s: %w", cfg.TLSCert, err))
+		} else {
+			f.cert = &c
+		}
 	}
+	if cfg.NATSUsers != "" {
+		if f.natsUsers, err = readNATSUsers(cfg.NATSUsers); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return f, errors.Join(errs...)
+}
+
+// enginePassword makes the engine's own password on an embedded server
+// with users, new at each start and known only to this process.
+func enginePassword() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return nil, "", fmt.Errorf("engine password: %w", err)
+		return "", fmt.Errorf("engine password: %w", err)
 	}
-	return users, hex.EncodeToString(b[:]), nil
+	return hex.EncodeToString(b[:]), nil
 }
 
 // readNATSUsers reads and checks the embedded server's users file.

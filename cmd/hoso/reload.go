@@ -38,41 +38,28 @@ func (r *reloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	return r.cert.Load(), nil
 }
 
-// reload re-reads the access file and the certificate, each on its own.
+// reload re-reads the access file, the certificate and the NATS users
+// file, and puts in force each that loads.
 func (r *reloader) reload() error {
-	var errs []error
-	if r.cfg.Access != "" {
-		a, err := loadAccess(r.cfg.Access)
-		if err == nil {
-			err = r.api.SetAccess(a)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("access file %s: %w", r.cfg.Access, err))
+	f, err := loadConfigFiles(r.cfg)
+	if f.access != nil {
+		if serr := r.api.SetAccess(f.access); serr != nil {
+			err = errors.Join(err, fmt.Errorf("access file %s: %w", r.cfg.Access, serr))
 		} else {
-			r.log.Info("access file reloaded", "path", r.cfg.Access, "users", len(a.Users()))
+			r.log.Info("access file reloaded", "path", r.cfg.Access, "users", len(f.access.Users()))
 		}
 	}
-	if r.cfg.TLSCert != "" {
-		c, err := tls.LoadX509KeyPair(r.cfg.TLSCert, r.cfg.TLSKey)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TLS certificate %s: %w", r.cfg.TLSCert, err))
+	if f.cert != nil {
+		r.cert.Store(f.cert)
+		r.log.Info("TLS certificate reloaded", "cert", r.cfg.TLSCert, "not_after", f.cert.Leaf.NotAfter)
+	}
+	if f.natsUsers != nil && r.nats != nil {
+		if serr := r.nats.SetUsers(f.natsUsers); serr != nil {
+			err = errors.Join(err, fmt.Errorf("nats users file %s: %w", r.cfg.NATSUsers, serr))
 		} else {
-			r.cert.Store(&c)
-			r.log.Info("TLS certificate reloaded", "cert", r.cfg.TLSCert, "not_after", c.Leaf.NotAfter)
+			r.log.Info("nats users file reloaded", "path", r.cfg.NATSUsers, "users", len(f.natsUsers))
 		}
 	}
-	if r.cfg.NATSUsers != "" && r.nats != nil {
-		users, err := readNATSUsers(r.cfg.NATSUsers)
-		if err == nil {
-			err = r.nats.SetUsers(users)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("nats users file %s: %w", r.cfg.NATSUsers, err))
-		} else {
-			r.log.Info("nats users file reloaded", "path", r.cfg.NATSUsers, "users", len(users))
-		}
-	}
-	err := errors.Join(errs...)
 	r.metrics.observeReload(err)
 	return err
 }

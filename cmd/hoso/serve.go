@@ -304,28 +304,21 @@ func checkServe(cfg ServeConfig, w io.Writer) error {
 		fmt.Fprintf(w, "rules: %d definitions, calendar %s, work hours %s, cut-off %s\n", len(cat.Definitions()),
 			cmp.Or(cfg.Rules.Calendar, "(shipped)"), cfg.Rules.WorkHours, cfg.Rules.CutOff)
 	}
-	if cfg.Access != "" {
-		if a, err := loadAccess(cfg.Access); err != nil {
-			errs = append(errs, err)
-		} else {
-			fmt.Fprintf(w, "access file %s: %s\n", cfg.Access, plural(len(a.Users()), "user"))
-		}
-	} else {
+	files, err := loadConfigFiles(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case files.access != nil:
+		fmt.Fprintf(w, "access file %s: %s\n", cfg.Access, plural(len(files.access.Users()), "user"))
+	case cfg.Access == "":
 		fmt.Fprintf(w, "access: open (no access file), HTTP on %s\n", cfg.HTTPAddr)
 	}
-	if cfg.TLSCert != "" {
-		if c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
-			errs = append(errs, fmt.Errorf("TLS certificate %s: %w", cfg.TLSCert, err))
-		} else {
-			fmt.Fprintf(w, "TLS certificate %s: %s, valid until %s\n", cfg.TLSCert, c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
+	if c := files.cert; c != nil {
+		fmt.Fprintf(w, "TLS certificate %s: %s, valid until %s\n", cfg.TLSCert, c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
-	if cfg.NATSUsers != "" {
-		if users, err := readNATSUsers(cfg.NATSUsers); err != nil {
-			errs = append(errs, err)
-		} else {
-			fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(users), "user"))
-		}
+	if files.natsUsers != nil {
+		fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(files.natsUsers), "user"))
 	}
 	if cfg.Replica != "" {
 		fmt.Fprintf(w, "replica %s of the engines sharing %s, consumer %s, lease %s\n", cfg.Replica, redactURL(cfg.NATSURL),
@@ -368,18 +361,11 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	access, err := loadAccess(cfg.Access)
+	files, err := loadConfigFiles(cfg)
 	if err != nil {
 		return err
 	}
-	var tlsCert *tls.Certificate
-	if cfg.TLSCert != "" {
-		c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("load TLS certificate: %w", err)
-		}
-		tlsCert = &c
-	}
+	access, tlsCert := files.access, files.cert
 	m := newMetrics()
 	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit, BeforeCommit: cfg.beforeCommit})
 	if err != nil {
@@ -396,17 +382,18 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		if port == 0 {
 			port = -1 // nats-server's "any free port"
 		}
-		users, enginePassword, err := loadNATSUsers(cfg.NATSUsers)
-		if err != nil {
-			return err
-		}
-		if enginePassword != "" {
-			natsOpts = append(natsOpts, nats.UserInfo(events.EngineUser, enginePassword))
+		users := files.natsUsers
+		var password string
+		if len(users) > 0 {
+			if password, err = enginePassword(); err != nil {
+				return err
+			}
+			natsOpts = append(natsOpts, nats.UserInfo(events.EngineUser, password))
 		}
 		srv, err := events.StartServer(events.ServerConfig{
 			Dir: filepath.Join(cfg.DataDir, "nats"), Host: cfg.NATSHost, Port: port,
 			SyncInterval: every, SyncAlways: always, Logger: log,
-			Users: users, EnginePassword: enginePassword,
+			Users: users, EnginePassword: password,
 		})
 		if err != nil {
 			return fmt.Errorf("start embedded NATS: %w", err)
