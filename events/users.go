@@ -83,22 +83,24 @@ func SourcePermissions(source string) *server.Permissions {
 }
 
 // SupervisorPermissions returns the permissions of the supervisors'
-// read-only user: it reads the streams (stream info, message get, its own
-// ephemeral or ordered consumers) and subscribes to events, outcomes and
-// dead letters, but publishes no event or outcome and cannot delete or
-// change a stream or the engine's consumer.
+// read-only user: it reads the streams' information and their messages by
+// sequence or subject (message get, direct get), looks up consumers, and
+// subscribes to events, outcomes and dead letters as they are published.
+// It publishes no event or outcome and creates, changes, pulls from or
+// acks no consumer, its own included: a NATS permission sees only the
+// request's subject, and the older API subjects carry a consumer's name
+// and configuration in the request body
+// ($JS.API.CONSUMER.CREATE.<stream>), so no allow list can let a user
+// create consumers without letting it take over the engine's (or a
+// source's) by name; and a push consumer delivers to any subject its
+// creator names, whatever the creator may publish to.
 func SupervisorPermissions(name string) *server.Permissions {
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{
 			Allow: []string{
 				"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 				"$JS.API.STREAM.INFO.*", "$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.>",
-				"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.>", "$JS.API.CONSUMER.MSG.NEXT.>",
-				"$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*", "$JS.ACK.>", "$JS.FC.>",
-			},
-			Deny: []string{
-				"$JS.API.CONSUMER.CREATE.*." + ConsumerName, "$JS.API.CONSUMER.CREATE.*." + ConsumerName + ".>",
-				"$JS.API.CONSUMER.MSG.NEXT.*." + ConsumerName, "$JS.ACK.*." + ConsumerName + ".>",
+				"$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*",
 			},
 		},
 		Subscribe: &server.SubjectPermission{Allow: []string{

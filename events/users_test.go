@@ -208,19 +208,23 @@ func TestSourcePermissions(t *testing.T) {
 		})
 	}
 
-	// The supervisors read every outcome with an ordered consumer.
-	oc, err := sjs.OrderedConsumer(ctx, events.OutcomesStream, jetstream.OrderedConsumerConfig{})
+	// The supervisors read every outcome by sequence, and may not make a
+	// consumer of their own, not even an ordered one.
+	ostr, err := sjs.Stream(ctx, events.OutcomesStream)
 	if err != nil {
-		t.Fatalf("supervisors' ordered consumer: %v", err)
+		t.Fatalf("supervisors' stream info: %v", err)
 	}
-	n := 0
-	for n < 3 {
-		m, err := oc.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatalf("supervisors read outcome %d: %v", n+1, err)
+	for seq := uint64(1); seq <= 3; seq++ {
+		if _, err := ostr.GetMsg(ctx, seq); err != nil {
+			t.Fatalf("supervisors read outcome %d: %v", seq, err)
 		}
-		_ = m
-		n++
+	}
+	short, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if oc, err := sjs.OrderedConsumer(short, events.OutcomesStream, jetstream.OrderedConsumerConfig{}); err == nil {
+		if _, err := oc.Next(jetstream.FetchMaxWait(500 * time.Millisecond)); err == nil {
+			t.Error("supervisors read through an ordered consumer")
+		}
 	}
 	// … and cannot delete the stream or the engine's consumer.
 	short, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
