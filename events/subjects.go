@@ -35,16 +35,39 @@ const (
 	// ConsumerName is the durable pull consumer the engine applies the
 	// event stream through.
 	ConsumerName = "hoso-engine"
+
+	// CheckpointsFilter is the filter of every signed checkpoint:
+	// hoso.checkpoints.<replica>, or hoso.checkpoints.hoso for an engine
+	// alone.
+	CheckpointsFilter = "hoso.checkpoints.>"
+
+	// CheckpointsStream is the JetStream stream that keeps the signed
+	// checkpoints of the store, for auditors to verify the store against.
+	CheckpointsStream = "HOSO_CHECKPOINTS"
 )
 
 const (
-	eventsPrefix     = "hoso.events."
-	outcomesPrefix   = "hoso.outcomes."
-	deadLetterPrefix = "hoso.deadletter."
+	eventsPrefix      = "hoso.events."
+	outcomesPrefix    = "hoso.outcomes."
+	deadLetterPrefix  = "hoso.deadletter."
+	checkpointsPrefix = "hoso.checkpoints."
+	// checkpointAlone is the subject token of the checkpoints of an
+	// engine that is not one of several replicas.
+	checkpointAlone = "hoso"
 	// unknownToken stands in an outcome subject for a source or dossier
 	// token that is unknown or would not be a valid subject token.
 	unknownToken = "_"
 )
+
+// CheckpointSubject returns the subject the engine named replica ("" for
+// an engine alone) publishes its checkpoints on:
+// hoso.checkpoints.<replica>, or hoso.checkpoints.hoso.
+func CheckpointSubject(replica string) string {
+	if replica == "" {
+		replica = checkpointAlone
+	}
+	return checkpointsPrefix + replica
+}
 
 // Subject returns the inbound subject an event about the dossier is
 // published on: hoso.events.<source>.<dossier-token>.
