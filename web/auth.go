@@ -49,6 +49,7 @@ var accessRules = map[string]rule{
 	"GET /reconcile":                     {RoleAuditor, reachFree},
 	"POST /reconcile":                    {RoleAuditor, reachSelf},
 	"GET /api/v1/audit/verify":           {RoleAuditor, reachAll},
+	"GET /api/v1/audit/checkpoint":       {RoleAuditor, reachAll},
 	"GET /api/v1/feed":                   {RoleAuditor, reachAgencyArg},
 	"GET /{$}":                           {RoleViewer, reachAgencyArg},
 	"GET /overdue":                       {RoleViewer, reachAgencyArg},

@@ -13,15 +13,16 @@ import (
 // agreement. Handlers read their query through Server.query, which takes
 // the list from here.
 var queryParams = map[string][]string{
-	"/api/v1/dossiers":     {"status", "agency", "procedure", "overdue", "from", "to", "cursor", "limit"},
-	"/api/v1/rejections":   {"dossier", "reason", "agency", "since", "cursor", "limit"},
-	"/api/v1/mismatches":   {"dossier", "agency", "cursor", "limit"},
-	"/api/v1/audit/verify": {"cursor", "limit"},
-	"/api/v1/feed":         {"agency", "reason"},
-	"/api/v1/reconcile":    {"format", "agency", "scope", "publish"},
-	"/api/v1/stats":        statsParams,
-	"/api/v1/admin/state":  {},
-	"/api/v1/admin/backup": {},
+	"/api/v1/dossiers":         {"status", "agency", "procedure", "overdue", "from", "to", "cursor", "limit"},
+	"/api/v1/rejections":       {"dossier", "reason", "agency", "since", "cursor", "limit"},
+	"/api/v1/mismatches":       {"dossier", "agency", "cursor", "limit"},
+	"/api/v1/audit/verify":     {"cursor", "limit"},
+	"/api/v1/audit/checkpoint": {"seq"},
+	"/api/v1/feed":             {"agency", "reason"},
+	"/api/v1/reconcile":        {"format", "agency", "scope", "publish"},
+	"/api/v1/stats":            statsParams,
+	"/api/v1/admin/state":      {},
+	"/api/v1/admin/backup":     {},
 }
 
 // Params returns the query parameters the route takes, in the order its
