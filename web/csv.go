@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/csv"
 	"net/http"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // utf8BOM starts every CSV file, so that Excel reads it as UTF-8 and shows
@@ -35,15 +37,29 @@ func writeCSV(w http.ResponseWriter, filename string, header []string, rows [][]
 	return nil
 }
 
-// csvCell keeps a spreadsheet from reading a cell as a formula: text
-// starting with = + - @ or a control character gets a leading apostrophe,
-// unless it is a number.
+// csvCell keeps a spreadsheet from reading a cell as a formula. A cell
+// is left as it is when it is empty, when it does not start with one of
+// the characters a spreadsheet starts a formula with (= + - @, tab,
+// carriage return, line feed, or the full-width ＝ ＋ － ＠ that some
+// spreadsheets read as their ASCII forms), or when the whole cell is a
+// number (csvNumberRE); any other cell gets a leading apostrophe, which
+// spreadsheets show as text and do not display. Values a source chose
+// (actor, agency, department, procedure) reach exports, so no cell is
+// trusted.
 func csvCell(s string) string {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s == "" || csvNumberRE.MatchString(s) {
 		return s
 	}
-	if s[0] == '-' && len(s) > 1 && s[1] >= '0' && s[1] <= '9' && !strings.ContainsAny(s, "=+@") {
+	r, _ := utf8.DecodeRuneInString(s)
+	if !strings.ContainsRune("=+-@\t\r\n＝＋－＠", r) {
 		return s
 	}
 	return "'" + s
 }
+
+// csvNumberRE is what csvCell leaves unprefixed although it starts with a
+// minus sign: a number, strictly — an optional minus, ASCII digits, and
+// optionally a point and more digits (-12, -0.5). No plus sign, exponent,
+// spaces, thousands separators or anything after the digits: "-1+1" and
+// "-1*cmd|…" are formulas.
+var csvNumberRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
