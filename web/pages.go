@@ -88,7 +88,7 @@ func (s *Server) overduePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	totals, err := s.cfg.Store.Totals(r.Context())
+	overdue, err := s.overdueCount(r.Context(), agency, procedure)
 	if err != nil {
 		return err
 	}
@@ -97,14 +97,35 @@ func (s *Server) overduePage(w http.ResponseWriter, r *http.Request) error {
 		Cursor                              bool
 		Until                               time.Time
 		Rows                                []deadlineRow
-		Totals                              workflow.Totals
+		Overdue                             int64 // overdue dossiers in progress of the agency and procedure
 	}{View: which, Agency: agency, Procedure: procedure, Sort: sortBy, Next: next, Cursor: cursor != "",
-		Until: dq.Until, Totals: totals}
+		Until: dq.Until, Overdue: overdue}
 	for _, d := range list {
 		data.Rows = append(data.Rows, row(d))
 	}
 	rememberLanguage(w, r, lang)
 	return s.render(w, r, http.StatusOK, "overdue", &view{Lang: lang, Nav: "overdue", Title: label(lang, "od.title"), Now: now, Data: data})
+}
+
+// overdueCount returns how many dossiers in progress are overdue, of the
+// agency and procedure when given (the overdue list's filters; a user
+// scoped to agencies always has one): from the running totals for the
+// whole province, else from the statistics' gauges of dossiers and of
+// feedback, which count the dossiers of the overdue index.
+func (s *Server) overdueCount(ctx context.Context, agency, procedure string) (int64, error) {
+	if agency == "" && procedure == "" {
+		t, err := s.cfg.Store.Totals(ctx)
+		return int64(t.Overdue), err
+	}
+	var n int64
+	for _, kind := range []workflow.Kind{workflow.KindDossier, workflow.KindFeedback} {
+		res, err := s.cfg.Store.Stats(ctx, workflow.StatsQuery{Agency: agency, Procedure: procedure, Kind: kind})
+		if err != nil {
+			return 0, err
+		}
+		n += res.Total.InProgressOverdue
+	}
+	return n, nil
 }
 
 func optRFC3339(t time.Time) string {
@@ -203,29 +224,28 @@ func timingText(lang string, t workflow.Timing) string {
 // feedPageSize is how many recent problems the feed page lists first.
 const feedPageSize = 50
 
-// feedScanMax bounds how many recorded rejections and mismatches the
-// feed page reads to find the latest of one agency (records carry the
-// agency, the indexes do not).
-const feedScanMax = 20_000
+// feedScanPages bounds how many pages of rejections, and of mismatches,
+// the feed page reads to find the latest problems: pages of 1,000
+// records, each passing over at most 10,000 records of other agencies
+// when an agency is asked for (the store's agency filter).
+const feedScanPages = 20
 
 // recentProblems returns the latest rejections and mismatches matching
 // the filter, newest first: mismatches only for the status_mismatch
-// reason, rejections only for another reason.
+// reason, rejections only for another reason. The agency is the store's
+// filter, as on /api/v1/rejections: records whose event named it and
+// records of its dossiers.
 func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]feedItem, error) {
 	var items []feedItem
 	if f.reason != workflow.ReasonStatusMismatch {
-		q := workflow.RejectionQuery{Reason: f.reason, Limit: 1000}
-		for scanned := 0; scanned < feedScanMax; {
+		q := workflow.RejectionQuery{Reason: f.reason, Agency: f.agency, Limit: 1000}
+		for range feedScanPages {
 			list, next, err := s.cfg.Store.Rejections(ctx, q)
 			if err != nil {
 				return nil, err
 			}
-			scanned += len(list)
 			for i := range list {
-				it := rejectionItem(&list[i])
-				if f.match(&it) {
-					items = append(items, it)
-				}
+				items = append(items, rejectionItem(&list[i]))
 			}
 			if next == 0 || countKind(items, feedRejected) >= n {
 				break
@@ -234,18 +254,14 @@ func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]fee
 		}
 	}
 	if f.reason == "" || f.reason == workflow.ReasonStatusMismatch {
-		q := workflow.MismatchQuery{Limit: 1000}
-		for scanned := 0; scanned < feedScanMax; {
+		q := workflow.MismatchQuery{Agency: f.agency, Limit: 1000}
+		for range feedScanPages {
 			list, next, err := s.cfg.Store.Mismatches(ctx, q)
 			if err != nil {
 				return nil, err
 			}
-			scanned += len(list)
 			for i := range list {
-				it := mismatchItem(&list[i])
-				if f.match(&it) {
-					items = append(items, it)
-				}
+				items = append(items, mismatchItem(&list[i]))
 			}
 			if next == 0 || countKind(items, feedMismatch) >= n {
 				break
@@ -288,6 +304,9 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request) error {
 	if err := q.error(); err != nil {
 		return err
 	}
+	if f.agency, err = scopeAgency(r, f.agency); err != nil {
+		return err
+	}
 	n := feedPageSize
 	if asCSV {
 		n = 10_000
@@ -324,6 +343,23 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request) error {
 	}{f.agency, f.reason, workflow.Reasons(), items, stream}
 	rememberLanguage(w, r, lang)
 	return s.render(w, r, http.StatusOK, "feed", &view{Lang: lang, Nav: "feed", Title: label(lang, "fd.title"), Data: data})
+}
+
+// scopeAgency applies the user's agencies to the agency filter of a page
+// whose route leaves its scope to the handler (/feed): a user scoped to
+// agencies gets the first of them when the filter is empty, and a refusal
+// for another agency; anyone else gets the filter as given.
+func scopeAgency(r *http.Request, agency string) (string, error) {
+	u := userFrom(r.Context())
+	switch {
+	case u == nil || !u.Scoped():
+		return agency, nil
+	case agency == "":
+		return u.Agencies[0], nil // the page's filter offers the others
+	case !u.sees(agency):
+		return "", forbidden("agency " + agency + " is not one of yours")
+	}
+	return agency, nil
 }
 
 // url2 builds a path with the non-empty parameters.
