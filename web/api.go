@@ -381,6 +381,17 @@ type query struct {
 	err error
 }
 
+// unknownParam is the refusal of a parameter not in allowed. It lists
+// the allowed ones and does not repeat the name given: a name is whatever
+// the client sent, and an error is no place to reflect it.
+func unknownParam(allowed []string) *apiError {
+	msg := "unknown parameter; this endpoint takes none"
+	if len(allowed) > 0 {
+		msg = "unknown parameter; this endpoint takes " + strings.Join(allowed, ", ")
+	}
+	return &apiError{status: http.StatusBadRequest, code: "bad_parameter", msg: msg, allowed: append([]string{}, allowed...)}
+}
+
 // parseQuery rejects parameters not in allowed and repeated parameters.
 func parseQuery(v url.Values, allowed ...string) (*query, error) {
 	for k, vals := range v {
@@ -388,15 +399,7 @@ func parseQuery(v url.Values, allowed ...string) (*query, error) {
 			return nil, &apiError{status: http.StatusBadRequest, code: "bad_parameter", msg: "a query parameter has no name"}
 		}
 		if !slices.Contains(allowed, k) {
-			var e *apiError
-			k = clip(k)
-			if len(allowed) == 0 {
-				e = badParam(k, "unknown parameter; this endpoint takes none")
-			} else {
-				e = badParam(k, "unknown parameter (allowed: %v)", allowed)
-			}
-			e.allowed = append([]string{}, allowed...)
-			return nil, e
+			return nil, unknownParam(allowed)
 		}
 		if len(vals) > 1 {
 			return nil, badParam(k, "given %d times; give it once", len(vals))

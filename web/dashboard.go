@@ -89,7 +89,7 @@ type view struct {
 	Lang      string
 	Nav       string // the active navigation entry
 	Title     string
-	URL       *url.URL // the request's URL, for the language switch and CSV links
+	URL       *url.URL // the request's URL, for the language switch and CSV links; nil is r.URL
 	Now       time.Time
 	RequestID string
 	User      string // the signed-in user's name; "" without access control
@@ -177,7 +177,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if t == nil {
 		return fmt.Errorf("web: no template %q", name)
 	}
-	p.URL, p.RequestID = r.URL, requestID(r)
+	if p.URL == nil {
+		p.URL = r.URL
+	}
+	p.RequestID = requestID(r)
 	if u := userFrom(r.Context()); u != nil {
 		p.User = u.Name
 	}
@@ -223,7 +226,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, ae *apiErro
 	case ae.code == "internal":
 		msg = label(lang, "err.internal")
 	}
-	p := &view{Lang: lang, Title: label(lang, "err.title"), Data: struct {
+	// The page's links (the language switch) keep none of the request's
+	// parameters: a refused name or value is not repeated.
+	p := &view{Lang: lang, Title: label(lang, "err.title"), URL: &url.URL{Path: r.URL.Path}, Data: struct {
 		Status       int
 		Param, Msg   string
 		ShowRequest  bool
@@ -286,8 +291,10 @@ func pageParams(r *http.Request, allowed ...string) (*pageQuery, string, error) 
 			continue
 		}
 		if !slices.Contains(allowed, k) {
-			return nil, lang, pageBad(clip(k), "unknown parameter (allowed: %s)", "tham số không được hỗ trợ (được phép: %s)",
-				strings.Join(append(slices.Clone(allowed), langParam), ", "))
+			// The name given is not repeated (unknownParam).
+			all := strings.Join(append(slices.Clone(allowed), langParam), ", ")
+			return nil, lang, &apiError{status: http.StatusBadRequest, code: "bad_parameter",
+				msg: "unknown parameter; this page takes " + all, vi: "tham số không được hỗ trợ; trang này nhận " + all}
 		}
 		if len(v[k]) > 1 {
 			return nil, lang, pageBad(k, "given %d times; give it once", "có %d lần; chỉ được có một lần", len(v[k]))

@@ -7,8 +7,17 @@
 // resulting corrections through the Publisher interface defined here. Every error reaches the client as a JSON body
 // {"error":{"code":..., "message":..., "request_id":...}} built in one place
 // (writeError); internal errors are logged with the request id and answered
-// as "internal error". Query parameters are validated strictly: an unknown
-// parameter or a malformed value is a 400 naming the parameter.
+// as "internal error". Query parameters are validated strictly: a
+// repeated parameter or a malformed value is a 400 naming the parameter,
+// an unknown one a 400 listing the route's parameters (never repeating the
+// name given), and a query string url.ParseQuery does not read whole (over
+// 10,000 parameters, a bad escape) a 400 before any route.
+//
+// Every answer says X-Content-Type-Options: nosniff and, but for static
+// files, Cache-Control: no-store; over TLS, Strict-Transport-Security.
+// Without access control the server answers only requests addressed to a
+// loopback name (Config.Access), so that DNS rebinding cannot make a
+// browser read it for another site's page.
 //
 // Routes lists every route the Server answers. Route.Params gives the
 // query parameters an /api/v1 route takes: the list in queryParams that

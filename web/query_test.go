@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 )
 
 // FuzzDossierQuery feeds GET /api/v1/dossiers arbitrary query strings: the
-// parameters are either refused with a 400 naming one of them, or read
+// parameters are either refused with a 400 naming one of them (or, for an
+// unknown one, listing the allowed ones without its name), or read
 // into a query whose dates are real dates in order and whose cursor has
 // the form of the order the filters choose.
 func FuzzDossierQuery(f *testing.F) {
@@ -61,20 +63,27 @@ func FuzzDossierQuery(f *testing.F) {
 			return
 		}
 		var ae *apiError
-		if !errors.As(err, &ae) || ae.status != 400 || ae.msg == "" || !namesOne(v, ae.param) {
+		if !errors.As(err, &ae) || ae.status != 400 || ae.msg == "" {
+			t.Fatalf("%q: error %v is not a 400", raw, err)
+		}
+		switch {
+		case ae.param == "" && v.Has(""): // a parameter without a name
+		case ae.param == "":
+			// An unknown parameter: the refusal lists the allowed ones and
+			// says nothing that depends on the name given.
+			if !slices.Equal(ae.allowed, params) || !hasUnknown(v, params) || ae.msg != unknownParam(params).msg {
+				t.Fatalf("%q: error %v (allowed %q) is not the refusal of an unknown parameter", raw, err, ae.allowed)
+			}
+		case !v.Has(ae.param) || !slices.Contains(params, ae.param):
 			t.Fatalf("%q: error %v does not name a given parameter", raw, err)
 		}
 	})
 }
 
-// namesOne reports whether param is a parameter of v, or the start of an
-// overlong one clipped for the error message (clip).
-func namesOne(v url.Values, param string) bool {
-	if v.Has(param) {
-		return true
-	}
+// hasUnknown reports whether v has a parameter not in allowed.
+func hasUnknown(v url.Values, allowed []string) bool {
 	for k := range v {
-		if clip(k) == param {
+		if !slices.Contains(allowed, k) {
 			return true
 		}
 	}
@@ -97,7 +106,8 @@ func dossierQueryOf(t *testing.T, q *query) *workflow.DossierQuery {
 }
 
 // TestErrorsClipLongInputs: an error message echoes at most the start of
-// an overlong path code or parameter name, not the whole of it.
+// an overlong path code, not the whole of it, and nothing of an unknown
+// parameter's name.
 func TestErrorsClipLongInputs(t *testing.T) {
 	s := New(Config{})
 	long := strings.Repeat("ab", 5000)
@@ -107,9 +117,10 @@ func TestErrorsClipLongInputs(t *testing.T) {
 		"/api/v1/dossiers/" + strings.Repeat("đ", 40) + "/verify", // clipped on a whole character
 	} {
 		w := httptest.NewRecorder()
-		s.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		s.ServeHTTP(w, httptest.NewRequest("GET", "http://localhost"+target, nil))
 		body := w.Body.String()
-		if w.Code != http.StatusBadRequest || len(body) > 600 || !strings.Contains(body, "…") || !utf8.ValidString(body) {
+		clipped := strings.Contains(body, "…") || !strings.Contains(body, "abab")
+		if w.Code != http.StatusBadRequest || len(body) > 600 || !clipped || !utf8.ValidString(body) {
 			t.Errorf("GET %.40s…: %d, %d bytes: %.300s", target, w.Code, len(body), body)
 		}
 	}

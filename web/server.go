@@ -65,8 +65,17 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 	// Access is who may call which route (see accessRules); nil leaves
-	// every route open, for a first run on loopback.
+	// every route open, for a first run on loopback, and then the server
+	// answers only requests addressed to a loopback name (localhost,
+	// 127.0.0.0/8, [::1]): other Host headers get 421, so that a page of
+	// another site cannot reach it through a browser by pointing its own
+	// name at 127.0.0.1 (DNS rebinding).
 	Access *Access
+	// AnyIPHost, without an Access, also answers requests addressed to any
+	// IP address (never to a name other than localhost), for a server
+	// deliberately open on a network address (hoso serve
+	// --insecure-open). False by default.
+	AnyIPHost bool
 }
 
 // Server is the HTTP handler of hoso.
@@ -208,7 +217,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 type ctxKey struct{}
 
-// ServeHTTP gives the request an id, serves it and logs it.
+// ServeHTTP gives the request an id, serves it and logs it. Before any
+// route it sets the headers every answer carries (secureHeaders), and
+// refuses a request a server without access control is not addressed by
+// (hostAllowed: 421) and a query string that does not parse whole
+// (checkQuery: 400).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 64 {
@@ -220,7 +233,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
-	s.mux.ServeHTTP(sw, r)
+	secureHeaders(sw, r)
+	if ae := s.precheck(r); ae != nil {
+		_, r.Pattern = s.mux.Handler(r) // so that a page's error is a page
+		s.writeError(sw, r, ae)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
 	s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 		"duration", time.Since(start), "request_id", id, "user", sw.user)
 }
@@ -251,8 +270,9 @@ type apiError struct {
 	param  string // the offending query parameter, if any
 	vi     string // the message in Vietnamese, for dashboard pages; "" when only msg
 
-	// allowed lists the parameters the endpoint takes, when param is
-	// unknown to it; nil otherwise.
+	// allowed lists the parameters the endpoint takes, when the request
+	// gave one unknown to it (param is then empty: the name given is not
+	// repeated); nil otherwise.
 	allowed []string
 }
 

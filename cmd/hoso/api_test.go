@@ -81,11 +81,11 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/dossiers?status=x", "status", 400},
 		{"/api/v1/dossiers?limit=0", "limit", 400},
 		{"/api/v1/dossiers?limit=1001", "limit", 400},
-		{"/api/v1/dossiers?colour=red", "colour", 400},
+		{"/api/v1/dossiers?colour=red", "", 400}, // an unknown name is not repeated
 		{"/api/v1/dossiers?status=4&status=5", "status", 400},
 		{"/api/v1/dossiers?cursor=a*b", "cursor", 400},
 		{"/api/v1/dossiers/bad*code", "code", 400},
-		{"/api/v1/dossiers/000.00.12.H57-251001-0001?x=1", "x", 400},
+		{"/api/v1/dossiers/000.00.12.H57-251001-0001?x=1", "", 400},
 		{"/api/v1/dossiers/bad*code/verify", "code", 400},
 		{"/api/v1/rejections?reason=bogus", "reason", 400},
 		{"/api/v1/rejections?since=yesterday", "since", 400},
@@ -93,8 +93,8 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/rejections?dossier=a%20b", "dossier", 400},
 		{"/api/v1/mismatches?cursor=abc", "cursor", 400},
 		{"/api/v1/mismatches?limit=-1", "limit", 400},
-		{"/api/v1/definitions?v=2", "v", 400},
-		{"/api/v1/statuses?lang=en", "lang", 400},
+		{"/api/v1/definitions?v=2", "", 400},
+		{"/api/v1/statuses?lang=en", "", 400},
 		{"/api/v1/stats?from=2025-13", "from", 400},
 		{"/api/v1/stats?to=25", "to", 400},
 		{"/api/v1/stats?from=2025-06&to=2025-05", "to", 400},
@@ -102,7 +102,7 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/stats?by=colour", "by", 400},
 		{"/api/v1/stats?kind=x", "kind", 400},
 		{"/api/v1/stats?agency=H%0057", "agency", 400},
-		{"/api/v1/stats?colour=red", "colour", 400},
+		{"/api/v1/stats?colour=red", "", 400},
 		{"/api/v1/dossiers?=x", "", 400},
 		{"/api/v1/dossiers?overdue=yes", "overdue", 400},
 		{"/api/v1/dossiers?from=2025-10-32", "from", 400},
@@ -114,8 +114,8 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/dossiers?to=2025-10-01&cursor=2025-10-01~a*b", "cursor", 400},
 		{"/api/v1/audit/verify?limit=0", "limit", 400},
 		{"/api/v1/audit/verify?cursor=a*b", "cursor", 400},
-		{"/api/v1/audit/verify?dossier=x", "dossier", 400},
-		{"/api/v1/openapi.json?v=3", "v", 400},
+		{"/api/v1/audit/verify?dossier=x", "", 400},
+		{"/api/v1/openapi.json?v=3", "", 400},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000", "", 404},
 		{"/api/v1/dossiers/000.00.12.H57-999999-0000/verify", "", 404},
 		{"/api/v1/nothing", "", 404},
@@ -444,9 +444,9 @@ func TestAPI(t *testing.T) {
 			want := r.Params()
 			slices.Sort(want)
 			slices.Sort(e.Error.Allowed)
-			if resp.StatusCode != 400 || err != nil || e.Error.Parameter != "zz_probe" || e.Error.Allowed == nil ||
+			if resp.StatusCode != 400 || err != nil || e.Error.Parameter != "" || e.Error.Allowed == nil ||
 				!slices.Equal(want, e.Error.Allowed) {
-				t.Errorf("%s %s = %d %+v (%v); want 400 naming zz_probe and allowing %q", r.Method, path, resp.StatusCode, e.Error, err, want)
+				t.Errorf("%s %s = %d %+v (%v); want 400 allowing %q without naming zz_probe", r.Method, path, resp.StatusCode, e.Error, err, want)
 			}
 		}
 	})

@@ -336,7 +336,7 @@ func TestReconcileAPI(t *testing.T) {
 			{"?format=xml", "text/csv", export, 400, "bad_parameter", "format", "not one of csv, json"},
 			{"?scope=some", "text/csv", export, 400, "bad_parameter", "scope", "not one of open, all, none"},
 			{"?publish=maybe", "text/csv", export, 400, "bad_parameter", "publish", "not true or false"},
-			{"?colour=red", "text/csv", export, 400, "bad_parameter", "colour", "unknown parameter"},
+			{"?colour=red", "text/csv", export, 400, "bad_parameter", "", "unknown parameter; this endpoint takes format, agency, scope, publish"},
 			{"?format=csv&format=json", "text/csv", export, 400, "bad_parameter", "format", "given 2 times"},
 			{"", "text/csv", nil, 400, "bad_file", "", "empty"},
 			{"", "text/plain", []byte("hello, world\nthis is not an export\n"), 400, "bad_file", "", "no header row naming the dossier code"},

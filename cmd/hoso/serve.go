@@ -185,7 +185,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
 	fs.StringVar(&cfg.Access, "access", envOr(getenv, "HOSO_ACCESS", ""), "access file of HTTP users, token hashes and roles, read again on SIGHUP; without it the API is open and must listen on loopback (env HOSO_ACCESS)")
 	fs.StringVar(&cfg.NATSUsers, "nats-users", envOr(getenv, "HOSO_NATS_USERS", ""), "users file of the embedded NATS server: each source may publish and read only its own subjects (env HOSO_NATS_USERS)")
-	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything")
+	fs.BoolVar(&cfg.InsecureOpen, "insecure-open", false, "serve without an access file on a non-loopback address: anyone who can connect reads everything (requests are answered by IP address, never by another name than localhost)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	fs.StringVar(&cfg.Replica, "replica", envOr(getenv, "HOSO_REPLICA", ""), "run as the replica of this name among engines sharing --nats-url, each with its own store; one leads (publishes outcomes, runs the scheduler) (env HOSO_REPLICA)")
@@ -460,6 +460,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	api := web.New(web.Config{
 		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
 		Publisher: events.NewOutcomePublisher(js), Access: access, Replica: replicaState(cfg.Replica, replica),
+		AnyIPHost: cfg.InsecureOpen,
 		Ready: func(context.Context) error {
 			switch {
 			case !nc.IsConnected():
