@@ -166,7 +166,11 @@ func statusCountKey(s workflow.Status) string {
 // dossierIndex is one of the indexes of dossiers: Apply keeps exactly
 // one key in it for each dossier appendKey says is in it.
 type dossierIndex struct {
+	name   string // the bucket's name
 	bucket func(*buckets) *bbolt.Bucket
+	// code returns the dossier code a key ends with; false for a key
+	// of the wrong shape.
+	code func(k []byte) ([]byte, bool)
 	// appendKey appends the key of d to b; false (and b unchanged) when
 	// d is not in the index.
 	appendKey func(b []byte, d *workflow.Dossier) ([]byte, bool)
@@ -178,37 +182,66 @@ type dossierIndex struct {
 // due, overdue and received.
 var dossierIndexes = [...]dossierIndex{
 	{
+		bucketByStatus,
 		func(b *buckets) *bbolt.Bucket { return b.byStatus },
+		func(k []byte) ([]byte, bool) { return fixedCode(k, 1) },
 		func(b []byte, d *workflow.Dossier) ([]byte, bool) {
 			return append(append(b, byte(d.Status)), d.Code...), true
 		},
 		func(d *workflow.Dossier) string { return statusCountKey(d.Status) },
 	},
 	{
+		bucketByAgency,
 		func(b *buckets) *bbolt.Bucket { return b.byAgency },
+		partCode,
 		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return appendCodeKey(b, d.Agency, d.Code), true },
 		func(d *workflow.Dossier) string { return countAgencyPrefix + d.Agency },
 	},
 	{
+		bucketByProcedure,
 		func(b *buckets) *bbolt.Bucket { return b.byProcedure },
+		partCode,
 		func(b []byte, d *workflow.Dossier) ([]byte, bool) { return appendCodeKey(b, d.Procedure, d.Code), true },
 		func(d *workflow.Dossier) string { return countProcedurePrefix + d.Procedure },
 	},
 	{
+		bucketByDue,
 		func(b *buckets) *bbolt.Bucket { return b.byDue },
+		func(k []byte) ([]byte, bool) { return fixedCode(k, 8) },
 		appendDueKey,
 		func(*workflow.Dossier) string { return countClockRunning },
 	},
 	{
+		bucketByOverdue,
 		func(b *buckets) *bbolt.Bucket { return b.byOverdue },
+		func(k []byte) ([]byte, bool) { return fixedCode(k, 8) },
 		appendOverdueKey,
 		func(*workflow.Dossier) string { return countOverdue },
 	},
 	{
+		bucketByReceived,
 		func(b *buckets) *bbolt.Bucket { return b.byReceived },
+		func(k []byte) ([]byte, bool) { return fixedCode(k, receivedDateLen) },
 		appendReceivedKey,
 		func(*workflow.Dossier) string { return countReceived },
 	},
+}
+
+// fixedCode returns the code after a fixed-length prefix of n bytes.
+func fixedCode(k []byte, n int) ([]byte, bool) {
+	if len(k) <= n {
+		return nil, false
+	}
+	return k[n:], true
+}
+
+// partCode returns the code after part 0x00.
+func partCode(k []byte) ([]byte, bool) {
+	i := bytes.IndexByte(k, sep)
+	if i < 0 || i == len(k)-1 {
+		return nil, false
+	}
+	return k[i+1:], true
 }
 
 // appendCodeKey appends part 0x00 code: a key of dossier_by_agency and

@@ -78,26 +78,6 @@ func (db *DB) DossierHistory(ctx context.Context, code string) (*workflow.Dossie
 	return d, entries, nil
 }
 
-// Verify recomputes the hash chain of the dossier's history, read in one
-// transaction with the dossier, and checks it against the dossier's head
-// and length (workflow.VerifyChain). A broken chain is a report, not an
-// error; a missing dossier is an error wrapping workflow.ErrNotFound.
-func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, error) {
-	var r workflow.ChainReport
-	err := db.view(ctx, func(b *buckets) error {
-		d, err := b.dossier(code)
-		if err != nil {
-			return err
-		}
-		r = b.verify(d)
-		return nil
-	})
-	if err != nil {
-		return workflow.ChainReport{}, fmt.Errorf("verify %q: %w", code, err)
-	}
-	return r, nil
-}
-
 // VerifyAll verifies every dossier in code order and calls fn with each
 // report, outside any transaction. It verifies a few hundred dossiers per
 // round, each in a read transaction of its own, so that a long audit
@@ -181,7 +161,7 @@ func (db *DB) verifyAfter(ctx context.Context, after string, n int) (reports []w
 		lo, hi := w*len(codes)/workers, (w+1)*len(codes)/workers
 		wg.Go(func() {
 			errs[w] = db.view(ctx, func(b *buckets) error {
-				return b.verifyCodes(ctx, codes[lo:hi], reports[lo:hi])
+				return b.verifyCodes(ctx, db.catalog, codes[lo:hi], reports[lo:hi])
 			})
 		})
 	}
@@ -193,10 +173,15 @@ func (db *DB) verifyAfter(ctx context.Context, after string, n int) (reports []w
 }
 
 // verifyCodes verifies the dossiers of codes into reports.
-func (b *buckets) verifyCodes(ctx context.Context, codes []string, reports []workflow.ChainReport) error {
+func (b *buckets) verifyCodes(ctx context.Context, cat *workflow.Catalog, codes []string, reports []workflow.ChainReport) error {
+	applied, err := appliedSeq(b.meta)
+	if err != nil {
+		return err
+	}
 	var (
 		d       workflow.Dossier
 		entries []workflow.HistoryEntry // reused from one dossier to the next
+		dv      dossierVerifier
 	)
 	for i, code := range codes {
 		if i%ctxEvery == ctxEvery-1 && ctx.Err() != nil {
@@ -209,7 +194,7 @@ func (b *buckets) verifyCodes(ctx context.Context, codes []string, reports []wor
 		if err := decodeDossier(v, &d); err != nil {
 			return fmt.Errorf("dossier %q: %w", code, err)
 		}
-		entries, reports[i] = b.verifyInto(entries, &d)
+		entries, reports[i] = dv.verify(b, cat, applied, entries, &d)
 	}
 	return nil
 }
@@ -634,25 +619,6 @@ func (e *entryError) Error() string {
 }
 
 func (e *entryError) Unwrap() error { return e.Err }
-
-// verify checks a dossier's chain. An entry that does not decode breaks
-// the chain where it stands.
-func (b *buckets) verify(d *workflow.Dossier) workflow.ChainReport {
-	_, r := b.verifyInto(nil, d)
-	return r
-}
-
-// verifyInto is verify reading the entries into the room of dst, which
-// it returns for the next dossier.
-func (b *buckets) verifyInto(dst []workflow.HistoryEntry, d *workflow.Dossier) ([]workflow.HistoryEntry, workflow.ChainReport) {
-	entries, err := b.historyInto(dst, d.Code)
-	r := workflow.VerifyChain(d, entries)
-	var ee *entryError
-	if errors.As(err, &ee) && (r.OK || r.BrokenAt >= ee.Position) {
-		r.OK, r.BrokenAt, r.Problem = false, ee.Position, fmt.Sprintf("entry %d does not decode: %v", ee.Position, ee.Err)
-	}
-	return entries, r
-}
 
 // Due returns, earliest due first, the dossiers whose statutory clock runs
 // towards a due date at or before t and whose expiry is not yet recorded:

@@ -224,15 +224,22 @@ func appendHashTime(b []byte, t time.Time) []byte {
 	return b
 }
 
-// ChainReport is the result of verifying a dossier's history chain.
+// ChainReport is the result of verifying a dossier: its history chain
+// and, when a store verifies it, its record against the history and the
+// store's other records (Findings).
 type ChainReport struct {
 	Dossier string `json:"dossier"`
 	Entries int    `json:"entries"` // entries checked
-	OK      bool   `json:"ok"`
+	// OK: the chain verifies and nothing was found wrong (no Findings).
+	OK bool `json:"ok"`
 	// BrokenAt is the index of the first entry that does not verify; -1 when OK.
 	BrokenAt int    `json:"broken_at"`
 	Problem  string `json:"problem,omitempty"` // what is wrong at BrokenAt
 	Head     Hash   `json:"head"`              // hash of the last entry checked
+	// Findings are what is wrong besides the chain: the record's fields
+	// that disagree with the history (Catalog.CheckRecord), its index keys
+	// and its counts of rejections and mismatches; nil when none.
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // VerifyChain recomputes the chain of a dossier's entries, in index order,

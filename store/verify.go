@@ -1,0 +1,688 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// What verification checks, and what it cannot.
+//
+// A dossier (DB.Verify, DB.VerifyAll, DB.VerifyPage) is checked against
+// its own history: the hash chain (workflow.VerifyChain), the record
+// against the fold of the entries under its definition
+// (workflow.Catalog.CheckRecord), each entry's sequence (increasing, at
+// or below the applied sequence, no rejection recorded at it) and its
+// event id in dedupe, and the record's counts of rejections and
+// mismatches against the rows that name it.
+//
+// The store as a whole (DB.VerifyStore) is checked in one read
+// transaction: every index key points at a record that has that value and
+// every record has its key in each index it belongs to; the counters, the
+// statistics rows and the history length equal a recount; every
+// rejection, mismatch and outcome row sits under its sequence, at or below
+// the applied sequence; a mismatch of an applied event has no rejection
+// at its sequence and one of a rejected event has.
+//
+// All of this is checked from inside the file, so it catches an edit
+// that leaves the file inconsistent. A writer who rewrites consistently
+// (deletes a rejection and fixes every counter and index, or rewrites a
+// whole chain and the record with it) is not seen by any check inside
+// the file: what catches that is a hash held outside it, the entry hash
+// each sender received in its outcome and signed checkpoints.
+
+// Verify checks the dossier with the code, read in one transaction with
+// its history and the rows that name it: the hash chain, the record
+// against what its history implies, the entries' sequences and dedupe
+// keys, its counts of rejections and mismatches. What is wrong is a
+// report (OK false, BrokenAt and Problem for the chain, Findings for the
+// rest), not an error; a missing dossier is an error wrapping
+// workflow.ErrNotFound.
+func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, error) {
+	var r workflow.ChainReport
+	err := db.view(ctx, func(b *buckets) error {
+		d, err := b.dossier(code)
+		if err != nil {
+			return err
+		}
+		applied, err := appliedSeq(b.meta)
+		if err != nil {
+			return err
+		}
+		_, r = b.verifyDossier(db.catalog, applied, nil, d)
+		return nil
+	})
+	if err != nil {
+		return workflow.ChainReport{}, fmt.Errorf("verify %q: %w", code, err)
+	}
+	return r, nil
+}
+
+// VerifyStore checks, in one read transaction, what spans dossiers: the
+// indexes, counters and statistics rows against a recount of the records,
+// the rejection, mismatch and outbox rows against their keys, indexes and
+// the applied sequence, and the history's length. It returns what it
+// found wrong, in a stable order; nil when nothing. It reads every record
+// and index key, so its transaction lasts as long as that takes (about a
+// second per 200,000 dossiers); it complements VerifyAll, which checks
+// each dossier against its history.
+//
+// A rejection deleted together with every counter and index key that
+// counted it cannot be seen from inside the file (see the package's
+// verification notes): signed checkpoints anchored outside it can.
+func (db *DB) VerifyStore(ctx context.Context) ([]workflow.Finding, error) {
+	var out []workflow.Finding
+	err := db.view(ctx, func(b *buckets) error {
+		var err error
+		out, err = b.verifyStore(ctx, db.catalog)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify store: %w", err)
+	}
+	return out, nil
+}
+
+// verifyDossier checks one dossier (see DB.Verify), reading its entries
+// into the room of dst, which it returns for the next dossier.
+func (b *buckets) verifyDossier(cat *workflow.Catalog, applied uint64, dst []workflow.HistoryEntry, d *workflow.Dossier) ([]workflow.HistoryEntry, workflow.ChainReport) {
+	var v dossierVerifier
+	return v.verify(b, cat, applied, dst, d)
+}
+
+// dossierVerifier verifies dossiers one after the other in one read
+// transaction, with cursors and scratch space reused from one to the
+// next.
+type dossierVerifier struct {
+	rejections, dedupe getter
+	rejByDossier       *bbolt.Cursor
+	misByDossier       *bbolt.Cursor
+	key                []byte
+}
+
+func (dv *dossierVerifier) verify(b *buckets, cat *workflow.Catalog, applied uint64, dst []workflow.HistoryEntry, d *workflow.Dossier) ([]workflow.HistoryEntry, workflow.ChainReport) {
+	entries, err := b.historyInto(dst, d.Code)
+	r := workflow.VerifyChain(d, entries)
+	var ee *entryError
+	if errors.As(err, &ee) {
+		if r.OK || r.BrokenAt >= ee.Position {
+			r.OK, r.BrokenAt, r.Problem = false, ee.Position, fmt.Sprintf("entry %d does not decode: %v", ee.Position, ee.Err)
+		}
+		return entries, r // the record cannot be compared with part of its history
+	}
+	r.Findings = cat.CheckRecord(d, entries)
+	add := func(f workflow.Finding) {
+		f.Dossier = d.Code
+		r.Findings = append(r.Findings, f)
+	}
+	var (
+		prev uint64
+		key  [8]byte
+	)
+	for i := range entries {
+		e := &entries[i]
+		field := func() string { return "history[" + strconv.Itoa(i) + "].seq" }
+		switch {
+		case e.Seq <= prev:
+			add(workflow.Finding{Field: field(), Want: "> " + strconv.FormatUint(prev, 10), Got: strconv.FormatUint(e.Seq, 10),
+				Problem: fmt.Sprintf("entry %d has sequence %d, not after the entry before it (%d)", i, e.Seq, prev)})
+		case e.Seq > applied:
+			add(workflow.Finding{Field: field(), Want: "<= " + strconv.FormatUint(applied, 10), Got: strconv.FormatUint(e.Seq, 10),
+				Problem: fmt.Sprintf("entry %d has sequence %d, above the applied sequence %d", i, e.Seq, applied)})
+		}
+		prev = e.Seq
+		binary.BigEndian.PutUint64(key[:], e.Seq)
+		if dv.rejections.get(b.rejections, key[:]) != nil {
+			add(workflow.Finding{Field: field(), Bucket: bucketRejections, Key: strconv.FormatUint(e.Seq, 10),
+				Problem: fmt.Sprintf("a rejection is recorded at sequence %d, which entry %d applied", e.Seq, i)})
+		}
+		dv.key = appendDedupeKey(dv.key[:0], e.EventID)
+		v := dv.dedupe.get(b.dedupe, dv.key)
+		if seq, n := binary.Uvarint(v); n <= 0 || n != len(v) || seq != e.Seq {
+			got := "none"
+			if v != nil {
+				got = strconv.FormatUint(seq, 10)
+			}
+			add(workflow.Finding{Bucket: bucketDedupe, Key: e.EventID, Want: strconv.FormatUint(e.Seq, 10), Got: got,
+				Problem: fmt.Sprintf("the event id of entry %d is not recorded in dedupe at its sequence", i)})
+		}
+	}
+	var created uint64 // rejections before the first entry do not count
+	if len(entries) > 0 {
+		created = entries[0].Seq
+	}
+	if dv.rejByDossier == nil {
+		dv.rejByDossier, dv.misByDossier = b.rejByDossier.Cursor(), b.misByDossier.Cursor()
+	}
+	dv.key = append(append(dv.key[:0], d.Code...), sep)
+	rej := countSeqKeys(dv.rejByDossier, dv.key, created)
+	mis := countSeqKeys(dv.misByDossier, dv.key, 0)
+	if rej != d.Rejections {
+		add(workflow.Finding{Field: "rejections", Want: strconv.Itoa(rej), Got: strconv.Itoa(d.Rejections),
+			Problem: fmt.Sprintf("the record counts %d rejections, %d are recorded after its first entry", d.Rejections, rej)})
+	}
+	if mis != d.Mismatches {
+		add(workflow.Finding{Field: "mismatches", Want: strconv.Itoa(mis), Got: strconv.Itoa(d.Mismatches),
+			Problem: fmt.Sprintf("the record counts %d mismatches, %d are recorded", d.Mismatches, mis)})
+	}
+	if len(r.Findings) > 0 {
+		r.OK = false
+	}
+	return entries, r
+}
+
+// countSeqKeys counts the keys prefix seq (prefix is part 0x00) of the
+// index c walks whose sequence is above after.
+func countSeqKeys(c *bbolt.Cursor, prefix []byte, after uint64) int {
+	n := 0
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if seq, ok := seqSuffix(k, prefix); ok && seq > after {
+			n++
+		}
+	}
+	return n
+}
+
+// storeCheck is the state of one verifyStore.
+type storeCheck struct {
+	b    *buckets
+	cat  *workflow.Catalog
+	seed maphash.Seed
+	out  []workflow.Finding
+	want map[string]uint64 // counters as a recount gives them
+}
+
+func (s *storeCheck) add(f workflow.Finding) { s.out = append(s.out, f) }
+
+// keySet sums the keys expected in an index: their number and the sum of
+// their hashes, which the keys the index holds must match.
+type keySet struct{ n, sum uint64 }
+
+func (k *keySet) put(seed maphash.Seed, key []byte) {
+	k.n++
+	k.sum += maphash.Bytes(seed, key)
+}
+
+// scan returns the keySet of the keys ix holds, and reports each key
+// with a value (index keys have none).
+func (s *storeCheck) scan(ctx context.Context, name string, ix *bbolt.Bucket) (keySet, error) {
+	var got keySet
+	c := ix.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if got.n%ctxEvery == 0 && ctx.Err() != nil {
+			return got, ctx.Err()
+		}
+		got.put(s.seed, k)
+		if len(v) != 0 {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Problem: "the index key has a value"})
+		}
+	}
+	return got, nil
+}
+
+// verifyStore is DB.VerifyStore in the transaction of b.
+func (b *buckets) verifyStore(ctx context.Context, cat *workflow.Catalog) ([]workflow.Finding, error) {
+	s := &storeCheck{b: b, cat: cat, seed: maphash.MakeSeed(), want: map[string]uint64{}}
+	if v, err := decodeUint64(b.meta.Get([]byte(metaSchema))); err != nil || v != schemaVersion {
+		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaSchema, Want: strconv.Itoa(schemaVersion), Got: fmt.Sprint(v),
+			Problem: "the schema version is not the one Open leaves"})
+	}
+	applied, err := appliedSeq(b.meta)
+	if err != nil {
+		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaAppliedSeq, Problem: err.Error()})
+	}
+	for _, step := range []func(context.Context, uint64) error{
+		s.dossiers, s.history, s.rejections, s.mismatches, s.outbox, s.counters,
+	} {
+		if err := step(ctx, applied); err != nil {
+			return nil, err
+		}
+	}
+	return s.out, nil
+}
+
+// dossiers recounts the dossier records into the counters, the
+// statistics rows and the dossier indexes, and compares the last two.
+func (s *storeCheck) dossiers(ctx context.Context, _ uint64) error {
+	b := s.b
+	var (
+		expect [len(dossierIndexes)]keySet
+		stats  = newStatsDeltas()
+		d      workflow.Dossier
+		key    []byte
+		n      int
+	)
+	c := b.dossiers.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := decodeDossier(v, &d); err != nil {
+			s.add(workflow.Finding{Dossier: string(k), Bucket: bucketDossiers, Key: string(k), Problem: fmt.Sprintf("the record does not decode: %v", err)})
+			continue
+		}
+		if d.Code != string(k) {
+			s.add(workflow.Finding{Dossier: string(k), Field: "code", Want: string(k), Got: d.Code, Problem: "the record is stored under another code"})
+		}
+		s.want[countDossiers]++
+		stats.add(s.cat, nil, &d)
+		for i := range dossierIndexes {
+			ix := &dossierIndexes[i]
+			var in bool
+			if key, in = ix.appendKey(key[:0], &d); in {
+				expect[i].put(s.seed, key)
+				s.want[ix.count(&d)]++
+			}
+		}
+	}
+	for i := range dossierIndexes {
+		ix := &dossierIndexes[i]
+		got, err := s.scan(ctx, ix.name, ix.bucket(b))
+		if err != nil {
+			return err
+		}
+		if got != expect[i] {
+			if err := s.dossierIndexDiff(ctx, ix); err != nil {
+				return err
+			}
+		}
+	}
+	s.compareStats(bucketStats, b.stats, stats.flows)
+	s.compareStats(bucketGauges, b.gauges, stats.gauges)
+	return nil
+}
+
+// dossierIndexDiff names the keys of an index that differ from the
+// records: keys without their record, and records without their key.
+func (s *storeCheck) dossierIndexDiff(ctx context.Context, ix *dossierIndex) error {
+	b := s.b
+	bucket := ix.bucket(b)
+	var (
+		d    workflow.Dossier
+		want []byte
+		n    int
+	)
+	c := bucket.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		code, ok := ix.code(k)
+		var v []byte
+		if ok {
+			v = b.dossiers.Get(code)
+		}
+		if v == nil || decodeDossier(v, &d) != nil {
+			s.add(workflow.Finding{Dossier: string(code), Bucket: ix.name, Key: keyText(ix.name, k), Problem: "the index key names no dossier record"})
+			continue
+		}
+		var in bool
+		want, in = ix.appendKey(want[:0], &d)
+		if !in || !bytes.Equal(want, k) {
+			f := workflow.Finding{Dossier: d.Code, Bucket: ix.name, Key: keyText(ix.name, k), Got: keyText(ix.name, k),
+				Problem: "the index key does not match the dossier's record"}
+			if in {
+				f.Want = keyText(ix.name, want)
+			}
+			s.add(f)
+		}
+	}
+	n = 0
+	c = b.dossiers.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if decodeDossier(v, &d) != nil {
+			continue // reported by dossiers
+		}
+		var in bool
+		if want, in = ix.appendKey(want[:0], &d); in && bucket.Get(want) == nil {
+			s.add(workflow.Finding{Dossier: d.Code, Bucket: ix.name, Want: keyText(ix.name, want),
+				Problem: "the dossier's key is missing from the index"})
+		}
+	}
+	return nil
+}
+
+// compareStats compares the rows of a statistics bucket with a recount.
+func (s *storeCheck) compareStats(name string, bk *bbolt.Bucket, want map[string]*workflow.Tally) {
+	seen := map[string]bool{}
+	c := bk.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		got, err := decodeTally(v)
+		if err != nil {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Problem: fmt.Sprintf("the row does not decode: %v", err)})
+			continue
+		}
+		seen[string(k)] = true
+		var w workflow.Tally
+		if t := want[string(k)]; t != nil {
+			w = *t
+		}
+		if got != w {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Want: fmt.Sprintf("%+v", w), Got: fmt.Sprintf("%+v", got),
+				Problem: "the statistics row differs from a recount of the dossiers"})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if !seen[k] && !want[k].IsZero() {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, []byte(k)), Want: fmt.Sprintf("%+v", *want[k]),
+				Problem: "the statistics row is missing"})
+		}
+	}
+}
+
+// history counts the history entries and names entries whose dossier
+// has no record.
+func (s *storeCheck) history(ctx context.Context, _ uint64) error {
+	b := s.b
+	var (
+		n       uint64
+		last    []byte // code of the previous key
+		missing bool   // last has no record
+	)
+	c := b.history.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		code, index, ok := splitHistoryKey(k)
+		if !ok {
+			s.add(workflow.Finding{Bucket: bucketHistory, Key: strconv.Quote(string(k)), Problem: "the history key is malformed"})
+			continue
+		}
+		if !bytes.Equal(code, last) {
+			last = append(last[:0], code...)
+			missing = b.dossiers.Get(code) == nil
+		}
+		if missing {
+			s.add(workflow.Finding{Dossier: string(code), Bucket: bucketHistory, Key: fmt.Sprintf("%s/%d", code, index),
+				Problem: "the history entry belongs to no dossier record"})
+		}
+	}
+	s.want[countEntries] = n
+	return nil
+}
+
+// rejections checks the rejection rows against their keys, the applied
+// sequence and their two indexes, and counts them.
+func (s *storeCheck) rejections(ctx context.Context, applied uint64) error {
+	b := s.b
+	var (
+		byDossier, byReason keySet
+		r                   workflow.Rejection
+		n                   int
+	)
+	c := b.rejections.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		key := seqText(k)
+		if err := decodeRejection(v, &r); err != nil {
+			s.add(workflow.Finding{Bucket: bucketRejections, Key: key, Problem: fmt.Sprintf("the rejection does not decode: %v", err)})
+			continue
+		}
+		s.checkRow(bucketRejections, k, r.Seq, r.Dossier, applied)
+		s.want[countRejections]++
+		s.want[countReasonPrefix+string(r.Reason)]++
+		ik := prefixSeqKey(string(r.Reason), r.Seq)
+		byReason.put(s.seed, ik)
+		if b.rejByReason.Get(ik) == nil {
+			s.add(workflow.Finding{Dossier: r.Dossier, Bucket: bucketRejByReason, Want: keyText(bucketRejByReason, ik),
+				Problem: fmt.Sprintf("rejection %d is missing from the index by reason", r.Seq)})
+		}
+		if keyPart(r.Dossier) {
+			ik = prefixSeqKey(r.Dossier, r.Seq)
+			byDossier.put(s.seed, ik)
+			if b.rejByDossier.Get(ik) == nil {
+				s.add(workflow.Finding{Dossier: r.Dossier, Bucket: bucketRejByDossier, Want: keyText(bucketRejByDossier, ik),
+					Problem: fmt.Sprintf("rejection %d is missing from the index by dossier", r.Seq)})
+			}
+		}
+	}
+	for _, x := range []struct {
+		name   string
+		ix     *bbolt.Bucket
+		expect keySet
+		part   func(*workflow.Rejection) string
+	}{
+		{bucketRejByReason, b.rejByReason, byReason, func(r *workflow.Rejection) string { return string(r.Reason) }},
+		{bucketRejByDossier, b.rejByDossier, byDossier, func(r *workflow.Rejection) string { return r.Dossier }},
+	} {
+		got, err := s.scan(ctx, x.name, x.ix)
+		if err != nil {
+			return err
+		}
+		if got != x.expect {
+			s.seqIndexExtras(x.name, x.ix, bucketRejections, b.rejections, func(v []byte) (string, error) {
+				err := decodeRejection(v, &r)
+				return x.part(&r), err
+			})
+		}
+	}
+	return nil
+}
+
+// mismatches checks the mismatch rows against their keys, the applied
+// sequence, the rejections and their index, and counts them.
+func (s *storeCheck) mismatches(ctx context.Context, applied uint64) error {
+	b := s.b
+	var (
+		expect keySet
+		m      workflow.Mismatch
+		n      int
+	)
+	c := b.mismatches.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		key := seqText(k)
+		if err := decodeMismatch(v, &m); err != nil {
+			s.add(workflow.Finding{Bucket: bucketMismatches, Key: key, Problem: fmt.Sprintf("the mismatch does not decode: %v", err)})
+			continue
+		}
+		s.checkRow(bucketMismatches, k, m.Seq, m.Dossier, applied)
+		s.want[countMismatches]++
+		rejected := b.rejections.Get(k) != nil
+		switch {
+		case m.Applied && rejected:
+			s.add(workflow.Finding{Dossier: m.Dossier, Bucket: bucketMismatches, Key: key,
+				Problem: fmt.Sprintf("the mismatch says event %d was applied, but a rejection is recorded at its sequence", m.Seq)})
+		case !m.Applied && !rejected:
+			s.add(workflow.Finding{Dossier: m.Dossier, Bucket: bucketMismatches, Key: key,
+				Problem: fmt.Sprintf("the mismatch says event %d was rejected, but no rejection is recorded at its sequence", m.Seq)})
+		}
+		ik := prefixSeqKey(m.Dossier, m.Seq)
+		expect.put(s.seed, ik)
+		if b.misByDossier.Get(ik) == nil {
+			s.add(workflow.Finding{Dossier: m.Dossier, Bucket: bucketMisByDossier, Want: keyText(bucketMisByDossier, ik),
+				Problem: fmt.Sprintf("mismatch %d is missing from the index by dossier", m.Seq)})
+		}
+	}
+	got, err := s.scan(ctx, bucketMisByDossier, b.misByDossier)
+	if err != nil {
+		return err
+	}
+	if got != expect {
+		s.seqIndexExtras(bucketMisByDossier, b.misByDossier, bucketMismatches, b.mismatches, func(v []byte) (string, error) {
+			err := decodeMismatch(v, &m)
+			return m.Dossier, err
+		})
+	}
+	return nil
+}
+
+// checkRow checks that a row of a sequence-keyed table sits under its own
+// sequence, at or below the applied one.
+func (s *storeCheck) checkRow(name string, k []byte, seq uint64, dossier string, applied uint64) {
+	switch {
+	case len(k) != 8 || seqOf(k) != seq:
+		s.add(workflow.Finding{Dossier: dossier, Bucket: name, Key: seqText(k), Want: strconv.FormatUint(seq, 10), Got: seqText(k),
+			Problem: fmt.Sprintf("row %d is stored under another sequence", seq)})
+	case seq > applied:
+		s.add(workflow.Finding{Dossier: dossier, Bucket: name, Key: seqText(k), Want: "<= " + strconv.FormatUint(applied, 10), Got: strconv.FormatUint(seq, 10),
+			Problem: fmt.Sprintf("row %d is above the applied sequence %d", seq, applied)})
+	}
+}
+
+// seqIndexExtras names the keys part 0x00 seq of an index that name no
+// row of table, or a row whose part (as part decodes it) differs.
+func (s *storeCheck) seqIndexExtras(name string, ix *bbolt.Bucket, tableName string, table *bbolt.Bucket, part func(v []byte) (string, error)) {
+	c := ix.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		i := len(k) - 8
+		if i < 1 || k[i-1] != sep {
+			s.add(workflow.Finding{Bucket: name, Key: strconv.Quote(string(k)), Problem: "the index key is malformed"})
+			continue
+		}
+		v := table.Get(k[i:])
+		if v == nil {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k),
+				Problem: fmt.Sprintf("the index key names sequence %d, which has no row in %s", seqOf(k[i:]), tableName)})
+			continue
+		}
+		p, err := part(v)
+		if err != nil {
+			continue // reported with the row
+		}
+		if p != string(k[:i-1]) {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Want: p, Got: string(k[:i-1]),
+				Problem: fmt.Sprintf("the index key does not match row %d", seqOf(k[i:]))})
+		}
+	}
+}
+
+// outbox checks the outbox chunks and counts their outcomes.
+func (s *storeCheck) outbox(ctx context.Context, applied uint64) error {
+	var (
+		o    workflow.Outcome
+		last uint64
+		n    int
+	)
+	c := s.b.outbox.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r := newChunkReader(v)
+		var end uint64
+		for r.next() {
+			if err := decodeOutcome(r.record, &o); err != nil {
+				s.add(workflow.Finding{Bucket: bucketOutbox, Key: seqText(k), Problem: fmt.Sprintf("outcome %d does not decode: %v", r.seq, err)})
+				continue
+			}
+			if o.Seq != r.seq || o.Seq <= last || o.Seq > applied {
+				s.add(workflow.Finding{Dossier: o.Dossier, Bucket: bucketOutbox, Key: seqText(k), Got: strconv.FormatUint(o.Seq, 10),
+					Problem: fmt.Sprintf("outcome %d is out of order or above the applied sequence %d", o.Seq, applied)})
+			}
+			last, end = o.Seq, o.Seq
+			s.want[countOutbox]++
+		}
+		if r.err != nil {
+			s.add(workflow.Finding{Bucket: bucketOutbox, Key: seqText(k), Problem: r.err.Error()})
+		} else if len(k) != 8 || end != seqOf(k) {
+			s.add(workflow.Finding{Bucket: bucketOutbox, Key: seqText(k), Want: strconv.FormatUint(end, 10), Got: seqText(k),
+				Problem: "the outbox chunk is not stored under the sequence of its last outcome"})
+		}
+	}
+	return nil
+}
+
+// counters compares the stored counters with the recount.
+func (s *storeCheck) counters(context.Context, uint64) error {
+	got := map[string]uint64{}
+	err := s.b.counts.ForEach(func(k, v []byte) error {
+		n, err := decodeUint64(v)
+		if err != nil {
+			s.add(workflow.Finding{Bucket: bucketCounts, Key: string(k), Problem: fmt.Sprintf("the counter does not decode: %v", err)})
+		}
+		got[string(k)] = n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys := slices.Sorted(maps.Keys(s.want))
+	for k := range got {
+		if _, ok := s.want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys[len(s.want):])
+	for _, k := range keys {
+		if w, g := s.want[k], got[k]; w != g {
+			s.add(workflow.Finding{Bucket: bucketCounts, Key: k, Want: strconv.FormatUint(w, 10), Got: strconv.FormatUint(g, 10),
+				Problem: fmt.Sprintf("counter %q is %d, a recount gives %d", k, g, w)})
+		}
+	}
+	return nil
+}
+
+// seqText shows a sequence key in decimal.
+func seqText(k []byte) string {
+	if len(k) != 8 {
+		return strconv.Quote(string(k))
+	}
+	return strconv.FormatUint(seqOf(k), 10)
+}
+
+// keyText shows a key of the named bucket in words: its parts separated
+// by spaces, sequences in decimal, due dates in RFC 3339, each part
+// Go-quoted when it is not printable text.
+func keyText(bucket string, k []byte) string {
+	part := func(p []byte) string {
+		if utf8.Valid(p) && !bytes.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			return string(p)
+		}
+		return strconv.Quote(string(p))
+	}
+	switch bucket {
+	case bucketByStatus:
+		if len(k) > 1 {
+			return strconv.Itoa(int(k[0])) + " " + part(k[1:])
+		}
+	case bucketByDue, bucketByOverdue:
+		if len(k) > 8 {
+			due := time.Unix(0, int64(binary.BigEndian.Uint64(k))).In(workflow.Zone)
+			return due.Format(time.RFC3339Nano) + " " + part(k[8:])
+		}
+	case bucketByReceived:
+		if len(k) > receivedDateLen {
+			return part(k[:receivedDateLen]) + " " + part(k[receivedDateLen:])
+		}
+	case bucketByAgency, bucketByProcedure:
+		if i := bytes.IndexByte(k, sep); i >= 0 {
+			return part(k[:i]) + " " + part(k[i+1:])
+		}
+	case bucketRejByDossier, bucketRejByReason, bucketMisByDossier:
+		if i := len(k) - 8; i >= 1 && k[i-1] == sep {
+			return part(k[:i-1]) + " " + strconv.FormatUint(seqOf(k[i:]), 10)
+		}
+	case bucketStats, bucketGauges:
+		if len(k) > 1 {
+			parts := bytes.Split(k[1:], []byte{sep})
+			out := strconv.Itoa(int(k[0]))
+			for _, p := range parts {
+				out += " " + part(p)
+			}
+			return out
+		}
+	}
+	return part(k)
+}
