@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -12,7 +13,7 @@ import (
 // marshalOutcome returns the JSON of an outcome as published: the bytes
 // json.Marshal(o) returns, written without reflection.
 func marshalOutcome(o *workflow.Outcome) ([]byte, error) {
-	n := 384 + len(o.Kind) + len(o.EventID) + len(o.Source) + len(o.Dossier) + len(o.Action) +
+	n := 464 + len(o.Kind) + len(o.EventID) + len(o.Source) + len(o.Dossier) + len(o.Action) +
 		len(o.StatusName) + len(o.Reason) + len(o.MessageVI) + len(o.MessageEN)
 	b, ok := appendOutcome(make([]byte, 0, n), o)
 	if !ok {
@@ -50,6 +51,11 @@ func appendOutcome(b []byte, o *workflow.Outcome) (_ []byte, ok bool) {
 	if o.HistoryIndex != nil {
 		b = append(b, `,"history_index":`...)
 		b = strconv.AppendInt(b, int64(*o.HistoryIndex), 10)
+	}
+	if o.EntryHash != nil {
+		b = append(b, `,"entry_hash":"`...)
+		b = hex.AppendEncode(b, o.EntryHash[:])
+		b = append(b, '"')
 	}
 	b = append(b, `,"time":`...)
 	if b, ok = appendJSONTime(b, o.Time); !ok {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -75,6 +76,13 @@ func randomOutcome(r *rand.Rand) workflow.Outcome {
 			i = math.MinInt
 		}
 		o.HistoryIndex = &i
+	}
+	if r.IntN(2) == 0 {
+		var h workflow.Hash
+		for j := range h {
+			h[j] = byte(r.IntN(256))
+		}
+		o.EntryHash = &h
 	}
 	return o
 }
@@ -188,8 +196,12 @@ func FuzzMarshalOutcome(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string, seq uint64, n int, unix int64) {
 		tm := time.Unix(unix, int64(n)).In(time.FixedZone(a, n%50000))
+		h := workflow.Hash(sha256.Sum256([]byte(a + b)))
 		o := workflow.Outcome{Kind: workflow.OutcomeKind(a), Seq: seq, EventID: b, Dossier: a + b, Status: workflow.Status(n),
 			MessageVI: b, MessageEN: a, Reason: workflow.Reason(b), Time: tm, Due: &tm, HistoryIndex: &n}
+		if seq%2 == 0 {
+			o.EntryHash = &h
+		}
 		want, werr := json.Marshal(&o)
 		got, err := marshalOutcome(&o)
 		if !bytes.Equal(got, want) || (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {

@@ -86,7 +86,10 @@ const mismatchApplied = 1
 const (
 	outcomeDue          = 1 << iota // Due is set
 	outcomeHistoryIndex             // HistoryIndex is set
-	outcomeFlags        = outcomeDue | outcomeHistoryIndex
+	// EntryHash is set: its 32 bytes follow the history index. Records
+	// written before it existed lack the flag and decode without a hash.
+	outcomeEntryHash
+	outcomeFlags = outcomeDue | outcomeHistoryIndex | outcomeEntryHash
 )
 
 // Forms of an attachment's SHA-256.
@@ -334,12 +337,16 @@ func appendOutcome(b []byte, o *workflow.Outcome) []byte {
 	var flags byte
 	setFlag(&flags, outcomeDue, o.Due != nil)
 	setFlag(&flags, outcomeHistoryIndex, o.HistoryIndex != nil)
+	setFlag(&flags, outcomeEntryHash, o.EntryHash != nil)
 	b = append(b, flags)
 	if o.Due != nil {
 		b = appendTime(b, *o.Due)
 	}
 	if o.HistoryIndex != nil {
 		b = appendInt(b, *o.HistoryIndex)
+	}
+	if o.EntryHash != nil {
+		b = append(b, o.EntryHash[:]...)
 	}
 	return appendTime(b, o.Time)
 }
@@ -745,7 +752,7 @@ func decodeOutcome(b []byte, o *workflow.Outcome) error {
 	o.MessageVI = r.str()
 	o.MessageEN = r.str()
 	flags := r.flags(outcomeFlags)
-	o.Due, o.HistoryIndex = nil, nil
+	o.Due, o.HistoryIndex, o.EntryHash = nil, nil, nil
 	if flags&outcomeDue != 0 {
 		t := r.time()
 		o.Due = &t
@@ -754,9 +761,13 @@ func decodeOutcome(b []byte, o *workflow.Outcome) error {
 		i := r.int()
 		o.HistoryIndex = &i
 	}
+	if flags&outcomeEntryHash != 0 {
+		h := r.hash()
+		o.EntryHash = &h
+	}
 	o.Time = r.time()
 	if r.err != nil {
-		o.Due, o.HistoryIndex = nil, nil
+		o.Due, o.HistoryIndex, o.EntryHash = nil, nil, nil
 	}
 	return r.done("outcome")
 }

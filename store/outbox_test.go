@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -330,5 +332,50 @@ func TestOpenUpgradesSchema4(t *testing.T) {
 	h.apply(h.envelopes(event("o2/2", "receive", online2, 120, due(t0.AddDate(0, 0, 10)))))
 	if got, err := h.db.Stats(ctx, workflow.StatsQuery{}); err != nil || got.Total.ReceivedOnline != stats.Total.ReceivedOnline+1 {
 		t.Errorf("online receipts after a receipt on the upgraded store = %+v, %v; want %d", got.Total, err, stats.Total.ReceivedOnline+1)
+	}
+}
+
+// previousOutboxChunk is an outbox chunk as the build before entry hashes
+// wrote it: one accepted outcome (seq 42, history index 2) without one.
+const previousOutboxChunk = "012a64010861636365707465642a04652d3432077461796e696e68193030302e30302e31322e4835372d3235303830342d30303031087472616e73666572080ec490616e672078e1bbad206cc3bd08000000000305a0ec938a0de089030405909a80890de08903"
+
+// TestOutboxOfPreviousVersion checks that an outcome the previous build
+// left in the outbox still decodes, without an entry hash, and is
+// pending as any other; and that the new encoding of an outcome without
+// a hash is the previous one.
+func TestOutboxOfPreviousVersion(t *testing.T) {
+	old, err := hex.DecodeString(previousOutboxChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, nil)
+	h.seq = 41
+	h.apply(h.envelopes(standardFlow(code1, 0)[0]))
+	if err := h.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, h.path, func(b *buckets) error { return b.outbox.Put(seqKey(42), old) })
+	h.open()
+	got, err := h.db.PendingOutcomes(context.Background(), 0, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("PendingOutcomes = %+v, %v; want the previous build's outcome", got, err)
+	}
+	o := got[0]
+	if o.Seq != 42 || o.Kind != workflow.OutcomeAccepted || o.HistoryIndex == nil || *o.HistoryIndex != 2 || o.EntryHash != nil {
+		t.Errorf("previous outcome decodes as %+v", o)
+	}
+	if js, err := json.Marshal(&o); err != nil || bytes.Contains(js, []byte("entry_hash")) {
+		t.Errorf("previous outcome publishes as %s, %v; want no entry_hash", js, err)
+	}
+	again, _ := appendChunkOutcome([]byte{chunkVersion}, nil, &o)
+	if !bytes.Equal(again, old) {
+		t.Errorf("an outcome without hash encodes as % x, the previous build wrote % x", again, old)
+	}
+	hash := workflow.Hash{1, 2, 3}
+	o.EntryHash = &hash
+	var back workflow.Outcome
+	r := newChunkReader(func() []byte { c, _ := appendChunkOutcome([]byte{chunkVersion}, nil, &o); return c }())
+	if !r.next() || decodeOutcome(r.record, &back) != nil || back.EntryHash == nil || *back.EntryHash != hash {
+		t.Errorf("an outcome with hash reads back as %+v", back)
 	}
 }

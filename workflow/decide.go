@@ -332,7 +332,7 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	nd.History++
 	nd.Head = entry.Hash
 
-	idx := entry.Index
+	idx, hash := entry.Index, entry.Hash
 	out := Outcome{
 		Kind:           OutcomeAccepted,
 		Seq:            env.Seq,
@@ -345,6 +345,7 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		PreviousStatus: fromStatus,
 		ClaimedStatus:  e.ClaimedStatus,
 		HistoryIndex:   &idx,
+		EntryHash:      &hash,
 		Time:           e.Time,
 	}
 	if !nd.Due.IsZero() {

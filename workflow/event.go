@@ -201,7 +201,11 @@ type Outcome struct {
 	MessageEN      string      `json:"message_en,omitempty"`
 	Due            *time.Time  `json:"due,omitempty"`
 	HistoryIndex   *int        `json:"history_index,omitempty"` // index of the history entry written, if any
-	Time           time.Time   `json:"time"`                    // the event's time, or the stream's for unreadable messages
+	// EntryHash is the hash of the history entry written, if any: the
+	// sender's receipt, which the dossier's history must show at
+	// HistoryIndex for as long as the store is intact.
+	EntryHash *Hash     `json:"entry_hash,omitempty"`
+	Time      time.Time `json:"time"` // the event's time, or the stream's for unreadable messages
 }
 
 // MsgID is the Nats-Msg-Id the outcome is published with: derived from the
