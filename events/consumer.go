@@ -27,12 +27,22 @@ type Applier interface {
 // DefaultMaxBatch is the default largest batch the consumer applies.
 const DefaultMaxBatch = 8192
 
+// DefaultCheckInterval is how often, by default, the consumer checks that
+// its durable consumer is configured as it was set up.
+const DefaultCheckInterval = 10 * time.Second
+
 // Timeouts of the consumer's JetStream requests.
 const (
 	ackTimeout   = 5 * time.Second  // waiting for the server to confirm a batch's ack
 	resetTimeout = 10 * time.Second // rewinding the consumer
 	stopTimeout  = 5 * time.Second  // waiting for a stopped subscription to close
+	checkTimeout = 10 * time.Second // checking or restoring the durable's configuration, or a gap
 )
+
+// errDrift ends a session whose durable consumer no longer delivers what
+// the engine set it up to: its configuration changed, or it delivered a
+// message past one still in the stream.
+var errDrift = errors.New("events: consumer configuration changed")
 
 // errConsumeClosed says the server or the client library ended a consume
 // session the consumer did not stop (consumer deleted, connection closed).
@@ -55,6 +65,23 @@ type ConsumerConfig struct {
 	// retries the batch (a metrics hook). It runs on the consumer's
 	// goroutine and must be quick.
 	OnError func(error)
+	// CheckInterval is how often the consumer compares its durable
+	// consumer's configuration on the server with the one it was set up
+	// with (it also does so at every start); default
+	// DefaultCheckInterval. Anyone allowed to create or update the durable
+	// can change what it delivers.
+	CheckInterval time.Duration
+	// OnDrift, if set, is called with a description of each change the
+	// consumer found in its durable's configuration (or "deleted"), before
+	// it restores it (a metrics hook). It runs on the consumer's
+	// goroutines and must be quick.
+	OnDrift func(what string)
+	// OnGap, if set, is called when the consumer passes over stream
+	// sequences from..to (inclusive) that are no longer in the stream
+	// (deleted by an operator, or aged out): there is nothing there to
+	// apply (a metrics hook). It runs on the consumer's goroutine and
+	// must be quick.
+	OnGap func(from, to uint64)
 	// StartSeq is the stream sequence Run resumes from: the Applier's
 	// applied sequence + 1. 0 resumes from the consumer's ack floor, which
 	// is right unless the store is behind it (restored from a backup, or
@@ -88,6 +115,20 @@ type ConsumerConfig struct {
 // a delivery is lost on the way (a reconnect), it notices the jump in
 // delivery sequence, applies what it has, and rewinds to the missing
 // sequence.
+//
+// The consumer defends its durable. Anyone allowed to create or update it
+// (a credential with $JS.API.CONSUMER.CREATE.<stream>, whose body names
+// the durable) can give it a filter that hides chosen events, a pause or
+// an inactivity threshold. At every start and every CheckInterval the
+// consumer compares the durable's configuration with the one it was set
+// up with; on a difference it logs, calls OnDrift, stops (Ready is false),
+// restores the configuration (recreating the durable if it must) and
+// rewinds to the next sequence to apply. And it never moves past a stream
+// sequence it has not applied: when a delivery jumps over sequences, it
+// asks the stream whether they are still there. Deleted ones (an
+// operator's, or aged out) are passed over (OnGap); present ones mean the
+// durable is hiding them, which is handled as a change of configuration.
+//
 // This needs NATS server 2.14 or later (the consumer reset API), and one
 // Consumer per durable at a time.
 //
@@ -104,7 +145,11 @@ type Consumer struct {
 	log      *slog.Logger
 	onBatch  func(workflow.BatchResult, time.Duration)
 	onError  func(error)
+	onDrift  func(string)
+	onGap    func(from, to uint64)
 	startSeq uint64
+	check    time.Duration
+	want     jetstream.ConsumerConfig // the durable's configuration as set up
 
 	ready atomic.Bool // consuming, and the last Apply succeeded
 }
@@ -112,10 +157,14 @@ type Consumer struct {
 // NewConsumer returns a consumer of cons (as returned by Setup) that
 // applies to app and hands outcomes to relay. js is the JetStream context
 // cons belongs to (used to rewind it). relay may be nil: outcomes then
-// wait in the outbox for a relay elsewhere.
+// wait in the outbox for a relay elsewhere. The configuration cons had
+// when Setup returned it is the one the consumer defends.
 func NewConsumer(js jetstream.JetStream, cons jetstream.Consumer, app Applier, relay *Relay, cfg ConsumerConfig) *Consumer {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = DefaultCheckInterval
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -132,7 +181,11 @@ func NewConsumer(js jetstream.JetStream, cons jetstream.Consumer, app Applier, r
 		log:      cfg.Logger,
 		onBatch:  cfg.OnBatch,
 		onError:  cfg.OnError,
+		onDrift:  cfg.OnDrift,
+		onGap:    cfg.OnGap,
 		startSeq: cfg.StartSeq,
+		check:    cfg.CheckInterval,
+		want:     info.Config,
 	}
 }
 
@@ -149,6 +202,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	next := c.startSeq // stream sequence of the next event to apply; 0 until known
 	var bo backoff
 	for ctx.Err() == nil {
+		if err := c.defend(ctx); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.log.Error("restore consumer", "stream", c.stream, "consumer", c.name, "err", err)
+			bo.wait(ctx)
+			continue
+		}
 		s, err := c.start(ctx, next)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -165,8 +226,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		if errors.Is(err, errConsumeClosed) {
+		switch {
+		case errors.Is(err, errConsumeClosed):
 			c.log.Warn("consuming stopped, restarting", "stream", c.stream, "consumer", c.name, "next_seq", next)
+		case errors.Is(err, errDrift):
+			continue // defend restores the durable, then the session restarts at next
 		}
 		// Restart at once after progress; back off when sessions keep
 		// ending without any (e.g. a second engine on the same durable).
@@ -181,10 +245,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 // session is one Consume subscription, from a rewind to a stop.
 type session struct {
-	cc   jetstream.ConsumeContext
-	msgs chan jetstream.Msg // prefetched messages, in delivery order
-	done chan struct{}      // closed by stop: releases a handler blocked on msgs
-	seq  sequencer
+	cc    jetstream.ConsumeContext
+	msgs  chan jetstream.Msg // prefetched messages, in delivery order
+	done  chan struct{}      // closed by stop: releases a handler blocked on msgs
+	drift chan struct{}      // closed by the configuration check on a change
+	seq   sequencer
 }
 
 // start rewinds the durable consumer to next (to its ack floor when next
@@ -203,9 +268,16 @@ func (c *Consumer) start(ctx context.Context, next uint64) (*session, error) {
 		return nil, fmt.Errorf("rewind consumer to %d: %w", next, err)
 	}
 	s := &session{
-		msgs: make(chan jetstream.Msg, 2*c.maxBatch),
-		done: make(chan struct{}),
-		seq:  sequencer{next: resp.ResetSeq},
+		msgs:  make(chan jetstream.Msg, 2*c.maxBatch),
+		done:  make(chan struct{}),
+		drift: make(chan struct{}),
+		seq:   sequencer{next: resp.ResetSeq},
+	}
+	if next != 0 && resp.ResetSeq != next {
+		// The server rewound elsewhere than asked (a filter of somebody
+		// else's skips next): the session starts at next all the same,
+		// so that a jump past it is checked.
+		s.seq.next = next
 	}
 	handler := func(m jetstream.Msg) {
 		select {
@@ -255,6 +327,7 @@ func (c *Consumer) consume(ctx context.Context, s *session) (next uint64, applie
 		defer close(batches)
 		cerr = c.collect(cctx, s, batches)
 	}()
+	go c.watch(cctx, s)
 	for b := range batches {
 		if !c.apply(ctx, b) {
 			cancel()
@@ -317,6 +390,8 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 			return ctx.Err()
 		case <-closed:
 			return c.flush(ctx, out, b, errConsumeClosed)
+		case <-s.drift:
+			return c.flush(ctx, out, b, errDrift)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
@@ -331,6 +406,25 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 		case deliveryLost:
 			c.log.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
 			return c.flush(ctx, out, b, errRewind)
+		case deliveryJump:
+			gone, err := c.gone(ctx, s.seq.next, seq)
+			switch {
+			case err != nil:
+				c.log.Warn("check skipped sequences, rewinding", "next_seq", s.seq.next, "got_seq", seq, "err", err)
+				return c.flush(ctx, out, b, errRewind)
+			case !gone:
+				what := fmt.Sprintf("delivered sequence %d before %d, which the stream holds", seq, s.seq.next)
+				c.log.Error("consumer skipped events", "stream", c.stream, "consumer", c.name, "next_seq", s.seq.next, "got_seq", seq)
+				if c.onDrift != nil {
+					c.onDrift(what)
+				}
+				return c.flush(ctx, out, b, errDrift)
+			}
+			c.log.Warn("passing over deleted messages", "stream", c.stream, "from_seq", s.seq.next, "to_seq", seq-1)
+			if c.onGap != nil {
+				c.onGap(s.seq.next, seq-1)
+			}
+			s.seq.take(seq)
 		}
 		env := Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC())
 		if r := env.Rejection; r != nil {
@@ -417,13 +511,15 @@ const (
 	deliveryNext  delivery = iota // the next event in stream order: apply it
 	deliveryStale                 // a redelivery of an event already taken: skip it
 	deliveryLost                  // an earlier delivery was lost: rewind
+	deliveryJump                  // no delivery lost, but stream sequences passed over: check them, then take
 )
 
 // sequencer keeps the events handed to Apply a gapless run of the stream.
 // The server delivers new messages in stream order and numbers every
-// delivery (consumer sequence, restarting at 1 after a rewind); a jump in
-// stream sequence is legitimate (deleted messages) only when no delivery is
-// missing before it.
+// delivery (consumer sequence, restarting at 1 after a rewind). A jump in
+// stream sequence with a delivery missing before it is a lost delivery; a
+// jump with none missing is either messages deleted from the stream or a
+// durable that filters them out, which the caller tells apart (take).
 type sequencer struct {
 	next     uint64 // stream sequence of the next event to take
 	delivery uint64 // consumer sequence of the last delivery seen; 0 after a rewind
@@ -435,9 +531,14 @@ func (s *sequencer) check(stream, consumer uint64) delivery {
 	switch {
 	case stream < s.next:
 		return deliveryStale
-	case stream == s.next || contiguous:
+	case stream == s.next:
 		s.next = stream + 1
 		return deliveryNext
+	case contiguous:
+		return deliveryJump
 	}
 	return deliveryLost
 }
+
+// take takes stream as the next event after a jump found legitimate.
+func (s *sequencer) take(stream uint64) { s.next = stream + 1 }

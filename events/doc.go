@@ -25,7 +25,16 @@
 //   - Gapless order. Apply receives strictly increasing stream sequences
 //     with no message missing. The consumer rewinds the durable consumer at
 //     every start (to ConsumerConfig.StartSeq, else to its ack floor) and
-//     whenever a delivery was lost on the way.
+//     whenever a delivery was lost on the way. It passes over a sequence
+//     only once the stream says the message is gone (deleted, aged out);
+//     a delivery past a message the stream holds stops the session.
+//   - The engine defends its consumer. The durable's configuration on the
+//     server is compared with the one Setup gave it at every start and
+//     every ConsumerConfig.CheckInterval; a change (a filter, a pause, an
+//     inactivity threshold, a deletion) is logged, reported (OnDrift),
+//     makes Ready false and is undone before consuming goes on from the
+//     next sequence to apply. Setup itself recreates a durable that an
+//     update cannot restore.
 //   - Nothing blocks the stream. Decode never fails: an unreadable message
 //     becomes an envelope with a Rejection (reason malformed or
 //     token_mismatch) and is applied and acked like any other. Its bounds

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,6 +24,10 @@ const (
 	// message is stored and rejected by Decode as malformed, so its sender
 	// learns why. Larger ones are refused at publish.
 	streamMsgHeadroom = 4 << 10
+	// consumerMaxWaiting is the number of pull requests the engine's
+	// consumer holds at once (the server's default, stated so that a
+	// change of it is seen).
+	consumerMaxWaiting = 512
 )
 
 // StreamConfig configures the streams and the consumer Setup creates.
@@ -85,7 +90,10 @@ func (c *StreamConfig) setDefaults() {
 // Setup creates, or updates to cfg, the streams HOSO_EVENTS,
 // HOSO_OUTCOMES and HOSO_DEADLETTER and the engine's durable pull consumer
 // on HOSO_EVENTS (hoso-engine, or cfg.Consumer),
-// and returns the consumer. It is idempotent; run it at every start.
+// and returns the consumer. It is idempotent; run it at every start. A
+// consumer of that name whose configuration differs from hoso's (somebody
+// else's filter, pause or inactivity threshold) is updated back, or
+// deleted and recreated if an update cannot restore it.
 //
 // HOSO_EVENTS captures hoso.events.> with limits retention on file storage
 // and no age limit (unless EventsMaxAge is set): it is the log. Messages
@@ -146,17 +154,35 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 	if _, err := js.CreateOrUpdateStream(ctx, deadLetters); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", DeadLetterStream, err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+	want := jetstream.ConsumerConfig{
+		Name:          cfg.Consumer,
 		Durable:       cfg.Consumer,
 		Description:   "hoso engine: applies the events in stream order",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    -1,
+		MaxWaiting:    consumerMaxWaiting,
 		MaxAckPending: cfg.MaxAckPending,
-	})
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, want)
 	if err != nil {
 		return nil, fmt.Errorf("events: set up consumer %s: %w", cfg.Consumer, err)
+	}
+	if diff := configDiff(want, cons.CachedInfo().Config); diff != "" {
+		// Somebody re-created the durable as something an update cannot
+		// undo (an ephemeral of the same name, with its inactivity
+		// threshold): recreate it. The consumer rewinds it to the store's
+		// applied sequence, so its ack floor is not needed.
+		if err := js.DeleteConsumer(ctx, EventsStream, cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("events: set up consumer %s (%s): %w", cfg.Consumer, diff, err)
+		}
+		if cons, err = js.CreateConsumer(ctx, EventsStream, want); err != nil {
+			return nil, fmt.Errorf("events: set up consumer %s (%s): %w", cfg.Consumer, diff, err)
+		}
+		if diff := configDiff(want, cons.CachedInfo().Config); diff != "" {
+			return nil, fmt.Errorf("events: set up consumer %s: the server keeps %s", cfg.Consumer, diff)
+		}
 	}
 	return cons, nil
 }

@@ -38,6 +38,8 @@ type metrics struct {
 	applied prometheus.Gauge
 	lagErrs prometheus.Counter
 	errs    prometheus.Counter // failed Apply attempts
+	drift   prometheus.Counter // changes found in the engine's consumer
+	gaps    prometheus.Counter // deleted stream messages passed over
 
 	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
 	reloadTime prometheus.Gauge // when a reload last loaded every file
@@ -85,6 +87,14 @@ func newMetrics() *metrics {
 			Name: "hoso_consumer_lag_errors_total",
 			Help: "Scrapes that could not read the consumer's info from JetStream, and so report no hoso_consumer_lag.",
 		}),
+		drift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_consumer_drift_total",
+			Help: "Changes found in the engine's durable consumer (its configuration changed, it was deleted, or it delivered past a message the stream holds); each is logged and undone, and the engine is not ready until it is.",
+		}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_stream_gap_messages_total",
+			Help: "Stream sequences the engine passed over because they were no longer in HOSO_EVENTS (deleted or aged out): events it never applied.",
+		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_successful",
 			Help: "1 if the last reload of the access file, TLS certificate and NATS users file (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
@@ -96,7 +106,7 @@ func newMetrics() *metrics {
 	}
 	m.reloadOK.Set(1)
 	m.reloadTime.SetToCurrentTime()
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.reloadOK, m.reloadTime,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.reloadOK, m.reloadTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",
