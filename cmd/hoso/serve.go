@@ -443,6 +443,8 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	consumer := events.NewConsumer(js, cons, db, relay, events.ConsumerConfig{
 		MaxBatch: cfg.BatchMax, Logger: log, StartSeq: applied + 1,
 		OnError: m.observeApplyError,
+		OnDrift: func(string) { m.drift.Inc() },
+		OnGap:   func(from, to uint64) { m.gaps.Add(float64(to - from + 1)) },
 		OnBatch: func(r workflow.BatchResult, took time.Duration) {
 			m.observeBatch(r, took)
 			feed.Publish(r)
@@ -466,7 +468,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 			case !nc.IsConnected():
 				return fmt.Errorf("not connected to NATS (%s)", nc.Status())
 			case !consumer.Ready():
-				return errors.New("consumer not ready: not started yet, or the last batch failed to apply")
+				return errors.New("consumer not ready: not started yet, the last batch failed to apply, or its durable consumer was changed and is being restored")
 			}
 			return nil
 		},
