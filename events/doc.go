@@ -13,7 +13,12 @@
 // batch in one transaction together with the outcomes to publish. A Relay
 // then publishes those outcomes from the Outbox on
 // hoso.outcomes.<kind>.<source>.<dossier-token> (OutcomeSubject), captured
-// by HOSO_OUTCOMES.
+// by HOSO_OUTCOMES. In the leader, a CheckpointPublisher publishes the
+// store's checkpoint (workflow.Checkpoint), signed with an ed25519 key the
+// store file does not hold (CheckpointMessage), on
+// hoso.checkpoints.<replica> (CheckpointSubject) every interval and at
+// shutdown, with Nats-Msg-Id checkpoint-<seq>: HOSO_CHECKPOINTS
+// (SetupCheckpoints) keeps them for auditors (ReadCheckpoints).
 //
 // # Invariants
 //

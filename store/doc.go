@@ -23,7 +23,11 @@ publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
 DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, DB.Stats, and for the
 dashboard DB.Deadlines (the due and overdue indexes) and DB.Totals; DB.Backup copies
-the whole file while Apply goes on.
+the whole file while Apply goes on. DB.Checkpoint summarises the store at
+its applied sequence (state hash, Merkle root of the chain heads, digest
+of the rejections and mismatches) for the engine to sign and publish, and
+DB.CheckpointsAt recomputes that summary as of an earlier sequence from
+the file as it is, for an auditor to compare (checkpoint.go).
 
 # Schema
 
@@ -92,7 +96,9 @@ index sorts a dossier's entries in order.
 
 The hash chain makes tampering with the history evident (DB.Verify,
 DB.VerifyAll); it does not cover the dossier record's other fields, the
-rejections or the counters.
+rejections or the counters. A forger who rewrites a chain with its hashes
+recomputed passes that check; a checkpoint signed outside the file before
+the rewrite does not agree with DB.CheckpointsAt after it.
 
 # Concurrency
 
