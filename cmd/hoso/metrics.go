@@ -40,6 +40,7 @@ type metrics struct {
 	errs    prometheus.Counter // failed Apply attempts
 	drift   prometheus.Counter // changes found in the engine's consumer
 	gaps    prometheus.Counter // deleted stream messages passed over
+	removed prometheus.Counter // forbidden consumers the guard removed
 
 	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
 	reloadTime prometheus.Gauge // when a reload last loaded every file
@@ -95,6 +96,10 @@ func newMetrics() *metrics {
 			Name: "hoso_stream_gap_messages_total",
 			Help: "Stream sequences the engine passed over because they were no longer in HOSO_EVENTS (deleted or aged out): events it never applied.",
 		}),
+		removed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_consumers_removed_total",
+			Help: "Consumers of hoso's streams that no client may have (a push consumer, a source's outcome consumer filtered beyond its own outcomes) removed by the leader's guard.",
+		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_successful",
 			Help: "1 if the last reload of the access file, TLS certificate and NATS users file (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
@@ -106,7 +111,7 @@ func newMetrics() *metrics {
 	}
 	m.reloadOK.Set(1)
 	m.reloadTime.SetToCurrentTime()
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.reloadOK, m.reloadTime,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.removed, m.reloadOK, m.reloadTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",

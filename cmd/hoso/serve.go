@@ -498,10 +498,13 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if cfg.Deadlines > 0 {
 		sched = events.NewScheduler(js, db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: cat.Calendar(), Logger: log})
 	}
+	guard := events.NewGuard(nc, js, events.GuardConfig{Logger: log,
+		OnRemove: func(string, string, string) { m.removed.Inc() }})
 	if replica == nil {
 		if sched != nil {
 			run("scheduler", sched.Run)
 		}
+		run("guard", guard.Run)
 		run("consumer", consumer.Run)
 		run("relay", relay.Run)
 	} else {
@@ -514,6 +517,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		})
 		lead := func(ctx context.Context) {
 			var wg sync.WaitGroup
+			wg.Go(func() { _ = guard.Run(ctx) }) // logs its failures; returns nil
 			if sched != nil {
 				wg.Go(func() {
 					if err := sched.Run(ctx); err != nil {
@@ -553,7 +557,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	<-httpDone
-	for _, st := range stages { // scheduler, consumer, relay (or consumer, replica), reloader: in the order started
+	for _, st := range stages { // scheduler, guard, consumer, relay (or consumer, replica), reloader: in the order started
 		st.stop()
 	}
 	if err := nc.Drain(); err != nil {
