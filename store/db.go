@@ -111,7 +111,10 @@ type DB struct {
 // ErrLocked if another DB holds it. It refuses a file of an unknown newer
 // schema version with ErrSchemaTooNew; it upgrades a file of an older
 // version from oldestUpgradable on in place, in one transaction (upgrade),
-// and refuses an older one with ErrSchemaOld.
+// and refuses an older one with ErrSchemaOld. It refuses a file shorter
+// than its bbolt meta page says with ErrTruncated, and one without a valid
+// meta page with ErrNotStore, before bbolt maps it (bbolt would fault on
+// the first missing page).
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Catalog == nil {
 		return nil, fmt.Errorf("open store %s: Options.Catalog is required", path)
@@ -123,6 +126,9 @@ func Open(path string, opts Options) (*DB, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := checkFileSize(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {

@@ -19,8 +19,10 @@ type FileInfo struct {
 	Size       int64         // bytes
 }
 
-// Inspect opens the store file at path read-only, checks bbolt's
-// consistency of every page, and returns its schema version, applied
+// Inspect opens the store file at path read-only, checks that it holds
+// every page its bbolt meta page counts (else an error wrapping
+// ErrTruncated or ErrNotStore) and bbolt's consistency of every page
+// (tx.Check), and returns its schema version, applied
 // sequence and state hash. It never writes the file. It returns ErrLocked
 // when a DB holds the file, and an error wrapping ErrSchemaOld or
 // ErrSchemaTooNew when this build cannot open it (with FileInfo filled).
@@ -28,6 +30,9 @@ type FileInfo struct {
 // differ only in the outbox, which the state hash leaves out.
 func Inspect(ctx context.Context, path string) (FileInfo, error) {
 	var fi FileInfo
+	if err := checkFileSize(path); err != nil {
+		return fi, fmt.Errorf("inspect %s: %w", path, err)
+	}
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return fi, fmt.Errorf("inspect %s: %w", path, ErrLocked)

@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // hosoRun runs a hoso command line and returns its output.
@@ -308,5 +312,139 @@ func TestRebuildEmbedded(t *testing.T) {
 	getJSON(t, again.httpURL, "/api/v1/admin/state", 200, &after)
 	if after.StateHash != live.StateHash {
 		t.Fatalf("serve on the rebuilt store has state hash %s, want %s", after.StateHash, live.StateHash)
+	}
+}
+
+// storeBackup applies n dossiers of the standard flow to a new store and
+// writes its backup (what `hoso backup` receives) to path.
+func storeBackup(t *testing.T, path string, n int) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "hoso.db"), store.Options{Catalog: mustCatalog(t), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2025, 8, 4, 8, 0, 0, 0, workflow.Zone)
+	var envs []workflow.Envelope
+	for i := range n {
+		code := fmt.Sprintf("000.00.12.H57-250804-%04d", i)
+		for k, action := range []string{"receive", "assign", "transfer"} {
+			ev := &workflow.Event{ID: fmt.Sprintf("%s/%d", code, k), SourceURI: "/motcua/tayninh", Source: "tayninh",
+				Action: action, Dossier: code, Time: at.Add(time.Duration(k) * time.Hour), Procedure: "1.004227",
+				Agency: "H57", Actor: "cb-01", Department: "phong-tn", Due: at.AddDate(0, 0, 10)}
+			if action == "receive" {
+				ev.Attachments = []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}
+			}
+			envs = append(envs, workflow.Envelope{Seq: uint64(len(envs) + 1), Subject: "hoso.events.tayninh." + workflow.DossierToken(code),
+				Published: ev.Time, Event: ev})
+		}
+	}
+	res, err := db.Apply(context.Background(), envs)
+	if err != nil || res.Rejected != 0 {
+		t.Fatalf("Apply = %+v, %v", res.Outcomes[:min(3, len(res.Outcomes))], err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := db.Backup(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRestoreRefusesTruncatedBackups truncates a real backup at several
+// points and restores it through the command: each is refused with an
+// error, nothing crashes, and the store in place stays as it was.
+func TestRestoreRefusesTruncatedBackups(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	storeBackup(t, good, 400)
+	full, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	if len(full) < 16*page || len(full)%page != 0 {
+		t.Fatalf("backup of %d bytes: want many whole pages", len(full))
+	}
+	liveDir := filepath.Join(dir, "live")
+	if out, err := hosoRun(t, "restore", good, "--data-dir", liveDir); err != nil {
+		t.Fatalf("restore the whole backup: %v\n%s", err, out)
+	}
+	before, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{
+		100,                         // inside the first meta page
+		page + page/2,               // inside the second meta page
+		2 * page,                    // just after the meta pages
+		2*page + 1,                  // one byte into the first data page
+		len(full) / 2 / page * page, // a page boundary in the middle
+		len(full)/2 + 1234,          // mid-page in the middle
+		len(full) - page,            // the last page missing
+		len(full) - 1,               // one byte short
+	} {
+		cut := filepath.Join(dir, fmt.Sprintf("cut-%d.db", size))
+		if err := os.WriteFile(cut, full[:size], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := hosoRun(t, "restore", cut, "--data-dir", liveDir)
+		if err == nil {
+			t.Errorf("restore of the backup cut to %d of %d bytes succeeded:\n%s", size, len(full), out)
+		} else if size >= 2*page && !errors.Is(err, store.ErrTruncated) {
+			t.Errorf("restore of the backup cut to %d of %d bytes = %v, want store.ErrTruncated", size, len(full), err)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("a refused restore changed the store in place (%v)", err)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(liveDir, "hoso.db.*")); len(kept) != 0 {
+		t.Errorf("a refused restore left %q", kept)
+	}
+
+	// A whole backup replaces a truncated store.
+	if err := os.WriteFile(filepath.Join(liveDir, "hoso.db"), full[:len(full)/2+1234], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := hosoRun(t, "restore", good, "--data-dir", liveDir); err != nil {
+		t.Errorf("restore over a truncated store: %v\n%s", err, out)
+	}
+	if now, err := os.ReadFile(filepath.Join(liveDir, "hoso.db")); err != nil || !bytes.Equal(now, full) {
+		t.Errorf("restore over a truncated store did not put the backup in place (%v)", err)
+	}
+}
+
+// TestBackupRefusesTruncatedCopy serves `hoso backup` a copy cut short
+// without a length to check it against: the command refuses it and writes
+// no file.
+func TestBackupRefusesTruncatedCopy(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	storeBackup(t, good, 400)
+	full, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := store.Inspect(context.Background(), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(web.HeaderAppliedSeq, strconv.FormatUint(fi.AppliedSeq, 10))
+		w.Header().Set(web.HeaderStateHash, fi.StateHash.String())
+		w.WriteHeader(http.StatusOK)
+		w.Write(full[:len(full)/2+1234]) // chunked: no Content-Length
+	}))
+	defer srv.Close()
+	out := filepath.Join(dir, "copy.db")
+	msg, err := hosoRun(t, "backup", "--server", srv.URL, "-o", out)
+	if !errors.Is(err, store.ErrTruncated) {
+		t.Errorf("backup of a truncated copy = %v, want store.ErrTruncated\n%s", err, msg)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup of a truncated copy left %s (%v)", out, err)
 	}
 }
