@@ -100,6 +100,7 @@ var routeAccess = map[string]struct {
 	"GET /reconcile":                     {"auditor", "free"},
 	"POST /reconcile":                    {"auditor", "free"},
 	"GET /api/v1/audit/verify":           {"auditor", "forbidden"},
+	"GET /api/v1/audit/checkpoint":       {"auditor", "forbidden"},
 	"GET /api/v1/feed":                   {"auditor", "filtered"},
 	"GET /{$}":                           {"viewer", "filtered"},
 	"GET /overdue":                       {"viewer", "filtered"},

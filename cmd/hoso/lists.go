@@ -276,6 +276,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("audit", "audit verify [flags] [CODE]", c.stderr)
 	cf := addClientFlags(fs, c.getenv)
 	limit := fs.Int("limit", 1000, "dossiers verified per request when verifying all, 1–1000")
+	checkpoints := addCheckpointFlags(fs, c.getenv) // --public-key: checkpoint.go
 	if len(args) == 0 || args[0] != "verify" {
 		fs.Usage()
 		return flag.ErrHelp
@@ -290,6 +291,9 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err := cf.validate(); err != nil {
 		return err
+	}
+	if *checkpoints.publicKey != "" {
+		return c.verifyCheckpoints(ctx, checkpoints, pos, *cf.server, *cf.output)
 	}
 	cl := *cf.server
 	res := auditResult{Broken: []chainReport{}}

@@ -8,6 +8,7 @@
 //	hoso dossier list [flags]      list dossiers, filtered
 //	hoso rejections [flags]        list rejected events, filtered
 //	hoso audit verify [CODE]       verify the hash chains of one dossier or all
+//	hoso checkpoint keygen -o FILE make the key that signs the store's checkpoints
 //	hoso definitions validate DIR  check procedure definition files
 //	hoso definitions list          list the loaded definitions
 //	hoso definitions show ID       draw a definition's state diagram
@@ -73,6 +74,8 @@ Usage:
   hoso dossier list [flags]       list dossiers by status, agency, procedure, overdue, receipt date
   hoso rejections [flags]         list rejected events by dossier, reason, time
   hoso audit verify [CODE]        verify the hash chains of one dossier or of all (exit 1 if broken)
+  hoso audit verify --public-key  verify the store against its signed checkpoints (exit 1 if one differs)
+  hoso checkpoint keygen -o FILE  make the ed25519 key serve signs checkpoints with (--checkpoint-key)
   hoso definitions validate DIR   check procedure definition files
   hoso definitions list           list the definitions hoso ships
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
@@ -118,6 +121,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &rejectionsCommand{env: e}
 	case "audit":
 		cmd = &auditCommand{env: e}
+	case "checkpoint":
+		cmd = &checkpointCommand{env: e}
 	case "access":
 		cmd = &accessCommand{env: e}
 	case "backup":

@@ -65,6 +65,12 @@ type ServeConfig struct {
 	// ReplicaLease is how long the leader's lease lasts without renewal:
 	// a stopped leader is replaced within it. Default 10s.
 	ReplicaLease time.Duration
+	// CheckpointKey is the ed25519 private key (PEM, PKCS#8, mode 0600 or
+	// stricter) that signs the checkpoints the leader publishes to
+	// HOSO_CHECKPOINTS every CheckpointInterval (0 turns them off;
+	// default 10m); "" publishes none.
+	CheckpointKey      string
+	CheckpointInterval time.Duration
 	// Check makes serve load and check the files above and exit
 	// (--check) instead of starting.
 	Check bool
@@ -88,6 +94,8 @@ func DefaultServeConfig() ServeConfig {
 		Shutdown:  15 * time.Second,
 		Rules:     DefaultRulesConfig(),
 		Deadlines: events.DefaultSchedulerInterval,
+
+		CheckpointInterval: defaultCheckpointInterval,
 	}
 }
 
@@ -132,6 +140,9 @@ func (c *ServeConfig) Validate() error {
 	}
 	if c.Deadlines < 0 {
 		errs = append(errs, fmt.Errorf("deadline interval %s: must not be negative", c.Deadlines))
+	}
+	if c.CheckpointInterval < 0 {
+		errs = append(errs, fmt.Errorf("checkpoint interval %s: must not be negative", c.CheckpointInterval))
 	}
 	errs = append(errs, c.validateAccess()...)
 	return errors.Join(errs...)
@@ -190,7 +201,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	fs.StringVar(&cfg.Replica, "replica", envOr(getenv, "HOSO_REPLICA", ""), "run as the replica of this name among engines sharing --nats-url, each with its own store; one leads (publishes outcomes, runs the scheduler) (env HOSO_REPLICA)")
 	fs.DurationVar(&cfg.ReplicaLease, "replica-lease", ev.duration("replica-lease", "HOSO_REPLICA_LEASE", events.DefaultLeaseTTL), "with --replica: how long the leader's lease lasts unrenewed; a stopped leader is replaced within it (env HOSO_REPLICA_LEASE)")
-	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file), print what serve would use, and exit without starting")
+	fs.StringVar(&cfg.CheckpointKey, "checkpoint-key", envOr(getenv, "HOSO_CHECKPOINT_KEY", ""), "ed25519 private key (PEM, PKCS#8, mode 0600) signing the checkpoints published to HOSO_CHECKPOINTS; without it the store's tamper evidence has no anchor outside its file (env HOSO_CHECKPOINT_KEY)")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", ev.duration("checkpoint-interval", "HOSO_CHECKPOINT_INTERVAL", cfg.CheckpointInterval), "how often the leader publishes a signed checkpoint when the applied sequence moved, and once at shutdown; 0 turns them off (env HOSO_CHECKPOINT_INTERVAL)")
+	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file, checkpoint key), print what serve would use, and exit without starting")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -324,6 +337,9 @@ func checkServe(cfg ServeConfig, w io.Writer) error {
 		fmt.Fprintf(w, "replica %s of the engines sharing %s, consumer %s, lease %s\n", cfg.Replica, redactURL(cfg.NATSURL),
 			events.ReplicaConsumer(cfg.Replica), cfg.ReplicaLease)
 	}
+	if err := checkCheckpointKey(cfg, w); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("serve --check: %w", err)
 	}
@@ -433,6 +449,10 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
+	checkpoints, err := newCheckpoints(ctx, cfg, js, db, log)
+	if err != nil {
+		return fmt.Errorf("set up checkpoints: %w", err)
+	}
 
 	feed := web.NewFeed(0)
 	relay := events.NewRelay(js, db, log)
@@ -507,6 +527,9 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		run("guard", guard.Run)
 		run("consumer", consumer.Run)
 		run("relay", relay.Run)
+		if checkpoints != nil { // after the consumer: the last checkpoint covers all it applied
+			run("checkpoints", checkpoints.Run)
+		}
 	} else {
 		// The leader publishes and schedules; a follower marks what the
 		// leader published. The consumer stops first, then the replica.
@@ -524,6 +547,9 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 						log.Error("scheduler", "err", err)
 					}
 				})
+			}
+			if checkpoints != nil {
+				wg.Go(func() { _ = checkpoints.Run(ctx) }) // logs its failures; returns nil
 			}
 			if err := relay.Run(ctx); err != nil {
 				log.Error("relay", "err", err)

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// Signed checkpoints (events.CheckpointMessage): serve publishes them
+// with the key of --checkpoint-key, `hoso checkpoint keygen` makes such a
+// key, and `hoso audit verify --public-key` checks the store against them.
+
+// defaultCheckpointInterval is serve's --checkpoint-interval.
+const defaultCheckpointInterval = 10 * time.Minute
+
+// checkpointCommand manages the key that signs checkpoints.
+type checkpointCommand struct{ env }
+
+func (c *checkpointCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("checkpoint", "checkpoint keygen -o FILE", c.stderr)
+	out := fs.String("o", "", "file to write the new private key to (PEM, PKCS#8, mode 0600); it must not exist")
+	if len(args) == 0 || args[0] != "keygen" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(c.stderr, "hoso checkpoint keygen: give the key file with -o FILE, and nothing else")
+		return flag.ErrHelp
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("checkpoint keygen: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return fmt.Errorf("checkpoint keygen: %w", err)
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("checkpoint keygen: %w", err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return fmt.Errorf("checkpoint keygen: write %s: %w", *out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("checkpoint keygen: write %s: %w", *out, err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("checkpoint keygen: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "private key written to %s (give it to hoso serve --checkpoint-key; keep it off the data directory and its backups)\n", *out)
+	fmt.Fprintf(c.stderr, "public key, for hoso audit verify --public-key (key id %s):\n", events.KeyID(pub))
+	return pem.Encode(c.stdout, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+}
+
+// loadCheckpointKey reads an ed25519 private key in PEM (PKCS#8, as
+// `openssl genpkey -algorithm ed25519` and `hoso checkpoint keygen` write
+// it), refusing a file that group or others may read or write.
+func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key: %w", err)
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return nil, fmt.Errorf("checkpoint key %s: mode %04o lets group or others read or write it; chmod 600 it", path, m)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("checkpoint key %s: not a PEM \"PRIVATE KEY\" (PKCS#8) block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
+	}
+	key, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("checkpoint key %s: a %T, not an ed25519 key", path, k)
+	}
+	return key, nil
+}
+
+// loadPublicKey reads an ed25519 public key in PEM (PKIX "PUBLIC KEY", as
+// `hoso checkpoint keygen` prints it and `openssl pkey -pubout` writes it).
+func loadPublicKey(path string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("public key %s: not a PEM \"PUBLIC KEY\" block", path)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", path, err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("public key %s: a %T, not an ed25519 key", path, k)
+	}
+	return pub, nil
+}
+
+// checkpointsOff is logged once by a serve that publishes no checkpoint.
+const checkpointsOff = "checkpoints off: no signed checkpoint anchors the store outside its file"
+
+// newCheckpoints returns the publisher of signed checkpoints serve runs
+// in its leader, after setting up HOSO_CHECKPOINTS; nil, after logging it
+// once, without a key or with a zero interval.
+func newCheckpoints(ctx context.Context, cfg ServeConfig, js jetstream.JetStream, db *store.DB, log *slog.Logger) (*events.CheckpointPublisher, error) {
+	switch {
+	case cfg.CheckpointKey == "":
+		log.Warn(checkpointsOff, "reason", "no --checkpoint-key")
+		return nil, nil
+	case cfg.CheckpointInterval == 0:
+		log.Warn(checkpointsOff, "reason", "--checkpoint-interval 0")
+		return nil, nil
+	}
+	key, err := loadCheckpointKey(cfg.CheckpointKey)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := events.SetupCheckpoints(ctx, js, events.StreamConfig{}); err != nil {
+		return nil, err
+	}
+	log.Info("checkpoints on", "key_id", events.KeyID(key.Public().(ed25519.PublicKey)), "interval", cfg.CheckpointInterval,
+		"subject", events.CheckpointSubject(cfg.Replica))
+	return events.NewCheckpointPublisher(js, db, events.CheckpointConfig{
+		Key: key, Interval: cfg.CheckpointInterval, Replica: cfg.Replica, Logger: log,
+	}), nil
+}
+
+// checkCheckpointKey is serve --check's line about checkpoints.
+func checkCheckpointKey(cfg ServeConfig, w io.Writer) error {
+	if cfg.CheckpointKey == "" || cfg.CheckpointInterval == 0 {
+		fmt.Fprintln(w, "checkpoints: off (give --checkpoint-key and a --checkpoint-interval)")
+		return nil
+	}
+	key, err := loadCheckpointKey(cfg.CheckpointKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "checkpoint key %s: key id %s, a checkpoint every %s\n", cfg.CheckpointKey,
+		events.KeyID(key.Public().(ed25519.PublicKey)), cfg.CheckpointInterval)
+	return nil
+}
+
+// checkpointFlags are the flags of `hoso audit verify --public-key`.
+type checkpointFlags struct {
+	publicKey    *string
+	latest       *bool
+	natsURL      *string
+	natsUser     *string
+	natsPassword *string
+	natsCreds    *string
+}
+
+func addCheckpointFlags(fs *flag.FlagSet, getenv func(string) string) checkpointFlags {
+	return checkpointFlags{
+		publicKey: fs.String("public-key", envOr(getenv, "HOSO_CHECKPOINT_PUBLIC_KEY", ""), "verify the store against the signed checkpoints of HOSO_CHECKPOINTS with this ed25519 public key (PEM) instead of the chains (env HOSO_CHECKPOINT_PUBLIC_KEY)"),
+		latest:    fs.Bool("latest", false, "with --public-key: only the latest checkpoint"),
+		natsURL:   fs.String("nats-url", envOr(getenv, "HOSO_NATS_URL", nats.DefaultURL), "with --public-key: the NATS server holding HOSO_CHECKPOINTS (env HOSO_NATS_URL)"),
+		natsUser:  fs.String("nats-user", envOr(getenv, "HOSO_NATS_USER", ""), "with --public-key: NATS user, e.g. the supervisors' read-only one (env HOSO_NATS_USER)"),
+		natsPassword: fs.String("nats-password", envOr(getenv, "HOSO_NATS_PASSWORD", ""),
+			"with --public-key: password of --nats-user (env HOSO_NATS_PASSWORD; prefer it: flags show in ps)"),
+		natsCreds: fs.String("nats-creds", envOr(getenv, "HOSO_NATS_CREDS", ""), "with --public-key: NATS credentials file (JWT and NKey) instead of a user and password (env HOSO_NATS_CREDS)"),
+	}
+}
+
+// checkpointProblem is one checkpoint that does not verify.
+type checkpointProblem struct {
+	StreamSeq uint64 `json:"stream_seq"`    // of the message in HOSO_CHECKPOINTS
+	Seq       uint64 `json:"seq,omitempty"` // the checkpoint's applied sequence; 0 if unreadable
+	Field     string `json:"field,omitempty"`
+	Signed    string `json:"signed,omitempty"`     // the value the checkpoint signs
+	Store     string `json:"recomputed,omitempty"` // the value the store recomputes
+	Problem   string `json:"problem"`
+}
+
+// checkpointResult is what `hoso audit verify --public-key -o json` prints.
+type checkpointResult struct {
+	KeyID    string              `json:"key_id"`
+	Checked  int                 `json:"checked"` // checkpoints read
+	Verified int                 `json:"verified"`
+	Problems []checkpointProblem `json:"problems"`
+}
+
+// verifyCheckpoints reads the checkpoints of HOSO_CHECKPOINTS, checks
+// their signatures with the public key, asks the server for the
+// checkpoints recomputed as of their sequences and compares them field by
+// field. It exits with status 1 if one does not verify, or if there is
+// none.
+func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags, codes []string, cl apiClient, output string) error {
+	if len(codes) > 0 {
+		fmt.Fprintln(c.stderr, "hoso audit verify --public-key: checks the whole store against its checkpoints; give no dossier code")
+		return flag.ErrHelp
+	}
+	pub, err := loadPublicKey(*f.publicKey)
+	if err != nil {
+		return err
+	}
+	opts := []nats.Option{nats.Name("hoso audit verify"), nats.Timeout(5 * time.Second)}
+	user := *f.natsUser
+	if u, err := url.Parse(*f.natsURL); err == nil && u.User != nil && user == "" {
+		user = u.User.Username()
+	}
+	if *f.natsUser != "" {
+		opts = append(opts, nats.UserInfo(*f.natsUser, *f.natsPassword))
+	}
+	if *f.natsCreds != "" {
+		opts = append(opts, nats.UserCredentials(*f.natsCreds))
+	}
+	if user != "" {
+		// A NATS user may read only its own inboxes (events.SupervisorPermissions).
+		opts = append(opts, nats.CustomInboxPrefix(events.InboxPrefix(user)))
+	}
+	nc, err := nats.Connect(*f.natsURL, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s (see --nats-url): %w", redactURL(*f.natsURL), err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+
+	res := checkpointResult{KeyID: events.KeyID(pub), Problems: []checkpointProblem{}}
+	var (
+		total   uint64
+		pending []events.CheckpointMessage // signed, not yet compared
+		streams []uint64                   // their stream sequences
+		done    uint64
+	)
+	problem := func(p checkpointProblem) {
+		res.Problems = append(res.Problems, p)
+		if output == "table" {
+			fmt.Fprintln(c.stdout, p.String())
+		}
+	}
+	// ask compares the checkpoints ms (of the stream sequences ss) with
+	// those the store recomputes as of their sequences, in one request; a
+	// sequence the store has not applied is asked again alone to name it.
+	var ask func(ms []events.CheckpointMessage, ss []uint64) error
+	ask = func(ms []events.CheckpointMessage, ss []uint64) error {
+		seqs := make([]string, len(ms))
+		for i, m := range ms {
+			seqs[i] = strconv.FormatUint(m.Seq, 10)
+		}
+		var ans web.CheckpointAnswer
+		err := cl.get(ctx, "/api/v1/audit/checkpoint?seq="+strings.Join(seqs, ","), &ans)
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae) && ae.Code == "not_applied" && len(ms) > 1:
+			for i := range ms {
+				if err := ask(ms[i:i+1], ss[i:i+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		case errors.As(err, &ae) && ae.Code == "not_applied":
+			problem(checkpointProblem{StreamSeq: ss[0], Seq: ms[0].Seq, Field: "seq",
+				Problem: "the store has not applied the sequence this checkpoint signs: " + ae.Message})
+			return nil
+		case err != nil:
+			return err
+		case len(ans.Items) != len(ms):
+			return fmt.Errorf("asked %d checkpoints, the server answered %d", len(ms), len(ans.Items))
+		}
+		for i, m := range ms {
+			diffs := checkpointDiffs(&m, ans.Items[i], ss[i])
+			for _, d := range diffs {
+				problem(d)
+			}
+			if len(diffs) == 0 {
+				res.Verified++
+			}
+		}
+		return nil
+	}
+	compare := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := ask(pending, streams); err != nil {
+			return err
+		}
+		done += uint64(len(pending))
+		if total > web.MaxCheckpointSeqs && output == "table" {
+			fmt.Fprintf(c.stderr, "checkpoints: %d/%d\n", done, total)
+		}
+		pending, streams = pending[:0], streams[:0]
+		return nil
+	}
+	err = events.ReadCheckpoints(ctx, js, *f.latest, func(n uint64) { total = n }, func(streamSeq uint64, m *events.CheckpointMessage, err error) error {
+		res.Checked++
+		if err != nil {
+			problem(checkpointProblem{StreamSeq: streamSeq, Problem: "unreadable: " + err.Error()})
+			return nil
+		}
+		if err := m.Verify(pub); err != nil {
+			p := checkpointProblem{StreamSeq: streamSeq, Seq: m.Seq, Problem: "signature refused: " + err.Error()}
+			if errors.Is(err, events.ErrCheckpointSignature) {
+				p.Problem = "bad signature: the checkpoint is not what the key signed"
+			}
+			problem(p)
+			return nil
+		}
+		pending, streams = append(pending, *m), append(streams, streamSeq)
+		if len(pending) == web.MaxCheckpointSeqs {
+			return compare()
+		}
+		return nil
+	})
+	if err == nil {
+		err = compare()
+	}
+	if err != nil {
+		return fmt.Errorf("audit verify --public-key: %w", err)
+	}
+	if res.Checked == 0 {
+		problem(checkpointProblem{Problem: "no checkpoint in " + events.CheckpointsStream + ": nothing anchors the store (is serve given --checkpoint-key?)"})
+	}
+	if output == "json" {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d điểm kiểm tra (checkpoint) với khóa %s: %d khớp, %d lỗi\n",
+			res.Checked, res.KeyID, res.Verified, len(res.Problems))
+	}
+	if len(res.Problems) > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// checkpointDiffs compares a signed checkpoint with the one the store
+// recomputes as of its sequence, field by field. The state hash is
+// compared only when the store recomputed it (its applied sequence is the
+// checkpoint's).
+func checkpointDiffs(m *events.CheckpointMessage, got workflow.Checkpoint, streamSeq uint64) []checkpointProblem {
+	var out []checkpointProblem
+	diff := func(field, signed, store string) {
+		if signed != store {
+			out = append(out, checkpointProblem{StreamSeq: streamSeq, Seq: m.Seq, Field: field, Signed: signed, Store: store,
+				Problem: field + " differs: the store was changed at or before this sequence"})
+		}
+	}
+	diff("seq", strconv.FormatUint(m.Seq, 10), strconv.FormatUint(got.Seq, 10))
+	diff("heads_root", m.HeadsRoot.String(), got.HeadsRoot.String())
+	diff("dossiers", strconv.Itoa(m.Dossiers), strconv.Itoa(got.Dossiers))
+	diff("rejections_digest", m.RejectionsDigest.String(), got.RejectionsDigest.String())
+	if !got.StateHash.IsZero() {
+		diff("state_hash", m.StateHash.String(), got.StateHash.String())
+	}
+	return out
+}
+
+// String is the line `hoso audit verify --public-key` prints for p.
+func (p checkpointProblem) String() string {
+	var b strings.Builder
+	if p.StreamSeq != 0 {
+		fmt.Fprintf(&b, "checkpoint %d (message %d of %s): ", p.Seq, p.StreamSeq, events.CheckpointsStream)
+	}
+	b.WriteString(p.Problem)
+	if p.Field != "" && (p.Signed != "" || p.Store != "") {
+		fmt.Fprintf(&b, " (signed %s, recomputed %s)", p.Signed, p.Store)
+	}
+	return b.String()
+}

@@ -1,0 +1,456 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// hosoWith runs a hoso command with the environment env and returns its
+// standard output and error.
+func hosoWith(env map[string]string, args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// keygen runs `hoso checkpoint keygen` into dir and returns the paths of
+// the private key and of the public key it printed.
+func keygen(t *testing.T, dir string) (keyPath, pubPath string) {
+	t.Helper()
+	keyPath, pubPath = filepath.Join(dir, "checkpoint.pem"), filepath.Join(dir, "checkpoint.pub.pem")
+	out, errb, err := hosoWith(nil, "checkpoint", "keygen", "-o", keyPath)
+	if err != nil {
+		t.Fatalf("checkpoint keygen = %v\n%s", err, errb)
+	}
+	if !strings.HasPrefix(out, "-----BEGIN PUBLIC KEY-----\n") || !strings.Contains(errb, "key id ") {
+		t.Fatalf("checkpoint keygen printed %q and %q; want the public key in PEM and its key id", out, errb)
+	}
+	if err := os.WriteFile(pubPath, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(keyPath)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %s: %v, %v; want mode 0600", keyPath, fi, err)
+	}
+	return keyPath, pubPath
+}
+
+// checkpointsIn returns the checkpoints of the instance's HOSO_CHECKPOINTS.
+func checkpointsIn(t *testing.T, js jetstream.JetStream) []events.CheckpointMessage {
+	t.Helper()
+	var out []events.CheckpointMessage
+	err := events.ReadCheckpoints(context.Background(), js, false, func(uint64) {}, func(_ uint64, m *events.CheckpointMessage, err error) error {
+		if err != nil {
+			return err
+		}
+		out = append(out, *m)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read checkpoints: %v", err)
+	}
+	return out
+}
+
+// waitCheckpoint waits until HOSO_CHECKPOINTS holds a checkpoint of seq.
+func waitCheckpoint(t *testing.T, js jetstream.JetStream, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var seqs []uint64
+		if _, err := js.Stream(context.Background(), events.CheckpointsStream); err == nil {
+			for _, m := range checkpointsIn(t, js) {
+				if m.Seq == seq {
+					return
+				}
+				seqs = append(seqs, m.Seq)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of %d after 20s; checkpoints of %v", seq, seqs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// emitAll publishes the events (dossier, action) on the NATS server,
+// minutes
+// from minute on, each waiting for its outcome, so that all are applied
+// when it returns.
+func emitAll(t *testing.T, natsURL string, minute int, steps [][2]string) {
+	t.Helper()
+	at := time.Date(2025, 10, 1, 9, minute, 0, 0, vietnam)
+	for i, s := range steps {
+		args := []string{"emit", "--nats-url", natsURL, "--source", "tayninh", "--dossier", s[0], "--action", s[1],
+			"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--time", at.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)}
+		switch s[1] {
+		case "receive":
+			args = append(args, "--attach", "input_digitized:don.pdf")
+		case "assign":
+			args = append(args, "--department", "tu-phap")
+		case "resolve":
+			args = append(args, "--attach", "result_electronic:kq.pdf")
+		}
+		if out, errb, err := hosoWith(nil, args...); err != nil {
+			t.Fatalf("emit %s %s: %v\n%s%s", s[0], s[1], err, out, errb)
+		}
+	}
+}
+
+// rewriteChain rewrites, in a closed store file, the history of a dossier
+// from the entry index on as a forger who knows the record format would:
+// the entry's status after the action becomes status, every hash from it
+// on is recomputed and linked to the one before, and the dossier's head
+// becomes the new last hash, so that the chain check passes.
+func rewriteChain(t *testing.T, path, code string, index int, status workflow.Status) {
+	t.Helper()
+	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, entries, err := db.DossierHistory(context.Background(), code)
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatalf("history of %s: %v, %v", code, err, cerr)
+	}
+	old := entries[index]
+	oldHead := entries[len(entries)-1].Hash
+	entries[index].ToStatus = status
+	for i := index; i < len(entries); i++ {
+		if i > 0 {
+			entries[i].PrevHash = entries[i-1].Hash
+		}
+		entries[i].Hash = entries[i].ComputeHash()
+	}
+	// A stored entry holds its from and to states (length-prefixed), then
+	// its from and to statuses (zig-zag varints), in this order.
+	str := func(s string) []byte { return append(binary.AppendUvarint(nil, uint64(len(s))), s...) }
+	before := append(append(append(str(old.From), str(old.To)...), binary.AppendVarint(nil, int64(old.FromStatus))...), binary.AppendVarint(nil, int64(old.ToStatus))...)
+	after := append(append(append(str(old.From), str(old.To)...), binary.AppendVarint(nil, int64(old.FromStatus))...), binary.AppendVarint(nil, int64(status))...)
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		h := tx.Bucket([]byte("history"))
+		for i := index; i < len(entries); i++ {
+			key := binary.BigEndian.AppendUint32(append([]byte(code), 0), uint32(i))
+			v := bytes.Clone(h.Get(key))
+			if i == index {
+				if bytes.Count(v, before) != 1 {
+					return fmt.Errorf("entry %d: its states and statuses are not found once", i)
+				}
+				v = bytes.Replace(v, before, after, 1)
+			}
+			copy(v[len(v)-32:], entries[i].Hash[:])
+			if err := h.Put(key, v); err != nil {
+				return err
+			}
+		}
+		d := tx.Bucket([]byte("dossiers"))
+		v := bytes.Clone(d.Get([]byte(code)))
+		if bytes.Count(v, oldHead[:]) != 1 {
+			return fmt.Errorf("dossier %s: its head is not found once", code)
+		}
+		return d.Put([]byte(code), bytes.Replace(v, oldHead[:], entries[len(entries)-1].Hash[:], 1))
+	})
+	if err != nil {
+		t.Fatalf("rewrite %s: %v", path, err)
+	}
+}
+
+// TestCheckpointsEndToEnd: serve with a key publishes signed checkpoints
+// that `hoso audit verify --public-key` verifies, also once the store has
+// applied more; a wrong public key and a checkpoint with a flipped
+// signature byte are refused; and a chain rewritten in the file with its
+// hashes recomputed (which the chain check passes) is named by the
+// checkpoints at or after the rewritten entry.
+func TestCheckpointsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hoso serve twice")
+	}
+	dir, keys := t.TempDir(), t.TempDir()
+	keyPath, pubPath := keygen(t, keys)
+	_, otherPub := keygen(t, t.TempDir())
+	// The NATS server outlives the serves of the test.
+	natsURL, js := startNATS(t, t.TempDir())
+	flags := []string{"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms", "--nats-url", natsURL}
+	in := startServe(t, dir, flags...)
+	a, b := "000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002"
+	emitAll(t, natsURL, 0, [][2]string{{a, "receive"}, {a, "assign"}, {b, "receive"}})
+	waitCheckpoint(t, js, 3)
+	// Applied after the checkpoint of 3: the store is ahead of it.
+	emitAll(t, natsURL, 10, [][2]string{{b, "assign"}, {a, "resolve"}})
+	env := map[string]string{"HOSO_SERVER": in.httpURL}
+	verify := func(extra ...string) (string, string, error) {
+		return hosoWith(env, append([]string{"audit", "verify", "--public-key", pubPath, "--nats-url", natsURL}, extra...)...)
+	}
+
+	out, errb, err := verify()
+	if err != nil || !strings.Contains(out, " 0 lỗi") {
+		t.Fatalf("audit verify --public-key of an honest store = %v\n%s%s", err, out, errb)
+	}
+	out, errb, err = verify("-o", "json", "--latest")
+	var res checkpointResult
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 1 || res.Verified != 1 || len(res.Problems) != 0 {
+		t.Fatalf("audit verify --public-key --latest -o json = %v\n%s%s", err, out, errb)
+	}
+
+	out, _, err = hosoWith(env, "audit", "verify", "--public-key", otherPub, "--nats-url", natsURL)
+	if err != exitError(1) || !strings.Contains(out, "signed with another key") {
+		t.Errorf("audit verify with another public key = %v\n%s; want exit 1 naming the key", err, out)
+	}
+
+	// A checkpoint whose signature has one byte flipped.
+	ms := checkpointsIn(t, js)
+	forged := ms[len(ms)-1]
+	forged.Signature[7] ^= 0x10
+	data, _ := json.Marshal(&forged)
+	ack, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = verify("--latest")
+	want := fmt.Sprintf("checkpoint %d (message %d of HOSO_CHECKPOINTS): bad signature", forged.Seq, ack.Sequence)
+	if err != exitError(1) || !strings.Contains(out, want) || !strings.Contains(out, " 1 lỗi") {
+		t.Errorf("audit verify of a checkpoint with a flipped signature byte = %v\n%s; want exit 1 and %q", err, out, want)
+	}
+
+	// Stopped, the file is rewritten: the status of code a's first entry
+	// (applied at 1), its chain re-linked. The chain check passes.
+	in.stop(t)
+	cps := checkpointsIn(t, js)
+	rewriteChain(t, filepath.Join(dir, "hoso.db"), a, 0, workflow.StatusProcessing)
+	chainPasses(t, filepath.Join(dir, "hoso.db"), a)
+	in = startServe(t, dir, flags...)
+	env["HOSO_SERVER"] = in.httpURL
+	out, _, err = verify()
+	if err != exitError(1) {
+		t.Fatalf("audit verify --public-key after the rewrite = %v\n%s; want exit 1", err, out)
+	}
+	for _, m := range cps {
+		want := fmt.Sprintf("checkpoint %d (message ", m.Seq)
+		if !strings.Contains(out, want) || !strings.Contains(out, "heads_root differs") {
+			t.Errorf("audit verify after the rewrite does not name the heads_root of checkpoint %d:\n%s", m.Seq, out)
+		}
+	}
+	if strings.Contains(out, "dossiers differs") || strings.Contains(out, "rejections_digest differs") {
+		t.Errorf("audit verify after the rewrite names more than the heads root:\n%s", out)
+	}
+}
+
+// chainPasses fails the test unless the chain of the dossier in the
+// closed store file verifies.
+func chainPasses(t *testing.T, path, code string) {
+	t.Helper()
+	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path, store.Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, entries, err := db.DossierHistory(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := workflow.VerifyChain(d, entries); !r.OK {
+		t.Fatalf("the rewritten chain of %s does not pass the chain check: %+v", code, r)
+	}
+}
+
+// TestServeCheckpointKey: serve --check names the key by its id, and
+// refuses a key file that group or others may read or write, or that is
+// not an ed25519 private key in PKCS#8 PEM.
+func TestServeCheckpointKey(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, pubPath := keygen(t, dir)
+	pub, err := loadPublicKey(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(env map[string]string, extra ...string) (string, error) {
+		out, errb, err := hosoWith(env, append([]string{"serve", "--check", "--data-dir", t.TempDir()}, extra...)...)
+		return out + errb, err
+	}
+	out, err := check(nil, "--checkpoint-key", keyPath)
+	if want := "checkpoint key " + keyPath + ": key id " + events.KeyID(pub) + ", a checkpoint every 10m0s"; err != nil || !strings.Contains(out, want) {
+		t.Errorf("serve --check --checkpoint-key = %v\n%s; want %q", err, out, want)
+	}
+	out, err = check(map[string]string{"HOSO_CHECKPOINT_KEY": keyPath, "HOSO_CHECKPOINT_INTERVAL": "1h"})
+	if err != nil || !strings.Contains(out, "key id "+events.KeyID(pub)+", a checkpoint every 1h0m0s") {
+		t.Errorf("serve --check with HOSO_CHECKPOINT_KEY and HOSO_CHECKPOINT_INTERVAL = %v\n%s", err, out)
+	}
+	for _, extra := range [][]string{nil, {"--checkpoint-key", keyPath, "--checkpoint-interval", "0"}} {
+		if out, err := check(nil, extra...); err != nil || !strings.Contains(out, "checkpoints: off") {
+			t.Errorf("serve --check %v = %v\n%s; want checkpoints off", extra, err, out)
+		}
+	}
+	if out, err := check(nil, "--checkpoint-key", keyPath, "--checkpoint-interval", "-1s"); err == nil || !strings.Contains(out+err.Error(), "must not be negative") {
+		t.Errorf("serve --check --checkpoint-interval -1s = %v\n%s; want refused", err, out)
+	}
+	for _, mode := range []os.FileMode{0o400, 0o600, 0o640, 0o604, 0o620, 0o602} {
+		if err := os.Chmod(keyPath, mode); err != nil {
+			t.Fatal(err)
+		}
+		out, err := check(nil, "--checkpoint-key", keyPath)
+		refused := err != nil && strings.Contains(err.Error(), "lets group or others read or write it")
+		if refused != (mode&0o077 != 0) {
+			t.Errorf("serve --check with a key of mode %04o = %v\n%s", mode, err, out)
+		}
+	}
+	if err := os.Chmod(keyPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Not a private key: the public key, and an ECDSA key.
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, mustRead(t, pubPath), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check(nil, "--checkpoint-key", bad); err == nil || !strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Errorf("serve --check with a public key as --checkpoint-key = %v, want refused", err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check(nil, "--checkpoint-key", bad); err == nil || !strings.Contains(err.Error(), "not an ed25519 key") {
+		t.Errorf("serve --check with an ECDSA key = %v, want refused", err)
+	}
+	// keygen never overwrites a key.
+	if _, _, err := hosoWith(nil, "checkpoint", "keygen", "-o", keyPath); err == nil || !errors.Is(err, fs.ErrExist) {
+		t.Errorf("checkpoint keygen over an existing file = %v, want refused", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestServeWithoutCheckpointKey: serve without a key says once that its
+// store has no anchor outside its file, and publishes no checkpoint.
+func TestServeWithoutCheckpointKey(t *testing.T) {
+	natsURL, js := startNATS(t, t.TempDir())
+	in := startServe(t, t.TempDir(), "--nats-url", natsURL)
+	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
+	in.stop(t)
+	if n := strings.Count(in.logs.String(), checkpointsOff); n != 1 {
+		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", checkpointsOff, n, in.logs.String())
+	}
+	if _, err := js.Stream(context.Background(), events.CheckpointsStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("serve without --checkpoint-key: stream %s: %v, want none", events.CheckpointsStream, err)
+	}
+}
+
+// TestCheckpointAtShutdown: a serve whose interval has not come yet
+// publishes the checkpoint of what it applied when it stops, and a serve
+// restarted with nothing new applied publishes none.
+func TestCheckpointAtShutdown(t *testing.T) {
+	keyPath, pubPath := keygen(t, t.TempDir())
+	natsURL, js := startNATS(t, t.TempDir())
+	dir := t.TempDir()
+	flags := []string{"--nats-url", natsURL, "--checkpoint-key", keyPath, "--checkpoint-interval", "1h"}
+	in := startServe(t, dir, flags...)
+	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}, {"000.00.12.H57-251001-0001", "assign"}})
+	if cps := checkpointsIn(t, js); len(cps) != 0 {
+		t.Fatalf("checkpoints before the first interval: %+v", cps)
+	}
+	in.stop(t)
+	in = startServe(t, dir, flags...)
+	in.stop(t)
+	cps := checkpointsIn(t, js)
+	pub, err := loadPublicKey(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) != 1 || cps[0].Seq != 2 || cps[0].Dossiers != 1 || cps[0].Verify(pub) != nil {
+		t.Errorf("checkpoints after two stops = %+v; want one, of 2, signed", cps)
+	}
+}
+
+// TestCheckpointsOfReplicas: of two replicas, only the leader publishes
+// checkpoints, on its own subject, and the store of each verifies
+// against them.
+func TestCheckpointsOfReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two engines")
+	}
+	keyPath, pubPath := keygen(t, t.TempDir())
+	natsURL, js := startNATS(t, t.TempDir())
+	start := func(name string) *instance {
+		return startServe(t, filepath.Join(t.TempDir(), name), "--nats-url", natsURL, "--replica", name, "--replica-lease", "1s",
+			"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
+	}
+	a, b := start("a"), start("b")
+	code := "000.00.12.H57-251001-0001"
+	emitAll(t, natsURL, 0, [][2]string{{code, "receive"}, {code, "assign"}})
+	waitCheckpoint(t, js, 2)
+	s, err := js.Stream(context.Background(), events.CheckpointsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]int{}
+	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects[m.Subject]++
+	}
+	leaders := 0
+	for _, in := range []*instance{a, b} {
+		leaders += strings.Count(in.logs.String(), "leading: publishing outcomes")
+	}
+	if len(subjects) != 1 || leaders != 1 || (subjects["hoso.checkpoints.a"] == 0 && subjects["hoso.checkpoints.b"] == 0) {
+		t.Errorf("checkpoints by subject %v with %d leaders; want all on the leader's subject", subjects, leaders)
+	}
+	for _, in := range []*instance{a, b} {
+		waitApplied(t, in, 2)
+		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.httpURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
+		if err != nil {
+			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.httpURL, err, out, errb)
+		}
+	}
+}
