@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -374,13 +376,15 @@ func (s *storeCheck) compareStats(name string, bk *bbolt.Bucket, want map[string
 			w = *t
 		}
 		if got != w {
-			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Want: fmt.Sprintf("%+v", w), Got: fmt.Sprintf("%+v", got),
+			want, have := tallyDiff(w, got)
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k), Want: want, Got: have,
 				Problem: "the statistics row differs from a recount of the dossiers"})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if !seen[k] && !want[k].IsZero() {
-			s.add(workflow.Finding{Bucket: name, Key: keyText(name, []byte(k)), Want: fmt.Sprintf("%+v", *want[k]),
+			w, _ := tallyDiff(*want[k], workflow.Tally{})
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, []byte(k)), Want: w,
 				Problem: "the statistics row is missing"})
 		}
 	}
@@ -685,4 +689,21 @@ func keyText(bucket string, k []byte) string {
 		}
 	}
 	return part(k)
+}
+
+// tallyDiff shows the counters in which two tallies differ, as
+// "Name:value" separated by spaces: those of a, then those of b.
+func tallyDiff(a, b workflow.Tally) (string, string) {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var sa, sb []string
+	for i := range va.NumField() {
+		x, y := va.Field(i), vb.Field(i)
+		if x.Equal(y) {
+			continue
+		}
+		name := va.Type().Field(i).Name
+		sa = append(sa, fmt.Sprintf("%s:%v", name, x))
+		sb = append(sb, fmt.Sprintf("%s:%v", name, y))
+	}
+	return strings.Join(sa, " "), strings.Join(sb, " ")
 }

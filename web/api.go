@@ -557,15 +557,21 @@ func (q *query) dateCodeCursor() string {
 	return v
 }
 
-// auditPage is a page of a whole-store chain audit.
+// auditPage is a page of a whole-store audit.
 type auditPage struct {
-	Items      []workflow.ChainReport `json:"items"`   // the broken chains among the dossiers checked
-	Checked    int                    `json:"checked"` // dossiers whose chain this page verified
-	NextCursor string                 `json:"next_cursor,omitempty"`
+	Items   []workflow.ChainReport `json:"items"`   // the dossiers found wrong among those checked
+	Checked int                    `json:"checked"` // dossiers this page verified
+	Total   int                    `json:"total"`   // dossiers in the store (its counter), for a client's progress
+	// Store is what the first page (no cursor) found wrong in the
+	// indexes, counters and rows (store.DB.VerifyStore); absent on the
+	// other pages and when nothing was found.
+	Store      []workflow.Finding `json:"store,omitempty"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
-// auditVerify verifies the chains of a page of dossiers in code order and
-// reports the broken ones.
+// auditVerify verifies a page of dossiers in code order against their
+// histories and reports the ones found wrong; the first page also checks
+// the store's indexes, counters and rows.
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	q, err := s.query(r)
 	if err != nil {
@@ -575,11 +581,21 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	if q.err != nil {
 		return q.err
 	}
+	var out auditPage
+	if after == "" {
+		if out.Store, err = s.cfg.Store.VerifyStore(r.Context()); err != nil {
+			return err
+		}
+	}
+	totals, err := s.cfg.Store.Totals(r.Context())
+	if err != nil {
+		return err
+	}
 	reports, next, err := s.cfg.Store.VerifyPage(r.Context(), after, n)
 	if err != nil {
 		return err
 	}
-	out := auditPage{Items: []workflow.ChainReport{}, Checked: len(reports), NextCursor: next}
+	out.Items, out.Checked, out.Total, out.NextCursor = []workflow.ChainReport{}, len(reports), totals.Dossiers, next
 	for _, rep := range reports {
 		if !rep.OK {
 			out.Items = append(out.Items, rep)

@@ -221,6 +221,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"Rejection", workflow.Rejection{}},
 		{"Mismatch", workflow.Mismatch{}},
 		{"ChainReport", workflow.ChainReport{}},
+		{"Finding", workflow.Finding{}},
 		{"AuditPage", auditPage{}},
 		{"Definition", definitionView{}},
 		{"FeedItem", feedItem{}},

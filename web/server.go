@@ -30,6 +30,9 @@ type Store interface {
 	// VerifyPage verifies the chains of up to max dossiers after the code
 	// after, in code order; next is "" after the last page (audit).
 	VerifyPage(ctx context.Context, after string, max int) (reports []workflow.ChainReport, next string, err error)
+	// VerifyStore checks the indexes, counters and rows against a recount
+	// of the records, in one transaction (audit).
+	VerifyStore(ctx context.Context) ([]workflow.Finding, error)
 	// Deadlines lists dossiers from the due or overdue index (dashboard).
 	Deadlines(ctx context.Context, q workflow.DeadlineQuery) ([]workflow.Dossier, string, error)
 	// Totals returns the running totals from counters (dashboard).
