@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // defaultServer is the HTTP address the client commands talk to.
@@ -119,12 +121,13 @@ type dossierDoc struct {
 }
 
 type chainReport struct {
-	Dossier  string `json:"dossier"`
-	OK       bool   `json:"ok"`
-	Entries  int    `json:"entries"`
-	BrokenAt int    `json:"broken_at"`
-	Problem  string `json:"problem"`
-	Head     string `json:"head"`
+	Dossier  string             `json:"dossier"`
+	OK       bool               `json:"ok"`
+	Entries  int                `json:"entries"`
+	BrokenAt int                `json:"broken_at"`
+	Problem  string             `json:"problem"`
+	Head     string             `json:"head"`
+	Findings []workflow.Finding `json:"findings,omitempty"`
 }
 
 // vnTime formats a time in Vietnam's zone for people.
@@ -151,10 +154,13 @@ func printDossier(w io.Writer, d *dossierDoc, rep *chainReport) error {
 	}
 	fmt.Fprintf(tw, "Đính kèm\t%s\n", strings.Join(d.Attachments, ", "))
 	fmt.Fprintf(tw, "Bị từ chối\t%d sự kiện; %d lần báo sai trạng thái\n", d.Rejections, d.Mismatches)
-	if rep.OK {
+	if rep.BrokenAt < 0 {
 		fmt.Fprintf(tw, "Chuỗi băm\tOK, %d mục, đầu %s\n", rep.Entries, short(rep.Head))
 	} else {
 		fmt.Fprintf(tw, "Chuỗi băm\tHỎNG tại mục %d: %s\n", rep.BrokenAt, rep.Problem)
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintf(tw, "Sai lệch\t%s: cần %q, tệp có %q — %s\n", cmpOr(f.Field, f.Bucket+" "+f.Key), f.Want, f.Got, f.Problem)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "#\tTHỜI ĐIỂM\tTHAO TÁC\tTỪ\tĐẾN\tCÁN BỘ\tPHÒNG BAN\tĐÍNH KÈM\tBĂM")

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // clientFlags are the flags every client command shares.
@@ -261,15 +264,51 @@ type auditCommand struct{ env }
 
 // auditPageDoc is a page of GET /api/v1/audit/verify.
 type auditPageDoc struct {
-	Items      []chainReport `json:"items"`
-	Checked    int           `json:"checked"`
-	NextCursor string        `json:"next_cursor"`
+	Items      []chainReport      `json:"items"`
+	Checked    int                `json:"checked"`
+	Total      int                `json:"total"`
+	Store      []workflow.Finding `json:"store"`
+	NextCursor string             `json:"next_cursor"`
 }
 
 // auditResult is what `hoso audit verify -o json` prints.
 type auditResult struct {
-	Checked int           `json:"checked"`
-	Broken  []chainReport `json:"broken"`
+	Checked int                `json:"checked"`
+	Broken  []chainReport      `json:"broken"` // the dossiers found wrong
+	Store   []workflow.Finding `json:"store"`  // what is wrong in the store as a whole
+}
+
+// auditProgress reports on stderr how far a whole-store audit has come
+// and, once a page after the first (which also checks the whole store)
+// has been verified, the time left at the rate since then.
+type auditProgress struct {
+	w        io.Writer
+	start    time.Time // the end of the first page
+	atStart  int       // dossiers checked by then
+	last     time.Time // of the last report
+	interval time.Duration
+}
+
+// page reports checked of total dossiers after a page; done says it was
+// the last. It writes at most one line per interval, and always the first
+// and last.
+func (p *auditProgress) page(checked, total int, done bool) {
+	now := time.Now()
+	first := p.start.IsZero()
+	if first {
+		p.start, p.atStart = now, checked
+	}
+	if !first && !done && now.Sub(p.last) < p.interval {
+		return
+	}
+	p.last = now
+	total = max(total, checked) // dossiers applied during the audit
+	line := fmt.Sprintf("đã kiểm tra %d/%d hồ sơ (%d%%)", checked, total, checked*100/max(total, 1))
+	if rate := float64(checked-p.atStart) / now.Sub(p.start).Seconds(); !first && !done && rate > 0 {
+		left := time.Duration(float64(total-checked) / rate * float64(time.Second))
+		line += fmt.Sprintf(", còn khoảng %s", left.Round(time.Second))
+	}
+	fmt.Fprintln(p.w, line)
 }
 
 func (c *auditCommand) Run(ctx context.Context, args []string) error {
@@ -308,27 +347,38 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 			res.Broken = append(res.Broken, rep)
 		}
 		if *cf.output == "table" && rep.OK {
-			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s\n", rep.Dossier, rep.Entries, short(rep.Head))
+			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s; hồ sơ khớp lịch sử\n", rep.Dossier, rep.Entries, short(rep.Head))
 		}
 	} else {
 		v := url.Values{"limit": {strconv.Itoa(*limit)}}
+		progress := auditProgress{w: c.stderr, interval: 2 * time.Second}
 		for {
 			var p auditPageDoc
 			if err := cl.get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
 				return err
 			}
 			res.Checked += p.Checked
+			for _, f := range p.Store {
+				if *cf.output == "table" {
+					printFinding(c.stdout, f)
+				}
+				res.Store = append(res.Store, f)
+			}
 			for _, rep := range p.Items {
 				if *cf.output == "table" {
 					printBroken(c.stdout, rep)
 				}
 				res.Broken = append(res.Broken, rep)
 			}
+			progress.page(res.Checked, p.Total, p.NextCursor == "")
 			if p.NextCursor == "" {
 				break
 			}
 			v.Set("cursor", p.NextCursor)
 		}
+	}
+	if res.Store == nil {
+		res.Store = []workflow.Finding{}
 	}
 	switch {
 	case *cf.output == "json":
@@ -340,17 +390,50 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	case len(pos) == 1 && len(res.Broken) == 1:
 		printBroken(c.stdout, res.Broken[0])
 	case len(pos) == 0:
-		fmt.Fprintf(c.stdout, "đã kiểm tra %d hồ sơ: %d chuỗi băm hỏng\n", res.Checked, len(res.Broken))
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d hồ sơ: %d hồ sơ sai, %d lỗi của kho (chỉ mục, bộ đếm, bảng)\n",
+			res.Checked, len(res.Broken), len(res.Store))
 	}
-	if len(res.Broken) > 0 {
+	if len(res.Broken) > 0 || len(res.Store) > 0 {
 		return exitError(1)
 	}
 	return nil
 }
 
-// printBroken names a broken chain's dossier and first bad entry.
+// printBroken names a dossier found wrong: its first bad chain entry, and
+// each finding.
 func printBroken(w io.Writer, r chainReport) {
-	fmt.Fprintf(w, "%s: chuỗi băm HỎNG tại mục %d: %s\n", r.Dossier, r.BrokenAt, r.Problem)
+	if r.BrokenAt >= 0 {
+		fmt.Fprintf(w, "%s: chuỗi băm HỎNG tại mục %d: %s\n", r.Dossier, r.BrokenAt, r.Problem)
+	}
+	for _, f := range r.Findings {
+		f.Dossier = cmpOr(f.Dossier, r.Dossier)
+		printFinding(w, f)
+	}
+}
+
+// printFinding prints one finding on a line: the dossier, the field or
+// the bucket and key, what the history or a recount implies and what the
+// file holds, and the problem.
+func printFinding(w io.Writer, f workflow.Finding) {
+	var where []string
+	for _, s := range []string{f.Dossier, f.Field, f.Bucket, f.Key} {
+		if s != "" {
+			where = append(where, s)
+		}
+	}
+	line := strings.Join(where, ": ")
+	if f.Want != "" || f.Got != "" {
+		line += fmt.Sprintf(": cần %q, tệp có %q", f.Want, f.Got)
+	}
+	fmt.Fprintf(w, "%s — %s\n", line, f.Problem)
+}
+
+// cmpOr returns a, or b when a is empty.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // dash returns s, or "-" for an empty cell.

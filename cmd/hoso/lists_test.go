@@ -229,7 +229,7 @@ func TestRejectionsCommand(t *testing.T) {
 func TestAuditVerifyCommand(t *testing.T) {
 	f := newListFixture(t)
 	out, _, err := f.hoso("audit", "verify", "--limit", "2")
-	if err != nil || !strings.Contains(out, "đã kiểm tra 7 hồ sơ: 0 chuỗi băm hỏng") {
+	if err != nil || !strings.Contains(out, "đã kiểm tra 7 hồ sơ: 0 hồ sơ sai, 0 lỗi của kho") {
 		t.Fatalf("audit verify = %v\n%s", err, out)
 	}
 	out, _, err = f.hoso("audit", "verify", listCode(1))
