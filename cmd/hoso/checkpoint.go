@@ -209,11 +209,20 @@ type checkpointProblem struct {
 	Problem   string `json:"problem"`
 }
 
+// checkpointAt names a checkpoint by its sequence and time.
+type checkpointAt struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+}
+
 // checkpointResult is what `hoso audit verify --public-key -o json` prints.
 type checkpointResult struct {
-	KeyID    string              `json:"key_id"`
-	Checked  int                 `json:"checked"` // checkpoints read
-	Verified int                 `json:"verified"`
+	KeyID    string `json:"key_id"`
+	Checked  int    `json:"checked"` // checkpoints read
+	Verified int    `json:"verified"`
+	// Latest is the newest checkpoint whose signature verifies: how recent
+	// the anchor is (nil when there is none).
+	Latest   *checkpointAt       `json:"latest,omitempty"`
 	Problems []checkpointProblem `json:"problems"`
 }
 
@@ -337,6 +346,9 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			problem(p)
 			return nil
 		}
+		if res.Latest == nil || m.Seq > res.Latest.Seq || m.Seq == res.Latest.Seq && m.Time.After(res.Latest.Time) {
+			res.Latest = &checkpointAt{Seq: m.Seq, Time: m.Time}
+		}
 		pending, streams = append(pending, *m), append(streams, streamSeq)
 		if len(pending) == web.MaxCheckpointSeqs {
 			return compare()
@@ -361,6 +373,9 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 	} else {
 		fmt.Fprintf(c.stdout, "đã kiểm tra %d điểm kiểm tra (checkpoint) với khóa %s: %d khớp, %d lỗi\n",
 			res.Checked, res.KeyID, res.Verified, len(res.Problems))
+		if res.Latest != nil {
+			fmt.Fprintf(c.stdout, "điểm kiểm tra mới nhất có chữ ký hợp lệ: seq %d lúc %s\n", res.Latest.Seq, vnTime(res.Latest.Time))
+		}
 	}
 	if len(res.Problems) > 0 {
 		return exitError(1)

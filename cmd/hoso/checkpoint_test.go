@@ -218,9 +218,11 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, " 0 lỗi") {
 		t.Fatalf("audit verify --public-key of an honest store = %v\n%s%s", err, out, errb)
 	}
+	waitCheckpoint(t, js, 5)
 	out, errb, err = verify("-o", "json", "--latest")
 	var res checkpointResult
-	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 1 || res.Verified != 1 || len(res.Problems) != 0 {
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 1 || res.Verified != 1 || len(res.Problems) != 0 ||
+		res.Latest == nil || res.Latest.Seq < 5 || res.Latest.Time.IsZero() {
 		t.Fatalf("audit verify --public-key --latest -o json = %v\n%s%s", err, out, errb)
 	}
 
@@ -229,8 +231,24 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 		t.Errorf("audit verify with another public key = %v\n%s; want exit 1 naming the key", err, out)
 	}
 
-	// A checkpoint whose signature has one byte flipped.
+	// Many checkpoints: the latest again, 24 times (no Nats-Msg-Id), are
+	// compared 20 a request, with the progress on standard error.
 	ms := checkpointsIn(t, js)
+	again, _ := json.Marshal(&ms[len(ms)-1])
+	for range 24 {
+		if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: again}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(ms) + 24
+	out, errb, err = verify()
+	if err != nil || !strings.Contains(out, fmt.Sprintf("%d khớp, 0 lỗi", n)) || !strings.Contains(errb, fmt.Sprintf("checkpoints: 20/%d\n", n)) ||
+		!strings.Contains(errb, fmt.Sprintf("checkpoints: %d/%d\n", n, n)) {
+		t.Fatalf("audit verify --public-key of %d checkpoints = %v\n%s%s; want all verified, with progress", n, err, out, errb)
+	}
+
+	// A checkpoint whose signature has one byte flipped.
+	ms = checkpointsIn(t, js)
 	forged := ms[len(ms)-1]
 	forged.Signature[7] ^= 0x10
 	data, _ := json.Marshal(&forged)
@@ -420,7 +438,7 @@ func TestCheckpointsOfReplicas(t *testing.T) {
 	keyPath, pubPath := keygen(t, t.TempDir())
 	natsURL, js := startNATS(t, t.TempDir())
 	start := func(name string) *instance {
-		return startServe(t, filepath.Join(t.TempDir(), name), "--nats-url", natsURL, "--replica", name, "--replica-lease", "1s",
+		return startServe(t, filepath.Join(t.TempDir(), name), "--nats-url", natsURL, "--replica", name,
 			"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
 	}
 	a, b := start("a"), start("b")
@@ -451,6 +469,98 @@ func TestCheckpointsOfReplicas(t *testing.T) {
 		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.httpURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
 		if err != nil {
 			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.httpURL, err, out, errb)
+		}
+	}
+}
+
+// TestCheckpointVerifyAsSupervisors: on an embedded server with users,
+// the supervisors' read-only user reads the checkpoints for `audit verify
+// --public-key`, given as flags or in the URL, and a source cannot
+// publish a checkpoint.
+func TestCheckpointVerifyAsSupervisors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hoso serve")
+	}
+	keyPath, pubPath := keygen(t, t.TempDir())
+	users := filepath.Join(t.TempDir(), "nats-users.yaml")
+	if err := os.WriteFile(users, []byte("users:\n  - name: tayninh-dvc\n    password: tayninh-secret-1\n    source: tayninh\n"+
+		"  - name: supervisors\n    password: supervisors-secret-1\n    supervisor: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := startServe(t, t.TempDir(), "--nats-users", users, "--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
+	as := func(user, pass string) string {
+		return strings.Replace(in.natsURL, "nats://", "nats://"+user+":"+pass+"@", 1)
+	}
+	emitAll(t, as("tayninh-dvc", "tayninh-secret-1"), 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
+	nc, err := nats.Connect(as("supervisors", "supervisors-secret-1"), nats.CustomInboxPrefix(events.InboxPrefix("supervisors")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCheckpoint(t, js, 1)
+
+	env := map[string]string{"HOSO_SERVER": in.httpURL, "HOSO_NATS_PASSWORD": "supervisors-secret-1"}
+	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", in.natsURL, "--nats-user", "supervisors"); err != nil {
+		t.Errorf("audit verify --public-key as supervisors = %v\n%s%s", err, out, errb)
+	}
+	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", as("supervisors", "supervisors-secret-1")); err != nil {
+		t.Errorf("audit verify --public-key as supervisors in the URL = %v\n%s%s", err, out, errb)
+	}
+
+	src, err := nats.Connect(as("tayninh-dvc", "tayninh-secret-1"), nats.CustomInboxPrefix(events.InboxPrefix("tayninh")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sjs, err := jetstream.New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := sjs.Publish(ctx, events.CheckpointSubject(""), []byte(`{"version":1,"seq":99}`)); err == nil {
+		t.Errorf("a source published a checkpoint")
+	}
+}
+
+// TestCheckpointDiffs: each field of a checkpoint is compared, the state
+// hash only when the store recomputed it (at its own sequence).
+func TestCheckpointDiffs(t *testing.T) {
+	cp := workflow.Checkpoint{Seq: 7, Dossiers: 2}
+	for i := range cp.HeadsRoot {
+		cp.StateHash[i], cp.HeadsRoot[i], cp.RejectionsDigest[i] = 1, 2, 3
+	}
+	m := events.CheckpointMessage{Seq: cp.Seq, StateHash: cp.StateHash, Dossiers: cp.Dossiers, HeadsRoot: cp.HeadsRoot, RejectionsDigest: cp.RejectionsDigest}
+	fields := func(got workflow.Checkpoint) []string {
+		var out []string
+		for _, p := range checkpointDiffs(&m, got, 1) {
+			out = append(out, p.Field)
+		}
+		return out
+	}
+	if got := fields(cp); got != nil {
+		t.Errorf("checkpointDiffs of equal checkpoints = %v", got)
+	}
+	tests := []struct {
+		edit func(c *workflow.Checkpoint)
+		want string
+	}{
+		{func(c *workflow.Checkpoint) { c.Seq++ }, "seq"},
+		{func(c *workflow.Checkpoint) { c.HeadsRoot[5] ^= 1 }, "heads_root"},
+		{func(c *workflow.Checkpoint) { c.Dossiers++ }, "dossiers"},
+		{func(c *workflow.Checkpoint) { c.RejectionsDigest[0] ^= 1 }, "rejections_digest"},
+		{func(c *workflow.Checkpoint) { c.StateHash[31] ^= 1 }, "state_hash"},
+		{func(c *workflow.Checkpoint) { c.StateHash = workflow.Hash{} }, ""}, // not recomputed: not compared
+	}
+	for _, tt := range tests {
+		got := cp
+		tt.edit(&got)
+		if f := fields(got); strings.Join(f, ",") != tt.want {
+			t.Errorf("checkpointDiffs with %s changed = %v", tt.want, f)
 		}
 	}
 }
