@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/events"
 )
 
 // tamperRecordStatus changes, in a closed store file, a dossier's status
@@ -90,5 +95,80 @@ func TestAuditVerifyCommandNamesAnEditedRecord(t *testing.T) {
 	}
 	if len(res.Store) == 0 {
 		t.Errorf("audit verify -o json after tampering: no store findings, want the status index and counters")
+	}
+}
+
+// TestOutcomeReceipt emits events to `hoso serve`, reads their outcomes
+// from the HOSO_OUTCOMES stream, and checks that each accepted one
+// carries the hash the dossier's history shows at its index: the
+// sender's receipt.
+func TestOutcomeReceipt(t *testing.T) {
+	f := newListFixture(t) // 16 events: 13 transitions, a deadline expiry, 2 rejections
+	_, js := connect(t, f.in.natsURL)
+	waitOutcomes(t, js, 16, 20*time.Second)
+	cons, err := js.OrderedConsumer(context.Background(), events.OutcomesStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipts := 0
+	for range 16 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		cancel()
+		if err != nil {
+			t.Fatalf("read the outcomes stream: %v", err)
+		}
+		var o struct {
+			Kind         string `json:"kind"`
+			Dossier      string `json:"dossier"`
+			HistoryIndex *int   `json:"history_index"`
+			EntryHash    string `json:"entry_hash"`
+		}
+		if err := json.Unmarshal(msg.Data(), &o); err != nil {
+			t.Fatalf("outcome %s: %v", msg.Data(), err)
+		}
+		if o.HistoryIndex == nil {
+			if o.EntryHash != "" {
+				t.Errorf("outcome without a history entry carries entry_hash: %s", msg.Data())
+			}
+			continue
+		}
+		var d struct {
+			History []struct {
+				Index int    `json:"index"`
+				Hash  string `json:"hash"`
+			} `json:"history"`
+		}
+		getJSON(t, f.in.httpURL, "/api/v1/dossiers/"+url.PathEscape(o.Dossier), 200, &d)
+		if *o.HistoryIndex >= len(d.History) || d.History[*o.HistoryIndex].Hash != o.EntryHash || len(o.EntryHash) != 64 {
+			t.Errorf("outcome %s: the dossier's history shows %+v", msg.Data(), d.History)
+		}
+		receipts++
+	}
+	if receipts != 13 {
+		t.Errorf("%d outcomes carried a receipt, want the 13 of the transitions", receipts)
+	}
+}
+
+// TestAuditProgress checks the progress lines of a whole-store audit: the
+// first page without an estimate (it also checked the whole store), the
+// next ones at most one per interval with the time left at the rate since
+// the first, the last always.
+func TestAuditProgress(t *testing.T) {
+	var out bytes.Buffer
+	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	p := auditProgress{w: &out, interval: 2 * time.Second, now: func() time.Time { return now }}
+	p.page(1000, 10000, false)
+	now = now.Add(time.Second)
+	p.page(2000, 10000, false) // within the interval: silent
+	now = now.Add(time.Second)
+	p.page(3000, 10000, false) // 2,000 dossiers in 2 s: 7,000 left take 7 s
+	now = now.Add(time.Second)
+	p.page(10001, 10000, true) // the store grew during the audit
+	want := "đã kiểm tra 1000/10000 hồ sơ (10%)\n" +
+		"đã kiểm tra 3000/10000 hồ sơ (30%), còn khoảng 7s\n" +
+		"đã kiểm tra 10001/10001 hồ sơ (100%)\n"
+	if out.String() != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", out.String(), want)
 	}
 }

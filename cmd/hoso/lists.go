@@ -287,6 +287,7 @@ type auditProgress struct {
 	atStart  int       // dossiers checked by then
 	last     time.Time // of the last report
 	interval time.Duration
+	now      func() time.Time // nil is time.Now
 }
 
 // page reports checked of total dossiers after a page; done says it was
@@ -294,6 +295,9 @@ type auditProgress struct {
 // and last.
 func (p *auditProgress) page(checked, total int, done bool) {
 	now := time.Now()
+	if p.now != nil {
+		now = p.now()
+	}
 	first := p.start.IsZero()
 	if first {
 		p.start, p.atStart = now, checked
