@@ -270,7 +270,6 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		total   uint64
 		pending []events.CheckpointMessage // signed, not yet compared
 		streams []uint64                   // their stream sequences
-		done    uint64
 	)
 	problem := func(p checkpointProblem) {
 		res.Problems = append(res.Problems, p)
@@ -325,9 +324,8 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		if err := ask(pending, streams); err != nil {
 			return err
 		}
-		done += uint64(len(pending))
 		if total > web.MaxCheckpointSeqs && output == "table" {
-			fmt.Fprintf(c.stderr, "checkpoints: %d/%d\n", done, total)
+			fmt.Fprintf(c.stderr, "checkpoints: %d/%d\n", res.Checked, total)
 		}
 		pending, streams = pending[:0], streams[:0]
 		return nil

@@ -247,17 +247,35 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 		t.Fatalf("audit verify --public-key of %d checkpoints = %v\n%s%s; want all verified, with progress", n, err, out, errb)
 	}
 
-	// A checkpoint whose signature has one byte flipped.
-	ms = checkpointsIn(t, js)
-	forged := ms[len(ms)-1]
-	forged.Signature[7] ^= 0x10
-	data, _ := json.Marshal(&forged)
+	// A checkpoint signed by the key, of a sequence the store has not
+	// applied (a store rolled back behind its checkpoints).
+	key, err := loadCheckpointKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Dossiers: 2}, time.Now(), key)
+	data, _ := json.Marshal(&ahead)
 	ack, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, _, err = verify()
+	want := fmt.Sprintf("checkpoint 1000 (message %d of HOSO_CHECKPOINTS): the store has not applied the sequence this checkpoint signs", ack.Sequence)
+	if err != exitError(1) || !strings.Contains(out, want) || !strings.Contains(out, fmt.Sprintf("%d khớp, 1 lỗi", n)) {
+		t.Errorf("audit verify with a checkpoint ahead of the store = %v\n%s; want exit 1 and %q", err, out, want)
+	}
+
+	// A checkpoint whose signature has one byte flipped.
+	ms = checkpointsIn(t, js)
+	forged := ms[len(ms)-1]
+	forged.Signature[7] ^= 0x10
+	data, _ = json.Marshal(&forged)
+	ack, err = js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, _, err = verify("--latest")
-	want := fmt.Sprintf("checkpoint %d (message %d of HOSO_CHECKPOINTS): bad signature", forged.Seq, ack.Sequence)
+	want = fmt.Sprintf("checkpoint %d (message %d of HOSO_CHECKPOINTS): bad signature", forged.Seq, ack.Sequence)
 	if err != exitError(1) || !strings.Contains(out, want) || !strings.Contains(out, " 1 lỗi") {
 		t.Errorf("audit verify of a checkpoint with a flipped signature byte = %v\n%s; want exit 1 and %q", err, out, want)
 	}
