@@ -21,7 +21,7 @@ sequence are skipped, and an event id seen before, at any sequence, is
 rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
-DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, DB.Stats, and for the
+DB.VerifyPage, DB.VerifyStore, DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, DB.Stats, and for the
 dashboard DB.Deadlines (the due and overdue indexes) and DB.Totals; DB.Backup copies
 the whole file while Apply goes on. DB.Checkpoint summarises the store at
 its applied sequence (state hash, Merkle root of the chain heads, digest
@@ -33,7 +33,9 @@ the file as it is, for an auditor to compare (checkpoint.go).
 
 Version 5 (meta "schema"); Open upgrades a file of version 3 (whose
 outbox held one outcome per key) or 4 (without the online flag of
-dossiers and its counter) in place (upgrade.go). Keys are ordered so that
+dossiers and its counter) in place (upgrade.go). An outcome record carries
+the hash of the entry it wrote under a flag of its own, so the outcomes an
+earlier build left in the outbox read as they are, without one. Keys are ordered so that
 related records sit together and appends go to the end of a bucket.
 Sequences are big-endian uint64, so key order is sequence order. Records
 are a compact binary form that starts with its format version
@@ -94,11 +96,30 @@ index sorts a dossier's entries in order.
   - Byte slices from bbolt never leave their transaction: records are
     decoded into values the caller owns.
 
-The hash chain makes tampering with the history evident (DB.Verify,
-DB.VerifyAll); it does not cover the dossier record's other fields, the
-rejections or the counters. A forger who rewrites a chain with its hashes
-recomputed passes that check; a checkpoint signed outside the file before
-the rewrite does not agree with DB.CheckpointsAt after it.
+# Verification
+
+The hash chain makes tampering with the history evident, and the rest of
+the file is checked against it (verify.go). DB.Verify, DB.VerifyAll and
+DB.VerifyPage check each dossier: its chain, its record against the fold
+of its history under its definition (workflow.Catalog.CheckRecord), its
+entries' sequences and dedupe keys, its counts of rejections and
+mismatches. DB.VerifyStore checks, in one read transaction, that the
+indexes, counters and statistics rows equal a recount of the records and
+that the rejection, mismatch and outbox rows sit where they belong. Each
+problem is a workflow.Finding naming the dossier and field, or the bucket
+and key, with what was expected and what the file holds.
+
+These checks see any edit that leaves the file inconsistent. An edit that
+keeps it consistent, such as a rejection deleted together with every
+counter and index key that counted it, or a chain rewritten with its
+hashes recomputed together with the record, cannot be seen from inside
+the file: the entry hashes senders received in their outcomes
+(workflow.Outcome.EntryHash) and checkpoints signed outside the file
+before the rewrite (they do not agree with DB.CheckpointsAt after it) can.
+
+Open and Inspect refuse a file shorter than its bbolt meta page says
+(ErrTruncated) before bbolt maps it: bbolt would fault (SIGBUS) on the
+first page past the end instead of returning an error.
 
 # Concurrency
 

@@ -28,7 +28,11 @@
 //   - Decide is a pure function of the dossier, the message and the catalog;
 //     it never reads the wall clock. Replaying a stream gives the same state.
 //   - History entries form a SHA-256 chain per dossier (HistoryEntry.ComputeHash);
-//     VerifyChain recomputes it.
+//     VerifyChain recomputes it. An accepted event's Outcome carries its
+//     entry's hash (EntryHash), the sender's receipt.
+//   - A dossier is the fold of its history entries under its definition,
+//     but for what deadline events, rejections and mismatches add:
+//     CheckRecord compares a record with that fold.
 //   - A rejection is a result, not an error.
 //
 // The package imports only the standard library, looplab/fsm and a YAML
