@@ -21,9 +21,10 @@ sequence are skipped, and an event id seen before, at any sequence, is
 rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
-DB.VerifyPage, DB.VerifyStore, DB.Dossiers, DB.Rejections, DB.Mismatches, DB.Counts, DB.Stats, and for the
-dashboard DB.Deadlines (the due and overdue indexes) and DB.Totals; DB.Backup copies
-the whole file while Apply goes on. DB.Checkpoint summarises the store at
+DB.VerifyPage, DB.VerifyStore, DB.Dossiers, DB.Rejections,
+DB.Mismatches, DB.Counts, DB.Stats, and for the dashboard DB.Deadlines
+(the due and overdue indexes) and DB.Totals; DB.Backup copies the whole
+file while Apply goes on. DB.Checkpoint summarises the store at
 its applied sequence (state hash, Merkle root of the chain heads, digest
 of the rejections and mismatches) for the engine to sign and publish, and
 DB.CheckpointsAt recomputes that summary as of an earlier sequence from
