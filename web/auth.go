@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -83,9 +86,6 @@ func ruleOf(pattern string) rule {
 	return rule{RoleAdmin, reachAll}
 }
 
-// sessionCookie holds the dashboard's token after login.
-const sessionCookie = "hoso_session"
-
 type userKey struct{}
 
 // userFrom returns the authenticated user of the request; nil when access
@@ -126,12 +126,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 		return r, true
 	}
 	page := pagePatterns[pattern] || pattern == "/"
-	u, ok := access.Authenticate(bearer(r))
+	var (
+		u  *User
+		ok bool
+	)
+	if h := r.Header.Get("Authorization"); h != "" {
+		// A token is an attempt: a client that failed too often is not
+		// let try again until its block has passed.
+		key, now := clientKey(r.RemoteAddr), s.now()
+		if retry, blocked := s.limiter.failures.blocked(key, now); blocked {
+			s.throttled(w, r, retry)
+			return nil, false
+		}
+		if u, ok = access.Authenticate(bearerToken(h)); !ok {
+			s.limiter.failures.fail(key, now)
+		}
+	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		u, ok = s.sessions.user(c.Value, access, s.now(), true)
+	}
 	if !ok {
 		if page && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" { // a browser
+			s.refused(r, slog.LevelInfo, "unauthenticated", "")
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return nil, false
 		}
+		s.refused(r, slog.LevelWarn, "unauthenticated", "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hoso"`)
 		s.writeError(w, r, errUnauthenticated)
 		return nil, false
@@ -140,17 +159,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 	if sw, ok := w.(*statusWriter); ok {
 		sw.user = u.Name
 	}
-	if u.Role < ru.role {
-		s.writeError(w, r, forbidden("this needs the "+ru.role.String()+" role"))
+	deny := func(msg string) (*http.Request, bool) {
+		s.refused(r, slog.LevelWarn, "forbidden", u.Name)
+		s.writeError(w, r, forbidden(msg))
 		return nil, false
+	}
+	if u.Role < ru.role {
+		return deny("this needs the " + ru.role.String() + " role")
 	}
 	if !u.Scoped() {
 		return r, true
 	}
 	switch ru.reach {
 	case reachAll:
-		s.writeError(w, r, forbidden("this spans every agency; a user scoped to agencies cannot see it"))
-		return nil, false
+		return deny("this spans every agency; a user scoped to agencies cannot see it")
 	case reachAgencyArg:
 		q := r.URL.Query()
 		switch ag := q.Get("agency"); {
@@ -160,8 +182,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 			s.writeError(w, r, badParam("agency", "choose one of your agencies: %s", strings.Join(u.Agencies, ", ")))
 			return nil, false
 		case !u.sees(ag):
-			s.writeError(w, r, forbidden("agency "+ag+" is not one of yours"))
-			return nil, false
+			return deny("agency " + ag + " is not one of yours")
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.RawQuery = q.Encode()
@@ -189,7 +210,15 @@ func (s *Server) stillAllowed(r *http.Request, agency string) bool {
 	if access == nil || ru.role == RoleNone {
 		return true
 	}
-	u, ok := access.Authenticate(bearer(r))
+	var (
+		u  *User
+		ok bool
+	)
+	if h := r.Header.Get("Authorization"); h != "" {
+		u, ok = access.Authenticate(bearerToken(h))
+	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		u, ok = s.sessions.user(c.Value, access, s.now(), false)
+	}
 	return ok && u.Role >= ru.role && u.sees(agency)
 }
 
@@ -218,20 +247,41 @@ func scopeReconcile(r *http.Request, opts *reconcileOptions) error {
 	return nil
 }
 
-// bearer returns the request's token: the Authorization header's bearer
-// token, else the dashboard's session cookie.
-func bearer(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
-	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		return c.Value
+// bearerToken returns the token of an Authorization header, "" when it
+// is not a bearer token.
+func bearerToken(h string) string {
+	scheme, tok, _ := strings.Cut(h, " ")
+	if strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(tok)
 	}
 	return ""
+}
+
+// safeNext returns next when it is a path of this site a browser cannot
+// read as another site's address, and "/" otherwise: it must start with
+// one "/" (not "//" or "/\"), hold no backslash, no control character
+// and no white space, before or after percent-decoding, and parse as a
+// URL without scheme or host. Browsers drop tabs and newlines from a
+// Location and read a backslash as a slash, so that a tab or a
+// backslash after the first slash leads to another site.
+func safeNext(next string) string {
+	decoded, err := url.PathUnescape(next)
+	if err != nil {
+		return "/"
+	}
+	for _, p := range []string{next, decoded} {
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+			strings.ContainsRune(p, '\\') || strings.ContainsFunc(p, func(c rune) bool {
+			return unicode.IsControl(c) || unicode.IsSpace(c) || c == utf8.RuneError
+		}) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	return next
 }
 
 var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
@@ -247,28 +297,38 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 `))
 
 // loginPage answers GET /login with the form and POST /login by checking
-// the token and setting it as an HttpOnly, SameSite=Strict cookie.
+// the token and opening a session, its id in an HttpOnly,
+// SameSite=Strict cookie. A client blocked for its failed
+// authentications is answered 429 without its token being checked.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	next := r.FormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		next = "/" // only this site's pages
-	}
+	next := safeNext(r.FormValue("next"))
 	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method == http.MethodPost {
 		if err := crossOrigin.Check(r); err != nil {
+			s.refused(r, slog.LevelWarn, "cross-origin", "")
 			s.writeError(w, r, forbidden(err.Error()))
 			return
 		}
-		tok := r.PostFormValue("token")
-		if u, ok := s.access.Load().Authenticate(tok); ok {
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true,
+		key, now := clientKey(r.RemoteAddr), s.now()
+		if retry, blocked := s.limiter.failures.blocked(key, now); blocked {
+			s.throttled(w, r, retry)
+			return
+		}
+		if u, ok := s.access.Load().Authenticate(r.PostFormValue("token")); ok {
+			id, err := s.sessions.open(u, now)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
 				Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-			s.log.Info("dashboard login", "user", u.Name, "request_id", requestID(r))
+			s.log.Info("dashboard login", "user", u.Name, "client", r.RemoteAddr, "request_id", requestID(r))
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
-		s.log.Warn("dashboard login refused", "request_id", requestID(r))
+		s.limiter.failures.fail(key, now)
+		s.log.Warn("dashboard login refused", "client", r.RemoteAddr, "request_id", requestID(r))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		_ = loginTemplate.Execute(w, struct {
@@ -284,11 +344,15 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	}{next, false})
 }
 
-// logout clears the session cookie.
+// logout ends the session on the server and clears its cookie.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if err := crossOrigin.Check(r); err != nil {
+		s.refused(r, slog.LevelWarn, "cross-origin", "")
 		s.writeError(w, r, forbidden(err.Error()))
 		return
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.close(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})

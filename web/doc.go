@@ -51,12 +51,26 @@
 // its handler: accessRules gives its least Role and how it is scoped to a
 // user's agencies (the agency argument set, another agency's dossier a
 // 404, or refused when it spans every agency); a route missing from it
-// needs RoleAdmin. Tokens come from the Authorization header (bearer) or
-// the dashboard's session cookie set by /login, are compared in constant
-// time as hashes, and are never logged. Server.SetAccess replaces the
-// users while the server runs (hoso serve does on SIGHUP); the feed
-// streams open then are checked again and end if their users may no
-// longer see them.
+// needs RoleAdmin. Tokens come from the Authorization header (bearer),
+// are compared in constant time as hashes, and are never logged. The
+// dashboard signs in at /login: the token opens a session held in memory
+// (session.go), and the cookie holds only the session's random id. A
+// session ends at logout, after Limits.SessionIdle without a request,
+// Limits.SessionLifetime after its login, and as soon as the access file
+// no longer has its user with the same token, role and agencies.
+// Server.SetAccess replaces the users while the server runs (hoso serve
+// does on SIGHUP); the sessions and feed streams open then are checked
+// again and end if their users may no longer see them.
+//
+// Limits bounds what clients hold (throttle.go): a client address that
+// fails to authenticate Limits.AuthFailures times within AuthWindow (a
+// wrong token at /login or as a bearer token) is answered 429 with
+// Retry-After, without its tokens being checked, until a window has
+// passed; a user holds at most Limits.FeedStreams feed streams (429
+// beyond); at most Limits.Reconciles reconciliations run at once (503
+// beyond), each taking its place before it reads the upload. Each
+// refusal of the access check is logged with the client address (r.RemoteAddr;
+// X-Forwarded-For is never read).
 //
 // A Server is an http.Handler and safe for concurrent use.
 package web

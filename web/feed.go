@@ -185,6 +185,11 @@ func (s *Server) feedStream(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Feed == nil {
 		return &apiError{status: http.StatusNotImplemented, code: "not_implemented", msg: "the live feed is not available on this server"}
 	}
+	release, err := s.feedSlot(w, r) // a user's streams are capped (Limits.FeedStreams)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// A stream outlives the access file it was authorized under: it is
 	// checked again whenever the file is replaced (and once now, in case
 	// that happened since the request was authorized).

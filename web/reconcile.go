@@ -88,6 +88,13 @@ func (s *Server) reconcileExport(w http.ResponseWriter, r *http.Request) error {
 	if opts.publish && s.cfg.Publisher == nil {
 		return badParam("publish", "this server does not publish on NATS")
 	}
+	// The place is taken before the upload is read: it bounds the
+	// memory of the exports read and parsed at once.
+	release, err := s.reconcileSlot(w)
+	if err != nil {
+		return err
+	}
+	defer release()
 	data, typeFormat, err := readExport(w, r)
 	if err != nil {
 		return err

@@ -122,6 +122,11 @@ func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 // reconcileForm reads the form's upload (fields file, agency, scope,
 // publish) into d and reconciles it.
 func (s *Server) reconcileForm(w http.ResponseWriter, r *http.Request, d *reconcilePageData) (reconcileView, error) {
+	release, err := s.reconcileSlot(w) // before the upload is read, as reconcileExport
+	if err != nil {
+		return reconcileView{}, err
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, reconcile.MaxBytes+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -64,7 +64,8 @@ type Config struct {
 	// Replica reports the engine's name among replicas and whether it
 	// leads (GET /api/v1/admin/state); nil for an engine alone.
 	Replica func() (name string, leader bool)
-	// Now is the dashboard's clock (overdue and at-risk times); nil is
+	// Now is the clock of the dashboard (overdue and at-risk times), of
+	// dashboard sessions and of the throttling of failed logins; nil is
 	// time.Now.
 	Now func() time.Time
 	// Access is who may call which route (see accessRules); nil leaves
@@ -79,6 +80,9 @@ type Config struct {
 	// deliberately open on a network address (hoso serve
 	// --insecure-open). False by default.
 	AnyIPHost bool
+	// Limits bounds sessions, failed authentications, live-feed streams
+	// and reconciliations; its zero fields take their defaults.
+	Limits Limits
 }
 
 // Server is the HTTP handler of hoso.
@@ -90,6 +94,9 @@ type Server struct {
 
 	accessMu      sync.Mutex
 	accessChanged chan struct{} // closed and replaced by SetAccess
+
+	sessions *sessions // the dashboard's sessions (session.go)
+	limiter  *limiter  // failed authentications, feed streams, reconciliations (throttle.go)
 }
 
 // New builds a Server.
@@ -99,6 +106,7 @@ func New(cfg Config) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.access.Store(cfg.Access)
+	s.sessions, s.limiter = newSessions(cfg.Limits.withDefaults()), newLimiter(cfg.Limits.withDefaults())
 	s.routes()
 	return s
 }
@@ -109,14 +117,15 @@ var ErrAccessOff = errors.New("web: access control is off; it is turned on at st
 
 // SetAccess replaces the users of a server started with Config.Access,
 // for the requests that start afterwards: a removed user's token is
-// refused from then on, dashboard sessions included (a session is its
-// token). Live feed streams already open are checked again at once: a
-// stream its user may no longer see ends.
+// refused from then on, and the dashboard sessions of users removed or
+// changed (role, agencies, token) end. Live feed streams already open are
+// checked again at once: a stream its user may no longer see ends.
 func (s *Server) SetAccess(a *Access) error {
 	if a == nil || s.access.Load() == nil {
 		return ErrAccessOff
 	}
 	s.access.Store(a)
+	s.sessions.retain(a, s.now())
 	s.accessMu.Lock()
 	close(s.accessChanged)
 	s.accessChanged = make(chan struct{})
