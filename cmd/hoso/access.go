@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	neturl "net/url"
 	"os"
@@ -255,12 +256,79 @@ func loadAccess(path string) (*web.Access, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
+	f, err := openConfigFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("access file: %w", err)
+		return nil, fmt.Errorf("access file %w", err)
 	}
 	defer f.Close()
 	return web.ParseAccess(f, path)
+}
+
+// openConfigFile opens a file of credentials serve reads, the access file
+// or the NATS users file, once it has checked that the file is a regular
+// file only its owner may write: whoever may write it gives themselves
+// any role, or any NATS permission, at the next reload. Its errors start
+// with the path.
+func openConfigFile(path string) (*os.File, error) {
+	// Checked before it is opened, as opening a named pipe waits for a
+	// writer; and again once open, as the file opened is what is read.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	if err := checkConfigFile(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	if fi, err = f.Stat(); err != nil {
+		err = pathError(path, err)
+	} else {
+		err = checkConfigFile(path, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkConfigFile refuses a file that is not regular, or that its group
+// or others may write.
+func checkConfigFile(path string, fi os.FileInfo) error {
+	switch m := fi.Mode(); {
+	case !m.IsRegular():
+		return fmt.Errorf("%s is %s, not a regular file", path, fileKind(m))
+	case m.Perm()&0o022 != 0:
+		return fmt.Errorf("%s: mode %04o lets others than its owner write it; run chmod 600 %s", path, m.Perm(), path)
+	}
+	return nil
+}
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
+}
+
+// pathError is err of an operation on path, as "path: what went wrong".
+func pathError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // isLoopback reports whether a listen address only takes connections from
@@ -340,9 +408,9 @@ func enginePassword() (string, error) {
 
 // readNATSUsers reads and checks the embedded server's users file.
 func readNATSUsers(path string) ([]events.User, error) {
-	f, err := os.Open(path)
+	f, err := openConfigFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("nats users file: %w", err)
+		return nil, fmt.Errorf("nats users file %w", err)
 	}
 	defer f.Close()
 	return events.ParseUsers(f, path)

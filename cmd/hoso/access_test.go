@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +136,17 @@ func TestAccessControl(t *testing.T) {
 	emit(codeX99, "X99", "submit")
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// A wrong token counts against its client address (serve answers 429
+	// after 10 within a minute): each comes from an address of its own.
+	var strangers atomic.Int32
+	stranger := &http.Client{
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			n := strangers.Add(1)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 2, byte(n))}}
+			return d.DialContext(ctx, network, addr)
+		}},
+		CheckRedirect: client.CheckRedirect,
+	}
 	call := func(method, path, token string) (int, []byte) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -146,7 +159,11 @@ func TestAccessControl(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := client.Do(req)
+		c := client
+		if token == "hoso_not-a-token" {
+			c = stranger
+		}
+		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
 		}
@@ -410,8 +427,34 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("audit verify with HOSO_TOKEN (auditor) = %v, %s", err, errb.String())
 	}
 
-	// No token reaches the log.
+	// Ten wrong tokens within a minute from one address, and the next
+	// attempt from it is not checked: 429 with Retry-After, logged with
+	// the address.
+	attacker := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 3, 1)}}).DialContext}}
+	for i := range 11 {
+		tok, want := "hoso_wrong", http.StatusUnauthorized
+		if i == 10 {
+			tok, want = tokens["admin"], http.StatusTooManyRequests
+		}
+		req, _ := http.NewRequest("GET", in.httpURL+"/api/v1/dossiers", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := attacker.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "") {
+			t.Fatalf("request %d from the address trying tokens = %d, Retry-After %q; want %d", i+1, resp.StatusCode, resp.Header.Get("Retry-After"), want)
+		}
+	}
+
+	// No token reaches the log; refusals name the client address.
 	logs := in.logs.String()
+	for _, want := range []string{"http request refused", "throttled", "127.0.3.1:", "127.0.2."} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log has no %q", want)
+		}
+	}
 	for name, tok := range tokens {
 		if strings.Contains(logs, tok) {
 			t.Errorf("the log holds %s's token", name)
@@ -670,5 +713,106 @@ func TestAccessAddRemove(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(file); !strings.Contains(string(after), "name: bob") || strings.Contains(string(after), "alice") || len(after) >= len(before) {
 		t.Errorf("after the refusals and removing alice the file is:\n%s", after)
+	}
+}
+
+// TestServeCheckRefusesWritableFiles: serve --check (and so serve and its
+// SIGHUP reload, which share the loader) refuses an access file or a NATS
+// users file that others than its owner may write, or that is not a
+// regular file, naming the file, its mode and the fix.
+func TestServeCheckRefusesWritableFiles(t *testing.T) {
+	dir := t.TempDir()
+	accessFile := filepath.Join(dir, "access.yaml")
+	writeAccess(t, accessFile, accessUser{name: "alice", role: "admin"})
+	natsUsers := filepath.Join(dir, "nats-users.yaml")
+	if err := os.WriteFile(natsUsers, []byte("users:\n  - name: tayninh-dvc\n    password: tayninh-secret-123\n    source: tayninh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := func() (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"serve", "--check", "--data-dir", filepath.Join(dir, "data"),
+			"--access", accessFile, "--nats-users", natsUsers}, noEnv, strings.NewReader(""), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	chmod := func(path string, mode os.FileMode) {
+		t.Helper()
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := check(); err != nil {
+		t.Fatalf("serve --check with files of mode 0600: %v\n%s", err, out)
+	}
+	chmod(accessFile, 0o644) // readable by all is the owner's choice
+	chmod(natsUsers, 0o640)
+	if out, err := check(); err != nil {
+		t.Fatalf("serve --check with files of modes 0644 and 0640: %v\n%s", err, out)
+	}
+	chmod(accessFile, 0o666)
+	chmod(natsUsers, 0o620)
+	out, err := check()
+	if err == nil || strings.Contains(out, "configuration OK") {
+		t.Fatalf("serve --check with a world-writable access file and a group-writable users file = %v, want refused\n%s", err, out)
+	}
+	for _, want := range []string{
+		"access file " + accessFile + ": mode 0666 lets others than its owner write it; run chmod 600 " + accessFile,
+		"nats users file " + natsUsers + ": mode 0620 lets others than its owner write it; run chmod 600 " + natsUsers,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("serve --check = %v, want it to say %q", err, want)
+		}
+	}
+}
+
+// TestCheckConfigFile pins each case of the file check of the access and
+// NATS users files.
+func TestCheckConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name string, mode os.FileMode) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("users: []\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	link := filepath.Join(dir, "link.yaml")
+	if err := os.Symlink(file("target.yaml", 0o600), link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want string // "" for accepted
+	}{
+		{file("owner.yaml", 0o600), ""},
+		{file("read-only.yaml", 0o400), ""},
+		{file("all-read.yaml", 0o644), ""},
+		{file("group-read.yaml", 0o640), ""},
+		{link, ""}, // a link to a good file, as configuration managers make
+		{file("group-write.yaml", 0o620), "mode 0620 lets others than its owner write it; run chmod 600 "},
+		{file("other-write.yaml", 0o602), "mode 0602 lets others than its owner write it; run chmod 600 "},
+		{file("all-write.yaml", 0o666), "mode 0666 lets others than its owner write it; run chmod 600 "},
+		{dir, "is a directory, not a regular file"},
+		{fifo, "is a named pipe, not a regular file"},
+		{filepath.Join(dir, "missing.yaml"), "no such file"},
+	} {
+		f, err := openConfigFile(tc.path)
+		if f != nil {
+			f.Close()
+		}
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("openConfigFile(%s) = %v, want it accepted", filepath.Base(tc.path), err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.path)):
+			t.Errorf("openConfigFile(%s) = %v, want an error naming the file and saying %q", filepath.Base(tc.path), err, tc.want)
+		}
 	}
 }
