@@ -69,8 +69,8 @@
 // passed; a user holds at most Limits.FeedStreams feed streams (429
 // beyond); at most Limits.Reconciles reconciliations run at once (503
 // beyond), each taking its place before it reads the upload. Each
-// refusal of the access check is logged with the client address (r.RemoteAddr;
-// X-Forwarded-For is never read).
+// refusal of the access check is logged with the client address
+// (r.RemoteAddr; X-Forwarded-For is never read).
 //
 // A Server is an http.Handler and safe for concurrent use.
 package web
