@@ -190,6 +190,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 	case reachDossier:
 		d, _, err := s.cfg.Store.DossierHistory(r.Context(), r.PathValue("code"))
 		if err == nil && !u.sees(d.Agency) {
+			s.refused(r, slog.LevelWarn, "another agency", u.Name)
 			err = workflow.ErrNotFound // no hint that the code exists
 		}
 		if err != nil {

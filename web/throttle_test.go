@@ -245,6 +245,39 @@ func TestFeedStreamsPerUser(t *testing.T) {
 	}
 }
 
+// TestFeedStreamsPerAddress: without access control, the live-feed
+// streams are counted by client address.
+func TestFeedStreamsPerAddress(t *testing.T) {
+	feed := NewFeed(16)
+	srv := httptest.NewServer(New(Config{Feed: feed, Limits: Limits{FeedStreams: 1}}))
+	defer srv.Close()
+	defer feed.Close()
+	open := func(c *http.Client) int {
+		t.Helper()
+		resp, err := c.Get(srv.URL + "/api/v1/feed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			_, _ = bufio.NewReader(resp.Body).ReadString('\n') // the stream is open on the server
+			t.Cleanup(func() { resp.Body.Close() })
+		} else {
+			resp.Body.Close()
+		}
+		return resp.StatusCode
+	}
+	one, two := fromAddr(t, "127.0.0.1"), fromAddr(t, "127.0.0.2")
+	if got := open(one); got != http.StatusOK {
+		t.Fatalf("the first stream from 127.0.0.1 = %d", got)
+	}
+	if got := open(one); got != http.StatusTooManyRequests {
+		t.Errorf("a second stream from 127.0.0.1 = %d, want 429", got)
+	}
+	if got := open(two); got != http.StatusOK {
+		t.Errorf("a stream from 127.0.0.2 = %d, want 200", got)
+	}
+}
+
 // codesStore is a store that knows no dossier, enough for a
 // reconciliation that does not look for missing dossiers.
 type codesStore struct{ Store }
@@ -368,5 +401,25 @@ func TestReconcileBodyLimit(t *testing.T) {
 	// sent beyond it sits in socket buffers).
 	if body.sent.Load() >= 2*limit {
 		t.Errorf("the server read %d bytes of an endless upload, limit %d", body.sent.Load(), limit)
+	}
+}
+
+// TestLimitsDefaults: a zero or negative limit takes its default; a set
+// one is kept.
+func TestLimitsDefaults(t *testing.T) {
+	def := Limits{SessionIdle: DefaultSessionIdle, SessionLifetime: DefaultSessionLifetime, AuthFailures: DefaultAuthFailures,
+		AuthWindow: DefaultAuthWindow, FeedStreams: DefaultFeedStreams, Reconciles: DefaultReconciles}
+	if def != (Limits{SessionIdle: 30 * time.Minute, SessionLifetime: 8 * time.Hour, AuthFailures: 10, AuthWindow: time.Minute, FeedStreams: 4, Reconciles: 2}) {
+		t.Errorf("the documented defaults changed: %+v", def)
+	}
+	if got := (Limits{}).withDefaults(); got != def {
+		t.Errorf("Limits{}.withDefaults() = %+v, want %+v", got, def)
+	}
+	if got := (Limits{SessionIdle: -1, SessionLifetime: -1, AuthFailures: -1, AuthWindow: -1, FeedStreams: -1, Reconciles: -1}).withDefaults(); got != def {
+		t.Errorf("negative limits withDefaults() = %+v, want %+v", got, def)
+	}
+	set := Limits{SessionIdle: 1, SessionLifetime: 2, AuthFailures: 3, AuthWindow: 4, FeedStreams: 5, Reconciles: 6}
+	if got := set.withDefaults(); got != set {
+		t.Errorf("set limits withDefaults() = %+v, want them kept", got)
 	}
 }
