@@ -64,6 +64,8 @@ type Server struct {
 	mu             sync.Mutex      // serializes SetUsers
 	opts           *server.Options // in force
 	enginePassword string          // "" when the server has no users
+
+	js server.JetStreamConfig // JetStream as started, to start it again
 }
 
 // StartServer starts an embedded NATS server with JetStream (file storage
@@ -127,7 +129,69 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, errors.New("events: start server: JetStream is not enabled")
 	}
-	return &Server{ns: ns, opts: opts, enginePassword: cfg.EnginePassword}, nil
+	js := *ns.JetStreamConfig()
+	js.StoreDir = cfg.Dir // EnableJetStream adds the "jetstream" folder itself
+	return &Server{ns: ns, opts: opts, enginePassword: cfg.EnginePassword, js: js}, nil
+}
+
+// JetStreamHealth returns nil if the server's JetStream runs and every
+// stream can be written, or what is wrong: JetStream off, or a stream
+// that hit a write error. A write that finds the disk full leaves the
+// stream refusing every later write ("critical write error") until its
+// files are opened again (KeepJetStream), even once space is back.
+func (s *Server) JetStreamHealth() error {
+	h := s.ns.Healthz(&server.HealthzOptions{})
+	if h.Status == "ok" {
+		return nil
+	}
+	if h.Error != "" {
+		return errors.New(h.Error)
+	}
+	return fmt.Errorf("jetstream %s", h.Status)
+}
+
+// KeepJetStream watches JetStream until ctx ends, then returns nil: every
+// interval that JetStreamHealth finds it off or a stream unwritable (its
+// disk filled), it restarts JetStream on the same files, so that the
+// server recovers by itself once space is freed, without a restart of the
+// process. While the disk is still full the stream fails again at its
+// next write and the next interval tries again. Each restart is logged.
+func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		herr := s.JetStreamHealth()
+		if herr == nil {
+			continue
+		}
+		if s.ns.JetStreamEnabled() {
+			if err := s.ns.ShutdownJetStream(); err != nil {
+				log.Warn("restart jetstream: shut down", "cause", herr, "err", err)
+				continue
+			}
+		}
+		cfg := s.js
+		if err := s.ns.EnableJetStream(&cfg); err != nil {
+			log.Warn("restart jetstream", "cause", herr, "err", err)
+			continue
+		}
+		log.Warn("jetstream restarted", "cause", herr, "health", errString(s.JetStreamHealth()))
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
 }
 
 // serverUsers returns the server's users and nkey users: EngineUser with

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,9 +43,14 @@ type ServeConfig struct {
 	Rules     RulesConfig   // definitions and calendar
 	Deadlines time.Duration // how often the deadline scheduler scans; 0 turns it off
 	BatchMax  int           // most events applied in one transaction; default events.DefaultMaxBatch
-	LogLevel  string        // debug, info, warn or error; default info
-	LogFormat string        // text or json; default text
-	Shutdown  time.Duration // how long a clean shutdown may take; default 15s
+	// MinFreeMiB is the free space, in MiB, that the data directory's
+	// filesystem must keep for serve to be ready (/readyz); default 100,
+	// 0 turns the check off. The embedded JetStream and the store write
+	// there: a full disk refuses every publish.
+	MinFreeMiB int
+	LogLevel   string        // debug, info, warn or error; default info
+	LogFormat  string        // text or json; default text
+	Shutdown   time.Duration // how long a clean shutdown may take; default 15s
 	// Access is the HTTP access file (users, token hashes, roles); ""
 	// leaves the API open, allowed only on a loopback HTTPAddr unless
 	// InsecureOpen.
@@ -83,17 +89,18 @@ type ServeConfig struct {
 // DefaultServeConfig returns the defaults of `hoso serve`.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
-		DataDir:   "data",
-		HTTPAddr:  "127.0.0.1:8080",
-		NATSHost:  "127.0.0.1",
-		NATSPort:  4222,
-		NATSSync:  "2m",
-		BatchMax:  events.DefaultMaxBatch,
-		LogLevel:  "info",
-		LogFormat: "text",
-		Shutdown:  15 * time.Second,
-		Rules:     DefaultRulesConfig(),
-		Deadlines: events.DefaultSchedulerInterval,
+		DataDir:    "data",
+		HTTPAddr:   "127.0.0.1:8080",
+		NATSHost:   "127.0.0.1",
+		NATSPort:   4222,
+		NATSSync:   "2m",
+		BatchMax:   events.DefaultMaxBatch,
+		LogLevel:   "info",
+		LogFormat:  "text",
+		Shutdown:   15 * time.Second,
+		Rules:      DefaultRulesConfig(),
+		Deadlines:  events.DefaultSchedulerInterval,
+		MinFreeMiB: defaultMinFreeMiB,
 
 		CheckpointInterval: defaultCheckpointInterval,
 	}
@@ -137,6 +144,9 @@ func (c *ServeConfig) Validate() error {
 	}
 	if c.Replica != "" && c.NATSURL == "" {
 		errs = append(errs, errors.New("replica: replicas share one NATS deployment; give its --nats-url (an embedded server is each engine's own)"))
+	}
+	if c.MinFreeMiB < 0 {
+		errs = append(errs, fmt.Errorf("min free MiB %d: must not be negative", c.MinFreeMiB))
 	}
 	if c.Deadlines < 0 {
 		errs = append(errs, fmt.Errorf("deadline interval %s: must not be negative", c.Deadlines))
@@ -191,6 +201,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
 	fs.DurationVar(&cfg.Deadlines, "deadline-interval", ev.duration("deadline-interval", "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
 	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
+	fs.IntVar(&cfg.MinFreeMiB, "min-free-mib", ev.int("min-free-mib", "HOSO_MIN_FREE_MIB", cfg.MinFreeMiB), "free space (MiB) the data directory's filesystem must keep for serve to be ready, 0 for no check (env HOSO_MIN_FREE_MIB)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
 	fs.DurationVar(&cfg.Shutdown, "shutdown-timeout", cfg.Shutdown, "how long a clean shutdown may take")
@@ -483,12 +494,25 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
 		Publisher: events.NewOutcomePublisher(js), Access: access, Replica: replicaState(cfg.Replica, replica),
 		AnyIPHost: cfg.InsecureOpen,
-		Ready: func(context.Context) error {
+		Ready: func(ctx context.Context) error {
 			switch {
 			case !nc.IsConnected():
 				return fmt.Errorf("not connected to NATS (%s)", nc.Status())
+			case embedded != nil && embedded.JetStreamHealth() != nil:
+				return fmt.Errorf("the embedded JetStream cannot take events (%v); hoso restarts it once the disk has room", embedded.JetStreamHealth())
+			}
+			if err := checkFreeSpace(cfg.DataDir, cfg.MinFreeMiB); err != nil {
+				return err
+			}
+			switch {
 			case !consumer.Ready():
 				return errors.New("consumer not ready: not started yet, the last batch failed to apply, or its durable consumer was changed and is being restored")
+			}
+			// JetStream answers: the log can take events.
+			pctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
+			defer cancel()
+			if _, err := js.AccountInfo(pctx); err != nil {
+				return fmt.Errorf("JetStream does not answer: %w", err)
 			}
 			return nil
 		},
@@ -561,6 +585,9 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		run("replica", func(ctx context.Context) error { return replica.Run(ctx, lead, follow) })
 	}
 	run("reloader", reload.run)
+	if embedded != nil {
+		run("jetstream", func(ctx context.Context) error { return embedded.KeepJetStream(ctx, jetStreamRetry, log) })
+	}
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
@@ -598,6 +625,34 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	log.Info("stopped")
 	return runErr
 }
+
+// checkFreeSpace returns an error if the filesystem of dir has less than
+// minMiB MiB free for an unprivileged writer (0: no check).
+func checkFreeSpace(dir string, minMiB int) error {
+	if minMiB <= 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	free := st.Bavail * uint64(st.Bsize) >> 20
+	if free < uint64(minMiB) {
+		return fmt.Errorf("the disk of %s has %d MiB free, less than the %d MiB serve keeps (--min-free-mib): publishes would fail; free some space, serve goes on by itself", dir, free, minMiB)
+	}
+	return nil
+}
+
+// Readiness probe and JetStream recovery of serve.
+const (
+	// defaultMinFreeMiB is ServeConfig.MinFreeMiB's default.
+	defaultMinFreeMiB = 100
+	// readyProbeTimeout bounds the JetStream request each /readyz makes.
+	readyProbeTimeout = 2 * time.Second
+	// jetStreamRetry is how often serve tries to restart an embedded
+	// JetStream that turned itself off (its disk filled).
+	jetStreamRetry = 2 * time.Second
+)
 
 // closeLogged closes something at shutdown and logs a failure.
 func closeLogged(log *slog.Logger, what string, close func() error) {
