@@ -54,14 +54,18 @@ func misdirected(anyIP bool) *apiError {
 // another site could make a browser send it after pointing its own name
 // at 127.0.0.1 (DNS rebinding).
 var errMisdirected = &apiError{status: http.StatusMisdirectedRequest, code: "misdirected",
-	msg: "this server has no access file and answers only requests addressed to localhost, 127.0.0.1 or [::1] (with any port); " +
-		"reach it by one of those, or give it an access file (hoso serve --access) to serve other names"}
+	msg: "this server has no access file and answers only requests addressed to localhost, 127.0.0.0/8 or [::1] (with any port); " +
+		"reach it by one of those, or give it an access file (hoso serve --access) to serve other names",
+	vi: "Máy chủ chưa có tệp phân quyền nên chỉ trả lời yêu cầu gửi tới localhost, 127.0.0.0/8 hoặc [::1]; " +
+		"hãy mở bằng một trong các địa chỉ đó, hoặc cấu hình tệp phân quyền (hoso serve --access)"}
 
 // errMisdirectedIP is errMisdirected for a server that also answers IP
 // addresses (Config.AnyIPHost).
 var errMisdirectedIP = &apiError{status: http.StatusMisdirectedRequest, code: "misdirected",
 	msg: "this server has no access file and answers only requests addressed to localhost or an IP address (with any port); " +
-		"reach it by its address, or give it an access file (hoso serve --access) to serve names"}
+		"reach it by its address, or give it an access file (hoso serve --access) to serve names",
+	vi: "Máy chủ chưa có tệp phân quyền nên chỉ trả lời yêu cầu gửi tới localhost hoặc một địa chỉ IP; " +
+		"hãy mở bằng địa chỉ IP, hoặc cấu hình tệp phân quyền (hoso serve --access)"}
 
 // hostAllowed reports whether a server without access control answers a
 // request whose Host header is host: localhost (any case), an IPv4
@@ -104,11 +108,13 @@ func checkQuery(raw string) *apiError {
 	}
 	if strings.Count(raw, "&")+1 > maxQueryParams {
 		return &apiError{status: http.StatusBadRequest, code: "bad_query",
-			msg: sprintf("the query string has more than %d parameters", maxQueryParams)}
+			msg: sprintf("the query string has more than %d parameters", maxQueryParams),
+			vi:  sprintf("chuỗi truy vấn có hơn %d tham số", maxQueryParams)}
 	}
 	if _, err := url.ParseQuery(raw); err != nil {
 		return &apiError{status: http.StatusBadRequest, code: "bad_query",
-			msg: "the query string does not parse: a malformed %-escape, or a ';' (separate parameters with '&')"}
+			msg: "the query string does not parse: a malformed %-escape, or a ';' (separate parameters with '&')",
+			vi:  "chuỗi truy vấn không đọc được: mã %-escape sai, hoặc có dấu ';' (các tham số cách nhau bằng '&')"}
 	}
 	return nil
 }
