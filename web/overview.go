@@ -29,6 +29,10 @@ type overview struct {
 	WorstAgencies    []statsRow
 	WorstProcedures  []statsRow
 	Charts           []chart
+
+	// Scoped: the user sees some agencies only, and Totals (which span
+	// every agency) are left out of the page.
+	Scoped bool
 }
 
 // overviewPage answers GET /: the headline numbers and rates of the
@@ -116,7 +120,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u := userFrom(ctx); u != nil && u.Scoped() {
 		// The running totals and the agency list span every agency.
-		ov.Totals, ov.Agencies = workflow.Totals{}, u.Agencies
+		ov.Totals, ov.Agencies, ov.Scoped = workflow.Totals{}, u.Agencies, true
 	}
 
 	var rate, recv []chartItem
@@ -147,6 +151,9 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		vbarChart("c-recv", label(lang, "ov.recvmonth"), recv),
 		hbarChart("c-status", label(lang, "ov.statusdist"), status),
 		hbarChart("c-overdue", label(lang, "ov.overdueby"), overdue),
+	}
+	if ov.Scoped {
+		ov.Charts = slices.Delete(ov.Charts, 2, 3) // the status distribution is of every agency
 	}
 	rememberLanguage(w, r, lang)
 	return s.render(w, r, http.StatusOK, "overview", &view{Lang: lang, Nav: "overview", Title: label(lang, "ov.title"), Data: ov})

@@ -78,6 +78,17 @@ func TestScopedUserSeesOnlyTheirAgency(t *testing.T) {
 		}
 	}
 
+	// The overview's running totals span every agency: a scoped user's
+	// overview leaves them out (not zeros); an unscoped user's shows them.
+	for user, want := range map[string]bool{"viewer-hai": false, "admin": true} {
+		_, body := f.get("/", user)
+		for _, key := range []string{"ov.alldossiers", "ov.rejections", "ov.statusdist"} {
+			if got := strings.Contains(body, label(langVI, key)); got != want {
+				t.Errorf("/ as %s shows %q: %t, want %t", user, label(langVI, key), got, want)
+			}
+		}
+	}
+
 	// Another agency's dossier is not found, as a page, a CSV or JSON.
 	for _, path := range []string{"/dossiers/" + codeXay1, "/dossiers/" + codeXay1 + "?format=csv", "/api/v1/dossiers/" + codeXay1} {
 		if resp, body := f.get(path, "auditor-hai"); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "UB-XAY") {
