@@ -78,8 +78,10 @@ func (db *DB) DossierHistory(ctx context.Context, code string) (*workflow.Dossie
 	return d, entries, nil
 }
 
-// VerifyAll verifies every dossier in code order and calls fn with each
-// report, outside any transaction. It verifies a few hundred dossiers per
+// VerifyAll verifies every dossier in code order, as Verify does (its
+// chain, its record against its history, its entries' sequences and
+// dedupe keys, its counts), and calls fn with each report, outside any
+// transaction. It verifies a few hundred dossiers per
 // round, each in a read transaction of its own, so that a long audit
 // never keeps one open: each dossier is checked against its own history
 // as of one commit, but dossiers that Apply creates during the audit may
@@ -107,7 +109,7 @@ func (db *DB) VerifyAll(ctx context.Context, fn func(workflow.ChainReport) error
 	}
 }
 
-// VerifyPage verifies the chains of up to max dossiers (default
+// VerifyPage verifies, as Verify does, up to max dossiers (default
 // DefaultLimit, capped at MaxLimit) after the code after ("" for the
 // first), in code order, and returns their reports and the cursor of the
 // next page: the code of the last dossier verified, "" after the last
