@@ -256,8 +256,15 @@ func TestSession(t *testing.T) {
 		t.Errorf("API with nothing = %d, want 401", resp.StatusCode)
 	}
 
+	// A login from another site's page is refused: no session.
+	req, _ := http.NewRequest("POST", as.URL+"/login", strings.NewReader(url.Values{"token": {as.tokens["ana"]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp := as.do(t, req); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+		t.Errorf("a cross-site login = %d with cookies %v, want 403 and none", resp.StatusCode, resp.Cookies())
+	}
 	// A logout from another site's page is refused and leaves the session.
-	req, _ := http.NewRequest("POST", as.URL+"/logout", nil)
+	req, _ = http.NewRequest("POST", as.URL+"/logout", nil)
 	req.AddCookie(c)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if resp := as.do(t, req); resp.StatusCode != http.StatusForbidden {
