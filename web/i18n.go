@@ -144,6 +144,7 @@ var labels = map[string][2]string{
 	"ds.chainbroken": {"Chuỗi băm bị phá vỡ", "Hash chain broken"},
 	"ds.entries":     {"mục", "entries"},
 	"ds.brokenat":    {"tại mục", "at entry"},
+	"ds.recordbad":   {"Hồ sơ khác với lịch sử của nó", "The dossier differs from its history"},
 	"ds.start":       {"(mới)", "(new)"},
 
 	"fd.title":    {"Sự kiện bị từ chối và báo sai trạng thái", "Rejected events and status mismatches"},

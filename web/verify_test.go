@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +135,35 @@ func TestVerifyAPICleanStore(t *testing.T) {
 	getJSON(t, srv, "/api/v1/audit/verify", &page)
 	if page.Checked != 3 || page.Total != 3 || len(page.Items) != 0 || len(page.Store) != 0 {
 		t.Errorf("audit verify of an intact store = %+v, want 3 checked, nothing found", page)
+	}
+}
+
+// TestDossierPageNamesAnEditedRecord checks the dossier page's badge for
+// a record that differs from its history, its chain intact.
+func TestDossierPageNamesAnEditedRecord(t *testing.T) {
+	const code = "000.00.12.H57-251001-0002"
+	srv := verifyServer(t, func(tx *bbolt.Tx) error {
+		bk := tx.Bucket([]byte("dossiers"))
+		rec := slices.Clone(bk.Get([]byte(code)))
+		at := bytes.Index(rec, []byte("\x0aprocessing\x08"))
+		if at < 0 {
+			return fmt.Errorf("no state and status 4 in % x", rec)
+		}
+		rec[at+11] = 0x14
+		return bk.Put([]byte(code), rec)
+	})
+	resp, err := srv.Client().Get(srv.URL + "/dossiers/" + code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	i := bytes.Index(body, []byte(`id="verify-badge"`))
+	if resp.StatusCode != http.StatusOK || i < 0 {
+		t.Fatalf("GET /dossiers/%s = %d\n%s", code, resp.StatusCode, body)
+	}
+	badge := string(body[i : i+bytes.Index(body[i:], []byte("</p>"))])
+	if !strings.Contains(badge, "Hồ sơ khác với lịch sử") || !strings.Contains(badge, "status") || strings.Contains(badge, "-1") {
+		t.Errorf("verify badge of an edited record: %s", badge)
 	}
 }
