@@ -27,17 +27,18 @@ import (
 // its own history: the hash chain (workflow.VerifyChain), the record
 // against the fold of the entries under its definition
 // (workflow.Catalog.CheckRecord), each entry's sequence (increasing, at
-// or below the applied sequence, no rejection recorded at it) and its
-// event id in dedupe, and the record's counts of rejections and
-// mismatches against the rows that name it.
+// or below the applied sequence) and its event id in dedupe, and the
+// record's counts of rejections and mismatches against the rows that
+// name it.
 //
 // The store as a whole (DB.VerifyStore) is checked in one read
 // transaction: every index key points at a record that has that value and
 // every record has its key in each index it belongs to; the counters, the
 // statistics rows and the history length equal a recount; every
 // rejection, mismatch and outcome row sits under its sequence, at or below
-// the applied sequence; a mismatch of an applied event has no rejection
-// at its sequence and one of a rejected event has.
+// the applied sequence; no history entry applied the sequence of a
+// rejection; a mismatch of an applied event has no rejection at its
+// sequence and one of a rejected event has.
 //
 // All of this is checked from inside the file, so it catches an edit
 // that leaves the file inconsistent. A writer who rewrites consistently
@@ -109,10 +110,10 @@ func (b *buckets) verifyDossier(cat *workflow.Catalog, applied uint64, dst []wor
 // transaction, with cursors and scratch space reused from one to the
 // next.
 type dossierVerifier struct {
-	rejections, dedupe getter
-	rejByDossier       *bbolt.Cursor
-	misByDossier       *bbolt.Cursor
-	key                []byte
+	dedupe       getter
+	rejByDossier *bbolt.Cursor
+	misByDossier *bbolt.Cursor
+	key          []byte
 }
 
 func (dv *dossierVerifier) verify(b *buckets, cat *workflow.Catalog, applied uint64, dst []workflow.HistoryEntry, d *workflow.Dossier) ([]workflow.HistoryEntry, workflow.ChainReport) {
@@ -130,10 +131,7 @@ func (dv *dossierVerifier) verify(b *buckets, cat *workflow.Catalog, applied uin
 		f.Dossier = d.Code
 		r.Findings = append(r.Findings, f)
 	}
-	var (
-		prev uint64
-		key  [8]byte
-	)
+	var prev uint64
 	for i := range entries {
 		e := &entries[i]
 		field := func() string { return "history[" + strconv.Itoa(i) + "].seq" }
@@ -146,11 +144,6 @@ func (dv *dossierVerifier) verify(b *buckets, cat *workflow.Catalog, applied uin
 				Problem: fmt.Sprintf("entry %d has sequence %d, above the applied sequence %d", i, e.Seq, applied)})
 		}
 		prev = e.Seq
-		binary.BigEndian.PutUint64(key[:], e.Seq)
-		if dv.rejections.get(b.rejections, key[:]) != nil {
-			add(workflow.Finding{Field: field(), Bucket: bucketRejections, Key: strconv.FormatUint(e.Seq, 10),
-				Problem: fmt.Sprintf("a rejection is recorded at sequence %d, which entry %d applied", e.Seq, i)})
-		}
 		dv.key = appendDedupeKey(dv.key[:0], e.EventID)
 		v := dv.dedupe.get(b.dedupe, dv.key)
 		if seq, n := binary.Uvarint(v); n <= 0 || n != len(v) || seq != e.Seq {
@@ -205,6 +198,9 @@ type storeCheck struct {
 	seed maphash.Seed
 	out  []workflow.Finding
 	want map[string]uint64 // counters as a recount gives them
+	// rejected holds the sequences of the rejection rows, in order, for
+	// history to check that no entry applied one of them.
+	rejected []uint64
 }
 
 func (s *storeCheck) add(f workflow.Finding) { s.out = append(s.out, f) }
@@ -247,7 +243,7 @@ func (b *buckets) verifyStore(ctx context.Context, cat *workflow.Catalog) ([]wor
 		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaAppliedSeq, Problem: err.Error()})
 	}
 	for _, step := range []func(context.Context, uint64) error{
-		s.dossiers, s.history, s.rejections, s.mismatches, s.outbox, s.counters,
+		s.dossiers, s.rejections, s.history, s.mismatches, s.outbox, s.counters,
 	} {
 		if err := step(ctx, applied); err != nil {
 			return nil, err
@@ -390,8 +386,10 @@ func (s *storeCheck) compareStats(name string, bk *bbolt.Bucket, want map[string
 	}
 }
 
-// history counts the history entries and names entries whose dossier
-// has no record.
+// history counts the history entries, names entries whose dossier has
+// no record, and entries at the sequence of a rejection row (a message
+// is either applied or rejected). It reads only the sequence of each
+// entry, which starts its record.
 func (s *storeCheck) history(ctx context.Context, _ uint64) error {
 	b := s.b
 	var (
@@ -400,7 +398,7 @@ func (s *storeCheck) history(ctx context.Context, _ uint64) error {
 		missing bool   // last has no record
 	)
 	c := b.history.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -416,6 +414,15 @@ func (s *storeCheck) history(ctx context.Context, _ uint64) error {
 		if missing {
 			s.add(workflow.Finding{Dossier: string(code), Bucket: bucketHistory, Key: fmt.Sprintf("%s/%d", code, index),
 				Problem: "the history entry belongs to no dossier record"})
+		}
+		if len(s.rejected) == 0 || len(v) < 2 || v[0] != recordVersion {
+			continue // a record that does not decode is reported with its chain
+		}
+		seq, m := binary.Uvarint(v[1:])
+		if _, found := slices.BinarySearch(s.rejected, seq); m > 0 && found {
+			s.add(workflow.Finding{Dossier: string(code), Field: "history[" + strconv.Itoa(index) + "].seq",
+				Bucket: bucketRejections, Key: strconv.FormatUint(seq, 10),
+				Problem: fmt.Sprintf("a rejection is recorded at sequence %d, which entry %d applied", seq, index)})
 		}
 	}
 	s.want[countEntries] = n
@@ -442,6 +449,9 @@ func (s *storeCheck) rejections(ctx context.Context, applied uint64) error {
 			continue
 		}
 		s.checkRow(bucketRejections, k, r.Seq, r.Dossier, applied)
+		if len(k) == 8 {
+			s.rejected = append(s.rejected, seqOf(k))
+		}
 		s.want[countRejections]++
 		s.want[countReasonPrefix+string(r.Reason)]++
 		ik := prefixSeqKey(string(r.Reason), r.Seq)
