@@ -691,7 +691,7 @@ func keyText(bucket string, k []byte) string {
 	case bucketStats, bucketGauges:
 		if len(k) > 1 {
 			parts := bytes.Split(k[1:], []byte{sep})
-			out := strconv.Itoa(int(k[0]))
+			out := part(k[:1]) // the kind: d for dossiers, f for feedback
 			for _, p := range parts {
 				out += " " + part(p)
 			}
