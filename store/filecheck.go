@@ -115,7 +115,7 @@ func checkFileSize(path string) error {
 		}
 	}
 	if len(metas) == 0 {
-		return fmt.Errorf("%s: %w", path, ErrNotStore)
+		return ErrNotStore
 	}
 	m := metas[0]
 	for _, x := range metas[1:] {
@@ -124,8 +124,8 @@ func checkFileSize(path string) error {
 		}
 	}
 	if need := int64(m.pgid) * int64(m.pageSize); size < need {
-		return fmt.Errorf("%s: %w: %d bytes, its meta page (transaction %d) needs %d pages of %d bytes, %d bytes",
-			path, ErrTruncated, size, m.txid, m.pgid, m.pageSize, need)
+		return fmt.Errorf("%w: %d bytes, its meta page (transaction %d) counts %d pages of %d bytes, %d bytes",
+			ErrTruncated, size, m.txid, m.pgid, m.pageSize, need)
 	}
 	return nil
 }
