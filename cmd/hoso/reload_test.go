@@ -25,7 +25,7 @@ import (
 // removed user's token is refused and a new one accepted, a removed NATS
 // user is disconnected and a new one let in. A broken access file leaves
 // the previous users in force and shows in the reload metric until a
-// good one is loaded.
+// good one is loaded; so does an access file anyone may write.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, certA := writeCert(t, t.TempDir(), "hoso A")
@@ -150,6 +150,21 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	}
 	if _, metrics, _ := get("/metrics", after["alice"]); !strings.Contains(metrics, "hoso_config_last_reload_successful 0") {
 		t.Errorf("metrics after a failed reload lack hoso_config_last_reload_successful 0")
+	}
+
+	// A good access file anyone may write is refused too: whoever wrote
+	// it does not get in.
+	planted := writeUsers("alice", "carol", "mallory")
+	if err := os.Chmod(accessFile, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	hup()
+	c.waitFor(t, "reload failed; the previous files stay in force")
+	if code, _, _ := get("/api/v1/definitions", planted["mallory"]); code != 401 {
+		t.Errorf("after the reload of a world-writable access file, its new user: %d, want 401", code)
+	}
+	if code, _, _ := get("/api/v1/definitions", after["carol"]); code != 200 {
+		t.Errorf("after the reload of a world-writable access file, carol: %d, want 200 (the previous file in force)", code)
 	}
 }
 
