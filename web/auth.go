@@ -289,7 +289,8 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>hoso — Đăng nhập / Sign in</title>
 <link rel="stylesheet" href="/static/style.css"></head>
 <body><main><h1>Đăng nhập / Sign in</h1>
-{{if .Failed}}<p class="error">Mã truy cập không đúng / Invalid token</p>{{end}}
+{{if .Throttled}}<p class="error">Quá nhiều lần đăng nhập sai từ địa chỉ này; hãy thử lại sau / Too many failed sign-ins from this address; try again later</p>
+{{else if .Failed}}<p class="error">Mã truy cập không đúng / Invalid token</p>{{end}}
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{{.Next}}">
 <label>Mã truy cập / Access token <input type="password" name="token" autocomplete="current-password" required></label>
@@ -313,7 +314,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		}
 		key, now := clientKey(r.RemoteAddr), s.now()
 		if retry, blocked := s.limiter.failures.blocked(key, now); blocked {
-			s.throttled(w, r, retry)
+			s.refused(r, slog.LevelWarn, "throttled", "")
+			retryAfter(w, retry)
+			loginForm(w, http.StatusTooManyRequests, loginData{Next: next, Throttled: true})
 			return
 		}
 		if u, ok := s.access.Load().Authenticate(r.PostFormValue("token")); ok {
@@ -330,19 +333,24 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		}
 		s.limiter.failures.fail(key, now)
 		s.log.Warn("dashboard login refused", "client", r.RemoteAddr, "request_id", requestID(r))
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = loginTemplate.Execute(w, struct {
-			Next   string
-			Failed bool
-		}{next, true})
+		loginForm(w, http.StatusUnauthorized, loginData{Next: next, Failed: true})
 		return
 	}
+	loginForm(w, http.StatusOK, loginData{Next: next})
+}
+
+// loginData is what the login form shows.
+type loginData struct {
+	Next      string // the page to go to after the login
+	Failed    bool   // the token given was wrong
+	Throttled bool   // the client failed too often: no token is checked for now
+}
+
+// loginForm answers with the login form.
+func loginForm(w http.ResponseWriter, status int, d loginData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = loginTemplate.Execute(w, struct {
-		Next   string
-		Failed bool
-	}{next, false})
+	w.WriteHeader(status)
+	_ = loginTemplate.Execute(w, d)
 }
 
 // logout ends the session on the server and clears its cookie.

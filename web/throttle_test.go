@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,6 +78,15 @@ func TestAuthThrottle(t *testing.T) {
 	check429("a wrong token", as.api(t, "hoso_wrong"), "59")
 	check429("a good token", as.api(t, as.tokens["ana"]), "59")
 	check429("a login with a good token", as.login(t, as.tokens["ana"], "/"), "59")
+	resp, err := as.client.PostForm(as.URL+"/login", url.Values{"token": {as.tokens["ana"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Too many failed sign-ins") || len(resp.Cookies()) != 0 {
+		t.Errorf("a login while throttled = %d %s, cookies %v; want the form saying why, no cookie", resp.StatusCode, body, resp.Cookies())
+	}
 	req, _ := http.NewRequest("GET", as.URL+"/api/v1/no-such-route", nil)
 	req.Header.Set("Authorization", "Bearer "+as.tokens["ana"])
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
@@ -87,7 +97,7 @@ func TestAuthThrottle(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", as.URL+"/api/v1/no-such-route", nil)
 	req.Header.Set("Authorization", "Bearer hoso_wrong")
-	resp, err := fromAddr(t, "127.0.0.2").Do(req)
+	resp, err = fromAddr(t, "127.0.0.2").Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
