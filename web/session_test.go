@@ -327,28 +327,32 @@ func TestSessionAccessChange(t *testing.T) {
 		{"promoted", "viewer", nil},
 		{"moved", "viewer", []string{"H57"}},
 		{"rotated", "viewer", nil},
+		{"renamed", "viewer", nil},
 	}
 	as := newAuthServer(t, Config{}, users...)
 	sessions := map[string]*http.Cookie{}
 	for _, u := range users {
 		sessions[u.name] = as.session(t, u.name)
 	}
-	delete(as.tokens, "rotated") // a new token for the same name, role and agencies
+	delete(as.tokens, "rotated")            // a new token for the same name, role and agencies
+	as.tokens["bob"] = as.tokens["renamed"] // the same token under another name
 	if err := as.s.SetAccess(testAccess(t, as.tokens,
 		testUser{"kept", "viewer", []string{"H57"}},
 		testUser{"promoted", "admin", nil},
 		testUser{"moved", "viewer", []string{"X99"}},
 		testUser{"rotated", "viewer", nil},
+		testUser{"bob", "viewer", nil},
 	)); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]int{"kept": 404, "removed": 303, "promoted": 303, "moved": 303, "rotated": 303} {
+	// Ended at the reload, not only when next used.
+	if n := as.s.sessions.len(); n != 1 {
+		t.Errorf("after the reload the server holds %d sessions, want 1 (kept's)", n)
+	}
+	for name, want := range map[string]int{"kept": 404, "removed": 303, "promoted": 303, "moved": 303, "rotated": 303, "renamed": 303} {
 		if got := as.page(t, sessions[name]); got != want {
 			t.Errorf("after the reload, the session of %s = %d, want %d", name, got, want)
 		}
-	}
-	if n := as.s.sessions.len(); n != 1 {
-		t.Errorf("after the reload the server holds %d sessions, want 1 (kept's)", n)
 	}
 }
 

@@ -175,6 +175,24 @@ func TestFailureTableBounded(t *testing.T) {
 	}
 }
 
+// TestFailureWindow: failures count within a window from the first; one
+// exactly a window after it starts a new count.
+func TestFailureWindow(t *testing.T) {
+	clock := newFakeClock()
+	ft := newFailureTable(2, time.Minute, 10)
+	ft.fail("192.0.2.1", clock.Now())
+	clock.Add(time.Minute)
+	ft.fail("192.0.2.1", clock.Now())
+	if _, blocked := ft.blocked("192.0.2.1", clock.Now()); blocked {
+		t.Errorf("two failures a window apart blocked the client")
+	}
+	clock.Add(time.Minute - time.Nanosecond)
+	ft.fail("192.0.2.1", clock.Now())
+	if retry, blocked := ft.blocked("192.0.2.1", clock.Now()); !blocked || retry != time.Minute {
+		t.Errorf("two failures within a window: blocked %t for %v, want a window", blocked, retry)
+	}
+}
+
 func TestClientKey(t *testing.T) {
 	for _, tc := range []struct{ addr, want string }{
 		{"127.0.0.1:5555", "127.0.0.1"},
