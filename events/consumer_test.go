@@ -337,7 +337,11 @@ func TestConsumerRecoversLostDelivery(t *testing.T) {
 // side of the engine without the real store's commit.
 func BenchmarkPipeline(b *testing.B) {
 	_, _, js := startJS(b)
-	cons := setup(b, js)
+	// Ten dossiers take every event: lift the per-dossier limit.
+	cons, err := events.Setup(b.Context(), js, events.StreamConfig{MaxEventsPerDossier: 1 << 40})
+	if err != nil {
+		b.Fatal(err)
+	}
 	st := &memStore{}
 	c := events.NewConsumer(js, cons, st, nil, events.ConsumerConfig{Logger: testLogger(b)})
 	run(b, c.Run)

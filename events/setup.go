@@ -15,7 +15,19 @@ const (
 	DefaultOutcomesMaxAge   = 30 * 24 * time.Hour
 	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
 	DefaultAckWait          = 30 * time.Second
-	DefaultMaxAckPending    = 20000
+	// DefaultMaxEventsPerDossier is StreamConfig.MaxEventsPerDossier's
+	// default: far more than any dossier's handling makes, far less than
+	// a flood.
+	DefaultMaxEventsPerDossier = 10000
+	// DefaultDeadLettersPerSource is StreamConfig.DeadLettersPerSource's
+	// default.
+	DefaultDeadLettersPerSource = 100000
+	// DefaultOutcomesMaxBytes and DefaultDeadLetterMaxBytes bound the
+	// outcome and dead-letter streams, which are caches: past them the
+	// oldest messages go.
+	DefaultOutcomesMaxBytes   = 8 << 30
+	DefaultDeadLetterMaxBytes = 1 << 30
+	DefaultMaxAckPending      = 20000
 	// outcomesDuplicateWindow covers a relay that restarts and republishes
 	// what it had sent but not yet marked published.
 	outcomesDuplicateWindow = 10 * time.Minute
@@ -47,6 +59,24 @@ type StreamConfig struct {
 	// DeadLetterMaxAge is how long HOSO_DEADLETTER keeps dead letters;
 	// default 30 days.
 	DeadLetterMaxAge time.Duration
+	// MaxEventsPerDossier is the most messages HOSO_EVENTS keeps on one
+	// subject, hoso.events.<source>.<dossier-token>: one source's events
+	// about one dossier; default DefaultMaxEventsPerDossier. A publish
+	// beyond it is refused ("maximum messages per subject exceeded"), so
+	// a source flooding a subject fills no disk; nothing already in the
+	// log is ever evicted.
+	MaxEventsPerDossier int64
+	// DeadLettersPerSource is the most dead letters HOSO_DEADLETTER keeps
+	// of one source (its subject hoso.deadletter.<source>): its oldest go
+	// first, so one source's garbage cannot push out another's; default
+	// DefaultDeadLettersPerSource.
+	DeadLettersPerSource int64
+	// OutcomesMaxBytes and DeadLetterMaxBytes bound the size of
+	// HOSO_OUTCOMES and HOSO_DEADLETTER, oldest messages going first;
+	// defaults DefaultOutcomesMaxBytes (8 GiB) and
+	// DefaultDeadLetterMaxBytes (1 GiB).
+	OutcomesMaxBytes   int64
+	DeadLetterMaxBytes int64
 	// Replicas is the number of replicas of both streams in a JetStream
 	// cluster; default 1 (a single server). Use 3 for durability beyond one
 	// machine.
@@ -75,6 +105,18 @@ func (c *StreamConfig) setDefaults() {
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1
+	}
+	if c.MaxEventsPerDossier <= 0 {
+		c.MaxEventsPerDossier = DefaultMaxEventsPerDossier
+	}
+	if c.DeadLettersPerSource <= 0 {
+		c.DeadLettersPerSource = DefaultDeadLettersPerSource
+	}
+	if c.OutcomesMaxBytes <= 0 {
+		c.OutcomesMaxBytes = DefaultOutcomesMaxBytes
+	}
+	if c.DeadLetterMaxBytes <= 0 {
+		c.DeadLetterMaxBytes = DefaultDeadLetterMaxBytes
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = DefaultAckWait
@@ -124,6 +166,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		Duplicates:  cfg.DuplicateWindow,
 		MaxMsgSize:  MaxMessageSize + streamMsgHeadroom,
 		Replicas:    cfg.Replicas,
+		// Refuse, never evict: the log keeps every event it took.
+		MaxMsgsPerSubject:    cfg.MaxEventsPerDossier,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, events); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", EventsStream, err)
@@ -135,6 +181,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      cfg.OutcomesMaxAge,
+		MaxBytes:    cfg.OutcomesMaxBytes,
 		Duplicates:  outcomesDuplicateWindow,
 		Replicas:    cfg.Replicas,
 	}
@@ -148,8 +195,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      cfg.DeadLetterMaxAge,
-		Duplicates:  outcomesDuplicateWindow,
-		Replicas:    cfg.Replicas,
+		MaxBytes:    cfg.DeadLetterMaxBytes,
+		// Per source: one source's garbage pushes out only its own.
+		MaxMsgsPerSubject: cfg.DeadLettersPerSource,
+		Duplicates:        outcomesDuplicateWindow,
+		Replicas:          cfg.Replicas,
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, deadLetters); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", DeadLetterStream, err)

@@ -43,6 +43,13 @@ type ServeConfig struct {
 	Rules     RulesConfig   // definitions and calendar
 	Deadlines time.Duration // how often the deadline scheduler scans; 0 turns it off
 	BatchMax  int           // most events applied in one transaction; default events.DefaultMaxBatch
+	// MaxEventsPerDossier is the most events HOSO_EVENTS takes on one
+	// subject (one source, one dossier); default
+	// events.DefaultMaxEventsPerDossier. DeadLettersPerSource is the most
+	// dead letters kept of one source; default
+	// events.DefaultDeadLettersPerSource.
+	MaxEventsPerDossier  int64
+	DeadLettersPerSource int64
 	// MinFreeMiB is the free space, in MiB, that the data directory's
 	// filesystem must keep for serve to be ready (/readyz); default 100,
 	// 0 turns the check off. The embedded JetStream and the store write
@@ -102,6 +109,9 @@ func DefaultServeConfig() ServeConfig {
 		Deadlines:  events.DefaultSchedulerInterval,
 		MinFreeMiB: defaultMinFreeMiB,
 
+		MaxEventsPerDossier:  events.DefaultMaxEventsPerDossier,
+		DeadLettersPerSource: events.DefaultDeadLettersPerSource,
+
 		CheckpointInterval: defaultCheckpointInterval,
 	}
 }
@@ -144,6 +154,12 @@ func (c *ServeConfig) Validate() error {
 	}
 	if c.Replica != "" && c.NATSURL == "" {
 		errs = append(errs, errors.New("replica: replicas share one NATS deployment; give its --nats-url (an embedded server is each engine's own)"))
+	}
+	if c.MaxEventsPerDossier < 1 {
+		errs = append(errs, fmt.Errorf("max events per dossier %d: must be at least 1", c.MaxEventsPerDossier))
+	}
+	if c.DeadLettersPerSource < 1 {
+		errs = append(errs, fmt.Errorf("dead letters per source %d: must be at least 1", c.DeadLettersPerSource))
 	}
 	if c.MinFreeMiB < 0 {
 		errs = append(errs, fmt.Errorf("min free MiB %d: must not be negative", c.MinFreeMiB))
@@ -201,6 +217,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.StringVar(&cfg.Rules.CutOff, "cutoff", envOr(getenv, "HOSO_CUTOFF", cfg.Rules.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
 	fs.DurationVar(&cfg.Deadlines, "deadline-interval", ev.duration("deadline-interval", "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
 	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
+	fs.Int64Var(&cfg.MaxEventsPerDossier, "max-events-per-dossier", int64(ev.int("max-events-per-dossier", "HOSO_MAX_EVENTS_PER_DOSSIER", int(cfg.MaxEventsPerDossier))), "most events the log takes on one subject, one source's events about one dossier; a publish beyond is refused (env HOSO_MAX_EVENTS_PER_DOSSIER)")
+	fs.Int64Var(&cfg.DeadLettersPerSource, "deadletters-per-source", int64(ev.int("deadletters-per-source", "HOSO_DEADLETTERS_PER_SOURCE", int(cfg.DeadLettersPerSource))), "most dead letters kept of one source, its oldest going first (env HOSO_DEADLETTERS_PER_SOURCE)")
 	fs.IntVar(&cfg.MinFreeMiB, "min-free-mib", ev.int("min-free-mib", "HOSO_MIN_FREE_MIB", cfg.MinFreeMiB), "free space (MiB) the data directory's filesystem must keep for serve to be ready, 0 for no check (env HOSO_MIN_FREE_MIB)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
@@ -446,7 +464,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	streams := events.StreamConfig{}
+	streams := events.StreamConfig{MaxEventsPerDossier: cfg.MaxEventsPerDossier, DeadLettersPerSource: cfg.DeadLettersPerSource}
 	var replica *events.Replica
 	if cfg.Replica != "" {
 		streams.Consumer = events.ReplicaConsumer(cfg.Replica)
