@@ -57,7 +57,7 @@ var accessRules = map[string]rule{
 	"GET /{$}":                           {RoleViewer, reachAgencyArg},
 	"GET /overdue":                       {RoleViewer, reachAgencyArg},
 	"GET /dossiers/{code}":               {RoleViewer, reachDossier},
-	"GET /feed":                          {RoleAuditor, reachFree},
+	"GET /feed":                          {RoleAuditor, reachAgencyArg},
 	"GET /api/v1/admin/state":            {RoleAdmin, reachAll},
 	"GET /api/v1/admin/backup":           {RoleAdmin, reachAll},
 	"GET /definitions":                   {RoleViewer, reachFree},

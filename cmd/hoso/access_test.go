@@ -107,7 +107,7 @@ var routeAccess = map[string]struct {
 	"GET /{$}":                           {"viewer", "filtered"},
 	"GET /overdue":                       {"viewer", "filtered"},
 	"GET /dossiers/{code}":               {"viewer", "dossier"},
-	"GET /feed":                          {"auditor", "free"},
+	"GET /feed":                          {"auditor", "filtered"},
 	"GET /definitions":                   {"viewer", "free"},
 	"GET /api/v1/admin/state":            {"admin", "forbidden"},
 	"GET /api/v1/admin/backup":           {"admin", "forbidden"},
