@@ -22,12 +22,7 @@ const (
 	// DefaultDeadLettersPerSource is StreamConfig.DeadLettersPerSource's
 	// default.
 	DefaultDeadLettersPerSource = 100000
-	// DefaultOutcomesMaxBytes and DefaultDeadLetterMaxBytes bound the
-	// outcome and dead-letter streams, which are caches: past them the
-	// oldest messages go.
-	DefaultOutcomesMaxBytes   = 8 << 30
-	DefaultDeadLetterMaxBytes = 1 << 30
-	DefaultMaxAckPending      = 20000
+	DefaultMaxAckPending        = 20000
 	// outcomesDuplicateWindow covers a relay that restarts and republishes
 	// what it had sent but not yet marked published.
 	outcomesDuplicateWindow = 10 * time.Minute
@@ -72,9 +67,10 @@ type StreamConfig struct {
 	// DefaultDeadLettersPerSource.
 	DeadLettersPerSource int64
 	// OutcomesMaxBytes and DeadLetterMaxBytes bound the size of
-	// HOSO_OUTCOMES and HOSO_DEADLETTER, oldest messages going first;
-	// defaults DefaultOutcomesMaxBytes (8 GiB) and
-	// DefaultDeadLetterMaxBytes (1 GiB).
+	// HOSO_OUTCOMES and HOSO_DEADLETTER, oldest messages going first; 0
+	// (the default) leaves them to their age limits. JetStream reserves a
+	// stream's MaxBytes from its storage at once, so a bound larger than
+	// the server's storage fails Setup.
 	OutcomesMaxBytes   int64
 	DeadLetterMaxBytes int64
 	// Replicas is the number of replicas of both streams in a JetStream
@@ -111,12 +107,6 @@ func (c *StreamConfig) setDefaults() {
 	}
 	if c.DeadLettersPerSource <= 0 {
 		c.DeadLettersPerSource = DefaultDeadLettersPerSource
-	}
-	if c.OutcomesMaxBytes <= 0 {
-		c.OutcomesMaxBytes = DefaultOutcomesMaxBytes
-	}
-	if c.DeadLetterMaxBytes <= 0 {
-		c.DeadLetterMaxBytes = DefaultDeadLetterMaxBytes
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = DefaultAckWait
