@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -61,8 +62,10 @@ type ServerConfig struct {
 type Server struct {
 	ns *server.Server
 
-	mu             sync.Mutex      // serializes SetUsers
+	mu             sync.Mutex      // serializes SetUsers and BlockSource; guards the three below
 	opts           *server.Options // in force
+	users          []User          // as last given (ServerConfig.Users, SetUsers)
+	blocked        map[string]bool // sources that may not publish events now (BlockSource)
 	enginePassword string          // "" when the server has no users
 
 	js server.JetStreamConfig // JetStream as started, to start it again
@@ -96,7 +99,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		if cfg.EnginePassword == "" {
 			return nil, errors.New("events: start server: users need an engine password")
 		}
-		opts.Users, opts.Nkeys = serverUsers(cfg.Users, cfg.EnginePassword)
+		opts.Users, opts.Nkeys = serverUsers(cfg.Users, nil, cfg.EnginePassword)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -131,7 +134,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	js := *ns.JetStreamConfig()
 	js.StoreDir = cfg.Dir // EnableJetStream adds the "jetstream" folder itself
-	return &Server{ns: ns, opts: opts, enginePassword: cfg.EnginePassword, js: js}, nil
+	return &Server{ns: ns, opts: opts, users: cfg.Users, blocked: map[string]bool{}, enginePassword: cfg.EnginePassword, js: js}, nil
 }
 
 // JetStreamHealth returns nil if the server's JetStream runs and every
@@ -195,17 +198,22 @@ func errString(err error) string {
 }
 
 // serverUsers returns the server's users and nkey users: EngineUser with
-// enginePassword and every user of users with its permissions.
-func serverUsers(users []User, enginePassword string) ([]*server.User, []*server.NkeyUser) {
+// enginePassword and every user of users with its permissions, less the
+// publishing of events for the users of a blocked source.
+func serverUsers(users []User, blocked map[string]bool, enginePassword string) ([]*server.User, []*server.NkeyUser) {
 	pw := []*server.User{{Username: EngineUser, Password: enginePassword}}
 	var nk []*server.NkeyUser
 	for i := range users {
 		u := &users[i]
+		perms := u.Permissions()
+		if !u.Supervisor && blocked[u.Source] {
+			perms = BlockedSourcePermissions(u.Source)
+		}
 		if u.NKey != "" {
-			nk = append(nk, &server.NkeyUser{Nkey: u.NKey, Permissions: u.Permissions()})
+			nk = append(nk, &server.NkeyUser{Nkey: u.NKey, Permissions: perms})
 			continue
 		}
-		pw = append(pw, &server.User{Username: u.Name, Password: u.Password, Permissions: u.Permissions()})
+		pw = append(pw, &server.User{Username: u.Name, Password: u.Password, Permissions: perms})
 	}
 	return pw, nk
 }
@@ -227,10 +235,46 @@ func (s *Server) SetUsers(users []User) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	opts := s.opts.Clone()
-	opts.Users, opts.Nkeys = serverUsers(users, s.enginePassword)
-	if err := s.ns.ReloadOptions(opts); err != nil {
+	if err := s.apply(users, s.blocked); err != nil {
 		return fmt.Errorf("events: set users: %w", err)
+	}
+	s.users = users
+	return nil
+}
+
+// BlockSource withdraws (blocked true) or gives back the permission of
+// the source's users to publish events: while blocked, the server refuses
+// their publishes on hoso.events.<source>.> as permission violations,
+// and they keep reading their outcomes. A block outlives SetUsers. It
+// returns ErrUsersOff on a server without users.
+func (s *Server) BlockSource(source string, blocked bool) error {
+	if s.enginePassword == "" {
+		return ErrUsersOff
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.blocked[source] == blocked {
+		return nil
+	}
+	next := maps.Clone(s.blocked)
+	if blocked {
+		next[source] = true
+	} else {
+		delete(next, source)
+	}
+	if err := s.apply(s.users, next); err != nil {
+		return fmt.Errorf("events: block source %s: %w", source, err)
+	}
+	s.blocked = next
+	return nil
+}
+
+// apply puts the users with the blocks in force. s.mu is held.
+func (s *Server) apply(users []User, blocked map[string]bool) error {
+	opts := s.opts.Clone()
+	opts.Users, opts.Nkeys = serverUsers(users, blocked, s.enginePassword)
+	if err := s.ns.ReloadOptions(opts); err != nil {
+		return err
 	}
 	s.opts = opts
 	return nil

@@ -82,6 +82,15 @@ func SourcePermissions(source string) *server.Permissions {
 	}
 }
 
+// BlockedSourcePermissions returns the permissions of a source's user
+// while the source is over its quota (Quota): those of SourcePermissions
+// without the publishing of events. It still reads its outcomes.
+func BlockedSourcePermissions(source string) *server.Permissions {
+	p := SourcePermissions(source)
+	p.Publish.Allow = slices.DeleteFunc(p.Publish.Allow, func(s string) bool { return s == eventsPrefix+source+".>" })
+	return p
+}
+
 // SupervisorPermissions returns the permissions of the supervisors'
 // read-only user: it reads the streams' information and their messages by
 // sequence or subject (message get, direct get), looks up consumers, and

@@ -41,13 +41,15 @@ type metrics struct {
 	drift   prometheus.Counter // changes found in the engine's consumer
 	gaps    prometheus.Counter // deleted stream messages passed over
 	removed prometheus.Counter // forbidden consumers the guard removed
+	blocks  prometheus.Counter // sources blocked for going over their quota
 
 	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
 	reloadTime prometheus.Gauge // when a reload last loaded every file
 
-	// Set by watch and watchReplica before the first scrape, read-only
-	// afterwards.
+	// Set by watch, watchReplica and watchQuota before the first scrape,
+	// read-only afterwards.
 	replica *events.Replica
+	quota   *events.Quota
 	db      *store.DB
 	relay   *events.Relay
 	cons    jetstream.Consumer
@@ -100,6 +102,10 @@ func newMetrics() *metrics {
 			Name: "hoso_consumers_removed_total",
 			Help: "Consumers of hoso's streams that no client may have (a push consumer, a source's outcome consumer filtered beyond its own outcomes) removed by the leader's guard.",
 		}),
+		blocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hoso_source_blocks_total",
+			Help: "Times a source went over its hourly quota of events (--source-quota-mib) and the embedded server refused its publishes until the hour ended.",
+		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_successful",
 			Help: "1 if the last reload of the access file, TLS certificate and NATS users file (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
@@ -111,7 +117,7 @@ func newMetrics() *metrics {
 	}
 	m.reloadOK.Set(1)
 	m.reloadTime.SetToCurrentTime()
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.removed, m.reloadOK, m.reloadTime,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.removed, m.blocks, m.reloadOK, m.reloadTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",
@@ -131,6 +137,15 @@ func newMetrics() *metrics {
 			}
 			return 0
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hoso_sources_blocked",
+			Help: "Sources whose publishes the embedded server refuses now, for going over their hourly quota (0 without --nats-users).",
+		}, func() float64 {
+			if m.quota == nil {
+				return 0
+			}
+			return float64(len(m.quota.Blocked()))
+		}),
 		&storeCollector{m: m},
 		&lagCollector{m: m},
 	)
@@ -141,6 +156,10 @@ func newMetrics() *metrics {
 // a call (an engine alone) it reports 1. Call it before the handler
 // serves.
 func (m *metrics) watchReplica(r *events.Replica) { m.replica = r }
+
+// watchQuota makes hoso_sources_blocked report q's blocked sources. Call
+// it before the handler serves.
+func (m *metrics) watchQuota(q *events.Quota) { m.quota = q }
 
 // watch gives the metrics what they read at scrape time. It must be
 // called once, before the handler serves.

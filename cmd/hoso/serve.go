@@ -50,6 +50,12 @@ type ServeConfig struct {
 	// events.DefaultDeadLettersPerSource.
 	MaxEventsPerDossier  int64
 	DeadLettersPerSource int64
+	// SourceQuotaMiB is the most each source of the embedded server's
+	// users file may publish on its event subjects in an hour, in MiB;
+	// past it the server refuses its events until the hour ends (see
+	// events.Quota). Default 64; 0 turns the quota off. It needs
+	// --nats-users.
+	SourceQuotaMiB int
 	// MinFreeMiB is the free space, in MiB, that the data directory's
 	// filesystem must keep for serve to be ready (/readyz); default 100,
 	// 0 turns the check off. The embedded JetStream and the store write
@@ -96,18 +102,19 @@ type ServeConfig struct {
 // DefaultServeConfig returns the defaults of `hoso serve`.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
-		DataDir:    "data",
-		HTTPAddr:   "127.0.0.1:8080",
-		NATSHost:   "127.0.0.1",
-		NATSPort:   4222,
-		NATSSync:   "2m",
-		BatchMax:   events.DefaultMaxBatch,
-		LogLevel:   "info",
-		LogFormat:  "text",
-		Shutdown:   15 * time.Second,
-		Rules:      DefaultRulesConfig(),
-		Deadlines:  events.DefaultSchedulerInterval,
-		MinFreeMiB: defaultMinFreeMiB,
+		DataDir:        "data",
+		HTTPAddr:       "127.0.0.1:8080",
+		NATSHost:       "127.0.0.1",
+		NATSPort:       4222,
+		NATSSync:       "2m",
+		BatchMax:       events.DefaultMaxBatch,
+		LogLevel:       "info",
+		LogFormat:      "text",
+		Shutdown:       15 * time.Second,
+		Rules:          DefaultRulesConfig(),
+		Deadlines:      events.DefaultSchedulerInterval,
+		MinFreeMiB:     defaultMinFreeMiB,
+		SourceQuotaMiB: defaultSourceQuotaMiB,
 
 		MaxEventsPerDossier:  events.DefaultMaxEventsPerDossier,
 		DeadLettersPerSource: events.DefaultDeadLettersPerSource,
@@ -160,6 +167,9 @@ func (c *ServeConfig) Validate() error {
 	}
 	if c.DeadLettersPerSource < 1 {
 		errs = append(errs, fmt.Errorf("dead letters per source %d: must be at least 1", c.DeadLettersPerSource))
+	}
+	if c.SourceQuotaMiB < 0 {
+		errs = append(errs, fmt.Errorf("source quota %d MiB: must not be negative", c.SourceQuotaMiB))
 	}
 	if c.MinFreeMiB < 0 {
 		errs = append(errs, fmt.Errorf("min free MiB %d: must not be negative", c.MinFreeMiB))
@@ -219,6 +229,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
 	fs.Int64Var(&cfg.MaxEventsPerDossier, "max-events-per-dossier", int64(ev.int("max-events-per-dossier", "HOSO_MAX_EVENTS_PER_DOSSIER", int(cfg.MaxEventsPerDossier))), "most events the log takes on one subject, one source's events about one dossier; a publish beyond is refused (env HOSO_MAX_EVENTS_PER_DOSSIER)")
 	fs.Int64Var(&cfg.DeadLettersPerSource, "deadletters-per-source", int64(ev.int("deadletters-per-source", "HOSO_DEADLETTERS_PER_SOURCE", int(cfg.DeadLettersPerSource))), "most dead letters kept of one source, its oldest going first (env HOSO_DEADLETTERS_PER_SOURCE)")
+	fs.IntVar(&cfg.SourceQuotaMiB, "source-quota-mib", ev.int("source-quota-mib", "HOSO_SOURCE_QUOTA_MIB", cfg.SourceQuotaMiB), "with --nats-users: the most MiB of events each source may publish in an hour; past it its publishes are refused until the hour ends; 0 for no quota (env HOSO_SOURCE_QUOTA_MIB)")
 	fs.IntVar(&cfg.MinFreeMiB, "min-free-mib", ev.int("min-free-mib", "HOSO_MIN_FREE_MIB", cfg.MinFreeMiB), "free space (MiB) the data directory's filesystem must keep for serve to be ready, 0 for no check (env HOSO_MIN_FREE_MIB)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "HOSO_LOG_LEVEL", cfg.LogLevel), "debug, info, warn or error (env HOSO_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "HOSO_LOG_FORMAT", cfg.LogFormat), "text or json (env HOSO_LOG_FORMAT)")
@@ -605,6 +616,16 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	run("reloader", reload.run)
 	if embedded != nil {
 		run("jetstream", func(ctx context.Context) error { return embedded.KeepJetStream(ctx, jetStreamRetry, log) })
+		if len(files.natsUsers) > 0 && cfg.SourceQuotaMiB > 0 {
+			quota := events.NewQuota(embedded, nc, events.QuotaConfig{MaxBytes: int64(cfg.SourceQuotaMiB) << 20, Logger: log,
+				OnBlock: func(_ string, until time.Time) {
+					if !until.IsZero() {
+						m.blocks.Inc()
+					}
+				}})
+			m.watchQuota(quota)
+			run("quota", quota.Run)
+		}
 	}
 	httpDone := make(chan struct{})
 	go func() {
@@ -665,6 +686,10 @@ func checkFreeSpace(dir string, minMiB int) error {
 const (
 	// defaultMinFreeMiB is ServeConfig.MinFreeMiB's default.
 	defaultMinFreeMiB = 100
+	// defaultSourceQuotaMiB is ServeConfig.SourceQuotaMiB's default: some
+	// 30,000 events an hour of an ordinary size, far above what a
+	// province's busiest one-stop-shop sends.
+	defaultSourceQuotaMiB = 64
 	// readyProbeTimeout bounds the JetStream request each /readyz makes.
 	readyProbeTimeout = 2 * time.Second
 	// jetStreamRetry is how often serve tries to restart an embedded
