@@ -85,7 +85,18 @@
 // outcomes (consumer OutcomeConsumer(source)) and its own inboxes
 // (InboxPrefix), and a read-only user for supervisors
 // (SupervisorPermissions); hoso connects as EngineUser. configs/nats/
-// has the same for an external server.
+// has the same for an external server. The supervisors create no
+// consumer: a permission sees only a request's subject, and the older
+// create subject names the consumer in its body.
+//
+// What permissions cannot stop, the engine watches: the Consumer defends
+// its own durable (see the invariants), a Guard removes push consumers and
+// source consumers filtered beyond their source as soon as they appear,
+// and a Quota withdraws a source's right to publish events for the rest
+// of the hour once it published more than its quota (Server.BlockSource).
+// Server.KeepJetStream restarts an embedded JetStream whose stream hit a
+// write error (a full disk), so that it takes events again once there is
+// room.
 //
 // The consumer needs NATS server 2.14 or later (the consumer reset API);
 // the embedded server is recent enough.
