@@ -318,7 +318,8 @@ func (codesStore) DossiersByCode(context.Context, []string) (map[string]*workflo
 // reconciliations at once, the API's and the page's together; the next
 // answers 503 with Retry-After, and is taken once the first has ended.
 func TestReconcileConcurrency(t *testing.T) {
-	srv := httptest.NewServer(New(Config{Store: codesStore{}, Limits: Limits{Reconciles: 1}}))
+	h := New(Config{Store: codesStore{}, Limits: Limits{Reconciles: 1}})
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	const export = "ma_ho_so,trang_thai\n000.00.12.H57-251001-0001,4\n"
 	post := func(body io.Reader) *http.Response {
@@ -367,16 +368,15 @@ func TestReconcileConcurrency(t *testing.T) {
 	if _, err := io.WriteString(pw, export); err != nil {
 		t.Fatal(err)
 	}
-	// Until the server has taken the slow upload, a quick one may pass.
+	// The slow upload holds the only place once the server took it.
 	deadline := time.Now().Add(10 * time.Second)
-	var resp *http.Response
-	for {
-		resp = post(strings.NewReader(export))
-		if resp.StatusCode != http.StatusOK || time.Now().After(deadline) {
-			break
+	for len(h.limiter.reconciles) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow upload took no place within 10s")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+	resp := post(strings.NewReader(export))
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("an upload while another runs = %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
