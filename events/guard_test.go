@@ -19,22 +19,7 @@ import (
 // check a deliver subject against its creator's permissions). The guard
 // removes it at once and says so.
 func TestGuardRemovesPushConsumer(t *testing.T) {
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
-		Users: users, EnginePassword: "engine-password-xyz"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	engine, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, "engine-password-xyz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(engine.Close)
-	ejs, _ := jetstream.New(engine)
+	srv, _, engine, ejs := startUsersServer(t)
 	setup(t, ejs)
 	var mu sync.Mutex
 	var removed []string

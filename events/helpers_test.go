@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,35 @@ func startJS(t testing.TB) (*events.Server, *nats.Conn, jetstream.JetStream) {
 	}
 	return srv, nc, js
 }
+
+// startUsersServer starts an embedded server with the users of usersFile
+// and connects as the engine's user; both are closed when the test ends.
+func startUsersServer(t testing.TB) (*events.Server, []events.User, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
+		Users: users, EnginePassword: enginePassword})
+	if err != nil {
+		t.Fatalf("StartServer: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, enginePassword))
+	if err != nil {
+		t.Fatalf("connect as the engine: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, users, nc, js
+}
+
+// enginePassword is the engine's password in the servers with users.
+const enginePassword = "engine-password-xyz"
 
 // setup runs Setup with the defaults.
 func setup(t testing.TB, js jetstream.JetStream) jetstream.Consumer {

@@ -76,22 +76,7 @@ func streamAttacks(stream string) []jsRequest {
 // server refuses each (a permission violation for that very subject, and
 // no API answer), and that the engine's consumer is as the engine left it.
 func TestPermissionMatrix(t *testing.T) {
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
-		Users: users, EnginePassword: "engine-password-xyz"})
-	if err != nil {
-		t.Fatalf("StartServer: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	engine, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, "engine-password-xyz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(engine.Close)
-	ejs, _ := jetstream.New(engine)
+	srv, _, _, ejs := startUsersServer(t)
 	ctx := t.Context()
 	setup(t, ejs)
 	replica := events.ReplicaConsumer("b")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,22 +19,7 @@ import (
 // publishes, the other source goes on, and the next window lets it
 // publish again; a reload of the users file meanwhile keeps the block.
 func TestQuota(t *testing.T) {
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
-		Users: users, EnginePassword: "engine-password-xyz"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	engine, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, "engine-password-xyz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(engine.Close)
-	ejs, _ := jetstream.New(engine)
+	srv, users, engine, ejs := startUsersServer(t)
 	setup(t, ejs)
 
 	var mu sync.Mutex

@@ -58,27 +58,11 @@ func (p *permErrors) has(s string) bool {
 // a users file: a source publishes and reads only its own subjects, the
 // supervisors publish nothing, and the engine's own user does everything.
 func TestSourcePermissions(t *testing.T) {
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
-	if err != nil {
-		t.Fatalf("ParseUsers: %v", err)
-	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
-		Users: users, EnginePassword: "engine-password-xyz"})
-	if err != nil {
-		t.Fatalf("StartServer: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-
+	srv, _, _, ejs := startUsersServer(t)
 	if nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(0)); err == nil {
 		nc.Close()
 		t.Fatal("a client without a user connected")
 	}
-	engine, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, "engine-password-xyz"))
-	if err != nil {
-		t.Fatalf("connect as the engine: %v", err)
-	}
-	t.Cleanup(engine.Close)
-	ejs, _ := jetstream.New(engine)
 	setup(t, ejs)
 
 	connect := func(user, password, source string) (*nats.Conn, jetstream.JetStream, *permErrors) {

@@ -31,12 +31,7 @@ func TestServeDefendsItsConsumer(t *testing.T) {
 	nc, js := connect(t, in.natsURL)
 	half := len(sc.messages) / 2
 	publish(t, js, sc.messages[:half])
-	stored := 0
-	for _, m := range sc.messages[:half] {
-		if !m.dropped {
-			stored++
-		}
-	}
+	stored := stored(sc.messages[:half])
 	waitOutcomes(t, js, uint64(stored), time.Minute)
 
 	one := workflow.DossierToken(sc.messages[0].dossier(t))

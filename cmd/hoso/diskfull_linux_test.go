@@ -29,12 +29,7 @@ func TestDiskFull(t *testing.T) {
 
 	sc := newScenario(400, 3)
 	first := len(sc.messages) / 10
-	storedFirst := 0
-	for _, m := range sc.messages[:first] {
-		if !m.dropped {
-			storedFirst++
-		}
-	}
+	storedFirst := stored(sc.messages[:first])
 	dir := t.TempDir()
 	httpAddr, err := freeAddr()
 	if err != nil {

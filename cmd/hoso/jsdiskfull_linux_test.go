@@ -45,12 +45,7 @@ func TestJetStreamDiskFull(t *testing.T) {
 	_, js := connect(t, in.natsURL)
 	third := len(sc.messages) / 3
 	publish(t, js, sc.messages[:third])
-	stored := 0
-	for _, m := range sc.messages[:third] {
-		if !m.dropped {
-			stored++
-		}
-	}
+	stored := stored(sc.messages[:third])
 	waitOutcomes(t, js, uint64(stored), time.Minute)
 	waitReady(t, in.httpURL, http.StatusOK)
 

@@ -24,12 +24,7 @@ func TestRestartMidStream(t *testing.T) {
 	first := startServe(t, dir, "--batch-max", "4")
 	_, js := connect(t, first.natsURL)
 	publish(t, js, sc.messages[:half])
-	stored := 0
-	for _, m := range sc.messages[:half] {
-		if !m.dropped {
-			stored++
-		}
-	}
+	stored := stored(sc.messages[:half])
 	waitOutcomes(t, js, uint64(stored), time.Minute)
 	publish(t, js, sc.messages[half:])
 	// Stop once the engine is into the second half.

@@ -226,9 +226,13 @@ func newScenario(n, handoffs int) *scenario {
 }
 
 // stored is how many messages reach the stream.
-func (s *scenario) stored() int {
+func (s *scenario) stored() int { return stored(s.messages) }
+
+// stored is how many of the messages reach the stream: those JetStream
+// does not drop as duplicates.
+func stored(msgs []message) int {
 	n := 0
-	for _, m := range s.messages {
+	for _, m := range msgs {
 		if !m.dropped {
 			n++
 		}
