@@ -1,23 +1,10 @@
-// Command hoso runs and operates the hoso workflow engine.
+// Command hoso runs and operates the hoso workflow engine: "hoso serve"
+// runs the engine, the other commands publish events, query and audit a
+// running engine, and operate its store.
 //
-// Usage:
-//
-//	hoso serve                     run the engine, embedded NATS and the HTTP API
-//	hoso emit [flags]              publish a dossier event
-//	hoso dossier show CODE         print a dossier, its history and chain check
-//	hoso dossier list [flags]      list dossiers, filtered
-//	hoso rejections [flags]        list rejected events, filtered
-//	hoso audit verify [CODE]       verify the hash chains of one dossier or all
-//	hoso checkpoint keygen -o FILE make the key that signs the store's checkpoints
-//	hoso definitions validate DIR  check procedure definition files
-//	hoso definitions list          list the loaded definitions
-//	hoso definitions show ID       draw a definition's state diagram
-//	hoso backup [-o FILE]          take a hot backup of a running server's store
-//	hoso restore FILE              put a backup in place of the store (offline)
-//	hoso rebuild [flags]           apply the event stream into a fresh store
-//	hoso bench [flags]             run the performance suite (docs/performance.md)
-//
-// Run "hoso COMMAND -h" for the flags of a command.
+// "hoso help" prints every command with a line about it (the usage
+// constant below is the one list); "hoso COMMAND -h" prints a command's
+// flags.
 package main
 
 import (
@@ -33,16 +20,25 @@ import (
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, new(exitError)) {
+		fmt.Fprintln(os.Stderr, "hoso:", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the process's exit status after run returned err: 0, 2 for
+// a usage error, the status of an exitError (wrapped or not), else 1.
+func exitCode(err error) int {
+	var ee exitError
 	switch {
 	case err == nil:
+		return 0
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case errors.As(err, new(exitError)):
-		os.Exit(int(err.(exitError)))
-	default:
-		fmt.Fprintln(os.Stderr, "hoso:", err)
-		os.Exit(1)
+		return 2
+	case errors.As(err, &ee):
+		return int(ee)
 	}
+	return 1
 }
 
 // exitError ends the program with a status code, its message already printed.
