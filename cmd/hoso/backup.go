@@ -20,9 +20,6 @@ import (
 	"github.com/hoso-vn/hoso/web"
 )
 
-// storeFile is the name of the store in the data directory.
-const storeFile = "hoso.db"
-
 // backupCommand asks a running `hoso serve` for a hot copy of its store.
 // The store has one writer process, so the copy is taken by the server,
 // from one read transaction, while it goes on applying events.

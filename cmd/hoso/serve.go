@@ -99,6 +99,12 @@ type ServeConfig struct {
 	beforeCommit func() error
 }
 
+// Files of the data directory (ServeConfig.DataDir).
+const (
+	storeFile = "hoso.db" // the store
+	natsDir   = "nats"    // the embedded JetStream's files
+)
+
 // DefaultServeConfig returns the defaults of `hoso serve`.
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
@@ -423,7 +429,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	}
 	access, tlsCert := files.access, files.cert
 	m := newMetrics()
-	db, err := store.Open(filepath.Join(cfg.DataDir, "hoso.db"), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit, BeforeCommit: cfg.beforeCommit})
+	db, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{Catalog: cat, Logger: log, OnCommit: m.observeCommit, BeforeCommit: cfg.beforeCommit})
 	if err != nil {
 		return err
 	}
@@ -447,7 +453,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 			natsOpts = append(natsOpts, nats.UserInfo(events.EngineUser, password))
 		}
 		srv, err := events.StartServer(events.ServerConfig{
-			Dir: filepath.Join(cfg.DataDir, "nats"), Host: cfg.NATSHost, Port: port,
+			Dir: filepath.Join(cfg.DataDir, natsDir), Host: cfg.NATSHost, Port: port,
 			SyncInterval: every, SyncAlways: always, Logger: log,
 			Users: users, EnginePassword: password,
 		})
