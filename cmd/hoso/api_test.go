@@ -17,6 +17,7 @@ import (
 
 	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // apiFixture is a running instance with a few dossiers in known states.
@@ -39,7 +40,7 @@ func newAPIFixture(t *testing.T) *apiFixture {
 		{"1", "return", "--claimed-status", "10"},
 		{"2", "submit"},
 	}
-	at := time.Date(2025, 10, 1, 8, 0, 0, 0, vietnam)
+	at := time.Date(2025, 10, 1, 8, 0, 0, 0, workflow.Zone)
 	for _, s := range steps {
 		at = at.Add(time.Hour)
 		code := f.codes[s[0][0]-'0']
@@ -160,7 +161,7 @@ func TestAPI(t *testing.T) {
 		if d.Status.Code != 10 || d.Status.NameVI != "Đã trả kết quả" || d.Definition.ID != "standard" || d.Definition.Version != 2 {
 			t.Fatalf("dossier %+v", d)
 		}
-		if d.Due == nil || !d.Due.Equal(time.Date(2025, 10, 15, 0, 0, 0, 0, vietnam)) {
+		if d.Due == nil || !d.Due.Equal(time.Date(2025, 10, 15, 0, 0, 0, 0, workflow.Zone)) {
 			t.Fatalf("due %v, want 2025-10-15", d.Due)
 		}
 		actions := []string{}

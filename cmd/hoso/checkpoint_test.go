@@ -103,7 +103,7 @@ func waitCheckpoint(t *testing.T, js jetstream.JetStream, seq uint64) {
 // when it returns.
 func emitAll(t *testing.T, natsURL string, minute int, steps [][2]string) {
 	t.Helper()
-	at := time.Date(2025, 10, 1, 9, minute, 0, 0, vietnam)
+	at := time.Date(2025, 10, 1, 9, minute, 0, 0, workflow.Zone)
 	for i, s := range steps {
 		args := []string{"emit", "--nats-url", natsURL, "--source", "tayninh", "--dossier", s[0], "--action", s[1],
 			"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--time", at.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)}

@@ -238,7 +238,7 @@ func parseWhen(v string, def time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	t, err := time.ParseInLocation(time.DateOnly, v, vietnam)
+	t, err := time.ParseInLocation(time.DateOnly, v, workflow.Zone)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", v)
 	}

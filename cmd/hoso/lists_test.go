@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // listFixture is a running instance holding seven dossiers received over
@@ -30,7 +32,7 @@ func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
 	f := &listFixture{dir: t.TempDir()}
 	f.in = startServe(t, f.dir)
-	day := func(d, hour int) time.Time { return time.Date(2025, 10, d, hour, 0, 0, 0, vietnam) }
+	day := func(d, hour int) time.Time { return time.Date(2025, 10, d, hour, 0, 0, 0, workflow.Zone) }
 	recv := []string{"--attach", "input_digitized:don.pdf"}
 	steps := []struct {
 		n      int
