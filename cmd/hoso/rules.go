@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,17 @@ type RulesConfig struct {
 // DefaultRulesConfig returns the shipped rules with the default working hours.
 func DefaultRulesConfig() RulesConfig {
 	return RulesConfig{WorkHours: "07:00-11:30,13:30-17:00", CutOff: "17:00"}
+}
+
+// addFlags registers the rules' flags on fs (--definitions, --calendar,
+// --work-hours, --cutoff, each with its environment variable), with r's
+// values as defaults: every command that decides events declares them
+// here, so they read alike everywhere.
+func (r *RulesConfig) addFlags(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&r.Definitions, "definitions", envOr(getenv, "HOSO_DEFINITIONS", r.Definitions), "directory of procedure definition files instead of the shipped ones; every process that applies the stream must use the same (env HOSO_DEFINITIONS)")
+	fs.StringVar(&r.Calendar, "calendar", envOr(getenv, "HOSO_CALENDAR", r.Calendar), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
+	fs.StringVar(&r.WorkHours, "work-hours", envOr(getenv, "HOSO_WORK_HOURS", r.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
+	fs.StringVar(&r.CutOff, "cutoff", envOr(getenv, "HOSO_CUTOFF", r.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
 }
 
 // calendarConfig parses the working hours and cut-off.

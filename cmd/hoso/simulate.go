@@ -56,10 +56,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	fs.Float64Var(&opt.speed, "speed", 0, "simulated seconds per real second (3600: an hour a second); 0 publishes as fast as JetStream acknowledges")
 	fs.BoolVar(&opt.dryRun, "dry-run", false, "write the events to standard output as NDJSON CloudEvents (unreadable ones as their raw payload) instead of publishing")
 	fs.BoolVar(&opt.truth, "truth", false, "print what a correct hoso must report (package simulate's Truth) as JSON to standard output at the end")
-	fs.StringVar(&rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files, as given to hoso serve (env HOSO_DEFINITIONS)")
-	fs.StringVar(&rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files, as given to hoso serve (env HOSO_CALENDAR)")
-	fs.StringVar(&rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", rules.WorkHours), "the two daily working periods, as given to hoso serve (env HOSO_WORK_HOURS)")
-	fs.StringVar(&rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", rules.CutOff), "receipt cut-off, as given to hoso serve (env HOSO_CUTOFF)")
+	rules.addFlags(fs, c.getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
