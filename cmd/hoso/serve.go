@@ -526,28 +526,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 		Store: db, Admin: db, Catalog: cat, Logger: log, Metrics: m.handler(), Feed: feed,
 		Publisher: events.NewOutcomePublisher(js), Access: access, Replica: replicaState(cfg.Replica, replica),
 		AnyIPHost: cfg.InsecureOpen,
-		Ready: func(ctx context.Context) error {
-			switch {
-			case !nc.IsConnected():
-				return fmt.Errorf("not connected to NATS (%s)", nc.Status())
-			case embedded != nil && embedded.JetStreamHealth() != nil:
-				return fmt.Errorf("the embedded JetStream cannot take events (%v); hoso restarts it once the disk has room", embedded.JetStreamHealth())
-			}
-			if err := checkFreeSpace(cfg.DataDir, cfg.MinFreeMiB); err != nil {
-				return err
-			}
-			switch {
-			case !consumer.Ready():
-				return errors.New("consumer not ready: not started yet, the last batch failed to apply, or its durable consumer was changed and is being restored")
-			}
-			// JetStream answers: the log can take events.
-			pctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
-			defer cancel()
-			if _, err := js.AccountInfo(pctx); err != nil {
-				return fmt.Errorf("JetStream does not answer: %w", err)
-			}
-			return nil
-		},
+		Ready:     (&readiness{nc: nc, js: js, embedded: embedded, consumer: consumer, dataDir: cfg.DataDir, minFree: cfg.MinFreeMiB}).check,
 	})
 	// No ReadTimeout or WriteTimeout: the live feed and backups stream for
 	// as long as they need (uploads are bounded in size instead). An idle

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hoso-vn/hoso/events"
+)
+
+type readyConsumer bool
+
+func (r readyConsumer) Ready() bool { return bool(r) }
+
+// TestReadinessProbesAtMostOncePerSecond: /readyz needs no token, so its
+// JetStream request runs at most once per readyProbeEvery however often
+// it is asked, and again once that has passed.
+func TestReadinessProbesAtMostOncePerSecond(t *testing.T) {
+	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, js := connect(t, srv.ClientURL())
+	watcher, _ := connect(t, srv.ClientURL())
+	var asked atomic.Int32
+	if _, err := watcher.Subscribe("$JS.API.INFO", func(*nats.Msg) { asked.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	r := &readiness{nc: nc, js: js, embedded: srv, consumer: readyConsumer(true), dataDir: t.TempDir(),
+		now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	for range 20 {
+		if err := r.check(context.Background()); err != nil {
+			t.Fatalf("check: %v", err)
+		}
+	}
+	flushed := func(want int32) {
+		t.Helper()
+		if err := watcher.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := asked.Load(); n != want {
+			t.Errorf("JetStream asked %d times, want %d", n, want)
+		}
+	}
+	flushed(1)
+	mu.Lock()
+	now = now.Add(readyProbeEvery)
+	mu.Unlock()
+	if err := r.check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	flushed(2)
+	if err := (&readiness{nc: nc, js: js, consumer: readyConsumer(false)}).check(context.Background()); err == nil {
+		t.Error("ready with a consumer that is not")
+	}
+}
