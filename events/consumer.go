@@ -407,7 +407,7 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 			c.log.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
 			return c.flush(ctx, out, b, errRewind)
 		case deliveryJump:
-			gone, err := c.gone(ctx, s.seq.next, seq)
+			gone, err := streamGone(ctx, c.js, c.stream, s.seq.next, seq)
 			switch {
 			case err != nil:
 				c.log.Warn("check skipped sequences, rewinding", "next_seq", s.seq.next, "got_seq", seq, "err", err)

@@ -130,18 +130,19 @@ func show(v any) any {
 	return v
 }
 
-// gone reports whether every stream sequence in [from, to) is no longer in
-// the stream: below its first sequence or deleted.
-func (c *Consumer) gone(ctx context.Context, from, to uint64) (bool, error) {
+// streamGone reports whether every sequence in [from, to) is no longer in
+// the stream: below its first sequence or deleted. The Consumer and Replay
+// both check a jump in stream sequence with it.
+func streamGone(ctx context.Context, js jetstream.JetStream, stream string, from, to uint64) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	str, err := c.js.Stream(cctx, c.stream)
+	str, err := js.Stream(cctx, stream)
 	if err != nil {
-		return false, fmt.Errorf("look up stream %s: %w", c.stream, err)
+		return false, fmt.Errorf("look up stream %s: %w", stream, err)
 	}
 	info, err := str.Info(cctx, jetstream.WithDeletedDetails(true))
 	if err != nil {
-		return false, fmt.Errorf("stream %s info: %w", c.stream, err)
+		return false, fmt.Errorf("stream %s info: %w", stream, err)
 	}
 	deleted := make(map[uint64]bool)
 	for _, seq := range info.State.Deleted {
