@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,8 +33,12 @@ type readiness struct {
 	last   error      // what it found
 }
 
-// readyProbeEvery is how long a probe's answer stands.
-const readyProbeEvery = time.Second
+const (
+	// readyProbeEvery is how long a probe's answer stands.
+	readyProbeEvery = time.Second
+	// readyProbeTimeout bounds the JetStream request of a probe.
+	readyProbeTimeout = 2 * time.Second
+)
 
 func (r *readiness) check(ctx context.Context) error {
 	switch {
@@ -68,6 +73,23 @@ func (r *readiness) probe(ctx context.Context) error {
 	defer cancel()
 	if _, err := r.js.AccountInfo(pctx); err != nil {
 		return fmt.Errorf("JetStream does not answer: %w", err)
+	}
+	return nil
+}
+
+// checkFreeSpace returns an error if the filesystem of dir has less than
+// minMiB MiB free for an unprivileged writer (0: no check).
+func checkFreeSpace(dir string, minMiB int) error {
+	if minMiB <= 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	free := st.Bavail * uint64(st.Bsize) >> 20
+	if free < uint64(minMiB) {
+		return fmt.Errorf("the disk of %s has %d MiB free, less than the %d MiB serve keeps (--min-free-mib): publishes would fail; free some space, serve goes on by itself", dir, free, minMiB)
 	}
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -647,24 +646,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	return runErr
 }
 
-// checkFreeSpace returns an error if the filesystem of dir has less than
-// minMiB MiB free for an unprivileged writer (0: no check).
-func checkFreeSpace(dir string, minMiB int) error {
-	if minMiB <= 0 {
-		return nil
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return fmt.Errorf("free space of %s: %w", dir, err)
-	}
-	free := st.Bavail * uint64(st.Bsize) >> 20
-	if free < uint64(minMiB) {
-		return fmt.Errorf("the disk of %s has %d MiB free, less than the %d MiB serve keeps (--min-free-mib): publishes would fail; free some space, serve goes on by itself", dir, free, minMiB)
-	}
-	return nil
-}
-
-// Readiness probe and JetStream recovery of serve.
+// Defaults of serve, and how often it retries an embedded JetStream.
 const (
 	// defaultMinFreeMiB is ServeConfig.MinFreeMiB's default.
 	defaultMinFreeMiB = 100
@@ -672,8 +654,6 @@ const (
 	// 30,000 events an hour of an ordinary size, far above what a
 	// province's busiest one-stop-shop sends.
 	defaultSourceQuotaMiB = 64
-	// readyProbeTimeout bounds the JetStream request each /readyz makes.
-	readyProbeTimeout = 2 * time.Second
 	// jetStreamRetry is how often serve tries to restart an embedded
 	// JetStream that turned itself off (its disk filled).
 	jetStreamRetry = 2 * time.Second
