@@ -1,14 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -45,102 +40,29 @@ func appendOverdueKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
 // q.Agency and q.Procedure. It walks the index from the cursor q.After
 // and reads the record of each key it passes, so a filter costs at most
 // one record read per key of the index, never a scan of all dossiers.
-// next is the cursor of the following page, "" after the last.
+// next is the cursor of the following page, "" after the last; a cursor
+// Deadlines did not make is an error wrapping ErrBadCursor.
 func (db *DB) Deadlines(ctx context.Context, q workflow.DeadlineQuery) (list []workflow.Dossier, next string, err error) {
-	n := limit(q.Limit)
-	cursor, err := hex.DecodeString(q.After)
-	if err != nil || (q.After != "" && len(cursor) < 8) {
-		return nil, "", fmt.Errorf("deadlines: cursor %q: %w", q.After, ErrBadCursor)
-	}
-	if len(cursor) == 0 {
-		cursor = nil // the first page
-	}
-	var until []byte
-	if !q.Until.IsZero() {
-		until = binary.BigEndian.AppendUint64(nil, uint64(q.Until.UnixNano()))
-	}
 	err = db.view(ctx, func(b *buckets) error {
-		ix := b.byDue
+		w := &indexWalk{index: bucketByDue, bucket: b.byDue, field: 8, codec: hexCursor, desc: q.Desc}
 		if q.Overdue {
-			ix = b.byOverdue
+			w.index, w.bucket = bucketByOverdue, b.byOverdue
 		}
-		c := ix.Cursor()
-		k, step := firstDeadline(c, cursor, until, q.Desc)
-		var last []byte
-		for i := 0; k != nil; k, _ = step() {
-			if i++; i%ctxEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if len(k) < 8 {
-				return fmt.Errorf("store: deadline index key %x is too short", k)
-			}
-			if until != nil && bytes.Compare(k[:8], until) > 0 {
-				if q.Desc {
-					continue // cannot happen after firstDeadline's seek; kept as a guard
-				}
-				return nil
-			}
-			code := k[8:]
-			v := b.dossiers.Get(code)
-			if v == nil {
-				return fmt.Errorf("store: a deadline index names %q, which has no record", code)
-			}
-			var d workflow.Dossier
-			if err := decodeDossier(v, &d); err != nil {
-				return fmt.Errorf("dossier %q: %w", code, err)
-			}
-			if (q.Agency != "" && d.Agency != q.Agency) || (q.Procedure != "" && d.Procedure != q.Procedure) {
-				continue
-			}
-			if len(list) == n {
-				next = hex.EncodeToString(last)
-				return nil
-			}
-			list = append(list, d)
-			last = bytes.Clone(k)
+		if !q.Until.IsZero() {
+			w.until = binary.BigEndian.AppendUint64(nil, uint64(q.Until.UnixNano()))
 		}
-		return nil
+		if q.Agency != "" || q.Procedure != "" {
+			w.keep = func(d *workflow.Dossier) bool {
+				return (q.Agency == "" || d.Agency == q.Agency) && (q.Procedure == "" || d.Procedure == q.Procedure)
+			}
+		}
+		list, next, err = b.walk(ctx, w, q.After, limit(q.Limit))
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("deadlines: %w", err)
 	}
 	return list, next, nil
-}
-
-// ErrBadCursor is returned by Deadlines for a cursor it did not make.
-var ErrBadCursor = errors.New("store: not a cursor of this list")
-
-// firstDeadline positions c at the first key a Deadlines walk visits and
-// returns it with the function that steps on: after the cursor (or from
-// the first key) ascending; before the cursor (or from the last key due
-// at or before until) descending.
-func firstDeadline(c *bbolt.Cursor, cursor, until []byte, desc bool) ([]byte, func() ([]byte, []byte)) {
-	if !desc {
-		if cursor == nil {
-			k, _ := c.First()
-			return k, c.Next
-		}
-		k, _ := c.Seek(cursor)
-		if bytes.Equal(k, cursor) {
-			k, _ = c.Next()
-		}
-		return k, c.Next
-	}
-	start := cursor
-	if start == nil && until != nil {
-		// The first key past until: every key with a due date up to until
-		// sorts before until+1.
-		start = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(until)+1)
-	}
-	var k []byte
-	if start == nil {
-		k, _ = c.Last()
-	} else if k, _ = c.Seek(start); k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	return k, c.Prev
 }
 
 // Totals returns the running totals the dashboard shows, from counters.

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -213,8 +211,24 @@ func (b *buckets) verifyCodes(ctx context.Context, cat *workflow.Catalog, codes 
 // when there is none; a cursor Dossiers did not make for this kind of
 // walk is an error wrapping ErrBadCursor.
 func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []workflow.Dossier, next string, err error) {
-	n := limit(q.Limit)
-	match := func(d *workflow.Dossier) bool {
+	err = db.view(ctx, func(b *buckets) error {
+		w, err := b.dossierWalk(q)
+		if err != nil {
+			return err
+		}
+		list, next, err = b.walk(ctx, w, q.After, limit(q.Limit))
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list dossiers: %w", err)
+	}
+	return list, next, nil
+}
+
+// dossierWalk returns the walk of q: the index it walks and the filters
+// it checks on each record.
+func (b *buckets) dossierWalk(q workflow.DossierQuery) (*indexWalk, error) {
+	w := &indexWalk{maxSkipped: maxSkipped, keep: func(d *workflow.Dossier) bool {
 		if (q.Status != 0 && d.Status != q.Status) ||
 			(q.Agency != "" && d.Agency != q.Agency) ||
 			(q.Procedure != "" && d.Procedure != q.Procedure) ||
@@ -230,155 +244,57 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 		}
 		date := string(rk[:receivedDateLen])
 		return (q.ReceivedFrom == "" || date >= q.ReceivedFrom) && (q.ReceivedTo == "" || date <= q.ReceivedTo)
-	}
-	err = db.view(ctx, func(b *buckets) error {
-		w, err := b.dossierWalk(q)
-		if err != nil {
-			return err
-		}
-		c := w.bucket.Cursor()
-		var k, v, last []byte
-		skipped := 0
-		if w.after != nil {
-			if k, v = c.Seek(w.after); bytes.Equal(k, w.after) {
-				k, v = c.Next()
-			}
-		} else {
-			k, v = c.Seek(w.start)
-		}
-		for i := 0; k != nil && bytes.HasPrefix(k, w.prefix); k, v = c.Next() {
-			if i++; i%ctxEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if len(k) <= len(w.prefix)+w.skip {
-				return fmt.Errorf("store: dossier index key %q is too short", k)
-			}
-			if w.past != nil && w.past(k) {
-				break
-			}
-			code := k[len(w.prefix)+w.skip:]
-			if w.bucket != b.dossiers {
-				if v = b.dossiers.Get(code); v == nil {
-					return fmt.Errorf("store: a dossier index names %q, which has no record", code)
-				}
-			}
-			var d workflow.Dossier
-			if err := decodeDossier(v, &d); err != nil {
-				return fmt.Errorf("dossier %q: %w", code, err)
-			}
-			if !match(&d) {
-				if skipped++; skipped == maxSkipped {
-					next = w.cursor(k)
-					return nil
-				}
-				continue
-			}
-			if len(list) == n {
-				next = w.cursor(last)
-				return nil
-			}
-			list = append(list, d)
-			last = bytes.Clone(k)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list dossiers: %w", err)
-	}
-	return list, next, nil
-}
-
-// dossierWalk is how Dossiers walks an index: the keys of bucket that
-// start with prefix, from start (or after the key after), until past.
-type dossierWalk struct {
-	bucket *bbolt.Bucket
-	prefix []byte // every key of the walk starts with it
-	skip   int    // bytes between the prefix and the code: the due time or receipt date
-	start  []byte // the first key to visit without a cursor
-	after  []byte // the key the cursor names; nil without one
-	past   func(k []byte) bool
-	cursor func(last []byte) string // the cursor of the page after the key last
-}
-
-// dossierWalk returns the walk of q and decodes its cursor.
-func (b *buckets) dossierWalk(q workflow.DossierQuery) (*dossierWalk, error) {
-	badCursor := fmt.Errorf("cursor %q: %w", q.After, ErrBadCursor)
+	}}
 	switch {
 	case q.Overdue != nil && *q.Overdue:
-		w := &dossierWalk{bucket: b.byOverdue, skip: 8, cursor: hex.EncodeToString}
-		if q.After != "" {
-			k, err := hex.DecodeString(q.After)
-			if err != nil || len(k) <= 8 {
-				return nil, badCursor
-			}
-			w.after = k
-		}
-		return w, nil
+		w.index, w.bucket, w.field, w.codec = bucketByOverdue, b.byOverdue, 8, hexCursor
 	case q.ReceivedFrom != "" || q.ReceivedTo != "":
-		w := &dossierWalk{bucket: b.byReceived, skip: receivedDateLen, start: []byte(q.ReceivedFrom),
-			cursor: func(k []byte) string {
-				return string(k[:receivedDateLen]) + receivedCursorSep + string(k[receivedDateLen:])
-			}}
-		if to := q.ReceivedTo; to != "" {
-			w.past = func(k []byte) bool { return string(k[:receivedDateLen]) > to }
+		w.index, w.bucket, w.field, w.codec = bucketByReceived, b.byReceived, receivedDateLen, dateCodeCursor
+		w.from = []byte(q.ReceivedFrom)
+		if q.ReceivedTo != "" {
+			w.until = []byte(q.ReceivedTo)
 		}
-		if q.After != "" {
-			date, code, ok := strings.Cut(q.After, receivedCursorSep)
-			if !ok || len(date) != receivedDateLen || code == "" {
-				return nil, badCursor
-			}
-			w.after = []byte(date + code)
+	default:
+		var err error
+		if w.index, w.bucket, w.prefix, err = b.dossierIndex(q); err != nil {
+			return nil, err
 		}
-		return w, nil
-	}
-	ix, prefix, err := b.dossierIndex(q)
-	if err != nil {
-		return nil, err
-	}
-	w := &dossierWalk{bucket: ix, prefix: prefix, start: prefix,
-		cursor: func(k []byte) string { return string(k[len(prefix):]) }}
-	if q.After != "" {
-		w.after = append(bytes.Clone(prefix), q.After...)
+		w.codec = codeCursor
 	}
 	return w, nil
 }
 
-// receivedCursorSep separates the date from the code in a cursor of the
-// received index ("2025-10-01~000.00.12.H57-251001-0001"). The date has a
-// fixed length, so the code may contain it too.
-const receivedCursorSep = "~"
-
-// dossierIndex picks the bucket Dossiers walks and the prefix of its keys:
-// the index of the filter with the fewest dossiers, or the dossiers
-// bucket itself when q does not filter.
-func (b *buckets) dossierIndex(q workflow.DossierQuery) (*bbolt.Bucket, []byte, error) {
-	ix, prefix, best := b.dossiers, []byte(nil), -1
-	consider := func(bucket *bbolt.Bucket, p []byte, countKey string) error {
-		n, err := counter(b.counts, countKey)
+// dossierIndex picks the bucket Dossiers walks, its name and the prefix
+// of its keys: the index of the filter with the fewest dossiers, or the
+// dossiers bucket itself when q does not filter.
+func (b *buckets) dossierIndex(q workflow.DossierQuery) (string, *bbolt.Bucket, []byte, error) {
+	name, ix, prefix, best := bucketDossiers, b.dossiers, []byte(nil), -1
+	consider := func(n string, bucket *bbolt.Bucket, p []byte, countKey string) error {
+		c, err := counter(b.counts, countKey)
 		if err != nil {
 			return err
 		}
-		if best < 0 || n < best {
-			ix, prefix, best = bucket, p, n
+		if best < 0 || c < best {
+			name, ix, prefix, best = n, bucket, p, c
 		}
 		return nil
 	}
 	if q.Status != 0 {
-		if err := consider(b.byStatus, statusPrefix(q.Status), statusCountKey(q.Status)); err != nil {
-			return nil, nil, err
+		if err := consider(bucketByStatus, b.byStatus, statusPrefix(q.Status), statusCountKey(q.Status)); err != nil {
+			return "", nil, nil, err
 		}
 	}
 	if q.Agency != "" {
-		if err := consider(b.byAgency, prefixKey(q.Agency), countAgencyPrefix+q.Agency); err != nil {
-			return nil, nil, err
+		if err := consider(bucketByAgency, b.byAgency, prefixKey(q.Agency), countAgencyPrefix+q.Agency); err != nil {
+			return "", nil, nil, err
 		}
 	}
 	if q.Procedure != "" {
-		if err := consider(b.byProcedure, prefixKey(q.Procedure), countProcedurePrefix+q.Procedure); err != nil {
-			return nil, nil, err
+		if err := consider(bucketByProcedure, b.byProcedure, prefixKey(q.Procedure), countProcedurePrefix+q.Procedure); err != nil {
+			return "", nil, nil, err
 		}
 	}
-	return ix, prefix, nil
+	return name, ix, prefix, nil
 }
 
 // Rejections lists rejections newest first (descending stream sequence)
@@ -404,7 +320,7 @@ func (db *DB) Rejections(ctx context.Context, q workflow.RejectionQuery) (list [
 		return scanDesc(ctx, ix, prefix, q.Before, func(seq uint64) (bool, error) {
 			v := b.rejections.Get(seqKey(seq))
 			if v == nil {
-				return false, fmt.Errorf("store: rejection %d is indexed but not recorded", seq)
+				return false, fmt.Errorf("rejection %d: %w", seq, ErrMissingRecord)
 			}
 			var r workflow.Rejection
 			if err := decodeRejection(v, &r); err != nil {
@@ -448,7 +364,7 @@ func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []
 		return scanDesc(ctx, ix, prefix, q.Before, func(seq uint64) (bool, error) {
 			v := b.mismatches.Get(seqKey(seq))
 			if v == nil {
-				return false, fmt.Errorf("store: mismatch %d is indexed but not recorded", seq)
+				return false, fmt.Errorf("mismatch %d: %w", seq, ErrMissingRecord)
 			}
 			var m workflow.Mismatch
 			if err := decodeMismatch(v, &m); err != nil {
@@ -626,37 +542,17 @@ func (e *entryError) Unwrap() error { return e.Err }
 // towards a due date at or before t and whose expiry is not yet recorded:
 // what the deadline scheduler warns about and expires. after is the cursor
 // of the previous page ("" for the first); next is "" after the last page.
-// At most max (default DefaultLimit, capped at MaxLimit) are returned.
+// At most max (default DefaultLimit, capped at MaxLimit) are returned. A
+// cursor Due did not make is an error wrapping ErrBadCursor.
 func (db *DB) Due(ctx context.Context, t time.Time, after string, max int) (list []workflow.Dossier, next string, err error) {
-	n := limit(max)
-	end := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
-	start, err := hex.DecodeString(after)
-	if err != nil {
-		return nil, "", fmt.Errorf("due: cursor %q: %w", after, err)
-	}
 	err = db.view(ctx, func(b *buckets) error {
-		c := b.byDue.Cursor()
-		k, _ := c.Seek(start)
-		if after != "" && bytes.Equal(k, start) {
-			k, _ = c.Next()
-		}
-		for ; k != nil; k, _ = c.Next() {
-			if len(k) < 8 || bytes.Compare(k[:8], end) > 0 {
-				return nil
-			}
-			if len(list) == n {
-				next = hex.EncodeToString(start)
-				return nil
-			}
-			var d workflow.Dossier
-			code := k[8:]
-			if err := decodeDossier(b.dossiers.Get(code), &d); err != nil {
-				return fmt.Errorf("dossier %q: %w", code, err)
-			}
-			list = append(list, d)
-			start = bytes.Clone(k)
-		}
-		return nil
+		w := &indexWalk{index: bucketByDue, bucket: b.byDue, field: 8, codec: hexCursor,
+			until: binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))}
+		list, next, err = b.walk(ctx, w, after, limit(max))
+		return err
 	})
-	return list, next, err
+	if err != nil {
+		return nil, "", fmt.Errorf("due: %w", err)
+	}
+	return list, next, nil
 }
