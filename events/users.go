@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
 // EngineUser is the NATS user name hoso itself connects as when the
@@ -141,89 +142,59 @@ var (
 // Decoding is strict and every problem is reported with name and line,
 // joined.
 func ParseUsers(r io.Reader, name string) ([]User, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	root, err := yamlfile.Read(r, name)
+	if errors.Is(err, yamlfile.ErrEmpty) {
+		return nil, fmt.Errorf("%s: empty users file: it needs a users list", name)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty users file: it needs a users list", name)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+	probs := &yamlfile.Problems{File: name}
+	list := probs.List(root, "users")
+	if list == nil {
+		return nil, probs.Err()
 	}
-	var errs []error
-	bad := func(line int, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
-	}
-	root := doc.Content[0]
-	var list *yaml.Node
-	if root.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			if k := root.Content[i]; k.Value != "users" {
-				bad(k.Line, "unknown field %q (the file has only users)", k.Value)
-			} else {
-				list = root.Content[i+1]
-			}
-		}
-	}
-	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-		bad(root.Line, "users: must be a non-empty list")
-		return nil, errors.Join(errs...)
+	type rawUser struct {
+		Name       string `yaml:"name"`
+		Password   string `yaml:"password"`
+		NKey       string `yaml:"nkey"`
+		Source     string `yaml:"source"`
+		Supervisor bool   `yaml:"supervisor"`
 	}
 	var users []User
 	names := map[string]int{EngineUser: -1}
-	for _, n := range list.Content {
-		if n.Kind != yaml.MappingNode {
-			bad(n.Line, "a user is a mapping with %s", strings.Join(userKeys, ", "))
-			continue
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; !slices.Contains(userKeys, k.Value) {
-				bad(k.Line, "unknown field %q (a user has %s)", k.Value, strings.Join(userKeys, ", "))
-			}
-		}
-		var raw struct {
-			Name       string `yaml:"name"`
-			Password   string `yaml:"password"`
-			NKey       string `yaml:"nkey"`
-			Source     string `yaml:"source"`
-			Supervisor bool   `yaml:"supervisor"`
-		}
-		if err := n.Decode(&raw); err != nil {
-			bad(n.Line, "%v", err)
-			continue
-		}
+	yamlfile.Items(probs, list, "a user", userKeys, func(n *yaml.Node, raw rawUser) {
+		bad := func(format string, args ...any) { probs.Addf(n.Line, format, args...) }
 		u := User{Name: raw.Name, Password: raw.Password, NKey: raw.NKey, Source: raw.Source, Supervisor: raw.Supervisor}
 		switch line := names[u.Name]; {
 		case !sourceName.MatchString(u.Name):
-			bad(n.Line, "name %q: must be 1–64 of a-z, 0-9, - and _", u.Name)
+			bad("name %q: must be 1–64 of a-z, 0-9, - and _", u.Name)
 		case line == -1:
-			bad(n.Line, "name %q: reserved for the engine's own user", u.Name)
+			bad("name %q: reserved for the engine's own user", u.Name)
 		case line != 0:
-			bad(n.Line, "name %q: already used on line %d", u.Name, line)
+			bad("name %q: already used on line %d", u.Name, line)
 		default:
 			names[u.Name] = n.Line
 		}
 		switch {
 		case (u.Password == "") == (u.NKey == ""):
-			bad(n.Line, "give exactly one of password and nkey")
+			bad("give exactly one of password and nkey")
 		case u.NKey != "" && !nkeyUser.MatchString(u.NKey):
-			bad(n.Line, "nkey: must be a user's public nkey (U and 55 base32 characters), not its seed")
+			bad("nkey: must be a user's public nkey (U and 55 base32 characters), not its seed")
 		case u.Password != "" && len(u.Password) < 12 && !strings.HasPrefix(u.Password, "$2"):
-			bad(n.Line, "password: must be at least 12 characters, or a bcrypt hash")
+			bad("password: must be at least 12 characters, or a bcrypt hash")
 		}
 		switch {
 		case u.Supervisor && u.Source != "":
-			bad(n.Line, "a supervisor reads every source: give no source")
+			bad("a supervisor reads every source: give no source")
 		case u.Source == "hoso":
-			bad(n.Line, "source hoso is reserved for the engine's own events")
+			bad("source hoso is reserved for the engine's own events")
 		case !u.Supervisor && !sourceName.MatchString(u.Source):
-			bad(n.Line, "source %q: must be the source's subject token (a-z, 0-9, - and _), or supervisor: true", u.Source)
+			bad("source %q: must be the source's subject token (a-z, 0-9, - and _), or supervisor: true", u.Source)
 		}
 		users = append(users, u)
-	}
-	if err := errors.Join(errs...); err != nil {
+	})
+	if err := probs.Err(); err != nil {
 		return nil, err
 	}
 	return users, nil

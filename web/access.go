@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
 // Role is what an authenticated user may do. Each role includes the ones
@@ -132,88 +133,59 @@ var userKeys = []string{"name", "token_sha256", "role", "agencies"}
 // Decoding is strict (unknown fields are errors) and every problem is
 // reported with name and line, joined.
 func ParseAccess(r io.Reader, name string) (*Access, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	root, err := yamlfile.Read(r, name)
+	if errors.Is(err, yamlfile.ErrEmpty) {
+		return nil, fmt.Errorf("%s: empty access file: it needs a users list", name)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty access file: it needs a users list", name)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	var errs []error
-	bad := func(line int, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
-	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: the access file is a mapping with a users list", name, root.Line)
 	}
-	var users *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k := root.Content[i]
-		if k.Value != "users" {
-			bad(k.Line, "unknown field %q (the file has only users)", k.Value)
-			continue
-		}
-		users = root.Content[i+1]
+	probs := &yamlfile.Problems{File: name}
+	users := probs.List(root, "users")
+	if users == nil {
+		return nil, probs.Err()
 	}
-	if users == nil || users.Kind != yaml.SequenceNode || len(users.Content) == 0 {
-		bad(root.Line, "users: must be a non-empty list")
-		return nil, errors.Join(errs...)
+	type rawUser struct {
+		Name     string   `yaml:"name"`
+		Token    string   `yaml:"token_sha256"`
+		Role     string   `yaml:"role"`
+		Agencies []string `yaml:"agencies"`
 	}
 	a := &Access{}
 	names, hashes := map[string]int{}, map[string]int{}
-	for _, n := range users.Content {
-		if n.Kind != yaml.MappingNode {
-			bad(n.Line, "a user is a mapping with %s", strings.Join(userKeys, ", "))
-			continue
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; !slices.Contains(userKeys, k.Value) {
-				bad(k.Line, "unknown field %q (a user has %s)", k.Value, strings.Join(userKeys, ", "))
-			}
-		}
-		var raw struct {
-			Name     string   `yaml:"name"`
-			Token    string   `yaml:"token_sha256"`
-			Role     string   `yaml:"role"`
-			Agencies []string `yaml:"agencies"`
-		}
-		if err := n.Decode(&raw); err != nil {
-			bad(n.Line, "%v", err)
-			continue
-		}
+	yamlfile.Items(probs, users, "a user", userKeys, func(n *yaml.Node, raw rawUser) {
+		bad := func(format string, args ...any) { probs.Addf(n.Line, format, args...) }
 		u := User{Name: raw.Name, Agencies: raw.Agencies}
 		switch {
 		case raw.Name == "":
-			bad(n.Line, "name: must not be empty")
+			bad("name: must not be empty")
 		case names[raw.Name] != 0:
-			bad(n.Line, "name %q: already used on line %d", raw.Name, names[raw.Name])
+			bad("name %q: already used on line %d", raw.Name, names[raw.Name])
 		default:
 			names[raw.Name] = n.Line
 		}
 		if h, err := hex.DecodeString(raw.Token); err != nil || len(h) != sha256.Size {
-			bad(n.Line, "token_sha256: must be 64 hex digits, the SHA-256 of the token (hoso access hash-token); never the token itself")
+			bad("token_sha256: must be 64 hex digits, the SHA-256 of the token (hoso access hash-token); never the token itself")
 		} else if hashes[strings.ToLower(raw.Token)] != 0 {
-			bad(n.Line, "token_sha256: the same token as the user on line %d", hashes[strings.ToLower(raw.Token)])
+			bad("token_sha256: the same token as the user on line %d", hashes[strings.ToLower(raw.Token)])
 		} else {
 			hashes[strings.ToLower(raw.Token)] = n.Line
 			copy(u.tokenHash[:], h)
 		}
 		if u.Role = roleNames[raw.Role]; u.Role == RoleNone {
-			bad(n.Line, "role %q: must be viewer, auditor or admin", raw.Role)
+			bad("role %q: must be viewer, auditor or admin", raw.Role)
 		}
 		for i, ag := range raw.Agencies {
 			if strings.TrimSpace(ag) == "" || slices.Contains(raw.Agencies[:i], ag) {
-				bad(n.Line, "agencies: %q is empty or repeated", ag)
+				bad("agencies: %q is empty or repeated", ag)
 			}
 		}
 		a.users = append(a.users, u)
-	}
-	if err := errors.Join(errs...); err != nil {
+	})
+	if err := probs.Err(); err != nil {
 		return nil, err
 	}
 	return a, nil
