@@ -1,17 +1,15 @@
 package workflow
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
 // WorkingHours are the two daily working periods, as offsets from midnight in
@@ -202,38 +200,17 @@ type rawDayOff struct {
 func ParseCalendarYear(file string, data []byte) (*YearSchedule, error) {
 	var probs []Problem
 	fail := func(line int, format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
-			msg = "unknown field " + strconv.Quote(m[1])
-		}
-		probs = append(probs, Problem{File: file, Line: line, Msg: msg})
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l, msg := splitYAMLError(err.Error())
-		fail(l, "%s", msg)
-		return nil, &ValidationError{Problems: probs}
-	}
-	if len(doc.Content) == 0 {
-		fail(0, "empty file")
-		return nil, &ValidationError{Problems: probs}
+		probs = append(probs, Problem{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	var raw rawYear
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			l, msg := splitYAMLError(err.Error())
-			fail(l, "%s", msg)
-			return nil, &ValidationError{Problems: probs}
-		}
-		for _, e := range te.Errors {
-			l, msg := splitYAMLError(e)
-			fail(l, "%s", msg)
-		}
+	root, decoded := yamlfile.Strict(data, &raw)
+	for _, p := range decoded {
+		fail(p.Line, "%s", p.Msg)
 	}
-	line := func(p ...any) int { return nodeLine(doc.Content[0], p...) }
+	if root == nil {
+		return nil, &ValidationError{Problems: probs}
+	}
+	line := func(p ...any) int { return yamlfile.Line(root, p...) }
 
 	y := &YearSchedule{Year: raw.Year, Source: raw.Source}
 	yearOK := raw.Year >= minYear && raw.Year <= maxYear

@@ -35,6 +35,7 @@
 //     CheckRecord compares a record with that fold.
 //   - A rejection is a result, not an error.
 //
-// The package imports only the standard library, looplab/fsm and a YAML
-// decoder. Catalogs and definitions are immutable and safe for concurrent use.
+// The package imports only the standard library, looplab/fsm, a YAML
+// decoder and internal/yamlfile, the strict reader of hoso's YAML files.
+// Catalogs and definitions are immutable and safe for concurrent use.
 package workflow

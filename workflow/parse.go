@@ -1,19 +1,17 @@
 package workflow
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
 // Zone is Vietnam's time zone (UTC+7, no daylight saving time). Dates in
@@ -65,10 +63,8 @@ func (p *rawProcedure) UnmarshalYAML(n *yaml.Node) error {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a procedure is a code or a mapping with %s", n.Line, strings.Join(procedureKeys, ", "))}}
 	}
 	var errs []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(procedureKeys, k.Value) {
-			errs = append(errs, fmt.Sprintf("line %d: unknown field %q", k.Line, k.Value))
-		}
+	for _, k := range yamlfile.UnknownKeys(n, procedureKeys) {
+		errs = append(errs, fmt.Sprintf("line %d: unknown field %q", k.Line, k.Value))
 	}
 	var m struct {
 		Code     string  `yaml:"code"`
@@ -124,51 +120,23 @@ func (r *rawSLA) sla() SLA {
 	return SLA{Days: r.WorkingDays, Hours: r.WorkingHours}
 }
 
-// yamlLineRE finds the line yaml reports at the start of its messages.
-// (?s): a quoted value in the message may span lines.
-var yamlLineRE = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
-
-// unknownFieldRE rewrites yaml's strict-decoding message in our words.
-var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-
 // Parse decodes one definition file strictly (unknown fields are errors) and
 // validates it as a whole graph. On failure the error is a *ValidationError
 // listing every problem with the file name and line.
 func Parse(file string, data []byte) (*Definition, error) {
 	var probs []Problem
 	fail := func(line int, msg string) {
-		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
-			msg = "unknown field " + strconv.Quote(m[1])
-		}
 		probs = append(probs, Problem{File: file, Line: line, Msg: msg})
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l, msg := splitYAMLError(err.Error())
-		fail(l, msg)
-		return nil, &ValidationError{Problems: probs}
-	}
-	if len(doc.Content) == 0 {
-		fail(0, "empty file")
-		return nil, &ValidationError{Problems: probs}
-	}
 	var raw rawDefinition
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				l, msg := splitYAMLError(e)
-				fail(l, msg)
-			}
-		} else {
-			l, msg := splitYAMLError(err.Error())
-			fail(l, msg)
-			return nil, &ValidationError{Problems: probs}
-		}
+	root, decoded := yamlfile.Strict(data, &raw)
+	for _, p := range decoded {
+		fail(p.Line, p.Msg)
 	}
-	line := func(p ...any) int { return nodeLine(doc.Content[0], p...) }
+	if root == nil {
+		return nil, &ValidationError{Problems: probs}
+	}
+	line := func(p ...any) int { return yamlfile.Line(root, p...) }
 
 	d := &Definition{
 		ID:         raw.ID,
@@ -221,45 +189,6 @@ func Parse(file string, data []byte) (*Definition, error) {
 		return nil, &ValidationError{Problems: probs}
 	}
 	return d, nil
-}
-
-func splitYAMLError(msg string) (int, string) {
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		l, _ := strconv.Atoi(m[1])
-		return l, m[2]
-	}
-	return 0, strings.TrimPrefix(msg, "yaml: ")
-}
-
-// nodeLine follows a path of mapping keys (string) and sequence indexes
-// (int) from n and returns the line of the deepest node reached.
-func nodeLine(n *yaml.Node, p ...any) int {
-	line := n.Line
-	for _, step := range p {
-		var next *yaml.Node
-		switch k := step.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						line = n.Content[i].Line
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-	}
-	return line
 }
 
 // Load reads every *.yaml and *.yml file in dir of fsys, parses and validates
