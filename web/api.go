@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -33,118 +35,19 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
-// statusView is a status code with its names.
-type statusView struct {
-	Code   workflow.Status `json:"code"`
-	NameVI string          `json:"name_vi"`
-	NameEN string          `json:"name_en"`
-}
+// The API's types under the names the dashboard, the feed and the tests
+// of this package use; package api defines them.
+type (
+	statusView     = api.Status
+	dossierView    = api.Dossier
+	historyView    = api.HistoryEntry
+	definitionView = api.Definition
+	auditPage      = api.AuditPage
+)
 
-func viewStatus(s workflow.Status) *statusView {
-	if !s.Valid() {
-		return nil
-	}
-	return &statusView{Code: s, NameVI: s.NameVI(), NameEN: s.NameEN()}
-}
-
-type definitionRef struct {
-	ID      string `json:"id"`
-	Version int    `json:"version"`
-}
-
-type dossierView struct {
-	Code        string           `json:"code"`
-	Procedure   string           `json:"procedure"`
-	Agency      string           `json:"agency"`
-	Source      string           `json:"source"`
-	Definition  definitionRef    `json:"definition"`
-	State       string           `json:"state"`
-	Status      *statusView      `json:"status"`
-	Terminal    bool             `json:"terminal"`
-	Department  string           `json:"department,omitempty"`
-	Due         *time.Time       `json:"due"`
-	ReceivedAt  *time.Time       `json:"received_at"`
-	ResolvedAt  *time.Time       `json:"resolved_at"`
-	ReturnedAt  *time.Time       `json:"returned_at"`
-	PausedAt    *time.Time       `json:"paused_at"`
-	Apologies   int              `json:"apologies"`
-	Warned      bool             `json:"warned"`
-	Overdue     bool             `json:"overdue"`
-	Online      bool             `json:"online"`
-	CreatedAt   time.Time        `json:"created_at"`
-	UpdatedAt   time.Time        `json:"updated_at"`
-	Attachments []string         `json:"attachments"`
-	Rejections  int              `json:"rejections"`
-	Mismatches  int              `json:"mismatches"`
-	Entries     int              `json:"history_length"`
-	Head        workflow.Hash    `json:"head"`
-	History     []historyView    `json:"history,omitempty"`
-	Recent      *dossierProblems `json:"problems,omitempty"`
-}
-
-type dossierProblems struct {
-	Rejections []workflow.Rejection `json:"rejections"`
-	Mismatches []workflow.Mismatch  `json:"mismatches"`
-}
-
-type historyView struct {
-	Index       int                   `json:"index"`
-	Seq         uint64                `json:"seq"`
-	EventID     string                `json:"event_id"`
-	Source      string                `json:"source"`
-	Action      string                `json:"action"`
-	From        string                `json:"from"`
-	To          string                `json:"to"`
-	FromStatus  *statusView           `json:"from_status"`
-	ToStatus    *statusView           `json:"to_status"`
-	Time        time.Time             `json:"time"`
-	Actor       string                `json:"actor"`
-	Agency      string                `json:"agency"`
-	Department  string                `json:"department,omitempty"`
-	Reason      string                `json:"reason,omitempty"`
-	Note        string                `json:"note,omitempty"`
-	Due         *time.Time            `json:"due"`
-	Timing      workflow.Timing       `json:"timing,omitempty"`
-	Attachments []workflow.Attachment `json:"attachments"`
-	PrevHash    workflow.Hash         `json:"prev_hash"`
-	Hash        workflow.Hash         `json:"hash"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func viewDossier(d *workflow.Dossier) dossierView {
-	att := d.Attachments
-	if att == nil {
-		att = []string{}
-	}
-	return dossierView{
-		Code: d.Code, Procedure: d.Procedure, Agency: d.Agency, Source: d.Source,
-		Definition: definitionRef{d.Definition, d.Version}, State: d.State, Status: viewStatus(d.Status),
-		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), ReceivedAt: optTime(d.ReceivedAt),
-		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
-		Apologies: d.Apologies, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
-		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
-	}
-}
-
-func viewEntry(e *workflow.HistoryEntry) historyView {
-	att := e.Attachments
-	if att == nil {
-		att = []workflow.Attachment{}
-	}
-	return historyView{
-		Index: e.Index, Seq: e.Seq, EventID: e.EventID, Source: e.Source, Action: e.Action,
-		From: e.From, To: e.To, FromStatus: viewStatus(e.FromStatus), ToStatus: viewStatus(e.ToStatus),
-		Time: e.Time, Actor: e.Actor, Agency: e.Agency, Department: e.Department, Reason: e.Reason,
-		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, PrevHash: e.PrevHash, Hash: e.Hash,
-	}
-}
+// viewStatus returns the status s with its names; nil when s is not a
+// status code.
+func viewStatus(s workflow.Status) *api.Status { return api.NewStatus(s) }
 
 // codeRE is the form of a dossier code.
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -170,22 +73,37 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := viewDossier(d)
-	v.History = make([]historyView, len(hist))
+	v := api.NewDossier(d)
+	v.History = make([]api.HistoryEntry, len(hist))
 	for i := range hist {
-		v.History[i] = viewEntry(&hist[i])
+		v.History[i] = api.NewHistoryEntry(&hist[i])
 	}
-	rej, _, err := s.cfg.Store.Rejections(r.Context(), workflow.RejectionQuery{Dossier: code, Limit: 100})
+	rej, mis, err := s.dossierProblems(r.Context(), code)
 	if err != nil {
 		return err
 	}
-	mis, _, err := s.cfg.Store.Mismatches(r.Context(), workflow.MismatchQuery{Dossier: code, Limit: 100})
-	if err != nil {
-		return err
-	}
-	v.Recent = &dossierProblems{Rejections: nonNil(rej), Mismatches: nonNil(mis)}
+	v.Problems = &api.Problems{Rejections: rej, Mismatches: mis}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// sheetProblems is how many of a dossier's latest rejections, and of its
+// latest mismatches, its sheet shows: in the API's answer (docs/openapi.json
+// says up to 100 of each) and on the dossier page.
+const sheetProblems = 100
+
+// dossierProblems reads the latest rejections and mismatches of the
+// dossier, newest first, at most sheetProblems of each; never nil.
+func (s *Server) dossierProblems(ctx context.Context, code string) ([]workflow.Rejection, []workflow.Mismatch, error) {
+	rej, _, err := s.cfg.Store.Rejections(ctx, workflow.RejectionQuery{Dossier: code, Limit: sheetProblems})
+	if err != nil {
+		return nil, nil, err
+	}
+	mis, _, err := s.cfg.Store.Mismatches(ctx, workflow.MismatchQuery{Dossier: code, Limit: sheetProblems})
+	if err != nil {
+		return nil, nil, err
+	}
+	return nonNil(rej), nonNil(mis), nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -211,12 +129,6 @@ func (s *Server) verifyDossier(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// page is the envelope of every list response.
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	q, err := s.query(r)
 	if err != nil {
@@ -230,9 +142,9 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[dossierView]{Items: make([]dossierView, len(list)), NextCursor: next}
+	out := api.Page[api.Dossier]{Items: make([]api.Dossier, len(list)), NextCursor: next}
 	for i := range list {
-		out.Items[i] = viewDossier(&list[i])
+		out.Items[i] = api.NewDossier(&list[i])
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -275,7 +187,7 @@ func (s *Server) listRejections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page[workflow.Rejection]{Items: nonNil(list), NextCursor: seqCursor(next)})
+	writeJSON(w, http.StatusOK, api.Page[api.Rejection]{Items: nonNil(list), NextCursor: seqCursor(next)})
 	return nil
 }
 
@@ -292,7 +204,7 @@ func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page[workflow.Mismatch]{Items: nonNil(list), NextCursor: seqCursor(next)})
+	writeJSON(w, http.StatusOK, api.Page[api.Mismatch]{Items: nonNil(list), NextCursor: seqCursor(next)})
 	return nil
 }
 
@@ -303,62 +215,27 @@ func seqCursor(next uint64) string {
 	return strconv.FormatUint(next, 10)
 }
 
-type definitionView struct {
-	ID         string       `json:"id"`
-	Version    int          `json:"version"`
-	NameVI     string       `json:"name_vi"`
-	NameEN     string       `json:"name_en,omitempty"`
-	Effective  string       `json:"effective"`
-	LegalBasis []string     `json:"legal_basis"`
-	Procedures []string     `json:"procedures"`
-	States     []stateView  `json:"states"`
-	Actions    []actionView `json:"actions"`
-}
-
-type stateView struct {
-	Name     string      `json:"name"`
-	Status   *statusView `json:"status"`
-	Terminal bool        `json:"terminal"`
-}
-
-type actionView struct {
-	Name    string      `json:"name"`
-	From    []string    `json:"from"`
-	To      string      `json:"to,omitempty"`
-	Stay    bool        `json:"stay,omitempty"`
-	SetsDue bool        `json:"sets_due,omitempty"`
-	Guards  []guardView `json:"guards,omitempty"`
-}
-
-type guardView struct {
-	Attachments []string `json:"attachments,omitempty"`
-	Recorded    []string `json:"recorded,omitempty"`
-	Fields      []string `json:"fields,omitempty"`
-	Result      bool     `json:"result,omitempty"`
-	From        []string `json:"from,omitempty"`
-}
-
 func (s *Server) listDefinitions(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.query(r); err != nil {
 		return err
 	}
-	var out []definitionView
+	var out []api.Definition
 	for _, d := range s.cfg.Catalog.Definitions() {
-		v := definitionView{ID: d.ID, Version: d.Version, NameVI: d.NameVI, NameEN: d.NameEN,
+		v := api.Definition{ID: d.ID, Version: d.Version, NameVI: d.NameVI, NameEN: d.NameEN,
 			Effective: d.Effective.Format(time.DateOnly), LegalBasis: nonNil(d.LegalBasis), Procedures: d.Procedures}
 		for _, st := range d.States {
-			v.States = append(v.States, stateView{Name: st.Name, Status: viewStatus(st.Status), Terminal: st.Terminal})
+			v.States = append(v.States, api.State{Name: st.Name, Status: api.NewStatus(st.Status), Terminal: st.Terminal})
 		}
 		for _, a := range d.Actions {
-			av := actionView{Name: a.Name, From: a.From, To: a.To, Stay: a.Stay, SetsDue: a.SetsDue}
+			av := api.Action{Name: a.Name, From: a.From, To: a.To, Stay: a.Stay, SetsDue: a.SetsDue}
 			for _, g := range a.Guards {
-				av.Guards = append(av.Guards, guardView(g))
+				av.Guards = append(av.Guards, api.Guard(g))
 			}
 			v.Actions = append(v.Actions, av)
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, page[definitionView]{Items: nonNil(out)})
+	writeJSON(w, http.StatusOK, api.Page[api.Definition]{Items: nonNil(out)})
 	return nil
 }
 
@@ -366,11 +243,11 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.query(r); err != nil {
 		return err
 	}
-	var out []*statusView
+	var out []*api.Status
 	for st := workflow.StatusSubmitted; st <= workflow.MaxStatus; st++ {
-		out = append(out, viewStatus(st))
+		out = append(out, api.NewStatus(st))
 	}
-	writeJSON(w, http.StatusOK, page[*statusView]{Items: out})
+	writeJSON(w, http.StatusOK, api.Page[*api.Status]{Items: out})
 	return nil
 }
 
@@ -557,18 +434,6 @@ func (q *query) dateCodeCursor() string {
 	return v
 }
 
-// auditPage is a page of a whole-store audit.
-type auditPage struct {
-	Items   []workflow.ChainReport `json:"items"`   // the dossiers found wrong among those checked
-	Checked int                    `json:"checked"` // dossiers this page verified
-	Total   int                    `json:"total"`   // dossiers in the store (its counter), for a client's progress
-	// Store is what the first page (no cursor) found wrong in the
-	// indexes, counters and rows (store.DB.VerifyStore); absent on the
-	// other pages and when nothing was found.
-	Store      []workflow.Finding `json:"store,omitempty"`
-	NextCursor string             `json:"next_cursor,omitempty"`
-}
-
 // auditVerify verifies a page of dossiers in code order against their
 // histories and reports the ones found wrong; the first page also checks
 // the store's indexes, counters and rows.
@@ -581,7 +446,7 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	if q.err != nil {
 		return q.err
 	}
-	var out auditPage
+	var out api.AuditPage
 	if after == "" {
 		if out.Store, err = s.cfg.Store.VerifyStore(r.Context()); err != nil {
 			return err
@@ -595,7 +460,7 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out.Items, out.Checked, out.Total, out.NextCursor = []workflow.ChainReport{}, len(reports), totals.Dossiers, next
+	out.Items, out.Checked, out.Total, out.NextCursor = []api.ChainReport{}, len(reports), totals.Dossiers, next
 	for _, rep := range reports {
 		if !rep.OK {
 			out.Items = append(out.Items, rep)

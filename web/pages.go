@@ -195,11 +195,7 @@ func (s *Server) dossierPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rej, _, err := s.cfg.Store.Rejections(r.Context(), workflow.RejectionQuery{Dossier: code, Limit: 200})
-	if err != nil {
-		return err
-	}
-	mis, _, err := s.cfg.Store.Mismatches(r.Context(), workflow.MismatchQuery{Dossier: code, Limit: 200})
+	rej, mis, err := s.dossierProblems(r.Context(), code)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/reconcile"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -44,26 +45,20 @@ const (
 	scopeNone = "none" // no check: the export is a sample
 )
 
+// reconcileView is the answer of POST /api/v1/reconcile as the server
+// builds it from package reconcile's own types, and what the
+// reconciliation page shows. Its JSON is api.Reconcile's, the type
+// clients decode it into; TestAPIRoundTrip holds the two together.
 type reconcileView struct {
 	Run    string             `json:"run"`    // reconcile.RunID of the file
 	Format string             `json:"format"` // the format read: csv or json
-	Scope  reconcileScopeView `json:"scope"`
+	Scope  api.ReconcileScope `json:"scope"`
 	// ProblemCount is the number of malformed rows; Problems lists the
 	// first maxListedProblems.
 	ProblemCount int                    `json:"problem_count"`
 	Problems     []reconcile.RowProblem `json:"problems"`
 	reconcile.Report
-	Published *publishedView `json:"published,omitempty"`
-}
-
-type reconcileScopeView struct {
-	Agency   string `json:"agency,omitempty"`
-	Dossiers string `json:"dossiers"` // open, all or none
-}
-
-type publishedView struct {
-	Corrections int `json:"corrections"` // correction outcomes published
-	New         int `json:"new"`         // of which the outcome stream stored (the rest it had already)
+	Published *api.Published `json:"published,omitempty"`
 }
 
 // reconcileExport serves POST /api/v1/reconcile: the export is the
@@ -161,7 +156,7 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 		return reconcileView{}, err
 	}
 	v := reconcileView{
-		Run: reconcile.RunID(data), Format: format, Scope: reconcileScopeView{Agency: opts.agency, Dossiers: opts.scope},
+		Run: reconcile.RunID(data), Format: format, Scope: api.ReconcileScope{Agency: opts.agency, Dossiers: opts.scope},
 		ProblemCount: len(problems), Problems: nonNil(problems[:min(len(problems), maxListedProblems)]), Report: rep,
 	}
 	if opts.publish {
@@ -174,7 +169,7 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 		if err != nil {
 			return reconcileView{}, err
 		}
-		v.Published = &publishedView{Corrections: len(outcomes), New: stored}
+		v.Published = &api.Published{Corrections: len(outcomes), New: stored}
 		s.log.Info("reconciliation corrections published", "run", v.Run, "corrections", len(outcomes), "new", stored,
 			"request_id", requestID(r))
 	}

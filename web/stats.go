@@ -5,41 +5,16 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
 // statsParams are the query parameters of GET /api/v1/stats.
 var statsParams = []string{"from", "to", "agency", "procedure", "sector", "kind", "by", "late"}
 
-// statsView is the answer of GET /api/v1/stats.
-type statsView struct {
-	Period        statsPeriod     `json:"period"`
-	Filters       statsFilters    `json:"filters"`
-	Total         workflow.Report `json:"total"`
-	Rows          []statsRowView  `json:"rows"`
-	GeneratedFrom string          `json:"generated_from"` // always "counters": no dossier was scanned
-}
-
-// statsPeriod is the months the flows cover: those asked, or the first
-// and last with statistics; "" when there are none.
-type statsPeriod struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type statsFilters struct {
-	Agency    string            `json:"agency,omitempty"`
-	Procedure string            `json:"procedure,omitempty"`
-	Sector    string            `json:"sector,omitempty"`
-	Kind      workflow.Kind     `json:"kind"`
-	By        string            `json:"by,omitempty"`
-	Late      workflow.LateRule `json:"late"`
-}
-
-type statsRowView struct {
-	Key    string          `json:"key"`
-	Report workflow.Report `json:"report"`
-}
+// statsView is the answer of GET /api/v1/stats, under the name the tests
+// of this package use.
+type statsView = api.Stats
 
 // stats answers GET /api/v1/stats?from=&to=&agency=&procedure=&sector=&kind=&by=&late=
 // from the statistics counters: the report of the period under the
@@ -75,17 +50,17 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := statsView{
-		Period:  statsPeriod{res.From, res.To},
-		Filters: statsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
+	out := api.Stats{
+		Period:  api.StatsPeriod{From: res.From, To: res.To},
+		Filters: api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
 		Total:   workflow.NewReport(res.Total, sq.Kind, late),
-		Rows:    make([]statsRowView, len(res.Rows)),
+		Rows:    make([]api.StatsRow, len(res.Rows)),
 		// The store answers from its counters; said here so that a
 		// client comparing with a province's own report knows.
 		GeneratedFrom: "counters",
 	}
 	for i, row := range res.Rows {
-		out.Rows[i] = statsRowView{Key: row.Key, Report: workflow.NewReport(row.Tally, sq.Kind, late)}
+		out.Rows[i] = api.StatsRow{Key: row.Key, Report: workflow.NewReport(row.Tally, sq.Kind, late)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
