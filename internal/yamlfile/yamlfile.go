@@ -124,15 +124,25 @@ func Items[T any](p *Problems, items []*yaml.Node, what string, known []string, 
 // Value returns the value of key in the mapping n: the last one when key
 // is repeated, nil when n is not a mapping or has no such key.
 func Value(n *yaml.Node, key string) *yaml.Node {
-	var v *yaml.Node
+	if vs := Values(n, key); len(vs) > 0 {
+		return vs[len(vs)-1]
+	}
+	return nil
+}
+
+// Values returns every value of key in the mapping n, in file order: a
+// node keeps a repeated key, which a decoded struct, and Value, see only
+// once. It returns nil when n is not a mapping or has no such key.
+func Values(n *yaml.Node, key string) []*yaml.Node {
+	var vs []*yaml.Node
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == key {
-				v = n.Content[i+1]
+				vs = append(vs, n.Content[i+1])
 			}
 		}
 	}
-	return v
+	return vs
 }
 
 // UnknownKeys returns the keys of the mapping n that are not in known, in

@@ -171,6 +171,19 @@ func TestValue(t *testing.T) {
 	if v := yamlfile.Value(n, "c"); v != nil {
 		t.Errorf("Value(missing) = %v, want nil", v)
 	}
+	var all []string
+	for _, v := range yamlfile.Values(n, "a") {
+		all = append(all, v.Value)
+	}
+	if diff := cmp.Diff([]string{"1", "3"}, all); diff != "" {
+		t.Errorf("Values(a) (-want +got):\n%s", diff)
+	}
+	if vs := yamlfile.Values(n, "c"); vs != nil {
+		t.Errorf("Values(missing) = %v, want nil", vs)
+	}
+	if vs := yamlfile.Values(root(t, "[a, 1]"), "a"); vs != nil {
+		t.Errorf("Values(a list) = %v, want nil", vs)
+	}
 	if v := yamlfile.Value(root(t, "[a, 1]"), "a"); v != nil {
 		t.Errorf("Value(a list) = %v, want nil", v)
 	}
