@@ -12,6 +12,11 @@ import (
 	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
+// Zone is Vietnam's time zone (UTC+7, no daylight saving time): the
+// calendar counts working time in it, and dates in definitions, and dates
+// without a zone, are read in it.
+var Zone = time.FixedZone("ICT", 7*60*60)
+
 // WorkingHours are the two daily working periods, as offsets from midnight in
 // Zone: MorningStart ≤ t < MorningEnd and AfternoonStart ≤ t < AfternoonEnd.
 // The zero value means DefaultWorkingHours in a CalendarConfig.

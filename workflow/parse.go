@@ -14,10 +14,6 @@ import (
 	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
 
-// Zone is Vietnam's time zone (UTC+7, no daylight saving time). Dates in
-// definitions, and dates without a zone, are read in it.
-var Zone = time.FixedZone("ICT", 7*60*60)
-
 type rawDefinition struct {
 	ID      string `yaml:"id"`
 	Version int    `yaml:"version"`
