@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hoso-vn/hoso/api"
 )
 
 // defaultServer is the HTTP address the client commands talk to.
@@ -66,12 +68,7 @@ func (c apiClient) get(ctx context.Context, path string, v any) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
+		var e api.ErrorResponse
 		_ = json.Unmarshal(body, &e)
 		return &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}

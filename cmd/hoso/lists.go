@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hoso-vn/hoso/workflow"
+	"github.com/hoso-vn/hoso/api"
 )
 
 // clientFlags are the flags every client command shares.
@@ -35,19 +35,13 @@ func (f clientFlags) validate() error {
 	return nil
 }
 
-// pageDoc is a page of a list of the API.
-type pageDoc[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 // listPages reads the list at path with the query v, following the
 // cursors to the last page when all is set, and returns the items with
 // the cursor of the page after them ("" after the last).
 func listPages[T any](ctx context.Context, cl apiClient, path string, v url.Values, all bool) ([]T, string, error) {
 	var items []T
 	for {
-		var p pageDoc[T]
+		var p api.Page[T]
 		if err := cl.get(ctx, path+"?"+v.Encode(), &p); err != nil {
 			return nil, "", err
 		}
@@ -75,7 +69,7 @@ func writePage[T any](w io.Writer, items []T, next string) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(pageDoc[T]{Items: items, NextCursor: next})
+	return enc.Encode(api.Page[T]{Items: items, NextCursor: next})
 }
 
 // moreHint tells people, on stderr, how to read the rest of a list.
@@ -83,21 +77,6 @@ func moreHint(w io.Writer, next string) {
 	if next != "" {
 		fmt.Fprintf(w, "(more: add --all, or --cursor %s)\n", next)
 	}
-}
-
-// listDoc is a dossier as GET /api/v1/dossiers lists it.
-type listDoc struct {
-	Code       string     `json:"code"`
-	Procedure  string     `json:"procedure"`
-	Agency     string     `json:"agency"`
-	State      string     `json:"state"`
-	Status     *statusDoc `json:"status"`
-	Department string     `json:"department"`
-	Due        *time.Time `json:"due"`
-	ReceivedAt *time.Time `json:"received_at"`
-	Overdue    bool       `json:"overdue"`
-	Terminal   bool       `json:"terminal"`
-	Rejections int        `json:"rejections"`
 }
 
 // optionalBool is a boolean flag that may also be left unset: --name
@@ -161,7 +140,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MÃ HỒ SƠ\tTRẠNG THÁI\tTHỦ TỤC\tCƠ QUAN\tPHÒNG BAN\tTIẾP NHẬN\tHẠN TRẢ\tQUÁ HẠN\tTỪ CHỐI")
 	for _, raw := range items {
-		var d listDoc
+		var d api.Dossier
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return fmt.Errorf("decode dossier: %w", err)
 		}
@@ -169,7 +148,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 		if d.Overdue {
 			late = "quá hạn"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", d.Code, d.Status, d.Procedure, d.Agency, dash(d.Department),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", d.Code, statusText(d.Status), d.Procedure, d.Agency, dash(d.Department),
 			optVNTime(d.ReceivedAt), optVNTime(d.Due), dash(late), d.Rejections)
 	}
 	if err := tw.Flush(); err != nil {
@@ -189,20 +168,6 @@ func optVNTime(t *time.Time) string {
 
 // rejectionsCommand lists rejected events through the HTTP API.
 type rejectionsCommand struct{ env }
-
-// rejectionDoc is a rejection as the API lists it.
-type rejectionDoc struct {
-	Seq      uint64    `json:"seq"`
-	EventID  string    `json:"event_id"`
-	Source   string    `json:"source"`
-	Dossier  string    `json:"dossier"`
-	Action   string    `json:"action"`
-	Agency   string    `json:"agency"`
-	Reason   string    `json:"reason"`
-	Detail   string    `json:"detail"`
-	DetailVI string    `json:"detail_vi"`
-	Time     time.Time `json:"time"`
-}
 
 func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("rejections", "rejections [flags]", c.stderr)
@@ -240,7 +205,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTHỜI ĐIỂM\tHỒ SƠ\tNGUỒN\tTHAO TÁC\tLÝ DO\tCHI TIẾT")
 	for _, raw := range items {
-		var r rejectionDoc
+		var r api.Rejection
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return fmt.Errorf("decode rejection: %w", err)
 		}
@@ -262,20 +227,11 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 // auditCommand checks the tamper-evident histories through the HTTP API.
 type auditCommand struct{ env }
 
-// auditPageDoc is a page of GET /api/v1/audit/verify.
-type auditPageDoc struct {
-	Items      []chainReport      `json:"items"`
-	Checked    int                `json:"checked"`
-	Total      int                `json:"total"`
-	Store      []workflow.Finding `json:"store"`
-	NextCursor string             `json:"next_cursor"`
-}
-
 // auditResult is what `hoso audit verify -o json` prints.
 type auditResult struct {
-	Checked int                `json:"checked"`
-	Broken  []chainReport      `json:"broken"` // the dossiers found wrong
-	Store   []workflow.Finding `json:"store"`  // what is wrong in the store as a whole
+	Checked int               `json:"checked"`
+	Broken  []api.ChainReport `json:"broken"` // the dossiers found wrong
+	Store   []api.Finding     `json:"store"`  // what is wrong in the store as a whole
 }
 
 // auditProgress reports on stderr how far a whole-store audit has come
@@ -339,9 +295,9 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 		return c.verifyCheckpoints(ctx, checkpoints, pos, *cf.server, *cf.output)
 	}
 	cl := *cf.server
-	res := auditResult{Broken: []chainReport{}}
+	res := auditResult{Broken: []api.ChainReport{}}
 	if len(pos) == 1 {
-		var rep chainReport
+		var rep api.ChainReport
 		if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(pos[0])+"/verify", &rep); err != nil {
 			return err
 		}
@@ -351,13 +307,13 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 			res.Broken = append(res.Broken, rep)
 		}
 		if *cf.output == "table" && rep.OK {
-			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s; hồ sơ khớp lịch sử\n", rep.Dossier, rep.Entries, short(rep.Head))
+			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s; hồ sơ khớp lịch sử\n", rep.Dossier, rep.Entries, short(rep.Head.String()))
 		}
 	} else {
 		v := url.Values{"limit": {strconv.Itoa(*limit)}}
 		progress := auditProgress{w: c.stderr, interval: 2 * time.Second}
 		for {
-			var p auditPageDoc
+			var p api.AuditPage
 			if err := cl.get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
 				return err
 			}
@@ -382,7 +338,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if res.Store == nil {
-		res.Store = []workflow.Finding{}
+		res.Store = []api.Finding{}
 	}
 	switch {
 	case *cf.output == "json":
@@ -405,7 +361,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 
 // printBroken names a dossier found wrong: its first bad chain entry, and
 // each finding.
-func printBroken(w io.Writer, r chainReport) {
+func printBroken(w io.Writer, r api.ChainReport) {
 	if r.BrokenAt >= 0 {
 		fmt.Fprintf(w, "%s: chuỗi băm HỎNG tại mục %d: %s\n", r.Dossier, r.BrokenAt, r.Problem)
 	}
@@ -418,7 +374,7 @@ func printBroken(w io.Writer, r chainReport) {
 // printFinding prints one finding on a line: the dossier, the field or
 // the bucket and key, what the history or a recount implies and what the
 // file holds, and the problem.
-func printFinding(w io.Writer, f workflow.Finding) {
+func printFinding(w io.Writer, f api.Finding) {
 	var where []string
 	for _, s := range []string{f.Dossier, f.Field, f.Bucket, f.Key} {
 		if s != "" {

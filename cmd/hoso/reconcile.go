@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -73,7 +74,7 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return c.fail(err)
 	}
-	var rep reconcileReport
+	var rep api.Reconcile
 	if *output != "csv" {
 		if err := json.Unmarshal(raw, &rep); err != nil {
 			return c.fail(fmt.Errorf("decode the report: %w", err))
@@ -154,52 +155,11 @@ func (c apiClient) upload(ctx context.Context, path, ctype, accept string, body 
 		return nil, fmt.Errorf("read the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
+		var e api.ErrorResponse
 		_ = json.Unmarshal(out, &e)
 		return nil, &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
 	return out, nil
-}
-
-// reconcileReport is the answer of POST /api/v1/reconcile.
-type reconcileReport struct {
-	Run    string `json:"run"`
-	Format string `json:"format"`
-	Scope  struct {
-		Agency   string `json:"agency"`
-		Dossiers string `json:"dossiers"`
-	} `json:"scope"`
-	ProblemCount int `json:"problem_count"`
-	Problems     []struct {
-		Line      int    `json:"line"`
-		Code      string `json:"code"`
-		Column    string `json:"column"`
-		MessageVI string `json:"message_vi"`
-	} `json:"problems"`
-	Rows        int `json:"rows"`
-	Known       int `json:"known"`
-	Agreeing    int `json:"agreeing"`
-	Differences int `json:"differences"`
-	Groups      []struct {
-		Kind  string `json:"kind"`
-		Count int    `json:"count"`
-		Items []struct {
-			Code   string `json:"code"`
-			Line   int    `json:"line"`
-			Export string `json:"export"`
-			Hoso   string `json:"hoso"`
-			Agency string `json:"agency"`
-		} `json:"items"`
-	} `json:"groups"`
-	Published *struct {
-		Corrections int `json:"corrections"`
-		New         int `json:"new"`
-	} `json:"published"`
 }
 
 // kindNames are the Vietnamese names of the kinds of difference.
@@ -212,7 +172,7 @@ var kindNames = map[string]string{
 	"missing_from_export": "Không có trong file xuất",
 }
 
-func printReconcile(w io.Writer, r *reconcileReport) error {
+func printReconcile(w io.Writer, r *api.Reconcile) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Đối soát\t%d dòng (%s), lần đối soát %s\n", r.Rows, r.Format, r.Run)
 	fmt.Fprintf(tw, "Kết quả\t%d hồ sơ hoso có, %d khớp hoàn toàn; %d khác biệt; %d dòng lỗi\n", r.Known, r.Agreeing, r.Differences, r.ProblemCount)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -19,26 +20,7 @@ import (
 type statsCommand struct{ env }
 
 // statsDoc is the answer of GET /api/v1/stats.
-type statsDoc struct {
-	Period struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	} `json:"period"`
-	Filters struct {
-		Agency    string `json:"agency"`
-		Procedure string `json:"procedure"`
-		Sector    string `json:"sector"`
-		Kind      string `json:"kind"`
-		By        string `json:"by"`
-		Late      string `json:"late"`
-	} `json:"filters"`
-	Total workflow.Report `json:"total"`
-	Rows  []struct {
-		Key    string          `json:"key"`
-		Report workflow.Report `json:"report"`
-	} `json:"rows"`
-	GeneratedFrom string `json:"generated_from"`
-}
+type statsDoc = api.Stats
 
 func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("stats", "stats [flags]", c.stderr)
@@ -121,7 +103,7 @@ func printStats(w io.Writer, d *statsDoc, header, table bool) error {
 			period += "; " + strings.Join(filters, ", ")
 		}
 		rule := "ngày kết thúc xử lý"
-		if d.Filters.Late == string(workflow.LateByReturn) {
+		if d.Filters.Late == workflow.LateByReturn {
 			rule = "ngày trả kết quả"
 		}
 		fmt.Fprintf(w, "Kỳ báo cáo: %s (trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
