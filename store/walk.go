@@ -132,6 +132,9 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 	codeAt := len(w.prefix) + w.field
 	var last []byte
 	skipped := 0
+	// One record, zeroed before each decode: a variable of the loop
+	// would escape to the heap, through keep, once per key.
+	d := new(workflow.Dossier)
 	for i := 0; k != nil && bytes.HasPrefix(k, w.prefix); k, v = step() {
 		if i++; i%ctxEvery == 0 && ctx.Err() != nil {
 			return nil, "", ctx.Err()
@@ -151,11 +154,11 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 				return nil, "", fmt.Errorf("%s key %x names %q: %w", w.index, k, code, ErrMissingRecord)
 			}
 		}
-		var d workflow.Dossier
-		if err := decodeDossier(v, &d); err != nil {
+		*d = workflow.Dossier{}
+		if err := decodeDossier(v, d); err != nil {
 			return nil, "", fmt.Errorf("dossier %q: %w", code, err)
 		}
-		if w.keep != nil && !w.keep(&d) {
+		if w.keep != nil && !w.keep(d) {
 			if skipped++; skipped == w.maxSkipped {
 				return list, w.codec.encode(w.prefix, k), nil
 			}
@@ -164,7 +167,7 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 		if len(list) == n {
 			return list, w.codec.encode(w.prefix, last), nil
 		}
-		list = append(list, d)
+		list = append(list, *d)
 		last = bytes.Clone(k)
 	}
 	return list, "", nil
