@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/yamlfile"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -174,23 +175,20 @@ func accessEntries(data []byte, path string) ([]accessEntry, int, error) {
 			return nil, 0, err
 		}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	root, err := yamlfile.Decode(data, path)
+	if err != nil {
+		return nil, 0, err
 	}
 	indent := 2
 	var entries []accessEntry
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "users" || root.Content[i+1].Kind != yaml.SequenceNode {
+	for _, users := range yamlfile.Values(root, "users") {
+		if users.Kind != yaml.SequenceNode {
 			continue
 		}
-		for _, item := range root.Content[i+1].Content {
+		for _, item := range users.Content {
 			e := accessEntry{first: item.Line, last: lastLine(item)}
-			for j := 0; j+1 < len(item.Content); j += 2 {
-				if item.Content[j].Value == "name" {
-					e.name = item.Content[j+1].Value
-				}
+			if name := yamlfile.Value(item, "name"); name != nil {
+				e.name = name.Value
 			}
 			indent = max(item.Column-3, 0) // item.Column is the first key's, after "- "
 			entries = append(entries, e)
