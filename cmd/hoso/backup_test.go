@@ -20,7 +20,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
 
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -188,10 +187,6 @@ func BenchmarkRebuild(b *testing.B) {
 	dir := b.TempDir()
 	_, js := startNATS(b, filepath.Join(dir, "nats"))
 	publish(b, js, sc.messages)
-	st, err := js.Stream(context.Background(), events.EventsStream)
-	if err != nil {
-		b.Fatal(err)
-	}
 	cat, err := loadCatalog("")
 	if err != nil {
 		b.Fatal(err)
@@ -205,7 +200,7 @@ func BenchmarkRebuild(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		n, err := replay(context.Background(), st, db, uint64(sc.stored()), 8192)
+		n, err := replay(context.Background(), js, db, uint64(sc.stored()), 8192)
 		took += time.Since(start).Seconds()
 		db.Close()
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
-	"github.com/hoso-vn/hoso/workflow"
 )
 
 // rebuildCommand applies the stream HOSO_EVENTS from its first message
@@ -103,7 +102,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	start := time.Now()
-	n, err := replay(ctx, st, db, last, *batch)
+	n, err := replay(ctx, js, db, last, *batch)
 	took := time.Since(start)
 	if err == nil {
 		// The live engine published these outcomes; a serve started on
@@ -141,75 +140,13 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 }
 
 // replay applies the stream's messages up to sequence last into db, in
-// batches of up to max, and returns how many it applied. Messages are
-// decoded on the client library's goroutine while the previous batch
-// commits.
-func replay(ctx context.Context, st jetstream.Stream, db *store.DB, last uint64, max int) (int, error) {
+// batches of up to max, and returns how many it applied.
+func replay(ctx context.Context, js jetstream.JetStream, db *store.DB, last uint64, max int) (int, error) {
 	if last == 0 {
 		return 0, nil
 	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		return 0, fmt.Errorf("ordered consumer: %w", err)
-	}
-	envs := make(chan workflow.Envelope, 2*max)
-	done := make(chan struct{})
-	defer close(done)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		meta, err := m.Metadata()
-		if err != nil {
-			return // the ordered consumer redelivers from the gap
-		}
-		seq := meta.Sequence.Stream
-		if seq > last {
-			return
-		}
-		select {
-		case envs <- events.Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC()):
-		case <-done:
-		}
-	}, jetstream.PullMaxMessages(2*max))
-	if err != nil {
-		return 0, fmt.Errorf("consume: %w", err)
-	}
-	defer cc.Stop()
-	var applied uint64
-	n := 0
-	b := make([]workflow.Envelope, 0, max)
-	for applied < last {
-		b = b[:0]
-		select {
-		case env := <-envs:
-			b = append(b, env)
-		case <-ctx.Done():
-			return n, ctx.Err()
-		case <-cc.Closed():
-			return n, errors.New("consuming stopped unexpectedly")
-		}
-	fill:
-		for len(b) < max && b[len(b)-1].Seq < last {
-			select {
-			case env := <-envs:
-				b = append(b, env)
-			default:
-				break fill
-			}
-		}
-		// The ordered consumer restarts after a gap from the last
-		// sequence it delivered: drop what is already applied.
-		for len(b) > 0 && b[0].Seq <= applied {
-			b = b[1:]
-		}
-		if len(b) == 0 {
-			continue
-		}
-		if _, err := db.Apply(ctx, b); err != nil {
-			return n, err
-		}
-		n += len(b)
-		applied = b[len(b)-1].Seq
-	}
-	return n, nil
+	p, err := events.Replay(ctx, js, db, events.ReplayConfig{ToSeq: last, MaxBatch: max})
+	return p.Messages, err
 }
 
 func syncFile(path string) error {
