@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/events"
 )
@@ -27,8 +24,10 @@ func TestReadinessProbesAtMostOncePerSecond(t *testing.T) {
 	t.Cleanup(srv.Shutdown)
 	nc, js := connect(t, srv.ClientURL())
 	watcher, _ := connect(t, srv.ClientURL())
-	var asked atomic.Int32
-	if _, err := watcher.Subscribe("$JS.API.INFO", func(*nats.Msg) { asked.Add(1) }); err != nil {
+	// A synchronous subscription: the reader queues a message before it
+	// reads the PONG of a later Flush, so Pending counts it by then.
+	asked, err := watcher.SubscribeSync("$JS.API.INFO")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := watcher.Flush(); err != nil {
@@ -43,12 +42,12 @@ func TestReadinessProbesAtMostOncePerSecond(t *testing.T) {
 			t.Fatalf("check: %v", err)
 		}
 	}
-	flushed := func(want int32) {
+	flushed := func(want int) {
 		t.Helper()
 		if err := watcher.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if n := asked.Load(); n != want {
+		if n, _, err := asked.Pending(); err != nil || n != want {
 			t.Errorf("JetStream asked %d times, want %d", n, want)
 		}
 	}
