@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -60,15 +62,15 @@ type ServerConfig struct {
 // deployment, one process with nothing else to install. Its methods are
 // safe for concurrent use.
 type Server struct {
-	ns *server.Server
+	ns     atomic.Pointer[server.Server] // the running server; replaced by a restart
+	logger *slog.Logger                  // ServerConfig.Logger
 
-	mu             sync.Mutex      // serializes SetUsers and BlockSource; guards the three below
-	opts           *server.Options // in force
+	mu             sync.Mutex      // serializes SetUsers, BlockSource and restarts; guards the three below
+	opts           *server.Options // in force; its Port the one listened on
 	users          []User          // as last given (ServerConfig.Users, SetUsers)
 	blocked        map[string]bool // sources that may not publish events now (BlockSource)
 	enginePassword string          // "" when the server has no users
-
-	js server.JetStreamConfig // JetStream as started, to start it again
+	stopped        bool            // Shutdown was called: no more restarts
 }
 
 // StartServer starts an embedded NATS server with JetStream (file storage
@@ -101,11 +103,33 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		}
 		opts.Users, opts.Nkeys = serverUsers(cfg.Users, nil, cfg.EnginePassword)
 	}
+	ns, err := start(opts, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	// A restart listens on the same port, also when the first start
+	// picked a free one, and keeps the storage JetStream took at the
+	// first start (75 % of the disk then free): counted again on a disk
+	// that just filled, it would be next to nothing.
+	if a, ok := ns.Addr().(*net.TCPAddr); ok {
+		opts.Port = a.Port
+	}
+	if jsc := ns.JetStreamConfig(); jsc != nil {
+		opts.JetStreamMaxStore, opts.JetStreamMaxMemory = jsc.MaxStore, jsc.MaxMemory
+	}
+	s := &Server{logger: cfg.Logger, opts: opts, users: cfg.Users, blocked: map[string]bool{}, enginePassword: cfg.EnginePassword}
+	s.ns.Store(ns)
+	return s, nil
+}
+
+// start starts a server with opts and waits until it accepts clients with
+// JetStream enabled.
+func start(opts *server.Options, logger *slog.Logger) (*server.Server, error) {
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("events: start server: %w", err)
 	}
-	lg := newServerLogger(cfg.Logger)
+	lg := newServerLogger(logger)
 	ns.SetLoggerV2(lg, lg.debug, false, false)
 	go ns.Start()
 
@@ -132,9 +156,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, errors.New("events: start server: JetStream is not enabled")
 	}
-	js := *ns.JetStreamConfig()
-	js.StoreDir = cfg.Dir // EnableJetStream adds the "jetstream" folder itself
-	return &Server{ns: ns, opts: opts, users: cfg.Users, blocked: map[string]bool{}, enginePassword: cfg.EnginePassword, js: js}, nil
+	return ns, nil
 }
 
 // JetStreamHealth returns nil if the server's JetStream runs and every
@@ -143,7 +165,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 // stream refusing every later write ("critical write error") until its
 // files are opened again (KeepJetStream), even once space is back.
 func (s *Server) JetStreamHealth() error {
-	h := s.ns.Healthz(&server.HealthzOptions{})
+	h := s.ns.Load().Healthz(&server.HealthzOptions{})
 	if h.Status == "ok" {
 		return nil
 	}
@@ -155,10 +177,13 @@ func (s *Server) JetStreamHealth() error {
 
 // KeepJetStream watches JetStream until ctx ends, then returns nil: every
 // interval that JetStreamHealth finds it off or a stream unwritable (its
-// disk filled), it restarts JetStream on the same files, so that the
-// server recovers by itself once space is freed, without a restart of the
-// process. While the disk is still full the stream fails again at its
-// next write and the next interval tries again. Each restart is logged.
+// disk filled) and its disk has room again, it restarts the server on
+// the same port and files, so that it takes events again by itself once
+// space is freed, without a restart of the process. Clients see a disconnection and reconnect (the
+// engine's connection retries forever). While the disk is still full the
+// stream fails again at its next write and a later interval tries again.
+// Each restart is logged. (Restarting JetStream alone inside a running
+// server races with the clients' requests in nats-server.)
 func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -175,19 +200,54 @@ func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log 
 		if herr == nil {
 			continue
 		}
-		if s.ns.JetStreamEnabled() {
-			if err := s.ns.ShutdownJetStream(); err != nil {
-				log.Warn("restart jetstream: shut down", "cause", herr, "err", err)
-				continue
-			}
+		if free, err := freeBytes(s.storeDir()); err == nil && free < restartMinFree {
+			continue // still full: a restart would fail at its first write
 		}
-		cfg := s.js
-		if err := s.ns.EnableJetStream(&cfg); err != nil {
-			log.Warn("restart jetstream", "cause", herr, "err", err)
+		if err := s.restart(); err != nil {
+			log.Warn("restart the embedded nats server", "cause", herr, "err", err)
 			continue
 		}
-		log.Warn("jetstream restarted", "cause", herr, "health", errString(s.JetStreamHealth()))
+		log.Warn("embedded nats server restarted", "cause", herr, "health", errString(s.JetStreamHealth()))
 	}
+}
+
+// restartMinFree is the free space the store directory's disk needs
+// before KeepJetStream restarts the server.
+const restartMinFree = 4 << 20
+
+func (s *Server) storeDir() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.StoreDir
+}
+
+// freeBytes returns the space an unprivileged writer has on dir's disk.
+func freeBytes(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// restart shuts the server down and starts it again with the options in
+// force. If the new start fails the old server stays stopped, and a later
+// restart tries again.
+func (s *Server) restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("events: server shut down")
+	}
+	old := s.ns.Load()
+	old.Shutdown()
+	old.WaitForShutdown()
+	ns, err := start(s.opts.Clone(), s.logger)
+	if err != nil {
+		return err
+	}
+	s.ns.Store(ns)
+	return nil
 }
 
 func errString(err error) string {
@@ -273,7 +333,7 @@ func (s *Server) BlockSource(source string, blocked bool) error {
 func (s *Server) apply(users []User, blocked map[string]bool) error {
 	opts := s.opts.Clone()
 	opts.Users, opts.Nkeys = serverUsers(users, blocked, s.enginePassword)
-	if err := s.ns.ReloadOptions(opts); err != nil {
+	if err := s.ns.Load().ReloadOptions(opts); err != nil {
 		return err
 	}
 	s.opts = opts
@@ -281,19 +341,23 @@ func (s *Server) apply(users []User, blocked map[string]bool) error {
 }
 
 // ClientURL returns the URL clients connect to, e.g. "nats://127.0.0.1:4222".
-func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+func (s *Server) ClientURL() string { return s.ns.Load().ClientURL() }
 
 // InProcessConn returns a connection to the server that bypasses the
 // network. It makes Server a nats.InProcessConnProvider: connect with
 // nats.Connect("", nats.InProcessServer(s)).
-func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.Load().InProcessConn() }
 
 // Shutdown stops the server, flushing JetStream to disk, and waits until it
 // has stopped. Drain client connections first. Shutdown may be called more
 // than once.
 func (s *Server) Shutdown() {
-	s.ns.Shutdown()
-	s.ns.WaitForShutdown()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	ns := s.ns.Load()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 }
 
 // serverLogger routes the server's log into slog: notices at Info,
