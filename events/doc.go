@@ -94,9 +94,9 @@
 // source consumers filtered beyond their source as soon as they appear,
 // and a Quota withdraws a source's right to publish events for the rest
 // of the hour once it published more than its quota (Server.BlockSource).
-// Server.KeepJetStream restarts an embedded JetStream whose stream hit a
-// write error (a full disk), so that it takes events again once there is
-// room.
+// Server.KeepJetStream restarts the embedded server when a stream hit a
+// write error (a full disk) and the disk has room again, so that it takes
+// events again without a restart of the process.
 //
 // The consumer needs NATS server 2.14 or later (the consumer reset API);
 // the embedded server is recent enough.
