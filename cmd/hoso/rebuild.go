@@ -28,19 +28,18 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "store file to write; default DIR/hoso.db.rebuild (replaced if it exists)")
 	replace := fs.Bool("replace", false, "put the rebuilt store in place of DIR/hoso.db, keeping the old one as hoso.db.before-rebuild-<time>; hoso serve must be stopped")
 	toSeq := fs.Uint64("to-seq", 0, "apply the stream up to this sequence; 0 is its last message when the rebuild starts")
-	batch := fs.Int("batch", 8192, "most events applied in one store transaction")
-	fs.StringVar(&rules.Definitions, "definitions", envOr(c.getenv, "HOSO_DEFINITIONS", ""), "directory of procedure definition files, as given to serve (env HOSO_DEFINITIONS)")
-	fs.StringVar(&rules.Calendar, "calendar", envOr(c.getenv, "HOSO_CALENDAR", ""), "directory of calendar year files, as given to serve (env HOSO_CALENDAR)")
-	fs.StringVar(&rules.WorkHours, "work-hours", envOr(c.getenv, "HOSO_WORK_HOURS", rules.WorkHours), "the two daily working periods, as given to serve (env HOSO_WORK_HOURS)")
-	fs.StringVar(&rules.CutOff, "cutoff", envOr(c.getenv, "HOSO_CUTOFF", rules.CutOff), "receipt cut-off time, as given to serve (env HOSO_CUTOFF)")
+	batch, ev := DefaultServeConfig().BatchMax, envValues{getenv: c.getenv}
+	addBatchMaxFlag(fs, &batch, &ev)
+	fs.IntVar(&batch, "batch", batch, "the older name of --batch-max")
+	rules.addFlags(fs, c.getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("rebuild: unexpected arguments %q", fs.Args())
 	}
-	if *batch < 1 || *batch > 100000 {
-		return fmt.Errorf("rebuild: batch %d: must be 1–100000", *batch)
+	if err := errors.Join(ev.check(fs), checkBatchMax(batch)); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
 	}
 	cat, err := rules.load()
 	if err != nil {
@@ -60,9 +59,9 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	if *natsURL == "" {
 		// The stream of an embedded deployment lives in DIR/nats: serve it
 		// on a free loopback port for the time of the rebuild.
-		srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(*dataDir, "nats"), Port: -1})
+		srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(*dataDir, natsDir), Port: -1})
 		if err != nil {
-			return fmt.Errorf("rebuild: start the embedded NATS server on %s (is hoso serve running? then pass --nats-url): %w", filepath.Join(*dataDir, "nats"), err)
+			return fmt.Errorf("rebuild: start the embedded NATS server on %s (is hoso serve running? then pass --nats-url): %w", filepath.Join(*dataDir, natsDir), err)
 		}
 		defer srv.Shutdown()
 		*natsURL = srv.ClientURL()
@@ -102,7 +101,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	start := time.Now()
-	n, err := replay(ctx, js, db, last, *batch)
+	n, err := replay(ctx, js, db, last, batch)
 	took := time.Since(start)
 	if err == nil {
 		// The live engine published these outcomes; a serve started on

@@ -143,8 +143,8 @@ func (c *ServeConfig) Validate() error {
 	if _, _, err := c.syncPolicy(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.BatchMax < 1 || c.BatchMax > 10000 {
-		errs = append(errs, fmt.Errorf("batch max %d: must be 1–10000", c.BatchMax))
+	if err := checkBatchMax(c.BatchMax); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
@@ -228,7 +228,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (Se
 	fs.StringVar(&cfg.NATSSync, "nats-sync", envOr(getenv, "HOSO_NATS_SYNC", cfg.NATSSync), "embedded JetStream fsync: \"always\" (every message, survives an OS crash) or an interval (env HOSO_NATS_SYNC)")
 	cfg.Rules.addFlags(fs, getenv)
 	fs.DurationVar(&cfg.Deadlines, "deadline-interval", ev.duration("deadline-interval", "HOSO_DEADLINE_INTERVAL", cfg.Deadlines), "how often to look for deadline warnings and expiries; 0 turns the scheduler off (env HOSO_DEADLINE_INTERVAL)")
-	fs.IntVar(&cfg.BatchMax, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", cfg.BatchMax), "most events applied in one store transaction (env HOSO_BATCH_MAX)")
+	addBatchMaxFlag(fs, &cfg.BatchMax, &ev)
 	fs.Int64Var(&cfg.MaxEventsPerDossier, "max-events-per-dossier", int64(ev.int("max-events-per-dossier", "HOSO_MAX_EVENTS_PER_DOSSIER", int(cfg.MaxEventsPerDossier))), "most events the log takes on one subject, one source's events about one dossier; a publish beyond is refused (env HOSO_MAX_EVENTS_PER_DOSSIER)")
 	fs.Int64Var(&cfg.DeadLettersPerSource, "deadletters-per-source", int64(ev.int("deadletters-per-source", "HOSO_DEADLETTERS_PER_SOURCE", int(cfg.DeadLettersPerSource))), "most dead letters kept of one source, its oldest going first (env HOSO_DEADLETTERS_PER_SOURCE)")
 	fs.IntVar(&cfg.SourceQuotaMiB, "source-quota-mib", ev.int("source-quota-mib", "HOSO_SOURCE_QUOTA_MIB", cfg.SourceQuotaMiB), "with --nats-users: the most MiB of events each source may publish in an hour; past it its publishes are refused until the hour ends; 0 for no quota (env HOSO_SOURCE_QUOTA_MIB)")
@@ -644,6 +644,24 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger) error {
 	// The deferred calls close the embedded server, then the store.
 	log.Info("stopped")
 	return runErr
+}
+
+// maxBatchMax is the largest --batch-max: a batch is one store
+// transaction, held in memory whole.
+const maxBatchMax = 10000
+
+// addBatchMaxFlag registers --batch-max (env HOSO_BATCH_MAX) on fs, the
+// one batch flag of the commands that apply the stream (serve, rebuild).
+func addBatchMaxFlag(fs *flag.FlagSet, v *int, ev *envValues) {
+	fs.IntVar(v, "batch-max", ev.int("batch-max", "HOSO_BATCH_MAX", *v), fmt.Sprintf("most events applied in one store transaction, 1–%d (env HOSO_BATCH_MAX)", maxBatchMax))
+}
+
+// checkBatchMax checks a --batch-max.
+func checkBatchMax(n int) error {
+	if n < 1 || n > maxBatchMax {
+		return fmt.Errorf("batch max %d: must be 1–%d", n, maxBatchMax)
+	}
+	return nil
 }
 
 // Defaults of serve, and how often it retries an embedded JetStream.
