@@ -20,6 +20,10 @@
 // shutdown, with Nats-Msg-Id checkpoint-<seq>: HOSO_CHECKPOINTS
 // (SetupCheckpoints) keeps them for auditors (ReadCheckpoints).
 //
+// Replay applies the stream into a store without the engine's durable
+// consumer and without publishing anything (hoso rebuild), under the same
+// rules of order as the Consumer.
+//
 // # Invariants
 //
 //   - Ack after commit. A batch is acked (one AckAll ack of its last
