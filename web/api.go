@@ -35,16 +35,6 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
-// The API's types under the names the dashboard, the feed and the tests
-// of this package use; package api defines them.
-type (
-	statusView     = api.Status
-	dossierView    = api.Dossier
-	historyView    = api.HistoryEntry
-	definitionView = api.Definition
-	auditPage      = api.AuditPage
-)
-
 // viewStatus returns the status s with its names; nil when s is not a
 // status code.
 func viewStatus(s workflow.Status) *api.Status { return api.NewStatus(s) }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -119,7 +120,7 @@ func (p *view) Pct(v float64) string { return formatPct(p.Lang, v) }
 func (p *view) Status(s workflow.Status) string { return statusName(p.Lang, s) }
 
 // StatusView names a status view in the page's language.
-func (p *view) StatusView(s *statusView) string {
+func (p *view) StatusView(s *api.Status) string {
 	if s == nil {
 		return "—"
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -114,8 +115,8 @@ type feedItem struct {
 	Reason        workflow.Reason `json:"reason"`
 	MessageVI     string          `json:"message_vi"`
 	MessageEN     string          `json:"message_en"`
-	Status        *statusView     `json:"status"`
-	ClaimedStatus *statusView     `json:"claimed_status"`
+	Status        *api.Status     `json:"status"`
+	ClaimedStatus *api.Status     `json:"claimed_status"`
 	Applied       bool            `json:"applied,omitempty"` // mismatches: the action was applied (a correction)
 	// TimeText is Time as the page shows it, so the page's script does no
 	// date formatting of its own.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/docs"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -216,16 +217,16 @@ func TestOpenAPISchemas(t *testing.T) {
 		schema string
 		view   any
 	}{
-		{"Status", statusView{}},
-		{"HistoryEntry", historyView{}},
+		{"Status", api.Status{}},
+		{"HistoryEntry", api.HistoryEntry{}},
 		{"Rejection", workflow.Rejection{}},
 		{"Mismatch", workflow.Mismatch{}},
 		{"ChainReport", workflow.ChainReport{}},
 		{"Finding", workflow.Finding{}},
-		{"AuditPage", auditPage{}},
-		{"Definition", definitionView{}},
+		{"AuditPage", api.AuditPage{}},
+		{"Definition", api.Definition{}},
 		{"FeedItem", feedItem{}},
-		{"Stats", statsView{}},
+		{"Stats", api.Stats{}},
 		{"StatsReport", workflow.Report{}},
 		{"ReconcileReport", reconcileView{}},
 		{"State", State{}},
@@ -236,8 +237,8 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	dossier := append(props("Dossier"), props("DossierDetail")...)
 	slices.Sort(dossier)
-	if diff := cmp.Diff(jsonFields(reflect.TypeOf(dossierView{})), dossier); diff != "" {
-		t.Errorf("schemas Dossier and DossierDetail differ from dossierView (-view +schema):\n%s", diff)
+	if diff := cmp.Diff(jsonFields(reflect.TypeOf(api.Dossier{})), dossier); diff != "" {
+		t.Errorf("schemas Dossier and DossierDetail differ from api.Dossier (-view +schema):\n%s", diff)
 	}
 
 	var reasons []any

@@ -12,10 +12,6 @@ import (
 // statsParams are the query parameters of GET /api/v1/stats.
 var statsParams = []string{"from", "to", "agency", "procedure", "sector", "kind", "by", "late"}
 
-// statsView is the answer of GET /api/v1/stats, under the name the tests
-// of this package use.
-type statsView = api.Stats
-
 // stats answers GET /api/v1/stats?from=&to=&agency=&procedure=&sector=&kind=&by=&late=
 // from the statistics counters: the report of the period under the
 // filters, and with by= a row per agency, procedure, month or sector.

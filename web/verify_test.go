@@ -16,6 +16,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -111,7 +112,7 @@ func TestVerifyAPINamesAnEditedRecord(t *testing.T) {
 	}) {
 		t.Errorf("verify %s = %+v, want status named: 4 in history, 10 in the record", code, rep)
 	}
-	var page auditPage
+	var page api.AuditPage
 	getJSON(t, srv, "/api/v1/audit/verify", &page)
 	if page.Checked != 3 || page.Total != 3 || len(page.Items) != 1 || page.Items[0].Dossier != code || page.Items[0].OK {
 		t.Errorf("audit verify = %+v, want %s among 3 checked", page, code)
@@ -122,7 +123,7 @@ func TestVerifyAPINamesAnEditedRecord(t *testing.T) {
 		t.Errorf("audit verify store findings = %+v, want the status counters named", page.Store)
 	}
 	// The store is checked once, with the first page.
-	var next auditPage
+	var next api.AuditPage
 	getJSON(t, srv, "/api/v1/audit/verify?limit=1&cursor="+code, &next)
 	if next.Store != nil || next.Checked != 1 {
 		t.Errorf("audit verify's second page = %+v, want one dossier and no store check", next)
@@ -131,7 +132,7 @@ func TestVerifyAPINamesAnEditedRecord(t *testing.T) {
 
 func TestVerifyAPICleanStore(t *testing.T) {
 	srv := verifyServer(t, nil)
-	var page auditPage
+	var page api.AuditPage
 	getJSON(t, srv, "/api/v1/audit/verify", &page)
 	if page.Checked != 3 || page.Total != 3 || len(page.Items) != 0 || len(page.Store) != 0 {
 		t.Errorf("audit verify of an intact store = %+v, want 3 checked, nothing found", page)
