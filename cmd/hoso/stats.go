@@ -19,9 +19,6 @@ import (
 // the shape provinces publish them.
 type statsCommand struct{ env }
 
-// statsDoc is the answer of GET /api/v1/stats.
-type statsDoc = api.Stats
-
 func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("stats", "stats [flags]", c.stderr)
 	server := addServerFlags(fs, c.getenv)
@@ -49,7 +46,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 		kinds = []string{*kind} // the server checks it
 	}
 	cl := *server
-	docs := map[string]*statsDoc{}
+	docs := map[string]*api.Stats{}
 	raws := map[string]json.RawMessage{}
 	for i, k := range kinds {
 		if i > 0 && *from == "" && *to == "" {
@@ -67,7 +64,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 		if err := cl.get(ctx, "/api/v1/stats?"+v.Encode(), &raw); err != nil {
 			return err
 		}
-		var d statsDoc
+		var d api.Stats
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return fmt.Errorf("decode statistics: %w", err)
 		}
@@ -87,7 +84,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 
 // printStats prints the period (with header), the headline and, with a
 // breakdown and table, its table.
-func printStats(w io.Writer, d *statsDoc, header, table bool) error {
+func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	if header {
 		period := "chưa có số liệu"
 		if d.Period.From != "" {

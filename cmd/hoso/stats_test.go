@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -54,7 +55,7 @@ func TestStatsCommand(t *testing.T) {
 	}
 
 	out, err = hosoCmd("stats", "-o", "json", "--kind", "feedback")
-	var doc map[string]statsDoc
+	var doc map[string]api.Stats
 	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || len(doc) != 1 || doc["feedback"].Total.Kind != workflow.KindFeedback {
 		t.Fatalf("stats -o json --kind feedback = %v, %s", err, out)
 	}
