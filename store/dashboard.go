@@ -51,11 +51,7 @@ func (db *DB) Deadlines(ctx context.Context, q workflow.DeadlineQuery) (list []w
 		if !q.Until.IsZero() {
 			w.until = binary.BigEndian.AppendUint64(nil, uint64(q.Until.UnixNano()))
 		}
-		if q.Agency != "" || q.Procedure != "" {
-			w.keep = func(d *workflow.Dossier) bool {
-				return (q.Agency == "" || d.Agency == q.Agency) && (q.Procedure == "" || d.Procedure == q.Procedure)
-			}
-		}
+		w.filter = dossierFilter{agency: q.Agency, procedure: q.Procedure}
 		list, next, err = b.walk(ctx, w, q.After, limit(q.Limit))
 		return err
 	})

@@ -228,23 +228,8 @@ func (db *DB) Dossiers(ctx context.Context, q workflow.DossierQuery) (list []wor
 // dossierWalk returns the walk of q: the index it walks and the filters
 // it checks on each record.
 func (b *buckets) dossierWalk(q workflow.DossierQuery) (*indexWalk, error) {
-	w := &indexWalk{maxSkipped: maxSkipped, keep: func(d *workflow.Dossier) bool {
-		if (q.Status != 0 && d.Status != q.Status) ||
-			(q.Agency != "" && d.Agency != q.Agency) ||
-			(q.Procedure != "" && d.Procedure != q.Procedure) ||
-			(q.Overdue != nil && (overdueKey(d) != nil) != *q.Overdue) {
-			return false
-		}
-		if q.ReceivedFrom == "" && q.ReceivedTo == "" {
-			return true
-		}
-		rk := receivedKey(d)
-		if rk == nil {
-			return false
-		}
-		date := string(rk[:receivedDateLen])
-		return (q.ReceivedFrom == "" || date >= q.ReceivedFrom) && (q.ReceivedTo == "" || date <= q.ReceivedTo)
-	}}
+	w := &indexWalk{maxSkipped: maxSkipped, filter: dossierFilter{status: q.Status, agency: q.Agency,
+		procedure: q.Procedure, overdue: q.Overdue, receivedFrom: q.ReceivedFrom, receivedTo: q.ReceivedTo}}
 	switch {
 	case q.Overdue != nil && *q.Overdue:
 		w.index, w.bucket, w.field, w.codec = bucketByOverdue, b.byOverdue, 8, hexCursor

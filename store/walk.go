@@ -14,10 +14,10 @@ import (
 )
 
 // Every listing of dossiers (Dossiers, Deadlines, Due) is an indexWalk
-// over one of the dossier indexes, or the dossiers bucket itself, and a
-// filter on the records it reads; walk runs them all. An index key is a
-// prefix naming the group walked (a status, an agency, a procedure; none
-// for the due, overdue and received indexes), then a field of fixed
+// over one of the dossier indexes, or the dossiers bucket itself, with a
+// dossierFilter on the records it reads; walk runs them all. An index key
+// is a prefix naming the group walked (a status, an agency, a procedure;
+// none for the due, overdue and received indexes), then a field of fixed
 // length the walk is ordered by (a due time or a receipt date; none in
 // the others), then the code. The cursor of a page names the key it ended
 // at, in the form of its cursorCodec.
@@ -110,12 +110,42 @@ type indexWalk struct {
 	// walk ends at the first key past it; descending, it starts at the
 	// last key up to it and passes over keys past it (there are none
 	// unless the cursor is past it).
-	until []byte
-	// keep reports whether a record is listed; nil keeps every one.
-	keep func(d *workflow.Dossier) bool
-	// maxSkipped bounds how many records keep refuses in one page: at
-	// the last one the page ends, short, with its cursor. 0 is no bound.
+	until  []byte
+	filter dossierFilter
+	// maxSkipped bounds how many records the filter refuses in one page:
+	// at the last one the page ends, short, with its cursor. 0 is no
+	// bound.
 	maxSkipped int
+}
+
+// dossierFilter is what a walk checks on each record it reads. Zero
+// fields keep every record.
+type dossierFilter struct {
+	status       workflow.Status
+	agency       string
+	procedure    string
+	overdue      *bool  // in the overdue index (overdueKey), or not
+	receivedFrom string // the first receipt date kept (receivedKey), "2006-01-02"
+	receivedTo   string // the last receipt date kept
+}
+
+// keeps reports whether d passes every filter of f.
+func (f *dossierFilter) keeps(d *workflow.Dossier) bool {
+	if (f.status != 0 && d.Status != f.status) ||
+		(f.agency != "" && d.Agency != f.agency) ||
+		(f.procedure != "" && d.Procedure != f.procedure) ||
+		(f.overdue != nil && (overdueKey(d) != nil) != *f.overdue) {
+		return false
+	}
+	if f.receivedFrom == "" && f.receivedTo == "" {
+		return true
+	}
+	rk := receivedKey(d)
+	if rk == nil {
+		return false
+	}
+	date := string(rk[:receivedDateLen])
+	return (f.receivedFrom == "" || date >= f.receivedFrom) && (f.receivedTo == "" || date <= f.receivedTo)
 }
 
 // walk lists up to n dossiers of w after the cursor after, and returns
@@ -132,9 +162,6 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 	codeAt := len(w.prefix) + w.field
 	var last []byte
 	skipped := 0
-	// One record, zeroed before each decode: a variable of the loop
-	// would escape to the heap, through keep, once per key.
-	d := new(workflow.Dossier)
 	for i := 0; k != nil && bytes.HasPrefix(k, w.prefix); k, v = step() {
 		if i++; i%ctxEvery == 0 && ctx.Err() != nil {
 			return nil, "", ctx.Err()
@@ -154,11 +181,11 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 				return nil, "", fmt.Errorf("%s key %x names %q: %w", w.index, k, code, ErrMissingRecord)
 			}
 		}
-		*d = workflow.Dossier{}
-		if err := decodeDossier(v, d); err != nil {
+		var d workflow.Dossier
+		if err := decodeDossier(v, &d); err != nil {
 			return nil, "", fmt.Errorf("dossier %q: %w", code, err)
 		}
-		if w.keep != nil && !w.keep(d) {
+		if !w.filter.keeps(&d) {
 			if skipped++; skipped == w.maxSkipped {
 				return list, w.codec.encode(w.prefix, k), nil
 			}
@@ -167,7 +194,7 @@ func (b *buckets) walk(ctx context.Context, w *indexWalk, after string, n int) (
 		if len(list) == n {
 			return list, w.codec.encode(w.prefix, last), nil
 		}
-		list = append(list, *d)
+		list = append(list, d)
 		last = bytes.Clone(k)
 	}
 	return list, "", nil
