@@ -260,3 +260,22 @@ type Error struct {
 	Parameter string `json:"parameter,omitempty"`
 	RequestID string `json:"request_id"` // also in the server's log and the X-Request-Id header
 }
+
+// EngineState is the answer of GET /api/v1/admin/state.
+type EngineState struct {
+	AppliedSeq uint64 `json:"applied_seq"` // stream sequence of the last message applied; 0 when none
+	StateHash  string `json:"state_hash"`  // hex SHA-256 of the state, outbox excluded
+	// Replica is the engine's name among replicas ("" for one alone), and
+	// Leader whether it leads: publishes outcomes, runs the scheduler
+	// (always for one alone).
+	Replica string `json:"replica,omitempty"`
+	Leader  bool   `json:"leader"`
+}
+
+// Checkpoints is the answer of GET /api/v1/audit/checkpoint.
+type Checkpoints struct {
+	// AppliedSeq is the sequence the store has applied: a checkpoint's
+	// state hash is recomputed only at it (all zeros before it).
+	AppliedSeq uint64                `json:"applied_seq"`
+	Items      []workflow.Checkpoint `json:"items"` // in the order of the seq parameter
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -21,17 +22,6 @@ type Admin interface {
 	// read transaction, calling start before the first byte with the
 	// copy's applied sequence, state hash and size in bytes.
 	Snapshot(ctx context.Context, w io.Writer, start func(applied uint64, hash workflow.Hash, size int64)) (int64, error)
-}
-
-// State is the answer of GET /api/v1/admin/state.
-type State struct {
-	AppliedSeq uint64 `json:"applied_seq"` // stream sequence of the last message applied; 0 when none
-	StateHash  string `json:"state_hash"`  // hex SHA-256 of the state, outbox excluded
-	// Replica is the engine's name among replicas ("" for one alone), and
-	// Leader whether it leads: publishes outcomes, runs the scheduler
-	// (always for one alone).
-	Replica string `json:"replica,omitempty"`
-	Leader  bool   `json:"leader"`
 }
 
 // Headers of GET /api/v1/admin/backup describing the copy it streams.
@@ -60,7 +50,7 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("admin state: %w", err)
 	}
-	st := State{AppliedSeq: applied, StateHash: hash.String(), Leader: true}
+	st := api.EngineState{AppliedSeq: applied, StateHash: hash.String(), Leader: true}
 	if s.cfg.Replica != nil {
 		st.Replica, st.Leader = s.cfg.Replica()
 	}

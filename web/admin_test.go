@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -50,8 +51,8 @@ func TestAdminRoutes(t *testing.T) {
 	}
 
 	resp, body := get("/api/v1/admin/state")
-	var st State
-	if resp.StatusCode != 200 || json.Unmarshal(body, &st) != nil || st != (State{AppliedSeq: 42, StateHash: admin.hash.String(), Leader: true}) {
+	var st api.EngineState
+	if resp.StatusCode != 200 || json.Unmarshal(body, &st) != nil || st != (api.EngineState{AppliedSeq: 42, StateHash: admin.hash.String(), Leader: true}) {
 		t.Errorf("GET /api/v1/admin/state = %d %s, want 200 with sequence 42, the hash, leading (alone)", resp.StatusCode, body)
 	}
 	resp, body = get("/api/v1/admin/backup")

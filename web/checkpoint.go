@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -26,14 +27,6 @@ type Checkpoints interface {
 // MaxCheckpointSeqs is the most sequences one GET /api/v1/audit/checkpoint
 // recomputes (one walk of the store for all of them).
 const MaxCheckpointSeqs = 20
-
-// CheckpointAnswer is the answer of GET /api/v1/audit/checkpoint.
-type CheckpointAnswer struct {
-	// AppliedSeq is the sequence the store has applied: a checkpoint's
-	// state hash is recomputed only at it (all zeros before it).
-	AppliedSeq uint64                `json:"applied_seq"`
-	Items      []workflow.Checkpoint `json:"items"` // in the order of the seq parameter
-}
 
 // auditCheckpoint recomputes the checkpoints as of the sequences of the
 // seq parameter (comma-separated), for an auditor to compare with the
@@ -59,7 +52,7 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, CheckpointAnswer{AppliedSeq: applied, Items: cps})
+	writeJSON(w, http.StatusOK, api.Checkpoints{AppliedSeq: applied, Items: cps})
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -102,7 +103,7 @@ func TestAuditCheckpoint(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("GET audit/checkpoint?seq=2,4,2 as %s = %d %s", user, code, body)
 		}
-		var got CheckpointAnswer
+		var got api.Checkpoints
 		if err := json.Unmarshal(body, &got); err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestAuditCheckpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(CheckpointAnswer{AppliedSeq: applied, Items: want}, got); diff != "" {
+		if diff := cmp.Diff(api.Checkpoints{AppliedSeq: applied, Items: want}, got); diff != "" {
 			t.Errorf("GET audit/checkpoint?seq=2,4,2 as %s (-want +got):\n%s", user, diff)
 		}
 		st, err := db.StateHash(ctx)

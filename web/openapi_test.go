@@ -229,7 +229,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"Stats", api.Stats{}},
 		{"StatsReport", workflow.Report{}},
 		{"ReconcileReport", reconcileView{}},
-		{"State", State{}},
+		{"State", api.EngineState{}},
 	} {
 		if diff := cmp.Diff(jsonFields(reflect.TypeOf(tt.view)), props(tt.schema)); diff != "" {
 			t.Errorf("schema %s differs from %T (-view +schema):\n%s", tt.schema, tt.view, diff)

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -129,7 +130,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	}
 
 	waitApplied(t, in, uint64(sc.stored()))
-	var live web.State
+	var live api.EngineState
 	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &live)
 	if live.AppliedSeq != uint64(sc.stored()) {
 		t.Fatalf("live applied sequence %d, want %d", live.AppliedSeq, sc.stored())
@@ -167,7 +168,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	in = startServe(t, liveDir, "--nats-url", natsURL)
 	defer in.stop(t)
 	waitApplied(t, in, uint64(sc.stored()))
-	var resumed web.State
+	var resumed api.EngineState
 	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &resumed)
 	if resumed != live {
 		t.Fatalf("after restore and resume, state %+v, want the live store's %+v", resumed, live)

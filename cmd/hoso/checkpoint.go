@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
@@ -286,7 +287,7 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		for i, m := range ms {
 			seqs[i] = strconv.FormatUint(m.Seq, 10)
 		}
-		var ans web.CheckpointAnswer
+		var ans api.Checkpoints
 		err := cl.get(ctx, "/api/v1/audit/checkpoint?seq="+strings.Join(seqs, ","), &ans)
 		var ae *apiError
 		switch {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -112,8 +112,8 @@ func TestServeReplicas(t *testing.T) {
 			}
 		}
 	}
-	state := func(r *replica) web.State {
-		var s web.State
+	state := func(r *replica) api.EngineState {
+		var s api.EngineState
 		getJSON(t, r.url, "/api/v1/admin/state", 200, &s)
 		return s
 	}
