@@ -379,7 +379,8 @@ func (q *pageQuery) cursor() string {
 	return v
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-f]{16,1000}$`)
+// hexRE matches a cursor of whole bytes in hex, 8 to 500 of them.
+var hexRE = regexp.MustCompile(`^([0-9a-f]{2}){8,500}$`)
 
 // csv reports whether ?format=csv was asked.
 func (q *pageQuery) csv() bool { return q.choice("format", "csv", "html") == "csv" }
