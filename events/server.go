@@ -190,6 +190,12 @@ func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log 
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// A restart that does not cure the server (a stream it cannot
+	// recover, say) must not disconnect every client each interval: the
+	// wait between restarts doubles up to restartMaxWait until the server
+	// is healthy again.
+	var next time.Time
+	wait := interval
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,11 +204,16 @@ func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log 
 		}
 		herr := s.JetStreamHealth()
 		if herr == nil {
+			wait = interval
+			continue
+		}
+		if time.Now().Before(next) {
 			continue
 		}
 		if free, err := freeBytes(s.storeDir()); err == nil && free < restartMinFree {
 			continue // still full: a restart would fail at its first write
 		}
+		next, wait = time.Now().Add(wait), min(2*wait, restartMaxWait)
 		if err := s.restart(); err != nil {
 			log.Warn("restart the embedded nats server", "cause", herr, "err", err)
 			continue
@@ -210,6 +221,10 @@ func (s *Server) KeepJetStream(ctx context.Context, interval time.Duration, log 
 		log.Warn("embedded nats server restarted", "cause", herr, "health", errString(s.JetStreamHealth()))
 	}
 }
+
+// restartMaxWait is the longest KeepJetStream waits between restarts that
+// do not make the server healthy.
+const restartMaxWait = 5 * time.Minute
 
 // restartMinFree is the free space the store directory's disk needs
 // before KeepJetStream restarts the server.
