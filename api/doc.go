@@ -10,6 +10,8 @@
 // A few answers are the domain's own records (workflow.Rejection,
 // workflow.Mismatch, workflow.ChainReport, workflow.Finding,
 // workflow.Report), which the API sends as they are; they appear here as
-// aliases so that a client needs one package. The package imports only
-// workflow and the standard library.
+// aliases so that a client needs one package. A reconciliation's answer
+// embeds package reconcile's Report the same way. The package imports
+// only workflow, reconcile (which imports only workflow) and the standard
+// library.
 package api

@@ -228,7 +228,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"FeedItem", feedItem{}},
 		{"Stats", api.Stats{}},
 		{"StatsReport", workflow.Report{}},
-		{"ReconcileReport", reconcileView{}},
+		{"ReconcileReport", api.Reconcile{}},
 		{"State", api.EngineState{}},
 	} {
 		if diff := cmp.Diff(jsonFields(reflect.TypeOf(tt.view)), props(tt.schema)); diff != "" {

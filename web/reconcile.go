@@ -45,22 +45,6 @@ const (
 	scopeNone = "none" // no check: the export is a sample
 )
 
-// reconcileView is the answer of POST /api/v1/reconcile as the server
-// builds it from package reconcile's own types, and what the
-// reconciliation page shows. Its JSON is api.Reconcile's, the type
-// clients decode it into; TestAPIRoundTrip holds the two together.
-type reconcileView struct {
-	Run    string             `json:"run"`    // reconcile.RunID of the file
-	Format string             `json:"format"` // the format read: csv or json
-	Scope  api.ReconcileScope `json:"scope"`
-	// ProblemCount is the number of malformed rows; Problems lists the
-	// first maxListedProblems.
-	ProblemCount int                    `json:"problem_count"`
-	Problems     []reconcile.RowProblem `json:"problems"`
-	reconcile.Report
-	Published *api.Published `json:"published,omitempty"`
-}
-
 // reconcileExport serves POST /api/v1/reconcile: the export is the
 // request body, or the field "file" of a multipart form.
 func (s *Server) reconcileExport(w http.ResponseWriter, r *http.Request) error {
@@ -125,9 +109,9 @@ type reconcileOptions struct {
 // reconcile compares an export with the store and, asked to, publishes
 // the corrections. Its errors are *apiError for a file that is not an
 // export, others for failures.
-func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) (reconcileView, error) {
+func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) (api.Reconcile, error) {
 	if err := scopeReconcile(r, &opts); err != nil {
-		return reconcileView{}, err
+		return api.Reconcile{}, err
 	}
 	format := opts.format
 	if format == "" {
@@ -135,7 +119,7 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 	}
 	rows, problems, err := reconcile.Parse(bytes.NewReader(data), format)
 	if err != nil {
-		return reconcileView{}, exportError(err)
+		return api.Reconcile{}, exportError(err)
 	}
 	ctx := r.Context()
 	lookup := func(codes []string) (map[string]*workflow.Dossier, error) {
@@ -153,9 +137,9 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 	}
 	rep, err := reconcile.Compare(rows, lookup, known)
 	if err != nil {
-		return reconcileView{}, err
+		return api.Reconcile{}, err
 	}
-	v := reconcileView{
+	v := api.Reconcile{
 		Run: reconcile.RunID(data), Format: format, Scope: api.ReconcileScope{Agency: opts.agency, Dossiers: opts.scope},
 		ProblemCount: len(problems), Problems: nonNil(problems[:min(len(problems), maxListedProblems)]), Report: rep,
 	}
@@ -163,11 +147,11 @@ func (s *Server) reconcile(r *http.Request, data []byte, opts reconcileOptions) 
 		at := time.Now().In(workflow.Zone).Truncate(time.Second)
 		outcomes, err := reconcile.Corrections(&rep, v.Run, at, lookup)
 		if err != nil {
-			return reconcileView{}, err
+			return api.Reconcile{}, err
 		}
 		stored, err := s.cfg.Publisher.PublishOutcomes(ctx, outcomes)
 		if err != nil {
-			return reconcileView{}, err
+			return api.Reconcile{}, err
 		}
 		v.Published = &api.Published{Corrections: len(outcomes), New: stored}
 		s.log.Info("reconciliation corrections published", "run", v.Run, "corrections", len(outcomes), "new", stored,
@@ -328,7 +312,7 @@ func acceptsCSV(r *http.Request) bool {
 
 // writeReconcileCSV answers with the differences as CSV, one per line in
 // the order of the report, after a UTF-8 byte-order mark for Excel.
-func writeReconcileCSV(w http.ResponseWriter, v *reconcileView) error {
+func writeReconcileCSV(w http.ResponseWriter, v *api.Reconcile) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="reconcile-`+v.Run+`.csv"`)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/reconcile"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -68,7 +69,7 @@ type reconcilePageData struct {
 	Publish       bool
 	CanPublish    bool // the server has a Publisher
 	Error         string
-	Report        *reconcileView
+	Report        *api.Reconcile
 	Groups        []reconcileGroupRow // the report's groups, for people
 }
 
@@ -121,16 +122,16 @@ func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 
 // reconcileForm reads the form's upload (fields file, agency, scope,
 // publish) into d and reconciles it.
-func (s *Server) reconcileForm(w http.ResponseWriter, r *http.Request, d *reconcilePageData) (reconcileView, error) {
+func (s *Server) reconcileForm(w http.ResponseWriter, r *http.Request, d *reconcilePageData) (api.Reconcile, error) {
 	release, err := s.reconcileSlot(w) // before the upload is read, as reconcileExport
 	if err != nil {
-		return reconcileView{}, err
+		return api.Reconcile{}, err
 	}
 	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, reconcile.MaxBytes+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return reconcileView{}, badFile("not a multipart form: %v", err)
+		return api.Reconcile{}, badFile("not a multipart form: %v", err)
 	}
 	var (
 		data     []byte
@@ -143,20 +144,20 @@ func (s *Server) reconcileForm(w http.ResponseWriter, r *http.Request, d *reconc
 			break
 		}
 		if err != nil {
-			return reconcileView{}, uploadError(err)
+			return api.Reconcile{}, uploadError(err)
 		}
 		switch part.FormName() {
 		case "file":
 			data, err = io.ReadAll(io.LimitReader(part, reconcile.MaxBytes+1))
 			if err != nil {
-				return reconcileView{}, uploadError(err)
+				return api.Reconcile{}, uploadError(err)
 			}
 			got = part.FileName() != "" || len(data) > 0
 			fileType = formatOf(part.Header.Get("Content-Type"), part.FileName())
 		case "agency", "scope", "publish":
 			b, err := io.ReadAll(io.LimitReader(part, 257))
 			if err != nil {
-				return reconcileView{}, uploadError(err)
+				return api.Reconcile{}, uploadError(err)
 			}
 			v := strings.TrimSpace(string(b))
 			switch part.FormName() {
@@ -171,23 +172,23 @@ func (s *Server) reconcileForm(w http.ResponseWriter, r *http.Request, d *reconc
 	}
 	switch {
 	case !got:
-		return reconcileView{}, &apiError{status: http.StatusBadRequest, code: "no_file", msg: "no export file chosen"}
+		return api.Reconcile{}, &apiError{status: http.StatusBadRequest, code: "no_file", msg: "no export file chosen"}
 	case len(data) > reconcile.MaxBytes:
-		return reconcileView{}, tooLarge("the export is larger than %d MiB; split it (by agency or by month)", reconcile.MaxBytes>>20)
+		return api.Reconcile{}, tooLarge("the export is larger than %d MiB; split it (by agency or by month)", reconcile.MaxBytes>>20)
 	case len(d.Agency) > 128:
-		return reconcileView{}, badParam("agency", "longer than 128 bytes")
+		return api.Reconcile{}, badParam("agency", "longer than 128 bytes")
 	case d.Scope != scopeOpen && d.Scope != scopeAll && d.Scope != scopeNone:
-		return reconcileView{}, badParam("scope", "%q is not one of open, all, none", d.Scope)
+		return api.Reconcile{}, badParam("scope", "%q is not one of open, all, none", d.Scope)
 	case d.Publish && s.cfg.Publisher == nil:
-		return reconcileView{}, badParam("publish", "this server does not publish on NATS")
+		return api.Reconcile{}, badParam("publish", "this server does not publish on NATS")
 	case len(strings.TrimSpace(string(data))) == 0:
-		return reconcileView{}, badFile("the export file is empty")
+		return api.Reconcile{}, badFile("the export file is empty")
 	}
 	return s.reconcile(r, data, reconcileOptions{format: fileType, agency: d.Agency, scope: d.Scope, publish: d.Publish})
 }
 
 // reconcileRows renders a report's groups for people in lang.
-func reconcileRows(lang string, v *reconcileView) []reconcileGroupRow {
+func reconcileRows(lang string, v *api.Reconcile) []reconcileGroupRow {
 	var out []reconcileGroupRow
 	for _, g := range v.Groups {
 		row := reconcileGroupRow{Kind: g.Kind, Label: label(lang, "rc.kind."+string(g.Kind)), Count: g.Count}

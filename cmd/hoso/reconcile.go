@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/reconcile"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -163,13 +164,13 @@ func (c apiClient) upload(ctx context.Context, path, ctype, accept string, body 
 }
 
 // kindNames are the Vietnamese names of the kinds of difference.
-var kindNames = map[string]string{
-	"status_differs":      "Trạng thái khác",
-	"unknown_dossier":     "Hồ sơ hoso không có",
-	"result_missing":      "Thiếu kết quả điện tử",
-	"digitized_differs":   "Số hóa thành phần hồ sơ khác",
-	"due_differs":         "Ngày hẹn trả khác",
-	"missing_from_export": "Không có trong file xuất",
+var kindNames = map[reconcile.Kind]string{
+	reconcile.KindStatus:    "Trạng thái khác",
+	reconcile.KindUnknown:   "Hồ sơ hoso không có",
+	reconcile.KindResult:    "Thiếu kết quả điện tử",
+	reconcile.KindDigitized: "Số hóa thành phần hồ sơ khác",
+	reconcile.KindDue:       "Ngày hẹn trả khác",
+	reconcile.KindMissing:   "Không có trong file xuất",
 }
 
 func printReconcile(w io.Writer, r *api.Reconcile) error {
@@ -223,11 +224,11 @@ func printReconcile(w io.Writer, r *api.Reconcile) error {
 }
 
 // reconcileValue renders a value of a difference for people.
-func reconcileValue(kind, v string, export bool) string {
+func reconcileValue(kind reconcile.Kind, v string, export bool) string {
 	switch {
 	case v == "":
 		return "-"
-	case kind == "status_differs", kind == "unknown_dossier" && export, kind == "missing_from_export" && !export:
+	case kind == reconcile.KindStatus, kind == reconcile.KindUnknown && export, kind == reconcile.KindMissing && !export:
 		var n int
 		if _, err := fmt.Sscan(v, &n); err == nil {
 			return workflow.Status(n).String()
