@@ -389,14 +389,14 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-closed:
-			return c.flush(ctx, out, b, errConsumeClosed)
+			return flush(ctx, out, b, len(b.envs), errConsumeClosed)
 		case <-s.drift:
-			return c.flush(ctx, out, b, errDrift)
+			return flush(ctx, out, b, len(b.envs), errDrift)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
 			c.log.Error("message without metadata, rewinding", "subject", m.Subject(), "err", err)
-			return c.flush(ctx, out, b, errRewind)
+			return flush(ctx, out, b, len(b.envs), errRewind)
 		}
 		seq := meta.Sequence.Stream
 		switch s.seq.check(seq, meta.Sequence.Consumer) {
@@ -405,20 +405,20 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 			continue
 		case deliveryLost:
 			c.log.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
-			return c.flush(ctx, out, b, errRewind)
+			return flush(ctx, out, b, len(b.envs), errRewind)
 		case deliveryJump:
 			gone, err := streamGone(ctx, c.js, c.stream, s.seq.next, seq)
 			switch {
 			case err != nil:
 				c.log.Warn("check skipped sequences, rewinding", "next_seq", s.seq.next, "got_seq", seq, "err", err)
-				return c.flush(ctx, out, b, errRewind)
+				return flush(ctx, out, b, len(b.envs), errRewind)
 			case !gone:
 				what := fmt.Sprintf("delivered sequence %d before %d, which the stream holds", seq, s.seq.next)
 				c.log.Error("consumer skipped events", "stream", c.stream, "consumer", c.name, "next_seq", s.seq.next, "got_seq", seq)
 				if c.onDrift != nil {
 					c.onDrift(what)
 				}
-				return c.flush(ctx, out, b, errDrift)
+				return flush(ctx, out, b, len(b.envs), errDrift)
 			}
 			c.log.Warn("passing over deleted messages", "stream", c.stream, "from_seq", s.seq.next, "to_seq", seq-1)
 			if c.onGap != nil {
@@ -435,10 +435,11 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 	}
 }
 
-// flush hands out the last batch of a collection, if any, and returns why
-// the collection ends.
-func (c *Consumer) flush(ctx context.Context, out chan<- batch, b batch, why error) error {
-	if len(b.envs) == 0 {
+// flush hands out the last batch of a collection (of n envelopes), if
+// any, and returns why the collection ends; the consumer and Replay
+// collect alike.
+func flush[B any](ctx context.Context, out chan<- B, b B, n int, why error) error {
+	if n == 0 {
 		return why
 	}
 	select {

@@ -236,12 +236,12 @@ func (r *replayer) collect(ctx context.Context, s *session, out chan<- []workflo
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-closed:
-			return r.flush(ctx, out, b, errConsumeClosed)
+			return flush(ctx, out, b, len(b), errConsumeClosed)
 		}
 		meta, err := m.Metadata()
 		if err != nil {
 			r.cfg.Logger.Error("message without metadata, rewinding", "subject", m.Subject(), "err", err)
-			return r.flush(ctx, out, b, errRewind)
+			return flush(ctx, out, b, len(b), errRewind)
 		}
 		seq := meta.Sequence.Stream
 		switch s.seq.check(seq, meta.Sequence.Consumer) {
@@ -249,24 +249,24 @@ func (r *replayer) collect(ctx context.Context, s *session, out chan<- []workflo
 			continue
 		case deliveryLost:
 			r.cfg.Logger.Warn("delivery lost, rewinding", "next_seq", s.seq.next, "got_seq", seq)
-			return r.flush(ctx, out, b, errRewind)
+			return flush(ctx, out, b, len(b), errRewind)
 		case deliveryJump:
 			// Only the sequences up to last matter: a message past it ends
 			// the replay once they are known to be gone.
 			if to := min(seq, r.last+1); s.seq.next < to {
 				gone, err := streamGone(ctx, r.js, EventsStream, s.seq.next, to)
 				if err != nil {
-					return r.flush(ctx, out, b, fmt.Errorf("check sequences %d to %d: %w", s.seq.next, to-1, err))
+					return flush(ctx, out, b, len(b), fmt.Errorf("check sequences %d to %d: %w", s.seq.next, to-1, err))
 				}
 				if !gone {
-					return r.flush(ctx, out, b, fmt.Errorf("%w: delivered sequence %d before %d", ErrSkipped, seq, s.seq.next))
+					return flush(ctx, out, b, len(b), fmt.Errorf("%w: delivered sequence %d before %d", ErrSkipped, seq, s.seq.next))
 				}
 				r.gap(s.seq.next, to-1)
 			}
 			s.seq.take(seq)
 		}
 		if seq > r.last {
-			return r.flush(ctx, out, b, errReplayed)
+			return flush(ctx, out, b, len(b), errReplayed)
 		}
 		if b == nil {
 			select {
@@ -277,7 +277,7 @@ func (r *replayer) collect(ctx context.Context, s *session, out chan<- []workflo
 		}
 		b = append(b, Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC()))
 		if seq == r.last {
-			return r.flush(ctx, out, b, errReplayed)
+			return flush(ctx, out, b, len(b), errReplayed)
 		}
 		if meta.NumPending == 0 {
 			// The stream holds nothing past seq: the rest up to last is
@@ -285,23 +285,9 @@ func (r *replayer) collect(ctx context.Context, s *session, out chan<- []workflo
 			gone, err := streamGone(ctx, r.js, EventsStream, seq+1, r.last+1)
 			if err == nil && gone {
 				r.gap(seq+1, r.last)
-				return r.flush(ctx, out, b, errReplayed)
+				return flush(ctx, out, b, len(b), errReplayed)
 			}
 		}
-	}
-}
-
-// flush hands out the last batch of a collection, if any, and returns why
-// the collection ends.
-func (r *replayer) flush(ctx context.Context, out chan<- []workflow.Envelope, b []workflow.Envelope, why error) error {
-	if len(b) == 0 {
-		return why
-	}
-	select {
-	case out <- b:
-		return why
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
