@@ -50,13 +50,14 @@ func Connect(servers string, logger *slog.Logger, opts ...nats.Option) (*nats.Co
 	}, opts...)
 	nc, err := nats.Connect(servers, all...)
 	if err != nil {
-		return nil, fmt.Errorf("events: connect to nats %s: %w", redact(servers), err)
+		return nil, fmt.Errorf("events: connect to nats %s: %w", RedactURL(servers), err)
 	}
 	return nc, nil
 }
 
-// redact hides the passwords of a comma-separated list of server URLs.
-func redact(urls string) string {
+// RedactURL hides the passwords of NATS server URLs (one, or several
+// separated by commas) for logs and error messages.
+func RedactURL(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {

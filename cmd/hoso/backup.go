@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 )
@@ -98,7 +99,7 @@ type restoreCommand struct{ env }
 
 func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("restore", "restore FILE [--data-dir DIR]", c.stderr)
-	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", DefaultServeConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
+	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", engine.DefaultConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -111,7 +112,7 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("restore: the backup is unusable: %w", err)
 	}
-	live := filepath.Join(*dataDir, storeFile)
+	live := filepath.Join(*dataDir, engine.StoreFile)
 	kept, err := replaceStore(live, pos[0], "before-restore", true)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -21,6 +21,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -188,7 +189,7 @@ func BenchmarkRebuild(b *testing.B) {
 	dir := b.TempDir()
 	_, js := startNATS(b, filepath.Join(dir, "nats"))
 	publish(b, js, sc.messages)
-	cat, err := loadCatalog("")
+	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		b.Fatal(err)
 	}

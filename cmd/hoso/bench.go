@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
@@ -73,7 +74,7 @@ func defaultBenchConfig() benchConfig {
 		LoadDuration: 5 * time.Second,
 		PGClients:    []int{1, 16},
 		PGEvents:     5000,
-		BatchMax:     DefaultServeConfig().BatchMax,
+		BatchMax:     engine.DefaultConfig().BatchMax,
 		Out:          "bench-results",
 	}
 }
@@ -285,7 +286,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		defer os.RemoveAll(dir)
 		work = dir
 	}
-	cat, err := DefaultRulesConfig().load()
+	cat, err := engine.DefaultRulesConfig().Load()
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
 	}

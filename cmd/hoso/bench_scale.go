@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -145,7 +146,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return res, err
 	}
-	path := filepath.Join(dataDir, storeFile)
+	path := filepath.Join(dataDir, engine.StoreFile)
 	db, err := store.Open(path, store.Options{Catalog: cat, NoSync: true})
 	if err != nil {
 		return res, err

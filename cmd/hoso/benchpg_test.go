@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -116,7 +117,7 @@ func TestPGPeer(t *testing.T) {
 		}
 	})
 
-	cat, err := DefaultRulesConfig().load()
+	cat, err := engine.DefaultRulesConfig().Load()
 	if err != nil {
 		t.Fatalf("load rules: %v", err)
 	}
@@ -231,7 +232,7 @@ func BenchmarkPGPeer(b *testing.B) {
 			b.Errorf("stop postgres: %v", err)
 		}
 	})
-	cat, err := DefaultRulesConfig().load()
+	cat, err := engine.DefaultRulesConfig().Load()
 	if err != nil {
 		b.Fatalf("load rules: %v", err)
 	}

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -23,7 +21,6 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/events"
-	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -31,9 +28,6 @@ import (
 // Signed checkpoints (events.CheckpointMessage): serve publishes them
 // with the key of --checkpoint-key, `hoso checkpoint keygen` makes such a
 // key, and `hoso audit verify --public-key` checks the store against them.
-
-// defaultCheckpointInterval is serve's --checkpoint-interval.
-const defaultCheckpointInterval = 10 * time.Minute
 
 // checkpointCommand manages the key that signs checkpoints.
 type checkpointCommand struct{ env }
@@ -80,36 +74,6 @@ func (c *checkpointCommand) Run(ctx context.Context, args []string) error {
 	return pem.Encode(c.stdout, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 }
 
-// loadCheckpointKey reads an ed25519 private key in PEM (PKCS#8, as
-// `openssl genpkey -algorithm ed25519` and `hoso checkpoint keygen` write
-// it), refusing a file that group or others may read or write.
-func loadCheckpointKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key: %w", err)
-	}
-	if m := fi.Mode().Perm(); m&0o077 != 0 {
-		return nil, fmt.Errorf("checkpoint key %s: mode %04o lets group or others read or write it; chmod 600 it", path, m)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("checkpoint key %s: not a PEM \"PRIVATE KEY\" (PKCS#8) block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("checkpoint key %s: a %T, not an ed25519 key", path, k)
-	}
-	return key, nil
-}
-
 // loadPublicKey reads an ed25519 public key in PEM (PKIX "PUBLIC KEY", as
 // `hoso checkpoint keygen` prints it and `openssl pkey -pubout` writes it).
 func loadPublicKey(path string) (ed25519.PublicKey, error) {
@@ -130,52 +94,6 @@ func loadPublicKey(path string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("public key %s: a %T, not an ed25519 key", path, k)
 	}
 	return pub, nil
-}
-
-// checkpointsOff is logged once by a serve that publishes no checkpoint.
-const checkpointsOff = "checkpoints off: no signed checkpoint anchors the store outside its file"
-
-// newCheckpoints returns the publisher of signed checkpoints serve runs
-// in its leader, after setting up HOSO_CHECKPOINTS; nil, after logging it
-// once, without a key or with a zero interval.
-func newCheckpoints(ctx context.Context, cfg ServeConfig, js jetstream.JetStream, db *store.DB, log *slog.Logger) (*events.CheckpointPublisher, error) {
-	switch {
-	case cfg.CheckpointKey == "":
-		log.Warn(checkpointsOff, "reason", "no --checkpoint-key")
-		return nil, nil
-	case cfg.CheckpointInterval == 0:
-		log.Warn(checkpointsOff, "reason", "--checkpoint-interval 0")
-		return nil, nil
-	}
-	key, err := loadCheckpointKey(cfg.CheckpointKey)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := events.SetupCheckpoints(ctx, js, events.StreamConfig{}); err != nil {
-		return nil, err
-	}
-	log.Info("checkpoints on", "key_id", events.KeyID(key.Public().(ed25519.PublicKey)), "interval", cfg.CheckpointInterval,
-		"subject", events.CheckpointSubject(cfg.Replica))
-	return events.NewCheckpointPublisher(js, db, events.CheckpointConfig{
-		Key: key, Interval: cfg.CheckpointInterval, Replica: cfg.Replica, Logger: log,
-	}), nil
-}
-
-// checkCheckpointKey is serve --check's line about checkpoints.
-func checkCheckpointKey(cfg ServeConfig, w io.Writer) error {
-	if cfg.CheckpointKey == "" || cfg.CheckpointInterval == 0 {
-		fmt.Fprintln(w, "checkpoints: off (give --checkpoint-key and a --checkpoint-interval)")
-		return nil
-	}
-	key, err := loadCheckpointKey(cfg.CheckpointKey)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "checkpoint key %s: key id %s, a checkpoint every %s\n", cfg.CheckpointKey,
-		events.KeyID(key.Public().(ed25519.PublicKey)), cfg.CheckpointInterval)
-	return nil
 }
 
 // checkpointFlags are the flags of `hoso audit verify --public-key`.
@@ -258,7 +176,7 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 	}
 	nc, err := nats.Connect(*f.natsURL, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (see --nats-url): %w", redactURL(*f.natsURL), err)
+		return fmt.Errorf("connect to NATS at %s (see --nats-url): %w", events.RedactURL(*f.natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -24,6 +24,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -249,7 +250,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 
 	// A checkpoint signed by the key, of a sequence the store has not
 	// applied (a store rolled back behind its checkpoints).
-	key, err := loadCheckpointKey(keyPath)
+	key, err := engine.LoadCheckpointKey(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,8 +413,8 @@ func TestServeWithoutCheckpointKey(t *testing.T) {
 	in := startServe(t, t.TempDir(), "--nats-url", natsURL)
 	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
 	in.stop(t)
-	if n := strings.Count(in.logs.String(), checkpointsOff); n != 1 {
-		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", checkpointsOff, n, in.logs.String())
+	if n := strings.Count(in.logs.String(), engine.CheckpointsOff); n != 1 {
+		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", engine.CheckpointsOff, n, in.logs.String())
 	}
 	if _, err := js.Stream(context.Background(), events.CheckpointsStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("serve without --checkpoint-key: stream %s: %v, want none", events.CheckpointsStream, err)

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -37,7 +35,7 @@ func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintln(c.stderr, "hoso definitions validate: give the directory to check")
 			return flag.ErrHelp
 		}
-		cat, err := loadCatalog(pos[0])
+		cat, err := engine.LoadDefinitions(pos[0])
 		if err != nil {
 			return c.report(err)
 		}
@@ -48,7 +46,7 @@ func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "ok: %d definitions (%s)\n", len(keys), strings.Join(keys, ", "))
 		return nil
 	case "list":
-		cat, err := loadCatalog(*dir)
+		cat, err := engine.LoadDefinitions(*dir)
 		if err != nil {
 			return c.report(err)
 		}
@@ -64,7 +62,7 @@ func (c *definitionsCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintln(c.stderr, "hoso definitions show: give a definition id, e.g. standard or standard@1")
 			return flag.ErrHelp
 		}
-		cat, err := loadCatalog(*dir)
+		cat, err := engine.LoadDefinitions(*dir)
 		if err != nil {
 			return c.report(err)
 		}
@@ -99,25 +97,6 @@ func (c *definitionsCommand) report(err error) error {
 	}
 	fmt.Fprintf(c.stderr, "%d problems\n", len(ve.Problems))
 	return exitError(1)
-}
-
-// loadCatalog loads the definitions of dir, or the embedded ones when dir is "".
-func loadCatalog(dir string) (*workflow.Catalog, error) {
-	if dir == "" {
-		return workflow.Load(configs.FS, configs.DefinitionsDir)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("definitions: %w", err)
-	}
-	cat, err := workflow.Load(os.DirFS(dir), ".")
-	var ve *workflow.ValidationError
-	if errors.As(err, &ve) {
-		// Name files as the user knows them, not relative to dir.
-		for i := range ve.Problems {
-			ve.Problems[i].File = filepath.Join(dir, ve.Problems[i].File)
-		}
-	}
-	return cat, err
 }
 
 // pickDefinition finds "id" (its latest version) or "id@version".

@@ -104,7 +104,7 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 		// A source's NATS user may read only its own inboxes (events.SourcePermissions).
 		nats.CustomInboxPrefix(events.InboxPrefix(*source)))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", redactURL(*natsURL), err)
+		return fmt.Errorf("connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", events.RedactURL(*natsURL), err)
 	}
 	defer nc.Close()
 	var sub *nats.Subscription

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -78,7 +79,7 @@ func TestEngineEndToEnd(t *testing.T) {
 // dossier, every chain and every counter against the scenario.
 func checkStore(t *testing.T, path string, sc *scenario) {
 	t.Helper()
-	cat, err := loadCatalog("")
+	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		t.Fatal(err)
 	}

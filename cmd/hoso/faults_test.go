@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 )
 
@@ -109,12 +110,12 @@ func TestCommitFailure(t *testing.T) {
 		t.Skip("waits for several retries")
 	}
 	var failing atomic.Bool
-	cfg := DefaultServeConfig()
+	cfg := engine.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.NATSPort = 0
 	cfg.Deadlines = 0
-	cfg.beforeCommit = func() error {
+	cfg.BeforeCommit = func() error {
 		if failing.Load() {
 			return errDiskFull
 		}
@@ -170,12 +171,12 @@ func TestCommitFailure(t *testing.T) {
 // startServeConfig runs serve in-process with cfg (for what no flag
 // sets, such as fault hooks), logging JSON at debug, and waits until it
 // listens.
-func startServeConfig(t *testing.T, cfg ServeConfig) *instance {
+func startServeConfig(t *testing.T, cfg engine.Config) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() { in.done <- serve(ctx, cfg, log) }()
+	go func() { in.done <- engine.Run(ctx, cfg, log) }()
 	t.Cleanup(func() { in.stop(t) })
 	in.waitListening(t, cfg.NATSURL == "")
 	return in

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -19,7 +20,7 @@ func FuzzDecodeDecide(f *testing.F) {
 	f.Add("hoso.events.tayninh", []byte(`{}`))
 	f.Add("hoso.events.tayninh.000_00_12_H57-251001-0001",
 		[]byte(`{"specversion":"1.0","id":"x","source":"/a/tayninh","type":"vn.gov.hoso.assign","subject":"000.00.12.H57-251001-0001","time":"2025-10-01T09:00:00+07:00","data":{"procedure":"1.004227","agency":"H57","actor":"a","claimed_status":4,"departmnet":"x"}}`))
-	cat, err := loadCatalog("")
+	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 )
@@ -21,33 +22,33 @@ import (
 type rebuildCommand struct{ env }
 
 func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
-	rules := DefaultRulesConfig()
+	rules := engine.DefaultRulesConfig()
 	fs := newFlagSet("rebuild", "rebuild [--nats-url URL] [--data-dir DIR] [--replace] [rules flags]", c.stderr)
 	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "NATS server holding the stream HOSO_EVENTS (env HOSO_NATS_URL); default: the embedded server's files under --data-dir, read by a server rebuild starts itself (hoso serve stopped)")
-	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", DefaultServeConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
+	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", engine.DefaultConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
 	out := fs.String("o", "", "store file to write; default DIR/hoso.db.rebuild (replaced if it exists)")
 	replace := fs.Bool("replace", false, "put the rebuilt store in place of DIR/hoso.db, keeping the old one as hoso.db.before-rebuild-<time>; hoso serve must be stopped")
 	toSeq := fs.Uint64("to-seq", 0, "apply the stream up to this sequence; 0 is its last message when the rebuild starts")
-	batch, ev := DefaultServeConfig().BatchMax, envValues{getenv: c.getenv}
+	batch, ev := engine.DefaultConfig().BatchMax, envValues{getenv: c.getenv}
 	addBatchMaxFlag(fs, &batch, &ev)
 	fs.IntVar(&batch, "batch", batch, "the older name of --batch-max")
-	rules.addFlags(fs, c.getenv)
+	addRulesFlags(fs, &rules, c.getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("rebuild: unexpected arguments %q", fs.Args())
 	}
-	if err := errors.Join(ev.check(fs), checkBatchMax(batch)); err != nil {
+	if err := errors.Join(ev.check(fs), engine.CheckBatchMax(batch)); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
-	cat, err := rules.load()
+	cat, err := rules.Load()
 	if err != nil {
 		return fmt.Errorf("rebuild: load rules: %w", err)
 	}
 	path := *out
 	if path == "" {
-		path = filepath.Join(*dataDir, storeFile+".rebuild")
+		path = filepath.Join(*dataDir, engine.StoreFile+".rebuild")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
@@ -59,16 +60,16 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	if *natsURL == "" {
 		// The stream of an embedded deployment lives in DIR/nats: serve it
 		// on a free loopback port for the time of the rebuild.
-		srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(*dataDir, natsDir), Port: -1})
+		srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(*dataDir, engine.NATSDir), Port: -1})
 		if err != nil {
-			return fmt.Errorf("rebuild: start the embedded NATS server on %s (is hoso serve running? then pass --nats-url): %w", filepath.Join(*dataDir, natsDir), err)
+			return fmt.Errorf("rebuild: start the embedded NATS server on %s (is hoso serve running? then pass --nats-url): %w", filepath.Join(*dataDir, engine.NATSDir), err)
 		}
 		defer srv.Shutdown()
 		*natsURL = srv.ClientURL()
 	}
 	nc, err := nats.Connect(*natsURL, nats.Name("hoso-rebuild"))
 	if err != nil {
-		return fmt.Errorf("rebuild: connect to NATS at %s: %w", redactURL(*natsURL), err)
+		return fmt.Errorf("rebuild: connect to NATS at %s: %w", events.RedactURL(*natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -125,7 +126,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stdout, "rebuilt %s: %d messages in %s (%.0f events/s), applied sequence %d, state hash %s\n",
 		path, n, took.Round(time.Millisecond), rate, fi.AppliedSeq, fi.StateHash)
 	if *replace {
-		live := filepath.Join(*dataDir, storeFile)
+		live := filepath.Join(*dataDir, engine.StoreFile)
 		kept, err := replaceStore(live, path, "before-rebuild", false)
 		if err != nil {
 			return fmt.Errorf("rebuild: replace %s: %w", live, err)

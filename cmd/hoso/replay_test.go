@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -35,7 +36,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		// wait for its store to have applied the whole stream instead.
 		waitApplied(t, in, uint64(sc.stored()))
 		in.stop(t)
-		cat, err := loadCatalog("")
+		cat, err := engine.LoadDefinitions("")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +73,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 
 func mustCatalog(t *testing.T) *workflow.Catalog {
 	t.Helper()
-	cat, err := loadCatalog("")
+	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 )
 
@@ -36,7 +37,7 @@ func TestRestartMidStream(t *testing.T) {
 	first.stop(t)
 
 	// How far the first run got.
-	cat, err := loadCatalog("")
+	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 )
 
@@ -75,7 +76,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("hoso exited with %v after %s:\n%s", err, sig, strings.Join(log, "\n"))
 			}
-			cat, err := loadCatalog("")
+			cat, err := engine.LoadDefinitions("")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
@@ -42,7 +43,7 @@ type simOptions struct {
 
 func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	cfg := simulate.DefaultConfig()
-	rules := DefaultRulesConfig()
+	rules := engine.DefaultRulesConfig()
 	var opt simOptions
 	fs := newFlagSet("simulate", "simulate [flags]", c.stderr)
 	fs.StringVar(&opt.natsURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server of the running hoso (env HOSO_NATS_URL)")
@@ -56,7 +57,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	fs.Float64Var(&opt.speed, "speed", 0, "simulated seconds per real second (3600: an hour a second); 0 publishes as fast as JetStream acknowledges")
 	fs.BoolVar(&opt.dryRun, "dry-run", false, "write the events to standard output as NDJSON CloudEvents (unreadable ones as their raw payload) instead of publishing")
 	fs.BoolVar(&opt.truth, "truth", false, "print what a correct hoso must report (package simulate's Truth) as JSON to standard output at the end")
-	rules.addFlags(fs, c.getenv)
+	addRulesFlags(fs, &rules, c.getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	cat, err := rules.load()
+	cat, err := rules.Load()
 	if err != nil {
 		return fmt.Errorf("simulate: load rules: %w", err)
 	}
@@ -134,7 +135,7 @@ func payload(it simulate.Item) ([]byte, error) {
 func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, truth *simulate.Truth, opt simOptions) error {
 	nc, err := nats.Connect(opt.natsURL, nats.Name("hoso simulate"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("simulate: connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", redactURL(opt.natsURL), err)
+		return fmt.Errorf("simulate: connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", events.RedactURL(opt.natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*simWindow))
@@ -146,7 +147,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		_, err := js.StreamNameBySubject(sctx, items[0].Subject)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("simulate: no JetStream stream at %s takes %s (is `hoso serve` running there?): %w", redactURL(opt.natsURL), items[0].Subject, err)
+			return fmt.Errorf("simulate: no JetStream stream at %s takes %s (is `hoso serve` running there?): %w", events.RedactURL(opt.natsURL), items[0].Subject, err)
 		}
 	}
 

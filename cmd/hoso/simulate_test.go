@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
@@ -22,7 +23,7 @@ import (
 // --faults faults` publishes, with the rules hoso serve uses by default.
 func simulated(t *testing.T, seed int64, n int, faults float64) ([]simulate.Item, *simulate.Truth) {
 	t.Helper()
-	cat, err := DefaultRulesConfig().load()
+	cat, err := engine.DefaultRulesConfig().Load()
 	if err != nil {
 		t.Fatalf("load rules: %v", err)
 	}

@@ -1,8 +1,7 @@
-package main
+package engine
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,19 +28,8 @@ func DefaultRulesConfig() RulesConfig {
 	return RulesConfig{WorkHours: "07:00-11:30,13:30-17:00", CutOff: "17:00"}
 }
 
-// addFlags registers the rules' flags on fs (--definitions, --calendar,
-// --work-hours, --cutoff, each with its environment variable), with r's
-// values as defaults: every command that decides events declares them
-// here, so they read alike everywhere.
-func (r *RulesConfig) addFlags(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&r.Definitions, "definitions", envOr(getenv, "HOSO_DEFINITIONS", r.Definitions), "directory of procedure definition files instead of the shipped ones; every process that applies the stream must use the same (env HOSO_DEFINITIONS)")
-	fs.StringVar(&r.Calendar, "calendar", envOr(getenv, "HOSO_CALENDAR", r.Calendar), "directory of calendar year files (YYYY.yaml) instead of the shipped ones (env HOSO_CALENDAR)")
-	fs.StringVar(&r.WorkHours, "work-hours", envOr(getenv, "HOSO_WORK_HOURS", r.WorkHours), "the two daily working periods (env HOSO_WORK_HOURS)")
-	fs.StringVar(&r.CutOff, "cutoff", envOr(getenv, "HOSO_CUTOFF", r.CutOff), "receipts after this time count from the next working morning (env HOSO_CUTOFF)")
-}
-
-// calendarConfig parses the working hours and cut-off.
-func (r RulesConfig) calendarConfig() (workflow.CalendarConfig, error) {
+// CalendarConfig parses the working hours and cut-off.
+func (r RulesConfig) CalendarConfig() (workflow.CalendarConfig, error) {
 	var cfg workflow.CalendarConfig
 	periods := strings.Split(r.WorkHours, ",")
 	if len(periods) != 2 {
@@ -84,13 +72,13 @@ func clockTime(v string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-// load loads the definitions and the calendar into a catalog.
-func (r RulesConfig) load() (*workflow.Catalog, error) {
-	calCfg, err := r.calendarConfig()
+// Load loads the definitions and the calendar into a catalog.
+func (r RulesConfig) Load() (*workflow.Catalog, error) {
+	calCfg, err := r.CalendarConfig()
 	if err != nil {
 		return nil, err
 	}
-	cat, err := loadCatalog(r.Definitions)
+	cat, err := LoadDefinitions(r.Definitions)
 	if err != nil {
 		return nil, err
 	}
@@ -110,4 +98,23 @@ func (r RulesConfig) load() (*workflow.Catalog, error) {
 		return nil, fmt.Errorf("load calendar: %w", err)
 	}
 	return cat.WithCalendar(cal), nil
+}
+
+// LoadDefinitions loads the definitions of dir, or the embedded ones when dir is "".
+func LoadDefinitions(dir string) (*workflow.Catalog, error) {
+	if dir == "" {
+		return workflow.Load(configs.FS, configs.DefinitionsDir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("definitions: %w", err)
+	}
+	cat, err := workflow.Load(os.DirFS(dir), ".")
+	var ve *workflow.ValidationError
+	if errors.As(err, &ve) {
+		// Name files as the user knows them, not relative to dir.
+		for i := range ve.Problems {
+			ve.Problems[i].File = filepath.Join(dir, ve.Problems[i].File)
+		}
+	}
+	return cat, err
 }

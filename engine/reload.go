@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 // restart.
 type reloader struct {
 	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
-	cfg     ServeConfig
+	cfg     Config
 	api     *web.Server
 	nats    *events.Server                  // the embedded server; nil with --nats-url
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate

@@ -1,10 +1,13 @@
-package main
+package engine
 
 import (
 	"context"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
 )
@@ -62,4 +65,19 @@ func TestReadinessProbesAtMostOncePerSecond(t *testing.T) {
 	if err := (&readiness{nc: nc, js: js, consumer: readyConsumer(false)}).check(context.Background()); err == nil {
 		t.Error("ready with a consumer that is not")
 	}
+}
+
+// connect returns a JetStream client of the NATS server at url.
+func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }

@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/hoso-vn/hoso/events"
+)
+
+// Check loads what Open would load, and a reload on SIGHUP, from cfg,
+// without opening the store or NATS (a running engine holds them), and
+// prints a summary to w: `hoso serve --check` before a restart or a
+// reload.
+func Check(cfg Config, w io.Writer) error {
+	var errs []error
+	cat, err := cfg.Rules.Load()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("rules: %w", err))
+	} else {
+		fmt.Fprintf(w, "rules: %d definitions, calendar %s, work hours %s, cut-off %s\n", len(cat.Definitions()),
+			cmp.Or(cfg.Rules.Calendar, "(shipped)"), cfg.Rules.WorkHours, cfg.Rules.CutOff)
+	}
+	files, err := loadConfigFiles(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case files.access != nil:
+		fmt.Fprintf(w, "access file %s: %s\n", cfg.Access, plural(len(files.access.Users()), "user"))
+	case cfg.Access == "":
+		fmt.Fprintf(w, "access: open (no access file), HTTP on %s\n", cfg.HTTPAddr)
+	}
+	if c := files.cert; c != nil {
+		fmt.Fprintf(w, "TLS certificate %s: %s, valid until %s\n", cfg.TLSCert, c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if files.natsUsers != nil {
+		fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(files.natsUsers), "user"))
+	}
+	if cfg.Replica != "" {
+		fmt.Fprintf(w, "replica %s of the engines sharing %s, consumer %s, lease %s\n", cfg.Replica, events.RedactURL(cfg.NATSURL),
+			events.ReplicaConsumer(cfg.Replica), cfg.ReplicaLease)
+	}
+	if err := checkCheckpointKey(cfg, w); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("serve --check: %w", err)
+	}
+	fmt.Fprintln(w, "configuration OK")
+	return nil
+}
+
+// plural returns "1 user", "2 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
