@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -125,7 +126,7 @@ func TestAccessControl(t *testing.T) {
 		t.Helper()
 		var out, errb bytes.Buffer
 		err := run(context.Background(), []string{"emit", "--wait=" + strconv.FormatBool(action == "submit"),
-			"--nats-url", in.natsURL, "--source", "tayninh", "--dossier", code, "--action", action, "--procedure", "1.004227", "--agency", agency, "--actor", "cb-01",
+			"--nats-url", in.NATSURL, "--source", "tayninh", "--dossier", code, "--action", action, "--procedure", "1.004227", "--agency", agency, "--actor", "cb-01",
 			"--time", "2025-10-01T09:00:00+07:00"}, noEnv, strings.NewReader(""), &out, &errb)
 		if err != nil {
 			t.Fatalf("emit: %v\n%s%s", err, out.String(), errb.String())
@@ -154,7 +155,7 @@ func TestAccessControl(t *testing.T) {
 		if method == http.MethodPost {
 			body = strings.NewReader("")
 		}
-		req, _ := http.NewRequestWithContext(ctx, method, in.httpURL+path, body)
+		req, _ := http.NewRequestWithContext(ctx, method, in.HTTPURL+path, body)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -302,7 +303,7 @@ func TestAccessControl(t *testing.T) {
 	// Publishing corrections needs admin; reconciling does not.
 	export := "ma_ho_so,trang_thai\n" + codeH57 + ",2\n"
 	for name, want := range map[string]int{"auditor": 403, "admin": 200} {
-		req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/reconcile?format=csv&publish=true", strings.NewReader(export))
+		req, _ := http.NewRequest("POST", in.HTTPURL+"/api/v1/reconcile?format=csv&publish=true", strings.NewReader(export))
 		req.Header.Set("Authorization", "Bearer "+tokens[name])
 		resp, err := client.Do(req)
 		if err != nil {
@@ -318,7 +319,7 @@ func TestAccessControl(t *testing.T) {
 	// A scoped auditor's reconciliation knows nothing of another agency's
 	// dossiers: X99's is "unknown", its status not shown.
 	{
-		req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/reconcile?format=csv&scope=none", strings.NewReader("ma_ho_so,trang_thai\n"+codeX99+",4\n"+codeH57+",4\n"))
+		req, _ := http.NewRequest("POST", in.HTTPURL+"/api/v1/reconcile?format=csv&scope=none", strings.NewReader("ma_ho_so,trang_thai\n"+codeX99+",4\n"+codeH57+",4\n"))
 		req.Header.Set("Authorization", "Bearer "+tokens["auditor-h57"])
 		resp, err := client.Do(req)
 		if err != nil {
@@ -350,7 +351,7 @@ func TestAccessControl(t *testing.T) {
 
 	// The dashboard: the login form sets an HttpOnly, SameSite=Strict cookie.
 	form := url.Values{"token": {tokens["viewer-h57"]}, "next": {"/overdue"}}
-	resp, err := client.PostForm(in.httpURL+"/login", form)
+	resp, err := client.PostForm(in.HTTPURL+"/login", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +367,7 @@ func TestAccessControl(t *testing.T) {
 		t.Fatalf("login = %d %q, cookie %+v", resp.StatusCode, resp.Header.Get("Location"), session)
 	}
 	{
-		req, _ := http.NewRequest("GET", in.httpURL+"/overdue", nil)
+		req, _ := http.NewRequest("GET", in.HTTPURL+"/overdue", nil)
 		req.AddCookie(session)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -379,7 +380,7 @@ func TestAccessControl(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]int{"/overdue": 200, "/dossiers/" + url.PathEscape(codeX99): 404, "/api/v1/audit/verify": 403} {
-		req, _ := http.NewRequest("GET", in.httpURL+path, nil)
+		req, _ := http.NewRequest("GET", in.HTTPURL+path, nil)
 		req.AddCookie(session)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -390,7 +391,7 @@ func TestAccessControl(t *testing.T) {
 			t.Errorf("GET %s with the session cookie = %d, want %d", path, resp.StatusCode, want)
 		}
 	}
-	resp, err = client.PostForm(in.httpURL+"/logout", nil)
+	resp, err = client.PostForm(in.HTTPURL+"/logout", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +399,7 @@ func TestAccessControl(t *testing.T) {
 	if cs := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(cs) != 1 || cs[0].Value != "" || cs[0].MaxAge >= 0 {
 		t.Errorf("logout = %d, cookies %+v; want the session cleared", resp.StatusCode, cs)
 	}
-	resp, err = client.PostForm(in.httpURL+"/login", url.Values{"token": {"wrong"}})
+	resp, err = client.PostForm(in.HTTPURL+"/login", url.Values{"token": {"wrong"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,18 +410,18 @@ func TestAccessControl(t *testing.T) {
 
 	// The CLI sends --token, or HOSO_TOKEN, as a bearer token.
 	var out, errb bytes.Buffer
-	err = run(context.Background(), []string{"dossier", "list", "--server", in.httpURL, "-o", "json"}, noEnv, strings.NewReader(""), &out, &errb)
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.HTTPURL, "-o", "json"}, noEnv, strings.NewReader(""), &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("dossier list without a token = %v, want HTTP 401", err)
 	}
 	out.Reset()
-	err = run(context.Background(), []string{"dossier", "list", "--server", in.httpURL, "-o", "json", "--token", tokens["viewer-h57"]}, noEnv, strings.NewReader(""), &out, &errb)
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.HTTPURL, "-o", "json", "--token", tokens["viewer-h57"]}, noEnv, strings.NewReader(""), &out, &errb)
 	if err != nil || !strings.Contains(out.String(), codeH57) || strings.Contains(out.String(), codeX99) {
 		t.Errorf("dossier list --token (viewer-h57) = %v, %s; want only %s", err, out.String(), codeH57)
 	}
 	out.Reset()
 	env := func(k string) string {
-		return map[string]string{"HOSO_TOKEN": tokens["auditor"], "HOSO_SERVER": in.httpURL}[k]
+		return map[string]string{"HOSO_TOKEN": tokens["auditor"], "HOSO_SERVER": in.HTTPURL}[k]
 	}
 	if err := run(context.Background(), []string{"audit", "verify"}, env, strings.NewReader(""), &out, &errb); err != nil {
 		t.Errorf("audit verify with HOSO_TOKEN (auditor) = %v, %s", err, errb.String())
@@ -435,7 +436,7 @@ func TestAccessControl(t *testing.T) {
 		if i == 10 {
 			tok, want = tokens["admin"], http.StatusTooManyRequests
 		}
-		req, _ := http.NewRequest("GET", in.httpURL+"/api/v1/dossiers", nil)
+		req, _ := http.NewRequest("GET", in.HTTPURL+"/api/v1/dossiers", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := attacker.Do(req)
 		if err != nil {
@@ -448,7 +449,7 @@ func TestAccessControl(t *testing.T) {
 	}
 
 	// No token reaches the log; refusals name the client address.
-	logs := in.logs.String()
+	logs := in.Logs.String()
 	for _, want := range []string{"http request refused", "throttled", "127.0.3.1:", "127.0.2."} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log has no %q", want)
@@ -534,7 +535,7 @@ func TestServeTLS(t *testing.T) {
 	certFile, keyFile, cert := writeCert(t, dir, "hoso test")
 	path, tokens := writeAccessFile(t)
 	in := startServe(t, filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile, "--access", path)
-	base := "https://" + strings.TrimPrefix(in.httpURL, "http://")
+	base := "https://" + strings.TrimPrefix(in.HTTPURL, "http://")
 
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
@@ -550,7 +551,7 @@ func TestServeTLS(t *testing.T) {
 		t.Fatalf("GET over TLS = %d, tls %v", resp.StatusCode, resp.TLS != nil)
 	}
 	// Plain HTTP to the TLS port is refused.
-	if resp, err := http.Get(in.httpURL + "/healthz"); err == nil {
+	if resp, err := http.Get(in.HTTPURL + "/healthz"); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == 200 {
 			t.Errorf("plain HTTP on the TLS port = 200, want a refusal")
@@ -581,7 +582,7 @@ func TestServeNATSUsers(t *testing.T) {
 	}
 	in := startServe(t, t.TempDir(), "--nats-users", path)
 	as := func(user, pass string) string {
-		return strings.Replace(in.natsURL, "nats://", "nats://"+user+":"+pass+"@", 1)
+		return strings.Replace(in.NATSURL, "nats://", "nats://"+user+":"+pass+"@", 1)
 	}
 	emit := func(url, source, code string) (string, error) {
 		var out, errb bytes.Buffer
@@ -591,20 +592,20 @@ func TestServeNATSUsers(t *testing.T) {
 		return out.String() + errb.String(), err
 	}
 	if out, err := emit(as("tayninh-dvc", "tayninh-secret-1"), "tayninh", "000.00.12.H57-251001-0001"); err != nil {
-		t.Fatalf("emit as tayninh for tayninh: %v\n%s\n%s", err, out, in.logs.String())
+		t.Fatalf("emit as tayninh for tayninh: %v\n%s\n%s", err, out, in.Logs.String())
 	}
 	if out, err := emit(as("tayninh-dvc", "tayninh-secret-1"), "hanoi", "000.00.12.H57-251001-0002"); err == nil {
 		t.Errorf("emit as tayninh for hanoi succeeded: %s", out)
 	}
-	if out, err := emit(in.natsURL, "tayninh", "000.00.12.H57-251001-0003"); err == nil {
+	if out, err := emit(in.NATSURL, "tayninh", "000.00.12.H57-251001-0003"); err == nil {
 		t.Errorf("emit without a user succeeded: %s", out)
 	}
 	var d struct {
 		Code string `json:"code"`
 	}
-	getJSON(t, in.httpURL, "/api/v1/dossiers/000.00.12.H57-251001-0001", 200, &d)
-	getJSON(t, in.httpURL, "/api/v1/dossiers/000.00.12.H57-251001-0002", 404, nil)
-	if strings.Contains(in.logs.String(), "tayninh-secret-1") {
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/000.00.12.H57-251001-0001", 200, &d)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/000.00.12.H57-251001-0002", 404, nil)
+	if strings.Contains(in.Logs.String(), "tayninh-secret-1") {
 		t.Error("the log holds a source's password")
 	}
 }

@@ -16,13 +16,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hoso-vn/hoso/docs"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
 // apiFixture is a running instance with a few dossiers in known states.
 type apiFixture struct {
-	in    *instance
+	in    *testutil.Instance
 	codes []string // three dossiers: returned, processing (with a rejection and a mismatch), submitted
 }
 
@@ -44,7 +45,7 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	for _, s := range steps {
 		at = at.Add(time.Hour)
 		code := f.codes[s[0][0]-'0']
-		args := append([]string{"emit", "--nats-url", in.natsURL, "--source", "tayninh", "--dossier", code,
+		args := append([]string{"emit", "--nats-url", in.NATSURL, "--source", "tayninh", "--dossier", code,
 			"--action", s[1], "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
 			"--time", at.Format(time.RFC3339)}, s[2:]...)
 		var out, errb bytes.Buffer
@@ -65,7 +66,7 @@ func newAPIFixture(t *testing.T) *apiFixture {
 // TestAPI exercises every endpoint, with good and bad parameters.
 func TestAPI(t *testing.T) {
 	f := newAPIFixture(t)
-	base := f.in.httpURL
+	base := f.in.HTTPURL
 	type errBody struct {
 		Error struct {
 			Code      string `json:"code"`
@@ -124,7 +125,7 @@ func TestAPI(t *testing.T) {
 	for _, tt := range bad {
 		t.Run("bad "+tt.path, func(t *testing.T) {
 			var e errBody
-			getJSON(t, base, tt.path, tt.status, &e)
+			testutil.GetJSON(t, base, tt.path, tt.status, &e)
 			if e.Error.Parameter != tt.param || e.Error.Message == "" || e.Error.RequestID == "" {
 				t.Fatalf("GET %s error body %+v, want parameter %q with a message and request id", tt.path, e.Error, tt.param)
 			}
@@ -157,7 +158,7 @@ func TestAPI(t *testing.T) {
 				} `json:"attachments"`
 			} `json:"history"`
 		}
-		getJSON(t, base, "/api/v1/dossiers/"+f.codes[0], 200, &d)
+		testutil.GetJSON(t, base, "/api/v1/dossiers/"+f.codes[0], 200, &d)
 		if d.Status.Code != 10 || d.Status.NameVI != "Đã trả kết quả" || d.Definition.ID != "standard" || d.Definition.Version != 2 {
 			t.Fatalf("dossier %+v", d)
 		}
@@ -182,7 +183,7 @@ func TestAPI(t *testing.T) {
 			Entries  int  `json:"entries"`
 			BrokenAt int  `json:"broken_at"`
 		}
-		getJSON(t, base, "/api/v1/dossiers/"+f.codes[0]+"/verify", 200, &rep)
+		testutil.GetJSON(t, base, "/api/v1/dossiers/"+f.codes[0]+"/verify", 200, &rep)
 		if !rep.OK || rep.Entries != 4 || rep.BrokenAt != -1 {
 			t.Fatalf("verify %+v", rep)
 		}
@@ -203,7 +204,7 @@ func TestAPI(t *testing.T) {
 				} `json:"mismatches"`
 			} `json:"problems"`
 		}
-		getJSON(t, base, "/api/v1/dossiers/"+f.codes[1], 200, &d)
+		testutil.GetJSON(t, base, "/api/v1/dossiers/"+f.codes[1], 200, &d)
 		if d.Rejections != 1 || d.Mismatches != 2 || len(d.Problems.Rejections) != 1 ||
 			d.Problems.Rejections[0].Reason != "invalid_transition" || len(d.Problems.Mismatches) != 2 {
 			t.Fatalf("dossier problems %+v", d)
@@ -225,7 +226,7 @@ func TestAPI(t *testing.T) {
 		var p page
 		get := func(path string) {
 			p = page{}
-			getJSON(t, base, path, 200, &p)
+			testutil.GetJSON(t, base, path, 200, &p)
 		}
 		get("/api/v1/dossiers?status=4")
 		if len(p.Items) != 1 || p.Items[0].Code != f.codes[1] {
@@ -299,7 +300,7 @@ func TestAPI(t *testing.T) {
 		var st stats
 		get := func(path string) {
 			st = stats{}
-			getJSON(t, base, path, 200, &st)
+			testutil.GetJSON(t, base, path, 200, &st)
 		}
 		get("/api/v1/stats?from=2025&to=2025")
 		want := report{Kind: "dossier", LateRule: "processing", Received: 2, Resolved: 1, Early: 1, Returned: 1, InProgress: 1,
@@ -341,7 +342,7 @@ func TestAPI(t *testing.T) {
 		codes := func(path string) ([]string, string) {
 			t.Helper()
 			var p page
-			getJSON(t, base, path, 200, &p)
+			testutil.GetJSON(t, base, path, 200, &p)
 			out := []string{}
 			for _, d := range p.Items {
 				out = append(out, d.Code)
@@ -385,17 +386,17 @@ func TestAPI(t *testing.T) {
 			Checked    int               `json:"checked"`
 			NextCursor string            `json:"next_cursor"`
 		}
-		getJSON(t, base, "/api/v1/audit/verify", 200, &p)
+		testutil.GetJSON(t, base, "/api/v1/audit/verify", 200, &p)
 		if p.Checked != 3 || p.Items == nil || len(p.Items) != 0 || p.NextCursor != "" {
 			t.Fatalf("audit verify: %+v", p)
 		}
 		p.NextCursor = ""
-		getJSON(t, base, "/api/v1/audit/verify?limit=2", 200, &p)
+		testutil.GetJSON(t, base, "/api/v1/audit/verify?limit=2", 200, &p)
 		if p.Checked != 2 || p.NextCursor != f.codes[1] {
 			t.Fatalf("audit verify, page of 2: %+v", p)
 		}
 		p.NextCursor = ""
-		getJSON(t, base, "/api/v1/audit/verify?limit=2&cursor="+f.codes[1], 200, &p)
+		testutil.GetJSON(t, base, "/api/v1/audit/verify?limit=2&cursor="+f.codes[1], 200, &p)
 		if p.Checked != 1 || p.NextCursor != "" {
 			t.Fatalf("audit verify, second page: %+v", p)
 		}
@@ -463,7 +464,7 @@ func TestAPI(t *testing.T) {
 				} `json:"actions"`
 			} `json:"items"`
 		}
-		getJSON(t, base, "/api/v1/definitions", 200, &defs)
+		testutil.GetJSON(t, base, "/api/v1/definitions", 200, &defs)
 		if len(defs.Items) != 4 || defs.Items[3].ID != "standard" || defs.Items[3].Version != 2 || defs.Items[3].Effective != "2025-07-01" || len(defs.Items[3].Actions) != 14 {
 			t.Fatalf("definitions %+v", defs)
 		}
@@ -473,15 +474,15 @@ func TestAPI(t *testing.T) {
 				NameVI string `json:"name_vi"`
 			} `json:"items"`
 		}
-		getJSON(t, base, "/api/v1/statuses", 200, &sts)
+		testutil.GetJSON(t, base, "/api/v1/statuses", 200, &sts)
 		if len(sts.Items) != 10 || sts.Items[2].NameVI != "Không được tiếp nhận" {
 			t.Fatalf("statuses %+v", sts)
 		}
 	})
 
 	t.Run("probes and metrics", func(t *testing.T) {
-		getJSON(t, base, "/healthz", 200, nil)
-		getJSON(t, base, "/readyz", 200, nil)
+		testutil.GetJSON(t, base, "/healthz", 200, nil)
+		testutil.GetJSON(t, base, "/readyz", 200, nil)
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {
 			t.Fatal(err)
@@ -523,7 +524,7 @@ func TestCLI(t *testing.T) {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), args, func(k string) string {
 			if k == "HOSO_SERVER" {
-				return f.in.httpURL
+				return f.in.HTTPURL
 			}
 			return ""
 		}, strings.NewReader(""), &out, &errb)
@@ -569,7 +570,7 @@ func TestCLI(t *testing.T) {
 	if err := os.WriteFile(file, []byte(payload), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--file", file, "-o", "json")
+	out, _, err = hosoCmd("emit", "--nats-url", f.in.NATSURL, "--file", file, "-o", "json")
 	var o struct {
 		Kind   string `json:"kind"`
 		Status int    `json:"status"`
@@ -582,11 +583,11 @@ func TestCLI(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"id":"file-2","subject":"X-1","source":"/a/tayninh","data":{"colour":1}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--file", file)
+	out, _, err = hosoCmd("emit", "--nats-url", f.in.NATSURL, "--file", file)
 	if err == nil || !strings.Contains(out, "malformed") {
 		t.Fatalf("emit of a malformed file = %v, %s", err, out)
 	}
-	if _, _, err = hosoCmd("emit", "--nats-url", f.in.natsURL, "--source", "tayninh"); err == nil || !strings.Contains(err.Error(), "--action, --actor, --agency, --dossier, --procedure") {
+	if _, _, err = hosoCmd("emit", "--nats-url", f.in.NATSURL, "--source", "tayninh"); err == nil || !strings.Contains(err.Error(), "--action, --actor, --agency, --dossier, --procedure") {
 		t.Fatalf("emit without flags: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // tamperRecordStatus changes, in a closed store file, a dossier's status
@@ -57,7 +58,7 @@ func TestAuditVerifyCommandNamesAnEditedRecord(t *testing.T) {
 	if err != nil || !strings.Contains(errb, "7/7") {
 		t.Fatalf("audit verify of an intact store = %v; stderr:\n%s", err, errb)
 	}
-	f.in.stop(t)
+	f.in.Stop(t)
 	tamperRecordStatus(t, filepath.Join(f.dir, "hoso.db"), code)
 	f.in = startServe(t, f.dir)
 
@@ -104,8 +105,8 @@ func TestAuditVerifyCommandNamesAnEditedRecord(t *testing.T) {
 // sender's receipt.
 func TestOutcomeReceipt(t *testing.T) {
 	f := newListFixture(t) // 16 events: 13 transitions, a deadline expiry, 2 rejections
-	_, js := connect(t, f.in.natsURL)
-	waitOutcomes(t, js, 16, 20*time.Second)
+	_, js := testutil.Connect(t, f.in.NATSURL)
+	testutil.WaitOutcomes(t, js, 16, 20*time.Second)
 	cons, err := js.OrderedConsumer(context.Background(), events.OutcomesStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestOutcomeReceipt(t *testing.T) {
 				Hash  string `json:"hash"`
 			} `json:"history"`
 		}
-		getJSON(t, f.in.httpURL, "/api/v1/dossiers/"+url.PathEscape(o.Dossier), 200, &d)
+		testutil.GetJSON(t, f.in.HTTPURL, "/api/v1/dossiers/"+url.PathEscape(o.Dossier), 200, &d)
 		if *o.HistoryIndex >= len(d.History) || d.History[*o.HistoryIndex].Hash != o.EntryHash || len(o.EntryHash) != 64 {
 			t.Errorf("outcome %s: the dossier's history shows %+v", msg.Data(), d.History)
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -30,7 +31,7 @@ import (
 // hosoRun runs a hoso command line and returns its output.
 func hosoRun(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errOut)
 	if err != nil {
 		return out.String() + errOut.String(), err
@@ -40,18 +41,18 @@ func hosoRun(t *testing.T, args ...string) (string, error) {
 
 // publishPlain publishes the messages in order, synchronously, off the
 // test's goroutine; JetStream drops the repeated ones.
-func publishPlain(js jetstream.JetStream, msgs []message) error {
+func publishPlain(js jetstream.JetStream, msgs []testutil.Message) error {
 	for i, m := range msgs {
-		nm := &nats.Msg{Subject: m.subject, Data: m.data, Header: nats.Header{}}
-		if m.msgID != "" {
-			nm.Header.Set(jetstream.MsgIDHeader, m.msgID)
+		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		if m.MsgID != "" {
+			nm.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 		}
 		ack, err := js.PublishMsg(context.Background(), nm)
 		if err != nil {
 			return fmt.Errorf("publish message %d: %w", i, err)
 		}
-		if ack.Duplicate != m.dropped {
-			return fmt.Errorf("message %d: duplicate %t, want %t", i, ack.Duplicate, m.dropped)
+		if ack.Duplicate != m.Dropped {
+			return fmt.Errorf("message %d: duplicate %t, want %t", i, ack.Duplicate, m.Dropped)
 		}
 	}
 	return nil
@@ -80,28 +81,28 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Skip("applies a stream several times")
 	}
 	dir := t.TempDir()
-	natsURL, js := startNATS(t, filepath.Join(dir, "nats"))
-	sc := newScenario(600, 3)
-	half := len(sc.messages) / 2
+	natsURL, js := testutil.StartNATS(t, filepath.Join(dir, "nats"))
+	sc := testutil.NewScenario(600, 3)
+	half := len(sc.Messages) / 2
 	first := 0
-	for _, m := range sc.messages[:half] {
-		if !m.dropped {
+	for _, m := range sc.Messages[:half] {
+		if !m.Dropped {
 			first++
 		}
 	}
 	liveDir := filepath.Join(dir, "live")
 	in := startServe(t, liveDir, "--nats-url", natsURL, "--batch-max", "16")
-	defer in.stop(t)
-	publish(t, js, sc.messages[:half])
+	defer in.Stop(t)
+	testutil.Publish(t, js, sc.Messages[:half])
 	waitApplied(t, in, uint64(first))
 
 	// Hot: the backup is taken once the engine has started on the second
 	// half, which goes on being published and applied meanwhile.
 	pubDone := make(chan error, 1)
-	go func() { pubDone <- publishPlain(js, sc.messages[half:]) }()
+	go func() { pubDone <- publishPlain(js, sc.Messages[half:]) }()
 	waitApplied(t, in, uint64(first)+1)
 	backupFile := filepath.Join(dir, "backup.db")
-	out, err := hosoRun(t, "backup", "--server", in.httpURL, "-o", backupFile)
+	out, err := hosoRun(t, "backup", "--server", in.HTTPURL, "-o", backupFile)
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
@@ -119,10 +120,10 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	if got := printedHash(t, r.out); got != fi.StateHash.String() {
 		t.Errorf("backup printed state hash %s, the file has %s", got, fi.StateHash)
 	}
-	t.Logf("backup at sequence %d of %d: %s", fi.AppliedSeq, sc.stored(), strings.TrimSpace(r.out))
+	t.Logf("backup at sequence %d of %d: %s", fi.AppliedSeq, sc.Stored(), strings.TrimSpace(r.out))
 
 	// A store that applied the stream up to exactly the backup's sequence.
-	out, err = hosoRun(t, "rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "upto"), "--to-seq", pathf("%d", fi.AppliedSeq))
+	out, err = hosoRun(t, "rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "upto"), "--to-seq", testutil.Pathf("%d", fi.AppliedSeq))
 	if err != nil {
 		t.Fatalf("rebuild --to-seq: %v\n%s", err, out)
 	}
@@ -130,11 +131,11 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("rebuild to sequence %d has state hash %s, the backup %s", fi.AppliedSeq, got, fi.StateHash)
 	}
 
-	waitApplied(t, in, uint64(sc.stored()))
+	waitApplied(t, in, uint64(sc.Stored()))
 	var live api.EngineState
-	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &live)
-	if live.AppliedSeq != uint64(sc.stored()) {
-		t.Fatalf("live applied sequence %d, want %d", live.AppliedSeq, sc.stored())
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &live)
+	if live.AppliedSeq != uint64(sc.Stored()) {
+		t.Fatalf("live applied sequence %d, want %d", live.AppliedSeq, sc.Stored())
 	}
 
 	// Restore refuses while serve holds the store.
@@ -151,7 +152,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("rebuild has state hash %s, the live store %s", got, live.StateHash)
 	}
 	t.Log(strings.TrimSpace(out))
-	in.stop(t)
+	in.Stop(t)
 
 	// Restore the backup in place of the live store: serve resumes from the
 	// backup's sequence and ends where the live store was.
@@ -167,14 +168,14 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("restored store: %v, %+v, want the backup's state", err, fi2)
 	}
 	in = startServe(t, liveDir, "--nats-url", natsURL)
-	defer in.stop(t)
-	waitApplied(t, in, uint64(sc.stored()))
+	defer in.Stop(t)
+	waitApplied(t, in, uint64(sc.Stored()))
 	var resumed api.EngineState
-	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &resumed)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &resumed)
 	if resumed != live {
 		t.Fatalf("after restore and resume, state %+v, want the live store's %+v", resumed, live)
 	}
-	in.stop(t)
+	in.Stop(t)
 	checkStore(t, filepath.Join(liveDir, "hoso.db"), sc)
 }
 
@@ -185,10 +186,10 @@ func TestBackupRestoreRebuild(t *testing.T) {
 //
 //	go test ./cmd/hoso -run '^$' -bench Rebuild -benchtime 3x
 func BenchmarkRebuild(b *testing.B) {
-	sc := newScenario(5000, 8)
+	sc := testutil.NewScenario(5000, 8)
 	dir := b.TempDir()
-	_, js := startNATS(b, filepath.Join(dir, "nats"))
-	publish(b, js, sc.messages)
+	_, js := testutil.StartNATS(b, filepath.Join(dir, "nats"))
+	testutil.Publish(b, js, sc.Messages)
 	cat, err := engine.LoadDefinitions("")
 	if err != nil {
 		b.Fatal(err)
@@ -197,12 +198,12 @@ func BenchmarkRebuild(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		db, err := store.Open(filepath.Join(dir, pathf("rebuild-%d.db", i)), store.Options{Catalog: cat, NoSync: true})
+		db, err := store.Open(filepath.Join(dir, testutil.Pathf("rebuild-%d.db", i)), store.Options{Catalog: cat, NoSync: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		n, err := replay(context.Background(), js, db, uint64(sc.stored()), 8192)
+		n, err := replay(context.Background(), js, db, uint64(sc.Stored()), 8192)
 		took += time.Since(start).Seconds()
 		db.Close()
 		if err != nil {
@@ -282,17 +283,17 @@ func TestRebuildEmbedded(t *testing.T) {
 		t.Skip("applies a stream twice")
 	}
 	dir := t.TempDir()
-	sc := newScenario(100, 2)
+	sc := testutil.NewScenario(100, 2)
 	in := startServe(t, dir)
-	_, js := connect(t, in.natsURL)
-	publish(t, js, sc.messages)
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	_, js := testutil.Connect(t, in.NATSURL)
+	testutil.Publish(t, js, sc.Messages)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	var live struct {
 		AppliedSeq uint64 `json:"applied_seq"`
 		StateHash  string `json:"state_hash"`
 	}
-	getJSON(t, in.httpURL, "/api/v1/admin/state", 200, &live)
-	in.stop(t)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &live)
+	in.Stop(t)
 
 	out, err := hosoRun(t, "rebuild", "--data-dir", dir, "--replace")
 	if err != nil {
@@ -306,7 +307,7 @@ func TestRebuildEmbedded(t *testing.T) {
 	var after struct {
 		StateHash string `json:"state_hash"`
 	}
-	getJSON(t, again.httpURL, "/api/v1/admin/state", 200, &after)
+	testutil.GetJSON(t, again.HTTPURL, "/api/v1/admin/state", 200, &after)
 	if after.StateHash != live.StateHash {
 		t.Fatalf("serve on the rebuilt store has state hash %s, want %s", after.StateHash, live.StateHash)
 	}

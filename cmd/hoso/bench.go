@@ -806,7 +806,7 @@ func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, tota
 	if err := h.reset(ctx); err != nil {
 		return benchRun{}, err
 	}
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return benchRun{}, err
 	}
@@ -924,7 +924,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		return benchLatency{}, err
 	}
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return benchLatency{}, err
 	}
@@ -1034,7 +1034,7 @@ func waitConsumer(ctx context.Context, h *benchNATS, p *benchProcess) error {
 type benchProcess struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
-	stderr syncBuffer
+	stderr SyncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // of Wait; read after done
 	peak   atomic.Int64  // the highest VmHWM read, bytes
@@ -1189,19 +1189,19 @@ func (p *benchProcess) kill() {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type SyncBuffer struct {
 	mu sync.Mutex // guards b
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -211,7 +211,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 
 	// serve on the store, with a NATS server whose event stream is
 	// empty: the store is past it.
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return res, err
 	}
@@ -320,8 +320,8 @@ func verifyAll(ctx context.Context, api apiClient) (int, time.Duration, error) {
 	}
 }
 
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port free a moment ago.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

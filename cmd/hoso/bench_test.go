@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // BenchmarkPipeline drains a pre-filled JetStream stream through `hoso
@@ -19,7 +20,7 @@ import (
 //
 //	go test ./cmd/hoso -run '^$' -bench Pipeline -benchtime 3x
 func BenchmarkPipeline(b *testing.B) {
-	sc := newScenario(1000, 8)
+	sc := testutil.NewScenario(1000, 8)
 	for _, mode := range []struct {
 		name     string
 		batchMax string
@@ -38,15 +39,15 @@ func BenchmarkPipeline(b *testing.B) {
 
 // drain pre-fills a fresh stream with the scenario, runs serve against it
 // and returns the events/s it applied them at.
-func drain(b *testing.B, sc *scenario, batchMax string) float64 {
+func drain(b *testing.B, sc *testutil.Scenario, batchMax string) float64 {
 	b.Helper()
 	dir := b.TempDir()
-	natsURL, js := startNATS(b, filepath.Join(dir, "nats"))
-	publish(b, js, sc.messages)
+	natsURL, js := testutil.StartNATS(b, filepath.Join(dir, "nats"))
+	testutil.Publish(b, js, sc.Messages)
 
 	in := startServe(b, filepath.Join(dir, "store"), "--nats-url", natsURL, "--batch-max", batchMax, "--log-level", "info")
-	waitOutcomes(b, js, uint64(sc.stored()), 5*time.Minute)
-	in.stop(b)
+	testutil.WaitOutcomes(b, js, uint64(sc.Stored()), 5*time.Minute)
+	in.Stop(b)
 	st, err := js.Stream(context.Background(), events.OutcomesStream)
 	if err != nil {
 		b.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -202,7 +203,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	keyPath, pubPath := keygen(t, keys)
 	_, otherPub := keygen(t, t.TempDir())
 	// The NATS server outlives the serves of the test.
-	natsURL, js := startNATS(t, t.TempDir())
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
 	flags := []string{"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms", "--nats-url", natsURL}
 	in := startServe(t, dir, flags...)
 	a, b := "000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002"
@@ -210,7 +211,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	waitCheckpoint(t, js, 3)
 	// Applied after the checkpoint of 3: the store is ahead of it.
 	emitAll(t, natsURL, 10, [][2]string{{b, "assign"}, {a, "resolve"}})
-	env := map[string]string{"HOSO_SERVER": in.httpURL}
+	env := map[string]string{"HOSO_SERVER": in.HTTPURL}
 	verify := func(extra ...string) (string, string, error) {
 		return hosoWith(env, append([]string{"audit", "verify", "--public-key", pubPath, "--nats-url", natsURL}, extra...)...)
 	}
@@ -283,12 +284,12 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 
 	// Stopped, the file is rewritten: the status of code a's first entry
 	// (applied at 1), its chain re-linked. The chain check passes.
-	in.stop(t)
+	in.Stop(t)
 	cps := checkpointsIn(t, js)
 	rewriteChain(t, filepath.Join(dir, "hoso.db"), a, 0, workflow.StatusProcessing)
 	chainPasses(t, filepath.Join(dir, "hoso.db"), a)
 	in = startServe(t, dir, flags...)
-	env["HOSO_SERVER"] = in.httpURL
+	env["HOSO_SERVER"] = in.HTTPURL
 	out, _, err = verify()
 	if err != exitError(1) {
 		t.Fatalf("audit verify --public-key after the rewrite = %v\n%s; want exit 1", err, out)
@@ -409,12 +410,12 @@ func mustRead(t *testing.T, path string) []byte {
 // TestServeWithoutCheckpointKey: serve without a key says once that its
 // store has no anchor outside its file, and publishes no checkpoint.
 func TestServeWithoutCheckpointKey(t *testing.T) {
-	natsURL, js := startNATS(t, t.TempDir())
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
 	in := startServe(t, t.TempDir(), "--nats-url", natsURL)
 	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
-	in.stop(t)
-	if n := strings.Count(in.logs.String(), engine.CheckpointsOff); n != 1 {
-		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", engine.CheckpointsOff, n, in.logs.String())
+	in.Stop(t)
+	if n := strings.Count(in.Logs.String(), engine.CheckpointsOff); n != 1 {
+		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", engine.CheckpointsOff, n, in.Logs.String())
 	}
 	if _, err := js.Stream(context.Background(), events.CheckpointsStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("serve without --checkpoint-key: stream %s: %v, want none", events.CheckpointsStream, err)
@@ -426,7 +427,7 @@ func TestServeWithoutCheckpointKey(t *testing.T) {
 // restarted with nothing new applied publishes none.
 func TestCheckpointAtShutdown(t *testing.T) {
 	keyPath, pubPath := keygen(t, t.TempDir())
-	natsURL, js := startNATS(t, t.TempDir())
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
 	dir := t.TempDir()
 	flags := []string{"--nats-url", natsURL, "--checkpoint-key", keyPath, "--checkpoint-interval", "1h"}
 	in := startServe(t, dir, flags...)
@@ -434,9 +435,9 @@ func TestCheckpointAtShutdown(t *testing.T) {
 	if cps := checkpointsIn(t, js); len(cps) != 0 {
 		t.Fatalf("checkpoints before the first interval: %+v", cps)
 	}
-	in.stop(t)
+	in.Stop(t)
 	in = startServe(t, dir, flags...)
-	in.stop(t)
+	in.Stop(t)
 	cps := checkpointsIn(t, js)
 	pub, err := loadPublicKey(pubPath)
 	if err != nil {
@@ -455,8 +456,8 @@ func TestCheckpointsOfReplicas(t *testing.T) {
 		t.Skip("starts two engines")
 	}
 	keyPath, pubPath := keygen(t, t.TempDir())
-	natsURL, js := startNATS(t, t.TempDir())
-	start := func(name string) *instance {
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
+	start := func(name string) *testutil.Instance {
 		return startServe(t, filepath.Join(t.TempDir(), name), "--nats-url", natsURL, "--replica", name,
 			"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
 	}
@@ -477,17 +478,17 @@ func TestCheckpointsOfReplicas(t *testing.T) {
 		subjects[m.Subject]++
 	}
 	leaders := 0
-	for _, in := range []*instance{a, b} {
-		leaders += strings.Count(in.logs.String(), "leading: publishing outcomes")
+	for _, in := range []*testutil.Instance{a, b} {
+		leaders += strings.Count(in.Logs.String(), "leading: publishing outcomes")
 	}
 	if len(subjects) != 1 || leaders != 1 || (subjects["hoso.checkpoints.a"] == 0 && subjects["hoso.checkpoints.b"] == 0) {
 		t.Errorf("checkpoints by subject %v with %d leaders; want all on the leader's subject", subjects, leaders)
 	}
-	for _, in := range []*instance{a, b} {
+	for _, in := range []*testutil.Instance{a, b} {
 		waitApplied(t, in, 2)
-		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.httpURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
+		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.HTTPURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
 		if err != nil {
-			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.httpURL, err, out, errb)
+			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.HTTPURL, err, out, errb)
 		}
 	}
 }
@@ -508,7 +509,7 @@ func TestCheckpointVerifyAsSupervisors(t *testing.T) {
 	}
 	in := startServe(t, t.TempDir(), "--nats-users", users, "--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
 	as := func(user, pass string) string {
-		return strings.Replace(in.natsURL, "nats://", "nats://"+user+":"+pass+"@", 1)
+		return strings.Replace(in.NATSURL, "nats://", "nats://"+user+":"+pass+"@", 1)
 	}
 	emitAll(t, as("tayninh-dvc", "tayninh-secret-1"), 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
 	nc, err := nats.Connect(as("supervisors", "supervisors-secret-1"), nats.CustomInboxPrefix(events.InboxPrefix("supervisors")))
@@ -522,8 +523,8 @@ func TestCheckpointVerifyAsSupervisors(t *testing.T) {
 	}
 	waitCheckpoint(t, js, 1)
 
-	env := map[string]string{"HOSO_SERVER": in.httpURL, "HOSO_NATS_PASSWORD": "supervisors-secret-1"}
-	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", in.natsURL, "--nats-user", "supervisors"); err != nil {
+	env := map[string]string{"HOSO_SERVER": in.HTTPURL, "HOSO_NATS_PASSWORD": "supervisors-secret-1"}
+	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", in.NATSURL, "--nats-user", "supervisors"); err != nil {
 		t.Errorf("audit verify --public-key as supervisors = %v\n%s%s", err, out, errb)
 	}
 	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", as("supervisors", "supervisors-secret-1")); err != nil {

@@ -19,6 +19,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // crashKills is how many times TestCrashRecovery kills `hoso serve`.
@@ -44,18 +45,18 @@ func TestCrashRecovery(t *testing.T) {
 
 	// The stream lives in a server of its own, so it survives the kills.
 	srv := startNATSServer(t)
-	_, js := connect(t, srv.ClientURL())
+	_, js := testutil.Connect(t, srv.ClientURL())
 	ctx := context.Background()
 	if _, err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
 		t.Fatal(err)
 	}
 
-	sc := newScenario(300, 3)
+	sc := testutil.NewScenario(300, 3)
 	pubDone := make(chan error, 1)
 	pubTook := make(chan time.Duration, 1)
 	go func() {
 		t0 := time.Now()
-		err := publishPaced(ctx, js, sc.messages, 3*time.Millisecond)
+		err := publishPaced(ctx, js, sc.Messages, 3*time.Millisecond)
 		pubTook <- time.Since(t0)
 		pubDone <- err
 	}()
@@ -97,7 +98,7 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("published %d messages in %s", len(sc.messages), (<-pubTook).Round(time.Millisecond))
+		t.Logf("published %d messages in %s", len(sc.Messages), (<-pubTook).Round(time.Millisecond))
 	case <-time.After(time.Minute):
 		t.Fatal("publisher did not finish within a minute")
 	}
@@ -106,12 +107,12 @@ func TestCrashRecovery(t *testing.T) {
 	// A last run finishes the stream and stops cleanly.
 	// At info level it logs a few lines only: nobody reads them until the end.
 	last := startChild(t, dir, srv.ClientURL(), "info")
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	last.terminate(t)
 
-	readOutcomes(t, js, sc.stored())
-	if n := outcomeCount(t, js); n != uint64(sc.stored()) {
-		t.Errorf("outcomes stream holds %d messages, want %d (duplicates published)", n, sc.stored())
+	readOutcomes(t, js, sc.Stored())
+	if n := testutil.OutcomeCount(t, js); n != uint64(sc.Stored()) {
+		t.Errorf("outcomes stream holds %d messages, want %d (duplicates published)", n, sc.Stored())
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
@@ -119,18 +120,18 @@ func TestCrashRecovery(t *testing.T) {
 
 // publishPaced publishes msgs one by one, synchronously, pausing between
 // them to make a steady load, and checks the duplicates are dropped.
-func publishPaced(ctx context.Context, js jetstream.JetStream, msgs []message, pause time.Duration) error {
+func publishPaced(ctx context.Context, js jetstream.JetStream, msgs []testutil.Message, pause time.Duration) error {
 	for i, m := range msgs {
-		nm := &nats.Msg{Subject: m.subject, Data: m.data, Header: nats.Header{}}
-		if m.msgID != "" {
-			nm.Header.Set(jetstream.MsgIDHeader, m.msgID)
+		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		if m.MsgID != "" {
+			nm.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 		}
 		ack, err := js.PublishMsg(ctx, nm)
 		if err != nil {
 			return fmt.Errorf("publish message %d: %w", i, err)
 		}
-		if ack.Duplicate != m.dropped {
-			return fmt.Errorf("message %d: duplicate %t, want %t", i, ack.Duplicate, m.dropped)
+		if ack.Duplicate != m.Dropped {
+			return fmt.Errorf("message %d: duplicate %t, want %t", i, ack.Duplicate, m.Dropped)
 		}
 		time.Sleep(pause) // pacing the load
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -21,15 +22,15 @@ import (
 // live feed's event stream with its filters.
 func TestDashboardPages(t *testing.T) {
 	in := startServe(t, t.TempDir(), "--deadline-interval", "200ms")
-	_, js := connect(t, in.natsURL)
-	sc := newScenario(30, 0)
-	publish(t, js, sc.messages)
+	_, js := testutil.Connect(t, in.NATSURL)
+	sc := testutil.NewScenario(30, 0)
+	testutil.Publish(t, js, sc.Messages)
 	waitScenario(t, in, sc)
 	code := "000.00.12.H57-251001-0000"
 
 	get := func(path string, cookies ...*http.Cookie) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", in.httpURL+path, nil)
+		req, _ := http.NewRequest("GET", in.HTTPURL+path, nil)
 		for _, c := range cookies {
 			req.AddCookie(c)
 		}
@@ -172,7 +173,7 @@ func TestDashboardPages(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		open := func(query string) *bufio.Reader {
-			req, _ := http.NewRequestWithContext(ctx, "GET", in.httpURL+"/api/v1/feed"+query, nil)
+			req, _ := http.NewRequestWithContext(ctx, "GET", in.HTTPURL+"/api/v1/feed"+query, nil)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -217,7 +218,7 @@ func TestDashboardPages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			publish(t, js, []message{{subject: events.Subject("tayninh", code), data: data, msgID: ev.ID}})
+			testutil.Publish(t, js, []testutil.Message{{Subject: events.Subject("tayninh", code), Data: data, MsgID: ev.ID}})
 		}
 		// H57's bad event reaches the unfiltered client only; H58's missing
 		// department reaches both.

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -120,11 +121,11 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 
 // waitScenario waits until every dossier of the scenario has its whole
 // history and the deadline scheduler has flagged an overdue one.
-func waitScenario(t testing.TB, in *instance, sc *scenario) {
+func waitScenario(t testing.TB, in *testutil.Instance, sc *testutil.Scenario) {
 	t.Helper()
-	for code, n := range sc.history {
+	for code, n := range sc.History {
 		waitFor(t, "history of "+code, 30*time.Second, func() bool {
-			resp, err := http.Get(in.httpURL + "/api/v1/dossiers/" + code)
+			resp, err := http.Get(in.HTTPURL + "/api/v1/dossiers/" + code)
 			if err != nil {
 				return false
 			}
@@ -136,7 +137,7 @@ func waitScenario(t testing.TB, in *instance, sc *scenario) {
 		})
 	}
 	waitFor(t, "overdue dossiers listed", 30*time.Second, func() bool {
-		_, body := getPage(t, in.httpURL, "/overdue")
+		_, body := getPage(t, in.HTTPURL, "/overdue")
 		return strings.Contains(body, `class="dossier-link"`)
 	})
 }
@@ -149,9 +150,9 @@ func waitScenario(t testing.TB, in *instance, sc *scenario) {
 // appearing on it live.
 func TestDashboardBrowser(t *testing.T) {
 	in := startServe(t, t.TempDir(), "--deadline-interval", "200ms")
-	_, js := connect(t, in.natsURL)
-	sc := newScenario(60, 1)
-	publish(t, js, sc.messages)
+	_, js := testutil.Connect(t, in.NATSURL)
+	sc := testutil.NewScenario(60, 1)
+	testutil.Publish(t, js, sc.Messages)
 	// The scenario is dated in 2025: the scheduler expires every dossier
 	// still in progress, which fills the overdue list.
 	waitScenario(t, in, sc)
@@ -174,7 +175,7 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 
 	// The overview, in Vietnamese by default.
-	do("overview", chromedp.Navigate(in.httpURL+"/"), chromedp.WaitVisible(css("#cards")))
+	do("overview", chromedp.Navigate(in.HTTPURL+"/"), chromedp.WaitVisible(css("#cards")))
 	headline := text("#headline")
 	lang, err := chromedp.Run(ctx, chromedp.AttributeValue(css("html"), "lang"))
 	if err != nil || lang.Value != "vi" || !strings.Contains(headline, "Tiếp nhận") || !strings.Contains(headline, "Quá hạn") {
@@ -214,7 +215,7 @@ func TestDashboardBrowser(t *testing.T) {
 			Attach     []workflow.Attachment `json:"attachments"`
 		} `json:"history"`
 	}
-	getJSON(t, in.httpURL, "/api/v1/dossiers/"+code, 200, &doc)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code, 200, &doc)
 	if !doc.Overdue {
 		t.Errorf("%s is listed as overdue but the API says it is not", code)
 	}
@@ -262,7 +263,7 @@ func TestDashboardBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish(t, js, []message{{subject: events.Subject("tayninh", bad), data: data, msgID: ev.ID}})
+	testutil.Publish(t, js, []testutil.Message{{Subject: events.Subject("tayninh", bad), Data: data, MsgID: ev.ID}})
 	do("live rejection", chromedp.WaitVisible(css(`#feed-rows tr.fresh`)))
 	if first := text("#feed-rows tr:first-child"); !strings.Contains(first, bad) || !strings.Contains(first, "invalid_transition") ||
 		!strings.Contains(first, "Invalid transition") {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -25,7 +26,7 @@ func TestDeadLetter(t *testing.T) {
 		t.Skip("end to end: skipped with -short")
 	}
 	in := startServe(t, t.TempDir())
-	_, js := connect(t, in.natsURL)
+	_, js := testutil.Connect(t, in.NATSURL)
 
 	const garbage = 1000
 	var msgs []*nats.Msg
@@ -60,9 +61,9 @@ func TestDeadLetter(t *testing.T) {
 	}
 	// A readable event of a type no definition knows: rejected as
 	// unknown_action, and a dead letter for the operator.
-	valid := newScenario(1, 1).messages[0]
+	valid := testutil.NewScenario(1, 1).Messages[0]
 	var unknown map[string]any
-	if err := json.Unmarshal(valid.data, &unknown); err != nil {
+	if err := json.Unmarshal(valid.Data, &unknown); err != nil {
 		t.Fatal(err)
 	}
 	unknown["id"], unknown["type"] = "unknown-action-1", "vn.gov.hoso.teleport"
@@ -70,9 +71,9 @@ func TestDeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish(t, js, []message{{subject: valid.subject, data: raw}, valid})
+	testutil.Publish(t, js, []testutil.Message{{Subject: valid.Subject, Data: raw}, valid})
 
-	waitOutcomes(t, js, garbage+2, 60*time.Second)
+	testutil.WaitOutcomes(t, js, garbage+2, 60*time.Second)
 	ctx := context.Background()
 	os, err := js.Stream(ctx, events.OutcomesStream)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -19,14 +20,14 @@ import (
 // and are published once.
 func TestDeadlineScheduler(t *testing.T) {
 	in := startServe(t, t.TempDir(), "--deadline-interval", "100ms")
-	nc, js := connect(t, in.natsURL)
+	nc, js := testutil.Connect(t, in.NATSURL)
 	sub, err := nc.SubscribeSync("hoso.outcomes.deadline.tayninh.>")
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	soon, past := "000.00.12.H57-261125-0001", "000.00.12.H57-261125-0002"
-	var msgs []message
+	var msgs []testutil.Message
 	for _, d := range []struct {
 		code string
 		due  time.Time
@@ -39,10 +40,10 @@ func TestDeadlineScheduler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs = append(msgs, message{subject: events.Subject("tayninh", d.code), data: data, msgID: ev.ID})
+			msgs = append(msgs, testutil.Message{Subject: events.Subject("tayninh", d.code), Data: data, MsgID: ev.ID})
 		}
 	}
-	publish(t, js, msgs)
+	testutil.Publish(t, js, msgs)
 
 	got := map[string]workflow.Outcome{}
 	for len(got) < 2 {
@@ -66,17 +67,17 @@ func TestDeadlineScheduler(t *testing.T) {
 		Warned  bool `json:"warned"`
 		Overdue bool `json:"overdue"`
 	}
-	getJSON(t, in.httpURL, "/api/v1/dossiers/"+soon, 200, &d)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+soon, 200, &d)
 	if !d.Warned || d.Overdue {
 		t.Fatalf("%s: %+v, want warned only", soon, d)
 	}
-	getJSON(t, in.httpURL, "/api/v1/dossiers/"+past, 200, &d)
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+past, 200, &d)
 	if !d.Overdue {
 		t.Fatalf("%s: %+v, want overdue", past, d)
 	}
 	// Later scans publish nothing more: the stream keeps 4 events and 2
 	// deadlines through several intervals.
-	waitOutcomes(t, js, 6, 10*time.Second)
+	testutil.WaitOutcomes(t, js, 6, 10*time.Second)
 	if m, err := sub.NextMsg(time.Second); err != nats.ErrTimeout {
 		t.Fatalf("another deadline outcome after the first two: %v %v", m, err)
 	}

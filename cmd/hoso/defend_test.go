@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -25,36 +26,36 @@ import (
 // answered exactly once, before and after a restart; the change shows in
 // hoso_consumer_drift_total and is undone.
 func TestServeDefendsItsConsumer(t *testing.T) {
-	sc := newScenario(60, 2)
+	sc := testutil.NewScenario(60, 2)
 	dir := t.TempDir()
 	in := startServe(t, dir)
-	nc, js := connect(t, in.natsURL)
-	half := len(sc.messages) / 2
-	publish(t, js, sc.messages[:half])
-	stored := stored(sc.messages[:half])
-	waitOutcomes(t, js, uint64(stored), time.Minute)
+	nc, js := testutil.Connect(t, in.NATSURL)
+	half := len(sc.Messages) / 2
+	testutil.Publish(t, js, sc.Messages[:half])
+	stored := testutil.StoredOf(sc.Messages[:half])
+	testutil.WaitOutcomes(t, js, uint64(stored), time.Minute)
 
-	one := workflow.DossierToken(sc.messages[0].dossier(t))
-	attack(t, nc, "hoso.events."+scenarioSource+"."+one)
-	publish(t, js, sc.messages[half:])
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
-	if n := metricValue(t, in.httpURL, "hoso_consumer_drift_total"); n < 1 {
+	one := workflow.DossierToken(sc.Messages[0].Dossier(t))
+	attack(t, nc, "hoso.events."+testutil.ScenarioSource+"."+one)
+	testutil.Publish(t, js, sc.Messages[half:])
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
+	if n := metricValue(t, in.HTTPURL, "hoso_consumer_drift_total"); n < 1 {
 		t.Errorf("hoso_consumer_drift_total = %v after the attack, want at least 1", n)
 	}
-	getJSON(t, in.httpURL, "/readyz", http.StatusOK, nil)
-	in.stop(t)
+	testutil.GetJSON(t, in.HTTPURL, "/readyz", http.StatusOK, nil)
+	in.Stop(t)
 
 	// The durable as the attacker left it once more, with the engine
 	// stopped: the restart must not skip either.
 	second := startServe(t, dir)
-	nc2, js2 := connect(t, second.natsURL)
-	attack(t, nc2, "hoso.events."+scenarioSource+"."+one)
-	second.stop(t)
+	nc2, js2 := testutil.Connect(t, second.NATSURL)
+	attack(t, nc2, "hoso.events."+testutil.ScenarioSource+"."+one)
+	second.Stop(t)
 	third := startServe(t, dir)
-	_, js3 := connect(t, third.natsURL)
-	waitOutcomes(t, js3, uint64(sc.stored()), time.Minute)
-	readOutcomes(t, js3, sc.stored())
-	third.stop(t)
+	_, js3 := testutil.Connect(t, third.NATSURL)
+	testutil.WaitOutcomes(t, js3, uint64(sc.Stored()), time.Minute)
+	readOutcomes(t, js3, sc.Stored())
+	third.Stop(t)
 	_ = js2
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
@@ -77,18 +78,6 @@ func attack(t *testing.T, nc *nats.Conn, filter string) {
 	if err := json.Unmarshal(resp.Data, &r); err != nil || r.Error != nil {
 		t.Fatalf("the attacker's request was refused (%s)", resp.Data)
 	}
-}
-
-// dossier returns the dossier code the message's event names.
-func (m message) dossier(t *testing.T) string {
-	t.Helper()
-	var ev struct {
-		Subject string `json:"subject"`
-	}
-	if err := json.Unmarshal(m.data, &ev); err != nil || ev.Subject == "" {
-		t.Fatalf("message %s has no dossier: %v", m.subject, err)
-	}
-	return ev.Subject
 }
 
 // metricValue returns the value of an unlabelled metric of the instance.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // TestDiskFull runs `hoso serve` as a process and, midway through a
@@ -25,13 +27,13 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("fills a store")
 	}
 	srv := startNATSServer(t)
-	_, js := connect(t, srv.ClientURL())
+	_, js := testutil.Connect(t, srv.ClientURL())
 
-	sc := newScenario(400, 3)
-	first := len(sc.messages) / 10
-	storedFirst := stored(sc.messages[:first])
+	sc := testutil.NewScenario(400, 3)
+	first := len(sc.Messages) / 10
+	storedFirst := testutil.StoredOf(sc.Messages[:first])
 	dir := t.TempDir()
-	httpAddr, err := freeAddr()
+	httpAddr, err := testutil.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +50,15 @@ func TestDiskFull(t *testing.T) {
 	}()
 	base := "http://" + httpAddr
 	waitReady(t, base, http.StatusOK)
-	publish(t, js, sc.messages[:first])
-	waitOutcomes(t, js, uint64(storedFirst), time.Minute)
+	testutil.Publish(t, js, sc.Messages[:first])
+	testutil.WaitOutcomes(t, js, uint64(storedFirst), time.Minute)
 
 	fi, err := os.Stat(filepath.Join(dir, "hoso.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	setFileSizeLimit(t, c.cmd.Process.Pid, uint64(fi.Size()))
-	publish(t, js, sc.messages[first:])
+	testutil.Publish(t, js, sc.Messages[first:])
 	waitReady(t, base, http.StatusServiceUnavailable)
 	var m map[string]float64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -67,7 +69,7 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("hoso_apply_errors_total = %v after 30s, want at least 2", m["hoso_apply_errors_total"])
 		}
 	}
-	t.Logf("store full at %d bytes after %v of %d messages", fi.Size(), m["hoso_applied_sequence"], sc.stored())
+	t.Logf("store full at %d bytes after %v of %d messages", fi.Size(), m["hoso_applied_sequence"], sc.Stored())
 	logMu.Lock()
 	failed := false
 	for _, l := range logs {
@@ -79,9 +81,9 @@ func TestDiskFull(t *testing.T) {
 	}
 
 	setFileSizeLimit(t, c.cmd.Process.Pid, math.MaxUint64)
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	waitReady(t, base, http.StatusOK)
-	readOutcomes(t, js, sc.stored())
+	readOutcomes(t, js, sc.Stored())
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

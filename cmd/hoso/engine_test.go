@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -23,35 +24,35 @@ func TestEngineEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("publishes 10,000 events")
 	}
-	sc := newScenario(1000, 8)
-	if sc.stored() < 10000 {
-		t.Fatalf("scenario has %d stored messages, want at least 10,000", sc.stored())
+	sc := testutil.NewScenario(1000, 8)
+	if sc.Stored() < 10000 {
+		t.Fatalf("scenario has %d stored messages, want at least 10,000", sc.Stored())
 	}
 	dir := t.TempDir()
 	in := startServe(t, dir)
-	_, js := connect(t, in.natsURL)
-	publish(t, js, sc.messages)
-	waitOutcomes(t, js, uint64(sc.stored()), 2*time.Minute)
+	_, js := testutil.Connect(t, in.NATSURL)
+	testutil.Publish(t, js, sc.Messages)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), 2*time.Minute)
 
-	outcomes := readOutcomes(t, js, sc.stored())
+	outcomes := readOutcomes(t, js, sc.Stored())
 	kinds := map[workflow.OutcomeKind]int{}
 	for _, o := range outcomes {
 		kinds[o.Kind]++
 	}
-	if kinds[workflow.OutcomeAccepted]+kinds[workflow.OutcomeCorrection] != sc.accepted ||
-		kinds[workflow.OutcomeCorrection] != sc.corrections || kinds[workflow.OutcomeRejected] != sc.totalRejections() {
+	if kinds[workflow.OutcomeAccepted]+kinds[workflow.OutcomeCorrection] != sc.Accepted ||
+		kinds[workflow.OutcomeCorrection] != sc.Corrections || kinds[workflow.OutcomeRejected] != sc.TotalRejections() {
 		t.Errorf("outcome kinds %v, want %d accepted (%d of them corrections) and %d rejected",
-			kinds, sc.accepted, sc.corrections, sc.totalRejections())
+			kinds, sc.Accepted, sc.Corrections, sc.TotalRejections())
 	}
 
 	// The API answers what the generator expects.
-	for reason, want := range sc.rejections {
-		if got := countPages(t, in.httpURL, "/api/v1/rejections?limit=1000&reason="+string(reason)); got != want {
+	for reason, want := range sc.Rejections {
+		if got := countPages(t, in.HTTPURL, "/api/v1/rejections?limit=1000&reason="+string(reason)); got != want {
 			t.Errorf("GET /rejections?reason=%s lists %d, want %d", reason, got, want)
 		}
 	}
 	n := 0
-	for code, state := range sc.final {
+	for code, state := range sc.Final {
 		if n++; n > 100 {
 			break
 		}
@@ -59,17 +60,17 @@ func TestEngineEndToEnd(t *testing.T) {
 			State   string `json:"state"`
 			History []any  `json:"history"`
 		}
-		getJSON(t, in.httpURL, "/api/v1/dossiers/"+code, 200, &d)
-		if d.State != state || len(d.History) != sc.history[code] {
-			t.Errorf("GET /dossiers/%s: state %s with %d entries, want %s with %d", code, d.State, len(d.History), state, sc.history[code])
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code, 200, &d)
+		if d.State != state || len(d.History) != sc.History[code] {
+			t.Errorf("GET /dossiers/%s: state %s with %d entries, want %s with %d", code, d.State, len(d.History), state, sc.History[code])
 		}
 		var rep workflow.ChainReport
-		getJSON(t, in.httpURL, "/api/v1/dossiers/"+code+"/verify", 200, &rep)
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code+"/verify", 200, &rep)
 		if !rep.OK {
 			t.Errorf("verify %s: %+v", code, rep)
 		}
 	}
-	in.stop(t)
+	in.Stop(t)
 
 	// The store file itself, every dossier.
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
@@ -77,7 +78,7 @@ func TestEngineEndToEnd(t *testing.T) {
 
 // checkStore opens the bbolt file of a stopped instance and checks every
 // dossier, every chain and every counter against the scenario.
-func checkStore(t *testing.T, path string, sc *scenario) {
+func checkStore(t *testing.T, path string, sc *testutil.Scenario) {
 	t.Helper()
 	cat, err := engine.LoadDefinitions("")
 	if err != nil {
@@ -89,13 +90,13 @@ func checkStore(t *testing.T, path string, sc *scenario) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	for code, state := range sc.final {
+	for code, state := range sc.Final {
 		d, err := db.Dossier(ctx, code)
 		if err != nil {
 			t.Fatalf("dossier %s: %v", code, err)
 		}
-		if d.State != state || d.History != sc.history[code] {
-			t.Errorf("dossier %s: state %s with %d entries, want %s with %d", code, d.State, d.History, state, sc.history[code])
+		if d.State != state || d.History != sc.History[code] {
+			t.Errorf("dossier %s: state %s with %d entries, want %s with %d", code, d.State, d.History, state, sc.History[code])
 		}
 	}
 	broken := 0
@@ -106,23 +107,23 @@ func checkStore(t *testing.T, path string, sc *scenario) {
 		}
 		return nil
 	})
-	if err != nil || checked != len(sc.final) {
-		t.Errorf("VerifyAll checked %d dossiers (%v), want %d", checked, err, len(sc.final))
+	if err != nil || checked != len(sc.Final) {
+		t.Errorf("VerifyAll checked %d dossiers (%v), want %d", checked, err, len(sc.Final))
 	}
 	counts, err := db.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range workflow.Reasons() {
-		if counts.ByReason[r] != sc.rejections[r] {
-			t.Errorf("store counts %d rejections %s, want %d", counts.ByReason[r], r, sc.rejections[r])
+		if counts.ByReason[r] != sc.Rejections[r] {
+			t.Errorf("store counts %d rejections %s, want %d", counts.ByReason[r], r, sc.Rejections[r])
 		}
 	}
-	if counts.Mismatches != sc.mismatches || counts.Dossiers != len(sc.final) {
-		t.Errorf("store counts %d mismatches and %d dossiers, want %d and %d", counts.Mismatches, counts.Dossiers, sc.mismatches, len(sc.final))
+	if counts.Mismatches != sc.Mismatches || counts.Dossiers != len(sc.Final) {
+		t.Errorf("store counts %d mismatches and %d dossiers, want %d and %d", counts.Mismatches, counts.Dossiers, sc.Mismatches, len(sc.Final))
 	}
-	if seq, _ := db.AppliedSeq(); seq != uint64(sc.stored()) {
-		t.Errorf("applied sequence %d, want %d", seq, sc.stored())
+	if seq, _ := db.AppliedSeq(); seq != uint64(sc.Stored()) {
+		t.Errorf("applied sequence %d, want %d", seq, sc.Stored())
 	}
 }
 
@@ -187,7 +188,7 @@ func countPages(t *testing.T, base, path string) int {
 		if cursor != "" {
 			p += "&cursor=" + cursor
 		}
-		getJSON(t, base, p, 200, &page)
+		testutil.GetJSON(t, base, p, 200, &page)
 		total += len(page.Items)
 		if page.NextCursor == "" {
 			return total

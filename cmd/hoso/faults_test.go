@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -14,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // TestNATSRestart restarts the external NATS server under a running hoso:
@@ -39,25 +37,25 @@ func TestNATSRestart(t *testing.T) {
 	}
 	port, _ := strconv.Atoi(u.Port())
 
-	sc := newScenario(60, 2)
-	half := len(sc.messages) / 2
+	sc := testutil.NewScenario(60, 2)
+	half := len(sc.Messages) / 2
 	storedHalf := 0
-	for _, m := range sc.messages[:half] {
-		if !m.dropped {
+	for _, m := range sc.Messages[:half] {
+		if !m.Dropped {
 			storedHalf++
 		}
 	}
 	dir := t.TempDir()
 	in := startServe(t, dir, "--nats-url", natsURL)
-	waitReady(t, in.httpURL, http.StatusOK)
-	nc, js := connect(t, natsURL)
-	publish(t, js, sc.messages[:half])
-	waitOutcomes(t, js, uint64(storedHalf), time.Minute)
+	waitReady(t, in.HTTPURL, http.StatusOK)
+	nc, js := testutil.Connect(t, natsURL)
+	testutil.Publish(t, js, sc.Messages[:half])
+	testutil.WaitOutcomes(t, js, uint64(storedHalf), time.Minute)
 	nc.Close()
 
 	down := time.Now()
 	srv.Shutdown()
-	waitReady(t, in.httpURL, http.StatusServiceUnavailable)
+	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 	t.Logf("not ready %s after NATS stopped", time.Since(down).Round(time.Millisecond))
 
 	srv, err = events.StartServer(events.ServerConfig{Dir: natsDir, Port: port})
@@ -65,14 +63,14 @@ func TestNATSRestart(t *testing.T) {
 		t.Fatalf("restart NATS on port %d: %v", port, err)
 	}
 	up := time.Now()
-	waitReady(t, in.httpURL, http.StatusOK)
+	waitReady(t, in.HTTPURL, http.StatusOK)
 	t.Logf("ready %s after NATS restarted", time.Since(up).Round(time.Millisecond))
-	_, js = connect(t, natsURL)
-	publish(t, js, sc.messages[half:])
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
+	_, js = testutil.Connect(t, natsURL)
+	testutil.Publish(t, js, sc.Messages[half:])
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	t.Logf("second half applied %s after NATS restarted", time.Since(up).Round(time.Millisecond))
-	readOutcomes(t, js, sc.stored())
-	in.stop(t)
+	readOutcomes(t, js, sc.Stored())
+	in.Stop(t)
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
@@ -110,39 +108,35 @@ func TestCommitFailure(t *testing.T) {
 		t.Skip("waits for several retries")
 	}
 	var failing atomic.Bool
-	cfg := engine.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.NATSPort = 0
-	cfg.Deadlines = 0
+	cfg := testutil.Config(t.TempDir())
 	cfg.BeforeCommit = func() error {
 		if failing.Load() {
 			return errDiskFull
 		}
 		return nil
 	}
-	in := startServeConfig(t, cfg)
-	_, js := connect(t, in.natsURL)
+	in := testutil.Start(t, cfg)
+	_, js := testutil.Connect(t, in.NATSURL)
 
-	sc := newScenario(60, 2)
-	half := len(sc.messages) / 2
+	sc := testutil.NewScenario(60, 2)
+	half := len(sc.Messages) / 2
 	storedHalf := 0
-	for _, m := range sc.messages[:half] {
-		if !m.dropped {
+	for _, m := range sc.Messages[:half] {
+		if !m.Dropped {
 			storedHalf++
 		}
 	}
-	publish(t, js, sc.messages[:half])
-	waitOutcomes(t, js, uint64(storedHalf), time.Minute)
-	waitReady(t, in.httpURL, http.StatusOK)
+	testutil.Publish(t, js, sc.Messages[:half])
+	testutil.WaitOutcomes(t, js, uint64(storedHalf), time.Minute)
+	waitReady(t, in.HTTPURL, http.StatusOK)
 
 	failing.Store(true)
-	publish(t, js, sc.messages[half:])
-	waitReady(t, in.httpURL, http.StatusServiceUnavailable)
+	testutil.Publish(t, js, sc.Messages[half:])
+	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 	// Several attempts, backing off: 100 ms, 200 ms, 400 ms…
 	var m map[string]float64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		m = scrape(t, in.httpURL)
+		m = scrape(t, in.HTTPURL)
 		if m["hoso_apply_errors_total"] >= 3 {
 			break
 		}
@@ -153,31 +147,17 @@ func TestCommitFailure(t *testing.T) {
 	if got := m["hoso_applied_sequence"]; got != float64(storedHalf) {
 		t.Errorf("hoso_applied_sequence = %v while commits fail, want %d", got, storedHalf)
 	}
-	if n := outcomeCount(t, js); n != uint64(storedHalf) {
+	if n := testutil.OutcomeCount(t, js); n != uint64(storedHalf) {
 		t.Errorf("%d outcomes while commits fail, want %d", n, storedHalf)
 	}
-	if logs := in.logs.String(); !strings.Contains(logs, `"msg":"apply batch"`) || !strings.Contains(logs, errDiskFull.Error()) {
+	if logs := in.Logs.String(); !strings.Contains(logs, `"msg":"apply batch"`) || !strings.Contains(logs, errDiskFull.Error()) {
 		t.Errorf("the log does not show the failed commits:\n%s", logs)
 	}
 
 	failing.Store(false)
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
-	waitReady(t, in.httpURL, http.StatusOK)
-	readOutcomes(t, js, sc.stored())
-	in.stop(t)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
+	waitReady(t, in.HTTPURL, http.StatusOK)
+	readOutcomes(t, js, sc.Stored())
+	in.Stop(t)
 	checkStore(t, filepath.Join(cfg.DataDir, "hoso.db"), sc)
-}
-
-// startServeConfig runs serve in-process with cfg (for what no flag
-// sets, such as fault hooks), logging JSON at debug, and waits until it
-// listens.
-func startServeConfig(t *testing.T, cfg engine.Config) *instance {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	log := slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() { in.done <- engine.Run(ctx, cfg, log) }()
-	t.Cleanup(func() { in.stop(t) })
-	in.waitListening(t, cfg.NATSURL == "")
-	return in
 }

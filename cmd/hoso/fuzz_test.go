@@ -6,6 +6,7 @@ import (
 
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -13,9 +14,9 @@ import (
 // and the decision against dossiers in every state: the engine must answer
 // every message with exactly one outcome and never panic.
 func FuzzDecodeDecide(f *testing.F) {
-	sc := newScenario(12, 1)
-	for _, m := range sc.messages {
-		f.Add(m.subject, m.data)
+	sc := testutil.NewScenario(12, 1)
+	for _, m := range sc.Messages {
+		f.Add(m.Subject, m.Data)
 	}
 	f.Add("hoso.events.tayninh", []byte(`{}`))
 	f.Add("hoso.events.tayninh.000_00_12_H57-251001-0001",

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // TestOpenModeHost: `hoso serve` without an access file answers only
@@ -13,9 +15,9 @@ import (
 // browser; with --insecure-open it also answers IP addresses, still no
 // other name.
 func TestOpenModeHost(t *testing.T) {
-	get := func(in *instance, host string) (int, string) {
+	get := func(in *testutil.Instance, host string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest("GET", in.httpURL+"/api/v1/admin/state", nil)
+		req, err := http.NewRequest("GET", in.HTTPURL+"/api/v1/admin/state", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // TestJetStreamDiskFull runs `hoso serve` with its data directory, the
@@ -39,15 +41,15 @@ func TestJetStreamDiskFull(t *testing.T) {
 			t.Errorf("unmount: %v", err)
 		}
 	})
-	sc := newScenario(200, 2)
+	sc := testutil.NewScenario(200, 2)
 	dir := filepath.Join(disk, "data")
 	in := startServe(t, dir, "--min-free-mib", "1")
-	_, js := connect(t, in.natsURL)
-	third := len(sc.messages) / 3
-	publish(t, js, sc.messages[:third])
-	stored := stored(sc.messages[:third])
-	waitOutcomes(t, js, uint64(stored), time.Minute)
-	waitReady(t, in.httpURL, http.StatusOK)
+	_, js := testutil.Connect(t, in.NATSURL)
+	third := len(sc.Messages) / 3
+	testutil.Publish(t, js, sc.Messages[:third])
+	stored := testutil.StoredOf(sc.Messages[:third])
+	testutil.WaitOutcomes(t, js, uint64(stored), time.Minute)
+	waitReady(t, in.HTTPURL, http.StatusOK)
 
 	// Fill the disk to its last byte.
 	filler := filepath.Join(disk, "filler")
@@ -72,12 +74,12 @@ func TestJetStreamDiskFull(t *testing.T) {
 	f.Close()
 
 	// The one-stop-shop goes on publishing; its publishes fail.
-	rest := sc.messages[third:]
+	rest := sc.Messages[third:]
 	failed := 0
 	for _, m := range rest[:20] {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		msg := &nats.Msg{Subject: m.subject, Data: m.data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, m.msgID)
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			failed++
 		}
@@ -89,26 +91,26 @@ func TestJetStreamDiskFull(t *testing.T) {
 	}
 	defer func() {
 		if t.Failed() {
-			t.Logf("serve's log:\n%s", in.logs.String())
+			t.Logf("serve's log:\n%s", in.Logs.String())
 		}
 	}()
-	waitReady(t, in.httpURL, http.StatusServiceUnavailable)
+	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 
 	// Space comes back: hoso recovers by itself.
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, in.httpURL, http.StatusOK)
+	waitReady(t, in.HTTPURL, http.StatusOK)
 	// The sender republishes what was not acknowledged (the same
 	// Nats-Msg-Id: what did get in is dropped as a duplicate), then the
 	// rest.
 	for _, m := range rest {
-		if m.dropped {
+		if m.Dropped {
 			continue
 		}
-		msg := &nats.Msg{Subject: m.subject, Data: m.data, Header: nats.Header{}}
-		if m.msgID != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, m.msgID)
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		if m.MsgID != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := js.PublishMsg(ctx, msg)
@@ -117,8 +119,8 @@ func TestJetStreamDiskFull(t *testing.T) {
 			t.Fatalf("publish after recovery: %v", err)
 		}
 	}
-	waitOutcomes(t, js, uint64(sc.stored()), time.Minute)
-	readOutcomes(t, js, sc.stored())
-	in.stop(t)
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
+	readOutcomes(t, js, sc.Stored())
+	in.Stop(t)
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
 }

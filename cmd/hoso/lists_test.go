@@ -14,13 +14,14 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
 // listFixture is a running instance holding seven dossiers received over
 // five days, one of them overdue, and two rejections.
 type listFixture struct {
-	in      *instance
+	in      *testutil.Instance
 	dir     string // the instance's data directory
 	rejects []string
 }
@@ -62,7 +63,7 @@ func newListFixture(t *testing.T) *listFixture {
 		{7, "return", day(5, 11), "invalid_transition", nil},
 	}
 	for _, s := range steps {
-		args := []string{"emit", "--nats-url", f.in.natsURL, "--source", "tayninh", "--dossier", listCode(s.n),
+		args := []string{"emit", "--nats-url", f.in.NATSURL, "--source", "tayninh", "--dossier", listCode(s.n),
 			"--action", s.action, "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
 			"--time", s.at.Format(time.RFC3339)}
 		args = append(args, s.extra...) // later flags win: --source, --agency, --actor
@@ -88,7 +89,7 @@ func (f *listFixture) hoso(args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(k string) string {
 		if k == "HOSO_SERVER" {
-			return f.in.httpURL
+			return f.in.HTTPURL
 		}
 		return ""
 	}, strings.NewReader(""), &out, &errb)
@@ -246,7 +247,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 
 	// Change the actor of the second entry of dossier 3 in the file.
-	f.in.stop(t)
+	f.in.Stop(t)
 	tamperHistory(t, filepath.Join(f.dir, "hoso.db"), listCode(3), 1, "cb-01", "cb-99")
 	f.in = startServe(t, f.dir)
 

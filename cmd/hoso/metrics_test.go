@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // scrape reads /metrics into sample name (with its labels, as exposed) ->
@@ -66,7 +68,7 @@ func documentedMetrics(t *testing.T) []string {
 // gauge counts what the API lists as overdue.
 func TestMetrics(t *testing.T) {
 	f := newListFixture(t)
-	base := f.in.httpURL
+	base := f.in.HTTPURL
 	var m map[string]float64
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -102,7 +104,7 @@ func TestMetrics(t *testing.T) {
 			Code string `json:"code"`
 		} `json:"items"`
 	}
-	getJSON(t, base, "/api/v1/dossiers?overdue=true", 200, &overdue)
+	testutil.GetJSON(t, base, "/api/v1/dossiers?overdue=true", 200, &overdue)
 	if len(overdue.Items) != 1 {
 		t.Fatalf("overdue dossiers: %+v", overdue)
 	}

@@ -29,7 +29,7 @@ func TestServeSourceQuota(t *testing.T) {
 	}
 	in := startServe(t, t.TempDir(), "--nats-users", path, "--source-quota-mib", "1")
 	as := func(user, pass, source string) jetstream.JetStream {
-		nc, err := nats.Connect(in.natsURL, nats.UserInfo(user, pass), nats.CustomInboxPrefix(events.InboxPrefix(source)),
+		nc, err := nats.Connect(in.NATSURL, nats.UserInfo(user, pass), nats.CustomInboxPrefix(events.InboxPrefix(source)),
 			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 		if err != nil {
 			t.Fatal(err)
@@ -54,17 +54,17 @@ func TestServeSourceQuota(t *testing.T) {
 		t.Fatal("3.2 MiB of junk from one source were all taken with a quota of 1 MiB an hour")
 	}
 	t.Logf("%d of the flood's 8 KiB messages were taken", taken)
-	if n := metricValue(t, in.httpURL, "hoso_sources_blocked"); n != 1 {
+	if n := metricValue(t, in.HTTPURL, "hoso_sources_blocked"); n != 1 {
 		t.Errorf("hoso_sources_blocked = %v, want 1", n)
 	}
 	var out, errb bytes.Buffer
-	url := strings.Replace(in.natsURL, "nats://", "nats://hanoi-dvc:hanoi-secret-22@", 1)
+	url := strings.Replace(in.NATSURL, "nats://", "nats://hanoi-dvc:hanoi-secret-22@", 1)
 	if err := run(context.Background(), []string{"emit", "--nats-url", url, "--source", "hanoi", "--dossier", "000.00.12.H57-251001-0002",
 		"--action", "submit", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
 		"--time", "2025-10-01T09:00:00+07:00", "--timeout", "10s"}, noEnv, strings.NewReader(""), &out, &errb); err != nil {
 		t.Fatalf("the other source beside the flood: %v\n%s%s", err, out.String(), errb.String())
 	}
-	if !strings.Contains(in.logs.String(), "source over its quota") {
+	if !strings.Contains(in.Logs.String(), "source over its quota") {
 		t.Error("the log does not say the source went over its quota")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/reconcile"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -27,7 +28,7 @@ import (
 // reconcileFixture is a running instance holding dossiers in known states,
 // and an export that disagrees with them in every way.
 type reconcileFixture struct {
-	in     *instance
+	in     *testutil.Instance
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	events int // events published, each with one outcome
@@ -62,10 +63,10 @@ const reconcileExportCSV = "\ufeffMã hồ sơ;Trạng thái;Có kết quả;Đ�
 func newReconcileFixture(t *testing.T) *reconcileFixture {
 	t.Helper()
 	in := startServe(t, t.TempDir())
-	nc, js := connect(t, in.natsURL)
+	nc, js := testutil.Connect(t, in.NATSURL)
 	f := &reconcileFixture{in: in, nc: nc, js: js}
 	at := time.Date(2025, 10, 1, 8, 0, 0, 0, workflow.Zone)
-	var msgs []message
+	var msgs []testutil.Message
 	ev := func(code, action string, opts ...func(*workflow.Event)) {
 		at = at.Add(time.Minute)
 		agency := "H57"
@@ -81,7 +82,7 @@ func newReconcileFixture(t *testing.T) *reconcileFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, message{subject: events.Subject("tayninh", code), data: data, msgID: e.ID})
+		msgs = append(msgs, testutil.Message{Subject: events.Subject("tayninh", code), Data: data, MsgID: e.ID})
 	}
 	attach := func(kinds ...string) func(*workflow.Event) {
 		return func(e *workflow.Event) {
@@ -114,9 +115,9 @@ func newReconcileFixture(t *testing.T) *reconcileFixture {
 	ev(rcOtherAgcy, "submit")
 	ev(rcPayment, "receive", attach(workflow.AttachmentInputDigitized), due("2025-10-15"))
 	ev(rcPayment, "assign", dept)
-	publish(t, js, msgs)
+	testutil.Publish(t, js, msgs)
 	f.events = len(msgs)
-	waitOutcomes(t, js, uint64(f.events), 20*time.Second)
+	testutil.WaitOutcomes(t, js, uint64(f.events), 20*time.Second)
 	return f
 }
 
@@ -216,7 +217,7 @@ func missingDossier(code, agency string, st workflow.Status) reconcile.Differenc
 // the report exactly, in every scope and way of uploading.
 func TestReconcileAPI(t *testing.T) {
 	f := newReconcileFixture(t)
-	base := f.in.httpURL
+	base := f.in.HTTPURL
 	export := []byte(reconcileExportCSV)
 	run := reconcile.RunID(export)
 
@@ -376,7 +377,7 @@ func TestReconcileCLI(t *testing.T) {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), append([]string{"reconcile"}, args...), func(k string) string {
 			if k == "HOSO_SERVER" {
-				return f.in.httpURL
+				return f.in.HTTPURL
 			}
 			return ""
 		}, strings.NewReader(stdin), &out, &errb)
@@ -463,7 +464,7 @@ func TestReconcilePublish(t *testing.T) {
 	if err := f.nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	before := outcomeCount(t, f.js)
+	before := testutil.OutcomeCount(t, f.js)
 
 	var errb bytes.Buffer
 	var out bytes.Buffer
@@ -471,12 +472,12 @@ func TestReconcilePublish(t *testing.T) {
 	if err := os.WriteFile(file, export, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = run(context.Background(), []string{"reconcile", "--server", f.in.httpURL, "--agency", "H57", "--publish", file},
+	err = run(context.Background(), []string{"reconcile", "--server", f.in.HTTPURL, "--agency", "H57", "--publish", file},
 		noEnv, strings.NewReader(""), &out, &errb)
 	if code, ok := err.(exitError); !ok || code != 1 || !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "Đã gửi 2 thông báo sửa trạng thái (2 mới)") {
 		t.Fatalf("reconcile --publish = %v\n%s%s", err, out.String(), errb.String())
 	}
-	if n := outcomeCount(t, f.js); n != before+2 {
+	if n := testutil.OutcomeCount(t, f.js); n != before+2 {
 		t.Fatalf("outcomes stream holds %d messages after publishing, want %d", n, before+2)
 	}
 
@@ -511,16 +512,16 @@ func TestReconcilePublish(t *testing.T) {
 	}
 
 	// The same file again: the stream drops both corrections.
-	a := postReconcile(t, f.in.httpURL, "?agency=H57&publish=true", "text/csv", export)
+	a := postReconcile(t, f.in.HTTPURL, "?agency=H57&publish=true", "text/csv", export)
 	if a.Published == nil || a.Published.Corrections != 2 || a.Published.New != 0 {
 		t.Fatalf("second upload published %+v, want 2 corrections, 0 new", a.Published)
 	}
-	if n := outcomeCount(t, f.js); n != before+2 {
+	if n := testutil.OutcomeCount(t, f.js); n != before+2 {
 		t.Fatalf("outcomes stream holds %d messages after a second upload, want %d", n, before+2)
 	}
 	// Without publish=true nothing is published.
-	postReconcile(t, f.in.httpURL, "?agency=H57", "text/csv", export)
-	if n := outcomeCount(t, f.js); n != before+2 {
+	postReconcile(t, f.in.HTTPURL, "?agency=H57", "text/csv", export)
+	if n := testutil.OutcomeCount(t, f.js); n != before+2 {
 		t.Fatalf("outcomes stream holds %d messages after an upload without publish, want %d", n, before+2)
 	}
 }
@@ -533,9 +534,9 @@ func TestReconcileLarge(t *testing.T) {
 	}
 	const n = 30_000
 	in := startServe(t, t.TempDir())
-	_, js := connect(t, in.natsURL)
+	_, js := testutil.Connect(t, in.NATSURL)
 	at := time.Date(2025, 10, 1, 8, 0, 0, 0, workflow.Zone)
-	var msgs []message
+	var msgs []testutil.Message
 	var export bytes.Buffer
 	export.WriteString("ma_ho_so,trang_thai,co_ket_qua,da_so_hoa,ngay_hen_tra\n")
 	for i := range n {
@@ -547,7 +548,7 @@ func TestReconcileLarge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, message{subject: events.Subject("tayninh", code), data: data, msgID: e.ID})
+		msgs = append(msgs, testutil.Message{Subject: events.Subject("tayninh", code), Data: data, MsgID: e.ID})
 		status := 1
 		if i%10 == 0 {
 			status = 2 // one in ten differs
@@ -555,12 +556,12 @@ func TestReconcileLarge(t *testing.T) {
 		fmt.Fprintf(&export, "%s,%d,0,0,\n", code, status)
 	}
 	start := time.Now()
-	publish(t, js, msgs)
-	waitOutcomes(t, js, n, 2*time.Minute)
+	testutil.Publish(t, js, msgs)
+	testutil.WaitOutcomes(t, js, n, 2*time.Minute)
 	t.Logf("applied %d events in %s", n, time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
-	a := postReconcile(t, in.httpURL, "?agency=H57", "text/csv", export.Bytes())
+	a := postReconcile(t, in.HTTPURL, "?agency=H57", "text/csv", export.Bytes())
 	took := time.Since(start)
 	if a.Rows != n || a.Known != n || a.Counts[reconcile.KindStatus] != n/10 || a.Counts[reconcile.KindMissing] != 0 || a.Differences != n/10 {
 		t.Fatalf("report of %d rows: rows %d, known %d, counts %v", n, a.Rows, a.Known, a.Counts)
@@ -571,7 +572,7 @@ func TestReconcileLarge(t *testing.T) {
 // TestReconcilePage uploads the export through the dashboard's form.
 func TestReconcilePage(t *testing.T) {
 	f := newReconcileFixture(t)
-	base := f.in.httpURL
+	base := f.in.HTTPURL
 	form := func(fields map[string]string, file []byte) (string, []byte) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
@@ -650,7 +651,7 @@ func TestReconcilePage(t *testing.T) {
 	}
 
 	// In English, with the corrections published.
-	before := outcomeCount(t, f.js)
+	before := testutil.OutcomeCount(t, f.js)
 	ctype, body = form(map[string]string{"agency": "H57", "scope": "all", "publish": "true"}, []byte(reconcileExportCSV))
 	status, html = page("POST", "/reconcile?lang=en", ctype, body, nil)
 	if status != 200 {
@@ -659,7 +660,7 @@ func TestReconcilePage(t *testing.T) {
 	has("the English report", html, `<h2 id="kind-status_differs">Status differs (2)</h2>`,
 		`<td>9 Resolved</td><td>4 In progress</td>`, `<span class="n" id="reconcile-published">2 (2)</span>`,
 		`<option value="all" selected>Every dossier</option>`, `/dossiers/`+rcStopped)
-	if n := outcomeCount(t, f.js); n != before+2 {
+	if n := testutil.OutcomeCount(t, f.js); n != before+2 {
 		t.Errorf("outcomes stream holds %d messages after publishing from the page, want %d", n, before+2)
 	}
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
 // TestServeReloadsOnSIGHUP runs `hoso serve` as a process with an access
@@ -53,11 +55,11 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	}
 	writeNATSUsers("tayninh", "hanoi")
 
-	addr, err := freeAddr()
+	addr, err := testutil.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	natsAddr, err := freeAddr()
+	natsAddr, err := testutil.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

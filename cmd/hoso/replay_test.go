@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -24,9 +25,9 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		t.Skip("applies a stream twice")
 	}
 	dir := t.TempDir()
-	natsURL, js := startNATS(t, filepath.Join(dir, "nats"))
-	sc := newScenario(300, 3)
-	publish(t, js, sc.messages)
+	natsURL, js := testutil.StartNATS(t, filepath.Join(dir, "nats"))
+	sc := testutil.NewScenario(300, 3)
+	testutil.Publish(t, js, sc.Messages)
 
 	hashes := map[string]workflow.Hash{}
 	for _, run := range []struct{ name, batch string }{{"one", "512"}, {"two", "7"}} {
@@ -34,8 +35,8 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		in := startServe(t, data, "--nats-url", natsURL, "--batch-max", run.batch)
 		// The second run finds the outcomes of the first in the stream:
 		// wait for its store to have applied the whole stream instead.
-		waitApplied(t, in, uint64(sc.stored()))
-		in.stop(t)
+		waitApplied(t, in, uint64(sc.Stored()))
+		in.Stop(t)
 		cat, err := engine.LoadDefinitions("")
 		if err != nil {
 			t.Fatal(err)
@@ -61,7 +62,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	env := workflow.Envelope{Seq: uint64(sc.stored()) + 1, Subject: "hoso.events.tayninh.x", Published: time.Unix(0, 0),
+	env := workflow.Envelope{Seq: uint64(sc.Stored()) + 1, Subject: "hoso.events.tayninh.x", Published: time.Unix(0, 0),
 		Rejection: &workflow.Rejection{Reason: workflow.ReasonMalformed, Detail: "x"}}
 	if _, err := db.Apply(context.Background(), []workflow.Envelope{env}); err != nil {
 		t.Fatal(err)
@@ -82,12 +83,12 @@ func mustCatalog(t *testing.T) *workflow.Catalog {
 
 // waitApplied polls the instance's metrics until it has applied the
 // stream up to seq.
-func waitApplied(t *testing.T, in *instance, seq uint64) {
+func waitApplied(t *testing.T, in *testutil.Instance, seq uint64) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	var got uint64
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(in.httpURL + "/metrics")
+		resp, err := http.Get(in.HTTPURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -67,7 +68,7 @@ func TestServeReplicas(t *testing.T) {
 		url  string
 	}
 	start := func(name string) *replica {
-		addr, err := freeAddr()
+		addr, err := testutil.FreeAddr()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestServeReplicas(t *testing.T) {
 	}
 	state := func(r *replica) api.EngineState {
 		var s api.EngineState
-		getJSON(t, r.url, "/api/v1/admin/state", 200, &s)
+		testutil.GetJSON(t, r.url, "/api/v1/admin/state", 200, &s)
 		return s
 	}
 	// onePerEvent checks, once publishing has settled, that each applied

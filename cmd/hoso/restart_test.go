@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 )
 
@@ -16,25 +17,25 @@ func TestRestartMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("publishes thousands of events")
 	}
-	sc := newScenario(400, 4)
+	sc := testutil.NewScenario(400, 4)
 	dir := t.TempDir()
-	half := len(sc.messages) / 2
+	half := len(sc.Messages) / 2
 
 	// Small batches keep the first run busy long enough to be stopped
 	// with events still unapplied.
 	first := startServe(t, dir, "--batch-max", "4")
-	_, js := connect(t, first.natsURL)
-	publish(t, js, sc.messages[:half])
-	stored := stored(sc.messages[:half])
-	waitOutcomes(t, js, uint64(stored), time.Minute)
-	publish(t, js, sc.messages[half:])
+	_, js := testutil.Connect(t, first.NATSURL)
+	testutil.Publish(t, js, sc.Messages[:half])
+	stored := testutil.StoredOf(sc.Messages[:half])
+	testutil.WaitOutcomes(t, js, uint64(stored), time.Minute)
+	testutil.Publish(t, js, sc.Messages[half:])
 	// Stop once the engine is into the second half.
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if outcomeCount(t, js) > uint64(stored)+100 {
+		if testutil.OutcomeCount(t, js) > uint64(stored)+100 {
 			break
 		}
 	}
-	first.stop(t)
+	first.Stop(t)
 
 	// How far the first run got.
 	cat, err := engine.LoadDefinitions("")
@@ -47,14 +48,14 @@ func TestRestartMidStream(t *testing.T) {
 	}
 	applied, _ := db.AppliedSeq()
 	db.Close()
-	t.Logf("first run stopped after applying %d of %d messages", applied, sc.stored())
+	t.Logf("first run stopped after applying %d of %d messages", applied, sc.Stored())
 
 	// The embedded server restarts with the JetStream files of the first
 	// run, on another random port.
 	second := startServe(t, dir)
-	_, js2 := connect(t, second.natsURL)
-	waitOutcomes(t, js2, uint64(sc.stored()), time.Minute)
-	readOutcomes(t, js2, sc.stored())
-	second.stop(t)
+	_, js2 := testutil.Connect(t, second.NATSURL)
+	testutil.WaitOutcomes(t, js2, uint64(sc.Stored()), time.Minute)
+	readOutcomes(t, js2, sc.Stored())
+	second.Stop(t)
 	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
 }

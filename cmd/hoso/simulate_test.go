@@ -15,6 +15,7 @@ import (
 
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -49,7 +50,7 @@ func countAll(t *testing.T, base, path string) int {
 		if cursor != "" {
 			p += "&cursor=" + url.QueryEscape(cursor)
 		}
-		getJSON(t, base, p, 200, &page)
+		testutil.GetJSON(t, base, p, 200, &page)
 		n += len(page.Items)
 		if page.NextCursor == "" {
 			return n
@@ -70,10 +71,10 @@ func TestSimulate(t *testing.T) {
 	in := startServe(t, t.TempDir(), "--deadline-interval", "0")
 	items, truth := simulated(t, 7, 300, simulate.DefaultConfig().Faults)
 
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := run(ctx, []string{"simulate", "--nats-url", in.natsURL, "--dossiers", "300", "--seed", "7", "--start", "2025-07-01", "--truth"},
+	err := run(ctx, []string{"simulate", "--nats-url", in.NATSURL, "--dossiers", "300", "--seed", "7", "--start", "2025-07-01", "--truth"},
 		noEnv, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("simulate: %v\n%s", err, stderr.String())
@@ -89,7 +90,7 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("simulate did not report %d events published:\n%s", len(items), stderr.String())
 	}
 
-	_, js := connect(t, in.natsURL)
+	_, js := testutil.Connect(t, in.NATSURL)
 	st, err := js.Stream(ctx, events.EventsStream)
 	if err != nil {
 		t.Fatal(err)
@@ -101,21 +102,21 @@ func TestSimulate(t *testing.T) {
 	if got := info.State.Msgs; got != uint64(len(items)) {
 		t.Fatalf("events stream holds %d messages, want the %d published", got, len(items))
 	}
-	waitOutcomes(t, js, info.State.Msgs, 30*time.Second)
+	testutil.WaitOutcomes(t, js, info.State.Msgs, 30*time.Second)
 
 	for _, r := range workflow.Reasons() {
-		got := countAll(t, in.httpURL, "/api/v1/rejections?reason="+string(r))
+		got := countAll(t, in.HTTPURL, "/api/v1/rejections?reason="+string(r))
 		if want := truth.Total.Rejected[r]; got != want {
 			t.Errorf("rejections with reason %s: hoso has %d, truth %d", r, got, want)
 		}
 	}
 	for s := workflow.StatusSubmitted; s <= workflow.MaxStatus; s++ {
-		got := countAll(t, in.httpURL, pathf("/api/v1/dossiers?status=%d", s))
+		got := countAll(t, in.HTTPURL, testutil.Pathf("/api/v1/dossiers?status=%d", s))
 		if want := truth.ByStatus[s]; got != want {
 			t.Errorf("dossiers in status %s: hoso has %d, truth %d", s, got, want)
 		}
 	}
-	if got := countAll(t, in.httpURL, "/api/v1/mismatches?"); got != truth.Mismatches {
+	if got := countAll(t, in.HTTPURL, "/api/v1/mismatches?"); got != truth.Mismatches {
 		t.Errorf("mismatches: hoso has %d, truth %d", got, truth.Mismatches)
 	}
 	if n := truth.Total.Rejected[workflow.ReasonMalformed] + truth.Total.Rejected[workflow.ReasonDuplicate] +

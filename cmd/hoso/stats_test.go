@@ -19,7 +19,7 @@ func TestStatsCommand(t *testing.T) {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), args, func(k string) string {
 			if k == "HOSO_SERVER" {
-				return f.in.httpURL
+				return f.in.HTTPURL
 			}
 			return ""
 		}, strings.NewReader(""), &out, &errb)

@@ -1,47 +1,48 @@
-package main
+package testutil
 
 import (
 	"encoding/json"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
-// message is one message a test publishes, with what hoso must make of it.
-type message struct {
-	subject string
-	data    []byte
-	msgID   string // Nats-Msg-Id header; "" publishes without one
-	// dropped: JetStream drops it as a duplicate inside its window, so it
+// Message is one Message a test publishes, with what hoso must make of it.
+type Message struct {
+	Subject string
+	Data    []byte
+	MsgID   string // Nats-Msg-Id header; "" publishes without one
+	// Dropped: JetStream drops it as a duplicate inside its window, so it
 	// never reaches the stream.
-	dropped bool
+	Dropped bool
 }
 
-// scenario is a generated stream whose true outcome is known.
-type scenario struct {
-	messages []message
+// Scenario is a generated stream whose true outcome is known.
+type Scenario struct {
+	Messages []Message
 	// per dossier: the state and history length it must end with
-	final   map[string]string
-	history map[string]int
-	// rejections hoso must record, by reason
-	rejections map[workflow.Reason]int
-	// corrections hoso must publish (accepted events claiming a wrong status)
-	corrections int
-	// mismatches hoso must record: corrections and rejected events that
+	Final   map[string]string
+	History map[string]int
+	// Rejections hoso must record, by reason
+	Rejections map[workflow.Reason]int
+	// Corrections hoso must publish (accepted events claiming a wrong status)
+	Corrections int
+	// Mismatches hoso must record: corrections and rejected events that
 	// claimed a status the dossier is not in
-	mismatches int
-	accepted   int
+	Mismatches int
+	Accepted   int
 }
 
-const scenarioSource = "tayninh"
+const ScenarioSource = "tayninh"
 
-// newScenario generates events for n dossiers through the standard flow:
+// NewScenario generates events for n dossiers through the standard flow:
 // several valid paths, with faults of every kind mixed in. The expected
 // results are counted as the faults are made, not derived from hoso.
-func newScenario(n, handoffs int) *scenario {
-	s := &scenario{final: map[string]string{}, history: map[string]int{}, rejections: map[workflow.Reason]int{}}
+func NewScenario(n, handoffs int) *Scenario {
+	s := &Scenario{Final: map[string]string{}, History: map[string]int{}, Rejections: map[workflow.Reason]int{}}
 	base := time.Date(2025, 10, 1, 8, 0, 0, 0, workflow.Zone)
 	type step struct {
 		action, state string
@@ -107,18 +108,18 @@ func newScenario(n, handoffs int) *scenario {
 	// every dossier, so batches mix dossiers.
 	type plan struct {
 		code string
-		msgs []message
+		msgs []Message
 	}
 	plans := make([]plan, n)
 	for i := range n {
 		code := fmt.Sprintf("000.00.12.H57-251001-%04d", i)
 		path := paths[i%len(paths)]
-		var msgs []message
+		var msgs []Message
 		at := base.Add(time.Duration(i) * time.Second)
 		mk := func(st step, id string) *workflow.Event {
 			at = at.Add(time.Hour)
 			ev := &workflow.Event{
-				ID: id, SourceURI: "/motcua/" + scenarioSource, Source: scenarioSource, Action: st.action,
+				ID: id, SourceURI: "/motcua/" + ScenarioSource, Source: ScenarioSource, Action: st.action,
 				Dossier: code, Time: at, Procedure: "1.004227", Agency: "H57", Actor: fmt.Sprintf("cb-%02d", i%17),
 				Department: st.fields["department"], Reason: st.fields["reason"],
 			}
@@ -141,7 +142,7 @@ func newScenario(n, handoffs int) *scenario {
 			return b
 		}
 		newID := func() string { seq++; return fmt.Sprintf("ev-%06d", seq) }
-		subject := events.Subject(scenarioSource, code)
+		subject := events.Subject(ScenarioSource, code)
 		state := "start"
 		for k, st := range path {
 			// Faults before some steps; each leaves the state unchanged.
@@ -149,72 +150,72 @@ func newScenario(n, handoffs int) *scenario {
 			case st.action == "resolve" && i%3 == 0:
 				ev := mk(st, newID())
 				ev.Attachments = nil // the electronic result forgotten
-				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
-				s.rejections[workflow.ReasonMissingAttachment]++
+				msgs = append(msgs, Message{Subject: subject, Data: encode(ev), MsgID: ev.ID})
+				s.Rejections[workflow.ReasonMissingAttachment]++
 			case st.action == "assign" && i%4 == 1:
 				ev := mk(st, newID())
 				ev.Department = ""
-				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
-				s.rejections[workflow.ReasonMissingField]++
+				msgs = append(msgs, Message{Subject: subject, Data: encode(ev), MsgID: ev.ID})
+				s.Rejections[workflow.ReasonMissingField]++
 			case k == 1 && i%5 == 2:
 				// An officer skips ahead: return before anything is resolved.
 				ev := mk(step{action: "return"}, newID())
 				ev.ClaimedStatus = workflow.StatusReturned
-				msgs = append(msgs, message{subject: subject, data: encode(ev), msgID: ev.ID})
-				s.rejections[workflow.ReasonInvalidTransition]++
-				s.mismatches++
+				msgs = append(msgs, Message{Subject: subject, Data: encode(ev), MsgID: ev.ID})
+				s.Rejections[workflow.ReasonInvalidTransition]++
+				s.Mismatches++
 			case k == 1 && i%7 == 3:
-				msgs = append(msgs, message{subject: subject, data: []byte(`{"specversion":"1.0","id":`), msgID: newID()})
-				s.rejections[workflow.ReasonMalformed]++
+				msgs = append(msgs, Message{Subject: subject, Data: []byte(`{"specversion":"1.0","id":`), MsgID: newID()})
+				s.Rejections[workflow.ReasonMalformed]++
 			case k == 2 && i%9 == 6:
 				// A typo in a data field: unreadable, yet it names the
 				// dossier and claims a status, so a mismatch is recorded.
 				ev := mk(st, newID())
 				ev.ClaimedStatus = workflow.StatusReturned
-				msgs = append(msgs, message{subject: subject, data: withField(encode(ev), "departmnet", "x"), msgID: ev.ID})
-				s.rejections[workflow.ReasonMalformed]++
-				s.mismatches++
+				msgs = append(msgs, Message{Subject: subject, Data: WithField(encode(ev), "departmnet", "x"), MsgID: ev.ID})
+				s.Rejections[workflow.ReasonMalformed]++
+				s.Mismatches++
 			case k == 1 && i%11 == 4:
 				// Published under another dossier's token.
 				ev := mk(st, newID())
-				msgs = append(msgs, message{subject: events.Subject(scenarioSource, code+"X"), data: encode(ev), msgID: ev.ID})
-				s.rejections[workflow.ReasonTokenMismatch]++
+				msgs = append(msgs, Message{Subject: events.Subject(ScenarioSource, code+"X"), Data: encode(ev), MsgID: ev.ID})
+				s.Rejections[workflow.ReasonTokenMismatch]++
 			}
 			ev := mk(st, newID())
 			claimed := false
 			if i%13 == 5 && k == len(path)-1 {
 				ev.ClaimedStatus = workflow.StatusReturned
-				if statusOf(st.state) != workflow.StatusReturned {
+				if StatusOf(st.state) != workflow.StatusReturned {
 					claimed = true
 				}
 			}
 			data := encode(ev)
-			msgs = append(msgs, message{subject: subject, data: data, msgID: ev.ID})
-			s.accepted++
+			msgs = append(msgs, Message{Subject: subject, Data: data, MsgID: ev.ID})
+			s.Accepted++
 			if claimed {
-				s.corrections++
-				s.mismatches++
+				s.Corrections++
+				s.Mismatches++
 			}
 			state = st.state
 			// Repeats: the same event again, with its Nats-Msg-Id (dropped by
 			// JetStream's window) or without one (hoso's permanent dedupe).
 			if k == 0 && i%6 == 1 {
-				msgs = append(msgs, message{subject: subject, data: data, msgID: ev.ID, dropped: true})
+				msgs = append(msgs, Message{Subject: subject, Data: data, MsgID: ev.ID, Dropped: true})
 			}
 			if k == len(path)-1 && i%8 == 7 {
-				msgs = append(msgs, message{subject: subject, data: data})
-				s.rejections[workflow.ReasonDuplicate]++
+				msgs = append(msgs, Message{Subject: subject, Data: data})
+				s.Rejections[workflow.ReasonDuplicate]++
 			}
 		}
-		s.final[code] = state
-		s.history[code] = len(path)
+		s.Final[code] = state
+		s.History[code] = len(path)
 		plans[i] = plan{code, msgs}
 	}
 	for r := 0; ; r++ {
 		more := false
 		for _, p := range plans {
 			if r < len(p.msgs) {
-				s.messages = append(s.messages, p.msgs[r])
+				s.Messages = append(s.Messages, p.msgs[r])
 				more = true
 			}
 		}
@@ -225,38 +226,38 @@ func newScenario(n, handoffs int) *scenario {
 	return s
 }
 
-// stored is how many messages reach the stream.
-func (s *scenario) stored() int { return stored(s.messages) }
+// Stored is how many messages reach the stream.
+func (s *Scenario) Stored() int { return StoredOf(s.Messages) }
 
-// stored is how many of the messages reach the stream: those JetStream
+// StoredOf is how many of the messages reach the stream: those JetStream
 // does not drop as duplicates.
-func stored(msgs []message) int {
+func StoredOf(msgs []Message) int {
 	n := 0
 	for _, m := range msgs {
-		if !m.dropped {
+		if !m.Dropped {
 			n++
 		}
 	}
 	return n
 }
 
-func (s *scenario) totalRejections() int {
+func (s *Scenario) TotalRejections() int {
 	n := 0
-	for _, c := range s.rejections {
+	for _, c := range s.Rejections {
 		n += c
 	}
 	return n
 }
 
-func statusOf(state string) workflow.Status {
+func StatusOf(state string) workflow.Status {
 	return map[string]workflow.Status{
 		"submitted": 1, "received": 2, "refused": 3, "processing": 4, "supplement": 5,
 		"payment": 6, "withdrawn": 7, "stopped": 8, "resolved": 9, "returned": 10,
 	}[state]
 }
 
-// withField adds a field to the data object of an encoded event.
-func withField(payload []byte, key string, value any) []byte {
+// WithField adds a field to the data object of an encoded event.
+func WithField(payload []byte, key string, value any) []byte {
 	var m map[string]any
 	if err := json.Unmarshal(payload, &m); err != nil {
 		panic(err)
@@ -267,4 +268,16 @@ func withField(payload []byte, key string, value any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// Dossier returns the dossier code the message's event names.
+func (m Message) Dossier(t testing.TB) string {
+	t.Helper()
+	var ev struct {
+		Subject string `json:"subject"`
+	}
+	if err := json.Unmarshal(m.Data, &ev); err != nil || ev.Subject == "" {
+		t.Fatalf("message %s has no dossier: %v", m.Subject, err)
+	}
+	return ev.Subject
 }

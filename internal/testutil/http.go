@@ -1,0 +1,43 @@
+package testutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+)
+
+// GetJSON GETs a path of the instance and decodes the answer.
+func GetJSON(t testing.TB, base, path string, wantStatus int, v any) {
+	t.Helper()
+	resp, err := http.Get(base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("GET %s = %d %s, want %d", path, resp.StatusCode, body, wantStatus)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+}
+
+func Pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// FreeAddr returns a loopback address with a port free at the time of
+// the call, for a server a test starts later (or restarts on the same
+// address).
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

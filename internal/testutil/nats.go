@@ -1,0 +1,131 @@
+package testutil
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+)
+
+// StartNATS starts a NATS server with JetStream storing under dir, sets up
+// hoso's streams on it, and returns its client URL and a JetStream client:
+// the external server of tests whose stream must outlive `hoso serve`.
+func StartNATS(t testing.TB, dir string) (string, jetstream.JetStream) {
+	t.Helper()
+	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	_, js := Connect(t, srv.ClientURL())
+	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return srv.ClientURL(), js
+}
+
+// Connect returns a JetStream client of the instance's NATS server.
+func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// Publish publishes the messages with JetStream, asynchronously, and
+// checks that exactly the expected ones are dropped as duplicates.
+func Publish(t testing.TB, js jetstream.JetStream, msgs []Message) {
+	t.Helper()
+	const window = 2000
+	var futures []jetstream.PubAckFuture
+	wait := func() {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				t.Fatalf("publish %s: %v", f.Msg().Subject, err)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no publish ack within 30s")
+			}
+		}
+		futures = futures[:0]
+	}
+	dropped := 0
+	for i, m := range msgs {
+		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		if m.MsgID != "" {
+			nm.Header.Set(jetstream.MsgIDHeader, m.MsgID)
+		}
+		if m.Dropped {
+			// Synchronously, to see the duplicate flag.
+			wait()
+			ack, err := js.PublishMsg(context.Background(), nm)
+			if err != nil {
+				t.Fatalf("publish message %d: %v", i, err)
+			}
+			if !ack.Duplicate {
+				t.Fatalf("message %d with a repeated Nats-Msg-Id was not dropped by JetStream", i)
+			}
+			dropped++
+			continue
+		}
+		f, err := js.PublishMsgAsync(nm)
+		if err != nil {
+			t.Fatalf("publish message %d: %v", i, err)
+		}
+		futures = append(futures, f)
+		if len(futures) == window {
+			wait()
+		}
+	}
+	wait()
+}
+
+// OutcomeCount returns how many messages the outcomes stream holds.
+func OutcomeCount(t testing.TB, js jetstream.JetStream) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), events.OutcomesStream)
+	if err != nil {
+		t.Fatalf("outcomes stream: %v", err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatalf("outcomes stream info: %v", err)
+	}
+	return info.State.Msgs
+}
+
+// WaitOutcomes waits until the outcomes stream holds n messages.
+func WaitOutcomes(t testing.TB, js jetstream.JetStream, n uint64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last uint64
+	for time.Now().Before(deadline) {
+		st, err := js.Stream(context.Background(), events.OutcomesStream)
+		if err == nil {
+			info, err := st.Info(context.Background())
+			if err == nil {
+				last = info.State.Msgs
+				if last >= n {
+					if last > n {
+						t.Fatalf("outcomes stream holds %d messages, want %d", last, n)
+					}
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("outcomes stream holds %d messages after %s, want %d", last, timeout, n)
+}
