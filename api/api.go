@@ -252,8 +252,9 @@ type ErrorResponse struct {
 // Error says what went wrong with a request.
 type Error struct {
 	// Allowed lists the parameters the endpoint takes, when the request
-	// gave one unknown to it; absent otherwise.
-	Allowed []string `json:"allowed,omitempty"`
+	// gave one unknown to it ([] for an endpoint that takes none); absent
+	// otherwise.
+	Allowed []string `json:"allowed,omitzero"`
 	Code    string   `json:"code"`    // stable, e.g. "bad_parameter", "not_found", "internal"
 	Message string   `json:"message"` // in English; "internal error" for a failure of the server
 	// Parameter is the query parameter that was malformed, if any.

@@ -50,6 +50,9 @@ func TestAPIRoundTrip(t *testing.T) {
 			func(v any) bool { r := v.(*api.Reconcile); return r.Differences > 0 && r.ProblemCount > 0 }},
 		{"GET", "/api/v1/dossiers?colour=red", "", 400, func() any { return new(api.ErrorResponse) },
 			func(v any) bool { return len(v.(*api.ErrorResponse).Error.Allowed) > 0 }},
+		// An endpoint that takes no parameter says so with an empty list.
+		{"GET", "/api/v1/statuses?colour=red", "", 400, func() any { return new(api.ErrorResponse) },
+			func(v any) bool { a := v.(*api.ErrorResponse).Error.Allowed; return a != nil && len(a) == 0 }},
 		{"GET", "/api/v1/dossiers?limit=0", "", 400, func() any { return new(api.ErrorResponse) },
 			func(v any) bool { return v.(*api.ErrorResponse).Error.Parameter == "limit" }},
 		{"GET", "/api/v1/dossiers/NO-SUCH-CODE", "", 404, func() any { return new(api.ErrorResponse) },

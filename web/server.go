@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -311,14 +312,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.renderError(w, r, ae)
 		return
 	}
-	body := map[string]any{"code": ae.code, "message": ae.msg, "request_id": requestID(r)}
-	if ae.param != "" {
-		body["parameter"] = ae.param
-	}
-	if ae.allowed != nil {
-		body["allowed"] = ae.allowed
-	}
-	writeJSON(w, ae.status, map[string]any{"error": body})
+	writeJSON(w, ae.status, api.ErrorResponse{Error: api.Error{
+		Code: ae.code, Message: ae.msg, Parameter: ae.param, Allowed: ae.allowed, RequestID: requestID(r),
+	}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
