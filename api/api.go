@@ -243,6 +243,28 @@ type StatsRow struct {
 	Report workflow.Report `json:"report"`
 }
 
+// FeedItem is one event of GET /api/v1/feed (Server-Sent Events, each
+// in JSON with the stream sequence as its id): a rejected event or a
+// status mismatch, as the feed page shows it too.
+type FeedItem struct {
+	Seq           uint64          `json:"seq"`
+	Kind          string          `json:"kind"` // "rejected" or "mismatch"
+	Time          time.Time       `json:"time"`
+	Dossier       string          `json:"dossier,omitempty"`
+	Agency        string          `json:"agency,omitempty"`
+	Action        string          `json:"action,omitempty"`
+	Source        string          `json:"source,omitempty"`
+	Reason        workflow.Reason `json:"reason"`
+	MessageVI     string          `json:"message_vi"`
+	MessageEN     string          `json:"message_en"`
+	Status        *Status         `json:"status"`
+	ClaimedStatus *Status         `json:"claimed_status"`
+	Applied       bool            `json:"applied,omitempty"` // mismatches: the action was applied (a correction)
+	// TimeText is Time as the page shows it, so the page's script does no
+	// date formatting of its own.
+	TimeText string `json:"time_text"`
+}
+
 // ErrorResponse is the body of every error answer of the API, whatever
 // its status code.
 type ErrorResponse struct {

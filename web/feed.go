@@ -102,40 +102,19 @@ func (f *Feed) subscribe() (<-chan workflow.Outcome, func()) {
 	}
 }
 
-// feedItem is one line of the live feed: a rejected event or a status
-// mismatch, as the feed page and the event stream show it.
-type feedItem struct {
-	Seq           uint64          `json:"seq"`
-	Kind          string          `json:"kind"` // "rejected" or "mismatch"
-	Time          time.Time       `json:"time"`
-	Dossier       string          `json:"dossier,omitempty"`
-	Agency        string          `json:"agency,omitempty"`
-	Action        string          `json:"action,omitempty"`
-	Source        string          `json:"source,omitempty"`
-	Reason        workflow.Reason `json:"reason"`
-	MessageVI     string          `json:"message_vi"`
-	MessageEN     string          `json:"message_en"`
-	Status        *api.Status     `json:"status"`
-	ClaimedStatus *api.Status     `json:"claimed_status"`
-	Applied       bool            `json:"applied,omitempty"` // mismatches: the action was applied (a correction)
-	// TimeText is Time as the page shows it, so the page's script does no
-	// date formatting of its own.
-	TimeText string `json:"time_text"`
-}
-
 const (
 	feedRejected = "rejected"
 	feedMismatch = "mismatch"
 )
 
-func rejectionItem(r *workflow.Rejection) feedItem {
-	return feedItem{Seq: r.Seq, Kind: feedRejected, Time: r.Time, TimeText: formatTime(r.Time), Dossier: r.Dossier,
+func rejectionItem(r *workflow.Rejection) api.FeedItem {
+	return api.FeedItem{Seq: r.Seq, Kind: feedRejected, Time: r.Time, TimeText: formatTime(r.Time), Dossier: r.Dossier,
 		Agency: r.Agency, Action: r.Action, Source: r.Source, Reason: r.Reason,
 		MessageVI: r.MessageVI(), MessageEN: r.MessageEN(), Status: viewStatus(r.Status), ClaimedStatus: viewStatus(r.ClaimedStatus)}
 }
 
-func mismatchItem(m *workflow.Mismatch) feedItem {
-	return feedItem{Seq: m.Seq, Kind: feedMismatch, Time: m.Time, TimeText: formatTime(m.Time), Dossier: m.Dossier,
+func mismatchItem(m *workflow.Mismatch) api.FeedItem {
+	return api.FeedItem{Seq: m.Seq, Kind: feedMismatch, Time: m.Time, TimeText: formatTime(m.Time), Dossier: m.Dossier,
 		Agency: m.Agency, Action: m.Action, Source: m.Source, Reason: workflow.ReasonStatusMismatch,
 		MessageVI: fmt.Sprintf("%s: báo %s, đúng là %s", workflow.ReasonStatusMismatch.TextVI(), statusName(langVI, m.ClaimedStatus), statusName(langVI, m.Status)),
 		MessageEN: fmt.Sprintf("%s: claimed %s, authoritative %s", workflow.ReasonStatusMismatch.TextEN(), statusName(langEN, m.ClaimedStatus), statusName(langEN, m.Status)),
@@ -148,14 +127,14 @@ type feedFilter struct {
 	reason workflow.Reason
 }
 
-func (f feedFilter) match(it *feedItem) bool {
+func (f feedFilter) match(it *api.FeedItem) bool {
 	return (f.agency == "" || it.Agency == f.agency) && (f.reason == "" || it.Reason == f.reason)
 }
 
 // item reads the record of an outcome from the store: the rejection, or
 // for a correction the mismatch, recorded at its sequence. ok is false
 // when there is none (a rejection the store did not keep).
-func (s *Server) feedOutcome(r *http.Request, o workflow.Outcome) (it feedItem, ok bool, err error) {
+func (s *Server) feedOutcome(r *http.Request, o workflow.Outcome) (it api.FeedItem, ok bool, err error) {
 	if o.Kind == workflow.OutcomeCorrection {
 		list, _, err := s.cfg.Store.Mismatches(r.Context(), workflow.MismatchQuery{Before: o.Seq + 1, Limit: 1})
 		if err != nil || len(list) == 0 || list[0].Seq != o.Seq {
@@ -173,7 +152,7 @@ func (s *Server) feedOutcome(r *http.Request, o workflow.Outcome) (it feedItem, 
 // feedStream answers GET /api/v1/feed?agency=&reason= with a stream of
 // server-sent events: one "problem" event per rejection or status
 // mismatch applied from now on that matches the filters, its data a
-// feedItem in JSON and its id the stream sequence.
+// api.FeedItem in JSON and its id the stream sequence.
 func (s *Server) feedStream(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r.URL.Query(), "agency", "reason")
 	if err != nil {

@@ -225,7 +225,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"Finding", workflow.Finding{}},
 		{"AuditPage", api.AuditPage{}},
 		{"Definition", api.Definition{}},
-		{"FeedItem", feedItem{}},
+		{"FeedItem", api.FeedItem{}},
 		{"Stats", api.Stats{}},
 		{"StatsReport", workflow.Report{}},
 		{"ReconcileReport", api.Reconcile{}},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -231,8 +232,8 @@ const feedScanPages = 20
 // reason, rejections only for another reason. The agency is the store's
 // filter, as on /api/v1/rejections: records whose event named it and
 // records of its dossiers.
-func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]feedItem, error) {
-	var items []feedItem
+func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]api.FeedItem, error) {
+	var items []api.FeedItem
 	if f.reason != workflow.ReasonStatusMismatch {
 		q := workflow.RejectionQuery{Reason: f.reason, Agency: f.agency, Limit: 1000}
 		for range feedScanPages {
@@ -265,7 +266,7 @@ func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]fee
 			q.Before = next
 		}
 	}
-	slices.SortStableFunc(items, func(a, b feedItem) int {
+	slices.SortStableFunc(items, func(a, b api.FeedItem) int {
 		switch {
 		case a.Seq > b.Seq:
 			return -1
@@ -277,7 +278,7 @@ func (s *Server) recentProblems(ctx context.Context, f feedFilter, n int) ([]fee
 	return items[:min(len(items), n)], nil
 }
 
-func countKind(items []feedItem, kind string) int {
+func countKind(items []api.FeedItem, kind string) int {
 	n := 0
 	for i := range items {
 		if items[i].Kind == kind {
@@ -334,7 +335,7 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request) error {
 		Agency  string
 		Reason  workflow.Reason
 		Reasons []workflow.Reason
-		Items   []feedItem
+		Items   []api.FeedItem
 		Stream  string
 	}{f.agency, f.reason, workflow.Reasons(), items, stream}
 	rememberLanguage(w, r, lang)

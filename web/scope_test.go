@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hoso-vn/hoso/api"
 )
 
 // TestScopedUserSeesOnlyTheirAgency walks every dashboard page, every CSV
@@ -146,7 +148,7 @@ func TestScopedUserSeesOnlyTheirAgency(t *testing.T) {
 		f.event(codeXay1+"/4", "return", codeXay1, agencyXay, fixtureStart.AddDate(0, 0, 12), nil),
 		f.event(codeHai+"/4", "return", codeHai, agencyHai, fixtureStart.AddDate(0, 0, 12), nil),
 	)
-	var it feedItem
+	var it api.FeedItem
 	for it.Dossier == "" {
 		select {
 		case l, ok := <-lines:
