@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/hoso-vn/hoso/internal/yamlfile"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -84,32 +78,21 @@ func (c *accessCommand) add(args []string) error {
 	case err != nil:
 		return fmt.Errorf("access add: %w", err)
 	}
-	entries, indent, err := accessEntries(old, *file)
-	if err != nil {
-		return fmt.Errorf("access add: %w", err)
-	}
-	for _, e := range entries {
-		if e.name == *name {
-			return fmt.Errorf("access add: %s already has a user %q (line %d); remove it first to give it a new token", *file, *name, e.first)
-		}
-	}
 	tok, hash, err := web.NewToken()
 	if err != nil {
 		return err
 	}
-	pad := strings.Repeat(" ", indent)
-	entry := fmt.Sprintf("%s- name: %s\n%s  token_sha256: %s\n%s  role: %s\n", pad, yamlScalar(*name), pad, hash, pad, yamlScalar(*role))
+	var list []string
 	if *agencies != "" {
-		var list []string
 		for _, a := range strings.Split(*agencies, ",") {
-			list = append(list, yamlScalar(strings.TrimSpace(a)))
+			list = append(list, strings.TrimSpace(a))
 		}
-		entry += fmt.Sprintf("%s  agencies: [%s]\n", pad, strings.Join(list, ", "))
 	}
-	if len(old) > 0 && old[len(old)-1] != '\n' {
-		old = append(old, '\n')
+	data, err := web.AddAccessUser(old, *file, *name, *role, list, hash)
+	if err == nil {
+		err = replaceFile(*file, data)
 	}
-	if err := replaceAccessFile(*file, append(old, entry...)); err != nil {
+	if err != nil {
 		return fmt.Errorf("access add: %w", err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "added %s (%s) to %s\ntoken: %s\nGive the token to the user; it is printed once and stored nowhere. Send hoso serve SIGHUP to apply.\n", *name, *role, *file, tok)
@@ -132,89 +115,21 @@ func (c *accessCommand) remove(args []string) error {
 	if err != nil {
 		return fmt.Errorf("access remove: %w", err)
 	}
-	entries, _, err := accessEntries(old, *file)
+	data, err := web.RemoveAccessUser(old, *file, name)
+	if err == nil {
+		err = replaceFile(*file, data)
+	}
 	if err != nil {
-		return fmt.Errorf("access remove: %w", err)
-	}
-	i := slices.IndexFunc(entries, func(e accessEntry) bool { return e.name == name })
-	if i < 0 {
-		return fmt.Errorf("access remove: %s has no user %q", *file, name)
-	}
-	if len(entries) == 1 {
-		return fmt.Errorf("access remove: %q is the only user of %s; an access file needs one (add another first)", name, *file)
-	}
-	lines := strings.SplitAfter(string(old), "\n")
-	e := entries[i]
-	kept := append(slices.Clone(lines[:e.first-1]), lines[e.last:]...)
-	if err := replaceAccessFile(*file, []byte(strings.Join(kept, ""))); err != nil {
 		return fmt.Errorf("access remove: %w", err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "removed %s from %s. Send hoso serve SIGHUP to apply: its token is refused from then on.\n", name, *file)
 	return err
 }
 
-// accessEntry is a user of an access file: its name and the lines (from
-// 1) its entry spans.
-type accessEntry struct {
-	name        string
-	first, last int
-}
-
-// accessEntries checks data as an access file and returns its users'
-// entries, and the column their "- " starts at.
-func accessEntries(data []byte, path string) ([]accessEntry, int, error) {
-	if strings.TrimSpace(string(data)) != "users:" { // a new file has no users yet
-		if _, err := web.ParseAccess(bytes.NewReader(data), path); err != nil {
-			return nil, 0, err
-		}
-	}
-	root, err := yamlfile.Decode(data, path)
-	if err != nil {
-		return nil, 0, err
-	}
-	indent := 2
-	var entries []accessEntry
-	for _, users := range yamlfile.Values(root, "users") {
-		if users.Kind != yaml.SequenceNode {
-			continue
-		}
-		for _, item := range users.Content {
-			e := accessEntry{first: item.Line, last: lastLine(item)}
-			if name := yamlfile.Value(item, "name"); name != nil {
-				e.name = name.Value
-			}
-			indent = max(item.Column-3, 0) // item.Column is the first key's, after "- "
-			entries = append(entries, e)
-		}
-	}
-	return entries, indent, nil
-}
-
-// lastLine returns the last line a node or its children are on.
-func lastLine(n *yaml.Node) int {
-	last := n.Line
-	for _, c := range n.Content {
-		last = max(last, lastLine(c))
-	}
-	return last
-}
-
-// yamlScalar quotes s for YAML when it is not a plain scalar.
-func yamlScalar(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
-// replaceAccessFile checks data as an access file and puts it in place of
-// path at once (a temporary file renamed over it), keeping path's mode.
-func replaceAccessFile(path string, data []byte) error {
-	if _, err := web.ParseAccess(bytes.NewReader(data), path); err != nil {
-		return fmt.Errorf("the result would not load, nothing written: %w", err)
-	}
+// replaceFile puts data in place of path at once (a temporary file
+// renamed over it, synced first), keeping path's mode (0600 for a new
+// file).
+func replaceFile(path string, data []byte) error {
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
