@@ -116,7 +116,7 @@ func TestPGPeer(t *testing.T) {
 		}
 	})
 
-	cat, err := DefaultRulesConfig().load()
+	cat, err := shippedCatalog()
 	if err != nil {
 		t.Fatalf("load rules: %v", err)
 	}
@@ -231,7 +231,7 @@ func BenchmarkPGPeer(b *testing.B) {
 			b.Errorf("stop postgres: %v", err)
 		}
 	})
-	cat, err := DefaultRulesConfig().load()
+	cat, err := shippedCatalog()
 	if err != nil {
 		b.Fatalf("load rules: %v", err)
 	}
