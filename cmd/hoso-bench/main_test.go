@@ -40,6 +40,9 @@ func TestBenchCommand(t *testing.T) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
+	if res.Hoso.Path != hoso || res.Hoso.Built || !strings.HasPrefix(res.Hoso.Go, "go1.") {
+		t.Errorf("hoso binary recorded as %+v, want %s, given (not built), with its Go version", res.Hoso, hoso)
+	}
 	if res.NATSSync != "always" {
 		t.Errorf("JetStream fsync %q, want always", res.NATSSync)
 	}

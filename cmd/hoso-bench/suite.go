@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
@@ -38,6 +39,7 @@ type benchCommand struct {
 type benchResults struct {
 	Machine  benchMachine   `json:"machine"`
 	Command  string         `json:"command"`
+	Hoso     benchHoso      `json:"hoso"`
 	Dossiers int            `json:"dossiers"`
 	Events   int            `json:"events"`    // messages in the pre-filled stream
 	Bytes    int            `json:"bytes"`     // their payload bytes
@@ -58,6 +60,36 @@ type benchRate struct {
 	CPU        float64   `json:"cpu_seconds,omitempty"`
 	PeakRSS    int64     `json:"peak_rss_bytes,omitempty"`
 	batchMeans           // of hoso serve, median of runs
+}
+
+// benchHoso says which hoso binary the measures ran, from the build
+// information the go command writes into a binary; what a binary lacks is
+// left out.
+type benchHoso struct {
+	Path     string `json:"path"`
+	Built    bool   `json:"built"`              // by the suite, from the source at hand
+	Go       string `json:"go,omitempty"`       // the Go version it was built with
+	Revision string `json:"revision,omitempty"` // the VCS revision it was built from, 12 digits
+	Modified bool   `json:"modified,omitempty"` // built from a work tree with uncommitted changes
+}
+
+// hosoInfo describes the hoso binary at path.
+func hosoInfo(path string, built bool) benchHoso {
+	h := benchHoso{Path: path, Built: built}
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return h
+	}
+	h.Go = bi.GoVersion
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			h.Revision = s.Value[:12]
+		case s.Key == "vcs.modified":
+			h.Modified = s.Value == "true"
+		}
+	}
+	return h
 }
 
 // benchMachine says where the suite ran.
@@ -108,7 +140,7 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		return nil, err
 	}
 	res := &benchResults{Machine: machine(), Dossiers: cfg.Dossiers, Events: len(msgs), Bytes: size, NATSSync: "every 2m",
-		Command: "hoso-bench " + strings.Join(benchArgs(cfg), " ")}
+		Command: "hoso-bench " + strings.Join(benchArgs(cfg), " "), Hoso: hosoInfo(hoso, cfg.Hoso == "")}
 	if cfg.SyncAlways {
 		res.NATSSync = "always"
 	}
