@@ -81,7 +81,6 @@ Usage:
   hoso backup [-o FILE]           take a hot backup of a running server's store
   hoso restore FILE               put a backup in place of the store (serve stopped)
   hoso rebuild [flags]            apply the event stream into a fresh store, print its state hash
-  hoso bench [flags]              run the performance suite of docs/performance.md: table, JSON and chart
   hoso access add|remove          add or remove a user of the access file (serve --access)
 
 Run "hoso COMMAND -h" for the flags of a command.
@@ -127,8 +126,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &restoreCommand{env: e}
 	case "rebuild":
 		cmd = &rebuildCommand{env: e}
-	case "bench":
-		cmd = &benchCommand{env: e}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -312,6 +312,14 @@ func summary(t *simulate.Truth) string {
 	return b.String()
 }
 
+// perSecond returns n per d, in events/s.
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
 // commas formats n with thousands separators: 30512 → "30,512".
 func commas(n int) string {
 	s := strconv.Itoa(n)

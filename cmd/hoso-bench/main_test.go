@@ -6,28 +6,30 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
-	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
 // TestBenchCommand runs the whole suite small: serve and rebuild as child
-// processes (this test binary, see TestMain), on a real JetStream server,
-// and checks what it wrote.
+// processes (the hoso binary built once, see hosoBinary), on a real
+// JetStream server, and checks what it wrote.
 func TestBenchCommand(t *testing.T) {
-	t.Setenv("HOSO_TEST_MAIN", "1") // the children re-run this binary as hoso
+	hoso := hosoBinary(t)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	args := []string{"bench", "--dossiers", "150", "--runs", "2", "--naive-events", "60",
+	args := []string{"--dossiers", "150", "--runs", "2", "--naive-events", "60",
 		"--loads", "300,600", "--load-duration", "1s", "--scale", "1000",
-		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--nats-sync", "always", "--out", out, "--work-dir", t.TempDir()}
-	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &stdout, &stderr); err != nil {
-		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
+		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--nats-sync", "always", "--out", out, "--work-dir", t.TempDir(),
+		"--hoso", hoso}
+	if err := run(context.Background(), args, noEnv, &stdout, &stderr); err != nil {
+		t.Fatalf("hoso-bench: %v\nstderr:\n%s", err, stderr.String())
 	}
 
 	data, err := os.ReadFile(filepath.Join(out, "results.json"))
@@ -37,6 +39,9 @@ func TestBenchCommand(t *testing.T) {
 	var res benchResults
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
+	}
+	if res.Hoso.Path != hoso || res.Hoso.Built || !strings.HasPrefix(res.Hoso.Go, "go1.") {
+		t.Errorf("hoso binary recorded as %+v, want %s, given (not built), with its Go version", res.Hoso, hoso)
 	}
 	if res.NATSSync != "always" {
 		t.Errorf("JetStream fsync %q, want always", res.NATSSync)
@@ -176,66 +181,65 @@ func TestBenchFlags(t *testing.T) {
 		{"--scale", "10"},
 		{"--nats-sync", "sometimes"},
 		{"--load-duration", "0s"},
+		{"--hoso", filepath.Join(t.TempDir(), "none")},
+		{"--hoso", t.TempDir()},
 		{"extra"},
 	} {
 		var stderr bytes.Buffer
-		err := run(context.Background(), append([]string{"bench", "--out", t.TempDir()}, args...), noEnv, strings.NewReader(""), io.Discard, &stderr)
+		err := run(context.Background(), append([]string{"--out", t.TempDir()}, args...), noEnv, io.Discard, &stderr)
 		if err == nil {
-			t.Errorf("bench %v: no error", args)
+			t.Errorf("hoso-bench %v: no error", args)
 		}
 	}
 }
 
-// TestScaleStream checks the synthetic stream of the large store: every
-// dossier gets its ten steps, in order, also when the last group of
-// dossiers in flight is partial.
-func TestScaleStream(t *testing.T) {
-	s := &scaleStream{dossiers: 7, window: 3}
-	steps := map[string][]string{}
-	n := 0
-	for {
-		envs := s.next(4)
-		if len(envs) == 0 {
-			break
-		}
-		for _, e := range envs {
-			steps[e.Event.Dossier] = append(steps[e.Event.Dossier], e.Event.Action)
-			n++
-		}
-	}
-	if n != s.total() || len(steps) != 7 {
-		t.Fatalf("%d events of %d dossiers, want %d of 7", n, len(steps), s.total())
-	}
-	for code, got := range steps {
-		for i, st := range scaleSteps {
-			if i >= len(got) || got[i] != st.action {
-				t.Fatalf("%s: steps %v", code, got)
-			}
-		}
+// TestBenchWithoutGo checks that, without --hoso and without a go command
+// to build hoso with, the suite stops before it runs and says to pass
+// --hoso.
+func TestBenchWithoutGo(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := run(context.Background(), []string{"--out", t.TempDir()}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--hoso PATH") {
+		t.Errorf("hoso-bench without go = %v, want an error saying to pass --hoso PATH", err)
 	}
 }
 
-// TestSetGC checks serve's garbage-collector settings: applied when the
-// environment sets none, left alone when it does.
-func TestSetGC(t *testing.T) {
-	oldPercent := debug.SetGCPercent(100)
-	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
-	defer func() {
-		debug.SetGCPercent(oldPercent)
-		debug.SetMemoryLimit(oldLimit)
-	}()
-	setGC(noEnv)
-	if p := debug.SetGCPercent(100); p != serveGCPercent {
-		t.Errorf("GC percent %d, want %d", p, serveGCPercent)
+// hosoBinary returns the hoso binary the suite runs in tests, built once
+// by the first test that needs it (go test puts the go command first in
+// PATH) into a directory TestMain removes.
+func hosoBinary(t *testing.T) string {
+	t.Helper()
+	hoso.once.Do(func() {
+		hoso.path = filepath.Join(hoso.dir, "hoso")
+		out, err := exec.Command("go", "build", "-o", hoso.path, hosoPackage).CombinedOutput()
+		if err != nil {
+			hoso.err = fmt.Errorf("go build %s: %w\n%s", hosoPackage, err, out)
+		}
+	})
+	if hoso.err != nil {
+		t.Fatal(hoso.err)
 	}
-	if l := debug.SetMemoryLimit(math.MaxInt64); l != serveMemoryLimit {
-		t.Errorf("memory limit %d, want %d", l, serveMemoryLimit)
-	}
-	setGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
-	if p := debug.SetGCPercent(100); p != 100 {
-		t.Errorf("GC percent %d with GOGC set, want it left at 100", p)
-	}
-	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
-		t.Errorf("memory limit %d with GOMEMLIMIT set, want it left alone", l)
-	}
+	return hoso.path
 }
+
+// hoso is the hoso binary of the tests (hosoBinary).
+var hoso struct {
+	once sync.Once
+	dir  string // made by TestMain
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hoso-bench-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hoso.dir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func noEnv(string) string { return "" }

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -211,7 +213,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 
 	// serve on the store, with a NATS server whose event stream is
 	// empty: the store is past it.
-	addr, err := FreeAddr()
+	addr, err := freeAddr()
 	if err != nil {
 		return res, err
 	}
@@ -221,10 +223,10 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 		return res, err
 	}
 	defer p.kill()
-	api := apiClient{base: "http://" + addr}
+	cl := apiClient{base: "http://" + addr}
 	if err := p.waitFor(ctx, time.Minute, "HTTP API", func() bool {
 		var health json.RawMessage
-		return api.get(ctx, "/healthz", &health) == nil
+		return cl.get(ctx, "/healthz", &health) == nil
 	}); err != nil {
 		return res, err
 	}
@@ -236,7 +238,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 		code := s.code(pick.IntN(dossiers))
 		t := time.Now()
 		var d json.RawMessage
-		if err := api.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &d); err != nil {
+		if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &d); err != nil {
 			return res, fmt.Errorf("lookup %s: %w", code, err)
 		}
 		lookups[i] = time.Since(t)
@@ -248,12 +250,8 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	stats := make([]time.Duration, res.StatsQueries)
 	for i := range stats {
 		t := time.Now()
-		var doc struct {
-			Total struct {
-				Received int `json:"received"`
-			} `json:"total"`
-		}
-		if err := api.get(ctx, "/api/v1/stats?from=2026&to=2026", &doc); err != nil {
+		var doc api.Stats
+		if err := cl.get(ctx, "/api/v1/stats?from=2026&to=2026", &doc); err != nil {
 			return res, fmt.Errorf("stats: %w", err)
 		}
 		stats[i] = time.Since(t)
@@ -267,7 +265,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	}
 	res.RSS, res.RSSAnon = mem[0], mem[1]
 
-	if res.Verified, res.VerifyTook, err = verifyAll(ctx, api); err != nil {
+	if res.Verified, res.VerifyTook, err = verifyAll(ctx, cl); err != nil {
 		return res, err
 	}
 	if res.Verified != dossiers {
@@ -280,7 +278,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	}
 	res.RSSVerified, res.RSSAnonVerified = mem[0], mem[1]
 	var again int
-	if again, res.VerifyWarmTook, err = verifyAll(ctx, api); err != nil {
+	if again, res.VerifyWarmTook, err = verifyAll(ctx, cl); err != nil {
 		return res, err
 	}
 	if again != dossiers {
@@ -296,38 +294,71 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 // verifyAll verifies every chain through the API, a page of 1,000
 // dossiers at a time, and returns how many dossiers it checked and how long
 // it took. A broken chain is an error.
-func verifyAll(ctx context.Context, api apiClient) (int, time.Duration, error) {
+func verifyAll(ctx context.Context, cl apiClient) (int, time.Duration, error) {
 	t := time.Now()
 	checked := 0
 	cursor := ""
 	for {
-		var page struct {
-			Items   []json.RawMessage `json:"items"`
-			Checked int               `json:"checked"`
-			Next    string            `json:"next_cursor"`
-		}
-		if err := api.get(ctx, "/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
+		var page api.AuditPage
+		if err := cl.get(ctx, "/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
 			return checked, 0, fmt.Errorf("audit verify: %w", err)
 		}
 		if len(page.Items) > 0 {
 			return checked, 0, fmt.Errorf("audit verify: %d broken chains", len(page.Items))
 		}
 		checked += page.Checked
-		if page.Next == "" {
+		if page.NextCursor == "" {
 			return checked, time.Since(t), nil
 		}
-		cursor = page.Next
+		cursor = page.NextCursor
 	}
 }
 
-// FreeAddr returns a loopback address with a port free a moment ago.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// apiClient reads hoso's JSON API.
+type apiClient struct {
+	base string // the server's URL, http://host:port
+}
+
+// get GETs path and decodes the JSON answer into v; an answer other than
+// 200 OK is an error with the API's code and message.
+func (c apiClient) get(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return "", err
+		return fmt.Errorf("request %s: %w", path, err)
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e api.ErrorResponse
+		_ = json.Unmarshal(body, &e)
+		return fmt.Errorf("%s: %s (%s, HTTP %d)", path, e.Error.Message, e.Error.Code, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // dropCache asks the kernel to drop the file's pages from the page cache

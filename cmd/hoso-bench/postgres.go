@@ -1,6 +1,6 @@
 package main
 
-// The PostgreSQL peer of hoso bench: what one-stop-shop software does today
+// The PostgreSQL peer of hoso-bench: what one-stop-shop software does today
 // with a relational database, so that hoso's figures have something to be
 // compared with. A dossier is a row with a status column; a table lists the
 // legal transitions; each event is one transaction that locks the dossier's
@@ -35,6 +35,37 @@ import (
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/workflow"
 )
+
+// postgres runs the PostgreSQL peer at each client count, on the first
+// cfg.PGEvents events of the stream, cfg.Runs times each.
+func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string, cat *workflow.Catalog, items []simulate.Item) ([]benchRate, error) {
+	dsn := cfg.Postgres
+	if dsn == "start" {
+		d, stop, err := startPostgres(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		dsn = d
+	}
+	items = items[:min(len(items), cfg.PGEvents)]
+	var rates []benchRate
+	for _, clients := range cfg.PGClients {
+		r := benchRate{Name: fmt.Sprintf("postgres-%d", clients),
+			What: fmt.Sprintf("PostgreSQL 15, %d client(s): status column, transition table, audit row, one transaction per event", clients)}
+		for run := range cfg.Runs {
+			pr, err := runPGPeer(ctx, dsn, cat, items, clients)
+			if err != nil {
+				return nil, fmt.Errorf("%d clients: %w", clients, err)
+			}
+			r.Events = pr.Events
+			r.Runs = append(r.Runs, pr.PerSecond())
+			c.logf("run %d: postgres, %d clients: %s events/s", run+1, clients, commas(int(r.Runs[run])))
+		}
+		rates = append(rates, r.done())
+	}
+	return rates, nil
+}
 
 // pgPeerResult is what one run of the PostgreSQL peer measured.
 type pgPeerResult struct {

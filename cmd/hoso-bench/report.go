@@ -1,50 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/hoso-vn/hoso/simulate"
-	"github.com/hoso-vn/hoso/workflow"
 )
-
-// postgres runs the PostgreSQL peer at each client count, on the first
-// cfg.PGEvents events of the stream, cfg.Runs times each.
-func (c *benchCommand) postgres(ctx context.Context, cfg benchConfig, dir string, cat *workflow.Catalog, items []simulate.Item) ([]benchRate, error) {
-	dsn := cfg.Postgres
-	if dsn == "start" {
-		d, stop, err := startPostgres(ctx, dir)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
-		dsn = d
-	}
-	items = items[:min(len(items), cfg.PGEvents)]
-	var rates []benchRate
-	for _, clients := range cfg.PGClients {
-		r := benchRate{Name: fmt.Sprintf("postgres-%d", clients),
-			What: fmt.Sprintf("PostgreSQL 15, %d client(s): status column, transition table, audit row, one transaction per event", clients)}
-		for run := range cfg.Runs {
-			pr, err := runPGPeer(ctx, dsn, cat, items, clients)
-			if err != nil {
-				return nil, fmt.Errorf("%d clients: %w", clients, err)
-			}
-			r.Events = pr.Events
-			r.Runs = append(r.Runs, pr.PerSecond())
-			c.logf("run %d: postgres, %d clients: %s events/s", run+1, clients, commas(int(r.Runs[run])))
-		}
-		rates = append(rates, r.done())
-	}
-	return rates, nil
-}
 
 // rate returns the measure named name, or nil.
 func (r *benchResults) rate(name string) *benchRate {
@@ -148,6 +114,22 @@ func mb(b int64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%d MB", (b+1<<19)>>20)
+}
+
+// commas formats n with thousands separators: 30512 → "30,512".
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + commas(-n)
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // header says what ran where, in one line.
