@@ -103,33 +103,13 @@ func (h *benchNATS) publishAll(ctx context.Context, msgs []benchMessage) error {
 		return err
 	}
 	first := info.State.LastSeq + 1
-	futures := make([]jetstream.PubAckFuture, 0, publishWindow)
-	check := func() error {
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return err
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		futures = futures[:0]
-		return nil
-	}
+	p := events.NewAsyncPublisher(h.js, publishWindow, time.Minute)
 	for _, m := range msgs {
-		if len(futures) == cap(futures) {
-			if err := check(); err != nil {
-				return err
-			}
-		}
-		f, err := h.js.PublishMsgAsync(benchMsg(m), jetstream.WithStallWait(time.Minute))
-		if err != nil {
+		if err := p.Publish(ctx, benchMsg(m), jetstream.WithStallWait(time.Minute)); err != nil {
 			return err
 		}
-		futures = append(futures, f)
 	}
-	if err := check(); err != nil {
+	if err := p.Flush(ctx); err != nil {
 		return err
 	}
 	info, err = st.Info(ctx)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,7 +150,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		}
 	}
 
-	p := &publisher{js: js, out: c.stderr, total: len(items), began: time.Now()}
+	p := &publisher{pub: events.NewAsyncPublisher(js, simWindow, simAckTimeout), out: c.stderr, total: len(items), began: time.Now()}
 	p.last = p.began
 	var simStart time.Time
 	if len(items) > 0 {
@@ -161,11 +160,11 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		if opt.speed > 0 {
 			due := p.began.Add(time.Duration(float64(it.Time.Sub(simStart)) / opt.speed))
 			if err := p.sleepUntil(ctx, due); err != nil {
-				return p.interrupted(err)
+				return p.failed(ctx, err)
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return p.interrupted(err)
+			return p.failed(ctx, err)
 		}
 		data, err := payload(it)
 		if err != nil {
@@ -175,71 +174,39 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		if it.MsgID != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, it.MsgID)
 		}
-		f, err := js.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("simulate: publish item %d to %s: %w", i, it.Subject, err)
-		}
-		p.pending = append(p.pending, f)
-		if len(p.pending) >= simWindow {
-			if err := p.await(ctx, simWindow/2); err != nil {
-				return err
-			}
+		if err := p.pub.Publish(ctx, msg); err != nil {
+			return p.failed(ctx, err)
 		}
 		p.progress()
 	}
-	if err := p.await(ctx, len(p.pending)); err != nil {
-		return err
+	if err := p.pub.Flush(ctx); err != nil {
+		return p.failed(ctx, err)
 	}
+	acked, dropped := p.pub.Acked(), p.pub.Dropped()
 	elapsed := time.Since(p.began)
-	fmt.Fprintf(c.stderr, "published %s events in %s (%s/s)\n", commas(p.acked), elapsed.Round(time.Millisecond), commas(int(perSecond(p.acked, elapsed))))
-	if p.dropped > 0 {
-		fmt.Fprintf(c.stderr, "JetStream dropped %s events as repeats of events published in the last minutes: was this seed published already? hoso saw them once\n", commas(p.dropped))
+	fmt.Fprintf(c.stderr, "published %s events in %s (%s/s)\n", commas(acked), elapsed.Round(time.Millisecond), commas(int(perSecond(acked, elapsed))))
+	if dropped > 0 {
+		fmt.Fprintf(c.stderr, "JetStream dropped %s events as repeats of events published in the last minutes: was this seed published already? hoso saw them once\n", commas(dropped))
 	}
 	fmt.Fprint(c.stderr, summary(truth))
 	return nil
 }
 
-// publisher tracks the acknowledgements of one publication.
+// publisher is one publication's progress.
 type publisher struct {
-	js      jetstream.JetStream
-	out     io.Writer
-	pending []jetstream.PubAckFuture // in publication order
-	total   int
-	acked   int
-	dropped int // acknowledged as duplicates: JetStream kept the first copy
-	began   time.Time
-	last    time.Time // of the last progress line
-}
-
-// await waits for the acknowledgements of the n oldest pending publishes.
-func (p *publisher) await(ctx context.Context, n int) error {
-	timer := time.NewTimer(simAckTimeout)
-	defer timer.Stop()
-	for _, f := range p.pending[:n] {
-		timer.Reset(simAckTimeout)
-		select {
-		case ack := <-f.Ok():
-			p.acked++
-			if ack.Duplicate {
-				p.dropped++
-			}
-		case err := <-f.Err():
-			return fmt.Errorf("simulate: publish to %s: %w", f.Msg().Subject, err)
-		case <-timer.C:
-			return fmt.Errorf("simulate: no acknowledgement from JetStream within %s for %s", simAckTimeout, f.Msg().Subject)
-		case <-ctx.Done():
-			return p.interrupted(ctx.Err())
-		}
-	}
-	p.pending = slices.Delete(p.pending, 0, n)
-	return nil
+	pub   *events.AsyncPublisher
+	out   io.Writer
+	total int
+	began time.Time
+	last  time.Time // of the last progress line
 }
 
 // progress prints a progress line every simProgressEach.
 func (p *publisher) progress() {
 	if now := time.Now(); now.Sub(p.last) >= simProgressEach {
 		p.last = now
-		fmt.Fprintf(p.out, "published %s/%s events (%s/s)\n", commas(p.acked), commas(p.total), commas(int(perSecond(p.acked, now.Sub(p.began)))))
+		acked := p.pub.Acked()
+		fmt.Fprintf(p.out, "published %s/%s events (%s/s)\n", commas(acked), commas(p.total), commas(int(perSecond(acked, now.Sub(p.began)))))
 	}
 }
 
@@ -257,31 +224,18 @@ func (p *publisher) sleepUntil(ctx context.Context, t time.Time) error {
 			return ctx.Err()
 		case <-timer.C:
 		}
-		p.collect()
+		p.pub.Collect()
 		p.progress()
 	}
 }
 
-// collect counts the acknowledgements that have arrived, without waiting.
-func (p *publisher) collect() {
-	n := 0
-loop:
-	for ; n < len(p.pending); n++ {
-		select {
-		case ack := <-p.pending[n].Ok():
-			p.acked++
-			if ack.Duplicate {
-				p.dropped++
-			}
-		default:
-			break loop
-		}
+// failed is the error of a publication that stopped: interrupted (ctx
+// ended), or refused by JetStream.
+func (p *publisher) failed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("simulate: stopped after %s of %s events were acknowledged: %w", commas(p.pub.Acked()), commas(p.total), err)
 	}
-	p.pending = slices.Delete(p.pending, 0, n)
-}
-
-func (p *publisher) interrupted(err error) error {
-	return fmt.Errorf("simulate: stopped after %s of %s events were acknowledged: %w", commas(p.acked), commas(p.total), err)
+	return fmt.Errorf("simulate: %w", err)
 }
 
 // summary says in a few lines what hoso must report once it has applied
