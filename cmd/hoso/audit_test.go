@@ -158,14 +158,14 @@ func TestOutcomeReceipt(t *testing.T) {
 func TestAuditProgress(t *testing.T) {
 	var out bytes.Buffer
 	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
-	p := auditProgress{w: &out, interval: 2 * time.Second, now: func() time.Time { return now }}
-	p.page(1000, 10000, false)
+	p := progress{w: &out, interval: 2 * time.Second, line: auditLine, now: func() time.Time { return now }}
+	p.report(1000, 10000, false)
 	now = now.Add(time.Second)
-	p.page(2000, 10000, false) // within the interval: silent
+	p.report(2000, 10000, false) // within the interval: silent
 	now = now.Add(time.Second)
-	p.page(3000, 10000, false) // 2,000 dossiers in 2 s: 7,000 left take 7 s
+	p.report(3000, 10000, false) // 2,000 dossiers in 2 s: 7,000 left take 7 s
 	now = now.Add(time.Second)
-	p.page(10001, 10000, true) // the store grew during the audit
+	p.report(10001, 10000, true) // the store grew during the audit
 	want := "đã kiểm tra 1000/10000 hồ sơ (10%)\n" +
 		"đã kiểm tra 3000/10000 hồ sơ (30%), còn khoảng 7s\n" +
 		"đã kiểm tra 10001/10001 hồ sơ (100%)\n"

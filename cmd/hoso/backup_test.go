@@ -22,6 +22,7 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
@@ -143,10 +144,17 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("restore while serving = %v, want store.ErrLocked\n%s", err, out)
 	}
 
-	// A rebuild of the whole stream equals the live store.
-	out, err = hosoRun(t, "rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "rebuilt"))
+	// A rebuild of the whole stream equals the live store, and says how
+	// far it has come on stderr.
+	var rebuildOut, rebuildErr bytes.Buffer
+	err = run(context.Background(), []string{"rebuild", "--nats-url", natsURL, "--data-dir", filepath.Join(dir, "rebuilt")},
+		noEnv, strings.NewReader(""), &rebuildOut, &rebuildErr)
+	out = rebuildOut.String()
 	if err != nil {
-		t.Fatalf("rebuild: %v\n%s", err, out)
+		t.Fatalf("rebuild: %v\n%s%s", err, out, rebuildErr.String())
+	}
+	if m := regexp.MustCompile(`(?m)^rebuild: (\d+)/(\d+) stream sequences \(100%\)\n\z`).FindStringSubmatch(rebuildErr.String()); m == nil || m[1] != m[2] || m[1] != strconv.FormatUint(live.AppliedSeq, 10) {
+		t.Errorf("rebuild's progress on stderr:\n%s\nwant it to end with %d/%d stream sequences (100%%)", rebuildErr.String(), live.AppliedSeq, live.AppliedSeq)
 	}
 	if got := printedHash(t, out); got != live.StateHash {
 		t.Fatalf("rebuild has state hash %s, the live store %s", got, live.StateHash)
@@ -203,13 +211,13 @@ func BenchmarkRebuild(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		n, err := replay(context.Background(), js, db, uint64(sc.Stored()), 8192)
+		p, err := events.Replay(context.Background(), js, db, events.ReplayConfig{ToSeq: uint64(sc.Stored()), MaxBatch: 8192})
 		took += time.Since(start).Seconds()
 		db.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
-		applied += float64(n)
+		applied += float64(p.Messages)
 	}
 	b.ReportMetric(applied/took, "events/s")
 }

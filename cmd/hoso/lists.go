@@ -234,41 +234,13 @@ type auditResult struct {
 	Store   []api.Finding     `json:"store"`  // what is wrong in the store as a whole
 }
 
-// auditProgress reports on stderr how far a whole-store audit has come
-// and, once a page after the first (which also checks the whole store)
-// has been verified, the time left at the rate since then.
-type auditProgress struct {
-	w        io.Writer
-	start    time.Time // the end of the first page
-	atStart  int       // dossiers checked by then
-	last     time.Time // of the last report
-	interval time.Duration
-	now      func() time.Time // nil is time.Now
-}
-
-// page reports checked of total dossiers after a page; done says it was
-// the last. It writes at most one line per interval, and always the first
-// and last.
-func (p *auditProgress) page(checked, total int, done bool) {
-	now := time.Now()
-	if p.now != nil {
-		now = p.now()
+// auditLine is a progress line of a whole-store audit.
+func auditLine(checked, total int, left time.Duration) string {
+	line := fmt.Sprintf("đã kiểm tra %d/%d hồ sơ (%d%%)", checked, total, percent(checked, total))
+	if left > 0 {
+		line += fmt.Sprintf(", còn khoảng %s", left)
 	}
-	first := p.start.IsZero()
-	if first {
-		p.start, p.atStart = now, checked
-	}
-	if !first && !done && now.Sub(p.last) < p.interval {
-		return
-	}
-	p.last = now
-	total = max(total, checked) // dossiers applied during the audit
-	line := fmt.Sprintf("đã kiểm tra %d/%d hồ sơ (%d%%)", checked, total, checked*100/max(total, 1))
-	if rate := float64(checked-p.atStart) / now.Sub(p.start).Seconds(); !first && !done && rate > 0 {
-		left := time.Duration(float64(total-checked) / rate * float64(time.Second))
-		line += fmt.Sprintf(", còn khoảng %s", left.Round(time.Second))
-	}
-	fmt.Fprintln(p.w, line)
+	return line
 }
 
 func (c *auditCommand) Run(ctx context.Context, args []string) error {
@@ -311,7 +283,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 		}
 	} else {
 		v := url.Values{"limit": {strconv.Itoa(*limit)}}
-		progress := auditProgress{w: c.stderr, interval: 2 * time.Second}
+		progress := progress{w: c.stderr, interval: progressEvery, line: auditLine}
 		for {
 			var p api.AuditPage
 			if err := cl.get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
@@ -330,7 +302,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 				}
 				res.Broken = append(res.Broken, rep)
 			}
-			progress.page(res.Checked, p.Total, p.NextCursor == "")
+			progress.report(res.Checked, p.Total, p.NextCursor == "")
 			if p.NextCursor == "" {
 				break
 			}
