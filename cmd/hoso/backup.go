@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
-
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
@@ -87,7 +84,7 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := store.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "backup %s: %d bytes, applied sequence %d, state hash %s\n", path, fi.Size, fi.AppliedSeq, fi.StateHash)
@@ -113,7 +110,7 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("restore: the backup is unusable: %w", err)
 	}
 	live := filepath.Join(*dataDir, engine.StoreFile)
-	kept, err := replaceStore(live, pos[0], "before-restore", true)
+	kept, err := store.Replace(live, pos[0], "before-restore", true)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -122,89 +119,5 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "restored %s to %s: applied sequence %d, state hash %s\n", pos[0], live, fi.AppliedSeq, fi.StateHash)
 	fmt.Fprintf(c.stdout, "hoso serve resumes from stream sequence %d; the stream HOSO_EVENTS must still hold it\n", fi.AppliedSeq+1)
-	return nil
-}
-
-// replaceStore puts src in place of the store file live, which no process
-// may hold, and keeps the file it replaces as live.<what>-<UTC time>,
-// returning that name ("" when there was none). It copies src when copy
-// is set (src is a backup the operator keeps) and renames it otherwise.
-func replaceStore(live, src, what string, copy bool) (kept string, err error) {
-	if err := checkUnlocked(live); err != nil {
-		return "", err
-	}
-	dir := filepath.Dir(live)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", err
-	}
-	next := src
-	if copy {
-		next = live + ".restoring"
-		if err := copyFile(next, src); err != nil {
-			os.Remove(next)
-			return "", fmt.Errorf("copy %s: %w", src, err)
-		}
-	}
-	if _, err := os.Stat(live); err == nil {
-		kept = live + "." + what + "-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(live, kept); err != nil {
-			return "", err
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	if err := os.Rename(next, live); err != nil {
-		return kept, err
-	}
-	return kept, syncDir(dir)
-}
-
-// checkUnlocked returns store.ErrLocked when a process (a running
-// `hoso serve`) holds the store file. A missing or unreadable file is no
-// obstacle: it is about to be replaced.
-func checkUnlocked(path string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: store.DefaultTimeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("%s: %w; stop hoso serve first", path, store.ErrLocked)
-	}
-	if err == nil {
-		b.Close()
-	}
-	return nil
-}
-
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
 	return nil
 }

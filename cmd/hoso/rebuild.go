@@ -9,6 +9,7 @@ import (
 
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/store"
 )
 
 // rebuildCommand applies the stream HOSO_EVENTS from its first message
@@ -53,7 +54,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	path := res.Path
 	if *replace {
 		live := filepath.Join(*dataDir, engine.StoreFile)
-		kept, err := replaceStore(live, path, "before-rebuild", false)
+		kept, err := store.Replace(live, path, "before-rebuild", false)
 		if err != nil {
 			return fmt.Errorf("rebuild: replace %s: %w", live, err)
 		}
