@@ -3,12 +3,9 @@ package engine
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,36 +16,6 @@ import (
 
 // defaultCheckpointInterval is Config.CheckpointInterval's default.
 const defaultCheckpointInterval = 10 * time.Minute
-
-// LoadCheckpointKey reads an ed25519 private key in PEM (PKCS#8, as
-// `openssl genpkey -algorithm ed25519` and `hoso checkpoint keygen` write
-// it), refusing a file that group or others may read or write.
-func LoadCheckpointKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key: %w", err)
-	}
-	if m := fi.Mode().Perm(); m&0o077 != 0 {
-		return nil, fmt.Errorf("checkpoint key %s: mode %04o lets group or others read or write it; chmod 600 it", path, m)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("checkpoint key %s: not a PEM \"PRIVATE KEY\" (PKCS#8) block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("checkpoint key %s: a %T, not an ed25519 key", path, k)
-	}
-	return key, nil
-}
 
 // CheckpointsOff is logged once by an engine that publishes no checkpoint.
 const CheckpointsOff = "checkpoints off: no signed checkpoint anchors the store outside its file"
@@ -65,7 +32,7 @@ func newCheckpoints(ctx context.Context, cfg Config, js jetstream.JetStream, db 
 		log.Warn(CheckpointsOff, "reason", "--checkpoint-interval 0")
 		return nil, nil
 	}
-	key, err := LoadCheckpointKey(cfg.CheckpointKey)
+	key, err := events.LoadCheckpointKey(cfg.CheckpointKey)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +54,7 @@ func checkCheckpointKey(cfg Config, w io.Writer) error {
 		fmt.Fprintln(w, "checkpoints: off (give --checkpoint-key and a --checkpoint-interval)")
 		return nil
 	}
-	key, err := LoadCheckpointKey(cfg.CheckpointKey)
+	key, err := events.LoadCheckpointKey(cfg.CheckpointKey)
 	if err != nil {
 		return err
 	}

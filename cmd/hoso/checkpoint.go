@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -46,54 +41,14 @@ func (c *checkpointCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stderr, "hoso checkpoint keygen: give the key file with -o FILE, and nothing else")
 		return flag.ErrHelp
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return fmt.Errorf("checkpoint keygen: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return fmt.Errorf("checkpoint keygen: %w", err)
-	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("checkpoint keygen: %w", err)
-	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint keygen: write %s: %w", *out, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("checkpoint keygen: write %s: %w", *out, err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	pub, err := events.GenerateCheckpointKey(*out)
 	if err != nil {
 		return fmt.Errorf("checkpoint keygen: %w", err)
 	}
 	fmt.Fprintf(c.stderr, "private key written to %s (give it to hoso serve --checkpoint-key; keep it off the data directory and its backups)\n", *out)
 	fmt.Fprintf(c.stderr, "public key, for hoso audit verify --public-key (key id %s):\n", events.KeyID(pub))
-	return pem.Encode(c.stdout, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-}
-
-// loadPublicKey reads an ed25519 public key in PEM (PKIX "PUBLIC KEY", as
-// `hoso checkpoint keygen` prints it and `openssl pkey -pubout` writes it).
-func loadPublicKey(path string) (ed25519.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("public key %s: not a PEM \"PUBLIC KEY\" block", path)
-	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", path, err)
-	}
-	pub, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("public key %s: a %T, not an ed25519 key", path, k)
-	}
-	return pub, nil
+	_, err = c.stdout.Write(events.PublicKeyPEM(pub))
+	return err
 }
 
 // checkpointFlags are the flags of `hoso audit verify --public-key`.
@@ -155,7 +110,7 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		fmt.Fprintln(c.stderr, "hoso audit verify --public-key: checks the whole store against its checkpoints; give no dossier code")
 		return flag.ErrHelp
 	}
-	pub, err := loadPublicKey(*f.publicKey)
+	pub, err := events.LoadCheckpointPublicKey(*f.publicKey)
 	if err != nil {
 		return err
 	}

@@ -251,7 +251,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 
 	// A checkpoint signed by the key, of a sequence the store has not
 	// applied (a store rolled back behind its checkpoints).
-	key, err := engine.LoadCheckpointKey(keyPath)
+	key, err := events.LoadCheckpointKey(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func chainPasses(t *testing.T, path, code string) {
 func TestServeCheckpointKey(t *testing.T) {
 	dir := t.TempDir()
 	keyPath, pubPath := keygen(t, dir)
-	pub, err := loadPublicKey(pubPath)
+	pub, err := events.LoadCheckpointPublicKey(pubPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestCheckpointAtShutdown(t *testing.T) {
 	in = startServe(t, dir, flags...)
 	in.Stop(t)
 	cps := checkpointsIn(t, js)
-	pub, err := loadPublicKey(pubPath)
+	pub, err := events.LoadCheckpointPublicKey(pubPath)
 	if err != nil {
 		t.Fatal(err)
 	}
