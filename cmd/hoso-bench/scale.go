@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -223,10 +221,10 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 		return res, err
 	}
 	defer p.kill()
-	cl := apiClient{base: "http://" + addr}
+	cl := &api.Client{BaseURL: "http://" + addr}
 	if err := p.waitFor(ctx, time.Minute, "HTTP API", func() bool {
 		var health json.RawMessage
-		return cl.get(ctx, "/healthz", &health) == nil
+		return cl.Get(ctx, "/healthz", &health) == nil
 	}); err != nil {
 		return res, err
 	}
@@ -238,7 +236,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 		code := s.code(pick.IntN(dossiers))
 		t := time.Now()
 		var d json.RawMessage
-		if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &d); err != nil {
+		if err := cl.Get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &d); err != nil {
 			return res, fmt.Errorf("lookup %s: %w", code, err)
 		}
 		lookups[i] = time.Since(t)
@@ -251,7 +249,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	for i := range stats {
 		t := time.Now()
 		var doc api.Stats
-		if err := cl.get(ctx, "/api/v1/stats?from=2026&to=2026", &doc); err != nil {
+		if err := cl.Get(ctx, "/api/v1/stats?from=2026&to=2026", &doc); err != nil {
 			return res, fmt.Errorf("stats: %w", err)
 		}
 		stats[i] = time.Since(t)
@@ -294,13 +292,13 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 // verifyAll verifies every chain through the API, a page of 1,000
 // dossiers at a time, and returns how many dossiers it checked and how long
 // it took. A broken chain is an error.
-func verifyAll(ctx context.Context, cl apiClient) (int, time.Duration, error) {
+func verifyAll(ctx context.Context, cl *api.Client) (int, time.Duration, error) {
 	t := time.Now()
 	checked := 0
 	cursor := ""
 	for {
 		var page api.AuditPage
-		if err := cl.get(ctx, "/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
+		if err := cl.Get(ctx, "/api/v1/audit/verify?limit=1000&cursor="+url.QueryEscape(cursor), &page); err != nil {
 			return checked, 0, fmt.Errorf("audit verify: %w", err)
 		}
 		if len(page.Items) > 0 {
@@ -312,40 +310,6 @@ func verifyAll(ctx context.Context, cl apiClient) (int, time.Duration, error) {
 		}
 		cursor = page.NextCursor
 	}
-}
-
-// apiClient reads hoso's JSON API.
-type apiClient struct {
-	base string // the server's URL, http://host:port
-}
-
-// get GETs path and decodes the JSON answer into v; an answer other than
-// 200 OK is an error with the API's code and message.
-func (c apiClient) get(ctx context.Context, path string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return fmt.Errorf("request %s: %w", path, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e api.ErrorResponse
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("%s: %s (%s, HTTP %d)", path, e.Error.Message, e.Error.Code, resp.StatusCode)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
 }
 
 // syncFile fsyncs the file at path.

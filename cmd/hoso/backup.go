@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hoso-vn/hoso/engine"
@@ -33,23 +31,11 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("backup: unexpected arguments %q", fs.Args())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(cl.base, "/")+"/api/v1/admin/backup", nil)
+	resp, err := cl.Open(ctx, http.MethodGet, "/api/v1/admin/backup", "", "", nil)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	resp, err := cl.do(req)
-	if err != nil {
-		return fmt.Errorf("backup: ask hoso at %s (is `hoso serve` running? see --server): %w", cl.base, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("backup: %w", &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message})
-	}
 	wantSeq, _ := strconv.ParseUint(resp.Header.Get(web.HeaderAppliedSeq), 10, 64)
 	wantHash := resp.Header.Get(web.HeaderStateHash)
 	path := *out

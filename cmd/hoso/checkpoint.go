@@ -105,7 +105,7 @@ type checkpointResult struct {
 // checkpoints recomputed as of their sequences and compares them field by
 // field. It exits with status 1 if one does not verify, or if there is
 // none.
-func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags, codes []string, cl apiClient, output string) error {
+func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags, codes []string, cl *api.Client, output string) error {
 	if len(codes) > 0 {
 		fmt.Fprintln(c.stderr, "hoso audit verify --public-key: checks the whole store against its checkpoints; give no dossier code")
 		return flag.ErrHelp
@@ -161,8 +161,8 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			seqs[i] = strconv.FormatUint(m.Seq, 10)
 		}
 		var ans api.Checkpoints
-		err := cl.get(ctx, "/api/v1/audit/checkpoint?seq="+strings.Join(seqs, ","), &ans)
-		var ae *apiError
+		err := cl.Get(ctx, "/api/v1/audit/checkpoint?seq="+strings.Join(seqs, ","), &ans)
+		var ae *api.StatusError
 		switch {
 		case errors.As(err, &ae) && ae.Code == "not_applied" && len(ms) > 1:
 			for i := range ms {

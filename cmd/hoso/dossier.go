@@ -42,13 +42,13 @@ func (c *dossierCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("-o: %q is not table or json", *output)
 	}
 	code := pos[0]
-	cl := *server
+	cl := server
 	var raw json.RawMessage
-	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &raw); err != nil {
+	if err := cl.Get(ctx, "/api/v1/dossiers/"+url.PathEscape(code), &raw); err != nil {
 		return err
 	}
 	var rep api.ChainReport
-	if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(code)+"/verify", &rep); err != nil {
+	if err := cl.Get(ctx, "/api/v1/dossiers/"+url.PathEscape(code)+"/verify", &rep); err != nil {
 		return err
 	}
 	if *output == "json" {

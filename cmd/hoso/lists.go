@@ -17,7 +17,7 @@ import (
 
 // clientFlags are the flags every client command shares.
 type clientFlags struct {
-	server *apiClient
+	server *api.Client
 	output *string
 }
 
@@ -33,24 +33,6 @@ func (f clientFlags) validate() error {
 		return fmt.Errorf("-o: %q is not table or json", *f.output)
 	}
 	return nil
-}
-
-// listPages reads the list at path with the query v, following the
-// cursors to the last page when all is set, and returns the items with
-// the cursor of the page after them ("" after the last).
-func listPages[T any](ctx context.Context, cl apiClient, path string, v url.Values, all bool) ([]T, string, error) {
-	var items []T
-	for {
-		var p api.Page[T]
-		if err := cl.get(ctx, path+"?"+v.Encode(), &p); err != nil {
-			return nil, "", err
-		}
-		items = append(items, p.Items...)
-		if !all || p.NextCursor == "" {
-			return items, p.NextCursor, nil
-		}
-		v.Set("cursor", p.NextCursor)
-	}
 }
 
 // setNonEmpty sets the query parameters whose values are not "".
@@ -130,7 +112,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))
 	}
-	items, next, err := listPages[json.RawMessage](ctx, *cf.server, "/api/v1/dossiers", v, *all)
+	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/dossiers", v, *all)
 	if err != nil {
 		return err
 	}
@@ -195,7 +177,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	if *limit != 0 {
 		v.Set("limit", strconv.Itoa(*limit))
 	}
-	items, next, err := listPages[json.RawMessage](ctx, *cf.server, "/api/v1/rejections", v, *all)
+	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/rejections", v, *all)
 	if err != nil {
 		return err
 	}
@@ -264,13 +246,13 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *checkpoints.publicKey != "" {
-		return c.verifyCheckpoints(ctx, checkpoints, pos, *cf.server, *cf.output)
+		return c.verifyCheckpoints(ctx, checkpoints, pos, cf.server, *cf.output)
 	}
-	cl := *cf.server
+	cl := cf.server
 	res := auditResult{Broken: []api.ChainReport{}}
 	if len(pos) == 1 {
 		var rep api.ChainReport
-		if err := cl.get(ctx, "/api/v1/dossiers/"+url.PathEscape(pos[0])+"/verify", &rep); err != nil {
+		if err := cl.Get(ctx, "/api/v1/dossiers/"+url.PathEscape(pos[0])+"/verify", &rep); err != nil {
 			return err
 		}
 		rep.Dossier = pos[0]
@@ -286,7 +268,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 		progress := progress{w: c.stderr, interval: progressEvery, line: auditLine}
 		for {
 			var p api.AuditPage
-			if err := cl.get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
+			if err := cl.Get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
 				return err
 			}
 			res.Checked += p.Checked

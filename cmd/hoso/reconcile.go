@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -70,8 +69,9 @@ func (c *reconcileCommand) Run(ctx context.Context, args []string) error {
 	if *output == "csv" {
 		accept = "text/csv"
 	}
-	cl := *server
-	raw, err := cl.upload(ctx, "/api/v1/reconcile?"+q.Encode(), ctype, accept, body)
+	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
+	defer cancel()
+	raw, err := server.Post(ctx, "/api/v1/reconcile?"+q.Encode(), ctype, accept, body, 512<<20)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -134,33 +134,6 @@ func (c *reconcileCommand) open(name, format string) (io.ReadCloser, string, err
 		return f, "application/json", nil
 	}
 	return f, "application/octet-stream", nil // the server sniffs it
-}
-
-// upload POSTs a body and returns the answer's body.
-func (c apiClient) upload(ctx context.Context, path, ctype, accept string, body io.Reader) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.base, "/")+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("request %s: %w", path, err)
-	}
-	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("Accept", accept)
-	resp, err := c.do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ask hoso at %s (is `hoso serve` running? see --server): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e api.ErrorResponse
-		_ = json.Unmarshal(out, &e)
-		return nil, &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-	}
-	return out, nil
 }
 
 // kindNames are the Vietnamese names of the kinds of difference.

@@ -45,7 +45,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	if *kind != "" {
 		kinds = []string{*kind} // the server checks it
 	}
-	cl := *server
+	cl := server
 	docs := map[string]*api.Stats{}
 	raws := map[string]json.RawMessage{}
 	for i, k := range kinds {
@@ -61,7 +61,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 			}
 		}
 		var raw json.RawMessage
-		if err := cl.get(ctx, "/api/v1/stats?"+v.Encode(), &raw); err != nil {
+		if err := cl.Get(ctx, "/api/v1/stats?"+v.Encode(), &raw); err != nil {
 			return err
 		}
 		var d api.Stats
