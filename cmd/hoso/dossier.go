@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/hoso-vn/hoso/api"
-	"github.com/hoso-vn/hoso/workflow"
 )
 
 // dossierCommand prints dossiers through the HTTP API: the store allows
@@ -70,9 +69,6 @@ func statusText(s *api.Status) string {
 	return fmt.Sprintf("%d %s", s.Code, s.NameVI)
 }
 
-// vnTime formats a time in Vietnam's zone for people.
-func vnTime(t time.Time) string { return t.In(workflow.Zone).Format("2006-01-02 15:04") }
-
 func printDossier(w io.Writer, d *api.Dossier, rep *api.ChainReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Hồ sơ\t%s\n", d.Code)
@@ -120,9 +116,65 @@ func printDossier(w io.Writer, d *api.Dossier, rep *api.ChainReport) error {
 	return tw.Flush()
 }
 
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
+// dossierList runs `hoso dossier list`.
+func (c *dossierCommand) list(ctx context.Context, args []string) error {
+	fs := newFlagSet("dossier list", "dossier list [flags]", c.stderr)
+	cf := addClientFlags(fs, c.getenv)
+	status := fs.String("status", "", "only dossiers in this national status code (1–10)")
+	agency := fs.String("agency", "", "only dossiers of this agency")
+	procedure := fs.String("procedure", "", "only dossiers of this procedure code")
+	var overdue optionalBool
+	fs.Var(&overdue, "overdue", "only dossiers overdue and in progress, listed by due date; --overdue=false: every other one")
+	from := fs.String("from", "", "only dossiers received on or after this date, YYYY-MM-DD (listed by receipt date)")
+	to := fs.String("to", "", "only dossiers received on or before this date, YYYY-MM-DD")
+	limit := fs.Int("limit", 0, "dossiers per page, 1–1000 (default: the server's, 50)")
+	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
+	all := fs.Bool("all", false, "follow the cursors and list every matching dossier")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	return h
+	if len(pos) == 1 && overdue.value != "" && (pos[0] == "true" || pos[0] == "false") {
+		overdue.value, pos = pos[0], nil // --overdue true, as earlier versions took it
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(c.stderr, "hoso dossier list: unexpected argument %q\n", pos[0])
+		return flag.ErrHelp
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	v := url.Values{}
+	setNonEmpty(v, "status", *status, "agency", *agency, "procedure", *procedure, "overdue", overdue.value,
+		"from", *from, "to", *to, "cursor", *cursor)
+	if *limit != 0 {
+		v.Set("limit", strconv.Itoa(*limit))
+	}
+	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/dossiers", v, *all)
+	if err != nil {
+		return err
+	}
+	if *cf.output == "json" {
+		return writePage(c.stdout, items, next)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MÃ HỒ SƠ\tTRẠNG THÁI\tTHỦ TỤC\tCƠ QUAN\tPHÒNG BAN\tTIẾP NHẬN\tHẠN TRẢ\tQUÁ HẠN\tTỪ CHỐI")
+	for _, raw := range items {
+		var d api.Dossier
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return fmt.Errorf("decode dossier: %w", err)
+		}
+		late := ""
+		if d.Overdue {
+			late = "quá hạn"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", d.Code, statusText(d.Status), d.Procedure, d.Agency, dash(d.Department),
+			optVNTime(d.ReceivedAt), optVNTime(d.Due), dash(late), d.Rejections)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%d hồ sơ\n", len(items))
+	moreHint(c.stderr, next)
+	return nil
 }

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/web"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// auditCommand checks the tamper-evident histories through the HTTP API.
+type auditCommand struct{ env }
+
+// auditResult is what `hoso audit verify -o json` prints.
+type auditResult struct {
+	Checked int               `json:"checked"`
+	Broken  []api.ChainReport `json:"broken"` // the dossiers found wrong
+	Store   []api.Finding     `json:"store"`  // what is wrong in the store as a whole
+}
+
+// auditLine is a progress line of a whole-store audit.
+func auditLine(checked, total int, left time.Duration) string {
+	line := fmt.Sprintf("đã kiểm tra %d/%d hồ sơ (%d%%)", checked, total, percent(checked, total))
+	if left > 0 {
+		line += fmt.Sprintf(", còn khoảng %s", left)
+	}
+	return line
+}
+
+func (c *auditCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("audit", "audit verify [flags] [CODE]", c.stderr)
+	cf := addClientFlags(fs, c.getenv)
+	limit := fs.Int("limit", 1000, "dossiers verified per request when verifying all, 1–1000")
+	checkpoints := addCheckpointFlags(fs, c.getenv) // --public-key: checkpoint.go
+	if len(args) == 0 || args[0] != "verify" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(c.stderr, "hoso audit verify: give one dossier code, or none to verify every dossier")
+		return flag.ErrHelp
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	if *checkpoints.publicKey != "" {
+		return c.verifyCheckpoints(ctx, checkpoints, pos, cf.server, *cf.output)
+	}
+	cl := cf.server
+	res := auditResult{Broken: []api.ChainReport{}}
+	if len(pos) == 1 {
+		var rep api.ChainReport
+		if err := cl.Get(ctx, "/api/v1/dossiers/"+url.PathEscape(pos[0])+"/verify", &rep); err != nil {
+			return err
+		}
+		rep.Dossier = pos[0]
+		res.Checked = 1
+		if !rep.OK {
+			res.Broken = append(res.Broken, rep)
+		}
+		if *cf.output == "table" && rep.OK {
+			fmt.Fprintf(c.stdout, "%s: chuỗi băm OK, %d mục, đầu %s; hồ sơ khớp lịch sử\n", rep.Dossier, rep.Entries, short(rep.Head.String()))
+		}
+	} else {
+		v := url.Values{"limit": {strconv.Itoa(*limit)}}
+		progress := progress{w: c.stderr, interval: progressEvery, line: auditLine}
+		for {
+			var p api.AuditPage
+			if err := cl.Get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
+				return err
+			}
+			res.Checked += p.Checked
+			for _, f := range p.Store {
+				if *cf.output == "table" {
+					printFinding(c.stdout, f)
+				}
+				res.Store = append(res.Store, f)
+			}
+			for _, rep := range p.Items {
+				if *cf.output == "table" {
+					printBroken(c.stdout, rep)
+				}
+				res.Broken = append(res.Broken, rep)
+			}
+			progress.report(res.Checked, p.Total, p.NextCursor == "")
+			if p.NextCursor == "" {
+				break
+			}
+			v.Set("cursor", p.NextCursor)
+		}
+	}
+	if res.Store == nil {
+		res.Store = []api.Finding{}
+	}
+	switch {
+	case *cf.output == "json":
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	case len(pos) == 1 && len(res.Broken) == 1:
+		printBroken(c.stdout, res.Broken[0])
+	case len(pos) == 0:
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d hồ sơ: %d hồ sơ sai, %d lỗi của kho (chỉ mục, bộ đếm, bảng)\n",
+			res.Checked, len(res.Broken), len(res.Store))
+	}
+	if len(res.Broken) > 0 || len(res.Store) > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// printBroken names a dossier found wrong: its first bad chain entry, and
+// each finding.
+func printBroken(w io.Writer, r api.ChainReport) {
+	if r.BrokenAt >= 0 {
+		fmt.Fprintf(w, "%s: chuỗi băm HỎNG tại mục %d: %s\n", r.Dossier, r.BrokenAt, r.Problem)
+	}
+	for _, f := range r.Findings {
+		f.Dossier = cmpOr(f.Dossier, r.Dossier)
+		printFinding(w, f)
+	}
+}
+
+// printFinding prints one finding on a line: the dossier, the field or
+// the bucket and key, what the history or a recount implies and what the
+// file holds, and the problem.
+func printFinding(w io.Writer, f api.Finding) {
+	var where []string
+	for _, s := range []string{f.Dossier, f.Field, f.Bucket, f.Key} {
+		if s != "" {
+			where = append(where, s)
+		}
+	}
+	line := strings.Join(where, ": ")
+	if f.Want != "" || f.Got != "" {
+		line += fmt.Sprintf(": cần %q, tệp có %q", f.Want, f.Got)
+	}
+	fmt.Fprintf(w, "%s — %s\n", line, f.Problem)
+}
+
+// checkpointFlags are the flags of `hoso audit verify --public-key`.
+type checkpointFlags struct {
+	publicKey    *string
+	latest       *bool
+	natsURL      *string
+	natsUser     *string
+	natsPassword *string
+	natsCreds    *string
+}
+
+func addCheckpointFlags(fs *flag.FlagSet, getenv func(string) string) checkpointFlags {
+	return checkpointFlags{
+		publicKey: fs.String("public-key", envOr(getenv, "HOSO_CHECKPOINT_PUBLIC_KEY", ""), "verify the store against the signed checkpoints of HOSO_CHECKPOINTS with this ed25519 public key (PEM) instead of the chains (env HOSO_CHECKPOINT_PUBLIC_KEY)"),
+		latest:    fs.Bool("latest", false, "with --public-key: only the latest checkpoint"),
+		natsURL:   fs.String("nats-url", envOr(getenv, "HOSO_NATS_URL", nats.DefaultURL), "with --public-key: the NATS server holding HOSO_CHECKPOINTS (env HOSO_NATS_URL)"),
+		natsUser:  fs.String("nats-user", envOr(getenv, "HOSO_NATS_USER", ""), "with --public-key: NATS user, e.g. the supervisors' read-only one (env HOSO_NATS_USER)"),
+		natsPassword: fs.String("nats-password", envOr(getenv, "HOSO_NATS_PASSWORD", ""),
+			"with --public-key: password of --nats-user (env HOSO_NATS_PASSWORD; prefer it: flags show in ps)"),
+		natsCreds: fs.String("nats-creds", envOr(getenv, "HOSO_NATS_CREDS", ""), "with --public-key: NATS credentials file (JWT and NKey) instead of a user and password (env HOSO_NATS_CREDS)"),
+	}
+}
+
+// checkpointProblem is one checkpoint that does not verify.
+type checkpointProblem struct {
+	StreamSeq uint64 `json:"stream_seq"`    // of the message in HOSO_CHECKPOINTS
+	Seq       uint64 `json:"seq,omitempty"` // the checkpoint's applied sequence; 0 if unreadable
+	Field     string `json:"field,omitempty"`
+	Signed    string `json:"signed,omitempty"`     // the value the checkpoint signs
+	Store     string `json:"recomputed,omitempty"` // the value the store recomputes
+	Problem   string `json:"problem"`
+}
+
+// checkpointAt names a checkpoint by its sequence and time.
+type checkpointAt struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+}
+
+// checkpointResult is what `hoso audit verify --public-key -o json` prints.
+type checkpointResult struct {
+	KeyID    string `json:"key_id"`
+	Checked  int    `json:"checked"` // checkpoints read
+	Verified int    `json:"verified"`
+	// Latest is the newest checkpoint whose signature verifies: how recent
+	// the anchor is (nil when there is none).
+	Latest   *checkpointAt       `json:"latest,omitempty"`
+	Problems []checkpointProblem `json:"problems"`
+}
+
+// verifyCheckpoints reads the checkpoints of HOSO_CHECKPOINTS, checks
+// their signatures with the public key, asks the server for the
+// checkpoints recomputed as of their sequences and compares them field by
+// field. It exits with status 1 if one does not verify, or if there is
+// none.
+func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags, codes []string, cl *api.Client, output string) error {
+	if len(codes) > 0 {
+		fmt.Fprintln(c.stderr, "hoso audit verify --public-key: checks the whole store against its checkpoints; give no dossier code")
+		return flag.ErrHelp
+	}
+	pub, err := events.LoadCheckpointPublicKey(*f.publicKey)
+	if err != nil {
+		return err
+	}
+	opts := []nats.Option{nats.Name("hoso audit verify"), nats.Timeout(5 * time.Second)}
+	user := *f.natsUser
+	if u, err := url.Parse(*f.natsURL); err == nil && u.User != nil && user == "" {
+		user = u.User.Username()
+	}
+	if *f.natsUser != "" {
+		opts = append(opts, nats.UserInfo(*f.natsUser, *f.natsPassword))
+	}
+	if *f.natsCreds != "" {
+		opts = append(opts, nats.UserCredentials(*f.natsCreds))
+	}
+	if user != "" {
+		// A NATS user may read only its own inboxes (events.SupervisorPermissions).
+		opts = append(opts, nats.CustomInboxPrefix(events.InboxPrefix(user)))
+	}
+	nc, err := nats.Connect(*f.natsURL, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s (see --nats-url): %w", events.RedactURL(*f.natsURL), err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+
+	res := checkpointResult{KeyID: events.KeyID(pub), Problems: []checkpointProblem{}}
+	var (
+		total   uint64
+		pending []events.CheckpointMessage // signed, not yet compared
+		streams []uint64                   // their stream sequences
+	)
+	problem := func(p checkpointProblem) {
+		res.Problems = append(res.Problems, p)
+		if output == "table" {
+			fmt.Fprintln(c.stdout, p.String())
+		}
+	}
+	// ask compares the checkpoints ms (of the stream sequences ss) with
+	// those the store recomputes as of their sequences, in one request; a
+	// sequence the store has not applied is asked again alone to name it.
+	var ask func(ms []events.CheckpointMessage, ss []uint64) error
+	ask = func(ms []events.CheckpointMessage, ss []uint64) error {
+		seqs := make([]string, len(ms))
+		for i, m := range ms {
+			seqs[i] = strconv.FormatUint(m.Seq, 10)
+		}
+		var ans api.Checkpoints
+		err := cl.Get(ctx, "/api/v1/audit/checkpoint?seq="+strings.Join(seqs, ","), &ans)
+		var ae *api.StatusError
+		switch {
+		case errors.As(err, &ae) && ae.Code == "not_applied" && len(ms) > 1:
+			for i := range ms {
+				if err := ask(ms[i:i+1], ss[i:i+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		case errors.As(err, &ae) && ae.Code == "not_applied":
+			problem(checkpointProblem{StreamSeq: ss[0], Seq: ms[0].Seq, Field: "seq",
+				Problem: "the store has not applied the sequence this checkpoint signs: " + ae.Message})
+			return nil
+		case err != nil:
+			return err
+		case len(ans.Items) != len(ms):
+			return fmt.Errorf("asked %d checkpoints, the server answered %d", len(ms), len(ans.Items))
+		}
+		for i, m := range ms {
+			diffs := checkpointDiffs(&m, ans.Items[i], ss[i])
+			for _, d := range diffs {
+				problem(d)
+			}
+			if len(diffs) == 0 {
+				res.Verified++
+			}
+		}
+		return nil
+	}
+	compare := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := ask(pending, streams); err != nil {
+			return err
+		}
+		if total > web.MaxCheckpointSeqs && output == "table" {
+			fmt.Fprintf(c.stderr, "checkpoints: %d/%d\n", res.Checked, total)
+		}
+		pending, streams = pending[:0], streams[:0]
+		return nil
+	}
+	err = events.ReadCheckpoints(ctx, js, *f.latest, func(n uint64) { total = n }, func(streamSeq uint64, m *events.CheckpointMessage, err error) error {
+		res.Checked++
+		if err != nil {
+			problem(checkpointProblem{StreamSeq: streamSeq, Problem: "unreadable: " + err.Error()})
+			return nil
+		}
+		if err := m.Verify(pub); err != nil {
+			p := checkpointProblem{StreamSeq: streamSeq, Seq: m.Seq, Problem: "signature refused: " + err.Error()}
+			if errors.Is(err, events.ErrCheckpointSignature) {
+				p.Problem = "bad signature: the checkpoint is not what the key signed"
+			}
+			problem(p)
+			return nil
+		}
+		if res.Latest == nil || m.Seq > res.Latest.Seq || m.Seq == res.Latest.Seq && m.Time.After(res.Latest.Time) {
+			res.Latest = &checkpointAt{Seq: m.Seq, Time: m.Time}
+		}
+		pending, streams = append(pending, *m), append(streams, streamSeq)
+		if len(pending) == web.MaxCheckpointSeqs {
+			return compare()
+		}
+		return nil
+	})
+	if err == nil {
+		err = compare()
+	}
+	if err != nil {
+		return fmt.Errorf("audit verify --public-key: %w", err)
+	}
+	if res.Checked == 0 {
+		problem(checkpointProblem{Problem: "no checkpoint in " + events.CheckpointsStream + ": nothing anchors the store (is serve given --checkpoint-key?)"})
+	}
+	if output == "json" {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d điểm kiểm tra (checkpoint) với khóa %s: %d khớp, %d lỗi\n",
+			res.Checked, res.KeyID, res.Verified, len(res.Problems))
+		if res.Latest != nil {
+			fmt.Fprintf(c.stdout, "điểm kiểm tra mới nhất có chữ ký hợp lệ: seq %d lúc %s\n", res.Latest.Seq, vnTime(res.Latest.Time))
+		}
+	}
+	if len(res.Problems) > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// checkpointDiffs compares a signed checkpoint with the one the store
+// recomputes as of its sequence, field by field. The state hash is
+// compared only when the store recomputed it (its applied sequence is the
+// checkpoint's).
+func checkpointDiffs(m *events.CheckpointMessage, got workflow.Checkpoint, streamSeq uint64) []checkpointProblem {
+	var out []checkpointProblem
+	diff := func(field, signed, store string) {
+		if signed != store {
+			out = append(out, checkpointProblem{StreamSeq: streamSeq, Seq: m.Seq, Field: field, Signed: signed, Store: store,
+				Problem: field + " differs: the store was changed at or before this sequence"})
+		}
+	}
+	diff("seq", strconv.FormatUint(m.Seq, 10), strconv.FormatUint(got.Seq, 10))
+	diff("heads_root", m.HeadsRoot.String(), got.HeadsRoot.String())
+	diff("dossiers", strconv.Itoa(m.Dossiers), strconv.Itoa(got.Dossiers))
+	diff("rejections_digest", m.RejectionsDigest.String(), got.RejectionsDigest.String())
+	if !got.StateHash.IsZero() {
+		diff("state_hash", m.StateHash.String(), got.StateHash.String())
+	}
+	return out
+}
+
+// String is the line `hoso audit verify --public-key` prints for p.
+func (p checkpointProblem) String() string {
+	var b strings.Builder
+	if p.StreamSeq != 0 {
+		fmt.Fprintf(&b, "checkpoint %d (message %d of %s): ", p.Seq, p.StreamSeq, events.CheckpointsStream)
+	}
+	b.WriteString(p.Problem)
+	if p.Field != "" && (p.Signed != "" || p.Store != "") {
+		fmt.Fprintf(&b, " (signed %s, recomputed %s)", p.Signed, p.Store)
+	}
+	return b.String()
+}
