@@ -78,7 +78,7 @@ type Config struct {
 
 	// BeforeCommit is store.Options.BeforeCommit: a fault-injection hook
 	// of tests (no flag sets it); nil in production.
-	BeforeCommit func() error
+	BeforeCommit func() error `json:"-"`
 }
 
 // Files of the data directory (Config.DataDir).
