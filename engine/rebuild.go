@@ -131,7 +131,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = syncFile(res.Path)
+		err = store.SyncFile(res.Path)
 	}
 	if err != nil {
 		return res, err
@@ -142,17 +142,4 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	}
 	res.AppliedSeq, res.StateHash = fi.AppliedSeq, fi.StateHash
 	return res, nil
-}
-
-// syncFile fsyncs a file.
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -98,3 +98,17 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// SyncFile fsyncs the file at path: a store written without a sync per
+// commit (Options.NoSync), once it is closed.
+func SyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -191,7 +191,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	if err := db.Close(); err != nil {
 		return res, err
 	}
-	if err := syncFile(path); err != nil {
+	if err := store.SyncFile(path); err != nil {
 		return res, err
 	}
 	fi, err := os.Stat(path)
@@ -310,19 +310,6 @@ func verifyAll(ctx context.Context, cl *api.Client) (int, time.Duration, error) 
 		}
 		cursor = page.NextCursor
 	}
-}
-
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // dropCache asks the kernel to drop the file's pages from the page cache
