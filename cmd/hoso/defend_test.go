@@ -54,10 +54,10 @@ func TestServeDefendsItsConsumer(t *testing.T) {
 	third := startServe(t, dir)
 	_, js3 := testutil.Connect(t, third.NATSURL)
 	testutil.WaitOutcomes(t, js3, uint64(sc.Stored()), time.Minute)
-	readOutcomes(t, js3, sc.Stored())
+	testutil.ReadOutcomes(t, js3, sc.Stored())
 	third.Stop(t)
 	_ = js2
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
 // attack re-creates the engine's durable through

@@ -55,7 +55,7 @@ func TestRestartMidStream(t *testing.T) {
 	second := startServe(t, dir)
 	_, js2 := testutil.Connect(t, second.NATSURL)
 	testutil.WaitOutcomes(t, js2, uint64(sc.Stored()), time.Minute)
-	readOutcomes(t, js2, sc.Stored())
+	testutil.ReadOutcomes(t, js2, sc.Stored())
 	second.Stop(t)
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
