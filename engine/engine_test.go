@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ func TestEngineEndToEnd(t *testing.T) {
 		t.Fatalf("scenario has %d stored messages, want at least 10,000", sc.Stored())
 	}
 	dir := t.TempDir()
-	in := startServe(t, dir)
+	in := testutil.Start(t, testutil.Config(dir))
 	_, js := testutil.Connect(t, in.NATSURL)
 	testutil.Publish(t, js, sc.Messages)
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), 2*time.Minute)

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"errors"
@@ -45,7 +45,9 @@ func TestNATSRestart(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	in := startServe(t, dir, "--nats-url", natsURL)
+	cfg := testutil.Config(dir)
+	cfg.NATSURL = natsURL
+	in := testutil.Start(t, cfg)
 	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 	nc, js := testutil.Connect(t, natsURL)
 	testutil.Publish(t, js, sc.Messages[:half])

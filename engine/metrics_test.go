@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"os"
@@ -14,7 +14,7 @@ import (
 // Metrics section.
 func documentedMetrics(t *testing.T) []string {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/api.md")
+	doc, err := os.ReadFile("../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
