@@ -53,14 +53,14 @@ func tamperRecordStatus(t *testing.T, path, code string) {
 // whole store and for the one dossier, with its progress on stderr.
 func TestAuditVerifyCommandNamesAnEditedRecord(t *testing.T) {
 	f := newListFixture(t)
-	code := listCode(2) // received, assigned (status 4), a rejected resolve
+	code := testutil.ListCode(2) // received, assigned (status 4), a rejected resolve
 	_, errb, err := f.hoso("audit", "verify", "--limit", "2")
 	if err != nil || !strings.Contains(errb, "7/7") {
 		t.Fatalf("audit verify of an intact store = %v; stderr:\n%s", err, errb)
 	}
-	f.in.Stop(t)
-	tamperRecordStatus(t, filepath.Join(f.dir, "hoso.db"), code)
-	f.in = startServe(t, f.dir)
+	f.In.Stop(t)
+	tamperRecordStatus(t, filepath.Join(f.Dir, "hoso.db"), code)
+	f.In = startServe(t, f.Dir)
 
 	for _, args := range [][]string{{"audit", "verify"}, {"audit", "verify", "--limit", "1"}, {"audit", "verify", code}} {
 		out, errb, err := f.hoso(args...)
@@ -105,7 +105,7 @@ func TestAuditVerifyCommandNamesAnEditedRecord(t *testing.T) {
 // sender's receipt.
 func TestOutcomeReceipt(t *testing.T) {
 	f := newListFixture(t) // 16 events: 13 transitions, a deadline expiry, 2 rejections
-	_, js := testutil.Connect(t, f.in.NATSURL)
+	_, js := testutil.Connect(t, f.In.NATSURL)
 	testutil.WaitOutcomes(t, js, 16, 20*time.Second)
 	cons, err := js.OrderedConsumer(context.Background(), events.OutcomesStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
@@ -140,7 +140,7 @@ func TestOutcomeReceipt(t *testing.T) {
 				Hash  string `json:"hash"`
 			} `json:"history"`
 		}
-		testutil.GetJSON(t, f.in.HTTPURL, "/api/v1/dossiers/"+url.PathEscape(o.Dossier), 200, &d)
+		testutil.GetJSON(t, f.In.HTTPURL, "/api/v1/dossiers/"+url.PathEscape(o.Dossier), 200, &d)
 		if *o.HistoryIndex >= len(d.History) || d.History[*o.HistoryIndex].Hash != o.EntryHash || len(o.EntryHash) != 64 {
 			t.Errorf("outcome %s: the dossier's history shows %+v", msg.Data(), d.History)
 		}

@@ -184,7 +184,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("after restore and resume, state %+v, want the live store's %+v", resumed, live)
 	}
 	in.Stop(t)
-	checkStore(t, filepath.Join(liveDir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(liveDir, "hoso.db"), sc)
 }
 
 // BenchmarkRebuild replays a pre-filled stream into a fresh store as
@@ -310,7 +310,7 @@ func TestRebuildEmbedded(t *testing.T) {
 	if !strings.Contains(out, "state hash "+live.StateHash) || !strings.Contains(out, "replaced ") {
 		t.Fatalf("rebuild printed %q, want the live state hash %s and the replacement", out, live.StateHash)
 	}
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 	again := startServe(t, dir)
 	var after struct {
 		StateHash string `json:"state_hash"`

@@ -110,12 +110,12 @@ func TestCrashRecovery(t *testing.T) {
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	last.terminate(t)
 
-	readOutcomes(t, js, sc.Stored())
+	testutil.ReadOutcomes(t, js, sc.Stored())
 	if n := testutil.OutcomeCount(t, js); n != uint64(sc.Stored()) {
 		t.Errorf("outcomes stream holds %d messages, want %d (duplicates published)", n, sc.Stored())
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
 // publishPaced publishes msgs one by one, synchronously, pausing between

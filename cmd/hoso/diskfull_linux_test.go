@@ -49,7 +49,7 @@ func TestDiskFull(t *testing.T) {
 		}
 	}()
 	base := "http://" + httpAddr
-	waitReady(t, base, http.StatusOK)
+	testutil.WaitReady(t, base, http.StatusOK)
 	testutil.Publish(t, js, sc.Messages[:first])
 	testutil.WaitOutcomes(t, js, uint64(storedFirst), time.Minute)
 
@@ -59,10 +59,10 @@ func TestDiskFull(t *testing.T) {
 	}
 	setFileSizeLimit(t, c.cmd.Process.Pid, uint64(fi.Size()))
 	testutil.Publish(t, js, sc.Messages[first:])
-	waitReady(t, base, http.StatusServiceUnavailable)
+	testutil.WaitReady(t, base, http.StatusServiceUnavailable)
 	var m map[string]float64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if m = scrape(t, base); m["hoso_apply_errors_total"] >= 2 {
+		if m = testutil.Scrape(t, base); m["hoso_apply_errors_total"] >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -82,8 +82,8 @@ func TestDiskFull(t *testing.T) {
 
 	setFileSizeLimit(t, c.cmd.Process.Pid, math.MaxUint64)
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
-	waitReady(t, base, http.StatusOK)
-	readOutcomes(t, js, sc.Stored())
+	testutil.WaitReady(t, base, http.StatusOK)
+	testutil.ReadOutcomes(t, js, sc.Stored())
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("hoso exited with %v after SIGTERM", err)
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
 // setFileSizeLimit sets the soft RLIMIT_FSIZE of process pid (prlimit(2)):

@@ -49,7 +49,7 @@ func TestJetStreamDiskFull(t *testing.T) {
 	testutil.Publish(t, js, sc.Messages[:third])
 	stored := testutil.StoredOf(sc.Messages[:third])
 	testutil.WaitOutcomes(t, js, uint64(stored), time.Minute)
-	waitReady(t, in.HTTPURL, http.StatusOK)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 
 	// Fill the disk to its last byte.
 	filler := filepath.Join(disk, "filler")
@@ -94,13 +94,13 @@ func TestJetStreamDiskFull(t *testing.T) {
 			t.Logf("serve's log:\n%s", in.Logs.String())
 		}
 	}()
-	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 
 	// Space comes back: hoso recovers by itself.
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, in.HTTPURL, http.StatusOK)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 	// The sender republishes what was not acknowledged (the same
 	// Nats-Msg-Id: what did get in is dropped as a duplicate), then the
 	// rest.
@@ -120,7 +120,7 @@ func TestJetStreamDiskFull(t *testing.T) {
 		}
 	}
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
-	readOutcomes(t, js, sc.Stored())
+	testutil.ReadOutcomes(t, js, sc.Stored())
 	in.Stop(t)
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }

@@ -15,72 +15,15 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/internal/testutil"
-	"github.com/hoso-vn/hoso/workflow"
 )
 
-// listFixture is a running instance holding seven dossiers received over
-// five days, one of them overdue, and two rejections.
-type listFixture struct {
-	in      *testutil.Instance
-	dir     string // the instance's data directory
-	rejects []string
-}
-
-// listCode is the code of the fixture's dossier n (1–7).
-func listCode(n int) string { return fmt.Sprintf("000.00.12.H57-251001-%04d", n) }
+// listFixture is testutil's list fixture with the commands of this
+// binary.
+type listFixture struct{ *testutil.ListFixture }
 
 func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
-	f := &listFixture{dir: t.TempDir()}
-	f.in = startServe(t, f.dir)
-	day := func(d, hour int) time.Time { return time.Date(2025, 10, d, hour, 0, 0, 0, workflow.Zone) }
-	recv := []string{"--attach", "input_digitized:don.pdf"}
-	steps := []struct {
-		n      int
-		action string
-		at     time.Time
-		reject string // the rejection reason expected, if any
-		extra  []string
-	}{
-		{1, "receive", day(1, 9), "", recv},
-		{1, "assign", day(1, 10), "", []string{"--department", "tu-phap"}},
-		{1, "resolve", day(1, 11), "", []string{"--attach", "result_electronic:kq.pdf"}},
-		{1, "return", day(1, 12), "", nil},
-		{2, "receive", day(2, 9), "", recv},
-		{2, "assign", day(2, 10), "", []string{"--department", "tu-phap"}},
-		{2, "resolve", day(2, 11), "missing_attachment", nil},
-		{3, "receive", day(2, 14), "", append([]string{"--due", "2025-10-06"}, recv...)},
-		{3, "assign", day(2, 15), "", []string{"--department", "dia-chinh"}},
-		{3, "deadline_expired", day(7, 0), "", []string{"--source", "hoso", "--actor", "hoso", "--due", "2025-10-06",
-			// Its outcome goes to the dossier's source, not to hoso's: the
-			// next emits wait for the stream to get past it.
-			"--wait=false"}},
-		{4, "receive", day(3, 9), "", append([]string{"--agency", "H58"}, recv...)},
-		{5, "receive", day(4, 9), "", recv},
-		{6, "submit", day(4, 10), "", nil},
-		{7, "receive", day(5, 9), "", recv},
-		{7, "assign", day(5, 10), "", []string{"--department", "tu-phap"}},
-		{7, "return", day(5, 11), "invalid_transition", nil},
-	}
-	for _, s := range steps {
-		args := []string{"emit", "--nats-url", f.in.NATSURL, "--source", "tayninh", "--dossier", listCode(s.n),
-			"--action", s.action, "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
-			"--time", s.at.Format(time.RFC3339)}
-		args = append(args, s.extra...) // later flags win: --source, --agency, --actor
-		var out, errb bytes.Buffer
-		err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
-		if s.reject != "" {
-			if err == nil || !strings.Contains(out.String(), s.reject) {
-				t.Fatalf("emit %d %s = %v, %q; want a %s rejection", s.n, s.action, err, out.String(), s.reject)
-			}
-			f.rejects = append(f.rejects, s.reject)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("emit %d %s: %v\n%s%s", s.n, s.action, err, out.String(), errb.String())
-		}
-	}
-	return f
+	return &listFixture{testutil.NewListFixture(t)}
 }
 
 // hoso runs a client command against the fixture's instance (through
@@ -89,7 +32,7 @@ func (f *listFixture) hoso(args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(k string) string {
 		if k == "HOSO_SERVER" {
-			return f.in.HTTPURL
+			return f.In.HTTPURL
 		}
 		return ""
 	}, strings.NewReader(""), &out, &errb)
@@ -119,21 +62,21 @@ func codesOf(t *testing.T, out, field string) ([]string, string) {
 // both output formats, page by page and with --all.
 func TestDossierListCommand(t *testing.T) {
 	f := newListFixture(t)
-	all := []string{listCode(1), listCode(2), listCode(3), listCode(4), listCode(5), listCode(6), listCode(7)}
+	all := []string{testutil.ListCode(1), testutil.ListCode(2), testutil.ListCode(3), testutil.ListCode(4), testutil.ListCode(5), testutil.ListCode(6), testutil.ListCode(7)}
 	for _, tt := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"--all", "--limit", "2"}, all},
-		{[]string{"--from", "2025-10-02", "--to", "2025-10-03", "--all", "--limit", "1"}, []string{listCode(2), listCode(3), listCode(4)}},
-		{[]string{"--to", "2025-10-01"}, []string{listCode(1)}},
-		{[]string{"--overdue"}, []string{listCode(3)}},
-		{[]string{"--overdue", "--status", "4"}, []string{listCode(3)}},
-		{[]string{"--overdue", "true"}, []string{listCode(3)}}, // as earlier versions took it
-		{[]string{"--status", "4", "--overdue", "false"}, []string{listCode(2), listCode(7)}},
-		{[]string{"--overdue=false", "--status", "4"}, []string{listCode(2), listCode(7)}},
-		{[]string{"--status", "2", "--agency", "H58"}, []string{listCode(4)}},
-		{[]string{"--procedure", "1.004227", "--status", "1"}, []string{listCode(6)}},
+		{[]string{"--from", "2025-10-02", "--to", "2025-10-03", "--all", "--limit", "1"}, []string{testutil.ListCode(2), testutil.ListCode(3), testutil.ListCode(4)}},
+		{[]string{"--to", "2025-10-01"}, []string{testutil.ListCode(1)}},
+		{[]string{"--overdue"}, []string{testutil.ListCode(3)}},
+		{[]string{"--overdue", "--status", "4"}, []string{testutil.ListCode(3)}},
+		{[]string{"--overdue", "true"}, []string{testutil.ListCode(3)}}, // as earlier versions took it
+		{[]string{"--status", "4", "--overdue", "false"}, []string{testutil.ListCode(2), testutil.ListCode(7)}},
+		{[]string{"--overdue=false", "--status", "4"}, []string{testutil.ListCode(2), testutil.ListCode(7)}},
+		{[]string{"--status", "2", "--agency", "H58"}, []string{testutil.ListCode(4)}},
+		{[]string{"--procedure", "1.004227", "--status", "1"}, []string{testutil.ListCode(6)}},
 		{[]string{"--procedure", "9.999999"}, []string{}},
 	} {
 		out, _, err := f.hoso(append([]string{"dossier", "list", "-o", "json"}, tt.args...)...)
@@ -149,7 +92,7 @@ func TestDossierListCommand(t *testing.T) {
 	// One page, with the cursor to go on from.
 	out, _, err := f.hoso("dossier", "list", "-o", "json", "--limit", "3")
 	got, next := codesOf(t, out, "code")
-	if err != nil || !slices.Equal(got, all[:3]) || next != listCode(3) {
+	if err != nil || !slices.Equal(got, all[:3]) || next != testutil.ListCode(3) {
 		t.Fatalf("dossier list --limit 3 = %v, %v, next %q", err, got, next)
 	}
 	out, _, err = f.hoso("dossier", "list", "-o", "json", "--limit", "3", "--cursor", next)
@@ -160,11 +103,11 @@ func TestDossierListCommand(t *testing.T) {
 	// For people: a table, and a hint on stderr when there is more.
 	out, errOut, err := f.hoso("dossier", "list", "--limit", "3")
 	if err != nil || !strings.Contains(out, "MÃ HỒ SƠ") || strings.Count(out, "\n") != 4 ||
-		!strings.Contains(errOut, "3 hồ sơ") || !strings.Contains(errOut, "--cursor "+listCode(3)) {
+		!strings.Contains(errOut, "3 hồ sơ") || !strings.Contains(errOut, "--cursor "+testutil.ListCode(3)) {
 		t.Fatalf("dossier list --limit 3 = %v\n%s%s", err, out, errOut)
 	}
 	out, errOut, err = f.hoso("dossier", "list", "--overdue", "true")
-	if err != nil || !strings.Contains(out, listCode(3)) || !strings.Contains(out, "quá hạn") || !strings.Contains(out, "4 Đang xử lý") ||
+	if err != nil || !strings.Contains(out, testutil.ListCode(3)) || !strings.Contains(out, "quá hạn") || !strings.Contains(out, "4 Đang xử lý") ||
 		!strings.Contains(out, "dia-chinh") || !strings.Contains(out, "2025-10-06 00:00") || strings.Contains(errOut, "more") {
 		t.Fatalf("dossier list --overdue true = %v\n%s%s", err, out, errOut)
 	}
@@ -194,19 +137,19 @@ func TestRejectionsCommand(t *testing.T) {
 	f := newListFixture(t)
 	out, errOut, err := f.hoso("rejections")
 	if err != nil || !strings.Contains(out, "invalid_transition") || !strings.Contains(out, "missing_attachment") ||
-		!strings.Contains(out, listCode(7)) || !strings.Contains(errOut, "2 sự kiện bị từ chối") {
+		!strings.Contains(out, testutil.ListCode(7)) || !strings.Contains(errOut, "2 sự kiện bị từ chối") {
 		t.Fatalf("rejections = %v\n%s%s", err, out, errOut)
 	}
 	for _, tt := range []struct {
 		args []string
 		want []string
 	}{
-		{nil, []string{listCode(7), listCode(2)}}, // newest first
-		{[]string{"--reason", "invalid_transition"}, []string{listCode(7)}},
-		{[]string{"--dossier", listCode(2)}, []string{listCode(2)}},
-		{[]string{"--agency", "H57"}, []string{listCode(7), listCode(2)}},
+		{nil, []string{testutil.ListCode(7), testutil.ListCode(2)}}, // newest first
+		{[]string{"--reason", "invalid_transition"}, []string{testutil.ListCode(7)}},
+		{[]string{"--dossier", testutil.ListCode(2)}, []string{testutil.ListCode(2)}},
+		{[]string{"--agency", "H57"}, []string{testutil.ListCode(7), testutil.ListCode(2)}},
 		{[]string{"--agency", "H58"}, []string{}},
-		{[]string{"--limit", "1", "--all"}, []string{listCode(7), listCode(2)}},
+		{[]string{"--limit", "1", "--all"}, []string{testutil.ListCode(7), testutil.ListCode(2)}},
 		{[]string{"--since", time.Now().Add(time.Hour).Format(time.RFC3339)}, []string{}},
 		{[]string{"--since", "2025-01-01", "--reason", "duplicate"}, []string{}},
 	} {
@@ -219,7 +162,7 @@ func TestRejectionsCommand(t *testing.T) {
 		}
 	}
 	out, _, err = f.hoso("rejections", "-o", "json", "--limit", "1")
-	if got, next := codesOf(t, out, "dossier"); err != nil || !slices.Equal(got, []string{listCode(7)}) || next == "" {
+	if got, next := codesOf(t, out, "dossier"); err != nil || !slices.Equal(got, []string{testutil.ListCode(7)}) || next == "" {
 		t.Fatalf("rejections --limit 1 = %v, %v, next %q", err, got, next)
 	}
 	if _, _, err := f.hoso("rejections", "--reason", "bogus"); err == nil || !strings.Contains(err.Error(), "reason") {
@@ -235,9 +178,9 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "đã kiểm tra 7 hồ sơ: 0 hồ sơ sai, 0 lỗi của kho") {
 		t.Fatalf("audit verify = %v\n%s", err, out)
 	}
-	out, _, err = f.hoso("audit", "verify", listCode(1))
-	if err != nil || !strings.Contains(out, listCode(1)+": chuỗi băm OK, 4 mục") {
-		t.Fatalf("audit verify %s = %v\n%s", listCode(1), err, out)
+	out, _, err = f.hoso("audit", "verify", testutil.ListCode(1))
+	if err != nil || !strings.Contains(out, testutil.ListCode(1)+": chuỗi băm OK, 4 mục") {
+		t.Fatalf("audit verify %s = %v\n%s", testutil.ListCode(1), err, out)
 	}
 	if _, _, err := f.hoso("audit", "verify", "000.00.12.H57-999999-0000"); err == nil || !strings.Contains(err.Error(), "no dossier") {
 		t.Fatalf("audit verify of an unknown dossier = %v", err)
@@ -247,16 +190,16 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 
 	// Change the actor of the second entry of dossier 3 in the file.
-	f.in.Stop(t)
-	tamperHistory(t, filepath.Join(f.dir, "hoso.db"), listCode(3), 1, "cb-01", "cb-99")
-	f.in = startServe(t, f.dir)
+	f.In.Stop(t)
+	tamperHistory(t, filepath.Join(f.Dir, "hoso.db"), testutil.ListCode(3), 1, "cb-01", "cb-99")
+	f.In = startServe(t, f.Dir)
 
-	for _, args := range [][]string{{"audit", "verify"}, {"audit", "verify", "--limit", "1"}, {"audit", "verify", listCode(3)}} {
+	for _, args := range [][]string{{"audit", "verify"}, {"audit", "verify", "--limit", "1"}, {"audit", "verify", testutil.ListCode(3)}} {
 		out, _, err := f.hoso(args...)
 		if code, ok := err.(exitError); !ok || code != 1 {
 			t.Fatalf("%v after tampering = %v, want exit status 1\n%s", args, err, out)
 		}
-		if want := listCode(3) + ": chuỗi băm HỎNG tại mục 1: "; !strings.Contains(out, want) || strings.Count(out, "HỎNG") != 1 {
+		if want := testutil.ListCode(3) + ": chuỗi băm HỎNG tại mục 1: "; !strings.Contains(out, want) || strings.Count(out, "HỎNG") != 1 {
 			t.Errorf("%v after tampering printed\n%s\nwant one line with %q", args, out, want)
 		}
 	}
@@ -273,11 +216,11 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if code, ok := err.(exitError); !ok || code != 1 || json.Unmarshal([]byte(out), &res) != nil {
 		t.Fatalf("audit verify -o json after tampering = %v\n%s", err, out)
 	}
-	if res.Checked != 7 || len(res.Broken) != 1 || res.Broken[0].Dossier != listCode(3) || res.Broken[0].OK ||
+	if res.Checked != 7 || len(res.Broken) != 1 || res.Broken[0].Dossier != testutil.ListCode(3) || res.Broken[0].OK ||
 		res.Broken[0].BrokenAt != 1 || !strings.Contains(res.Broken[0].Problem, "content hashes to") {
 		t.Errorf("audit verify -o json after tampering: %+v", res)
 	}
-	if _, _, err := f.hoso("audit", "verify", listCode(1)); err != nil {
+	if _, _, err := f.hoso("audit", "verify", testutil.ListCode(1)); err != nil {
 		t.Errorf("audit verify of an untouched dossier after tampering = %v", err)
 	}
 }

@@ -51,7 +51,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 			t.Fatal(err)
 		}
 		hashes[run.name] = h
-		checkStore(t, filepath.Join(data, "hoso.db"), sc)
+		testutil.CheckStore(t, filepath.Join(data, "hoso.db"), sc)
 	}
 	if hashes["one"] != hashes["two"] {
 		t.Fatalf("state hashes differ: %s and %s", hashes["one"], hashes["two"])

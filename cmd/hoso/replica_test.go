@@ -81,7 +81,7 @@ func TestServeReplicas(t *testing.T) {
 	leaderOf := func(rs ...*replica) []string {
 		var names []string
 		for _, r := range rs {
-			if scrape(t, r.url)["hoso_replica_leader"] == 1 {
+			if testutil.Scrape(t, r.url)["hoso_replica_leader"] == 1 {
 				names = append(names, r.name)
 			}
 		}
@@ -153,9 +153,9 @@ func TestServeReplicas(t *testing.T) {
 		leader, follower = b, a
 	}
 	waitUntil("the follower to mark the leader's outcomes published", func() bool {
-		return scrape(t, follower.url)["hoso_outbox_backlog"] == 0
+		return testutil.Scrape(t, follower.url)["hoso_outbox_backlog"] == 0
 	})
-	if m := scrape(t, follower.url); m["hoso_relay_backlog"] != 0 || m["hoso_replica_leader"] != 0 {
+	if m := testutil.Scrape(t, follower.url); m["hoso_relay_backlog"] != 0 || m["hoso_replica_leader"] != 0 {
 		t.Errorf("the follower reports relay backlog %v and leader %v, want 0 and 0", m["hoso_relay_backlog"], m["hoso_replica_leader"])
 	}
 	if ls, fs := state(leader), state(follower); ls.Replica != leader.name || !ls.Leader || fs.Replica != follower.name || fs.Leader {
@@ -169,7 +169,7 @@ func TestServeReplicas(t *testing.T) {
 	waitUntil("the follower to lead", func() bool { return len(leaderOf(follower)) == 1 })
 	follower.c.waitFor(t, "leading: publishing outcomes and running the deadline scheduler")
 	onePerEvent(all + 10) // the new leader did not republish what the old one had
-	if m := scrape(t, follower.url); m["hoso_outbox_backlog"] != 0 {
+	if m := testutil.Scrape(t, follower.url); m["hoso_outbox_backlog"] != 0 {
 		t.Errorf("the new leader's outbox holds %v outcomes, want 0", m["hoso_outbox_backlog"])
 	}
 }

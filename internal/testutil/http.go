@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // GetJSON GETs a path of the instance and decodes the answer.
@@ -40,4 +41,26 @@ func FreeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// WaitReady polls the instance's /readyz (base is its HTTP URL) until it
+// answers status, and fails the test if it does not within 30 seconds.
+func WaitReady(t testing.TB, base string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last int
+	var body []byte
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = resp.StatusCode
+			if last == status {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("GET /readyz = %d %s after 30s, want %d", last, body, status)
 }

@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // StartNATS starts a NATS server with JetStream storing under dir, sets up
@@ -128,4 +131,60 @@ func WaitOutcomes(t testing.TB, js jetstream.JetStream, n uint64, timeout time.D
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("outcomes stream holds %d messages after %s, want %d", last, timeout, n)
+}
+
+// PublishEvent publishes ev through nc as `hoso emit` does: encoded, on
+// its source's subject, with its ID as Nats-Msg-Id. It returns the stream
+// sequence JetStream stored it at; an event JetStream drops as a
+// duplicate, or no acknowledgement within timeout, is an error.
+func PublishEvent(nc *nats.Conn, ev *workflow.Event, timeout time.Duration) (uint64, error) {
+	data, err := events.Encode(ev)
+	if err != nil {
+		return 0, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	msg := &nats.Msg{Subject: events.Subject(ev.Source, ev.Dossier), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ack, err := js.PublishMsg(ctx, msg)
+	if err != nil {
+		return 0, fmt.Errorf("publish to %s: %w", msg.Subject, err)
+	}
+	if ack.Duplicate {
+		return 0, fmt.Errorf("event %s dropped by JetStream as a duplicate", ev.ID)
+	}
+	return ack.Sequence, nil
+}
+
+// Emit publishes ev with PublishEvent and waits, up to timeout in all, for
+// the outcome the engine publishes for it on its source's outcome
+// subjects (events.OutcomeFilter): what `hoso emit` does and prints. nc
+// must be allowed to read its inbox and those subjects (a source's user
+// connects with nats.CustomInboxPrefix(events.InboxPrefix(source))).
+func Emit(nc *nats.Conn, ev *workflow.Event, timeout time.Duration) (workflow.Outcome, error) {
+	deadline := time.Now().Add(timeout)
+	sub, err := nc.SubscribeSync(events.OutcomeFilter(ev.Source, ev.Dossier))
+	if err != nil {
+		return workflow.Outcome{}, fmt.Errorf("subscribe to outcomes: %w", err)
+	}
+	defer sub.Unsubscribe()
+	seq, err := PublishEvent(nc, ev, timeout)
+	if err != nil {
+		return workflow.Outcome{}, err
+	}
+	for {
+		m, err := sub.NextMsg(time.Until(deadline))
+		if err != nil {
+			return workflow.Outcome{}, fmt.Errorf("no outcome for event %s (stream sequence %d) within %s: %w", ev.ID, seq, timeout, err)
+		}
+		var o workflow.Outcome
+		if json.Unmarshal(m.Data, &o) != nil || o.Seq != seq {
+			continue
+		}
+		return o, nil
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"context"
@@ -149,7 +149,9 @@ func waitScenario(t testing.TB, in *testutil.Instance, sc *testutil.Scenario) {
 // language switch, and a rejection published after the feed page loaded
 // appearing on it live.
 func TestDashboardBrowser(t *testing.T) {
-	in := startServe(t, t.TempDir(), "--deadline-interval", "200ms")
+	cfg := testutil.Config(t.TempDir())
+	cfg.Deadlines = 200 * time.Millisecond
+	in := testutil.Start(t, cfg)
 	_, js := testutil.Connect(t, in.NATSURL)
 	sc := testutil.NewScenario(60, 1)
 	testutil.Publish(t, js, sc.Messages)

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"bufio"
@@ -21,7 +21,9 @@ import (
 // every bad parameter, CSV exports with a BOM, the static files, and the
 // live feed's event stream with its filters.
 func TestDashboardPages(t *testing.T) {
-	in := startServe(t, t.TempDir(), "--deadline-interval", "200ms")
+	cfg := testutil.Config(t.TempDir())
+	cfg.Deadlines = 200 * time.Millisecond
+	in := testutil.Start(t, cfg)
 	_, js := testutil.Connect(t, in.NATSURL)
 	sc := testutil.NewScenario(30, 0)
 	testutil.Publish(t, js, sc.Messages)

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // TestServeSourceQuota floods `hoso serve --nats-users` with junk from one
@@ -27,18 +29,20 @@ func TestServeSourceQuota(t *testing.T) {
 	if err := os.WriteFile(path, []byte(users), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in := startServe(t, t.TempDir(), "--nats-users", path, "--source-quota-mib", "1")
-	as := func(user, pass, source string) jetstream.JetStream {
+	cfg := testutil.Config(t.TempDir())
+	cfg.NATSUsers = path
+	cfg.SourceQuotaMiB = 1
+	in := testutil.Start(t, cfg)
+	as := func(user, pass, source string) *nats.Conn {
 		nc, err := nats.Connect(in.NATSURL, nats.UserInfo(user, pass), nats.CustomInboxPrefix(events.InboxPrefix(source)),
 			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(nc.Close)
-		js, _ := jetstream.New(nc)
-		return js
+		return nc
 	}
-	flood := as("tayninh-dvc", "tayninh-secret-1", "tayninh")
+	flood, _ := jetstream.New(as("tayninh-dvc", "tayninh-secret-1", "tayninh"))
 	junk := bytes.Repeat([]byte("j"), 8<<10)
 	taken := 0
 	for i := range 400 { // 3.2 MiB
@@ -57,12 +61,11 @@ func TestServeSourceQuota(t *testing.T) {
 	if n := metricValue(t, in.HTTPURL, "hoso_sources_blocked"); n != 1 {
 		t.Errorf("hoso_sources_blocked = %v, want 1", n)
 	}
-	var out, errb bytes.Buffer
-	url := strings.Replace(in.NATSURL, "nats://", "nats://hanoi-dvc:hanoi-secret-22@", 1)
-	if err := run(context.Background(), []string{"emit", "--nats-url", url, "--source", "hanoi", "--dossier", "000.00.12.H57-251001-0002",
-		"--action", "submit", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
-		"--time", "2025-10-01T09:00:00+07:00", "--timeout", "10s"}, noEnv, strings.NewReader(""), &out, &errb); err != nil {
-		t.Fatalf("the other source beside the flood: %v\n%s%s", err, out.String(), errb.String())
+	ev := &workflow.Event{ID: "hanoi-submit-1", SourceURI: "/hoso/emit/hanoi", Source: "hanoi", Dossier: "000.00.12.H57-251001-0002",
+		Action: "submit", Procedure: "1.004227", Agency: "H57", Actor: "cb-01", Time: time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone)}
+	o, err := testutil.Emit(as("hanoi-dvc", "hanoi-secret-22", "hanoi"), ev, 10*time.Second)
+	if err != nil || o.Kind != workflow.OutcomeAccepted && o.Kind != workflow.OutcomeCorrection {
+		t.Fatalf("the other source beside the flood: %v %s (%s) %s", err, o.Kind, o.Reason, o.MessageEN)
 	}
 	if !strings.Contains(in.Logs.String(), "source over its quota") {
 		t.Error("the log does not say the source went over its quota")

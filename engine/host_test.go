@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"io"
@@ -12,7 +12,8 @@ import (
 // TestOpenModeHost: `hoso serve` without an access file answers only
 // requests addressed to a loopback name, so that a page of another site
 // whose name a DNS rebinding points at 127.0.0.1 cannot read it through a
-// browser; with --insecure-open it also answers IP addresses, still no
+// browser; with InsecureOpen (--insecure-open) it also answers IP
+// addresses, still no
 // other name.
 func TestOpenModeHost(t *testing.T) {
 	get := func(in *testutil.Instance, host string) (int, string) {
@@ -31,17 +32,19 @@ func TestOpenModeHost(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	for _, tc := range []struct {
-		flags []string
-		hosts map[string]int
+		insecureOpen bool
+		hosts        map[string]int
 	}{
-		{nil, map[string]int{"evil.example": 421, "evil.example:8080": 421, "10.0.0.5:8080": 421, "localhost:8080": 200, "127.0.0.1": 200, "[::1]:80": 200}},
-		{[]string{"--insecure-open"}, map[string]int{"evil.example:8080": 421, "10.0.0.5:8080": 200, "[2001:db8::5]": 200, "localhost": 200}},
+		{false, map[string]int{"evil.example": 421, "evil.example:8080": 421, "10.0.0.5:8080": 421, "localhost:8080": 200, "127.0.0.1": 200, "[::1]:80": 200}},
+		{true, map[string]int{"evil.example:8080": 421, "10.0.0.5:8080": 200, "[2001:db8::5]": 200, "localhost": 200}},
 	} {
-		in := startServe(t, t.TempDir(), tc.flags...)
+		cfg := testutil.Config(t.TempDir())
+		cfg.InsecureOpen = tc.insecureOpen
+		in := testutil.Start(t, cfg)
 		for host, want := range tc.hosts {
 			st, body := get(in, host)
 			if st != want || (want == 421 && (!strings.Contains(body, `"misdirected"`) || strings.Contains(body, "applied_seq"))) {
-				t.Errorf("serve %v: GET /api/v1/admin/state with Host %q = %d %s, want %d", tc.flags, host, st, body, want)
+				t.Errorf("InsecureOpen %v: GET /api/v1/admin/state with Host %q = %d %s, want %d", tc.insecureOpen, host, st, body, want)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"context"
@@ -19,7 +19,9 @@ import (
 // expiry; both reach the source as deadline outcomes, flag the dossiers,
 // and are published once.
 func TestDeadlineScheduler(t *testing.T) {
-	in := startServe(t, t.TempDir(), "--deadline-interval", "100ms")
+	cfg := testutil.Config(t.TempDir())
+	cfg.Deadlines = 100 * time.Millisecond
+	in := testutil.Start(t, cfg)
 	nc, js := testutil.Connect(t, in.NATSURL)
 	sub, err := nc.SubscribeSync("hoso.outcomes.deadline.tayninh.>")
 	if err != nil {

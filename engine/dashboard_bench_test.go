@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"context"
@@ -31,7 +31,7 @@ const benchDossiers = 1_000_000
 // p50 and p99 latency of each. The fill takes minutes ($HOSO_BENCH_DOSSIERS
 // sets a smaller size to try it); run it alone:
 //
-//	go test ./cmd/hoso -run '^$' -bench Dashboard1M -benchtime 200x -timeout 60m
+//	go test ./engine -run '^$' -bench Dashboard1M -benchtime 200x -timeout 60m
 func BenchmarkDashboard1M(b *testing.B) {
 	if testing.Short() {
 		b.Skip("fills a store with a million dossiers")

@@ -1,8 +1,7 @@
-package main
+package engine_test
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -46,8 +45,10 @@ func TestNATSRestart(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	in := startServe(t, dir, "--nats-url", natsURL)
-	waitReady(t, in.HTTPURL, http.StatusOK)
+	cfg := testutil.Config(dir)
+	cfg.NATSURL = natsURL
+	in := testutil.Start(t, cfg)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 	nc, js := testutil.Connect(t, natsURL)
 	testutil.Publish(t, js, sc.Messages[:half])
 	testutil.WaitOutcomes(t, js, uint64(storedHalf), time.Minute)
@@ -55,7 +56,7 @@ func TestNATSRestart(t *testing.T) {
 
 	down := time.Now()
 	srv.Shutdown()
-	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 	t.Logf("not ready %s after NATS stopped", time.Since(down).Round(time.Millisecond))
 
 	srv, err = events.StartServer(events.ServerConfig{Dir: natsDir, Port: port})
@@ -63,36 +64,15 @@ func TestNATSRestart(t *testing.T) {
 		t.Fatalf("restart NATS on port %d: %v", port, err)
 	}
 	up := time.Now()
-	waitReady(t, in.HTTPURL, http.StatusOK)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 	t.Logf("ready %s after NATS restarted", time.Since(up).Round(time.Millisecond))
 	_, js = testutil.Connect(t, natsURL)
 	testutil.Publish(t, js, sc.Messages[half:])
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	t.Logf("second half applied %s after NATS restarted", time.Since(up).Round(time.Millisecond))
-	readOutcomes(t, js, sc.Stored())
+	testutil.ReadOutcomes(t, js, sc.Stored())
 	in.Stop(t)
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
-}
-
-// waitReady polls /readyz until it answers status.
-func waitReady(t *testing.T, base string, status int) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last int
-	var body []byte
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			body, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = resp.StatusCode
-			if last == status {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("GET /readyz = %d %s after 30s, want %d", last, body, status)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
 // errDiskFull is the fault TestCommitFailure injects.
@@ -128,15 +108,15 @@ func TestCommitFailure(t *testing.T) {
 	}
 	testutil.Publish(t, js, sc.Messages[:half])
 	testutil.WaitOutcomes(t, js, uint64(storedHalf), time.Minute)
-	waitReady(t, in.HTTPURL, http.StatusOK)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
 
 	failing.Store(true)
 	testutil.Publish(t, js, sc.Messages[half:])
-	waitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
+	testutil.WaitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 	// Several attempts, backing off: 100 ms, 200 ms, 400 ms…
 	var m map[string]float64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		m = scrape(t, in.HTTPURL)
+		m = testutil.Scrape(t, in.HTTPURL)
 		if m["hoso_apply_errors_total"] >= 3 {
 			break
 		}
@@ -156,8 +136,8 @@ func TestCommitFailure(t *testing.T) {
 
 	failing.Store(false)
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
-	waitReady(t, in.HTTPURL, http.StatusOK)
-	readOutcomes(t, js, sc.Stored())
+	testutil.WaitReady(t, in.HTTPURL, http.StatusOK)
+	testutil.ReadOutcomes(t, js, sc.Stored())
 	in.Stop(t)
-	checkStore(t, filepath.Join(cfg.DataDir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(cfg.DataDir, "hoso.db"), sc)
 }

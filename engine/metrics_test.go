@@ -1,12 +1,8 @@
-package main
+package engine_test
 
 import (
-	"bufio"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,41 +10,11 @@ import (
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
-// scrape reads /metrics into sample name (with its labels, as exposed) ->
-// value.
-func scrape(t *testing.T, base string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET /metrics = %d %s", resp.StatusCode, body)
-	}
-	samples := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		samples[line[:i]] = v
-	}
-	return samples
-}
-
 // documentedMetrics returns the metric names of the table in docs/api.md's
 // Metrics section.
 func documentedMetrics(t *testing.T) []string {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/api.md")
+	doc, err := os.ReadFile("../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +33,12 @@ func documentedMetrics(t *testing.T) []string {
 // consumer has no lag and the outbox no backlog once drained, the overdue
 // gauge counts what the API lists as overdue.
 func TestMetrics(t *testing.T) {
-	f := newListFixture(t)
-	base := f.in.HTTPURL
+	f := testutil.NewListFixture(t)
+	base := f.In.HTTPURL
 	var m map[string]float64
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		m = scrape(t, base)
+		m = testutil.Scrape(t, base)
 		if m["hoso_applied_sequence"] == 16 && m["hoso_outbox_backlog"] == 0 && m["hoso_relay_backlog"] == 0 && m["hoso_consumer_lag"] == 0 {
 			if _, ok := m["hoso_consumer_lag"]; ok {
 				break

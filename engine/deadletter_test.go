@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestDeadLetter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: skipped with -short")
 	}
-	in := startServe(t, t.TempDir())
+	in := testutil.Start(t, testutil.Config(t.TempDir()))
 	_, js := testutil.Connect(t, in.NATSURL)
 
 	const garbage = 1000

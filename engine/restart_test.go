@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"path/filepath"
@@ -23,7 +23,9 @@ func TestRestartMidStream(t *testing.T) {
 
 	// Small batches keep the first run busy long enough to be stopped
 	// with events still unapplied.
-	first := startServe(t, dir, "--batch-max", "4")
+	cfg := testutil.Config(dir)
+	cfg.BatchMax = 4
+	first := testutil.Start(t, cfg)
 	_, js := testutil.Connect(t, first.NATSURL)
 	testutil.Publish(t, js, sc.Messages[:half])
 	stored := testutil.StoredOf(sc.Messages[:half])
@@ -52,10 +54,10 @@ func TestRestartMidStream(t *testing.T) {
 
 	// The embedded server restarts with the JetStream files of the first
 	// run, on another random port.
-	second := startServe(t, dir)
+	second := testutil.Start(t, testutil.Config(dir))
 	_, js2 := testutil.Connect(t, second.NATSURL)
 	testutil.WaitOutcomes(t, js2, uint64(sc.Stored()), time.Minute)
-	readOutcomes(t, js2, sc.Stored())
+	testutil.ReadOutcomes(t, js2, sc.Stored())
 	second.Stop(t)
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }

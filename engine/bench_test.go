@@ -1,9 +1,8 @@
-package main
+package engine_test
 
 import (
 	"context"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,17 +13,17 @@ import (
 // BenchmarkPipeline drains a pre-filled JetStream stream through `hoso
 // serve` end to end — decode, decide, commit, ack, outcome published — in
 // the group-commit mode (batches of up to events.DefaultMaxBatch events per transaction) and
-// in the naive mode (--batch-max 1: one transaction, one fsync per event),
+// in the naive mode (BatchMax 1: one transaction, one fsync per event),
 // on the same generated stream in the same run. The rate is timed from the
 // first outcome to the last, by the outcome stream's own timestamps.
 //
-//	go test ./cmd/hoso -run '^$' -bench Pipeline -benchtime 3x
+//	go test ./engine -run '^$' -bench Pipeline -benchtime 3x
 func BenchmarkPipeline(b *testing.B) {
 	sc := testutil.NewScenario(1000, 8)
 	for _, mode := range []struct {
 		name     string
-		batchMax string
-	}{{"batched", strconv.Itoa(events.DefaultMaxBatch)}, {"naive", "1"}} {
+		batchMax int
+	}{{"batched", events.DefaultMaxBatch}, {"naive", 1}} {
 		b.Run(mode.name, func(b *testing.B) {
 			var total float64
 			runs := 0
@@ -39,13 +38,17 @@ func BenchmarkPipeline(b *testing.B) {
 
 // drain pre-fills a fresh stream with the scenario, runs serve against it
 // and returns the events/s it applied them at.
-func drain(b *testing.B, sc *testutil.Scenario, batchMax string) float64 {
+func drain(b *testing.B, sc *testutil.Scenario, batchMax int) float64 {
 	b.Helper()
 	dir := b.TempDir()
 	natsURL, js := testutil.StartNATS(b, filepath.Join(dir, "nats"))
 	testutil.Publish(b, js, sc.Messages)
 
-	in := startServe(b, filepath.Join(dir, "store"), "--nats-url", natsURL, "--batch-max", batchMax, "--log-level", "info")
+	cfg := testutil.Config(filepath.Join(dir, "store"))
+	cfg.NATSURL = natsURL
+	cfg.BatchMax = batchMax
+	cfg.LogLevel = "info"
+	in := testutil.Start(b, cfg)
 	testutil.WaitOutcomes(b, js, uint64(sc.Stored()), 5*time.Minute)
 	in.Stop(b)
 	st, err := js.Stream(context.Background(), events.OutcomesStream)

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ import (
 func TestServeDefendsItsConsumer(t *testing.T) {
 	sc := testutil.NewScenario(60, 2)
 	dir := t.TempDir()
-	in := startServe(t, dir)
+	in := testutil.Start(t, testutil.Config(dir))
 	nc, js := testutil.Connect(t, in.NATSURL)
 	half := len(sc.Messages) / 2
 	testutil.Publish(t, js, sc.Messages[:half])
@@ -47,17 +47,17 @@ func TestServeDefendsItsConsumer(t *testing.T) {
 
 	// The durable as the attacker left it once more, with the engine
 	// stopped: the restart must not skip either.
-	second := startServe(t, dir)
+	second := testutil.Start(t, testutil.Config(dir))
 	nc2, js2 := testutil.Connect(t, second.NATSURL)
 	attack(t, nc2, "hoso.events."+testutil.ScenarioSource+"."+one)
 	second.Stop(t)
-	third := startServe(t, dir)
+	third := testutil.Start(t, testutil.Config(dir))
 	_, js3 := testutil.Connect(t, third.NATSURL)
 	testutil.WaitOutcomes(t, js3, uint64(sc.Stored()), time.Minute)
-	readOutcomes(t, js3, sc.Stored())
+	testutil.ReadOutcomes(t, js3, sc.Stored())
 	third.Stop(t)
 	_ = js2
-	checkStore(t, filepath.Join(dir, "hoso.db"), sc)
+	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
 }
 
 // attack re-creates the engine's durable through
