@@ -30,15 +30,15 @@ import (
 // good one is loaded; so does an access file anyone may write.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, certA := writeCert(t, t.TempDir(), "hoso A")
+	certFile, keyFile, certA := testutil.WriteCert(t, t.TempDir(), "hoso A")
 	accessFile := filepath.Join(dir, "access.yaml")
 	writeUsers := func(names ...string) map[string]string {
 		t.Helper()
-		var users []accessUser
+		var users []testutil.AccessUser
 		for _, n := range names {
-			users = append(users, accessUser{name: n, role: "admin"})
+			users = append(users, testutil.AccessUser{Name: n, Role: "admin"})
 		}
-		return writeAccess(t, accessFile, users...)
+		return testutil.WriteAccess(t, accessFile, users...)
 	}
 	before := writeUsers("alice", "bob")
 	natsUsersFile := filepath.Join(dir, "nats-users.yaml")
@@ -106,7 +106,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	}
 
 	// Rotate the certificate and remove bob.
-	_, _, certB := writeCert(t, filepath.Dir(certFile), "hoso B") // overwrites cert.pem and key.pem
+	_, _, certB := testutil.WriteCert(t, filepath.Dir(certFile), "hoso B") // overwrites cert.pem and key.pem
 	pool.AddCert(certB)
 	after := writeUsers("alice", "carol")
 	writeNATSUsers("hanoi", "camau") // tayninh leaves, camau arrives
@@ -175,9 +175,9 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 // anything.
 func TestServeCheck(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := writeCert(t, dir, "hoso.tayninh.gov.vn")
+	certFile, keyFile, _ := testutil.WriteCert(t, dir, "hoso.tayninh.gov.vn")
 	accessFile := filepath.Join(dir, "access.yaml")
-	writeAccess(t, accessFile, accessUser{name: "alice", role: "admin"}, accessUser{name: "bob", role: "viewer"})
+	testutil.WriteAccess(t, accessFile, testutil.AccessUser{Name: "alice", Role: "admin"}, testutil.AccessUser{Name: "bob", Role: "viewer"})
 	natsUsers := filepath.Join(dir, "nats-users.yaml")
 	if err := os.WriteFile(natsUsers, []byte("users:\n  - name: tayninh-dvc\n    password: tayninh-secret-123\n    source: tayninh\n"), 0o600); err != nil {
 		t.Fatal(err)
