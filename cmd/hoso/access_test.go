@@ -3,16 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,21 +23,15 @@ import (
 	"github.com/hoso-vn/hoso/web"
 )
 
-// accessUser is a user of an access file a test writes.
-type accessUser struct {
-	name, role string
-	agencies   []string
-}
-
 // accessUsers are the users of the access test: name → token.
-var accessUsers = []accessUser{
-	{"viewer", "viewer", nil},
-	{"auditor", "auditor", nil},
-	{"admin", "admin", nil},
-	{"viewer-h57", "viewer", []string{"H57"}},
-	{"auditor-h57", "auditor", []string{"H57"}},
-	{"admin-x99", "admin", []string{"X99"}},
-	{"viewer-two", "viewer", []string{"H57", "X99"}}, // not in the route table loop: see below
+var accessUsers = []testutil.AccessUser{
+	{Name: "viewer", Role: "viewer"},
+	{Name: "auditor", Role: "auditor"},
+	{Name: "admin", Role: "admin"},
+	{Name: "viewer-h57", Role: "viewer", Agencies: []string{"H57"}},
+	{Name: "auditor-h57", Role: "auditor", Agencies: []string{"H57"}},
+	{Name: "admin-x99", Role: "admin", Agencies: []string{"X99"}},
+	{Name: "viewer-two", Role: "viewer", Agencies: []string{"H57", "X99"}}, // not in the route table loop: see below
 }
 
 // writeAccessFile writes an access file for accessUsers and returns its
@@ -51,31 +39,7 @@ var accessUsers = []accessUser{
 func writeAccessFile(t *testing.T) (string, map[string]string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "access.yaml")
-	return path, writeAccess(t, path, accessUsers...)
-}
-
-// writeAccess writes an access file of users, each with a new token, to
-// path and returns each user's token.
-func writeAccess(t *testing.T, path string, users ...accessUser) map[string]string {
-	t.Helper()
-	tokens := map[string]string{}
-	var b strings.Builder
-	b.WriteString("users:\n")
-	for _, u := range users {
-		tok, hash, err := web.NewToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[u.name] = tok
-		b.WriteString("  - name: " + u.name + "\n    token_sha256: " + hash + "\n    role: " + u.role + "\n")
-		if u.agencies != nil {
-			b.WriteString("    agencies: [" + strings.Join(u.agencies, ", ") + "]\n")
-		}
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return tokens
+	return path, testutil.WriteAccess(t, path, accessUsers...)
 }
 
 // routeAccess is the role table the access control must implement,
@@ -203,33 +167,33 @@ func TestAccessControl(t *testing.T) {
 			}
 		}
 		for _, u := range accessUsers {
-			if len(u.agencies) > 1 {
+			if len(u.Agencies) > 1 {
 				continue
 			}
-			st, body := call(r.Method, path, tokens[u.name])
-			scoped := u.agencies != nil
-			allowed := roleRank[u.role] >= roleRank[want.role] && !(scoped && want.scoped == "forbidden")
+			st, body := call(r.Method, path, tokens[u.Name])
+			scoped := u.Agencies != nil
+			allowed := roleRank[u.Role] >= roleRank[want.role] && !(scoped && want.scoped == "forbidden")
 			switch {
 			case allowed && (st == 401 || st == 403):
-				t.Errorf("%s %s as %s = %d %s, want allowed", r.Method, path, u.name, st, body)
+				t.Errorf("%s %s as %s = %d %s, want allowed", r.Method, path, u.Name, st, body)
 			case !allowed && st != http.StatusForbidden:
-				t.Errorf("%s %s as %s = %d, want 403", r.Method, path, u.name, st)
+				t.Errorf("%s %s as %s = %d, want 403", r.Method, path, u.Name, st)
 			}
 			if !allowed || !scoped {
 				continue
 			}
 			switch want.scoped {
 			case "dossier": // H57's dossier: seen by viewer-h57, 404 to admin-x99
-				if wantSt := map[bool]int{true: 200, false: 404}[u.agencies[0] == "H57"]; st != wantSt {
-					t.Errorf("%s %s as %s = %d, want %d", r.Method, path, u.name, st, wantSt)
+				if wantSt := map[bool]int{true: 200, false: 404}[u.Agencies[0] == "H57"]; st != wantSt {
+					t.Errorf("%s %s as %s = %d, want %d", r.Method, path, u.Name, st, wantSt)
 				}
 			case "filtered":
 				if r.Method == "GET" && !strings.Contains(r.Pattern, "feed") && st != 200 {
-					t.Errorf("%s %s as %s = %d %s, want 200", r.Method, path, u.name, st, body)
+					t.Errorf("%s %s as %s = %d %s, want 200", r.Method, path, u.Name, st, body)
 				}
-				other := map[string]string{"H57": "X99", "X99": "H57"}[u.agencies[0]]
-				if st, _ := call(r.Method, path+"?agency="+other, tokens[u.name]); st != http.StatusForbidden {
-					t.Errorf("%s %s?agency=%s as %s = %d, want 403", r.Method, path, other, u.name, st)
+				other := map[string]string{"H57": "X99", "X99": "H57"}[u.Agencies[0]]
+				if st, _ := call(r.Method, path+"?agency="+other, tokens[u.Name]); st != http.StatusForbidden {
+					t.Errorf("%s %s?agency=%s as %s = %d, want 403", r.Method, path, other, u.Name, st)
 				}
 			}
 		}
@@ -496,43 +460,10 @@ func TestAccessHashToken(t *testing.T) {
 	}
 }
 
-// writeCert writes a self-signed certificate for 127.0.0.1 named cn and
-// its key into dir, and returns their paths and the certificate.
-func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
-}
-
 // TestServeTLS serves HTTPS from a certificate and key in files.
 func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, cert := writeCert(t, dir, "hoso test")
+	certFile, keyFile, cert := testutil.WriteCert(t, dir, "hoso test")
 	path, tokens := writeAccessFile(t)
 	in := startServe(t, filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile, "--access", path)
 	base := "https://" + strings.TrimPrefix(in.HTTPURL, "http://")
@@ -715,7 +646,7 @@ func TestAccessAddRemove(t *testing.T) {
 func TestServeCheckRefusesWritableFiles(t *testing.T) {
 	dir := t.TempDir()
 	accessFile := filepath.Join(dir, "access.yaml")
-	writeAccess(t, accessFile, accessUser{name: "alice", role: "admin"})
+	testutil.WriteAccess(t, accessFile, testutil.AccessUser{Name: "alice", Role: "admin"})
 	natsUsers := filepath.Join(dir, "nats-users.yaml")
 	if err := os.WriteFile(natsUsers, []byte("users:\n  - name: tayninh-dvc\n    password: tayninh-secret-123\n    source: tayninh\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package engine_test
 
 import (
 	"fmt"
@@ -10,16 +10,17 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
-// TestServeReplicas runs two `hoso serve` replicas against one NATS
-// server: both apply every event into their own stores, which agree;
-// exactly one leads, publishes each outcome once and alone runs the
-// deadline scheduler; the follower keeps its outbox marked; when the
-// leader is killed the follower takes over and publishes the outcomes of
-// the events that follow, and only those.
+// TestServeReplicas runs two engine replicas, each a process of its own,
+// against one NATS server: both apply every event into their own stores,
+// which agree; exactly one leads, publishes each outcome once and alone
+// runs the deadline scheduler; the follower keeps its outbox marked; when
+// the leader is killed the follower takes over and publishes the outcomes
+// of the events that follow, and only those.
 func TestServeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two engines and waits out a lease")
@@ -64,7 +65,7 @@ func TestServeReplicas(t *testing.T) {
 
 	type replica struct {
 		name string
-		c    *child
+		c    *testutil.Process
 		url  string
 	}
 	start := func(name string) *replica {
@@ -72,9 +73,15 @@ func TestServeReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := startChildArgs(t, "serve", "--data-dir", filepath.Join(t.TempDir(), name), "--http-addr", addr,
-			"--nats-url", natsURL, "--replica", name, "--replica-lease", "2s", "--deadline-interval", "200ms", "--log-format", "json")
-		c.waitFor(t, "hoso started")
+		cfg := engine.DefaultConfig()
+		cfg.DataDir = filepath.Join(t.TempDir(), name)
+		cfg.HTTPAddr = addr
+		cfg.NATSURL = natsURL
+		cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
+		cfg.Deadlines = 200 * time.Millisecond
+		cfg.LogFormat = "json"
+		c := testutil.StartProcess(t, cfg)
+		c.WaitFor(t, "hoso started")
 		return &replica{name: name, c: c, url: "http://" + addr}
 	}
 	a, b := start("a"), start("b")
@@ -97,19 +104,20 @@ func TestServeReplicas(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	// emit publishes receipts of n dossiers; with due, each is overdue.
-	emit := func(n, from int, due ...string) {
+	// emit publishes receipts of n dossiers, as `hoso emit --wait=false`
+	// does; with due, each is overdue.
+	emit := func(n, from int, due ...time.Time) {
 		t.Helper()
 		for i := from; i < from+n; i++ {
-			code := fmt.Sprintf("000.00.12.H57-251001-%04d", i)
-			args := []string{"emit", "--wait=false", "--nats-url", natsURL, "--source", "tayninh", "--dossier", code,
-				"--action", "receive", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01",
-				"--attach", "input_digitized:don.pdf", "--time", "2025-10-01T09:00:00+07:00"}
+			ev := &workflow.Event{ID: fmt.Sprintf("replica-%04d", i), SourceURI: "/hoso/emit/tayninh", Source: "tayninh",
+				Dossier: fmt.Sprintf("000.00.12.H57-251001-%04d", i), Action: "receive", Procedure: "1.004227", Agency: "H57", Actor: "cb-01",
+				Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}},
+				Time:        time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone)}
 			if len(due) > 0 {
-				args = append(args, "--due", due[0])
+				ev.Due = due[0]
 			}
-			if out, err := hosoRun(t, args...); err != nil {
-				t.Fatalf("emit: %v\n%s", err, out)
+			if _, err := testutil.PublishEvent(nc, ev, 10*time.Second); err != nil {
+				t.Fatalf("emit %s: %v", ev.Dossier, err)
 			}
 		}
 	}
@@ -131,7 +139,7 @@ func TestServeReplicas(t *testing.T) {
 
 	waitUntil("one replica to lead", func() bool { return len(leaderOf(a, b)) == 1 })
 	emit(20, 1)
-	emit(2, 900, "2025-10-15") // overdue: the leader's scheduler publishes their expiries
+	emit(2, 900, time.Date(2025, 10, 15, 0, 0, 0, 0, workflow.Zone)) // overdue: the leader's scheduler publishes their expiries
 	waitUntil("deadline events", func() bool { n, _ := seen("deadline"); return n >= 2 })
 	time.Sleep(time.Second) // five scans of each scheduler
 	deadlines, repeated := seen("deadline")
@@ -163,11 +171,11 @@ func TestServeReplicas(t *testing.T) {
 	}
 
 	// The leader dies; the follower takes over within the lease.
-	leader.c.kill(t)
+	leader.c.Kill(t)
 	emit(10, 21)
 	waitUntil("the follower to apply the 10 new events", func() bool { return state(follower).AppliedSeq == all+10 })
 	waitUntil("the follower to lead", func() bool { return len(leaderOf(follower)) == 1 })
-	follower.c.waitFor(t, "leading: publishing outcomes and running the deadline scheduler")
+	follower.c.WaitFor(t, "leading: publishing outcomes and running the deadline scheduler")
 	onePerEvent(all + 10) // the new leader did not republish what the old one had
 	if m := testutil.Scrape(t, follower.url); m["hoso_outbox_backlog"] != 0 {
 		t.Errorf("the new leader's outbox holds %v outcomes, want 0", m["hoso_outbox_backlog"])

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package engine_test
 
 import (
 	"math"
@@ -16,10 +16,10 @@ import (
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
-// TestDiskFull runs `hoso serve` as a process and, midway through a
-// stream, caps the size of the files it may write at the store file's
-// current size (RLIMIT_FSIZE, as a full disk would): the store cannot
-// grow, commits fail with EFBIG, /readyz answers 503, the log and
+// TestDiskFull runs an engine as a process of its own and, midway
+// through a stream, caps the size of the files it may write at the store
+// file's current size (RLIMIT_FSIZE, as a full disk would): the store
+// cannot grow, commits fail with EFBIG, /readyz answers 503, the log and
 // hoso_apply_errors_total show it. Once the cap is lifted hoso resumes by
 // itself and every event is applied exactly once.
 func TestDiskFull(t *testing.T) {
@@ -37,12 +37,15 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", httpAddr,
-		"--nats-url", srv.ClientURL(), "--log-level", "info", "--log-format", "json", "--deadline-interval", "0")
+	cfg := testutil.Config(dir)
+	cfg.HTTPAddr = httpAddr
+	cfg.NATSURL = srv.ClientURL()
+	cfg.LogLevel = "info"
+	c := testutil.StartProcess(t, cfg)
 	var logMu sync.Mutex
 	var logs []string
 	go func() {
-		for m := range c.msgs {
+		for m := range c.Messages() {
 			logMu.Lock()
 			logs = append(logs, m)
 			logMu.Unlock()
@@ -57,7 +60,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setFileSizeLimit(t, c.cmd.Process.Pid, uint64(fi.Size()))
+	setFileSizeLimit(t, c.Pid(), uint64(fi.Size()))
 	testutil.Publish(t, js, sc.Messages[first:])
 	testutil.WaitReady(t, base, http.StatusServiceUnavailable)
 	var m map[string]float64
@@ -80,14 +83,12 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("no \"apply batch\" error in the log")
 	}
 
-	setFileSizeLimit(t, c.cmd.Process.Pid, math.MaxUint64)
+	setFileSizeLimit(t, c.Pid(), math.MaxUint64)
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
 	testutil.WaitReady(t, base, http.StatusOK)
 	testutil.ReadOutcomes(t, js, sc.Stored())
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Wait(); err != nil {
+	c.Signal(t, syscall.SIGTERM)
+	if err := c.Wait(); err != nil {
 		t.Fatalf("hoso exited with %v after SIGTERM", err)
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package engine_test
 
 import (
 	"context"
@@ -18,12 +18,12 @@ import (
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
-// TestJetStreamDiskFull runs `hoso serve` with its data directory, the
+// TestJetStreamDiskFull runs an engine with its data directory, the
 // embedded JetStream's files and the store, on a small filesystem of its
 // own (a tmpfs) and fills it. The embedded server turns JetStream off at
 // its first failed write: /readyz must say so (503) instead of staying
 // ready while publishers time out; once space is freed, hoso must restart
-// JetStream by itself, without a restart of serve, and every event,
+// JetStream by itself, without a restart of the engine, and every event,
 // republished by its sender, must be applied and answered exactly once.
 func TestJetStreamDiskFull(t *testing.T) {
 	if testing.Short() {
@@ -43,7 +43,9 @@ func TestJetStreamDiskFull(t *testing.T) {
 	})
 	sc := testutil.NewScenario(200, 2)
 	dir := filepath.Join(disk, "data")
-	in := startServe(t, dir, "--min-free-mib", "1")
+	cfg := testutil.Config(dir)
+	cfg.MinFreeMiB = 1
+	in := testutil.Start(t, cfg)
 	_, js := testutil.Connect(t, in.NATSURL)
 	third := len(sc.Messages) / 3
 	testutil.Publish(t, js, sc.Messages[:third])
@@ -91,7 +93,7 @@ func TestJetStreamDiskFull(t *testing.T) {
 	}
 	defer func() {
 		if t.Failed() {
-			t.Logf("serve's log:\n%s", in.Logs.String())
+			t.Logf("the engine's log:\n%s", in.Logs.String())
 		}
 	}()
 	testutil.WaitReady(t, in.HTTPURL, http.StatusServiceUnavailable)

@@ -1,16 +1,11 @@
-package main
+package engine_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,14 +13,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
-// crashKills is how many times TestCrashRecovery kills `hoso serve`.
+// crashKills is how many times TestCrashRecovery kills the engine.
 const crashKills = 14
 
-// TestCrashRecovery runs `hoso serve` as a child process against an
+// TestCrashRecovery runs an engine as a process of its own against an
 // external NATS server under a steady publish load and kills it with
 // SIGKILL at random moments — at a random delay after start, right after a
 // batch commit, right as the relay publishes outcomes — restarting it each
@@ -44,12 +40,8 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	// The stream lives in a server of its own, so it survives the kills.
-	srv := startNATSServer(t)
-	_, js := testutil.Connect(t, srv.ClientURL())
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
 	ctx := context.Background()
-	if _, err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
 
 	sc := testutil.NewScenario(300, 3)
 	pubDone := make(chan error, 1)
@@ -65,7 +57,7 @@ func TestCrashRecovery(t *testing.T) {
 	start := time.Now()
 	kinds := map[string]int{}
 	for i := range crashKills {
-		c := startChild(t, dir, srv.ClientURL(), "debug")
+		c := testutil.StartProcess(t, crashConfig(dir, natsURL, "debug"))
 		// Spread the kills over the publishing: let some runs work a while
 		// (its log lines wait in the channel's buffer meanwhile).
 		time.Sleep(time.Duration(rng.IntN(600)) * time.Millisecond)
@@ -73,24 +65,30 @@ func TestCrashRecovery(t *testing.T) {
 		switch rng.IntN(4) {
 		case 0:
 			kind = "after start"
-			c.waitFor(t, "hoso started")
+			c.WaitFor(t, "hoso started")
 			d := time.Duration(rng.IntN(300)) * time.Millisecond
 			time.Sleep(d) // a random moment, not a wait for something
 		case 1:
 			kind = "after commit"
-			c.waitUpTo(t, "batch applied", 1+rng.IntN(20), &kind)
+			if !c.WaitUpTo(t, "batch applied", 1+rng.IntN(20)) {
+				kind += idle
+			}
 		case 2:
 			// Under load the next batch is being decided or committed.
 			kind = "in the next batch"
-			c.waitUpTo(t, "batch applied", 1+rng.IntN(20), &kind)
+			if !c.WaitUpTo(t, "batch applied", 1+rng.IntN(20)) {
+				kind += idle
+			}
 			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond) // a random moment
 		case 3:
 			kind = "during relay"
-			c.waitUpTo(t, "publishing outcomes", 1+rng.IntN(20), &kind)
+			if !c.WaitUpTo(t, "publishing outcomes", 1+rng.IntN(20)) {
+				kind += idle
+			}
 		}
 		kinds[kind]++
-		c.kill(t)
-		t.Logf("kill %d %s (%d log lines)", i+1, kind, c.lines)
+		c.Kill(t)
+		t.Logf("kill %d %s (%d log lines)", i+1, kind, c.Lines())
 	}
 	killsTook := time.Since(start)
 	select {
@@ -106,9 +104,9 @@ func TestCrashRecovery(t *testing.T) {
 
 	// A last run finishes the stream and stops cleanly.
 	// At info level it logs a few lines only: nobody reads them until the end.
-	last := startChild(t, dir, srv.ClientURL(), "info")
+	last := testutil.StartProcess(t, crashConfig(dir, natsURL, "info"))
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
-	last.terminate(t)
+	last.Terminate(t)
 
 	testutil.ReadOutcomes(t, js, sc.Stored())
 	if n := testutil.OutcomeCount(t, js); n != uint64(sc.Stored()) {
@@ -116,6 +114,20 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	checkBolt(t, filepath.Join(dir, "hoso.db"))
 	testutil.CheckStore(t, filepath.Join(dir, "hoso.db"), sc)
+}
+
+// idle marks a kill whose wait for a log line timed out.
+const idle = " (timed out: stream idle)"
+
+// crashConfig is the configuration of TestCrashRecovery's engines: the
+// data in dir, the external NATS server at natsURL, the log at level,
+// batches of at most 32 events.
+func crashConfig(dir, natsURL, level string) engine.Config {
+	cfg := testutil.Config(dir)
+	cfg.NATSURL = natsURL
+	cfg.LogLevel = level
+	cfg.BatchMax = 32
+	return cfg
 }
 
 // publishPaced publishes msgs one by one, synchronously, pausing between
@@ -138,24 +150,10 @@ func publishPaced(ctx context.Context, js jetstream.JetStream, msgs []testutil.M
 	return nil
 }
 
-// child is `hoso serve` running as a process (see TestMain).
-type child struct {
-	cmd   *exec.Cmd
-	msgs  chan string // the msg of each JSON log line; closed at exit
-	lines int
-	log   []string // the last lines read, for failures
-}
-
-func startChild(t *testing.T, dir, natsURL, level string) *child {
-	t.Helper()
-	return startChildArgs(t, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0",
-		"--nats-url", natsURL, "--log-level", level, "--log-format", "json",
-		"--deadline-interval", "0", "--batch-max", "32")
-}
-
 // startNATSServer starts a NATS server with JetStream of the test's own,
 // on a random loopback port, stopped at the end of the test: the stream
-// outlives the hoso processes the test starts and kills.
+// outlives the engines the test starts and kills. Unlike
+// testutil.StartNATS it sets up no stream: the engines do.
 func startNATSServer(t *testing.T) *events.Server {
 	t.Helper()
 	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
@@ -164,118 +162,6 @@ func startNATSServer(t *testing.T) *events.Server {
 	}
 	t.Cleanup(srv.Shutdown)
 	return srv
-}
-
-// startChildArgs runs the test binary as `hoso args…`.
-func startChildArgs(t *testing.T, args ...string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "HOSO_TEST_MAIN=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, msgs: make(chan string, 8192)}
-	go func() {
-		defer close(c.msgs)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Msg string `json:"msg"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				line.Msg = sc.Text()
-			}
-			c.msgs <- line.Msg
-		}
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return c
-}
-
-// waitFor reads the log until a line with the message msg.
-func (c *child) waitFor(t *testing.T, msg string) { t.Helper(); c.waitN(t, msg, 1) }
-
-// waitN reads the log until the n-th line with the message msg.
-func (c *child) waitN(t *testing.T, msg string, n int) {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for n > 0 {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				t.Fatalf("hoso ended before logging %q:\n%s", msg, strings.Join(c.log, "\n"))
-			}
-			c.lines++
-			c.log = append(c.log, m)
-			if len(c.log) > 50 {
-				c.log = c.log[1:]
-			}
-			if m == msg {
-				n--
-			}
-		case <-timeout:
-			t.Fatalf("no %q within 30s:\n%s", msg, strings.Join(c.log, "\n"))
-		}
-	}
-}
-
-// waitUpTo reads the log until the n-th line with the message msg, or
-// until no such line came for 5 s (the stream may be all applied): then
-// it marks kind as timed out. It fails the test if hoso ended.
-func (c *child) waitUpTo(t *testing.T, msg string, n int, kind *string) {
-	t.Helper()
-	quiet := time.NewTimer(5 * time.Second)
-	defer quiet.Stop()
-	for n > 0 {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				t.Fatalf("hoso ended before logging %q:\n%s", msg, strings.Join(c.log, "\n"))
-			}
-			c.lines++
-			c.log = append(c.log, m)
-			if len(c.log) > 50 {
-				c.log = c.log[1:]
-			}
-			if m == msg {
-				n--
-				quiet.Reset(5 * time.Second)
-			}
-		case <-quiet.C:
-			*kind += " (timed out: stream idle)"
-			return
-		}
-	}
-}
-
-// kill sends SIGKILL and reaps the process.
-func (c *child) kill(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	for range c.msgs { // drain until the pipe closes
-	}
-	_ = c.cmd.Wait()
-}
-
-// terminate sends SIGTERM and expects a clean exit.
-func (c *child) terminate(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	c.waitFor(t, "stopped")
-	for range c.msgs {
-	}
-	if err := c.cmd.Wait(); err != nil {
-		t.Fatalf("hoso exited with %v after SIGTERM:\n%s", err, strings.Join(c.log, "\n"))
-	}
 }
 
 // checkBolt runs bbolt's consistency check over the whole file.
