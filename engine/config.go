@@ -108,6 +108,7 @@ func DefaultConfig() Config {
 		DeadLettersPerSource: events.DefaultDeadLettersPerSource,
 
 		CheckpointInterval: defaultCheckpointInterval,
+		ReplicaLease:       events.DefaultLeaseTTL,
 	}
 }
 

@@ -18,6 +18,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatalf("the defaults do not validate: %v", err)
 	}
+	// A replica needs only its name and the shared NATS server: the lease
+	// has its default.
+	rep := engine.DefaultConfig()
+	rep.Replica, rep.NATSURL = "replica-1", "nats://127.0.0.1:4222"
+	if err := rep.Validate(); err != nil {
+		t.Errorf("a replica with the default lease does not validate: %v", err)
+	}
 	cfg := engine.DefaultConfig()
 	cfg.DataDir = t.TempDir() + "/never-made"
 	cfg.HTTPAddr = "0.0.0.0:8080" // open, and not on loopback

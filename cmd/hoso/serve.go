@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/engine"
-	"github.com/hoso-vn/hoso/events"
 )
 
 // serveCommand runs the engine.
@@ -47,7 +46,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (en
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr(getenv, "HOSO_TLS_CERT", ""), "PEM certificate (chain) to serve HTTPS, read again with its key on SIGHUP (env HOSO_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr(getenv, "HOSO_TLS_KEY", ""), "PEM private key of --tls-cert (env HOSO_TLS_KEY)")
 	fs.StringVar(&cfg.Replica, "replica", envOr(getenv, "HOSO_REPLICA", ""), "run as the replica of this name among engines sharing --nats-url, each with its own store; one leads (publishes outcomes, runs the scheduler) (env HOSO_REPLICA)")
-	fs.DurationVar(&cfg.ReplicaLease, "replica-lease", ev.duration("replica-lease", "HOSO_REPLICA_LEASE", events.DefaultLeaseTTL), "with --replica: how long the leader's lease lasts unrenewed; a stopped leader is replaced within it (env HOSO_REPLICA_LEASE)")
+	fs.DurationVar(&cfg.ReplicaLease, "replica-lease", ev.duration("replica-lease", "HOSO_REPLICA_LEASE", cfg.ReplicaLease), "with --replica: how long the leader's lease lasts unrenewed; a stopped leader is replaced within it (env HOSO_REPLICA_LEASE)")
 	fs.StringVar(&cfg.CheckpointKey, "checkpoint-key", envOr(getenv, "HOSO_CHECKPOINT_KEY", ""), "ed25519 private key (PEM, PKCS#8, mode 0600) signing the checkpoints published to HOSO_CHECKPOINTS; without it the store's tamper evidence has no anchor outside its file (env HOSO_CHECKPOINT_KEY)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", ev.duration("checkpoint-interval", "HOSO_CHECKPOINT_INTERVAL", cfg.CheckpointInterval), "how often the leader publishes a signed checkpoint when the applied sequence moved, and once at shutdown; 0 turns them off (env HOSO_CHECKPOINT_INTERVAL)")
 	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file, checkpoint key), print what serve would use, and exit without starting")
