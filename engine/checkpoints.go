@@ -23,7 +23,7 @@ const CheckpointsOff = "checkpoints off: no signed checkpoint anchors the store 
 // newCheckpoints returns the publisher of signed checkpoints serve runs
 // in its leader, after setting up HOSO_CHECKPOINTS; nil, after logging it
 // once, without a key or with a zero interval.
-func newCheckpoints(ctx context.Context, cfg Config, js jetstream.JetStream, db *store.DB, log *slog.Logger) (*events.CheckpointPublisher, error) {
+func newCheckpoints(ctx context.Context, cfg Config, js jetstream.JetStream, db *store.DB, streams events.StreamConfig, log *slog.Logger) (*events.CheckpointPublisher, error) {
 	switch {
 	case cfg.CheckpointKey == "":
 		log.Warn(CheckpointsOff, "reason", "no --checkpoint-key")
@@ -38,7 +38,7 @@ func newCheckpoints(ctx context.Context, cfg Config, js jetstream.JetStream, db 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := events.SetupCheckpoints(ctx, js, events.StreamConfig{}); err != nil {
+	if err := events.SetupCheckpoints(ctx, js, streams); err != nil {
 		return nil, err
 	}
 	log.Info("checkpoints on", "key_id", events.KeyID(key.Public().(ed25519.PublicKey)), "interval", cfg.CheckpointInterval,

@@ -32,6 +32,14 @@ type Config struct {
 	// events.DefaultDeadLettersPerSource.
 	MaxEventsPerDossier  int64
 	DeadLettersPerSource int64
+	// StreamReplicas is the replica count of the streams, consumers and
+	// bucket hoso creates; 0 is 3 when the NATS server is part of a
+	// cluster and 1 alone (events.StreamConfig.Replicas).
+	StreamReplicas int
+	// UpdateStreams makes hoso set its configuration on existing streams
+	// that differ from it; without it they are kept and the differences
+	// logged (events.StreamConfig.UpdateStreams).
+	UpdateStreams bool
 	// SourceQuotaMiB is the most each source of the embedded server's
 	// users file may publish on its event subjects in an hour, in MiB;
 	// past it the server refuses its events until the hour ends (see
@@ -151,6 +159,9 @@ func (c *Config) Validate() error {
 	if c.Replica != "" && c.NATSURL == "" {
 		errs = append(errs, errors.New("replica: replicas share one NATS deployment; give its --nats-url (an embedded server is each engine's own)"))
 	}
+	if c.StreamReplicas < 0 || c.StreamReplicas > maxStreamReplicas {
+		errs = append(errs, fmt.Errorf("stream replicas %d: must be 0 (3 in a cluster, 1 alone) to %d", c.StreamReplicas, maxStreamReplicas))
+	}
 	if c.MaxEventsPerDossier < 1 {
 		errs = append(errs, fmt.Errorf("max events per dossier %d: must be at least 1", c.MaxEventsPerDossier))
 	}
@@ -207,6 +218,9 @@ const (
 	// JetStream that turned itself off (its disk filled).
 	jetStreamRetry = 2 * time.Second
 )
+
+// maxStreamReplicas is JetStream's largest replica count.
+const maxStreamReplicas = 5
 
 // MaxBatchMax is the largest Config.BatchMax (--batch-max): a batch is
 // one store transaction, held in memory whole.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,11 +175,12 @@ func (e *Engine) setup(ctx context.Context) error {
 	cfg, log, m := e.cfg, e.log, e.metrics
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	streams := events.StreamConfig{MaxEventsPerDossier: cfg.MaxEventsPerDossier, DeadLettersPerSource: cfg.DeadLettersPerSource}
+	streams := events.StreamConfig{MaxEventsPerDossier: cfg.MaxEventsPerDossier, DeadLettersPerSource: cfg.DeadLettersPerSource,
+		Replicas: cfg.StreamReplicas, UpdateStreams: cfg.UpdateStreams, OnDifference: e.streamDifferences}
 	if cfg.Replica != "" {
 		streams.Consumer = events.ReplicaConsumer(cfg.Replica)
 		var err error
-		if e.replica, err = events.NewReplica(setupCtx, e.js, cfg.Replica, cfg.ReplicaLease, log); err != nil {
+		if e.replica, err = events.NewReplica(setupCtx, e.js, events.ReplicaConfig{Name: cfg.Replica, TTL: cfg.ReplicaLease, Streams: streams, Logger: log}); err != nil {
 			return err
 		}
 	}
@@ -186,7 +188,7 @@ func (e *Engine) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
-	if e.checkpoints, err = newCheckpoints(ctx, cfg, e.js, e.db, log); err != nil {
+	if e.checkpoints, err = newCheckpoints(ctx, cfg, e.js, e.db, streams, log); err != nil {
 		return fmt.Errorf("set up checkpoints: %w", err)
 	}
 	e.feed = web.NewFeed(0)
@@ -215,6 +217,22 @@ func (e *Engine) setup(ctx context.Context) error {
 	e.guard = events.NewGuard(e.nc, e.js, events.GuardConfig{Logger: log,
 		OnRemove: func(string, string, string) { m.removed.Inc() }})
 	return nil
+}
+
+// streamDifferences logs how the streams hoso found differ from what it
+// would set (events.StreamConfig.OnDifference), and counts what is kept.
+func (e *Engine) streamDifferences(stream string, diffs []events.StreamDifference, updated bool) {
+	text := make([]string, len(diffs))
+	for i, d := range diffs {
+		text[i] = d.String()
+	}
+	if updated {
+		e.log.Info("stream configuration set to hoso's", "stream", stream, "was", strings.Join(text, "; "))
+		return
+	}
+	e.metrics.streamDiffs.Add(float64(len(diffs)))
+	e.log.Warn("stream configuration differs from hoso's; kept (serve --update-streams sets hoso's)", "stream", stream,
+		"differences", strings.Join(text, "; "))
 }
 
 // listen makes the HTTP server and listens on its address.

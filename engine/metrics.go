@@ -41,7 +41,10 @@ type metrics struct {
 	drift   prometheus.Counter // changes found in the engine's consumer
 	gaps    prometheus.Counter // deleted stream messages passed over
 	removed prometheus.Counter // forbidden consumers the guard removed
-	blocks  prometheus.Counter // sources blocked for going over their quota
+	// streamDiffs counts the settings of existing streams kept that
+	// differ from hoso's (set at start).
+	streamDiffs prometheus.Gauge
+	blocks      prometheus.Counter // sources blocked for going over their quota
 
 	reloadOK   prometheus.Gauge // 1 if the last SIGHUP reload loaded every file
 	reloadTime prometheus.Gauge // when a reload last loaded every file
@@ -98,6 +101,10 @@ func newMetrics() *metrics {
 			Name: "hoso_stream_gap_messages_total",
 			Help: "Stream sequences the engine passed over because they were no longer in HOSO_EVENTS (deleted or aged out): events it never applied.",
 		}),
+		streamDiffs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hoso_stream_config_differences",
+			Help: "Settings of the existing streams (and the replicas' bucket) that differ from what hoso would set and were kept at start; the log names them; serve --update-streams sets hoso's.",
+		}),
 		removed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hoso_consumers_removed_total",
 			Help: "Consumers of hoso's streams that no client may have (a push consumer, a source's outcome consumer filtered beyond its own outcomes) removed by the leader's guard.",
@@ -117,7 +124,7 @@ func newMetrics() *metrics {
 	}
 	m.reloadOK.Set(1)
 	m.reloadTime.SetToCurrentTime()
-	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.removed, m.blocks, m.reloadOK, m.reloadTime,
+	m.reg.MustRegister(m.events, m.batch, m.apply, m.commit, m.applied, m.lagErrs, m.errs, m.drift, m.gaps, m.removed, m.streamDiffs, m.blocks, m.reloadOK, m.reloadTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hoso_relay_backlog",

@@ -31,22 +31,23 @@ import (
 // once. Checkpoints are few, so a long window costs little.
 const checkpointsDuplicateWindow = 24 * time.Hour
 
-// SetupCheckpoints creates, or updates, the stream HOSO_CHECKPOINTS: it
-// captures hoso.checkpoints.> with limits retention on file storage, no
-// age limit (a checkpoint is worth keeping as long as the store), a
-// 24-hour duplicate window and cfg.Replicas replicas. It is idempotent;
-// run it at every start, next to Setup.
+// SetupCheckpoints creates the stream HOSO_CHECKPOINTS, or checks an
+// existing one as Setup does its streams: it captures hoso.checkpoints.>
+// with limits retention on file storage, no age limit (a checkpoint is
+// worth keeping as long as the store), a 24-hour duplicate window and
+// cfg.Replicas replicas. It is idempotent; run it at every start, next to
+// Setup.
 func SetupCheckpoints(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
 	cfg.setDefaults()
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:        CheckpointsStream,
 		Description: "hoso: signed checkpoints of the store (applied sequence, state hash, Merkle root of the chain heads, rejections digest)",
 		Subjects:    []string{CheckpointsFilter},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  checkpointsDuplicateWindow,
-		Replicas:    cfg.Replicas,
-	})
+		Replicas:    cfg.replicas(js),
+	}, &cfg)
 	if err != nil {
 		return fmt.Errorf("events: set up stream %s: %w", CheckpointsStream, err)
 	}

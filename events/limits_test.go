@@ -1,6 +1,8 @@
 package events_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,8 +30,29 @@ func TestStreamLimits(t *testing.T) {
 	if err := pub("hoso.events.flood.D1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := events.Setup(ctx, js, events.StreamConfig{MaxEventsPerDossier: 5, DeadLettersPerSource: 3}); err != nil {
+	// An existing stream keeps its configuration unless the operator asks
+	// hoso to set its own: the difference is reported.
+	var reported []string
+	report := func(stream string, diffs []events.StreamDifference, updated bool) {
+		for _, d := range diffs {
+			reported = append(reported, fmt.Sprintf("%s %s updated=%v", stream, d, updated))
+		}
+	}
+	if _, err := events.Setup(ctx, js, events.StreamConfig{MaxEventsPerDossier: 5, DeadLettersPerSource: 3, OnDifference: report}); err != nil {
 		t.Fatalf("Setup over the earlier stream: %v", err)
+	}
+	if want := events.EventsStream + " max_msgs_per_subject unlimited (hoso sets 5) updated=false"; !slices.Contains(reported, want) {
+		t.Errorf("Setup over the earlier stream reported %q, want %q", reported, want)
+	}
+	if st, err := js.Stream(ctx, events.EventsStream); err != nil || st.CachedInfo().Config.MaxMsgsPerSubject > 0 {
+		t.Fatalf("Setup changed the existing stream without being asked (err %v)", err)
+	}
+	reported = nil
+	if _, err := events.Setup(ctx, js, events.StreamConfig{MaxEventsPerDossier: 5, DeadLettersPerSource: 3, UpdateStreams: true, OnDifference: report}); err != nil {
+		t.Fatalf("Setup --update-streams over the earlier stream: %v", err)
+	}
+	if want := events.EventsStream + " max_msgs_per_subject unlimited (hoso sets 5) updated=true"; !slices.Contains(reported, want) {
+		t.Errorf("Setup --update-streams reported %q, want %q", reported, want)
 	}
 	for i := 2; i <= 5; i++ {
 		if err := pub("hoso.events.flood.D1"); err != nil {

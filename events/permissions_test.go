@@ -83,7 +83,7 @@ func TestPermissionMatrix(t *testing.T) {
 	if _, err := events.Setup(ctx, ejs, events.StreamConfig{Consumer: replica}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := events.NewReplica(ctx, ejs, "b", time.Minute, nil); err != nil {
+	if _, err := events.NewReplica(ctx, ejs, events.ReplicaConfig{Name: "b", TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	hanoi, err := nats.Connect(srv.ClientURL(), nats.UserInfo("hanoi-dvc", "hanoi-secret-22"), nats.CustomInboxPrefix(events.InboxPrefix("hanoi")))

@@ -49,15 +49,36 @@ type Replica struct {
 	leader atomic.Bool
 }
 
+// ReplicaConfig configures a Replica.
+type ReplicaConfig struct {
+	Name string        // the replica's name (a consumer-name token)
+	TTL  time.Duration // the lease's; 0 is DefaultLeaseTTL
+	// Streams gives the bucket's replica count and the policy for an
+	// existing bucket with another (StreamConfig.Replicas, UpdateStreams,
+	// OnDifference), as for the streams.
+	Streams StreamConfig
+	Logger  *slog.Logger // nil discards the log
+}
+
 // NewReplica creates or opens ReplicasBucket (its TTL is the lease's) and
-// returns the replica called name. ttl 0 is DefaultLeaseTTL; logger nil
-// discards the log.
-func NewReplica(ctx context.Context, js jetstream.JetStream, name string, ttl time.Duration, logger *slog.Logger) (*Replica, error) {
+// returns the replica cfg.Name.
+func NewReplica(ctx context.Context, js jetstream.JetStream, cfg ReplicaConfig) (*Replica, error) {
+	ttl, logger := cfg.TTL, cfg.Logger
 	if ttl <= 0 {
 		ttl = DefaultLeaseTTL
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	replicas := cfg.Streams.replicas(js)
+	if st, err := js.Stream(ctx, "KV_"+ReplicasBucket); err == nil {
+		if have := st.CachedInfo().Config.Replicas; have != replicas {
+			diff := []StreamDifference{{Field: "replicas", Server: strconv.Itoa(have), Hoso: strconv.Itoa(replicas)}}
+			cfg.Streams.report("KV_"+ReplicasBucket, diff, cfg.Streams.UpdateStreams)
+			if !cfg.Streams.UpdateStreams {
+				replicas = have
+			}
+		}
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      ReplicasBucket,
@@ -65,11 +86,12 @@ func NewReplica(ctx context.Context, js jetstream.JetStream, name string, ttl ti
 		TTL:         ttl,
 		History:     1,
 		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("events: replicas bucket: %w", err)
+		return nil, fmt.Errorf("events: replicas bucket: %w", placementError(ReplicasBucket, replicas, err))
 	}
-	return &Replica{kv: kv, name: name, ttl: ttl, log: logger.With("replica", name)}, nil
+	return &Replica{kv: kv, name: cfg.Name, ttl: ttl, log: logger.With("replica", cfg.Name)}, nil
 }
 
 // Leader reports whether this replica holds the lease.

@@ -22,7 +22,7 @@ type replicaRun struct {
 
 func startReplica(t *testing.T, js jetstream.JetStream, name string, ttl time.Duration, follow func(*events.Replica, context.Context)) *replicaRun {
 	t.Helper()
-	r, err := events.NewReplica(context.Background(), js, name, ttl, testLogger(t))
+	r, err := events.NewReplica(context.Background(), js, events.ReplicaConfig{Name: name, TTL: ttl, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,12 +128,27 @@ func TestSetup(t *testing.T) {
 		t.Errorf("consumer config = %+v", cc)
 	}
 
-	// A changed setting updates the stream.
-	if _, err := events.Setup(ctx, js, events.StreamConfig{OutcomesMaxAge: time.Hour}); err != nil {
+	// A changed setting is reported and kept; asked, Setup sets it.
+	var diffs []events.StreamDifference
+	report := func(stream string, d []events.StreamDifference, updated bool) {
+		if stream == events.OutcomesStream {
+			diffs = d
+		}
+	}
+	if _, err := events.Setup(ctx, js, events.StreamConfig{OutcomesMaxAge: time.Hour, OnDifference: report}); err != nil {
 		t.Fatalf("Setup with a new outcomes age: %v", err)
 	}
+	if s, err = js.Stream(ctx, events.OutcomesStream); err != nil || s.CachedInfo().Config.MaxAge != events.DefaultOutcomesMaxAge {
+		t.Errorf("outcomes stream max age changed without being asked (err %v)", err)
+	}
+	if len(diffs) != 1 || diffs[0] != (events.StreamDifference{Field: "max_age", Server: "720h0m0s", Hoso: "1h0m0s"}) {
+		t.Errorf("differences reported: %+v", diffs)
+	}
+	if _, err := events.Setup(ctx, js, events.StreamConfig{OutcomesMaxAge: time.Hour, UpdateStreams: true}); err != nil {
+		t.Fatalf("Setup --update-streams with a new outcomes age: %v", err)
+	}
 	if s, err = js.Stream(ctx, events.OutcomesStream); err != nil || s.CachedInfo().Config.MaxAge != time.Hour {
-		t.Errorf("outcomes stream max age not updated (err %v)", err)
+		t.Errorf("outcomes stream max age not updated when asked (err %v)", err)
 	}
 
 	// The events stream stores a slightly oversized message (Decode rejects

@@ -73,10 +73,21 @@ type StreamConfig struct {
 	// the server's storage fails Setup.
 	OutcomesMaxBytes   int64
 	DeadLetterMaxBytes int64
-	// Replicas is the number of replicas of both streams in a JetStream
-	// cluster; default 1 (a single server). Use 3 for durability beyond one
-	// machine.
+	// Replicas is the number of replicas of the streams (and of the
+	// consumers, which inherit it); 0 picks DefaultClusterReplicas when
+	// the server is part of a cluster and 1 when it runs alone. A count
+	// the deployment cannot hold fails Setup with an explanation.
 	Replicas int
+	// UpdateStreams makes Setup set hoso's configuration on streams that
+	// exist with another one. Without it an existing stream keeps its
+	// configuration — hoso never lowers an operator's replica count or
+	// loosens a limit behind their back — and each difference is handed
+	// to OnDifference; a difference hoso cannot run with (subjects,
+	// retention, storage) fails Setup.
+	UpdateStreams bool
+	// OnDifference, if set, receives the differences of each existing
+	// stream from hoso's configuration, and whether Setup changed them.
+	OnDifference func(stream string, diffs []StreamDifference, updated bool)
 	// AckWait is how long the server waits for the consumer to ack a
 	// delivered event before delivering it again; default 30 seconds.
 	AckWait time.Duration
@@ -99,9 +110,6 @@ func (c *StreamConfig) setDefaults() {
 	if c.DeadLetterMaxAge <= 0 {
 		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
 	}
-	if c.Replicas <= 0 {
-		c.Replicas = 1
-	}
 	if c.MaxEventsPerDossier <= 0 {
 		c.MaxEventsPerDossier = DefaultMaxEventsPerDossier
 	}
@@ -119,10 +127,12 @@ func (c *StreamConfig) setDefaults() {
 	}
 }
 
-// Setup creates, or updates to cfg, the streams HOSO_EVENTS,
-// HOSO_OUTCOMES and HOSO_DEADLETTER and the engine's durable pull consumer
-// on HOSO_EVENTS (hoso-engine, or cfg.Consumer),
-// and returns the consumer. It is idempotent; run it at every start. A
+// Setup creates the streams HOSO_EVENTS, HOSO_OUTCOMES and
+// HOSO_DEADLETTER, or checks existing ones against cfg (see
+// StreamConfig.UpdateStreams: an existing stream's differences are
+// reported and kept unless asked), creates or updates the engine's durable
+// pull consumer on HOSO_EVENTS (hoso-engine, or cfg.Consumer), and
+// returns the consumer. It is idempotent; run it at every start. A
 // consumer of that name whose configuration differs from hoso's (somebody
 // else's filter, pause or inactivity threshold) is updated back, or
 // deleted and recreated if an update cannot restore it.
@@ -146,6 +156,7 @@ func (c *StreamConfig) setDefaults() {
 // sequence.
 func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Consumer, error) {
 	cfg.setDefaults()
+	replicas := cfg.replicas(js)
 	events := jetstream.StreamConfig{
 		Name:        EventsStream,
 		Description: "hoso: inbound dossier events (CloudEvents), the log",
@@ -155,13 +166,13 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		MaxAge:      cfg.EventsMaxAge,
 		Duplicates:  cfg.DuplicateWindow,
 		MaxMsgSize:  MaxMessageSize + streamMsgHeadroom,
-		Replicas:    cfg.Replicas,
+		Replicas:    replicas,
 		// Refuse, never evict: the log keeps every event it took.
 		MaxMsgsPerSubject:    cfg.MaxEventsPerDossier,
 		Discard:              jetstream.DiscardNew,
 		DiscardNewPerSubject: true,
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, events); err != nil {
+	if err := ensureStream(ctx, js, events, &cfg); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", EventsStream, err)
 	}
 	outcomes := jetstream.StreamConfig{
@@ -173,9 +184,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		MaxAge:      cfg.OutcomesMaxAge,
 		MaxBytes:    cfg.OutcomesMaxBytes,
 		Duplicates:  outcomesDuplicateWindow,
-		Replicas:    cfg.Replicas,
+		Replicas:    replicas,
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, outcomes); err != nil {
+	if err := ensureStream(ctx, js, outcomes, &cfg); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", OutcomesStream, err)
 	}
 	deadLetters := jetstream.StreamConfig{
@@ -189,9 +200,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetst
 		// Per source: one source's garbage pushes out only its own.
 		MaxMsgsPerSubject: cfg.DeadLettersPerSource,
 		Duplicates:        outcomesDuplicateWindow,
-		Replicas:          cfg.Replicas,
+		Replicas:          replicas,
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, deadLetters); err != nil {
+	if err := ensureStream(ctx, js, deadLetters, &cfg); err != nil {
 		return nil, fmt.Errorf("events: set up stream %s: %w", DeadLetterStream, err)
 	}
 	want := jetstream.ConsumerConfig{
