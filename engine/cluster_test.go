@@ -1,0 +1,240 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
+)
+
+// TestClusterStreams: on a 3-node cluster, Setup gives every stream three
+// replicas by default, and the engine's consumer inherits them.
+func TestClusterStreams(t *testing.T) {
+	c := testutil.StartCluster(t, 3)
+	_, js := testutil.ConnectCluster(t, c)
+	ctx := context.Background()
+	cons, err := events.Setup(ctx, js, events.StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{events.EventsStream, events.OutcomesStream, events.DeadLetterStream} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := st.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("%s has %d replicas in a 3-node cluster, want 3", name, r)
+		}
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("consumer replicas %d, cluster %+v", info.Config.Replicas, info.Cluster)
+	if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+		t.Errorf("the consumer runs on %+v, want a leader and two replicas", info.Cluster)
+	}
+}
+
+// TestClusterFailover runs two engine replicas, each a process of its
+// own, on a 3-node JetStream cluster under a steady load of a
+// one-stop-shop's events, published with Nats-Msg-Id and retried until
+// acknowledged as the contract asks. Mid-load the leading replica is
+// killed, then the NATS node that leads HOSO_EVENTS is stopped for a few
+// seconds and started again, and the killed replica restarted. The
+// one-stop-shop must keep publishing while the node is down (which fails
+// with a log of one replica); at the end every event is in the log once,
+// both stores hold exactly what the stream says with equal state hashes,
+// and every stream message has exactly one outcome.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 3-node cluster and two engines under load")
+	}
+	c := testutil.StartCluster(t, 3)
+	sc := testutil.NewScenario(400, 4)
+	const rate = 250 // events a second
+
+	type replica struct {
+		cfg engine.Config
+		p   *testutil.Process
+		url string
+	}
+	start := func(r *replica) {
+		r.p = testutil.StartProcess(t, r.cfg)
+		r.p.WaitFor(t, "hoso started")
+	}
+	newReplica := func(name string) *replica {
+		addr, err := testutil.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := engine.DefaultConfig()
+		cfg.DataDir = filepath.Join(t.TempDir(), name)
+		cfg.HTTPAddr, cfg.NATSURL = addr, c.URLs()
+		cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
+		cfg.Deadlines = 0 // the scenario is dated in the past
+		cfg.LogFormat, cfg.LogLevel = "json", "info"
+		r := &replica{cfg: cfg, url: "http://" + addr}
+		start(r)
+		return r
+	}
+	a, b := newReplica("a"), newReplica("b")
+	state := func(r *replica) (api.EngineState, error) {
+		var s api.EngineState
+		return s, (&api.Client{BaseURL: r.url, Timeout: 2 * time.Second}).Get(context.Background(), "/api/v1/admin/state", &s)
+	}
+	leader := func() *replica {
+		for _, r := range []*replica{a, b} {
+			if s, err := state(r); err == nil && s.Leader {
+				return r
+			}
+		}
+		return nil
+	}
+	waitFor := func(what string, timeout time.Duration, cond func() bool) time.Duration {
+		t.Helper()
+		began := time.Now()
+		for !cond() {
+			if time.Since(began) > timeout {
+				t.Fatalf("%s: not within %s", what, timeout)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(began)
+	}
+
+	// The one-stop-shop: each event published until acknowledged.
+	_, js := testutil.ConnectCluster(t, c)
+	var (
+		mu       sync.Mutex
+		acks     []time.Time
+		failures int
+	)
+	acked := func() int { mu.Lock(); defer mu.Unlock(); return len(acks) }
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		tick := time.NewTicker(time.Second / rate)
+		defer tick.Stop()
+		for _, m := range sc.Messages {
+			<-tick.C
+			msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+			if m.MsgID != "" {
+				msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
+			}
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_, err := js.PublishMsg(ctx, msg)
+				cancel()
+				mu.Lock()
+				if err == nil {
+					acks = append(acks, time.Now())
+				} else {
+					failures++
+				}
+				mu.Unlock()
+				if err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}()
+
+	// The leading replica dies; the other takes over.
+	waitFor("a quarter of the load published", time.Minute, func() bool { return acked() > len(sc.Messages)/4 })
+	var dead *replica
+	waitFor("a leader", 10*time.Second, func() bool { dead = leader(); return dead != nil })
+	alive := b
+	if dead == b {
+		alive = a
+	}
+	dead.p.Kill(t)
+	replicaFailover := waitFor("the other replica leading", 20*time.Second, func() bool {
+		s, err := state(alive)
+		return err == nil && s.Leader
+	})
+	t.Logf("replica %s killed: %s led after %s", dead.cfg.Replica, alive.cfg.Replica, replicaFailover.Round(time.Millisecond))
+
+	// The NATS node leading the log dies; publishing goes on.
+	waitFor("half the load published", time.Minute, func() bool { return acked() > len(sc.Messages)/2 })
+	node := c.Node(t, c.StreamLeader(t, js, events.EventsStream))
+	down := time.Now()
+	node.Stop()
+	const downFor = 5 * time.Second
+	time.Sleep(downFor)
+	// Acknowledgements while the node was down, past its first second
+	// (those of the first moment may be of publishes it took before it
+	// went); and the longest wait between two of them: the failover as the
+	// one-stop-shop sees it.
+	mu.Lock()
+	var during int
+	var gap time.Duration
+	last := down
+	for _, at := range acks {
+		if at.After(down) && at.Before(down.Add(downFor)) {
+			gap = max(gap, at.Sub(last))
+			last = at
+			if at.After(down.Add(time.Second)) {
+				during++
+			}
+		}
+	}
+	mu.Unlock()
+	if during < rate { // about rate×(downFor−1s) when publishing goes on
+		t.Fatalf("%d events acknowledged between 1 s and %s after node %s, the leader of %s, went down: publishing stopped with the node", during, downFor, node.Name, events.EventsStream)
+	}
+	t.Logf("node %s (leader of %s) down for %s: %d events acknowledged from its first second on; the longest wait between two acknowledgements %s",
+		node.Name, events.EventsStream, downFor, during, gap.Round(time.Millisecond))
+	node.Start(t)
+	start(dead)
+
+	select {
+	case <-published:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the load was not published within 2 minutes")
+	}
+	mu.Lock()
+	t.Logf("%d events published, %d publishes failed and were retried", len(acks), failures)
+	mu.Unlock()
+
+	// Every event once in the log, applied by both, one outcome each.
+	st, err := js.Stream(context.Background(), events.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != uint64(sc.Stored()) || info.State.LastSeq != uint64(sc.Stored()) {
+		t.Fatalf("the log holds %d messages up to sequence %d, want %d: an event lost or stored twice", info.State.Msgs, info.State.LastSeq, sc.Stored())
+	}
+	var hashes []string
+	for _, r := range []*replica{a, b} {
+		waitFor("replica "+r.cfg.Replica+" applying the log", time.Minute, func() bool {
+			s, err := state(r)
+			return err == nil && s.AppliedSeq == info.State.LastSeq
+		})
+		s, _ := state(r)
+		hashes = append(hashes, s.StateHash)
+	}
+	if hashes[0] != hashes[1] {
+		t.Errorf("the replicas' state hashes differ: %s and %s", hashes[0], hashes[1])
+	}
+	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
+	testutil.ReadOutcomes(t, js, sc.Stored())
+	for _, r := range []*replica{a, b} {
+		r.p.Terminate(t)
+		testutil.CheckStore(t, filepath.Join(r.cfg.DataDir, engine.StoreFile), sc)
+	}
+}
