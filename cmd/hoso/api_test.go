@@ -590,6 +590,42 @@ func TestCLI(t *testing.T) {
 	if _, _, err = hosoCmd("emit", "--nats-url", f.in.NATSURL, "--source", "tayninh"); err == nil || !strings.Contains(err.Error(), "--action, --actor, --agency, --dossier, --procedure") {
 		t.Fatalf("emit without flags: %v", err)
 	}
+
+	// The client commands send --token, or HOSO_TOKEN, as a bearer token,
+	// to an engine with an access file.
+	accessFile := filepath.Join(t.TempDir(), "access.yaml")
+	tokens := writeAccess(t, accessFile, accessUser{name: "viewer-h57", role: "viewer", agencies: []string{"H57"}},
+		accessUser{name: "auditor", role: "auditor"})
+	in := startServe(t, t.TempDir(), "--access", accessFile)
+	codeH57, codeX99 := "000.00.12.H57-251001-0001", "000.00.12.X99-251001-0001"
+	for code, agency := range map[string]string{codeH57: "H57", codeX99: "X99"} {
+		if out, errb, err := hosoCmd("emit", "--nats-url", in.NATSURL, "--source", "tayninh", "--dossier", code, "--action", "submit",
+			"--procedure", "1.004227", "--agency", agency, "--actor", "cb-01", "--time", "2025-10-01T09:00:00+07:00"); err != nil {
+			t.Fatalf("emit: %v\n%s%s", err, out, errb)
+		}
+	}
+	var outb, errb bytes.Buffer
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.HTTPURL, "-o", "json"}, noEnv, strings.NewReader(""), &outb, &errb)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("dossier list without a token = %v, want HTTP 401", err)
+	}
+	outb.Reset()
+	err = run(context.Background(), []string{"dossier", "list", "--server", in.HTTPURL, "-o", "json", "--token", tokens["viewer-h57"]}, noEnv, strings.NewReader(""), &outb, &errb)
+	if err != nil || !strings.Contains(outb.String(), codeH57) || strings.Contains(outb.String(), codeX99) {
+		t.Errorf("dossier list --token (viewer-h57) = %v, %s; want only %s", err, outb.String(), codeH57)
+	}
+	outb.Reset()
+	env := func(k string) string {
+		return map[string]string{"HOSO_TOKEN": tokens["auditor"], "HOSO_SERVER": in.HTTPURL}[k]
+	}
+	if err := run(context.Background(), []string{"audit", "verify"}, env, strings.NewReader(""), &outb, &errb); err != nil {
+		t.Errorf("audit verify with HOSO_TOKEN (auditor) = %v, %s", err, errb.String())
+	}
+	for name, tok := range tokens {
+		if strings.Contains(in.Logs.String(), tok) {
+			t.Errorf("the log holds %s's token", name)
+		}
+	}
 }
 
 func TestDefinitionsCommand(t *testing.T) {
