@@ -485,7 +485,7 @@ func TestCheckpointsOfReplicas(t *testing.T) {
 		t.Errorf("checkpoints by subject %v with %d leaders; want all on the leader's subject", subjects, leaders)
 	}
 	for _, in := range []*testutil.Instance{a, b} {
-		waitApplied(t, in, 2)
+		testutil.WaitApplied(t, in, 2)
 		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.HTTPURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
 		if err != nil {
 			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.HTTPURL, err, out, errb)

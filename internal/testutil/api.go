@@ -75,6 +75,22 @@ func NewAPIFixture(t testing.TB) *APIFixture {
 	return f
 }
 
+// WaitApplied polls the instance's metrics until it has applied the
+// stream up to seq, and fails the test if it has not within a minute.
+func WaitApplied(t testing.TB, in *Instance, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var got uint64
+	for time.Now().Before(deadline) {
+		got = uint64(Scrape(t, in.HTTPURL)["hoso_applied_sequence"])
+		if got >= seq {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("instance applied up to sequence %d, want %d, within a minute", got, seq)
+}
+
 // ReconcileFixture is a running instance holding dossiers in known
 // states (the Reconcile… codes), with which ReconcileExportCSV disagrees
 // in every way.
