@@ -462,7 +462,7 @@ func TestAPI(t *testing.T) {
 		tested := "/healthz /readyz /metrics /api/v1/dossiers /api/v1/dossiers/{code} /api/v1/dossiers/{code}/verify /api/v1/rejections /api/v1/mismatches /api/v1/definitions /api/v1/statuses /api/v1/stats" +
 			" /api/v1/reconcile /reconcile" + // TestReconcileAPI, TestReconcilePage
 			" /api/v1/audit/verify /api/v1/openapi.json" +
-			" /api/v1/audit/checkpoint" + // cmd/hoso's TestCheckpointsEndToEnd
+			" /api/v1/audit/checkpoint" + // TestCheckpointsOfReplicas, cmd/hoso's TestCheckpointsEndToEnd
 			" /api/v1/feed /{$} /overdue /dossiers/{code} /feed /definitions /static/{file}" + // TestDashboardPages
 			" /api/v1/admin/state /api/v1/admin/backup" // cmd/hoso's TestBackupRestoreRebuild
 		for _, r := range web.Routes() {
