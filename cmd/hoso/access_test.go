@@ -13,10 +13,10 @@ import (
 	"github.com/hoso-vn/hoso/web"
 )
 
-// accessUser is a user of an access file a test writes.
+// accessUser is a user of an access file a test writes, as reload_test.go
+// writes them (testutil.AccessUser).
 type accessUser struct {
 	name, role string
-	agencies   []string
 }
 
 // writeAccess writes an access file of users with testutil.WriteAccess
@@ -25,13 +25,12 @@ func writeAccess(t *testing.T, path string, users ...accessUser) map[string]stri
 	t.Helper()
 	var us []testutil.AccessUser
 	for _, u := range users {
-		us = append(us, testutil.AccessUser{Name: u.name, Role: u.role, Agencies: u.agencies})
+		us = append(us, testutil.AccessUser{Name: u.name, Role: u.role})
 	}
 	return testutil.WriteAccess(t, path, us...)
 }
 
-// writeCert writes a self-signed certificate and its key into dir
-// (testutil.WriteCert).
+// writeCert is testutil.WriteCert, as reload_test.go calls it.
 var writeCert = testutil.WriteCert
 
 func TestAccessHashToken(t *testing.T) {
@@ -159,7 +158,7 @@ func TestAccessAddRemove(t *testing.T) {
 func TestServeCheckRefusesWritableFiles(t *testing.T) {
 	dir := t.TempDir()
 	accessFile := filepath.Join(dir, "access.yaml")
-	writeAccess(t, accessFile, accessUser{name: "alice", role: "admin"})
+	testutil.WriteAccess(t, accessFile, testutil.AccessUser{Name: "alice", Role: "admin"})
 	natsUsers := filepath.Join(dir, "nats-users.yaml")
 	if err := os.WriteFile(natsUsers, []byte("users:\n  - name: tayninh-dvc\n    password: tayninh-secret-123\n    source: tayninh\n"), 0o600); err != nil {
 		t.Fatal(err)

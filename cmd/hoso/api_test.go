@@ -102,8 +102,8 @@ func TestCLI(t *testing.T) {
 	// The client commands send --token, or HOSO_TOKEN, as a bearer token,
 	// to an engine with an access file.
 	accessFile := filepath.Join(t.TempDir(), "access.yaml")
-	tokens := writeAccess(t, accessFile, accessUser{name: "viewer-h57", role: "viewer", agencies: []string{"H57"}},
-		accessUser{name: "auditor", role: "auditor"})
+	tokens := testutil.WriteAccess(t, accessFile, testutil.AccessUser{Name: "viewer-h57", Role: "viewer", Agencies: []string{"H57"}},
+		testutil.AccessUser{Name: "auditor", Role: "auditor"})
 	in := startServe(t, t.TempDir(), "--access", accessFile)
 	codeH57, codeX99 := "000.00.12.H57-251001-0001", "000.00.12.X99-251001-0001"
 	for code, agency := range map[string]string{codeH57: "H57", codeX99: "X99"} {

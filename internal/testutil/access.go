@@ -18,14 +18,14 @@ import (
 	"github.com/hoso-vn/hoso/web"
 )
 
-// AccessUser is a user of an access file a test writes (Config.Access).
+// AccessUser is a user of an access file a test writes.
 type AccessUser struct {
 	Name, Role string
 	Agencies   []string // the agencies the user is scoped to; nil for all
 }
 
 // WriteAccess writes an access file of users, each with a new token, to
-// path (mode 0600) and returns each user's token by name.
+// path and returns each user's token by name.
 func WriteAccess(t testing.TB, path string, users ...AccessUser) map[string]string {
 	t.Helper()
 	tokens := map[string]string{}
@@ -49,8 +49,8 @@ func WriteAccess(t testing.TB, path string, users ...AccessUser) map[string]stri
 }
 
 // WriteCert writes a self-signed certificate for 127.0.0.1 named cn and
-// its key into dir, as cert.pem and key.pem (replacing those there), and
-// returns their paths and the certificate (Config.TLSCert, TLSKey).
+// its key into dir (cert.pem and key.pem, replacing those there), and
+// returns their paths and the certificate.
 func WriteCert(t testing.TB, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
