@@ -22,7 +22,6 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
@@ -95,13 +94,13 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	in := startServe(t, liveDir, "--nats-url", natsURL, "--batch-max", "16")
 	defer in.Stop(t)
 	testutil.Publish(t, js, sc.Messages[:half])
-	waitApplied(t, in, uint64(first))
+	testutil.WaitApplied(t, in, uint64(first))
 
 	// Hot: the backup is taken once the engine has started on the second
 	// half, which goes on being published and applied meanwhile.
 	pubDone := make(chan error, 1)
 	go func() { pubDone <- publishPlain(js, sc.Messages[half:]) }()
-	waitApplied(t, in, uint64(first)+1)
+	testutil.WaitApplied(t, in, uint64(first)+1)
 	backupFile := filepath.Join(dir, "backup.db")
 	out, err := hosoRun(t, "backup", "--server", in.HTTPURL, "-o", backupFile)
 	if err != nil {
@@ -132,7 +131,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 		t.Fatalf("rebuild to sequence %d has state hash %s, the backup %s", fi.AppliedSeq, got, fi.StateHash)
 	}
 
-	waitApplied(t, in, uint64(sc.Stored()))
+	testutil.WaitApplied(t, in, uint64(sc.Stored()))
 	var live api.EngineState
 	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &live)
 	if live.AppliedSeq != uint64(sc.Stored()) {
@@ -177,7 +176,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	}
 	in = startServe(t, liveDir, "--nats-url", natsURL)
 	defer in.Stop(t)
-	waitApplied(t, in, uint64(sc.Stored()))
+	testutil.WaitApplied(t, in, uint64(sc.Stored()))
 	var resumed api.EngineState
 	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &resumed)
 	if resumed != live {
@@ -185,41 +184,6 @@ func TestBackupRestoreRebuild(t *testing.T) {
 	}
 	in.Stop(t)
 	testutil.CheckStore(t, filepath.Join(liveDir, "hoso.db"), sc)
-}
-
-// BenchmarkRebuild replays a pre-filled stream into a fresh store as
-// `hoso rebuild` does (ordered consumer, batches of up to 8192 events, one
-// fsync at the end), timed from the first message fetched to the last
-// committed. Issue 6 wants 150,000 events/s.
-//
-//	go test ./cmd/hoso -run '^$' -bench Rebuild -benchtime 3x
-func BenchmarkRebuild(b *testing.B) {
-	sc := testutil.NewScenario(5000, 8)
-	dir := b.TempDir()
-	_, js := testutil.StartNATS(b, filepath.Join(dir, "nats"))
-	testutil.Publish(b, js, sc.Messages)
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var applied, took float64
-	i := 0
-	for b.Loop() {
-		i++
-		db, err := store.Open(filepath.Join(dir, testutil.Pathf("rebuild-%d.db", i)), store.Options{Catalog: cat, NoSync: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		p, err := events.Replay(context.Background(), js, db, events.ReplayConfig{ToSeq: uint64(sc.Stored()), MaxBatch: 8192})
-		took += time.Since(start).Seconds()
-		db.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-		applied += float64(p.Messages)
-	}
-	b.ReportMetric(applied/took, "events/s")
 }
 
 // TestRestoreRefusesBadBackups: a file that is not a store, or a store of
@@ -453,4 +417,14 @@ func TestBackupRefusesTruncatedCopy(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("backup of a truncated copy left %s (%v)", out, err)
 	}
+}
+
+// mustCatalog loads the shipped definitions.
+func mustCatalog(t *testing.T) *workflow.Catalog {
+	t.Helper()
+	cat, err := engine.LoadDefinitions("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
 }

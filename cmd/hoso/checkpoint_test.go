@@ -24,7 +24,6 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/configs"
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
@@ -59,68 +58,6 @@ func keygen(t *testing.T, dir string) (keyPath, pubPath string) {
 		t.Fatalf("key file %s: %v, %v; want mode 0600", keyPath, fi, err)
 	}
 	return keyPath, pubPath
-}
-
-// checkpointsIn returns the checkpoints of the instance's HOSO_CHECKPOINTS.
-func checkpointsIn(t *testing.T, js jetstream.JetStream) []events.CheckpointMessage {
-	t.Helper()
-	var out []events.CheckpointMessage
-	err := events.ReadCheckpoints(context.Background(), js, false, func(uint64) {}, func(_ uint64, m *events.CheckpointMessage, err error) error {
-		if err != nil {
-			return err
-		}
-		out = append(out, *m)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read checkpoints: %v", err)
-	}
-	return out
-}
-
-// waitCheckpoint waits until HOSO_CHECKPOINTS holds a checkpoint of seq.
-func waitCheckpoint(t *testing.T, js jetstream.JetStream, seq uint64) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var seqs []uint64
-		if _, err := js.Stream(context.Background(), events.CheckpointsStream); err == nil {
-			for _, m := range checkpointsIn(t, js) {
-				if m.Seq == seq {
-					return
-				}
-				seqs = append(seqs, m.Seq)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint of %d after 20s; checkpoints of %v", seq, seqs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// emitAll publishes the events (dossier, action) on the NATS server,
-// minutes
-// from minute on, each waiting for its outcome, so that all are applied
-// when it returns.
-func emitAll(t *testing.T, natsURL string, minute int, steps [][2]string) {
-	t.Helper()
-	at := time.Date(2025, 10, 1, 9, minute, 0, 0, workflow.Zone)
-	for i, s := range steps {
-		args := []string{"emit", "--nats-url", natsURL, "--source", "tayninh", "--dossier", s[0], "--action", s[1],
-			"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--time", at.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)}
-		switch s[1] {
-		case "receive":
-			args = append(args, "--attach", "input_digitized:don.pdf")
-		case "assign":
-			args = append(args, "--department", "tu-phap")
-		case "resolve":
-			args = append(args, "--attach", "result_electronic:kq.pdf")
-		}
-		if out, errb, err := hosoWith(nil, args...); err != nil {
-			t.Fatalf("emit %s %s: %v\n%s%s", s[0], s[1], err, out, errb)
-		}
-	}
 }
 
 // rewriteChain rewrites, in a closed store file, the history of a dossier
@@ -207,10 +144,10 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	flags := []string{"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms", "--nats-url", natsURL}
 	in := startServe(t, dir, flags...)
 	a, b := "000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002"
-	emitAll(t, natsURL, 0, [][2]string{{a, "receive"}, {a, "assign"}, {b, "receive"}})
-	waitCheckpoint(t, js, 3)
+	testutil.EmitAll(t, natsURL, 0, [][2]string{{a, "receive"}, {a, "assign"}, {b, "receive"}})
+	testutil.WaitCheckpoint(t, js, 3)
 	// Applied after the checkpoint of 3: the store is ahead of it.
-	emitAll(t, natsURL, 10, [][2]string{{b, "assign"}, {a, "resolve"}})
+	testutil.EmitAll(t, natsURL, 10, [][2]string{{b, "assign"}, {a, "resolve"}})
 	env := map[string]string{"HOSO_SERVER": in.HTTPURL}
 	verify := func(extra ...string) (string, string, error) {
 		return hosoWith(env, append([]string{"audit", "verify", "--public-key", pubPath, "--nats-url", natsURL}, extra...)...)
@@ -220,7 +157,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, " 0 lỗi") {
 		t.Fatalf("audit verify --public-key of an honest store = %v\n%s%s", err, out, errb)
 	}
-	waitCheckpoint(t, js, 5)
+	testutil.WaitCheckpoint(t, js, 5)
 	out, errb, err = verify("-o", "json", "--latest")
 	var res checkpointResult
 	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 1 || res.Verified != 1 || len(res.Problems) != 0 ||
@@ -235,7 +172,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 
 	// Many checkpoints: the latest again, 24 times (no Nats-Msg-Id), are
 	// compared 20 a request, with the progress on standard error.
-	ms := checkpointsIn(t, js)
+	ms := testutil.Checkpoints(t, js)
 	again, _ := json.Marshal(&ms[len(ms)-1])
 	for range 24 {
 		if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: again}); err != nil {
@@ -268,7 +205,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	}
 
 	// A checkpoint whose signature has one byte flipped.
-	ms = checkpointsIn(t, js)
+	ms = testutil.Checkpoints(t, js)
 	forged := ms[len(ms)-1]
 	forged.Signature[7] ^= 0x10
 	data, _ = json.Marshal(&forged)
@@ -285,7 +222,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	// Stopped, the file is rewritten: the status of code a's first entry
 	// (applied at 1), its chain re-linked. The chain check passes.
 	in.Stop(t)
-	cps := checkpointsIn(t, js)
+	cps := testutil.Checkpoints(t, js)
 	rewriteChain(t, filepath.Join(dir, "hoso.db"), a, 0, workflow.StatusProcessing)
 	chainPasses(t, filepath.Join(dir, "hoso.db"), a)
 	in = startServe(t, dir, flags...)
@@ -407,92 +344,6 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestServeWithoutCheckpointKey: serve without a key says once that its
-// store has no anchor outside its file, and publishes no checkpoint.
-func TestServeWithoutCheckpointKey(t *testing.T) {
-	natsURL, js := testutil.StartNATS(t, t.TempDir())
-	in := startServe(t, t.TempDir(), "--nats-url", natsURL)
-	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
-	in.Stop(t)
-	if n := strings.Count(in.Logs.String(), engine.CheckpointsOff); n != 1 {
-		t.Errorf("serve without --checkpoint-key logged %q %d times, want once:\n%s", engine.CheckpointsOff, n, in.Logs.String())
-	}
-	if _, err := js.Stream(context.Background(), events.CheckpointsStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Errorf("serve without --checkpoint-key: stream %s: %v, want none", events.CheckpointsStream, err)
-	}
-}
-
-// TestCheckpointAtShutdown: a serve whose interval has not come yet
-// publishes the checkpoint of what it applied when it stops, and a serve
-// restarted with nothing new applied publishes none.
-func TestCheckpointAtShutdown(t *testing.T) {
-	keyPath, pubPath := keygen(t, t.TempDir())
-	natsURL, js := testutil.StartNATS(t, t.TempDir())
-	dir := t.TempDir()
-	flags := []string{"--nats-url", natsURL, "--checkpoint-key", keyPath, "--checkpoint-interval", "1h"}
-	in := startServe(t, dir, flags...)
-	emitAll(t, natsURL, 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}, {"000.00.12.H57-251001-0001", "assign"}})
-	if cps := checkpointsIn(t, js); len(cps) != 0 {
-		t.Fatalf("checkpoints before the first interval: %+v", cps)
-	}
-	in.Stop(t)
-	in = startServe(t, dir, flags...)
-	in.Stop(t)
-	cps := checkpointsIn(t, js)
-	pub, err := events.LoadCheckpointPublicKey(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cps) != 1 || cps[0].Seq != 2 || cps[0].Dossiers != 1 || cps[0].Verify(pub) != nil {
-		t.Errorf("checkpoints after two stops = %+v; want one, of 2, signed", cps)
-	}
-}
-
-// TestCheckpointsOfReplicas: of two replicas, only the leader publishes
-// checkpoints, on its own subject, and the store of each verifies
-// against them.
-func TestCheckpointsOfReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two engines")
-	}
-	keyPath, pubPath := keygen(t, t.TempDir())
-	natsURL, js := testutil.StartNATS(t, t.TempDir())
-	start := func(name string) *testutil.Instance {
-		return startServe(t, filepath.Join(t.TempDir(), name), "--nats-url", natsURL, "--replica", name,
-			"--checkpoint-key", keyPath, "--checkpoint-interval", "20ms")
-	}
-	a, b := start("a"), start("b")
-	code := "000.00.12.H57-251001-0001"
-	emitAll(t, natsURL, 0, [][2]string{{code, "receive"}, {code, "assign"}})
-	waitCheckpoint(t, js, 2)
-	s, err := js.Stream(context.Background(), events.CheckpointsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subjects := map[string]int{}
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(context.Background(), seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		subjects[m.Subject]++
-	}
-	leaders := 0
-	for _, in := range []*testutil.Instance{a, b} {
-		leaders += strings.Count(in.Logs.String(), "leading: publishing outcomes")
-	}
-	if len(subjects) != 1 || leaders != 1 || (subjects["hoso.checkpoints.a"] == 0 && subjects["hoso.checkpoints.b"] == 0) {
-		t.Errorf("checkpoints by subject %v with %d leaders; want all on the leader's subject", subjects, leaders)
-	}
-	for _, in := range []*testutil.Instance{a, b} {
-		waitApplied(t, in, 2)
-		out, errb, err := hosoWith(map[string]string{"HOSO_SERVER": in.HTTPURL}, "audit", "verify", "--public-key", pubPath, "--nats-url", natsURL)
-		if err != nil {
-			t.Errorf("audit verify --public-key against %s = %v\n%s%s", in.HTTPURL, err, out, errb)
-		}
-	}
-}
-
 // TestCheckpointVerifyAsSupervisors: on an embedded server with users,
 // the supervisors' read-only user reads the checkpoints for `audit verify
 // --public-key`, given as flags or in the URL, and a source cannot
@@ -511,7 +362,7 @@ func TestCheckpointVerifyAsSupervisors(t *testing.T) {
 	as := func(user, pass string) string {
 		return strings.Replace(in.NATSURL, "nats://", "nats://"+user+":"+pass+"@", 1)
 	}
-	emitAll(t, as("tayninh-dvc", "tayninh-secret-1"), 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
+	testutil.EmitAll(t, as("tayninh-dvc", "tayninh-secret-1"), 0, [][2]string{{"000.00.12.H57-251001-0001", "receive"}})
 	nc, err := nats.Connect(as("supervisors", "supervisors-secret-1"), nats.CustomInboxPrefix(events.InboxPrefix("supervisors")))
 	if err != nil {
 		t.Fatal(err)
@@ -521,7 +372,7 @@ func TestCheckpointVerifyAsSupervisors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitCheckpoint(t, js, 1)
+	testutil.WaitCheckpoint(t, js, 1)
 
 	env := map[string]string{"HOSO_SERVER": in.HTTPURL, "HOSO_NATS_PASSWORD": "supervisors-secret-1"}
 	if out, errb, err := hosoWith(env, "audit", "verify", "--public-key", pubPath, "--nats-url", in.NATSURL, "--nats-user", "supervisors"); err != nil {

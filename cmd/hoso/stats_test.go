@@ -8,18 +8,19 @@ import (
 	"testing"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
 // TestStatsCommand prints the statistics of the API fixture (see
-// newAPIFixture) through a running instance.
+// testutil.NewAPIFixture) through a running instance.
 func TestStatsCommand(t *testing.T) {
-	f := newAPIFixture(t)
+	f := testutil.NewAPIFixture(t)
 	hosoCmd := func(args ...string) (string, error) {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), args, func(k string) string {
 			if k == "HOSO_SERVER" {
-				return f.in.HTTPURL
+				return f.In.HTTPURL
 			}
 			return ""
 		}, strings.NewReader(""), &out, &errb)

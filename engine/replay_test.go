@@ -1,12 +1,8 @@
-package main
+package engine_test
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,12 +26,17 @@ func TestReplayGivesTheSameState(t *testing.T) {
 	testutil.Publish(t, js, sc.Messages)
 
 	hashes := map[string]workflow.Hash{}
-	for _, run := range []struct{ name, batch string }{{"one", "512"}, {"two", "7"}} {
+	for _, run := range []struct {
+		name  string
+		batch int
+	}{{"one", 512}, {"two", 7}} {
 		data := filepath.Join(dir, run.name)
-		in := startServe(t, data, "--nats-url", natsURL, "--batch-max", run.batch)
+		cfg := testutil.Config(data)
+		cfg.NATSURL, cfg.BatchMax = natsURL, run.batch
+		in := testutil.Start(t, cfg)
 		// The second run finds the outcomes of the first in the stream:
 		// wait for its store to have applied the whole stream instead.
-		waitApplied(t, in, uint64(sc.Stored()))
+		testutil.WaitApplied(t, in, uint64(sc.Stored()))
 		in.Stop(t)
 		cat, err := engine.LoadDefinitions("")
 		if err != nil {
@@ -57,7 +58,11 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		t.Fatalf("state hashes differ: %s and %s", hashes["one"], hashes["two"])
 	}
 	// The state hash sees a change of state.
-	db, err := store.Open(filepath.Join(dir, "two", "hoso.db"), store.Options{Catalog: mustCatalog(t)})
+	cat, err := engine.LoadDefinitions("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "two", "hoso.db"), store.Options{Catalog: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,40 +75,4 @@ func TestReplayGivesTheSameState(t *testing.T) {
 	if h, _ := db.StateHash(context.Background()); h == hashes["two"] {
 		t.Fatal("state hash unchanged after applying one more message")
 	}
-}
-
-func mustCatalog(t *testing.T) *workflow.Catalog {
-	t.Helper()
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
-
-// waitApplied polls the instance's metrics until it has applied the
-// stream up to seq.
-func waitApplied(t *testing.T, in *testutil.Instance, seq uint64) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	var got uint64
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(in.HTTPURL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
-			if v, ok := strings.CutPrefix(line, "hoso_applied_sequence "); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				got = uint64(f)
-			}
-		}
-		if got >= seq {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("instance applied up to sequence %d, want %d, within a minute", got, seq)
 }
