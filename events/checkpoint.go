@@ -320,3 +320,32 @@ func ReadCheckpoints(ctx context.Context, js jetstream.JetStream, latest bool, t
 	}
 	return nil
 }
+
+// CheckpointDifference is a field of a signed checkpoint that differs
+// from the checkpoint the store recomputes as of its sequence.
+type CheckpointDifference struct {
+	Field  string // seq, heads_root, dossiers, rejections_digest, state_hash
+	Signed string // the value the checkpoint signs
+	Store  string // the value the store recomputes
+}
+
+// Differences compares m, field by field, with the checkpoint a store
+// recomputes as of m.Seq (GET /api/v1/audit/checkpoint): none when the
+// store is what was signed. The state hash is compared only when the
+// store recomputed it (its applied sequence is the checkpoint's).
+func (m *CheckpointMessage) Differences(got workflow.Checkpoint) []CheckpointDifference {
+	var out []CheckpointDifference
+	diff := func(field, signed, store string) {
+		if signed != store {
+			out = append(out, CheckpointDifference{Field: field, Signed: signed, Store: store})
+		}
+	}
+	diff("seq", strconv.FormatUint(m.Seq, 10), strconv.FormatUint(got.Seq, 10))
+	diff("heads_root", m.HeadsRoot.String(), got.HeadsRoot.String())
+	diff("dossiers", strconv.Itoa(m.Dossiers), strconv.Itoa(got.Dossiers))
+	diff("rejections_digest", m.RejectionsDigest.String(), got.RejectionsDigest.String())
+	if !got.StateHash.IsZero() {
+		diff("state_hash", m.StateHash.String(), got.StateHash.String())
+	}
+	return out
+}

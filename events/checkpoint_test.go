@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +270,43 @@ func TestCheckpointPublisher(t *testing.T) {
 	}
 	if got := readAll(t, js, true); len(got) != 1 || got[0].Seq != 9 {
 		t.Errorf("latest checkpoint = %v, want 9", seqsOf(got))
+	}
+}
+
+// TestCheckpointDifferences: each field of a checkpoint is compared, the state
+// hash only when the store recomputed it (at its own sequence).
+func TestCheckpointDifferences(t *testing.T) {
+	cp := workflow.Checkpoint{Seq: 7, Dossiers: 2}
+	for i := range cp.HeadsRoot {
+		cp.StateHash[i], cp.HeadsRoot[i], cp.RejectionsDigest[i] = 1, 2, 3
+	}
+	m := events.CheckpointMessage{Seq: cp.Seq, StateHash: cp.StateHash, Dossiers: cp.Dossiers, HeadsRoot: cp.HeadsRoot, RejectionsDigest: cp.RejectionsDigest}
+	fields := func(got workflow.Checkpoint) []string {
+		var out []string
+		for _, p := range m.Differences(got) {
+			out = append(out, p.Field)
+		}
+		return out
+	}
+	if got := fields(cp); got != nil {
+		t.Errorf("Differences of equal checkpoints = %v", got)
+	}
+	tests := []struct {
+		edit func(c *workflow.Checkpoint)
+		want string
+	}{
+		{func(c *workflow.Checkpoint) { c.Seq++ }, "seq"},
+		{func(c *workflow.Checkpoint) { c.HeadsRoot[5] ^= 1 }, "heads_root"},
+		{func(c *workflow.Checkpoint) { c.Dossiers++ }, "dossiers"},
+		{func(c *workflow.Checkpoint) { c.RejectionsDigest[0] ^= 1 }, "rejections_digest"},
+		{func(c *workflow.Checkpoint) { c.StateHash[31] ^= 1 }, "state_hash"},
+		{func(c *workflow.Checkpoint) { c.StateHash = workflow.Hash{} }, ""}, // not recomputed: not compared
+	}
+	for _, tt := range tests {
+		got := cp
+		tt.edit(&got)
+		if f := fields(got); strings.Join(f, ",") != tt.want {
+			t.Errorf("Differences with %s changed = %v", tt.want, f)
+		}
 	}
 }

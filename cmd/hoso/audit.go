@@ -18,7 +18,6 @@ import (
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/web"
-	"github.com/hoso-vn/hoso/workflow"
 )
 
 // auditCommand checks the tamper-evident histories through the HTTP API.
@@ -159,23 +158,16 @@ func printFinding(w io.Writer, f api.Finding) {
 
 // checkpointFlags are the flags of `hoso audit verify --public-key`.
 type checkpointFlags struct {
-	publicKey    *string
-	latest       *bool
-	natsURL      *string
-	natsUser     *string
-	natsPassword *string
-	natsCreds    *string
+	publicKey *string
+	latest    *bool
+	nats      *natsFlags
 }
 
 func addCheckpointFlags(fs *flag.FlagSet, getenv func(string) string) checkpointFlags {
 	return checkpointFlags{
 		publicKey: fs.String("public-key", envOr(getenv, "HOSO_CHECKPOINT_PUBLIC_KEY", ""), "verify the store against the signed checkpoints of HOSO_CHECKPOINTS with this ed25519 public key (PEM) instead of the chains (env HOSO_CHECKPOINT_PUBLIC_KEY)"),
 		latest:    fs.Bool("latest", false, "with --public-key: only the latest checkpoint"),
-		natsURL:   fs.String("nats-url", envOr(getenv, "HOSO_NATS_URL", nats.DefaultURL), "with --public-key: the NATS server holding HOSO_CHECKPOINTS (env HOSO_NATS_URL)"),
-		natsUser:  fs.String("nats-user", envOr(getenv, "HOSO_NATS_USER", ""), "with --public-key: NATS user, e.g. the supervisors' read-only one (env HOSO_NATS_USER)"),
-		natsPassword: fs.String("nats-password", envOr(getenv, "HOSO_NATS_PASSWORD", ""),
-			"with --public-key: password of --nats-user (env HOSO_NATS_PASSWORD; prefer it: flags show in ps)"),
-		natsCreds: fs.String("nats-creds", envOr(getenv, "HOSO_NATS_CREDS", ""), "with --public-key: NATS credentials file (JWT and NKey) instead of a user and password (env HOSO_NATS_CREDS)"),
+		nats:      addNATSFlags(fs, getenv, nats.DefaultURL, "with --public-key: the NATS server holding HOSO_CHECKPOINTS, read as the supervisors' user where it has users"),
 	}
 }
 
@@ -220,24 +212,9 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 	if err != nil {
 		return err
 	}
-	opts := []nats.Option{nats.Name("hoso audit verify"), nats.Timeout(5 * time.Second)}
-	user := *f.natsUser
-	if u, err := url.Parse(*f.natsURL); err == nil && u.User != nil && user == "" {
-		user = u.User.Username()
-	}
-	if *f.natsUser != "" {
-		opts = append(opts, nats.UserInfo(*f.natsUser, *f.natsPassword))
-	}
-	if *f.natsCreds != "" {
-		opts = append(opts, nats.UserCredentials(*f.natsCreds))
-	}
-	if user != "" {
-		// A NATS user may read only its own inboxes (events.SupervisorPermissions).
-		opts = append(opts, nats.CustomInboxPrefix(events.InboxPrefix(user)))
-	}
-	nc, err := nats.Connect(*f.natsURL, opts...)
+	nc, err := f.nats.connect("hoso audit verify", "")
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (see --nats-url): %w", events.RedactURL(*f.natsURL), err)
+		return err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -287,9 +264,10 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			return fmt.Errorf("asked %d checkpoints, the server answered %d", len(ms), len(ans.Items))
 		}
 		for i, m := range ms {
-			diffs := checkpointDiffs(&m, ans.Items[i], ss[i])
+			diffs := m.Differences(ans.Items[i])
 			for _, d := range diffs {
-				problem(d)
+				problem(checkpointProblem{StreamSeq: ss[i], Seq: m.Seq, Field: d.Field, Signed: d.Signed, Store: d.Store,
+					Problem: d.Field + " differs: the store was changed at or before this sequence"})
 			}
 			if len(diffs) == 0 {
 				res.Verified++
@@ -359,28 +337,6 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		return exitError(1)
 	}
 	return nil
-}
-
-// checkpointDiffs compares a signed checkpoint with the one the store
-// recomputes as of its sequence, field by field. The state hash is
-// compared only when the store recomputed it (its applied sequence is the
-// checkpoint's).
-func checkpointDiffs(m *events.CheckpointMessage, got workflow.Checkpoint, streamSeq uint64) []checkpointProblem {
-	var out []checkpointProblem
-	diff := func(field, signed, store string) {
-		if signed != store {
-			out = append(out, checkpointProblem{StreamSeq: streamSeq, Seq: m.Seq, Field: field, Signed: signed, Store: store,
-				Problem: field + " differs: the store was changed at or before this sequence"})
-		}
-	}
-	diff("seq", strconv.FormatUint(m.Seq, 10), strconv.FormatUint(got.Seq, 10))
-	diff("heads_root", m.HeadsRoot.String(), got.HeadsRoot.String())
-	diff("dossiers", strconv.Itoa(m.Dossiers), strconv.Itoa(got.Dossiers))
-	diff("rejections_digest", m.RejectionsDigest.String(), got.RejectionsDigest.String())
-	if !got.StateHash.IsZero() {
-		diff("state_hash", m.StateHash.String(), got.StateHash.String())
-	}
-	return out
 }
 
 // String is the line `hoso audit verify --public-key` prints for p.

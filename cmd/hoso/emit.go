@@ -49,7 +49,7 @@ var sourceTokenRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("emit", "emit [flags]", c.stderr)
-	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server to publish to (env HOSO_NATS_URL)")
+	nf := addNATSFlags(fs, c.getenv, nats.DefaultURL, "NATS server to publish to")
 	source := fs.String("source", c.getenv("HOSO_SOURCE"), "source token of the emitting system, e.g. tayninh (env HOSO_SOURCE)")
 	file := fs.String("file", "", "publish this CloudEvent JSON file as is (- for standard input) instead of building one from flags")
 	var ev workflow.Event
@@ -100,11 +100,9 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("--source: %q is not a source token ([a-z0-9_-], e.g. tayninh)", *source)
 	}
 
-	nc, err := nats.Connect(*natsURL, nats.Name("hoso emit"), nats.Timeout(5*time.Second),
-		// A source's NATS user may read only its own inboxes (events.SourcePermissions).
-		nats.CustomInboxPrefix(events.InboxPrefix(*source)))
+	nc, err := nf.connect("hoso emit", *source)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", events.RedactURL(*natsURL), err)
+		return err
 	}
 	defer nc.Close()
 	var sub *nats.Subscription

@@ -20,7 +20,7 @@ type rebuildCommand struct{ env }
 func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 	rules := engine.DefaultRulesConfig()
 	fs := newFlagSet("rebuild", "rebuild [--nats-url URL] [--data-dir DIR] [--replace] [rules flags]", c.stderr)
-	natsURL := fs.String("nats-url", envOr(c.getenv, "HOSO_NATS_URL", ""), "NATS server holding the stream HOSO_EVENTS (env HOSO_NATS_URL); default: the embedded server's files under --data-dir, read by a server rebuild starts itself (hoso serve stopped)")
+	nf := addNATSFlags(fs, c.getenv, "", "NATS server holding the stream HOSO_EVENTS, as hoso's own user where it has users; default: the embedded server's files under --data-dir, read by a server rebuild starts itself (hoso serve stopped)")
 	dataDir := fs.String("data-dir", envOr(c.getenv, "HOSO_DATA_DIR", engine.DefaultConfig().DataDir), "directory of the store (env HOSO_DATA_DIR)")
 	out := fs.String("o", "", "store file to write; default DIR/hoso.db.rebuild (replaced if it exists)")
 	replace := fs.Bool("replace", false, "put the rebuilt store in place of DIR/hoso.db, keeping the old one as hoso.db.before-rebuild-<time>; hoso serve must be stopped")
@@ -39,7 +39,7 @@ func (c *rebuildCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	pr := progress{w: c.stderr, interval: progressEvery, line: rebuildLine}
-	res, err := engine.Rebuild(ctx, engine.RebuildConfig{DataDir: *dataDir, NATSURL: *natsURL, Out: *out, ToSeq: *toSeq,
+	res, err := engine.Rebuild(ctx, engine.RebuildConfig{DataDir: *dataDir, NATSURL: nf.url, NATSOptions: nf.options("hoso-rebuild", ""), Out: *out, ToSeq: *toSeq,
 		BatchMax: batch, Rules: rules, OnProgress: func(p events.ReplayProgress) {
 			pr.report(int(p.Seq-p.From+1), int(p.Last-p.From+1), p.Seq >= p.Last)
 		}})

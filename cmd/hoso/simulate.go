@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -34,10 +35,11 @@ const (
 
 // simOptions are the command's settings beyond the generator's Config.
 type simOptions struct {
-	natsURL string
-	speed   float64 // simulated seconds per real second; 0: as fast as acknowledged
-	dryRun  bool
-	truth   bool
+	nats   *natsFlags
+	source string  // the source the events are published under, whose inboxes its user may read
+	speed  float64 // simulated seconds per real second; 0: as fast as acknowledged
+	dryRun bool
+	truth  bool
 }
 
 func (c *simulateCommand) Run(ctx context.Context, args []string) error {
@@ -45,7 +47,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	rules := engine.DefaultRulesConfig()
 	var opt simOptions
 	fs := newFlagSet("simulate", "simulate [flags]", c.stderr)
-	fs.StringVar(&opt.natsURL, "nats-url", envOr(c.getenv, "HOSO_NATS_URL", nats.DefaultURL), "NATS server of the running hoso (env HOSO_NATS_URL)")
+	opt.nats = addNATSFlags(fs, c.getenv, nats.DefaultURL, "NATS server of the running hoso")
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the stream: the same seed gives the same events")
 	fs.IntVar(&cfg.Dossiers, "dossiers", cfg.Dossiers, "number of dossiers (about 6 events each)")
 	start := fs.String("start", "", "first day of the period, YYYY-MM-DD (dossiers arrive from 08:00); default: --days before today, so the period ends now and hoso's deadline scheduler sees a live province")
@@ -89,6 +91,7 @@ func (c *simulateCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.stderr, "generated %s events of %s dossiers (seed %d, %s to %s) in %s\n",
 		commas(len(items)), commas(truth.Dossiers), cfg.Seed, cfg.Start.Format(time.DateOnly),
 		cfg.Start.AddDate(0, 0, cfg.Days-1).Format(time.DateOnly), time.Since(began).Round(time.Millisecond))
+	opt.source = cfg.Source
 	if opt.dryRun {
 		err = c.write(items)
 	} else {
@@ -132,25 +135,17 @@ func payload(it simulate.Item) ([]byte, error) {
 // publish publishes the items with JetStream, keeping at most simWindow
 // unacknowledged, and waits for every acknowledgement.
 func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, truth *simulate.Truth, opt simOptions) error {
-	nc, err := nats.Connect(opt.natsURL, nats.Name("hoso simulate"), nats.Timeout(5*time.Second))
+	nc, err := opt.nats.connect("hoso simulate", opt.source)
 	if err != nil {
-		return fmt.Errorf("simulate: connect to NATS at %s (is `hoso serve` running? see --nats-url): %w", events.RedactURL(opt.natsURL), err)
+		return fmt.Errorf("simulate: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*simWindow))
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	if len(items) > 0 {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := js.StreamNameBySubject(sctx, items[0].Subject)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("simulate: no JetStream stream at %s takes %s (is `hoso serve` running there?): %w", events.RedactURL(opt.natsURL), items[0].Subject, err)
-		}
-	}
 
-	p := &publisher{pub: events.NewAsyncPublisher(js, simWindow, simAckTimeout), out: c.stderr, total: len(items), began: time.Now()}
+	p := &publisher{pub: events.NewAsyncPublisher(js, simWindow, simAckTimeout), url: opt.nats.url, out: c.stderr, total: len(items), began: time.Now()}
 	p.last = p.began
 	var simStart time.Time
 	if len(items) > 0 {
@@ -195,6 +190,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 // publisher is one publication's progress.
 type publisher struct {
 	pub   *events.AsyncPublisher
+	url   string // the servers, for messages
 	out   io.Writer
 	total int
 	began time.Time
@@ -234,6 +230,9 @@ func (p *publisher) sleepUntil(ctx context.Context, t time.Time) error {
 func (p *publisher) failed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("simulate: stopped after %s of %s events were acknowledged: %w", commas(p.pub.Acked()), commas(p.total), err)
+	}
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return fmt.Errorf("simulate: no JetStream stream at %s takes hoso's events (is `hoso serve` running there?): %w", events.RedactURL(p.url), err)
 	}
 	return fmt.Errorf("simulate: %w", err)
 }

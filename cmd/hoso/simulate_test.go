@@ -198,11 +198,17 @@ func TestSimulateCodec(t *testing.T) {
 }
 
 func TestSimulateErrors(t *testing.T) {
+	bare, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1}) // JetStream, no hoso stream
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bare.Shutdown)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--nats-url", "nats://127.0.0.1:1", "--dossiers", "10"}, "is `hoso serve` running?"},
+		{[]string{"--nats-url", bare.ClientURL(), "--dossiers", "10"}, "no JetStream stream at " + bare.ClientURL() + " takes hoso's events (is `hoso serve` running there?)"},
 		{[]string{"--dry-run", "--start", "1/7/2025"}, "--start"},
 		{[]string{"--dry-run", "--faults", "2"}, "faults"},
 		{[]string{"--dry-run", "--speed", "-1"}, "--speed"},
