@@ -3,7 +3,6 @@ package engine_test
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,33 +34,13 @@ func TestServeReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	var mu sync.Mutex
-	published := map[string]map[string]int{"outcome": {}, "deadline": {}} // kind -> Nats-Msg-Id -> publishes
-	count := func(kind string) func(*nats.Msg) {
-		return func(m *nats.Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			published[kind][m.Header.Get("Nats-Msg-Id")]++
-		}
-	}
-	if _, err := nc.Subscribe("hoso.outcomes.>", count("outcome")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nc.Subscribe("hoso.events."+workflow.SystemSource+".>", count("deadline")); err != nil {
-		t.Fatal(err)
+	watch := map[string]*testutil.PublishWatch{
+		"outcome":  testutil.WatchPublishes(t, nc, "hoso.outcomes.>"),
+		"deadline": testutil.WatchPublishes(t, nc, "hoso.events."+workflow.SystemSource+".>"),
 	}
 	// seen returns how many distinct messages of the kind were published,
 	// and those published more than once.
-	seen := func(kind string) (n int, repeated []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for id, c := range published[kind] {
-			if c > 1 {
-				repeated = append(repeated, id)
-			}
-		}
-		return len(published[kind]), repeated
-	}
+	seen := func(kind string) (n int, repeated []string) { return watch[kind].Seen() }
 
 	type replica struct {
 		name string

@@ -80,10 +80,12 @@ func TestVerifyPrefetchesTheFile(t *testing.T) {
 			t.Errorf("chain of %s: %+v", r.Dossier, r)
 		}
 	}
+	// Nearly all: on a machine busy with other tests the kernel may evict
+	// a few of the pages read meanwhile.
 	deadline := time.Now().Add(10 * time.Second)
-	for resident(t, h.path) < 1 {
+	for resident(t, h.path) < 0.95 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%.0f%% of the file cached 10s after the first page of a verification, want all", 100*resident(t, h.path))
+			t.Fatalf("%.1f%% of the file cached 10s after the first page of a verification, want nearly all", 100*resident(t, h.path))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
