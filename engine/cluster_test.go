@@ -2,11 +2,14 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // TestClusterStreams: on a 3-node cluster, Setup gives every stream three
@@ -236,5 +240,87 @@ func TestClusterFailover(t *testing.T) {
 	for _, r := range []*replica{a, b} {
 		r.p.Terminate(t)
 		testutil.CheckStore(t, filepath.Join(r.cfg.DataDir, engine.StoreFile), sc)
+	}
+}
+
+// TestClusterConfigFile runs three nodes of configs/nats/cluster.conf (on
+// loopback ports, each with its own store) with an engine as hoso's user:
+// the streams get three replicas, and with any one node down the source's
+// user still publishes and the engine still applies.
+func TestClusterConfigFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 3-node cluster and an engine")
+	}
+	for k, v := range map[string]string{"HOSO_ENGINE_PASSWORD": "engine-secret-3", "TAYNINH_PASSWORD": "tayninh-secret-3",
+		"SUPERVISORS_PASSWORD": "supervisors-secret-3", "NATS_SERVER_NAME": "n1"} {
+		t.Setenv(k, v)
+	}
+	c := testutil.StartClusterWith(t, 3, func(int) *server.Options {
+		opts, err := server.ProcessConfigFile("../configs/nats/cluster.conf")
+		if err != nil {
+			t.Fatalf("cluster.conf: %v", err)
+		}
+		if opts.Cluster.Name != "hoso" || len(opts.Routes) != 3 || !opts.JetStream || len(opts.Users) != 3 {
+			t.Fatalf("cluster.conf: cluster %q, %d routes, JetStream %v, %d users; want hoso, 3, true, hoso.conf's 3",
+				opts.Cluster.Name, len(opts.Routes), opts.JetStream, len(opts.Users))
+		}
+		return opts
+	}, nats.UserInfo(events.EngineUser, "engine-secret-3"))
+
+	var urls []string
+	for _, nd := range c.Nodes {
+		urls = append(urls, strings.Replace(nd.URL, "nats://", "nats://hoso:engine-secret-3@", 1))
+	}
+	cfg := testutil.Config(t.TempDir())
+	cfg.NATSURL = strings.Join(urls, ",")
+	in := testutil.Start(t, cfg)
+
+	_, ejs := testutil.ConnectCluster(t, c, nats.UserInfo(events.EngineUser, "engine-secret-3"))
+	for _, name := range []string{events.EventsStream, events.OutcomesStream, events.DeadLetterStream} {
+		st, err := ejs.Stream(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := st.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("%s has %d replicas, want 3", name, r)
+		}
+	}
+	source, _ := testutil.ConnectCluster(t, c, nats.UserInfo("tayninh-dvc", "tayninh-secret-3"),
+		nats.CustomInboxPrefix(events.InboxPrefix("tayninh")))
+	for i, nd := range c.Nodes {
+		nd.Stop()
+		ev := &workflow.Event{ID: fmt.Sprintf("conf-%d", i), SourceURI: "/motcua/tayninh", Source: "tayninh",
+			Dossier: fmt.Sprintf("000.00.12.H57-251001-%04d", i), Action: "receive", Procedure: "1.004227", Agency: "H57", Actor: "cb-01",
+			Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}},
+			Time:        time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone)}
+		// As the contract asks of a source: publish again until acknowledged.
+		began := time.Now()
+		for {
+			_, err := testutil.PublishEvent(source, ev, 2*time.Second)
+			if err == nil || strings.Contains(err.Error(), "duplicate") {
+				break
+			}
+			if time.Since(began) > 30*time.Second {
+				t.Fatalf("receipt with node %s down: not acknowledged within 30s: %v", nd.Name, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("node %s down: receipt acknowledged after %s", nd.Name, time.Since(began).Round(time.Millisecond))
+		nd.Start(t)
+		c.WaitJetStream(t)
+		c.WaitCurrent(t, ejs, events.EventsStream, events.ConsumerName)
+		c.WaitCurrent(t, ejs, events.OutcomesStream)
+	}
+	var s api.EngineState
+	for deadline := time.Now().Add(30 * time.Second); s.AppliedSeq < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &s)
+	}
+	if s.AppliedSeq != 3 {
+		t.Errorf("the engine applied up to %d, want the 3 receipts, once each", s.AppliedSeq)
+	}
+	var page api.Page[api.Dossier]
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers", 200, &page)
+	if len(page.Items) != 3 {
+		t.Errorf("the engine has %d dossiers, want 3", len(page.Items))
 	}
 }

@@ -20,6 +20,7 @@ import (
 type Cluster struct {
 	Name  string
 	Nodes []*ClusterNode
+	user  []nats.Option // the credentials WaitJetStream connects with
 }
 
 // ClusterNode is one server of a Cluster.
@@ -35,21 +36,29 @@ type ClusterNode struct {
 // end of the test.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return StartClusterWith(t, n, func(int) *server.Options { return &server.Options{} })
+}
+
+// StartClusterWith starts a cluster of n servers of the options base
+// returns for each (a configuration file's, with its users), on loopback:
+// their addresses, ports, routes and store directories are the test's.
+// It connects as user to see JetStream answer ("" for none).
+func StartClusterWith(t testing.TB, n int, base func(i int) *server.Options, user ...nats.Option) *Cluster {
+	t.Helper()
 	ports := freePorts(t, 2*n)
-	c := &Cluster{Name: "hoso-test"}
+	c := &Cluster{Name: "hoso-test", user: user}
 	var routes []string
 	for i := range n {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i]))
 	}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
-		opts := &server.Options{
-			ServerName: name, Host: "127.0.0.1", Port: ports[i],
-			NoLog: true, NoSigs: true,
-			JetStream: true, StoreDir: t.TempDir(),
-			Cluster: server.ClusterOpts{Name: c.Name, Host: "127.0.0.1", Port: ports[n+i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		}
+		opts := base(i)
+		opts.ServerName, opts.Host, opts.Port = name, "127.0.0.1", ports[i]
+		opts.NoLog, opts.NoSigs = true, true
+		opts.JetStream, opts.StoreDir = true, t.TempDir()
+		opts.Cluster.Name, opts.Cluster.Host, opts.Cluster.Port = c.Name, "127.0.0.1", ports[n+i]
+		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		c.Nodes = append(c.Nodes, &ClusterNode{Name: name, URL: fmt.Sprintf("nats://127.0.0.1:%d", ports[i]), opts: opts})
 	}
 	for _, nd := range c.Nodes {
@@ -90,7 +99,7 @@ func (c *Cluster) Node(t testing.TB, name string) *ClusterNode {
 // nodes that run.
 func (c *Cluster) WaitJetStream(t testing.TB) {
 	t.Helper()
-	nc, js := Connect(t, c.URLs())
+	nc, js := ConnectCluster(t, c, c.user...)
 	defer nc.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -189,4 +198,50 @@ func ConnectCluster(t testing.TB, c *Cluster, opts ...nats.Option) (*nats.Conn, 
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// WaitCurrent waits until the stream, and each of its consumers named,
+// has a leader and every replica current: the cluster can lose any one
+// node again.
+func (c *Cluster) WaitCurrent(t testing.TB, js jetstream.JetStream, stream string, consumers ...string) {
+	t.Helper()
+	current := func(ci *jetstream.ClusterInfo) bool {
+		if ci == nil || ci.Leader == "" || len(ci.Replicas) != len(c.Nodes)-1 {
+			return false
+		}
+		for _, r := range ci.Replicas {
+			if !r.Current || r.Offline {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := false
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if st, err := js.Stream(ctx, stream); err == nil {
+			if info, err := st.Info(ctx); err == nil && current(info.Cluster) {
+				ok = true
+				for _, name := range consumers {
+					cons, err := st.Consumer(ctx, name)
+					var ci *jetstream.ConsumerInfo
+					if err == nil {
+						ci, err = cons.Info(ctx)
+					}
+					if err != nil || !current(ci.Cluster) {
+						ok = false
+					}
+				}
+			}
+		}
+		cancel()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s and its consumers %v not current on every node within 30s", stream, consumers)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
