@@ -236,6 +236,7 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("the replicas' state hashes differ: %s and %s", hashes[0], hashes[1])
 	}
 	testutil.WaitOutcomes(t, js, uint64(sc.Stored()), time.Minute)
+	c.WaitCurrent(t, js, events.OutcomesStream)
 	testutil.ReadOutcomes(t, js, sc.Stored())
 	for _, r := range []*replica{a, b} {
 		r.p.Terminate(t)
@@ -322,5 +323,57 @@ func TestClusterConfigFile(t *testing.T) {
 	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers", 200, &page)
 	if len(page.Items) != 3 {
 		t.Errorf("the engine has %d dossiers, want 3", len(page.Items))
+	}
+}
+
+// BenchmarkClusterDrain drains the same pre-filled stream through an
+// engine on one NATS server (streams of one replica) and on a 3-node
+// cluster (three replicas, every write agreed by two nodes), in the same
+// run, and also times the publishing of the stream to each: the cost of
+// replication to the one-stop-shop and to the engine.
+//
+//	go test ./engine -run '^$' -bench ClusterDrain -benchtime 3x
+func BenchmarkClusterDrain(b *testing.B) {
+	sc := testutil.NewScenario(1000, 8)
+	for _, mode := range []string{"single", "cluster-R3"} {
+		b.Run(mode, func(b *testing.B) {
+			var drained, published float64
+			runs := 0
+			for b.Loop() {
+				dir := b.TempDir()
+				var urls string
+				var js jetstream.JetStream
+				if mode == "single" {
+					urls, js = testutil.StartNATS(b, filepath.Join(dir, "nats"))
+				} else {
+					c := testutil.StartCluster(b, 3)
+					urls = c.URLs()
+					_, js = testutil.ConnectCluster(b, c)
+					if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				began := time.Now()
+				testutil.Publish(b, js, sc.Messages)
+				published += float64(len(sc.Messages)) / time.Since(began).Seconds()
+				cfg := testutil.Config(filepath.Join(dir, "store"))
+				cfg.NATSURL, cfg.LogLevel = urls, "info"
+				in := testutil.Start(b, cfg)
+				testutil.WaitOutcomes(b, js, uint64(sc.Stored()), 5*time.Minute)
+				in.Stop(b)
+				st, err := js.Stream(context.Background(), events.OutcomesStream)
+				if err != nil {
+					b.Fatal(err)
+				}
+				info, err := st.Info(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				drained += float64(info.State.Msgs-1) / info.State.LastTime.Sub(info.State.FirstTime).Seconds()
+				runs++
+			}
+			b.ReportMetric(drained/float64(runs), "events/s")
+			b.ReportMetric(published/float64(runs), "published/s")
+		})
 	}
 }

@@ -76,6 +76,9 @@ func ReadOutcomes(t testing.TB, js jetstream.JetStream, n int) []workflow.Outcom
 	}
 	bySeq := make(map[uint64]workflow.Outcome, n)
 	var out []workflow.Outcome
+	// A fetch may come back empty while a cluster moves the stream's
+	// leader: read on until nothing new comes for 30 s.
+	idle := time.Now().Add(30 * time.Second)
 	for len(out) < n {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
@@ -100,7 +103,10 @@ func ReadOutcomes(t testing.TB, js jetstream.JetStream, n int) []workflow.Outcom
 			bySeq[o.Seq] = o
 			out = append(out, o)
 		}
-		if got == 0 {
+		switch {
+		case got > 0:
+			idle = time.Now().Add(30 * time.Second)
+		case time.Now().After(idle):
 			t.Fatalf("read %d outcomes, want %d", len(out), n)
 		}
 	}
