@@ -268,12 +268,8 @@ func TestClusterConfigFile(t *testing.T) {
 		return opts
 	}, nats.UserInfo(events.EngineUser, "engine-secret-3"))
 
-	var urls []string
-	for _, nd := range c.Nodes {
-		urls = append(urls, strings.Replace(nd.URL, "nats://", "nats://hoso:engine-secret-3@", 1))
-	}
 	cfg := testutil.Config(t.TempDir())
-	cfg.NATSURL = strings.Join(urls, ",")
+	cfg.NATSURL, cfg.NATSUser, cfg.NATSPassword = c.URLs(), events.EngineUser, "engine-secret-3"
 	in := testutil.Start(t, cfg)
 
 	_, ejs := testutil.ConnectCluster(t, c, nats.UserInfo(events.EngineUser, "engine-secret-3"))

@@ -18,7 +18,7 @@ import (
 type Config struct {
 	DataDir   string        // store file and embedded JetStream storage; default ./data
 	HTTPAddr  string        // HTTP listen address; default 127.0.0.1:8080
-	NATSURL   string        // external NATS server; "" starts the embedded one
+	NATSURL   string        // external NATS servers (one URL, or a cluster's separated by commas); "" starts the embedded one
 	NATSHost  string        // embedded server's client host; default 127.0.0.1
 	NATSPort  int           // embedded server's client port; default 4222, 0 picks a free one
 	NATSSync  string        // embedded JetStream fsync policy: "always" or an interval such as "2m" (default)
@@ -61,6 +61,13 @@ type Config struct {
 	InsecureOpen bool   // serve without an access file on any address
 	TLSCert      string // PEM certificate chain for HTTPS; "" serves plain HTTP
 	TLSKey       string // PEM private key of TLSCert
+	// NATSUser and NATSPassword, or NATSCreds (a credentials file: JWT
+	// and NKey), are hoso's credentials on the external NATS servers of
+	// NATSURL, for every server of a cluster (credentials in a URL hold
+	// for that server only).
+	NATSUser     string
+	NATSPassword string
+	NATSCreds    string
 	// NATSUsers is the embedded server's users file (sources and
 	// supervisors, see events.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.

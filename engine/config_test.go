@@ -33,12 +33,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	cfg.Rules.WorkHours = "07:00-11:30"
 	cfg.Replica = "Replica One"
 	cfg.TLSCert = "cert.pem"
+	cfg.NATSUser = "hoso" // with the embedded server, which makes its own
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad configuration")
 	}
 	for _, want := range []string{"without --access the API is open", "batch max 10001", `log format "xml"`,
-		"want two periods", `replica "Replica One"`, "give both --tls-cert and --tls-key"} {
+		"want two periods", `replica "Replica One"`, "give both --tls-cert and --tls-key", "the embedded server makes its own"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v\nwant it to say %q", err, want)
 		}

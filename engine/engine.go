@@ -123,7 +123,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Engine, err err
 func (e *Engine) connect() error {
 	cfg, log := e.cfg, e.log
 	e.natsURL = cfg.NATSURL
-	var natsOpts []nats.Option // the engine's credentials on the embedded server
+	var natsOpts []nats.Option // the engine's credentials
+	if cfg.NATSUser != "" {
+		natsOpts = append(natsOpts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+	}
+	if cfg.NATSCreds != "" {
+		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCreds))
+	}
 	if e.natsURL == "" {
 		always, every, _ := cfg.syncPolicy()
 		port := cfg.NATSPort

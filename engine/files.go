@@ -114,6 +114,9 @@ func (c *Config) validateAccess() []error {
 	if c.Access == "" && !c.InsecureOpen && !isLoopback(c.HTTPAddr) {
 		errs = append(errs, fmt.Errorf("http addr %q: without --access the API is open to anyone; listen on loopback, give an access file, or pass --insecure-open", c.HTTPAddr))
 	}
+	if c.NATSURL == "" && (c.NATSUser != "" || c.NATSCreds != "") {
+		errs = append(errs, errors.New("nats user: --nats-user and --nats-creds are hoso's credentials on the servers of --nats-url; the embedded server makes its own"))
+	}
 	if c.NATSUsers != "" && c.NATSURL != "" {
 		errs = append(errs, fmt.Errorf("nats users: --nats-users configures the embedded server; an external server has its own (configs/nats/), and --nats-url carries the engine's credentials"))
 	}
