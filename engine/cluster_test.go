@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,9 +44,27 @@ func TestClusterStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("consumer replicas %d, cluster %+v", info.Config.Replicas, info.Cluster)
 	if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
 		t.Errorf("the consumer runs on %+v, want a leader and two replicas", info.Cluster)
+	}
+
+	// Asked for one replica, hoso keeps the three the streams have, and
+	// says so; more replicas than servers are refused with the reason.
+	var kept []string
+	if _, err := events.Setup(ctx, js, events.StreamConfig{Replicas: 1, OnDifference: func(stream string, d []events.StreamDifference, updated bool) {
+		kept = append(kept, fmt.Sprintf("%s %s updated=%v", stream, d, updated))
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := js.Stream(ctx, events.EventsStream); err != nil || st.CachedInfo().Config.Replicas != 3 {
+		t.Errorf("Setup with one replica lowered HOSO_EVENTS's three (err %v)", err)
+	}
+	if want := events.EventsStream + " [replicas 3 (hoso sets 1)] updated=false"; !slices.Contains(kept, want) {
+		t.Errorf("Setup with one replica reported %q, want %q", kept, want)
+	}
+	_, err = events.Setup(ctx, js, events.StreamConfig{Replicas: 5, UpdateStreams: true})
+	if err == nil || !strings.Contains(err.Error(), "with 5 replicas: the NATS deployment cannot hold them") {
+		t.Errorf("Setup with 5 replicas on 3 servers = %v, want it explained", err)
 	}
 }
 
