@@ -68,6 +68,10 @@ type Config struct {
 	NATSUser     string
 	NATSPassword string
 	NATSCreds    string
+	// NATSCA is the PEM certificates of the CA the external servers' TLS
+	// certificates are checked against ("" trusts the system's); NATSCert
+	// and NATSKey a client certificate for servers that ask for one.
+	NATSCA, NATSCert, NATSKey string
 	// NATSUsers is the embedded server's users file (sources and
 	// supervisors, see events.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.

@@ -130,6 +130,7 @@ func (e *Engine) connect() error {
 	if cfg.NATSCreds != "" {
 		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCreds))
 	}
+	natsOpts = append(natsOpts, events.TLSOptions(cfg.NATSCA, cfg.NATSCert, cfg.NATSKey)...)
 	if e.natsURL == "" {
 		always, every, _ := cfg.syncPolicy()
 		port := cfg.NATSPort
@@ -191,6 +192,12 @@ func (e *Engine) setup(ctx context.Context) error {
 		}
 	}
 	cons, err := events.Setup(setupCtx, e.js, streams)
+	if err != nil && !e.nc.IsConnected() {
+		// The client retries in the background: say why it cannot
+		// connect (a refused certificate, a wrong password) rather than
+		// that the setup ran out of time.
+		return fmt.Errorf("set up streams: not connected to NATS at %s: %v (%w)", events.RedactURL(e.natsURL), e.nc.LastError(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}

@@ -114,6 +114,12 @@ func (c *Config) validateAccess() []error {
 	if c.Access == "" && !c.InsecureOpen && !isLoopback(c.HTTPAddr) {
 		errs = append(errs, fmt.Errorf("http addr %q: without --access the API is open to anyone; listen on loopback, give an access file, or pass --insecure-open", c.HTTPAddr))
 	}
+	if (c.NATSCert == "") != (c.NATSKey == "") {
+		errs = append(errs, errors.New("nats tls: give both --nats-cert and --nats-key, or neither"))
+	}
+	if c.NATSURL == "" && (c.NATSCA != "" || c.NATSCert != "") {
+		errs = append(errs, errors.New("nats tls: --nats-ca and --nats-cert are for the servers of --nats-url; the embedded server listens on loopback without TLS"))
+	}
 	if c.NATSURL == "" && (c.NATSUser != "" || c.NATSCreds != "") {
 		errs = append(errs, errors.New("nats user: --nats-user and --nats-creds are hoso's credentials on the servers of --nats-url; the embedded server makes its own"))
 	}

@@ -66,3 +66,19 @@ func RedactURL(urls string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// TLSOptions returns the connection options of a client's TLS to NATS
+// servers: ca, PEM certificates of the CA the servers' certificates are
+// checked against ("" trusts the system's), and cert and key, a client
+// certificate for servers that ask for one ("" for none). A URL of
+// scheme tls:// requires TLS; these options turn it on for nats:// too.
+func TLSOptions(ca, cert, key string) []nats.Option {
+	var opts []nats.Option
+	if ca != "" {
+		opts = append(opts, nats.RootCAs(ca))
+	}
+	if cert != "" || key != "" {
+		opts = append(opts, nats.ClientCert(cert, key))
+	}
+	return opts
+}

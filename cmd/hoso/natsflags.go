@@ -14,10 +14,13 @@ import (
 
 // natsFlags are the flags of the commands that connect to NATS as a
 // client (emit, simulate, rebuild, audit verify --public-key): the
-// servers, one URL or the several of a cluster, and the credentials, a
-// user and password (also given in the URL) or a credentials file.
+// servers, one URL or the several of a cluster; the credentials, a user
+// and password (also given in the URL) or a credentials file; and TLS,
+// the CA the servers' certificates are checked against and a client
+// certificate for servers that ask for one.
 type natsFlags struct {
 	url, user, password, creds string
+	ca, cert, key              string
 }
 
 // addNATSFlags registers --nats-url (with the default def and what the
@@ -29,6 +32,9 @@ func addNATSFlags(fs *flag.FlagSet, getenv func(string) string, def, what string
 	fs.StringVar(&f.user, "nats-user", envOr(getenv, "HOSO_NATS_USER", ""), "NATS user: a source's, the supervisors' or hoso's own, as the command needs (env HOSO_NATS_USER)")
 	fs.StringVar(&f.password, "nats-password", envOr(getenv, "HOSO_NATS_PASSWORD", ""), "password of --nats-user (env HOSO_NATS_PASSWORD; prefer it: flags show in ps)")
 	fs.StringVar(&f.creds, "nats-creds", envOr(getenv, "HOSO_NATS_CREDS", ""), "NATS credentials file (JWT and NKey) instead of a user and password (env HOSO_NATS_CREDS)")
+	fs.StringVar(&f.ca, "nats-ca", envOr(getenv, "HOSO_NATS_CA", ""), "PEM certificates of the CA the NATS servers' TLS certificates are checked against, instead of the system's (env HOSO_NATS_CA)")
+	fs.StringVar(&f.cert, "nats-cert", envOr(getenv, "HOSO_NATS_CERT", ""), "PEM client certificate, with --nats-key, for NATS servers that ask for one (env HOSO_NATS_CERT)")
+	fs.StringVar(&f.key, "nats-key", envOr(getenv, "HOSO_NATS_KEY", ""), "PEM private key of --nats-cert (env HOSO_NATS_KEY)")
 	return f
 }
 
@@ -46,6 +52,7 @@ func (f *natsFlags) options(name, inbox string) []nats.Option {
 	if f.creds != "" {
 		opts = append(opts, nats.UserCredentials(f.creds))
 	}
+	opts = append(opts, events.TLSOptions(f.ca, f.cert, f.key)...)
 	if inbox == "" {
 		inbox = user
 	}

@@ -111,3 +111,23 @@ func TestSimulateOnACluster(t *testing.T) {
 		t.Errorf("the log holds %d events; simulate said:\n%s", info.State.Msgs, errb.String())
 	}
 }
+
+// TestClientsOverTLS: against a NATS server that takes only TLS clients,
+// with a certificate of its own CA, simulate publishes when given the CA
+// (--nats-ca) and fails on the certificate without it.
+func TestClientsOverTLS(t *testing.T) {
+	url, ca := testutil.StartTLSNATS(t, t.TempDir())
+	sim := []string{"simulate", "--nats-url", url, "--dossiers", "10", "--seed", "4", "--start", "2025-07-01"}
+	var out, errb testutil.SyncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, sim, noEnv, strings.NewReader(""), &out, &errb); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("simulate without the CA = %v, want the certificate refused", err)
+	}
+	if err := run(ctx, append(sim, "--nats-ca", ca), noEnv, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("simulate with --nats-ca: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "published ") {
+		t.Errorf("simulate with --nats-ca said:\n%s", errb.String())
+	}
+}

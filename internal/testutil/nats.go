@@ -2,11 +2,15 @@ package testutil
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -187,4 +191,42 @@ func Emit(nc *nats.Conn, ev *workflow.Event, timeout time.Duration) (workflow.Ou
 		}
 		return o, nil
 	}
+}
+
+// StartTLSNATS starts a NATS server with JetStream that takes only TLS
+// clients, with a self-signed certificate for 127.0.0.1, sets up hoso's
+// streams on it, and returns its URL and the certificate's file, the CA
+// a client must be given.
+func StartTLSNATS(t testing.TB, dir string) (url, caFile string) {
+	t.Helper()
+	certFile, keyFile, _ := WriteCert(t, dir, "nats")
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: filepath.Join(dir, "jetstream"),
+		TLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the TLS NATS server does not take connections")
+	}
+	t.Cleanup(srv.Shutdown)
+	url = fmt.Sprintf("tls://127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
+	nc, err := nats.Connect(url, nats.RootCAs(certFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return url, certFile
 }

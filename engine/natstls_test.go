@@ -1,0 +1,50 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// TestEngineOverTLS: an engine given the CA of a NATS server that takes
+// only TLS clients (NATSCA, --nats-ca) connects and applies; without it,
+// Open fails on the server's certificate.
+func TestEngineOverTLS(t *testing.T) {
+	url, ca := testutil.StartTLSNATS(t, t.TempDir())
+	cfg := testutil.Config(t.TempDir())
+	cfg.NATSURL = url
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	if e, err := engine.Open(ctx, cfg, nil); err == nil {
+		e.Close()
+		t.Fatal("an engine opened on a TLS server whose certificate it cannot check")
+	} else if !strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "not connected to NATS") {
+		t.Errorf("Open without the CA = %v, want the certificate refused", err)
+	}
+	cfg.NATSCA = ca
+	in := testutil.Start(t, cfg)
+	nc, err := nats.Connect(url, nats.RootCAs(ca))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ev := &workflow.Event{ID: "tls-1", SourceURI: "/motcua/tayninh", Source: "tayninh", Dossier: "000.00.12.H57-251001-0001",
+		Action: "receive", Procedure: "1.004227", Agency: "H57", Actor: "cb-01", Time: time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone),
+		Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}}
+	if o, err := testutil.Emit(nc, ev, 10*time.Second); err != nil || o.Kind != workflow.OutcomeAccepted {
+		t.Fatalf("receipt over TLS: %+v, %v", o, err)
+	}
+	var s api.EngineState
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &s)
+	if s.AppliedSeq != 1 {
+		t.Errorf("applied sequence %d, want 1", s.AppliedSeq)
+	}
+}
