@@ -48,3 +48,28 @@ func TestEngineOverTLS(t *testing.T) {
 		t.Errorf("applied sequence %d, want 1", s.AppliedSeq)
 	}
 }
+
+// TestEngineWithCreds: an engine given a credentials file (NATSCreds,
+// --nats-creds) connects to a NATS server in operator mode and applies.
+func TestEngineWithCreds(t *testing.T) {
+	url, creds := testutil.StartCredsNATS(t, t.TempDir())
+	cfg := testutil.Config(t.TempDir())
+	cfg.NATSURL, cfg.NATSCreds = url, creds
+	in := testutil.Start(t, cfg)
+	nc, err := nats.Connect(url, nats.UserCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ev := &workflow.Event{ID: "creds-1", SourceURI: "/motcua/tayninh", Source: "tayninh", Dossier: "000.00.12.H57-251001-0001",
+		Action: "receive", Procedure: "1.004227", Agency: "H57", Actor: "cb-01", Time: time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone),
+		Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}}
+	if o, err := testutil.Emit(nc, ev, 10*time.Second); err != nil || o.Kind != workflow.OutcomeAccepted {
+		t.Fatalf("receipt: %+v, %v", o, err)
+	}
+	var s api.EngineState
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &s)
+	if s.AppliedSeq != 1 {
+		t.Errorf("applied sequence %d, want 1", s.AppliedSeq)
+	}
+}

@@ -49,6 +49,12 @@ func TestClientsWithNATSUsers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("simulate as the source's user: %v\n%s", err, out)
 	}
+	out, err = hoso("emit", "--nats-url", srv.ClientURL(), "--nats-user", "tayninh-dvc", "--nats-password", "tayninh-secret-1",
+		"--source", "tayninh", "--dossier", "000.00.12.H57-251201-0001", "--action", "receive", "--procedure", "1.004227",
+		"--agency", "H57", "--actor", "cb-01", "--attach", "input_digitized:don.pdf", "-o", "json")
+	if err != nil || !strings.Contains(out, `"kind":"accepted"`) {
+		t.Fatalf("emit as the source's user: %v\n%s", err, out)
+	}
 	engine, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, "engine-secret-9"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,5 +135,25 @@ func TestClientsOverTLS(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "published ") {
 		t.Errorf("simulate with --nats-ca said:\n%s", errb.String())
+	}
+}
+
+// TestClientsWithCreds: against a NATS server in operator mode, simulate
+// publishes with a credentials file (--nats-creds) and is refused
+// without one.
+func TestClientsWithCreds(t *testing.T) {
+	url, creds := testutil.StartCredsNATS(t, t.TempDir())
+	sim := []string{"simulate", "--nats-url", url, "--dossiers", "10", "--seed", "6", "--start", "2025-07-01"}
+	var out, errb testutil.SyncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, sim, noEnv, strings.NewReader(""), &out, &errb); err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
+		t.Errorf("simulate without credentials = %v, want the server's refusal", err)
+	}
+	if err := run(ctx, append(sim, "--nats-creds", creds), noEnv, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("simulate with --nats-creds: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "published ") {
+		t.Errorf("simulate with --nats-creds said:\n%s", errb.String())
 	}
 }
