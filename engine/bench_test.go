@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
@@ -51,6 +53,13 @@ func drain(b *testing.B, sc *testutil.Scenario, batchMax int) float64 {
 	in := testutil.Start(b, cfg)
 	testutil.WaitOutcomes(b, js, uint64(sc.Stored()), 5*time.Minute)
 	in.Stop(b)
+	return outcomeRate(b, js)
+}
+
+// outcomeRate is the events/s a drain published its outcomes at, from
+// the first to the last by the outcome stream's own timestamps.
+func outcomeRate(b *testing.B, js jetstream.JetStream) float64 {
+	b.Helper()
 	st, err := js.Stream(context.Background(), events.OutcomesStream)
 	if err != nil {
 		b.Fatal(err)
@@ -59,6 +68,5 @@ func drain(b *testing.B, sc *testutil.Scenario, batchMax int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	took := info.State.LastTime.Sub(info.State.FirstTime)
-	return float64(info.State.Msgs-1) / took.Seconds()
+	return float64(info.State.Msgs-1) / info.State.LastTime.Sub(info.State.FirstTime).Seconds()
 }

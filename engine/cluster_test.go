@@ -376,15 +376,7 @@ func BenchmarkClusterDrain(b *testing.B) {
 				in := testutil.Start(b, cfg)
 				testutil.WaitOutcomes(b, js, uint64(sc.Stored()), 5*time.Minute)
 				in.Stop(b)
-				st, err := js.Stream(context.Background(), events.OutcomesStream)
-				if err != nil {
-					b.Fatal(err)
-				}
-				info, err := st.Info(context.Background())
-				if err != nil {
-					b.Fatal(err)
-				}
-				drained += float64(info.State.Msgs-1) / info.State.LastTime.Sub(info.State.FirstTime).Seconds()
+				drained += outcomeRate(b, js)
 				runs++
 			}
 			b.ReportMetric(drained/float64(runs), "events/s")
