@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hoso-vn/hoso/api"
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
@@ -38,27 +36,7 @@ func TestFrozenLeader(t *testing.T) {
 	outcomes := testutil.WatchPublishes(t, nc, "hoso.outcomes.>")
 	deadlines := testutil.WatchPublishes(t, nc, "hoso.events."+workflow.SystemSource+".>")
 
-	type replica struct {
-		name string
-		p    *testutil.Process
-		url  string
-	}
-	start := func(name string) *replica {
-		addr, err := testutil.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := engine.DefaultConfig()
-		cfg.DataDir = filepath.Join(t.TempDir(), name)
-		cfg.HTTPAddr, cfg.NATSURL = addr, srv.ClientURL()
-		cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
-		cfg.Deadlines = 100 * time.Millisecond
-		cfg.LogFormat = "json"
-		p := testutil.StartProcess(t, cfg)
-		p.WaitFor(t, "hoso started")
-		return &replica{name: name, p: p, url: "http://" + addr}
-	}
-	a, b := start("a"), start("b")
+	a, b := startReplica(t, "a", srv.ClientURL(), 100*time.Millisecond), startReplica(t, "b", srv.ClientURL(), 100*time.Millisecond)
 	state := func(r *replica) (s api.EngineState) {
 		testutil.GetJSON(t, r.url, "/api/v1/admin/state", 200, &s)
 		return s

@@ -42,27 +42,7 @@ func TestServeReplicas(t *testing.T) {
 	// and those published more than once.
 	seen := func(kind string) (n int, repeated []string) { return watch[kind].Seen() }
 
-	type replica struct {
-		name string
-		c    *testutil.Process
-		url  string
-	}
-	start := func(name string) *replica {
-		addr, err := testutil.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := engine.DefaultConfig()
-		cfg.DataDir = filepath.Join(t.TempDir(), name)
-		cfg.HTTPAddr = addr
-		cfg.NATSURL = natsURL
-		cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
-		cfg.Deadlines = 200 * time.Millisecond
-		cfg.LogFormat = "json"
-		c := testutil.StartProcess(t, cfg)
-		c.WaitFor(t, "hoso started")
-		return &replica{name: name, c: c, url: "http://" + addr}
-	}
+	start := func(name string) *replica { return startReplica(t, name, natsURL, 200*time.Millisecond) }
 	a, b := start("a"), start("b")
 	leaderOf := func(rs ...*replica) []string {
 		var names []string
@@ -150,13 +130,41 @@ func TestServeReplicas(t *testing.T) {
 	}
 
 	// The leader dies; the follower takes over within the lease.
-	leader.c.Kill(t)
+	leader.p.Kill(t)
 	emit(10, 21)
 	waitUntil("the follower to apply the 10 new events", func() bool { return state(follower).AppliedSeq == all+10 })
 	waitUntil("the follower to lead", func() bool { return len(leaderOf(follower)) == 1 })
-	follower.c.WaitFor(t, "leading: publishing outcomes and running the deadline scheduler")
+	follower.p.WaitFor(t, "leading: publishing outcomes and running the deadline scheduler")
 	onePerEvent(all + 10) // the new leader did not republish what the old one had
 	if m := testutil.Scrape(t, follower.url); m["hoso_outbox_backlog"] != 0 {
 		t.Errorf("the new leader's outbox holds %v outcomes, want 0", m["hoso_outbox_backlog"])
 	}
+}
+
+// replica is an engine replica running as a process of its own.
+type replica struct {
+	name string
+	p    *testutil.Process
+	url  string // its HTTP server
+}
+
+// startReplica starts the replica name on the NATS server at natsURL,
+// with a lease of 2 s and the deadline scheduler scanning every
+// deadlines, and waits until it has started.
+func startReplica(t *testing.T, name, natsURL string, deadlines time.Duration) *replica {
+	t.Helper()
+	addr, err := testutil.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := engine.DefaultConfig()
+	cfg.DataDir = filepath.Join(t.TempDir(), name)
+	cfg.HTTPAddr = addr
+	cfg.NATSURL = natsURL
+	cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
+	cfg.Deadlines = deadlines
+	cfg.LogFormat = "json"
+	p := testutil.StartProcess(t, cfg)
+	p.WaitFor(t, "hoso started")
+	return &replica{name: name, p: p, url: "http://" + addr}
 }
