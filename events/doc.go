@@ -70,8 +70,10 @@
 // nothing acknowledged, but an OS crash or power loss may lose events whose
 // publish was acknowledged within the interval. ServerConfig.SyncAlways
 // fsyncs every write and closes that window at a large cost in throughput.
-// A clustered stream with 3 replicas (StreamConfig.Replicas) is the answer
-// beyond one machine.
+// A clustered stream with 3 replicas is the answer beyond one machine:
+// Setup gives every stream three (StreamConfig.Replicas) when the server
+// is part of a cluster, and never lowers an existing stream's count or
+// loosens its limits unless asked (StreamConfig.UpdateStreams).
 //
 // # Concurrency and lifecycle
 //
