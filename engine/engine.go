@@ -221,6 +221,7 @@ func (e *Engine) setup(ctx context.Context) error {
 		},
 	})
 	m.watch(e.db, e.relay, cons, log)
+	m.watchCalendar(e.cat.Calendar())
 	if e.replica != nil {
 		m.watchReplica(e.replica)
 	}

@@ -255,6 +255,36 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(info.NumPending)+float64(info.NumAckPending))
 }
 
+// calendarDesc is hoso_calendar_confirmed.
+var calendarDesc = prometheus.NewDesc("hoso_calendar_confirmed",
+	"1 if the working-day calendar of the year (this one and the next, in Vietnam) follows an official announcement, 0 if it is computed from the lunar calendar and its due dates may move.", []string{"year"}, nil)
+
+// calendarCollector reports, at scrape time, whether this year's and next
+// year's calendars are confirmed (workflow.Calendar.Confirmed).
+type calendarCollector struct {
+	cal *workflow.Calendar
+	now func() time.Time
+}
+
+func (c *calendarCollector) Describe(ch chan<- *prometheus.Desc) { ch <- calendarDesc }
+
+func (c *calendarCollector) Collect(ch chan<- prometheus.Metric) {
+	year := c.now().In(workflow.Zone).Year()
+	for y := year; y <= year+1; y++ {
+		v := 0.0
+		if c.cal.Confirmed(y) {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(calendarDesc, prometheus.GaugeValue, v, strconv.Itoa(y))
+	}
+}
+
+// watchCalendar makes hoso_calendar_confirmed report cal's years. Call it
+// before the handler serves.
+func (m *metrics) watchCalendar(cal *workflow.Calendar) {
+	m.reg.MustRegister(&calendarCollector{cal: cal, now: time.Now})
+}
+
 // observeReload records the result of a SIGHUP reload.
 func (m *metrics) observeReload(err error) {
 	if err != nil {

@@ -94,7 +94,11 @@ type view struct {
 	Now       time.Time
 	RequestID string
 	User      string // the signed-in user's name; "" without access control
-	Data      any
+	// Unconfirmed are this year and the next when the calendar computes
+	// them rather than following an announcement: their due dates may
+	// move when the government publishes its schedule.
+	Unconfirmed []int
+	Data        any
 }
 
 // T returns a label in the page's language.
@@ -187,6 +191,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if p.Now.IsZero() {
 		p.Now = s.now()
+	}
+	if s.cfg.Catalog != nil {
+		for y := p.Now.In(workflow.Zone).Year(); y <= p.Now.In(workflow.Zone).Year()+1; y++ {
+			if !s.cfg.Catalog.Calendar().Confirmed(y) {
+				p.Unconfirmed = append(p.Unconfirmed, y)
+			}
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

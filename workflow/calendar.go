@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -414,6 +415,20 @@ func (c *Calendar) Years() []YearSchedule {
 	}
 	return out
 }
+
+// Confirmed reports whether the calendar follows a government
+// announcement for the year: a schedule was given for it whose source is
+// not "computed". A year computed from the lunar calendar may miss the
+// days the government swaps, and its due dates with them.
+func (c *Calendar) Confirmed(year int) bool {
+	i, ok := slices.BinarySearchFunc(c.years, year, func(y YearSchedule, year int) int { return y.Year - year })
+	return ok && !c.years[i].Computed()
+}
+
+// Computed reports whether the schedule was computed (ComputedYear, or a
+// file whose source starts with "computed") rather than taken from an
+// announcement.
+func (y YearSchedule) Computed() bool { return strings.HasPrefix(y.Source, "computed") }
 
 // IsWorkingDay reports whether the date of day in Zone is a working day.
 func (c *Calendar) IsWorkingDay(day time.Time) bool {

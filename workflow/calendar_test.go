@@ -643,3 +643,18 @@ func BenchmarkLoadCalendar(b *testing.B) {
 		}
 	}
 }
+
+// TestCalendarConfirmed: a year is confirmed only when the calendar has
+// a schedule for it taken from an announcement; a computed one, given as
+// a file or not, is not.
+func TestCalendarConfirmed(t *testing.T) {
+	cal, err := workflow.LoadCalendar(configs.FS, configs.CalendarDir, workflow.CalendarConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for year, want := range map[int]bool{2024: true, 2025: true, 2026: true, 2027: false, 2023: false, 2030: false} {
+		if got := cal.Confirmed(year); got != want {
+			t.Errorf("Confirmed(%d) = %v, want %v", year, got, want)
+		}
+	}
+}
