@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -36,10 +36,7 @@ func BenchmarkDashboard1M(b *testing.B) {
 	if testing.Short() {
 		b.Skip("fills a store with a million dossiers")
 	}
-	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cat := testutil.Catalog(b)
 	db, err := store.Open(filepath.Join(b.TempDir(), "hoso.db"), store.Options{Catalog: cat, NoSync: true})
 	if err != nil {
 		b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
@@ -23,10 +22,7 @@ func BenchmarkRebuild(b *testing.B) {
 	dir := b.TempDir()
 	_, js := testutil.StartNATS(b, filepath.Join(dir, "nats"))
 	testutil.Publish(b, js, sc.Messages)
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		b.Fatal(err)
-	}
+	cat := testutil.Catalog(b)
 	var applied, took float64
 	i := 0
 	for b.Loop() {

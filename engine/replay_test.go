@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -38,10 +37,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		// wait for its store to have applied the whole stream instead.
 		testutil.WaitApplied(t, in, uint64(sc.Stored()))
 		in.Stop(t)
-		cat, err := engine.LoadDefinitions("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		cat := testutil.Catalog(t)
 		db, err := store.Open(filepath.Join(data, "hoso.db"), store.Options{Catalog: cat})
 		if err != nil {
 			t.Fatal(err)
@@ -58,10 +54,7 @@ func TestReplayGivesTheSameState(t *testing.T) {
 		t.Fatalf("state hashes differ: %s and %s", hashes["one"], hashes["two"])
 	}
 	// The state hash sees a change of state.
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := testutil.Catalog(t)
 	db, err := store.Open(filepath.Join(dir, "two", "hoso.db"), store.Options{Catalog: cat})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 )
@@ -40,10 +39,7 @@ func TestRestartMidStream(t *testing.T) {
 	first.Stop(t)
 
 	// How far the first run got.
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := testutil.Catalog(t)
 	db, err := store.Open(filepath.Join(dir, "hoso.db"), store.Options{Catalog: cat})
 	if err != nil {
 		t.Fatal(err)

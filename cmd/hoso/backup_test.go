@@ -21,7 +21,6 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/api"
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
@@ -192,7 +191,7 @@ func TestBackupRestoreRebuild(t *testing.T) {
 func TestRestoreRefusesBadBackups(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.db")
-	db, err := store.Open(good, store.Options{Catalog: mustCatalog(t)})
+	db, err := store.Open(good, store.Options{Catalog: testutil.Catalog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +288,7 @@ func TestRebuildEmbedded(t *testing.T) {
 // writes its backup (what `hoso backup` receives) to path.
 func storeBackup(t *testing.T, path string, n int) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "hoso.db"), store.Options{Catalog: mustCatalog(t), NoSync: true})
+	db, err := store.Open(filepath.Join(t.TempDir(), "hoso.db"), store.Options{Catalog: testutil.Catalog(t), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,14 +416,4 @@ func TestBackupRefusesTruncatedCopy(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("backup of a truncated copy left %s (%v)", out, err)
 	}
-}
-
-// mustCatalog loads the shipped definitions.
-func mustCatalog(t *testing.T) *workflow.Catalog {
-	t.Helper()
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
 }

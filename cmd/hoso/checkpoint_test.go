@@ -23,10 +23,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
 
-	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
-	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -67,14 +65,7 @@ func keygen(t *testing.T, dir string) (keyPath, pubPath string) {
 // becomes the new last hash, so that the chain check passes.
 func rewriteChain(t *testing.T, path, code string, index int, status workflow.Status) {
 	t.Helper()
-	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(path, store.Options{Catalog: cat})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t, path)
 	_, entries, err := db.DossierHistory(context.Background(), code)
 	if cerr := db.Close(); err != nil || cerr != nil {
 		t.Fatalf("history of %s: %v, %v", code, err, cerr)
@@ -246,14 +237,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 // closed store file verifies.
 func chainPasses(t *testing.T, path, code string) {
 	t.Helper()
-	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(path, store.Options{Catalog: cat})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t, path)
 	defer db.Close()
 	d, entries, err := db.DossierHistory(context.Background(), code)
 	if err != nil {

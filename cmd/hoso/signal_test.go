@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 )
 
@@ -76,10 +76,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("hoso exited with %v after %s:\n%s", err, sig, strings.Join(log, "\n"))
 			}
-			cat, err := engine.LoadDefinitions("")
-			if err != nil {
-				t.Fatal(err)
-			}
+			cat := testutil.Catalog(t)
 			db, err := store.Open(filepath.Join(dir, "hoso.db"), store.Options{Catalog: cat})
 			if err != nil {
 				t.Fatalf("store after shutdown: %v", err)

@@ -8,9 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
-	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -18,14 +16,7 @@ import (
 // dossier, every chain and every counter against the scenario.
 func CheckStore(t testing.TB, path string, sc *Scenario) {
 	t.Helper()
-	cat, err := engine.LoadDefinitions("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(path, store.Options{Catalog: cat})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := OpenStore(t, path)
 	defer db.Close()
 	ctx := context.Background()
 	for code, state := range sc.Final {
