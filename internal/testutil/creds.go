@@ -1,21 +1,14 @@
 package testutil
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
-
-	"github.com/hoso-vn/hoso/events"
 )
 
 // StartCredsNATS starts a NATS server with JetStream in operator mode:
@@ -64,22 +57,8 @@ func StartCredsNATS(t testing.TB, dir string) (url, credsFile string) {
 	resolver := &server.MemAccResolver{}
 	must(resolver.Store(syspub, sysJWT))
 	must(resolver.Store(apub, accountJWT))
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: filepath.Join(dir, "jetstream"),
-		TrustedOperators: []*jwt.OperatorClaims{operator}, SystemAccount: syspub, AccountResolver: resolver})
-	must(err)
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the operator-mode NATS server does not take connections")
-	}
-	t.Cleanup(srv.Shutdown)
-	url = fmt.Sprintf("nats://127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
-	nc, err := nats.Connect(url, nats.UserCredentials(credsFile))
-	must(err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	must(err)
-	_, err = events.Setup(context.Background(), js, events.StreamConfig{})
-	must(err)
+	url = startJetStream(t, "nats", &server.Options{StoreDir: filepath.Join(dir, "jetstream"),
+		TrustedOperators: []*jwt.OperatorClaims{operator}, SystemAccount: syspub, AccountResolver: resolver},
+		nats.UserCredentials(credsFile))
 	return url, credsFile
 }

@@ -204,19 +204,30 @@ func StartTLSNATS(t testing.TB, dir string) (url, caFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: filepath.Join(dir, "jetstream"),
-		TLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	url = startJetStream(t, "tls", &server.Options{StoreDir: filepath.Join(dir, "jetstream"),
+		TLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}},
+		nats.RootCAs(certFile))
+	return url, certFile
+}
+
+// startJetStream starts a NATS server of opts with JetStream on a free
+// loopback port, stopped at the end of the test, sets up hoso's streams
+// as a client with the options client, and returns its URL of scheme.
+func startJetStream(t testing.TB, scheme string, opts *server.Options, client ...nats.Option) string {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs, opts.JetStream = "127.0.0.1", -1, true, true, true
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the TLS NATS server does not take connections")
+		srv.Shutdown()
+		t.Fatal("the NATS server does not take connections within 10s")
 	}
 	t.Cleanup(srv.Shutdown)
-	url = fmt.Sprintf("tls://127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
-	nc, err := nats.Connect(url, nats.RootCAs(certFile))
+	url := fmt.Sprintf("%s://127.0.0.1:%d", scheme, srv.Addr().(*net.TCPAddr).Port)
+	nc, err := nats.Connect(url, client...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,5 +239,5 @@ func StartTLSNATS(t testing.TB, dir string) (url, caFile string) {
 	if _, err := events.Setup(context.Background(), js, events.StreamConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	return url, certFile
+	return url
 }

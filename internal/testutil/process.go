@@ -112,27 +112,12 @@ func (p *Process) Signal(t testing.TB, sig os.Signal) {
 // (exec.Cmd.Wait).
 func (p *Process) Wait() error { return p.cmd.Wait() }
 
-// WaitFor reads the log until a line with the message msg.
-func (p *Process) WaitFor(t testing.TB, msg string) { t.Helper(); p.WaitN(t, msg, 1) }
-
-// WaitN reads the log until the n-th line with the message msg; it fails
-// the test if the process ends first or none comes within 30 s.
-func (p *Process) WaitN(t testing.TB, msg string, n int) {
+// WaitFor reads the log until a line with the message msg; it fails the
+// test if the process ends first or none comes within 30 s.
+func (p *Process) WaitFor(t testing.TB, msg string) {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for n > 0 {
-		select {
-		case m, ok := <-p.msgs:
-			if !ok {
-				t.Fatalf("hoso ended before logging %q:\n%s", msg, strings.Join(p.log, "\n"))
-			}
-			p.read(m)
-			if m == msg {
-				n--
-			}
-		case <-timeout:
-			t.Fatalf("no %q within 30s:\n%s", msg, strings.Join(p.log, "\n"))
-		}
+	if !p.wait(t, msg, 1, 30*time.Second) {
+		t.Fatalf("no %q within 30s:\n%s", msg, strings.Join(p.log, "\n"))
 	}
 }
 
@@ -141,8 +126,16 @@ func (p *Process) WaitN(t testing.TB, msg string, n int) {
 // it returns false. It fails the test if the process ended.
 func (p *Process) WaitUpTo(t testing.TB, msg string, n int) bool {
 	t.Helper()
-	quiet := time.NewTimer(5 * time.Second)
-	defer quiet.Stop()
+	return p.wait(t, msg, n, 5*time.Second)
+}
+
+// wait reads the log until the n-th line with the message msg, and
+// reports false when none came for quiet; it fails the test if the
+// process ends first.
+func (p *Process) wait(t testing.TB, msg string, n int, quiet time.Duration) bool {
+	t.Helper()
+	timer := time.NewTimer(quiet)
+	defer timer.Stop()
 	for n > 0 {
 		select {
 		case m, ok := <-p.msgs:
@@ -152,9 +145,9 @@ func (p *Process) WaitUpTo(t testing.TB, msg string, n int) bool {
 			p.read(m)
 			if m == msg {
 				n--
-				quiet.Reset(5 * time.Second)
+				timer.Reset(quiet)
 			}
-		case <-quiet.C:
+		case <-timer.C:
 			return false
 		}
 	}
