@@ -93,18 +93,7 @@ func getJSON(t *testing.T, srv *httptest.Server, path string, v any) {
 // endpoints name it.
 func TestVerifyAPINamesAnEditedRecord(t *testing.T) {
 	const code = "000.00.12.H57-251001-0002"
-	srv := verifyServer(t, func(tx *bbolt.Tx) error {
-		bk := tx.Bucket([]byte("dossiers"))
-		// The record holds the state as a length and its bytes, then the
-		// status as a zigzag varint: 4 is 0x08, 10 is 0x14.
-		rec := slices.Clone(bk.Get([]byte(code)))
-		at := bytes.Index(rec, []byte("\x0aprocessing\x08"))
-		if at < 0 {
-			return fmt.Errorf("no state and status 4 in % x", rec)
-		}
-		rec[at+11] = 0x14
-		return bk.Put([]byte(code), rec)
-	})
+	srv := verifyServer(t, editStatus(code))
 	var rep workflow.ChainReport
 	getJSON(t, srv, "/api/v1/dossiers/"+code+"/verify", &rep)
 	if rep.OK || !slices.ContainsFunc(rep.Findings, func(f workflow.Finding) bool {
@@ -143,16 +132,7 @@ func TestVerifyAPICleanStore(t *testing.T) {
 // a record that differs from its history, its chain intact.
 func TestDossierPageNamesAnEditedRecord(t *testing.T) {
 	const code = "000.00.12.H57-251001-0002"
-	srv := verifyServer(t, func(tx *bbolt.Tx) error {
-		bk := tx.Bucket([]byte("dossiers"))
-		rec := slices.Clone(bk.Get([]byte(code)))
-		at := bytes.Index(rec, []byte("\x0aprocessing\x08"))
-		if at < 0 {
-			return fmt.Errorf("no state and status 4 in % x", rec)
-		}
-		rec[at+11] = 0x14
-		return bk.Put([]byte(code), rec)
-	})
+	srv := verifyServer(t, editStatus(code))
 	resp, err := srv.Client().Get(srv.URL + "/dossiers/" + code)
 	if err != nil {
 		t.Fatal(err)
@@ -166,5 +146,22 @@ func TestDossierPageNamesAnEditedRecord(t *testing.T) {
 	badge := string(body[i : i+bytes.Index(body[i:], []byte("</p>"))])
 	if !strings.Contains(badge, "Hồ sơ khác với lịch sử") || !strings.Contains(badge, "status") || strings.Contains(badge, "-1") {
 		t.Errorf("verify badge of an edited record: %s", badge)
+	}
+}
+
+// editStatus changes the status in the record of the dossier code from 4
+// to 10, leaving its history.
+func editStatus(code string) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		bk := tx.Bucket([]byte("dossiers"))
+		// The record holds the state as a length and its bytes, then the
+		// status as a zigzag varint: 4 is 0x08, 10 is 0x14.
+		rec := slices.Clone(bk.Get([]byte(code)))
+		at := bytes.Index(rec, []byte("\x0aprocessing\x08"))
+		if at < 0 {
+			return fmt.Errorf("no state and status 4 in % x", rec)
+		}
+		rec[at+11] = 0x14
+		return bk.Put([]byte(code), rec)
 	}
 }

@@ -216,13 +216,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 	b.Close()
 
 	liveDir := filepath.Join(dir, "live")
-	if out, err := hosoRun(t, "restore", good, "--data-dir", liveDir); err != nil {
-		t.Fatalf("restore into an empty directory: %v\n%s", err, out)
-	}
-	before, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := restoreInto(t, good, liveDir)
 	for _, tt := range []struct {
 		file string
 		want error
@@ -338,13 +332,7 @@ func TestRestoreRefusesTruncatedBackups(t *testing.T) {
 		t.Fatalf("backup of %d bytes: want many whole pages", len(full))
 	}
 	liveDir := filepath.Join(dir, "live")
-	if out, err := hosoRun(t, "restore", good, "--data-dir", liveDir); err != nil {
-		t.Fatalf("restore the whole backup: %v\n%s", err, out)
-	}
-	before, err := os.ReadFile(filepath.Join(liveDir, "hoso.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := restoreInto(t, good, liveDir)
 	for _, size := range []int{
 		100,                         // inside the first meta page
 		page + page/2,               // inside the second meta page
@@ -416,4 +404,18 @@ func TestBackupRefusesTruncatedCopy(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("backup of a truncated copy left %s (%v)", out, err)
 	}
+}
+
+// restoreInto restores the backup into an empty data directory and
+// returns the store file it put there.
+func restoreInto(t *testing.T, backup, dataDir string) []byte {
+	t.Helper()
+	if out, err := hosoRun(t, "restore", backup, "--data-dir", dataDir); err != nil {
+		t.Fatalf("restore %s into an empty directory: %v\n%s", backup, err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(dataDir, "hoso.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
