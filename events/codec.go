@@ -127,8 +127,8 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 			Attachments:   ev.Attachments,
 			Reason:        ev.Reason,
 			Note:          ev.Note,
-			NewDue:        formatTime(ev.NewDue),
-			Due:           formatTime(ev.Due),
+			NewDue:        formatDue(ev.NewDue, ev.NewDueDay),
+			Due:           formatDue(ev.Due, ev.DueDay),
 			Department:    ev.Department,
 		},
 	}
@@ -184,9 +184,14 @@ type wireData struct {
 	Department    string                `json:"department,omitempty"`
 }
 
-func formatTime(t time.Time) string {
-	if t.IsZero() {
+// formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
+// in workflow.Zone when day is set, else RFC 3339 with nanoseconds.
+func formatDue(t time.Time, day bool) string {
+	switch {
+	case t.IsZero():
 		return ""
+	case day:
+		return t.In(workflow.Zone).Format(time.DateOnly)
 	}
 	return t.Format(time.RFC3339Nano)
 }
@@ -467,8 +472,8 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 
 	ev.Reason = d.text(w.reason, "reason")
 	ev.Note = d.text(w.note, "note")
-	ev.NewDue = d.date(w.newDue, "new_due")
-	ev.Due = d.date(w.due, "due")
+	ev.NewDue, ev.NewDueDay = d.date(w.newDue, "new_due")
+	ev.Due, ev.DueDay = d.date(w.due, "due")
 }
 
 // attachment reads data.attachments[i]; ok is false if it has a problem.
@@ -602,29 +607,30 @@ func (d *decoder) text(s span, key string) string {
 }
 
 // date returns an optional RFC 3339 time or YYYY-MM-DD date of data
-// (midnight in workflow.Zone); "" counts as absent.
-func (d *decoder) date(s span, key string) time.Time {
+// (midnight in workflow.Zone, and day true: the decision makes it the end
+// of that day's working hours); "" counts as absent.
+func (d *decoder) date(s span, key string) (t time.Time, day bool) {
 	v, ok := d.str(s, inData, key, false)
 	if !ok || v == "" {
-		return time.Time{}
+		return time.Time{}, false
 	}
-	var t time.Time
 	err := errShort
 	if len(v) != len(time.DateOnly) { // far shorter than any time.Parse takes as RFC 3339
 		t, err = time.Parse(time.RFC3339, v)
 	}
 	if err != nil {
 		t, err = time.ParseInLocation(time.DateOnly, v, workflow.Zone)
+		day = err == nil
 	}
 	if err == nil {
 		if t.Before(MinTime) {
 			d.p.add("data.%s: %s is before 2000-01-01", key, quote(v))
-			return time.Time{}
+			return time.Time{}, false
 		}
-		return t
+		return t, day
 	}
 	d.p.add("data.%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", key, quote(v))
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // errShort stands for time.Parse's error on a value of a date's length,

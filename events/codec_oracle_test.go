@@ -216,8 +216,8 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 
 	ev.Reason = d.text("reason")
 	ev.Note = d.text("note")
-	ev.NewDue = d.date("new_due")
-	ev.Due = d.date("due")
+	ev.NewDue, ev.NewDueDay = d.date("new_due")
+	ev.Due, ev.DueDay = d.date("due")
 }
 
 func oldDecodeAttachment(d oldObject, i int, raw json.RawMessage) (workflow.Attachment, bool) {
@@ -329,25 +329,27 @@ func (o oldObject) text(key string) string {
 }
 
 // date returns an optional RFC 3339 time or YYYY-MM-DD date (midnight in
-// workflow.Zone); "" counts as absent.
-func (o oldObject) date(key string) time.Time {
+// workflow.Zone, and day true); "" counts as absent.
+func (o oldObject) date(key string) (time.Time, bool) {
 	v, ok := o.str(key, false)
 	if !ok || v == "" {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339, v)
+	day := false
 	if err != nil {
 		t, err = time.ParseInLocation(time.DateOnly, v, workflow.Zone)
+		day = err == nil
 	}
 	if err == nil {
 		if t.Before(MinTime) {
 			o.p.add("%s%s: %s is before 2000-01-01", o.path, key, quote(v))
-			return time.Time{}
+			return time.Time{}, false
 		}
-		return t
+		return t, day
 	}
 	o.p.add("%s%s: %s is neither an RFC 3339 time nor a date YYYY-MM-DD", o.path, key, quote(v))
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // obj returns the object field key.

@@ -86,6 +86,7 @@ func TestDecodeValid(t *testing.T) {
 		Reason:     "thiếu giấy tờ",
 		Note:       "ghi chú",
 		NewDue:     time.Date(2024, 11, 20, 0, 0, 0, 0, workflow.Zone),
+		NewDueDay:  true,
 		Due:        time.Date(2024, 11, 15, 10, 0, 0, 0, time.UTC),
 		Department: "phong-tn",
 	}
@@ -289,6 +290,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		Attachments:   []workflow.Attachment{{Kind: "supplement_request", Name: "<phiếu>&.pdf", SHA256: strings.Repeat("0f", 32)}},
 		Reason:        "thiếu bản sao",
 		NewDue:        time.Date(2024, 11, 20, 0, 0, 0, 0, workflow.Zone),
+		NewDueDay:     true, // a date: encoded "2024-11-20"
 		Due:           time.Date(2024, 11, 15, 17, 0, 0, 0, workflow.Zone),
 		Department:    "phong-tn",
 		Note:          "ghi chú",

@@ -36,7 +36,7 @@ const (
 	shareNoAnswer    = 0.10 // of those, never supplemented
 	sharePayment     = 0.15 // standard flow: a fee requested
 	shareUnpaid      = 0.05 // of the payments, never paid
-	shareLate        = 0.12 // resolutions planned after the due date
+	shareLate        = 0.07 // resolutions planned after the due date (late, apology or not)
 	shareApology     = 0.50 // of those, with an apology before the due date
 	shareNotReturned = 0.05 // results not yet returned
 	shareUnanswered  = 0.15 // feedback never answered
@@ -306,14 +306,15 @@ type planner struct {
 	noResult bool
 	fault    fault
 
-	state     string
-	status    workflow.Status
-	due       time.Time
-	pausedAt  time.Time
-	apologies int
-	kinds     []string // sorted kinds of the accepted attachments
-	fate      fate
-	unit      string // department handling the dossier now
+	state       string
+	status      workflow.Status
+	due         time.Time // in force
+	originalDue time.Time // without apologies: lateness is judged against it
+	pausedAt    time.Time
+	apologies   int
+	kinds       []string // sorted kinds of the accepted attachments
+	fate        fate
+	unit        string // department handling the dossier now
 
 	t     time.Time // time of the last message
 	steps []step
@@ -871,7 +872,7 @@ func (p *planner) apply(ev *workflow.Event) {
 	case to.Status == workflow.StatusResolved && !p.fate.resolved:
 		p.fate.resolved = true
 		if running && p.senderDue() {
-			p.fate.timing = workflow.TimingOf(ev.Time, p.due)
+			p.fate.timing = workflow.TimingOf(ev.Time, p.originalDue)
 		}
 	}
 	p.state, p.status = to.Name, to.Status
@@ -899,8 +900,10 @@ func (p *planner) clock(act *workflow.Action, ev *workflow.Event) {
 	switch {
 	case act.SetsDue && !p.sla.IsZero():
 		p.due = cal.AddWorking(ev.Time, p.sla.Working(day))
+		p.originalDue = p.due
 	case act.SetsDue && !ev.Due.IsZero():
 		p.due = ev.Due
+		p.originalDue = p.due
 	case act.ExtendsDue:
 		p.due = ev.NewDue
 		p.apologies++
@@ -910,13 +913,17 @@ func (p *planner) clock(act *workflow.Action, ev *workflow.Event) {
 		if p.pausedAt.IsZero() {
 			p.pausedAt = ev.Time
 		}
-	case workflow.ClockResume:
-		if !p.pausedAt.IsZero() && !p.due.IsZero() {
-			if p.def.Clock == workflow.ClockRestart && !p.sla.IsZero() {
-				p.due = cal.AddWorking(ev.Time, p.sla.Working(day))
-			} else {
-				p.due = cal.AddWorking(p.due, cal.Working(p.pausedAt, ev.Time))
-			}
+	case workflow.ClockResume, workflow.ClockRestartAll:
+		restart := act.Clock == workflow.ClockRestartAll || p.def.Clock == workflow.ClockRestart
+		switch {
+		case p.pausedAt.IsZero() || p.due.IsZero():
+		case restart && !p.sla.IsZero():
+			p.due = cal.AddWorking(ev.Time, p.sla.Working(day))
+			p.originalDue = p.due
+		default:
+			waited := cal.Working(p.pausedAt, ev.Time)
+			p.due = cal.AddWorking(p.due, waited)
+			p.originalDue = cal.AddWorking(p.originalDue, waited)
 		}
 		p.pausedAt = time.Time{}
 	}

@@ -237,6 +237,11 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 			return dec, err
 		}
 	}
+	if len(dec.Irregularities) > 0 {
+		if err := bt.putIrregularities(dec.Irregularities); err != nil {
+			return dec, err
+		}
+	}
 	if e := env.Event; e != nil && !duplicate {
 		if err := b.dedupe.Put(idKey, bt.mem.end(binary.AppendUvarint(bt.mem.start(), env.Seq))); err != nil {
 			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
@@ -294,6 +299,27 @@ func (bt *batchTx) putMismatch(m *workflow.Mismatch) error {
 		return fmt.Errorf("mismatch index: %w", err)
 	}
 	bt.deltas.add(countMismatches, 1)
+	return nil
+}
+
+// putIrregularities records the irregularities of one accepted event.
+func (bt *batchTx) putIrregularities(irs []workflow.Irregularity) error {
+	b := bt.b
+	seq := irs[0].Seq
+	if err := b.irregular.Put(bt.mem.end(binary.BigEndian.AppendUint64(bt.mem.start(), seq)),
+		bt.mem.end(appendIrregularities(bt.mem.start(), irs))); err != nil {
+		return fmt.Errorf("irregularity: %w", err)
+	}
+	if err := b.irrByDossier.Put(prefixSeqKey(irs[0].Dossier, seq), nil); err != nil {
+		return fmt.Errorf("irregularity index: %w", err)
+	}
+	for i := range irs {
+		if err := b.irrByKind.Put(prefixSeqKey(string(irs[i].Kind), seq), nil); err != nil {
+			return fmt.Errorf("irregularity index: %w", err)
+		}
+		bt.deltas.add(countIrregularPrefix+string(irs[i].Kind), 1)
+	}
+	bt.deltas.add(countIrregular, int64(len(irs)))
 	return nil
 }
 

@@ -40,6 +40,7 @@ func TestApplyStandardFlow(t *testing.T) {
 		Terminal:    true,
 		Department:  "phong-kt",
 		Due:         t0.AddDate(0, 0, 10),
+		OriginalDue: t0.AddDate(0, 0, 10),
 		ReceivedAt:  t0,
 		CreatedAt:   t0,
 		UpdatedAt:   t0.Add(4 * time.Minute),

@@ -162,10 +162,12 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 	setFlag(&flags, dossierOnline, d.Online)
 	b = append(b, flags)
 	b = appendString(b, d.Department)
-	for _, t := range [...]time.Time{d.Due, d.ReceivedAt, d.CreatedAt, d.UpdatedAt, d.ResolvedAt, d.ReturnedAt, d.PausedAt} {
+	for _, t := range [...]time.Time{d.Due, d.OriginalDue, d.ReceivedAt, d.CreatedAt, d.UpdatedAt, d.ResolvedAt, d.ReturnedAt, d.PausedAt} {
 		b = appendTime(b, t)
 	}
 	b = appendInt(b, d.Apologies)
+	b = appendInt(b, d.Supplements)
+	b = appendInt(b, d.LateEntries)
 	b = binary.AppendUvarint(b, uint64(len(d.Attachments)))
 	for _, a := range d.Attachments {
 		b = appendString(b, a)
@@ -316,6 +318,31 @@ func appendMismatch(b []byte, m *workflow.Mismatch) []byte {
 	b = appendInt(b, int(m.Status))
 	b = appendInt(b, int(m.ClaimedStatus))
 	return appendTime(b, m.Time)
+}
+
+// appendIrregularities appends the record of the irregularities of one
+// event to b: what the event tells once, then the kind, delay and details
+// of each.
+func appendIrregularities(b []byte, irs []workflow.Irregularity) []byte {
+	b = append(b, recordVersion)
+	first := &irs[0]
+	b = binary.AppendUvarint(b, first.Seq)
+	b = appendString(b, first.EventID)
+	b = appendString(b, first.Source)
+	b = appendString(b, first.Dossier)
+	b = appendString(b, first.Action)
+	b = appendString(b, first.Agency)
+	b = appendString(b, first.Actor)
+	b = appendTime(b, first.Time)
+	b = appendTime(b, first.Arrived)
+	b = binary.AppendUvarint(b, uint64(len(irs)))
+	for i := range irs {
+		b = appendString(b, string(irs[i].Kind))
+		b = binary.AppendVarint(b, int64(irs[i].Delay))
+		b = appendString(b, irs[i].Detail)
+		b = appendString(b, irs[i].DetailVI)
+	}
+	return b
 }
 
 // appendOutcome appends the record of an outcome to b.
@@ -587,10 +614,12 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 	d.Overdue = flags&dossierOverdue != 0
 	d.Online = flags&dossierOnline != 0
 	d.Department = r.str()
-	for _, t := range [...]*time.Time{&d.Due, &d.ReceivedAt, &d.CreatedAt, &d.UpdatedAt, &d.ResolvedAt, &d.ReturnedAt, &d.PausedAt} {
+	for _, t := range [...]*time.Time{&d.Due, &d.OriginalDue, &d.ReceivedAt, &d.CreatedAt, &d.UpdatedAt, &d.ResolvedAt, &d.ReturnedAt, &d.PausedAt} {
 		*t = r.time()
 	}
 	d.Apologies = r.int()
+	d.Supplements = r.int()
+	d.LateEntries = r.int()
 	d.Attachments = nil
 	if n := r.len(1); n > 0 {
 		d.Attachments = make([]string, n)
@@ -733,6 +762,35 @@ func decodeMismatch(b []byte, m *workflow.Mismatch) error {
 	m.ClaimedStatus = r.status()
 	m.Time = r.time()
 	return r.done("mismatch")
+}
+
+// decodeIrregularities reads the record of the irregularities of one
+// event.
+func decodeIrregularities(b []byte) ([]workflow.Irregularity, error) {
+	r := newReader(b)
+	var ev workflow.Irregularity
+	ev.Seq = r.uvarint()
+	ev.EventID = r.str()
+	ev.Source = r.str()
+	ev.Dossier = r.str()
+	ev.Action = r.str()
+	ev.Agency = r.str()
+	ev.Actor = r.str()
+	ev.Time = r.time()
+	ev.Arrived = r.time()
+	n := r.len(4)
+	out := make([]workflow.Irregularity, n)
+	for i := range out {
+		out[i] = ev
+		out[i].Kind = workflow.IrregularityKind(r.str())
+		out[i].Delay = time.Duration(r.varint())
+		out[i].Detail = r.str()
+		out[i].DetailVI = r.str()
+	}
+	if err := r.done("irregularities"); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // decodeOutcome reads an outcome record into o.

@@ -109,9 +109,8 @@ type DB struct {
 // Open opens the store at path, creating the file and its buckets if
 // needed. It waits up to opts.Timeout for the file lock and returns
 // ErrLocked if another DB holds it. It refuses a file of an unknown newer
-// schema version with ErrSchemaTooNew; it upgrades a file of an older
-// version from oldestUpgradable on in place, in one transaction (upgrade),
-// and refuses an older one with ErrSchemaOld. It refuses a file shorter
+// schema version with ErrSchemaTooNew and an older one with ErrSchemaOld:
+// hoso rebuild makes it again from the stream. It refuses a file shorter
 // than its bbolt meta page says with ErrTruncated, and one without a valid
 // meta page with ErrNotStore, before bbolt maps it (bbolt would fault on
 // the first missing page).
@@ -158,12 +157,6 @@ func Open(path string, opts Options) (*DB, error) {
 			}
 		case v > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, v, schemaVersion)
-		case v >= oldestUpgradable && v < schemaVersion:
-			start := time.Now()
-			if err := upgrade(tx, opts.Catalog, v); err != nil {
-				return err
-			}
-			logger.Info("store upgraded", "path", path, "from_schema", v, "to_schema", schemaVersion, "took", time.Since(start).Round(time.Millisecond))
 		case v < schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild it from the event stream (hoso rebuild --replace)", ErrSchemaOld, v, schemaVersion)
 		}
@@ -263,6 +256,7 @@ type buckets struct {
 	dossiers, history, dedupe             *bbolt.Bucket
 	rejections, rejByDossier, rejByReason *bbolt.Bucket
 	mismatches, misByDossier              *bbolt.Bucket
+	irregular, irrByDossier, irrByKind    *bbolt.Bucket
 	outbox                                *bbolt.Bucket
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
 	byDue                                 *bbolt.Bucket
@@ -281,6 +275,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketDossiers, &b.dossiers}, {bucketHistory, &b.history}, {bucketDedupe, &b.dedupe},
 		{bucketRejections, &b.rejections}, {bucketRejByDossier, &b.rejByDossier}, {bucketRejByReason, &b.rejByReason},
 		{bucketMismatches, &b.mismatches}, {bucketMisByDossier, &b.misByDossier},
+		{bucketIrregular, &b.irregular}, {bucketIrrByDossier, &b.irrByDossier}, {bucketIrrByKind, &b.irrByKind},
 		{bucketOutbox, &b.outbox},
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
 		{bucketByDue, &b.byDue},
@@ -301,7 +296,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		// pages halve these indexes (BenchmarkStoreSize) without writing
 		// more pages per batch.
 		for _, sb := range []*bbolt.Bucket{
-			b.rejections, b.mismatches, b.outbox, b.rejByReason,
+			b.rejections, b.mismatches, b.outbox, b.rejByReason, b.irregular, b.irrByKind,
 			b.byStatus, b.byAgency, b.byProcedure, b.byReceived,
 		} {
 			sb.FillPercent = 1.0

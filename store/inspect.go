@@ -63,7 +63,7 @@ func Inspect(ctx context.Context, path string) (FileInfo, error) {
 		switch {
 		case fi.Schema > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, fi.Schema, schemaVersion)
-		case fi.Schema < oldestUpgradable:
+		case fi.Schema < schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild the store from the stream (hoso rebuild)", ErrSchemaOld, fi.Schema, schemaVersion)
 		}
 		bk, err := openBuckets(tx)

@@ -21,12 +21,14 @@ import (
 // 16 bytes, and dedupe sequences as uvarints. Version 4 keeps the outbox
 // as one chunk of outcomes per batch (outbox.go). Version 5 records which
 // dossiers were submitted online (a flag of the dossier record) and
-// counts the online receipts in the statistics.
-const schemaVersion = 5
-
-// oldestUpgradable is the oldest version Open upgrades in place (see
-// upgrade.go); older files are rebuilt from the stream.
-const oldestUpgradable = 3
+// counts the online receipts in the statistics. Version 6 decides by due
+// instants (a date-only due date is the end of its working day, one rule
+// for overdue and late, lateness against the original due date, clock
+// effects per action), records a dossier's original due date and its
+// supplement requests, and keeps the irregularities of accepted events:
+// the decisions of logged events change, so a file of an older version is
+// rebuilt from the stream, never upgraded in place.
+const schemaVersion = 6
 
 // Bucket names. Open creates every one of them.
 const (
@@ -40,6 +42,9 @@ const (
 	bucketRejByReason  = "rej_by_reason"        // reason 0x00 seq -> empty
 	bucketMismatches   = "mismatches"           // seq -> mismatch record
 	bucketMisByDossier = "mis_by_dossier"       // code 0x00 seq -> empty
+	bucketIrregular    = "irregularities"       // seq -> the irregularity records of the event (appendIrregularities)
+	bucketIrrByDossier = "irr_by_dossier"       // code 0x00 seq -> empty
+	bucketIrrByKind    = "irr_by_kind"          // kind 0x00 seq -> empty
 	bucketOutbox       = "outbox"               // seq of the last outcome -> chunk of outcome records (outbox.go)
 	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
@@ -56,6 +61,7 @@ var allBuckets = []string{
 	bucketMeta, bucketCounts, bucketDossiers, bucketHistory, bucketDedupe,
 	bucketRejections, bucketRejByDossier, bucketRejByReason,
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
+	bucketIrregular, bucketIrrByDossier, bucketIrrByKind,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
 	bucketByOverdue, bucketByReceived,
 	bucketStats, bucketGauges,
@@ -70,14 +76,16 @@ const (
 // Keys of the counts bucket. Values are big-endian uint64 counts, kept by
 // Apply and MarkPublished so that Counts never scans.
 const (
-	countDossiers   = "dossiers"   // dossiers stored
-	countEntries    = "entries"    // history entries stored
-	countRejections = "rejections" // rejections recorded
-	countMismatches = "mismatches" // mismatches recorded
-	countOutbox     = "outbox"     // outcomes waiting in the outbox
+	countDossiers   = "dossiers"       // dossiers stored
+	countEntries    = "entries"        // history entries stored
+	countRejections = "rejections"     // rejections recorded
+	countMismatches = "mismatches"     // mismatches recorded
+	countIrregular  = "irregularities" // irregularities recorded (several per event at most one of each kind)
+	countOutbox     = "outbox"         // outcomes waiting in the outbox
 
 	countStatusPrefix    = "status:"       // + decimal status code: dossiers in that status
 	countReasonPrefix    = "reason:"       // + reason code: rejections with that reason
+	countIrregularPrefix = "irregularity:" // + kind: irregularities of that kind
 	countAgencyPrefix    = "agency:"       // + agency code: dossiers of the agency
 	countProcedurePrefix = "procedure:"    // + procedure code: dossiers of the procedure
 	countClockRunning    = "clock_running" // dossiers in the due index

@@ -29,7 +29,7 @@ func TestDossiersOverdueAndReceived(t *testing.T) {
 		minute := (i%6)*24*60 + []int{0, 15*60 + 45, 16*60 + 15}[i%3]
 		opts := []func(*workflow.Event){agency(agencies[i%2]), func(e *workflow.Event) { e.Time = e.Time.Add(time.Duration(i) * time.Second) }}
 		flow := standardFlow(code, minute, opts...)
-		flow[0].Due = t0.AddDate(0, 0, 1+i%7)
+		flow[0].Due = t0.AddDate(0, 0, 6+i%7) // after the latest receipt: a due date before the receipt is refused
 		switch i % 5 {
 		case 0: // submitted online, never received
 			events = append(events, event(code+"/s", "submit", code, minute, opts...))

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -187,55 +185,6 @@ func (db *DB) MarkPublished(ctx context.Context, upTo uint64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("mark published up to %d: %w", upTo, err)
-	}
-	return nil
-}
-
-// upgradeOutbox rewrites an outbox of schema 3, one outcome record per
-// sequence key, as chunks of schema 4, up to maxChunk outcomes each. It
-// is the only difference between the two schemas.
-func upgradeOutbox(tx *bbolt.Tx) error {
-	const maxChunk = 4096
-	ob := tx.Bucket([]byte(bucketOutbox))
-	type entry struct {
-		seq    uint64
-		record []byte
-	}
-	var old []entry
-	err := ob.ForEach(func(k, v []byte) error {
-		if len(k) != 8 {
-			return fmt.Errorf("outbox key %x is not a sequence", k)
-		}
-		var o workflow.Outcome
-		if err := decodeOutcome(v, &o); err != nil {
-			return fmt.Errorf("outcome %d: %w", seqOf(k), err)
-		}
-		if o.Seq != seqOf(k) {
-			return fmt.Errorf("outcome %d under key %d", o.Seq, seqOf(k))
-		}
-		old = append(old, entry{seqOf(k), bytes.Clone(v)})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("upgrade outbox: %w", err)
-	}
-	for _, e := range old {
-		if err := ob.Delete(seqKey(e.seq)); err != nil {
-			return fmt.Errorf("upgrade outbox: %w", err)
-		}
-	}
-	for len(old) > 0 {
-		n := min(len(old), maxChunk)
-		chunk := []byte{chunkVersion}
-		for _, e := range old[:n] {
-			chunk = binary.AppendUvarint(chunk, e.seq)
-			chunk = binary.AppendUvarint(chunk, uint64(len(e.record)))
-			chunk = append(chunk, e.record...)
-		}
-		if err := ob.Put(seqKey(old[n-1].seq), chunk); err != nil {
-			return fmt.Errorf("upgrade outbox: %w", err)
-		}
-		old = old[n:]
 	}
 	return nil
 }

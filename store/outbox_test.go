@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -98,83 +96,6 @@ func TestOutboxChunks(t *testing.T) {
 	}
 }
 
-// TestOpenUpgradesSchema3: a file of schema 3 (one outcome per outbox key)
-// opens as schema 4 with the same pending outcomes and state hash, and
-// Inspect reads it before the upgrade.
-func TestOpenUpgradesSchema3(t *testing.T) {
-	h := newHarness(t, nil)
-	ctx := context.Background()
-	h.apply(h.envelopes(standardFlow(code1, 0)...))
-	h.apply(h.envelopes(standardFlow(outboxCode2, 10)...))
-	if err := h.db.MarkPublished(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	want, err := h.db.PendingOutcomes(ctx, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := h.snapshot()
-	if err := h.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	liveInfo, err := Inspect(ctx, h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// Write the outbox as schema 3 did.
-	tamper(t, h.path, func(b *buckets) error {
-		if err := b.tx.DeleteBucket([]byte(bucketOutbox)); err != nil {
-			return err
-		}
-		ob, err := b.tx.CreateBucket([]byte(bucketOutbox))
-		if err != nil {
-			return err
-		}
-		for i := range want {
-			if err := ob.Put(seqKey(want[i].Seq), appendOutcome(nil, &want[i])); err != nil {
-				return err
-			}
-		}
-		return b.meta.Put([]byte(metaSchema), encodeUint64(3))
-	})
-	oldInfo, err := Inspect(ctx, h.path)
-	if err != nil {
-		t.Fatalf("Inspect(schema 3) = %v", err)
-	}
-	if oldInfo.Schema != 3 || oldInfo.AppliedSeq != liveInfo.AppliedSeq {
-		t.Errorf("Inspect(schema 3) = %+v, want schema 3 at the applied seq of %+v", oldInfo, liveInfo)
-	}
-
-	h.open()
-	if err := h.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if upgraded, err := Inspect(ctx, h.path); err != nil || upgraded != liveInfo {
-		t.Errorf("Inspect after the upgrade = %+v, %v; want %+v, as before the downgrade", upgraded, err, liveInfo)
-	}
-	h.open()
-	if diff := cmp.Diff(before, h.snapshot()); diff != "" {
-		t.Errorf("the upgrade changed the store (-before +after):\n%s", diff)
-	}
-	if err := h.db.bolt.View(func(tx *bbolt.Tx) error {
-		if v, _ := decodeUint64(tx.Bucket([]byte(bucketMeta)).Get([]byte(metaSchema))); v != schemaVersion {
-			t.Errorf("schema after the upgrade = %d, want %d", v, schemaVersion)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// The upgraded outbox goes on as any other.
-	h.apply(h.envelopes(standardFlow(outboxCode3, 20)...))
-	if err := h.db.MarkPublished(ctx, 12); err != nil {
-		t.Fatal(err)
-	}
-	if got := pendingSeqs(t, h.db, 0, 0); !slices.Equal(got, []uint64{13, 14, 15}) {
-		t.Errorf("pending after the upgrade and a batch: %v, want 13..15", got)
-	}
-}
-
 // TestOutboxMalformedChunk: a chunk that does not parse is an error of
 // PendingOutcomes and MarkPublished, not a panic or a silent skip.
 func TestOutboxMalformedChunk(t *testing.T) {
@@ -228,111 +149,6 @@ func FuzzChunk(f *testing.F) {
 			t.Fatalf("publishedPrefix(%d) = %d, %d, %v; the reader counts %d, %d", upTo, pn, pend, err, n, end)
 		}
 	})
-}
-
-// TestOpenUpgradesSchema4: a file of schema 4 (no online flag on the
-// dossiers, counter rows without online receipts) opens as schema 5 with
-// the dossiers submitted online flagged and counted: the same dossiers,
-// counters and state hash as a store built by this version, and one
-// that passes the invariant check.
-func TestOpenUpgradesSchema4(t *testing.T) {
-	cat := sectorCatalog(t)
-	h := newHarness(t, cat)
-	ctx := context.Background()
-	// Every flow, online and at the desk, with rejections and mismatches.
-	r := rand.New(rand.NewPCG(4, 2025))
-	known, _ := knownStream(r, 600)
-	applyRandomBatches(t, h, r, h.envelopes(known...), true)
-	applyRandomBatches(t, h, r, h.envelopes(randomStream(r, 600)...), false)
-	const online1, online2 = "000.00.12.H57-250804-0101", "000.00.12.H57-250804-0102"
-	h.apply(h.envelopes(standardFlow(code1, 0)...)) // received at the desk
-	h.apply(h.envelopes(
-		event("o1/1", "submit", online1, 0),
-		event("o1/2", "receive", online1, 60, due(t0.AddDate(0, 0, 10))),
-		event("o2/1", "submit", online2, 0), // submitted, not yet received
-	))
-	before := h.snapshot()
-	online := map[string]bool{}
-	for _, d := range before.Dossiers {
-		online[d.Code] = d.Online
-	}
-	if !online[online1] || !online[online2] || online[code1] {
-		t.Fatalf("online flags %v: want %s and %s online, %s not", online, online1, online2, code1)
-	}
-	stats, err := h.db.Stats(ctx, workflow.StatsQuery{})
-	if err != nil || stats.Total.ReceivedOnline == 0 || stats.Total.ReceivedOnline >= stats.Total.Received {
-		t.Fatalf("Stats = %+v, %v; want some but not all receipts online", stats.Total, err)
-	}
-	feedback, err := h.db.Stats(ctx, workflow.StatsQuery{Kind: workflow.KindFeedback})
-	if err != nil || feedback.Total.Received == 0 {
-		t.Fatalf("feedback Stats = %+v, %v; want feedback in the stream", feedback.Total, err)
-	}
-	_, hash, err := h.db.State(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	// Write the dossiers and counter rows as schema 4 did.
-	tamper(t, h.path, func(b *buckets) error {
-		var codes [][]byte
-		if err := b.dossiers.ForEach(func(k, _ []byte) error { codes = append(codes, bytes.Clone(k)); return nil }); err != nil {
-			return err
-		}
-		for _, k := range codes {
-			var d workflow.Dossier
-			if err := decodeDossier(b.dossiers.Get(k), &d); err != nil {
-				return err
-			}
-			d.Online = false
-			if err := b.dossiers.Put(k, appendDossier(nil, &d)); err != nil {
-				return err
-			}
-		}
-		for _, bk := range []*bbolt.Bucket{b.stats, b.gauges} {
-			rows := map[string][]byte{}
-			if err := bk.ForEach(func(k, v []byte) error { rows[string(k)] = bytes.Clone(v); return nil }); err != nil {
-				return err
-			}
-			for k, v := range rows {
-				tl, err := decodeTally(v)
-				if err != nil {
-					return err
-				}
-				tl.ReceivedOnline = 0
-				if err := bk.Put([]byte(k), encodeTally(&tl)[:8*18]); err != nil { // the 18 counters of schema 4
-					return err
-				}
-			}
-		}
-		return b.meta.Put([]byte(metaSchema), encodeUint64(4))
-	})
-	if info, err := Inspect(ctx, h.path); err != nil || info.Schema != 4 {
-		t.Fatalf("Inspect(schema 4) = %+v, %v", info, err)
-	}
-
-	h.open()
-	if diff := cmp.Diff(before, h.snapshot()); diff != "" {
-		t.Errorf("the upgrade did not restore the store (-built +upgraded):\n%s", diff)
-	}
-	if got, err := h.db.Stats(ctx, workflow.StatsQuery{By: workflow.ByMonth}); err != nil || got.Total != stats.Total {
-		t.Errorf("Stats after the upgrade = %+v, %v; want %+v", got.Total, err, stats.Total)
-	}
-	if _, got, err := h.db.State(ctx); err != nil || got != hash {
-		t.Errorf("state hash after the upgrade %s, %v; want %s, that of the store as built", got, err, hash)
-	}
-	if err := h.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, h.path, h.cat, true)
-	h.open()
-	// The upgraded store goes on as any other.
-	h.apply(h.envelopes(event("o2/2", "receive", online2, 120, due(t0.AddDate(0, 0, 10)))))
-	if got, err := h.db.Stats(ctx, workflow.StatsQuery{}); err != nil || got.Total.ReceivedOnline != stats.Total.ReceivedOnline+1 {
-		t.Errorf("online receipts after a receipt on the upgraded store = %+v, %v; want %d", got.Total, err, stats.Total.ReceivedOnline+1)
-	}
 }
 
 // previousOutboxChunk is an outbox chunk as the build before entry hashes

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -368,6 +369,57 @@ func (db *DB) Mismatches(ctx context.Context, q workflow.MismatchQuery) (list []
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list mismatches: %w", err)
+	}
+	return list, next, nil
+}
+
+// Irregularities lists the irregularities of accepted events newest
+// first, below the cursor q.Before, filtered as q says (agency and actor
+// as Rejections filters agencies: a page passes over a bounded number of
+// events). The irregularities of one event are never split between pages.
+// next is the cursor of the following page, 0 when there is none.
+func (db *DB) Irregularities(ctx context.Context, q workflow.IrregularityQuery) (list []workflow.Irregularity, next uint64, err error) {
+	n := limit(q.Limit)
+	af := agencyFilter{agency: q.Agency}
+	events := 0
+	err = db.view(ctx, func(b *buckets) error {
+		ix, prefix := b.irregular, []byte(nil)
+		switch {
+		case q.Dossier != "":
+			ix, prefix = b.irrByDossier, prefixKey(q.Dossier)
+		case q.Kind != "":
+			ix, prefix = b.irrByKind, prefixKey(string(q.Kind))
+		}
+		return scanDesc(ctx, ix, prefix, q.Before, func(seq uint64) (bool, error) {
+			v := b.irregular.Get(seqKey(seq))
+			if v == nil {
+				return false, fmt.Errorf("irregularity %d: %w", seq, ErrMissingRecord)
+			}
+			irs, err := decodeIrregularities(v)
+			if err != nil {
+				return false, fmt.Errorf("irregularity %d: %w", seq, err)
+			}
+			if q.Kind != "" {
+				irs = slices.DeleteFunc(irs, func(ir workflow.Irregularity) bool { return ir.Kind != q.Kind })
+			}
+			if len(irs) == 0 || q.Dossier != "" && irs[0].Dossier != q.Dossier || q.Actor != "" && irs[0].Actor != q.Actor {
+				return af.skip(seq, &next), nil
+			}
+			ev := &irs[0]
+			if in, err := af.in(b, ev.Agency, ev.Dossier); err != nil || !in {
+				return err == nil && af.skip(seq, &next), err
+			}
+			if events == n {
+				next = list[len(list)-1].Seq
+				return false, nil
+			}
+			events++
+			list = append(list, irs...)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list irregularities: %w", err)
 	}
 	return list, next, nil
 }

@@ -284,10 +284,10 @@ func TestOpenRefusesOtherSchemas(t *testing.T) {
 		t.Error("Open without a catalog succeeded")
 	}
 	tamper(t, path, func(b *buckets) error {
-		return b.meta.Put([]byte(metaSchema), encodeUint64(oldestUpgradable-1))
+		return b.meta.Put([]byte(metaSchema), encodeUint64(schemaVersion-1))
 	})
 	if _, err := Open(path, Options{Catalog: shippedCatalog(t)}); !errors.Is(err, ErrSchemaOld) {
-		t.Errorf("Open(schema %d) = %v, want ErrSchemaOld", oldestUpgradable-1, err)
+		t.Errorf("Open(schema %d) = %v, want ErrSchemaOld", schemaVersion-1, err)
 	}
 }
 

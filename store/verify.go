@@ -243,7 +243,7 @@ func (b *buckets) verifyStore(ctx context.Context, cat *workflow.Catalog) ([]wor
 		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaAppliedSeq, Problem: err.Error()})
 	}
 	for _, step := range []func(context.Context, uint64) error{
-		s.dossiers, s.rejections, s.history, s.mismatches, s.outbox, s.counters,
+		s.dossiers, s.rejections, s.history, s.mismatches, s.irregularities, s.outbox, s.counters,
 	} {
 		if err := step(ctx, applied); err != nil {
 			return nil, err
@@ -542,6 +542,64 @@ func (s *storeCheck) mismatches(ctx context.Context, applied uint64) error {
 	return nil
 }
 
+// irregularities checks the irregularity rows against their keys, the
+// applied sequence, the history (an irregularity is of an accepted event)
+// and their two indexes, and counts them.
+func (s *storeCheck) irregularities(ctx context.Context, applied uint64) error {
+	b := s.b
+	var byDossier, byKind keySet
+	n := 0
+	c := b.irregular.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		key := seqText(k)
+		irs, err := decodeIrregularities(v)
+		if err != nil || len(irs) == 0 {
+			s.add(workflow.Finding{Bucket: bucketIrregular, Key: key, Problem: fmt.Sprintf("the irregularities do not decode: %v", err)})
+			continue
+		}
+		ev := &irs[0]
+		s.checkRow(bucketIrregular, k, ev.Seq, ev.Dossier, applied)
+		if b.rejections.Get(k) != nil {
+			s.add(workflow.Finding{Dossier: ev.Dossier, Bucket: bucketIrregular, Key: key,
+				Problem: fmt.Sprintf("irregularities are recorded for event %d, which was rejected", ev.Seq)})
+		}
+		ik := prefixSeqKey(ev.Dossier, ev.Seq)
+		byDossier.put(s.seed, ik)
+		if b.irrByDossier.Get(ik) == nil {
+			s.add(workflow.Finding{Dossier: ev.Dossier, Bucket: bucketIrrByDossier, Want: keyText(bucketIrrByDossier, ik),
+				Problem: fmt.Sprintf("irregularity %d is missing from the index by dossier", ev.Seq)})
+		}
+		for i := range irs {
+			s.want[countIrregular]++
+			s.want[countIrregularPrefix+string(irs[i].Kind)]++
+			ik := prefixSeqKey(string(irs[i].Kind), ev.Seq)
+			byKind.put(s.seed, ik)
+			if b.irrByKind.Get(ik) == nil {
+				s.add(workflow.Finding{Dossier: ev.Dossier, Bucket: bucketIrrByKind, Want: keyText(bucketIrrByKind, ik),
+					Problem: fmt.Sprintf("irregularity %d (%s) is missing from the index by kind", ev.Seq, irs[i].Kind)})
+			}
+		}
+	}
+	for _, x := range []struct {
+		name   string
+		ix     *bbolt.Bucket
+		expect keySet
+	}{{bucketIrrByDossier, b.irrByDossier, byDossier}, {bucketIrrByKind, b.irrByKind, byKind}} {
+		got, err := s.scan(ctx, x.name, x.ix)
+		if err != nil {
+			return err
+		}
+		if got != x.expect {
+			s.add(workflow.Finding{Bucket: x.name, Want: strconv.FormatUint(x.expect.n, 10), Got: strconv.FormatUint(got.n, 10),
+				Problem: fmt.Sprintf("the index %s does not match the irregularity rows", x.name)})
+		}
+	}
+	return nil
+}
+
 // checkRow checks that a row of a sequence-keyed table sits under its own
 // sequence, at or below the applied one.
 func (s *storeCheck) checkRow(name string, k []byte, seq uint64, dossier string, applied uint64) {
@@ -684,7 +742,7 @@ func keyText(bucket string, k []byte) string {
 		if i := bytes.IndexByte(k, sep); i >= 0 {
 			return part(k[:i]) + " " + part(k[i+1:])
 		}
-	case bucketRejByDossier, bucketRejByReason, bucketMisByDossier:
+	case bucketRejByDossier, bucketRejByReason, bucketMisByDossier, bucketIrrByDossier, bucketIrrByKind:
 		if i := len(k) - 8; i >= 1 && k[i-1] == sep {
 			return part(k[:i-1]) + " " + strconv.FormatUint(seqOf(k[i:]), 10)
 		}

@@ -505,6 +505,35 @@ func (c *Calendar) AddWorking(t time.Time, d time.Duration) time.Time {
 	}
 }
 
+// EndOfDay returns the end of the working hours of t's date in Zone (17:00
+// with DefaultWorkingHours), whether or not that date is a working day:
+// the instant a due date given as a date falls due. An appointment "hẹn
+// trả ngày 15/9" (form 01, form 04) means during 15/9.
+func (c *Calendar) EndOfDay(t time.Time) time.Time {
+	dn, _ := split(t)
+	return at(dn, c.cfg.Hours.AfternoonEnd)
+}
+
+// SameDayDue returns the due instant of a same-day procedure received at
+// t: the end of t's working day when t is a working day before cutOff (an
+// offset from midnight), otherwise the end of the next working day.
+func (c *Calendar) SameDayDue(t time.Time, cutOff time.Duration) time.Time {
+	dn, off := split(t)
+	if !c.working(dn) || off >= cutOff {
+		dn = c.nextWorking(dn)
+	}
+	return at(dn, c.cfg.Hours.AfternoonEnd)
+}
+
+// Due returns the due instant of a statutory handling time s counted from
+// t: SameDayDue for a same-day time, AddWorking otherwise.
+func (c *Calendar) Due(t time.Time, s SLA) time.Time {
+	if s.SameDay {
+		return c.SameDayDue(t, s.cutOff())
+	}
+	return c.AddWorking(t, s.Working(c.cfg.Hours.Day()))
+}
+
 // AddWorkingDays returns AddWorking(t, n working days of the configured
 // length).
 func (c *Calendar) AddWorkingDays(t time.Time, n int) time.Time {

@@ -132,9 +132,9 @@ func TestClockPause(t *testing.T) {
 		{action: "request_supplement", when: at(8, 9, 0), wantTimer: workflow.TimingEarly},
 		// Wed 09:00 → Mon 09:00 is 3 working days: the due moves to Thu 23 Oct.
 		{action: "supplement", when: at(13, 9, 0), wantDue: at(23, 9, 0)},
-		{action: "resolve", when: at(23, 16, 0), edit: withResult, wantTimer: workflow.TimingOnTime},
+		{action: "resolve", when: at(23, 8, 30), edit: withResult, wantTimer: workflow.TimingOnTime},
 	})
-	if !d.PausedAt.IsZero() || !d.ResolvedAt.Equal(at(23, 16, 0)) {
+	if !d.PausedAt.IsZero() || !d.ResolvedAt.Equal(at(23, 8, 30)) {
 		t.Fatalf("dossier after resolve: paused %s resolved %s", d.PausedAt, d.ResolvedAt)
 	}
 }
@@ -162,7 +162,8 @@ func TestApologies(t *testing.T) {
 		{action: "apologize", when: at(17, 9, 0), edit: apology(at(24, 17, 0)), wantDue: at(24, 17, 0), wantTimer: workflow.TimingEarly},
 		// Only one apology.
 		{action: "apologize", when: at(22, 9, 0), edit: apology(at(28, 17, 0)), wantRej: workflow.ReasonApologyLimit},
-		{action: "resolve", when: at(24, 10, 0), edit: withResult, wantTimer: workflow.TimingOnTime},
+		// Within the apology's date, after the original one: late.
+		{action: "resolve", when: at(24, 10, 0), edit: withResult, wantTimer: workflow.TimingLate},
 	})
 	if d.Apologies != 1 {
 		t.Fatalf("apologies %d, want 1", d.Apologies)
@@ -249,7 +250,8 @@ func TestTimingOf(t *testing.T) {
 	}{
 		{due.Add(-24 * time.Hour), workflow.TimingEarly},
 		{due.Add(-9 * time.Hour), workflow.TimingOnTime},                        // the same date, earlier
-		{due.Add(14 * time.Hour), workflow.TimingOnTime},                        // 23:00 the same date
+		{due, workflow.TimingOnTime},                                            // the due instant itself
+		{due.Add(time.Minute), workflow.TimingLate},                             // after the due instant, the same date
 		{due.Add(15 * time.Hour), workflow.TimingLate},                          // the next day in Vietnam
 		{due.Add(-10 * time.Hour), workflow.TimingEarly},                        // 23:00 the day before
 		{time.Date(2025, 10, 19, 18, 0, 0, 0, time.UTC), workflow.TimingOnTime}, // 01:00 on the 20th in Vietnam

@@ -22,7 +22,10 @@ type Decision struct {
 	Entry     *HistoryEntry // the history entry to append when accepted
 	Rejection *Rejection    // why the message was not applied
 	Mismatch  *Mismatch     // set when the claimed status differs from the authoritative one
-	Outcome   Outcome       // the answer to publish
+	// Irregularities are the rules of practice an accepted event broke
+	// (a late entry, a late apology, a repeated supplement request).
+	Irregularities []Irregularity
+	Outcome        Outcome // the answer to publish
 }
 
 // Decide decides one message of the stream against the dossier it names.
@@ -97,7 +100,7 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 
 	m := def.fsms.Get().(*fsm.FSM)
 	m.SetState(state)
-	err := m.Event(context.Background(), e.Action, guardInput{def: def, act: act, dossier: d, event: e})
+	err := m.Event(context.Background(), e.Action, guardInput{cat: c, def: def, act: act, dossier: d, event: e})
 	def.fsms.Put(m) // not reached after a panic: that machine is dropped
 	var (
 		invalid  fsm.InvalidEventError
@@ -165,6 +168,7 @@ func stateStatus(def *Definition, state string) string {
 
 // guardInput is what the guard callback needs; passed as the fsm event arg.
 type guardInput struct {
+	cat     *Catalog
 	def     *Definition
 	act     *Action
 	dossier *Dossier // nil for a new dossier
@@ -195,7 +199,36 @@ func (in guardInput) check(src string) *Rejection {
 	if in.act.ExtendsDue {
 		return in.checkApology()
 	}
+	if in.act.SetsDue {
+		return in.checkDue()
+	}
 	return nil
+}
+
+// checkDue refuses a due date the sender gives (data.due, used when the
+// procedure has no statutory time) that is not after the event: an
+// appointment is later than the receipt.
+func (in guardInput) checkDue() *Rejection {
+	e := in.event
+	if e.Due.IsZero() || !in.def.Procedure(e.Procedure).SLA.IsZero() {
+		return nil
+	}
+	if due := in.cat.dueInstant(e.Due, e.DueDay); !due.After(e.Time) {
+		return &Rejection{Reason: ReasonInvalidDue,
+			Detail:   fmt.Sprintf("due date %s is not after the event at %s", due.Format(timeLayout), e.Time.Format(timeLayout)),
+			DetailVI: fmt.Sprintf("hạn giải quyết %s không sau thời điểm tiếp nhận %s", due.Format(timeLayout), e.Time.Format(timeLayout))}
+	}
+	return nil
+}
+
+// dueInstant returns the instant a due date of an event falls due: t
+// itself, or the end of its day's working hours when the event gave a date
+// (day).
+func (c *Catalog) dueInstant(t time.Time, day bool) time.Time {
+	if day && !t.IsZero() {
+		return c.Calendar().EndOfDay(t)
+	}
+	return t
 }
 
 // checkGuards evaluates the guards the definition lists for the action.
@@ -250,10 +283,11 @@ func (in guardInput) checkApology() *Rejection {
 		return &Rejection{Reason: ReasonApologyLimit,
 			Detail:   fmt.Sprintf("%d apologies allowed, %d made", in.def.ApologyLimit, d.Apologies),
 			DetailVI: fmt.Sprintf("chỉ được gia hạn %d lần, đã gia hạn %d lần", in.def.ApologyLimit, d.Apologies)}
-	case !e.NewDue.IsZero() && !e.NewDue.After(d.Due):
+	}
+	if nd := in.cat.dueInstant(e.NewDue, e.NewDueDay); !nd.IsZero() && !nd.After(d.Due) {
 		return &Rejection{Reason: ReasonInvalidDue,
-			Detail:   fmt.Sprintf("new due date %s is not after %s", e.NewDue.Format(timeLayout), d.Due.Format(timeLayout)),
-			DetailVI: fmt.Sprintf("hạn mới %s không sau hạn hiện tại %s", e.NewDue.Format(timeLayout), d.Due.Format(timeLayout))}
+			Detail:   fmt.Sprintf("new due date %s is not after %s", nd.Format(timeLayout), d.Due.Format(timeLayout)),
+			DetailVI: fmt.Sprintf("hạn mới %s không sau hạn hiện tại %s", nd.Format(timeLayout), d.Due.Format(timeLayout))}
 	}
 	return nil
 }
@@ -290,7 +324,10 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	}
 	var timing Timing
 	if d != nil && d.ClockRunning() {
-		timing = TimingOf(e.Time, d.Due)
+		timing = TimingOf(e.Time, d.OriginalDue)
+	}
+	if to.Status == StatusSupplement && fromStatus != StatusSupplement {
+		nd.Supplements++
 	}
 	switch {
 	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
@@ -352,7 +389,12 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		due := nd.Due
 		out.Due = &due
 	}
-	dec := Decision{Dossier: nd, Entry: entry, Outcome: out}
+	dec := Decision{Dossier: nd, Entry: entry, Outcome: out, Irregularities: c.irregularities(def, act, d, nd, env)}
+	for _, ir := range dec.Irregularities {
+		if ir.Kind == IrregularLateEntry {
+			nd.LateEntries++
+		}
+	}
 	if e.ClaimedStatus != 0 && e.ClaimedStatus != nd.Status {
 		nd.Mismatches++
 		dec.Mismatch = mismatch(env, nd.Status, true)
@@ -448,11 +490,13 @@ func (c *Catalog) clock(def *Definition, act *Action, nd *Dossier, e *Event) {
 	sla := def.Procedure(nd.Procedure).SLA
 	switch {
 	case act.SetsDue && !sla.IsZero():
-		nd.Due = cal.AddWorking(e.Time, sla.Working(cal.Config().Hours.Day()))
+		nd.Due = cal.Due(e.Time, sla)
+		nd.OriginalDue = nd.Due
 	case act.SetsDue && !e.Due.IsZero():
-		nd.Due = e.Due
+		nd.Due = c.dueInstant(e.Due, e.DueDay)
+		nd.OriginalDue = nd.Due
 	case act.ExtendsDue:
-		nd.Due = e.NewDue
+		nd.Due = c.dueInstant(e.NewDue, e.NewDueDay)
 		nd.Apologies++
 	}
 	switch act.Clock {
@@ -460,13 +504,18 @@ func (c *Catalog) clock(def *Definition, act *Action, nd *Dossier, e *Event) {
 		if nd.PausedAt.IsZero() {
 			nd.PausedAt = e.Time
 		}
-	case ClockResume:
-		if !nd.PausedAt.IsZero() && !nd.Due.IsZero() {
-			if def.Clock == ClockRestart && !sla.IsZero() {
-				nd.Due = cal.AddWorking(e.Time, sla.Working(cal.Config().Hours.Day()))
-			} else {
-				nd.Due = cal.AddWorking(nd.Due, cal.Working(nd.PausedAt, e.Time))
-			}
+	case ClockResume, ClockRestartAll:
+		restart := act.Clock == ClockRestartAll || def.Clock == ClockRestart
+		switch {
+		case nd.PausedAt.IsZero() || nd.Due.IsZero():
+		case restart && !sla.IsZero():
+			nd.Due = cal.Due(e.Time, sla)
+			nd.OriginalDue = nd.Due
+		default:
+			// The time spent waiting does not count: both dates move by it.
+			waited := cal.Working(nd.PausedAt, e.Time)
+			nd.Due = cal.AddWorking(nd.Due, waited)
+			nd.OriginalDue = cal.AddWorking(nd.OriginalDue, waited)
 		}
 		nd.PausedAt = time.Time{}
 	}

@@ -33,12 +33,22 @@ type Definition struct {
 	// working time from receipt; a procedure may set its own. Zero: the
 	// due date is the one the sender gives (data.due), if any.
 	SLA SLA
-	// Clock says what a supplement request or a financial obligation does
-	// to the statutory clock: pause it (default) or restart it in full.
+	// Clock says what an action with the clock effect "resume" does when
+	// the applicant answers: the clock goes on where it stopped (pause,
+	// the default), or the full time starts again (restart). An action can
+	// say "restart" itself.
 	Clock ClockMode
 	// ApologyLimit is how many times an apology may move the due date
 	// (default 1; 0 forbids apologies).
-	ApologyLimit  int
+	ApologyLimit int
+	// ApologyNotice is how long before the due time an apology must come
+	// (default one working day): one made later is accepted with an
+	// IrregularLateApology. Zero records none.
+	ApologyNotice SLA
+	// LateEntry is how long after the event's time its arrival on the
+	// stream may come (default one working day): an event entered later
+	// is accepted with an IrregularLateEntry. Zero records none.
+	LateEntry     SLA
 	Procedures    []string    // procedure codes it covers; "*" covers every procedure no other definition names
 	ProcedureInfo []Procedure // metadata of each entry of Procedures, in the same order
 	States        []State
@@ -78,17 +88,40 @@ type ClockEffect string
 const (
 	ClockNone   ClockEffect = ""
 	ClockStop   ClockEffect = "pause"  // waiting for the applicant (supplement, payment)
-	ClockResume ClockEffect = "resume" // the applicant has answered
+	ClockResume ClockEffect = "resume" // the applicant has answered: as the definition's Clock says
+	// ClockRestartAll: the applicant has answered and the full statutory
+	// time starts again, whatever the definition's Clock (a completed
+	// supplement where a payment only pauses).
+	ClockRestartAll ClockEffect = "restart"
 )
 
-// SLA is a statutory handling time in working days or working hours.
+// SLA is a statutory handling time in working days or working hours, or
+// the same working day (chứng thực, many hộ tịch procedures).
 type SLA struct {
 	Days  int // working days
 	Hours int // working hours, added to Days
+	// SameDay: due at the end of the working day of receipt, or of the
+	// next working day when received from CutOff on or on a day off
+	// (Calendar.SameDayDue). Days and Hours are zero then.
+	SameDay bool
+	// CutOff is the offset from midnight from which a same-day procedure
+	// is due the next working day; 0 means DefaultSameDayCutOff.
+	CutOff time.Duration
 }
 
+// DefaultSameDayCutOff is the cut-off of a same-day procedure that gives
+// none: received from 15:00 on, it is due the next working day.
+const DefaultSameDayCutOff = 15 * time.Hour
+
 // IsZero reports whether no handling time is set.
-func (s SLA) IsZero() bool { return s.Days == 0 && s.Hours == 0 }
+func (s SLA) IsZero() bool { return s.Days == 0 && s.Hours == 0 && !s.SameDay }
+
+func (s SLA) cutOff() time.Duration {
+	if s.CutOff == 0 {
+		return DefaultSameDayCutOff
+	}
+	return s.CutOff
+}
 
 // Working returns the handling time as working time, for working days of
 // the given length.
@@ -98,6 +131,8 @@ func (s SLA) Working(day time.Duration) time.Duration {
 
 func (s SLA) String() string {
 	switch {
+	case s.SameDay:
+		return "same working day, next one from " + clock(s.cutOff())
 	case s.IsZero():
 		return "none"
 	case s.Hours == 0:
@@ -106,6 +141,21 @@ func (s SLA) String() string {
 		return fmt.Sprintf("%d working hours", s.Hours)
 	}
 	return fmt.Sprintf("%d working days %d hours", s.Days, s.Hours)
+}
+
+// problem says what is wrong with s, or "".
+func (s SLA) problem() string {
+	switch {
+	case s.Days < 0 || s.Hours < 0:
+		return "must not be negative"
+	case s.SameDay && (s.Days != 0 || s.Hours != 0):
+		return "same_day excludes working_days and working_hours"
+	case s.CutOff != 0 && !s.SameDay:
+		return "cut_off applies to a same_day deadline only"
+	case s.CutOff < 0 || s.CutOff >= 24*time.Hour:
+		return fmt.Sprintf("cut_off %s is not a time of day", clock(s.CutOff))
+	}
+	return ""
 }
 
 // Procedure is what a definition says of one procedure it covers.
@@ -293,15 +343,26 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 	default:
 		add(line("clock"), "clock %q must be %q or %q", d.Clock, ClockPause, ClockRestart)
 	}
-	if d.SLA.Days < 0 || d.SLA.Hours < 0 {
-		add(line("sla"), "sla must not be negative")
+	if msg := d.SLA.problem(); msg != "" {
+		add(line("sla"), "sla: %s", msg)
 	}
 	if d.ApologyLimit < 0 {
 		add(line("apology_limit"), "apology_limit must not be negative")
 	}
+	for _, w := range []struct {
+		name string
+		sla  SLA
+	}{{"apology_notice", d.ApologyNotice}, {"late_entry", d.LateEntry}} {
+		switch {
+		case w.sla.SameDay || w.sla.CutOff != 0:
+			add(line(w.name), "%s is working time (working_days, working_hours), not a same-day deadline", w.name)
+		case w.sla.problem() != "":
+			add(line(w.name), "%s: %s", w.name, w.sla.problem())
+		}
+	}
 	for i, p := range d.ProcedureInfo {
-		if p.SLA.Days < 0 || p.SLA.Hours < 0 {
-			add(line("procedures", i), "procedure %q: sla must not be negative", p.Code)
+		if msg := p.SLA.problem(); msg != "" {
+			add(line("procedures", i), "procedure %q: sla: %s", p.Code, msg)
 		}
 	}
 	if len(d.Procedures) == 0 {
@@ -388,9 +449,9 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 			add(l, "action %q: to state %q is not defined", a.Name, a.To)
 		}
 		switch a.Clock {
-		case ClockNone, ClockStop, ClockResume:
+		case ClockNone, ClockStop, ClockResume, ClockRestartAll:
 		default:
-			add(l, "action %q: clock %q must be %q or %q", a.Name, a.Clock, ClockStop, ClockResume)
+			add(l, "action %q: clock %q must be %q, %q or %q", a.Name, a.Clock, ClockStop, ClockResume, ClockRestartAll)
 		}
 		if a.ExtendsDue && a.SetsDue {
 			add(l, "action %q: give either sets_due or extends_due, not both", a.Name)

@@ -13,31 +13,37 @@ import (
 // Dossier is the authoritative state of one dossier (hồ sơ): the state its
 // accepted events led to under the definition version it is pinned to.
 type Dossier struct {
-	Code        string    `json:"code"`
-	Procedure   string    `json:"procedure"`
-	Agency      string    `json:"agency"`
-	Source      string    `json:"source"`      // source token of the event that created it
-	Definition  string    `json:"definition"`  // definition id it is pinned to
-	Version     int       `json:"version"`     // definition version it is pinned to
-	State       string    `json:"state"`       // state name in the definition
-	Status      Status    `json:"status"`      // national status code of State
-	Terminal    bool      `json:"terminal"`    // State is terminal
-	Department  string    `json:"department"`  // department handling it now; "" until one is named
-	Due         time.Time `json:"due"`         // due date (NgayHenTra); zero until set
-	ReceivedAt  time.Time `json:"received_at"` // first entry into status 2; zero until then
-	CreatedAt   time.Time `json:"created_at"`  // time of the first accepted event
-	UpdatedAt   time.Time `json:"updated_at"`  // time of the last accepted event
-	ResolvedAt  time.Time `json:"resolved_at"` // processing ended (NgayKetThucXuLy): first entry into status 9; zero until then
-	ReturnedAt  time.Time `json:"returned_at"` // result returned (NgayTra): entry into status 10; zero until then
-	PausedAt    time.Time `json:"paused_at"`   // the statutory clock stopped then (supplement, payment); zero while it runs
-	Apologies   int       `json:"apologies"`   // times an apology moved the due date
-	Warned      bool      `json:"warned"`      // a deadline warning was recorded for the current due date
-	Overdue     bool      `json:"overdue"`     // the current due date passed while the clock ran (a deadline expiry was recorded)
-	Attachments []string  `json:"attachments"` // sorted kinds of every attachment accepted so far
-	History     int       `json:"history"`     // number of history entries
-	Head        Hash      `json:"head"`        // hash of the last history entry
-	Rejections  int       `json:"rejections"`  // rejected events that named this dossier
-	Mismatches  int       `json:"mismatches"`  // events whose claimed status was wrong
+	Code       string    `json:"code"`
+	Procedure  string    `json:"procedure"`
+	Agency     string    `json:"agency"`
+	Source     string    `json:"source"`     // source token of the event that created it
+	Definition string    `json:"definition"` // definition id it is pinned to
+	Version    int       `json:"version"`    // definition version it is pinned to
+	State      string    `json:"state"`      // state name in the definition
+	Status     Status    `json:"status"`     // national status code of State
+	Terminal   bool      `json:"terminal"`   // State is terminal
+	Department string    `json:"department"` // department handling it now; "" until one is named
+	Due        time.Time `json:"due"`        // due date in force (NgayHenTra, or an apology's new date); zero until set
+	// OriginalDue is the due date without apologies: form 01's
+	// appointment, moved only by the statutory clock's pauses and
+	// restarts. Lateness is judged against it; zero while Due is.
+	OriginalDue time.Time `json:"original_due"`
+	ReceivedAt  time.Time `json:"received_at"`  // first entry into status 2; zero until then
+	CreatedAt   time.Time `json:"created_at"`   // time of the first accepted event
+	UpdatedAt   time.Time `json:"updated_at"`   // time of the last accepted event
+	ResolvedAt  time.Time `json:"resolved_at"`  // processing ended (NgayKetThucXuLy): first entry into status 9; zero until then
+	ReturnedAt  time.Time `json:"returned_at"`  // result returned (NgayTra): entry into status 10; zero until then
+	PausedAt    time.Time `json:"paused_at"`    // the statutory clock stopped then (supplement, payment); zero while it runs
+	Apologies   int       `json:"apologies"`    // times an apology moved the due date
+	Supplements int       `json:"supplements"`  // times a supplement was requested (entries into status 5)
+	LateEntries int       `json:"late_entries"` // accepted events recorded as late entries (IrregularLateEntry)
+	Warned      bool      `json:"warned"`       // a deadline warning was recorded for the current due date
+	Overdue     bool      `json:"overdue"`      // the current due date passed while the clock ran (a deadline expiry was recorded)
+	Attachments []string  `json:"attachments"`  // sorted kinds of every attachment accepted so far
+	History     int       `json:"history"`      // number of history entries
+	Head        Hash      `json:"head"`         // hash of the last history entry
+	Rejections  int       `json:"rejections"`   // rejected events that named this dossier
+	Mismatches  int       `json:"mismatches"`   // events whose claimed status was wrong
 	// Online: submitted online, its first accepted event put it in status
 	// 1 (Mới đăng ký) rather than receiving it at the desk.
 	Online bool `json:"online"`
@@ -55,9 +61,12 @@ func (d *Dossier) ClockRunning() bool {
 	return !d.Due.IsZero() && !d.Terminal && d.PausedAt.IsZero() && d.ResolvedAt.IsZero()
 }
 
-// Timing says when something happened relative to a due date, by calendar
-// date in Vietnam as the provinces report it: before the due date is early,
-// on it is on time, after it is late.
+// Timing says when something happened relative to a due instant, the one
+// rule by which hoso flags a dossier overdue and counts it late: after the
+// due instant is late (the deadline expiry fires at it); at or before it,
+// on the due instant's date in Vietnam is on time, on an earlier date
+// early. A due date given as a date is due at the end of that day's
+// working hours (Calendar.EndOfDay), so all of its day is on time.
 type Timing string
 
 // The timings.
@@ -67,21 +76,22 @@ const (
 	TimingLate   Timing = "late"
 )
 
-// TimingOf compares the date of at with the date of due; "" when due is zero.
+// TimingOf says when at is relative to the due instant; "" when due is
+// zero.
 func TimingOf(at, due time.Time) Timing {
 	if due.IsZero() {
 		return ""
 	}
+	if at.After(due) {
+		return TimingLate
+	}
 	a, d := at.In(Zone), due.In(Zone)
 	ay, am, ad := a.Date()
 	dy, dm, dd := d.Date()
-	switch ka, kd := ay*10000+int(am)*100+ad, dy*10000+int(dm)*100+dd; {
-	case ka < kd:
+	if ay*10000+int(am)*100+ad < dy*10000+int(dm)*100+dd {
 		return TimingEarly
-	case ka == kd:
-		return TimingOnTime
 	}
-	return TimingLate
+	return TimingOnTime
 }
 
 // Clone returns a deep copy of d.

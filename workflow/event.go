@@ -58,9 +58,15 @@ type Event struct {
 	Attachments   []Attachment
 	Reason        string    // data.reason: refusal, stop or apology reason
 	NewDue        time.Time // data.new_due: the new due date of an apology; zero when absent
-	Due           time.Time // data.due: the due date (NgayHenTra) the sender set; zero when absent
-	Department    string    // data.department: department handling the dossier after the action
-	Note          string    // data.note: free text for the control sheet
+	// NewDueDay: data.new_due was a date without a time, decoded as its
+	// midnight; the due instant is the end of that day's working hours
+	// (Calendar.EndOfDay).
+	NewDueDay bool
+	Due       time.Time // data.due: the due date (NgayHenTra) the sender set; zero when absent
+	// DueDay: data.due was a date without a time, like NewDueDay.
+	DueDay     bool
+	Department string // data.department: department handling the dossier after the action
+	Note       string // data.note: free text for the control sheet
 }
 
 // Field reports whether the named data field is present in the event. Guards

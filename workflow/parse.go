@@ -21,20 +21,24 @@ type rawDefinition struct {
 		VI string `yaml:"vi"`
 		EN string `yaml:"en"`
 	} `yaml:"name"`
-	Effective    string         `yaml:"effective"`
-	LegalBasis   []string       `yaml:"legal_basis"`
-	Kind         string         `yaml:"kind"`
-	SLA          *rawSLA        `yaml:"sla"`
-	Clock        string         `yaml:"clock"`
-	ApologyLimit *int           `yaml:"apology_limit"`
-	Procedures   []rawProcedure `yaml:"procedures"`
-	States       []rawState     `yaml:"states"`
-	Actions      []rawAction    `yaml:"actions"`
+	Effective     string         `yaml:"effective"`
+	LegalBasis    []string       `yaml:"legal_basis"`
+	Kind          string         `yaml:"kind"`
+	SLA           *rawSLA        `yaml:"sla"`
+	Clock         string         `yaml:"clock"`
+	ApologyLimit  *int           `yaml:"apology_limit"`
+	ApologyNotice *rawSLA        `yaml:"apology_notice"`
+	LateEntry     *rawSLA        `yaml:"late_entry"`
+	Procedures    []rawProcedure `yaml:"procedures"`
+	States        []rawState     `yaml:"states"`
+	Actions       []rawAction    `yaml:"actions"`
 }
 
 type rawSLA struct {
-	WorkingDays  int `yaml:"working_days"`
-	WorkingHours int `yaml:"working_hours"`
+	WorkingDays  int    `yaml:"working_days"`
+	WorkingHours int    `yaml:"working_hours"`
+	SameDay      bool   `yaml:"same_day"`
+	CutOff       string `yaml:"cut_off"` // "15:00"
 }
 
 // rawProcedure is a procedure code, or a mapping with its metadata.
@@ -109,12 +113,29 @@ type rawGuard struct {
 	From        []string `yaml:"from"`
 }
 
-func (r *rawSLA) sla() SLA {
+// sla returns the SLA r describes, or def when r is nil; a cut-off that
+// is not a time of day HH:MM is reported through fail.
+func (r *rawSLA) sla(def SLA, fail func(msg string)) SLA {
 	if r == nil {
-		return SLA{}
+		return def
 	}
-	return SLA{Days: r.WorkingDays, Hours: r.WorkingHours}
+	s := SLA{Days: r.WorkingDays, Hours: r.WorkingHours, SameDay: r.SameDay}
+	if r.CutOff != "" {
+		t, err := time.Parse("15:04", r.CutOff)
+		if err != nil {
+			fail(fmt.Sprintf("cut_off %q is not a time of day HH:MM", r.CutOff))
+		}
+		s.CutOff = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		if s.CutOff == 0 && err == nil {
+			fail("cut_off 00:00 would make every receipt due the next working day")
+		}
+	}
+	return s
 }
+
+// oneWorkingDay is the default of a definition's apology_notice and
+// late_entry.
+var oneWorkingDay = SLA{Days: 1}
 
 // Parse decodes one definition file strictly (unknown fields are errors) and
 // validates it as a whole graph. On failure the error is a *ValidationError
@@ -141,10 +162,15 @@ func Parse(file string, data []byte) (*Definition, error) {
 		NameEN:     raw.Name.EN,
 		LegalBasis: raw.LegalBasis,
 		Kind:       Kind(raw.Kind),
-		SLA:        raw.SLA.sla(),
 		Clock:      ClockMode(raw.Clock),
 		File:       file,
 	}
+	at := func(path ...any) func(string) {
+		return func(msg string) { fail(line(path...), msg) }
+	}
+	d.SLA = raw.SLA.sla(SLA{}, at("sla"))
+	d.ApologyNotice = raw.ApologyNotice.sla(oneWorkingDay, at("apology_notice"))
+	d.LateEntry = raw.LateEntry.sla(oneWorkingDay, at("late_entry"))
 	if d.Kind == "" {
 		d.Kind = KindDossier
 	}
@@ -155,9 +181,10 @@ func Parse(file string, data []byte) (*Definition, error) {
 	if raw.ApologyLimit != nil {
 		d.ApologyLimit = *raw.ApologyLimit
 	}
-	for _, p := range raw.Procedures {
+	for i, p := range raw.Procedures {
 		d.Procedures = append(d.Procedures, p.Code)
-		d.ProcedureInfo = append(d.ProcedureInfo, Procedure{Code: p.Code, Name: p.Name, Sector: p.Sector, SLA: p.SLA.sla(), NoResult: p.NoResult})
+		sla := p.SLA.sla(SLA{}, at("procedures", i))
+		d.ProcedureInfo = append(d.ProcedureInfo, Procedure{Code: p.Code, Name: p.Name, Sector: p.Sector, SLA: sla, NoResult: p.NoResult})
 	}
 	if raw.Effective != "" {
 		t, err := time.ParseInLocation(time.DateOnly, raw.Effective, Zone)

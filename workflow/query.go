@@ -48,6 +48,17 @@ type RejectionQuery struct {
 	Limit  int       // at most this many; stores cap it
 }
 
+// IrregularityQuery selects the irregularities of accepted events, newest
+// first. Zero fields do not filter.
+type IrregularityQuery struct {
+	Dossier string
+	Kind    IrregularityKind
+	Agency  string // as RejectionQuery.Agency
+	Actor   string // the officer the event names
+	Before  uint64 // cursor: only events with a smaller stream sequence
+	Limit   int    // at most this many events' irregularities; stores cap it
+}
+
 // MismatchQuery selects recorded status mismatches, newest first.
 type MismatchQuery struct {
 	Dossier string

@@ -23,12 +23,14 @@ type Tally struct {
 	Refused   int64 `json:"refused"`   // in status 3, likewise
 	Stopped   int64 `json:"stopped"`   // in status 8, likewise
 
-	// Resolved split by TimingOf(ResolvedAt, Due): late by the end of
-	// processing. A dossier without a due date cannot be late: on time.
+	// Resolved split by TimingOf(ResolvedAt, OriginalDue): late by the end
+	// of processing, against the due date without apologies. A dossier
+	// without a due date cannot be late: on time.
 	ResolvedEarly  int64 `json:"resolved_early"`
 	ResolvedOnTime int64 `json:"resolved_on_time"`
 	ResolvedLate   int64 `json:"resolved_late"`
-	// Returned split by TimingOf(ReturnedAt, Due): late by the return date.
+	// Returned split by TimingOf(ReturnedAt, OriginalDue): late by the
+	// return date.
 	ReturnedEarly  int64 `json:"returned_early"`
 	ReturnedOnTime int64 `json:"returned_on_time"`
 	ReturnedLate   int64 `json:"returned_late"`
@@ -208,7 +210,7 @@ func sameTally(a, b *Dossier) bool {
 	}
 	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.Due.Equal(b.Due) &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.OriginalDue.Equal(b.OriginalDue) &&
 		(a.UpdatedAt.Equal(b.UpdatedAt) || !slices.Contains(datedByUpdate, a.Status)) &&
 		a.HasAttachment(AttachmentInputDigitized) == b.HasAttachment(AttachmentInputDigitized) &&
 		a.HasAttachment(AttachmentResultElectronic) == b.HasAttachment(AttachmentResultElectronic)
@@ -239,7 +241,7 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	if !d.ResolvedAt.IsZero() {
 		t := m.at(d.ResolvedAt)
 		t.Resolved++
-		count(TimingOf(d.ResolvedAt, d.Due), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate)
+		count(TimingOf(d.ResolvedAt, d.OriginalDue), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate)
 		if d.HasAttachment(AttachmentResultElectronic) {
 			t.ElectronicResults++
 		}
@@ -247,7 +249,7 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	if !d.ReturnedAt.IsZero() {
 		t := m.at(d.ReturnedAt)
 		t.Returned++
-		count(TimingOf(d.ReturnedAt, d.Due), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate)
+		count(TimingOf(d.ReturnedAt, d.OriginalDue), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate)
 	}
 	switch d.Status { // the statuses of datedByUpdate
 	case StatusWithdrawn:
@@ -406,8 +408,8 @@ type Report struct {
 	Received int64 `json:"received"` // tiếp nhận
 	// Resolved, Early, OnTime and Late follow the late rule: with
 	// LateByProcessing they count entries into status 9 (đã giải quyết)
-	// by TimingOf(ResolvedAt, Due); with LateByReturn entries into status
-	// 10 by TimingOf(ReturnedAt, Due).
+	// by TimingOf(ResolvedAt, OriginalDue); with LateByReturn entries into
+	// status 10 by TimingOf(ReturnedAt, OriginalDue).
 	Resolved int64 `json:"resolved"`
 	Early    int64 `json:"early"`    // trước hạn
 	OnTime   int64 `json:"on_time"`  // đúng hạn

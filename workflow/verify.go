@@ -93,10 +93,10 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 			}
 			var timing Timing
 			if i > 0 && f.ClockRunning() {
-				timing = TimingOf(e.Time, f.Due)
+				timing = TimingOf(e.Time, f.OriginalDue)
 			}
 			if e.Timing != timing {
-				add(at("timing"), string(timing), string(e.Timing), "entry %d records timing %q, its time and the due date before it give %q", i, e.Timing, timing)
+				add(at("timing"), string(timing), string(e.Timing), "entry %d records timing %q, its time and the original due date before it give %q", i, e.Timing, timing)
 			}
 			switch s := def.State(e.To); {
 			case s == nil:
@@ -110,19 +110,34 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		if act != nil {
 			// Only an action that sets or moves the due date, or resumes
 			// a paused clock, changes it.
-			moves := act.SetsDue || act.ExtendsDue || (act.Clock == ClockResume && !f.PausedAt.IsZero())
+			resumes := (act.Clock == ClockResume || act.Clock == ClockRestartAll) && !f.PausedAt.IsZero()
+			moves := act.SetsDue || act.ExtendsDue || resumes
 			if !moves && !e.Due.Equal(f.Due) {
 				add(at("due"), formatTime(f.Due), formatTime(e.Due), "action %q does not change the due date", e.Action)
 			}
-			if act.ExtendsDue {
+			switch {
+			case act.ExtendsDue:
 				f.Apologies++
+			case act.SetsDue:
+				f.OriginalDue = e.Due
+			case resumes && !f.Due.IsZero():
+				// A restart sets both dates to the new one; a pause moves
+				// the original date by the working time spent waiting, as
+				// it moved the date in force.
+				restart := act.Clock == ClockRestartAll || def.Clock == ClockRestart
+				if restart && !def.Procedure(d.Procedure).SLA.IsZero() {
+					f.OriginalDue = e.Due
+				} else {
+					cal := c.Calendar()
+					f.OriginalDue = cal.AddWorking(f.OriginalDue, cal.Working(f.PausedAt, e.Time))
+				}
 			}
 			switch act.Clock {
 			case ClockStop:
 				if f.PausedAt.IsZero() {
 					f.PausedAt = e.Time
 				}
-			case ClockResume:
+			case ClockResume, ClockRestartAll:
 				f.PausedAt = time.Time{}
 			}
 		}
@@ -135,6 +150,10 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		}
 		state, f.Status, f.State = e.To, e.ToStatus, e.To
 		f.Department, f.Due, f.UpdatedAt = e.Department, e.Due, e.Time
+		switch {
+		case e.ToStatus == StatusSupplement && e.FromStatus != StatusSupplement:
+			f.Supplements++
+		}
 		switch {
 		case e.ToStatus == StatusReceived && f.ReceivedAt.IsZero():
 			f.ReceivedAt = e.Time
@@ -185,7 +204,9 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		flag("terminal", f.Terminal, d.Terminal)
 		tm("paused_at", f.PausedAt, d.PausedAt)
 		num("apologies", f.Apologies, d.Apologies)
+		tm("original_due", f.OriginalDue, d.OriginalDue)
 	}
+	num("supplements", f.Supplements, d.Supplements)
 	if !slices.Equal(attach, d.Attachments) {
 		add("attachments", fmt.Sprint(attach), fmt.Sprint(d.Attachments), "the record's attachment kinds differ from those of the history")
 	}
