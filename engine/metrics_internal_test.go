@@ -13,7 +13,7 @@ import (
 
 // TestCalendarConfirmedMetric: hoso_calendar_confirmed says, for this
 // year and the next in Vietnam, whether the shipped calendar follows an
-// announcement (2024–2026) or is computed (2027 on).
+// announcement (2018–2026) or is computed (2027 on).
 func TestCalendarConfirmedMetric(t *testing.T) {
 	cat, err := DefaultRulesConfig().Load()
 	if err != nil {
@@ -23,6 +23,7 @@ func TestCalendarConfirmedMetric(t *testing.T) {
 		now  time.Time
 		want []string
 	}{
+		{time.Date(2020, 6, 1, 9, 0, 0, 0, workflow.Zone), []string{"2020=1", "2021=1"}},
 		{time.Date(2025, 6, 1, 9, 0, 0, 0, workflow.Zone), []string{"2025=1", "2026=1"}},
 		{time.Date(2026, 12, 31, 23, 30, 0, 0, workflow.Zone), []string{"2026=1", "2027=0"}},
 		{time.Date(2026, 12, 31, 17, 30, 0, 0, time.UTC), []string{"2027=0", "2028=0"}}, // 1 January in Vietnam

@@ -31,6 +31,7 @@ func TestUnconfirmedCalendarBanner(t *testing.T) {
 		path string
 		want string // "" for no banner
 	}{
+		{time.Date(2022, 12, 7, 9, 0, 0, 0, workflow.Zone), "/", ""}, // 2018–2026 follow announcements
 		{time.Date(2025, 6, 1, 9, 0, 0, 0, workflow.Zone), "/", ""},
 		{time.Date(2026, 12, 7, 9, 0, 0, 0, workflow.Zone), "/", "Lịch ngày nghỉ chưa theo thông báo chính thức cho năm 2027."},
 		{time.Date(2026, 12, 7, 9, 0, 0, 0, workflow.Zone), "/overdue?lang=en", "The calendar of days off follows no official announcement for 2027."},

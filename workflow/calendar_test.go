@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -60,12 +61,13 @@ func TestShippedYears(t *testing.T) {
 			t.Errorf("year %d: source %q, %d holidays", y.Year, y.Source, len(y.Holidays))
 		}
 	}
-	if diff := cmp.Diff([]int{2024, 2025, 2026, 2027}, years); diff != "" {
+	if diff := cmp.Diff([]int{2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025, 2026, 2027}, years); diff != "" {
 		t.Errorf("Years() (-want +got):\n%s", diff)
 	}
-	// Every shipped year grants at least the Labour Code's 11 days: each
-	// holiday of ComputedYear is a day off (the government moves the second
-	// National Day and the Tết days, never fewer).
+	// Every shipped year grants at least the Labour Code's days: as many
+	// weekdays off as ComputedYear gives (the government moves the second
+	// National Day and the Tết days, never fewer). Until 2020 the Labour
+	// Code 2012 gave National Day one day, not two, so 10 days, not 11.
 	for _, y := range c.Years() {
 		off := 0
 		for _, h := range y.Holidays {
@@ -78,6 +80,9 @@ func TestShippedYears(t *testing.T) {
 			if wd := h.Date.Weekday(); wd != time.Saturday && wd != time.Sunday {
 				computed++
 			}
+		}
+		if y.Year < 2021 {
+			computed-- // the second National Day came with the Labour Code 2019
 		}
 		if off < computed {
 			t.Errorf("year %d: %d weekdays off, the Labour Code gives %d", y.Year, off, computed)
@@ -132,6 +137,86 @@ func TestShippedCalendarDays(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkDays(t, c, tt.first, tt.want) })
 	}
+	for _, y := range announcedDays {
+		t.Run(fmt.Sprint("announced ", y.year), func(t *testing.T) {
+			for _, d := range expandDays(t, y.off) {
+				if c.IsWorkingDay(d) {
+					t.Errorf("IsWorkingDay(%s) = true, want a day off", d.Format("Mon 2006-01-02"))
+				}
+			}
+			for _, d := range expandDays(t, y.working) {
+				if !c.IsWorkingDay(d) {
+					name, _ := c.DayOff(d)
+					t.Errorf("IsWorkingDay(%s) = false (%q), want a working day", d.Format("Mon 2006-01-02"), name)
+				}
+			}
+		})
+	}
+}
+
+// announcedDays are the days of 2018–2023 as the government's announcements
+// gave them to civil servants, written out from the announcements, not from
+// the year files. off is every day of each block of days off, its weekend
+// days included; working holds the last working day before and the first
+// after each Tết block, each Saturday worked in exchange for a day off, and
+// the days a computed year gets wrong: until 2020 the Labour Code 2012 gave
+// National Day one day, and 2021 took 3 September rather than 1 September.
+// "a..b" stands for every day from a to b.
+var announcedDays = []struct {
+	year    int
+	off     []string
+	working []string
+}{
+	// Tết Mậu Tuất (Fri 16 Feb) 29 tháng Chạp – mùng 5; National Day on a
+	// Sunday, Monday off; Monday 31 Dec off for Tết Dương lịch 2019.
+	{2018,
+		[]string{"2018-01-01", "2018-02-14..2018-02-20", "2018-04-25", "2018-04-28..2018-05-01", "2018-09-01..2018-09-03", "2018-12-29..2018-12-31"},
+		[]string{"2018-02-13", "2018-02-21", "2018-09-04"}},
+	// Saturday 5 Jan worked for 31 Dec 2018; Tết Kỷ Hợi (Tue 5 Feb) nine
+	// days; Hùng Kings on a Sunday; Monday 29 Apr off, Saturday 4 May worked.
+	{2019,
+		[]string{"2019-01-01", "2019-02-02..2019-02-10", "2019-04-14..2019-04-15", "2019-04-27..2019-05-01", "2019-08-31..2019-09-02"},
+		[]string{"2019-01-05", "2019-02-01", "2019-02-11", "2019-05-04", "2019-09-03"}},
+	// Tết Canh Tý (Sat 25 Jan) 29 tháng Chạp – mùng 5.
+	{2020,
+		[]string{"2020-01-01", "2020-01-23..2020-01-29", "2020-04-02", "2020-04-30..2020-05-03", "2020-09-02"},
+		[]string{"2020-01-22", "2020-01-30", "2020-09-01"}},
+	// Tết Tân Sửu (Fri 12 Feb) 29 tháng Chạp – mùng 5; 1 May a Saturday,
+	// Monday 3 May off; National Day 2 and 3 Sep.
+	{2021,
+		[]string{"2021-01-01", "2021-02-10..2021-02-16", "2021-04-21", "2021-04-30..2021-05-03", "2021-09-02..2021-09-05"},
+		[]string{"2021-02-09", "2021-02-17", "2021-09-01"}},
+	// 1 Jan a Saturday, Monday 3 Jan off; Tết Nhâm Dần (Tue 1 Feb) nine
+	// days; Hùng Kings on a Sunday; 30 Apr and 1 May on the weekend,
+	// Monday 2 and Tuesday 3 May off; National Day 1 and 2 Sep.
+	{2022,
+		[]string{"2022-01-01..2022-01-03", "2022-01-29..2022-02-06", "2022-04-10..2022-04-11", "2022-04-30..2022-05-03", "2022-09-01..2022-09-04"},
+		[]string{"2022-01-28", "2022-02-07"}},
+	// 1 Jan a Sunday, Monday 2 Jan off; Tết Quý Mão (Sun 22 Jan) 29 tháng
+	// Chạp – mùng 5; Hùng Kings Saturday 29 Apr, 30 Apr a Sunday, so off to
+	// Wednesday 3 May; National Day on a Saturday with Friday 1 Sep, Monday
+	// 4 Sep off.
+	{2023,
+		[]string{"2023-01-01..2023-01-02", "2023-01-20..2023-01-26", "2023-04-29..2023-05-03", "2023-09-01..2023-09-04"},
+		[]string{"2023-01-19", "2023-01-27"}},
+}
+
+// expandDays returns the days of specs, each a date YYYY-MM-DD or a range
+// "a..b" of every day from a to b.
+func expandDays(t *testing.T, specs []string) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, s := range specs {
+		from, to, ok := strings.Cut(s, "..")
+		if !ok {
+			to = from
+		}
+		last := date(t, to)
+		for d := date(t, from); !d.After(last); d = d.AddDate(0, 0, 1) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func TestDayOffNames(t *testing.T) {
@@ -303,6 +388,22 @@ func TestStartAndAddWorking(t *testing.T) {
 	// A 15-working-day procedure received the Friday before Tết 2025.
 	if got, want := c.AddWorkingDays(instant(t, "2025-01-24 09:00"), 15), instant(t, "2025-02-21 09:00"); !got.Equal(want) {
 		t.Errorf("AddWorkingDays(Fri 24 Jan 2025 09:00, 15) = %s, want %s", got.Format(stamp), want.Format(stamp))
+	}
+	// A 3-working-day procedure received Thursday 19 Jan 2023 at 10:00, the
+	// last working day before Tết Quý Mão. Counted by hand from the
+	// announced days: Thursday 10:00–17:00 is 5 working hours (1h30 before
+	// lunch, 3h30 after); Fri 20 – Thu 26 Jan are off; Friday 27 Jan adds 8
+	// (13); Sat 28 and Sun 29 are off; Monday 30 Jan adds 8 (21); the last 3
+	// of the 24 hours run Tuesday 31 Jan 07:00–10:00. Due Tue 31 Jan 10:00.
+	// (The computed 2023, off Sat 21 – Fri 27, gives the same instant: both
+	// leave two working days between Thursday and Tuesday.)
+	if got, want := c.AddWorkingDays(instant(t, "2023-01-19 10:00"), 3), instant(t, "2023-01-31 10:00"); !got.Equal(want) {
+		t.Errorf("AddWorkingDays(Thu 19 Jan 2023 10:00, 3) = %s, want %s", got.Format(stamp), want.Format(stamp))
+	}
+	// One working day from the same instant is the first day after the
+	// block, Friday 27 Jan 10:00; the computed 2023 would say Fri 20 Jan.
+	if got, want := c.AddWorkingDays(instant(t, "2023-01-19 10:00"), 1), instant(t, "2023-01-27 10:00"); !got.Equal(want) {
+		t.Errorf("AddWorkingDays(Thu 19 Jan 2023 10:00, 1) = %s, want %s", got.Format(stamp), want.Format(stamp))
 	}
 	// The instant itself, not its zone, counts: 01:30 UTC is 08:30 in Vietnam.
 	if got, want := c.Start(time.Date(2025, 3, 10, 1, 30, 0, 0, time.UTC)), instant(t, "2025-03-10 08:30"); !got.Equal(want) {
@@ -652,7 +753,11 @@ func TestCalendarConfirmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for year, want := range map[int]bool{2024: true, 2025: true, 2026: true, 2027: false, 2023: false, 2030: false} {
+	confirmed := map[int]bool{2017: false, 2027: false, 2030: false}
+	for year := 2018; year <= 2026; year++ {
+		confirmed[year] = true // every year the 2018 definition may count in
+	}
+	for year, want := range confirmed {
 		if got := cal.Confirmed(year); got != want {
 			t.Errorf("Confirmed(%d) = %v, want %v", year, got, want)
 		}
