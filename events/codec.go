@@ -37,7 +37,7 @@ const (
 	maxQuoted        = 64                        // bytes of a bad value quoted in a detail
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -130,6 +130,7 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 			NewDue:        formatDue(ev.NewDue, ev.NewDueDay),
 			Due:           formatDue(ev.Due, ev.DueDay),
 			Department:    ev.Department,
+			Entered:       formatDue(ev.Entered, false),
 		},
 	}
 	out := marshalEvent(&w)
@@ -146,6 +147,10 @@ func checkAhead(ev *workflow.Event, published time.Time, p *problems) {
 	if !ev.Time.IsZero() && ev.Time.After(published.Add(maxClockSkew)) {
 		p.add("time: %s is more than %s after the message reached the stream (%s)",
 			ev.Time.Format(time.RFC3339), maxClockSkew, published.UTC().Format(time.RFC3339))
+	}
+	if !ev.Entered.IsZero() && ev.Entered.After(published.Add(maxClockSkew)) {
+		p.add("data.entered: %s is more than %s after the message reached the stream (%s)",
+			ev.Entered.Format(time.RFC3339), maxClockSkew, published.UTC().Format(time.RFC3339))
 	}
 	for _, f := range [...]struct {
 		name string
@@ -180,6 +185,7 @@ type wireData struct {
 	Reason        string                `json:"reason,omitempty"`
 	Note          string                `json:"note,omitempty"`
 	NewDue        string                `json:"new_due,omitempty"`
+	Entered       string                `json:"entered,omitempty"`
 	Due           string                `json:"due,omitempty"`
 	Department    string                `json:"department,omitempty"`
 }
@@ -474,6 +480,17 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 	ev.Note = d.text(w.note, "note")
 	ev.NewDue, ev.NewDueDay = d.date(w.newDue, "new_due")
 	ev.Due, ev.DueDay = d.date(w.due, "due")
+	if v, ok := d.str(w.entered, inData, "entered", false); ok && v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		switch {
+		case err != nil:
+			p.add("data.entered: %s is not an RFC 3339 time", quote(v))
+		case !ev.Time.IsZero() && t.Before(ev.Time):
+			p.add("data.entered: %s is before time %s: an event is entered when or after it happens", quote(v), ev.Time.Format(time.RFC3339))
+		default:
+			ev.Entered = t
+		}
+	}
 }
 
 // attachment reads data.attachments[i]; ok is false if it has a problem.
@@ -517,7 +534,7 @@ func (d *decoder) stringBytes() int {
 	w := d.w
 	n := 0
 	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
-		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due} {
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered} {
 		n += s.hi - s.lo
 	}
 	if w.nAtt <= maxAttachments {

@@ -212,6 +212,7 @@ func marshalEvent(w *wireEvent) []byte {
 	opt(`,"note":`, d.Note)
 	opt(`,"new_due":`, d.NewDue)
 	opt(`,"due":`, d.Due)
+	opt(`,"entered":`, d.Entered)
 	opt(`,"department":`, d.Department)
 	return append(b, "}}"...)
 }

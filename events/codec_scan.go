@@ -45,7 +45,7 @@ type wire struct {
 	base64                                                         bool // data_base64 is present
 
 	// Members of the last data value, when it is an object.
-	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due span
+	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
 	unknown                                                                               []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                  int         // items of the last attachments value, when it is an array
 	atts                                                                                  []attFields // its first maxAttachments items
@@ -57,7 +57,7 @@ func (w *wire) reset() {
 
 func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
-	w.reason, w.note, w.newDue, w.due = span{}, span{}, span{}, span{}
+	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -309,6 +309,8 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.newDue, v, depth)
 	case "due":
 		return s.value(&w.due, v, depth)
+	case "entered":
+		return s.value(&w.entered, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

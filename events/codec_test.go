@@ -186,6 +186,10 @@ func TestDecodeInvalid(t *testing.T) {
 			details: []string{`data.new_due: "20/11/2024" is neither an RFC 3339 time nor a date YYYY-MM-DD`}},
 		{name: "due impossible date", spoil: func(m map[string]any) { data(m)["due"] = "2024-02-30" },
 			details: []string{"data.due:"}},
+		{name: "entered date only", spoil: func(m map[string]any) { data(m)["entered"] = "2024-11-06" },
+			details: []string{`data.entered: "2024-11-06" is not an RFC 3339 time`}},
+		{name: "entered before time", spoil: func(m map[string]any) { data(m)["entered"] = "2024-11-06T08:29:59+07:00" },
+			details: []string{`data.entered: "2024-11-06T08:29:59+07:00" is before time 2024-11-06T08:30:00+07:00`}},
 		{name: "department long", spoil: func(m map[string]any) { data(m)["department"] = long(129) },
 			details: []string{"data.department: 129 bytes"}},
 		{name: "many problems", spoil: func(m map[string]any) {
@@ -294,6 +298,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		Due:           time.Date(2024, 11, 15, 17, 0, 0, 0, workflow.Zone),
 		Department:    "phong-tn",
 		Note:          "ghi chú",
+		Entered:       time.Date(2024, 11, 6, 16, 0, 0, 0, workflow.Zone),
 	}
 	raw, err := events.Encode(ev)
 	if err != nil {

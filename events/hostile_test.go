@@ -43,6 +43,8 @@ func TestDecodeHostile(t *testing.T) {
 			details: []string{`data.new_due: "1970-01-01" is before 2000-01-01`}},
 		{name: "due far ahead", spoil: func(m map[string]any) { data(m)["due"] = "2999-01-01" },
 			details: []string{"data.due: 2999-01-01T00:00:00+07:00 is more than 10 years after the message reached the stream"}},
+		{name: "entered a day and a second ahead", spoil: func(m map[string]any) { data(m)["entered"] = "2024-11-07T02:00:01Z" },
+			details: []string{"data.entered: 2024-11-07T02:00:01Z is more than 24h0m0s after the message reached the stream"}},
 		// Dossier codes that are not codes.
 		{name: "dossier with space", spoil: func(m map[string]any) { m["subject"] = "HS 001" }, details: []string{`subject: "HS 001" is not a dossier code`}},
 		{name: "dossier wildcard", spoil: func(m map[string]any) { m["subject"] = "*" }, details: []string{`subject: "*" is not a dossier code`}},

@@ -334,7 +334,7 @@ func appendIrregularities(b []byte, irs []workflow.Irregularity) []byte {
 	b = appendString(b, first.Agency)
 	b = appendString(b, first.Actor)
 	b = appendTime(b, first.Time)
-	b = appendTime(b, first.Arrived)
+	b = appendTime(b, first.Entered)
 	b = binary.AppendUvarint(b, uint64(len(irs)))
 	for i := range irs {
 		b = appendString(b, string(irs[i].Kind))
@@ -777,7 +777,7 @@ func decodeIrregularities(b []byte) ([]workflow.Irregularity, error) {
 	ev.Agency = r.str()
 	ev.Actor = r.str()
 	ev.Time = r.time()
-	ev.Arrived = r.time()
+	ev.Entered = r.time()
 	n := r.len(4)
 	out := make([]workflow.Irregularity, n)
 	for i := range out {

@@ -66,7 +66,12 @@ type Event struct {
 	// DueDay: data.due was a date without a time, like NewDueDay.
 	DueDay     bool
 	Department string // data.department: department handling the dossier after the action
-	Note       string // data.note: free text for the control sheet
+	// Entered is data.entered: when the one-stop-shop recorded the event
+	// (its own entry timestamp), not before Time; zero when absent, and
+	// then the event's arrival on the stream stands for it. A late entry
+	// is judged by it.
+	Entered time.Time
+	Note    string // data.note: free text for the control sheet
 }
 
 // Field reports whether the named data field is present in the event. Guards

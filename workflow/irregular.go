@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -17,10 +18,12 @@ type Irregularity struct {
 	Agency  string           `json:"agency"`
 	Actor   string           `json:"actor"`
 	Kind    IrregularityKind `json:"kind"`
-	Time    time.Time        `json:"time"`    // the event's time
-	Arrived time.Time        `json:"arrived"` // when the event reached the stream
-	// Delay is working time: for a late entry, from the event's time to its
-	// arrival; for a late apology, the notice it gave before the due time.
+	Time    time.Time        `json:"time"` // the event's time
+	// Entered is when the event was entered: its data.entered, or its
+	// arrival on the stream when it gives none.
+	Entered time.Time `json:"entered"`
+	// Delay is working time: for a late entry, from the event's time to
+	// Entered; for a late apology, the notice it gave before the due time.
 	// Zero for a repeated supplement request.
 	Delay    time.Duration `json:"delay"`
 	Detail   string        `json:"detail"`
@@ -91,20 +94,21 @@ func (c *Catalog) irregularities(def *Definition, act *Action, d, nd *Dossier, e
 	cal := c.Calendar()
 	day := cal.Config().Hours.Day()
 	var out []Irregularity
+	entered := cmp.Or(e.Entered, env.Published)
 	add := func(kind IrregularityKind, delay time.Duration, vi, en string) {
 		out = append(out, Irregularity{
 			Seq: env.Seq, EventID: e.ID, Source: e.Source, Dossier: e.Dossier, Action: e.Action,
-			Agency: nd.Agency, Actor: e.Actor, Kind: kind, Time: e.Time, Arrived: env.Published,
+			Agency: nd.Agency, Actor: e.Actor, Kind: kind, Time: e.Time, Entered: entered,
 			Delay: delay, Detail: en, DetailVI: vi,
 		})
 	}
-	if limit := def.LateEntry.Working(day); limit > 0 && !env.Published.IsZero() {
-		if late := cal.Working(e.Time, env.Published); late > limit {
+	if limit := def.LateEntry.Working(day); limit > 0 && !entered.IsZero() {
+		if late := cal.Working(e.Time, entered); late > limit {
 			add(IrregularLateEntry, late,
 				fmt.Sprintf("sự kiện lúc %s được cập nhật lúc %s, sau %s giờ làm việc (quá %s)",
-					e.Time.In(Zone).Format("15:04 02/01/2006"), env.Published.In(Zone).Format("15:04 02/01/2006"), hours(late), hours(limit)),
+					e.Time.In(Zone).Format("15:04 02/01/2006"), entered.In(Zone).Format("15:04 02/01/2006"), hours(late), hours(limit)),
 				fmt.Sprintf("event of %s entered at %s, %s working hours later (over %s)",
-					e.Time.Format(timeLayout), env.Published.UTC().Format(timeLayout), hours(late), hours(limit)))
+					e.Time.Format(timeLayout), entered.UTC().Format(timeLayout), hours(late), hours(limit)))
 		}
 	}
 	if notice := def.ApologyNotice.Working(day); act.ExtendsDue && notice > 0 && d != nil {

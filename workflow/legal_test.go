@@ -228,9 +228,33 @@ func TestLateEntry(t *testing.T) {
 			t.Errorf("arrived %s: irregularities %+v, want a late entry", tc.arrived, dec.Irregularities)
 		case tc.delay != 0:
 			ir := dec.Irregularities[0]
-			if ir.Delay != tc.delay || !ir.Arrived.Equal(tc.arrived) || !ir.Time.Equal(ev.Time) || ir.Actor != "can-bo-07" || ir.Agency != "H57" || ir.Seq != 9 {
+			if ir.Delay != tc.delay || !ir.Entered.Equal(tc.arrived) || !ir.Time.Equal(ev.Time) || ir.Actor != "can-bo-07" || ir.Agency != "H57" || ir.Seq != 9 {
 				t.Errorf("arrived %s: record %+v, want delay %s with the event's time, actor, agency and seq", tc.arrived, ir, tc.delay)
 			}
+		}
+	}
+}
+
+// A backfill of history reaches the stream long after its events: the
+// one-stop-shop's own entry time (data.entered) is what a late entry is
+// judged by when the event gives it.
+func TestLateEntryByEnteredTime(t *testing.T) {
+	c := appointmentCatalog(t, "{working_days: 1}")
+	published := at(31, 9, 0) // a month after the events
+	for _, tc := range []struct {
+		entered time.Time
+		late    bool
+	}{
+		{time.Time{}, true}, // no entry time: the arrival, a month late
+		{at(1, 9, 30), false},
+		{at(2, 9, 0), false},
+		{at(3, 10, 0), true},
+	} {
+		ev := &workflow.Event{ID: "r1", Source: "tayninh", Action: "receive", Dossier: "D-1", Procedure: "1.000001", Agency: "H57",
+			Actor: "can-bo-07", Time: at(1, 9, 0), Due: day(20), DueDay: true, Entered: tc.entered}
+		dec := c.Decide(nil, &workflow.Envelope{Seq: 9, Subject: "hoso.events.tayninh.D-1", Published: published, Event: ev})
+		if late := len(dec.Irregularities) == 1 && dec.Irregularities[0].Kind == workflow.IrregularLateEntry; late != tc.late {
+			t.Errorf("entered %s, arrived %s: irregularities %+v, want late entry %t", tc.entered, published, dec.Irregularities, tc.late)
 		}
 	}
 }
