@@ -49,12 +49,15 @@ type Dossier struct {
 	Status      *Status       `json:"status"` // null in a state without a status code
 	Terminal    bool          `json:"terminal"`
 	Department  string        `json:"department,omitempty"`
-	Due         *time.Time    `json:"due"`
+	Due         *time.Time    `json:"due"`          // in force: an apology's new date once one moved it
+	OriginalDue *time.Time    `json:"original_due"` // without apologies: lateness is judged against it
 	ReceivedAt  *time.Time    `json:"received_at"`
 	ResolvedAt  *time.Time    `json:"resolved_at"`
 	ReturnedAt  *time.Time    `json:"returned_at"`
 	PausedAt    *time.Time    `json:"paused_at"`
 	Apologies   int           `json:"apologies"`
+	Supplements int           `json:"supplements"`  // supplement requests; the second is an irregularity
+	LateEntries int           `json:"late_entries"` // accepted events recorded as late entries
 	Warned      bool          `json:"warned"`
 	Overdue     bool          `json:"overdue"`
 	Online      bool          `json:"online"`
@@ -82,9 +85,9 @@ func NewDossier(d *workflow.Dossier) Dossier {
 	return Dossier{
 		Code: d.Code, Procedure: d.Procedure, Agency: d.Agency, Source: d.Source,
 		Definition: DefinitionRef{d.Definition, d.Version}, State: d.State, Status: NewStatus(d.Status),
-		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), ReceivedAt: optTime(d.ReceivedAt),
+		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), OriginalDue: optTime(d.OriginalDue), ReceivedAt: optTime(d.ReceivedAt),
 		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
-		Apologies: d.Apologies, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
+		Apologies: d.Apologies, Supplements: d.Supplements, LateEntries: d.LateEntries, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
 		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
 	}
