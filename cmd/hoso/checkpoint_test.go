@@ -183,7 +183,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Dossiers: 2}, time.Now(), key)
+	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Schema: 6, Dossiers: 2}, time.Now(), key)
 	data, _ := json.Marshal(&ahead)
 	ack, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
 	if err != nil {
