@@ -400,7 +400,7 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 	case res.Checked == 0:
 		problem(checkpointProblem{Problem: "no checkpoint in " + events.CheckpointsStream + ": nothing anchors the store (is serve given --checkpoint-key?)"})
 	case compared == 0 && res.NotComparable > 0:
-		problem(checkpointProblem{Problem: fmt.Sprintf("no checkpoint of this store's schema %d: nothing could be compared, the %d with a good signature were made under other rules; "+
+		problem(checkpointProblem{Problem: fmt.Sprintf("no checkpoint of this store's schema %d: nothing could be compared, every checkpoint with a good signature (%d) was made under other rules; "+
 			"the engine signs one of schema %d at its next checkpoint (is serve given --checkpoint-key?)", res.StoreSchema, res.NotComparable, res.StoreSchema)})
 	}
 	if output == "json" {
