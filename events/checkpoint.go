@@ -54,20 +54,27 @@ func SetupCheckpoints(ctx context.Context, js jetstream.JetStream, cfg StreamCon
 	return nil
 }
 
-// CheckpointVersion is the version of the checkpoint message and of its
-// signed encoding.
-const CheckpointVersion = 1
+// Versions of the checkpoint message and of its signed encoding.
+const (
+	// CheckpointVersion1 is the format of the engines of store schema 5
+	// and older: eight signed lines, no schema.
+	CheckpointVersion1 = 1
+	// CheckpointVersion is the format SignCheckpoint writes: nine signed
+	// lines, the store's schema version among them.
+	CheckpointVersion = 2
+)
 
 // CheckpointMessage is a signed checkpoint as published on
 // hoso.checkpoints.<replica>, in JSON: hashes in lowercase hex, the
 // signature in standard base64 with padding.
 //
 // The signature is ed25519 (RFC 8032, pure, no context) over SignedBytes:
-// the UTF-8 text of eight lines, each ended by a line feed (0x0A), with no
-// other space:
+// the UTF-8 text of the lines below, each ended by a line feed (0x0A),
+// with no other space. Version 2 signs nine lines:
 //
-//	hoso-checkpoint-v1
+//	hoso-checkpoint-v2
 //	seq <seq in decimal>
+//	schema <schema in decimal>
 //	time <time in RFC 3339, UTC, whole seconds: 2026-12-07T14:00:00Z>
 //	state_hash <64 lowercase hex digits>
 //	dossiers <dossiers in decimal>
@@ -75,13 +82,21 @@ const CheckpointVersion = 1
 //	rejections_digest <64 lowercase hex digits>
 //	key_id <16 lowercase hex digits>
 //
+// Version 1 signs eight: the first line is hoso-checkpoint-v1 and there
+// is no schema line (nor a schema field in its JSON).
+//
 // The values are those of the JSON fields of the same names, as hoso
 // writes them; a third party verifies a checkpoint with any ed25519
 // library by building these bytes from the JSON.
 type CheckpointMessage struct {
-	Version int `json:"version"` // CheckpointVersion
+	Version int `json:"version"` // CheckpointVersion; CheckpointVersion1 in older streams
 	// Seq is the stream sequence of HOSO_EVENTS the store had applied.
 	Seq uint64 `json:"seq"`
+	// Schema is the store schema version the checkpoint was computed
+	// under (workflow.Checkpoint.Schema), at least 1 in version 2. It is
+	// 0 and absent from the JSON in version 1, which only stores of
+	// schema 5 or older signed.
+	Schema int `json:"schema,omitempty"`
 	// Time is when the checkpoint was taken, UTC, whole seconds.
 	Time             time.Time     `json:"time"`
 	StateHash        workflow.Hash `json:"state_hash"`
@@ -102,7 +117,7 @@ var (
 	// does not verify with the key it names.
 	ErrCheckpointSignature = errors.New("events: bad checkpoint signature")
 	// ErrCheckpointVersion is returned for a checkpoint of a version this
-	// build does not know.
+	// build does not know, or of version 2 without a schema.
 	ErrCheckpointVersion = errors.New("events: unknown checkpoint version")
 )
 
@@ -113,10 +128,12 @@ func KeyID(pub ed25519.PublicKey) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// SignCheckpoint returns the message of cp taken at t, signed with key.
+// SignCheckpoint returns the message of cp taken at t, of version
+// CheckpointVersion, signed with key. cp.Schema must be set (at least 1):
+// Verify refuses a version 2 checkpoint without a schema.
 func SignCheckpoint(cp workflow.Checkpoint, t time.Time, key ed25519.PrivateKey) CheckpointMessage {
 	m := CheckpointMessage{
-		Version: CheckpointVersion, Seq: cp.Seq, Time: t.UTC().Truncate(time.Second),
+		Version: CheckpointVersion, Seq: cp.Seq, Schema: cp.Schema, Time: t.UTC().Truncate(time.Second),
 		StateHash: cp.StateHash, Dossiers: cp.Dossiers, HeadsRoot: cp.HeadsRoot, RejectionsDigest: cp.RejectionsDigest,
 		KeyID: KeyID(key.Public().(ed25519.PublicKey)),
 	}
@@ -125,10 +142,17 @@ func SignCheckpoint(cp workflow.Checkpoint, t time.Time, key ed25519.PrivateKey)
 }
 
 // SignedBytes returns the bytes the signature covers (see
-// CheckpointMessage).
+// CheckpointMessage): those of version 1 when m.Version is 1, of version
+// 2 otherwise (Verify refuses other versions first).
 func (m *CheckpointMessage) SignedBytes() []byte {
-	b := []byte("hoso-checkpoint-v1\n")
+	b := []byte("hoso-checkpoint-v2\n")
+	if m.Version == CheckpointVersion1 {
+		b = []byte("hoso-checkpoint-v1\n")
+	}
 	b = strconv.AppendUint(append(b, "seq "...), m.Seq, 10)
+	if m.Version != CheckpointVersion1 {
+		b = strconv.AppendInt(append(b, "\nschema "...), int64(m.Schema), 10)
+	}
 	b = m.Time.UTC().AppendFormat(append(b, "\ntime "...), time.RFC3339)
 	b = append(append(b, "\nstate_hash "...), m.StateHash.String()...)
 	b = strconv.AppendInt(append(b, "\ndossiers "...), int64(m.Dossiers), 10)
@@ -138,12 +162,18 @@ func (m *CheckpointMessage) SignedBytes() []byte {
 	return append(b, '\n')
 }
 
-// Verify checks that m is of a known version, names the key pub and
-// carries a signature of its content by it.
+// Verify checks that m is of a known version (1 or 2), names the key pub
+// and carries a signature of its content by it. A version 1 checkpoint
+// stating a schema is refused as ErrCheckpointSignature: its signature
+// does not cover one.
 func (m *CheckpointMessage) Verify(pub ed25519.PublicKey) error {
 	switch {
-	case m.Version != CheckpointVersion:
+	case m.Version != CheckpointVersion1 && m.Version != CheckpointVersion:
 		return fmt.Errorf("%w: %d", ErrCheckpointVersion, m.Version)
+	case m.Version == CheckpointVersion && m.Schema < 1:
+		return fmt.Errorf("%w: version %d with schema %d, want a store schema version of 1 or more", ErrCheckpointVersion, m.Version, m.Schema)
+	case m.Version == CheckpointVersion1 && m.Schema != 0:
+		return fmt.Errorf("%w: a version 1 checkpoint signs no schema, this one states schema %d", ErrCheckpointSignature, m.Schema)
 	case m.KeyID != KeyID(pub):
 		return fmt.Errorf("%w: key %q, verifying with %s", ErrCheckpointKey, m.KeyID, KeyID(pub))
 	case !ed25519.Verify(pub, m.SignedBytes(), m.Signature):
@@ -154,11 +184,17 @@ func (m *CheckpointMessage) Verify(pub ed25519.PublicKey) error {
 
 // Checkpoint returns the checkpoint m signs.
 func (m *CheckpointMessage) Checkpoint() workflow.Checkpoint {
-	return workflow.Checkpoint{Seq: m.Seq, StateHash: m.StateHash, Dossiers: m.Dossiers, HeadsRoot: m.HeadsRoot, RejectionsDigest: m.RejectionsDigest}
+	return workflow.Checkpoint{Seq: m.Seq, Schema: m.Schema, StateHash: m.StateHash, Dossiers: m.Dossiers, HeadsRoot: m.HeadsRoot, RejectionsDigest: m.RejectionsDigest}
 }
 
-// checkpointMsgID is the Nats-Msg-Id of the checkpoint of a sequence.
-func checkpointMsgID(seq uint64) string { return "checkpoint-" + strconv.FormatUint(seq, 10) }
+// checkpointMsgID is the Nats-Msg-Id of the checkpoint of a sequence
+// under a schema. The schema is part of it: after a rebuild under a new
+// schema, the checkpoint of the sequence the old engine signed last is
+// another checkpoint, which the stream must not drop as a duplicate (the
+// engines of schema 5 and older used "checkpoint-<seq>").
+func checkpointMsgID(seq uint64, schema int) string {
+	return "checkpoint-" + strconv.FormatUint(seq, 10) + "-schema-" + strconv.Itoa(schema)
+}
 
 // CheckpointSource computes the checkpoint of a store at its applied
 // sequence (store.DB satisfies it).
@@ -189,7 +225,10 @@ type CheckpointPublisher struct {
 	cfg     CheckpointConfig
 	subject string
 	log     *slog.Logger
-	last    uint64 // sequence of the last checkpoint published or found in the stream
+	// last is the checkpoint last published or found in the stream: its
+	// sequence and schema (0 for version 1).
+	last       uint64
+	lastSchema int
 }
 
 // NewCheckpointPublisher returns a publisher of src's checkpoints.
@@ -205,9 +244,11 @@ func NewCheckpointPublisher(js jetstream.JetStream, src CheckpointSource, cfg Ch
 }
 
 // Run publishes a checkpoint every Interval, and once more when ctx ends
-// (within a few seconds), each only when the applied sequence moved since
-// the last one published (by this publisher, or found last in the stream
-// on its subject when Run starts). A failure is logged and retried at the
+// (within a few seconds), each only when the applied sequence or the
+// store's schema changed since the last one published (by this
+// publisher, or found last in the stream on its subject when Run starts):
+// after a rebuild under a new schema, the first checkpoint is published
+// even if no event was applied since the last one. A failure is logged and retried at the
 // next interval: a missing checkpoint weakens the evidence, it does not
 // stop the engine. It returns nil when ctx ends.
 func (p *CheckpointPublisher) Run(ctx context.Context) error {
@@ -250,20 +291,24 @@ func (p *CheckpointPublisher) loadLast(ctx context.Context) error {
 	if err := json.Unmarshal(raw.Data, &m); err != nil {
 		return fmt.Errorf("decode checkpoint %d of %s: %w", raw.Sequence, CheckpointsStream, err)
 	}
-	p.last = m.Seq
+	p.last, p.lastSchema = m.Seq, m.Schema
 	return nil
 }
 
 // Publish computes the store's checkpoint and, unless nothing is applied
-// or it is at the sequence of the last one, signs and publishes it with
-// the Nats-Msg-Id "checkpoint-<seq>". It reports whether it published.
+// or it is the sequence and schema of the last one, signs and publishes
+// it with the Nats-Msg-Id "checkpoint-<seq>-schema-<schema>". It reports
+// whether it published. A checkpoint without a schema is an error.
 func (p *CheckpointPublisher) Publish(ctx context.Context) (bool, error) {
 	cp, err := p.src.Checkpoint(ctx)
 	if err != nil {
 		return false, fmt.Errorf("events: checkpoint: %w", err)
 	}
-	if cp.Seq == 0 || cp.Seq == p.last {
+	if cp.Seq == 0 || cp.Seq == p.last && cp.Schema == p.lastSchema {
 		return false, nil
+	}
+	if cp.Schema < 1 {
+		return false, fmt.Errorf("events: checkpoint %d states schema %d, want the store's schema version", cp.Seq, cp.Schema)
 	}
 	m := SignCheckpoint(cp, p.cfg.Now(), p.cfg.Key)
 	data, err := json.Marshal(&m)
@@ -271,12 +316,12 @@ func (p *CheckpointPublisher) Publish(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("events: encode checkpoint: %w", err)
 	}
 	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, checkpointMsgID(cp.Seq))
+	msg.Header.Set(jetstream.MsgIDHeader, checkpointMsgID(cp.Seq, cp.Schema))
 	if _, err := p.js.PublishMsg(ctx, msg); err != nil {
 		return false, fmt.Errorf("events: publish checkpoint %d: %w", cp.Seq, err)
 	}
-	p.last = cp.Seq
-	p.log.Info("checkpoint published", "seq", cp.Seq, "dossiers", cp.Dossiers, "heads_root", cp.HeadsRoot.String(), "key_id", m.KeyID)
+	p.last, p.lastSchema = cp.Seq, cp.Schema
+	p.log.Info("checkpoint published", "seq", cp.Seq, "schema", cp.Schema, "dossiers", cp.Dossiers, "heads_root", cp.HeadsRoot.String(), "key_id", m.KeyID)
 	return true, nil
 }
 
@@ -324,7 +369,7 @@ func ReadCheckpoints(ctx context.Context, js jetstream.JetStream, latest bool, t
 // CheckpointDifference is a field of a signed checkpoint that differs
 // from the checkpoint the store recomputes as of its sequence.
 type CheckpointDifference struct {
-	Field  string // seq, heads_root, dossiers, rejections_digest, state_hash
+	Field  string // seq, schema, heads_root, dossiers, rejections_digest, state_hash
 	Signed string // the value the checkpoint signs
 	Store  string // the value the store recomputes
 }
@@ -332,7 +377,9 @@ type CheckpointDifference struct {
 // Differences compares m, field by field, with the checkpoint a store
 // recomputes as of m.Seq (GET /api/v1/audit/checkpoint): none when the
 // store is what was signed. The state hash is compared only when the
-// store recomputed it (its applied sequence is the checkpoint's).
+// store recomputed it (its applied sequence is the checkpoint's). A
+// schema that differs is a difference too, but one that says nothing of
+// tampering: compare only checkpoints of the store's schema.
 func (m *CheckpointMessage) Differences(got workflow.Checkpoint) []CheckpointDifference {
 	var out []CheckpointDifference
 	diff := func(field, signed, store string) {
@@ -341,6 +388,7 @@ func (m *CheckpointMessage) Differences(got workflow.Checkpoint) []CheckpointDif
 		}
 	}
 	diff("seq", strconv.FormatUint(m.Seq, 10), strconv.FormatUint(got.Seq, 10))
+	diff("schema", strconv.Itoa(m.Schema), strconv.Itoa(got.Schema))
 	diff("heads_root", m.HeadsRoot.String(), got.HeadsRoot.String())
 	diff("dossiers", strconv.Itoa(m.Dossiers), strconv.Itoa(got.Dossiers))
 	diff("rejections_digest", m.RejectionsDigest.String(), got.RejectionsDigest.String())

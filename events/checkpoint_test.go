@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
@@ -33,7 +34,7 @@ func testKey(seed byte) ed25519.PrivateKey {
 
 func testCheckpoint(seq uint64) workflow.Checkpoint {
 	return workflow.Checkpoint{
-		Seq: seq, Dossiers: 3,
+		Seq: seq, Schema: 6, Dossiers: 3,
 		StateHash:        sha256.Sum256([]byte("state")),
 		HeadsRoot:        sha256.Sum256([]byte("heads")),
 		RejectionsDigest: sha256.Sum256([]byte("rejections")),
@@ -45,8 +46,9 @@ var checkpointTime = time.Date(2026, 12, 7, 21, 0, 0, 500, workflow.Zone)
 func TestCheckpointSignedBytes(t *testing.T) {
 	key := testKey(1)
 	m := events.SignCheckpoint(testCheckpoint(42), checkpointTime, key)
-	want := "hoso-checkpoint-v1\n" +
+	want := "hoso-checkpoint-v2\n" +
 		"seq 42\n" +
+		"schema 6\n" +
 		"time 2026-12-07T14:00:00Z\n" +
 		"state_hash " + hashHex("state") + "\n" +
 		"dossiers 3\n" +
@@ -83,15 +85,90 @@ func TestCheckpointVerifiesFromItsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	field := func(name string) string { return fmt.Sprint(f[name]) }
-	text := "hoso-checkpoint-v1\nseq " + field("seq") + "\ntime " + field("time") + "\nstate_hash " + field("state_hash") +
+	text := "hoso-checkpoint-v2\nseq " + field("seq") + "\nschema " + field("schema") + "\ntime " + field("time") + "\nstate_hash " + field("state_hash") +
 		"\ndossiers " + field("dossiers") + "\nheads_root " + field("heads_root") + "\nrejections_digest " + field("rejections_digest") +
 		"\nkey_id " + field("key_id") + "\n"
 	sig, err := base64.StdEncoding.DecodeString(field("signature"))
 	if err != nil {
 		t.Fatalf("signature %q is not standard base64: %v", field("signature"), err)
 	}
-	if field("version") != "1" || !ed25519.Verify(key.Public().(ed25519.PublicKey), []byte(text), sig) {
+	if field("version") != "2" || field("schema") != "6" || !ed25519.Verify(key.Public().(ed25519.PublicKey), []byte(text), sig) {
 		t.Errorf("the JSON %s does not verify as documented over\n%s", data, text)
+	}
+}
+
+// TestCheckpointVersion2RoundTrip: a checkpoint read back from its JSON
+// is the one signed, schema included, and verifies.
+func TestCheckpointVersion2RoundTrip(t *testing.T) {
+	key := testKey(6)
+	m := events.SignCheckpoint(testCheckpoint(42), checkpointTime, key)
+	data, err := json.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back events.CheckpointMessage
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, back); diff != "" {
+		t.Errorf("checkpoint read back from %s (-signed +read):\n%s", data, diff)
+	}
+	if back.Version != 2 || back.Schema != 6 {
+		t.Errorf("read back version %d schema %d, want version 2 schema 6", back.Version, back.Schema)
+	}
+	if err := back.Verify(key.Public().(ed25519.PublicKey)); err != nil {
+		t.Errorf("Verify of the checkpoint read back = %v", err)
+	}
+	if got := back.Checkpoint(); got != testCheckpoint(42) {
+		t.Errorf("Checkpoint() = %+v, want %+v", got, testCheckpoint(42))
+	}
+}
+
+// TestCheckpointVersion1Verifies: a checkpoint as an engine of store
+// schema 5 or older published it (version 1: eight lines, no schema)
+// still verifies, and reads as stating no schema; a schema added to its
+// JSON is not what was signed.
+func TestCheckpointVersion1Verifies(t *testing.T) {
+	key := testKey(7)
+	pub := key.Public().(ed25519.PublicKey)
+	id := events.KeyID(pub)
+	text := "hoso-checkpoint-v1\n" +
+		"seq 41\n" +
+		"time 2026-12-07T14:00:00Z\n" +
+		"state_hash " + hashHex("state") + "\n" +
+		"dossiers 3\n" +
+		"heads_root " + hashHex("heads") + "\n" +
+		"rejections_digest " + hashHex("rejections") + "\n" +
+		"key_id " + id + "\n"
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(text)))
+	data := `{"version":1,"seq":41,"time":"2026-12-07T14:00:00Z","state_hash":"` + hashHex("state") + `","dossiers":3,` +
+		`"heads_root":"` + hashHex("heads") + `","rejections_digest":"` + hashHex("rejections") + `","key_id":"` + id + `","signature":"` + sig + `"}`
+	var m events.CheckpointMessage
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m.SignedBytes()); got != text {
+		t.Errorf("SignedBytes() of version 1 =\n%s\nwant\n%s", got, text)
+	}
+	if err := m.Verify(pub); err != nil {
+		t.Errorf("Verify of a version 1 checkpoint = %v", err)
+	}
+	want := testCheckpoint(41)
+	want.Schema = 0
+	if m.Schema != 0 || m.Checkpoint() != want {
+		t.Errorf("version 1 read as schema %d, %+v; want no schema, %+v", m.Schema, m.Checkpoint(), want)
+	}
+	out, err := json.Marshal(&m)
+	if err != nil || bytes.Contains(out, []byte(`"schema"`)) {
+		t.Errorf("version 1 written back = %s, %v; want no schema field", out, err)
+	}
+
+	var stated events.CheckpointMessage
+	if err := json.Unmarshal([]byte(strings.Replace(data, `"seq":41,`, `"seq":41,"schema":6,`, 1)), &stated); err != nil {
+		t.Fatal(err)
+	}
+	if err := stated.Verify(pub); !errors.Is(err, events.ErrCheckpointSignature) {
+		t.Errorf("Verify of a version 1 checkpoint given schema 6 = %v, want %v", err, events.ErrCheckpointSignature)
 	}
 }
 
@@ -119,7 +196,20 @@ func TestCheckpointVerify(t *testing.T) {
 			*m = events.SignCheckpoint(testCheckpoint(9), checkpointTime, other)
 			m.KeyID = events.KeyID(pub)
 		}, pub, events.ErrCheckpointSignature},
-		{"unknown version", func(m *events.CheckpointMessage) { m.Version = 2 }, pub, events.ErrCheckpointVersion},
+		{"schema changed", func(m *events.CheckpointMessage) { m.Schema = 5 }, pub, events.ErrCheckpointSignature},
+		// Read as version 1, the text has no schema line: what was signed
+		// is not that text.
+		{"version changed to 1", func(m *events.CheckpointMessage) { m.Version = 1 }, pub, events.ErrCheckpointSignature},
+		{"version 1 re-signed with a schema", func(m *events.CheckpointMessage) {
+			m.Version = 1
+			m.Signature = ed25519.Sign(key, m.SignedBytes())
+		}, pub, events.ErrCheckpointSignature},
+		{"version 2 signed without a schema", func(m *events.CheckpointMessage) {
+			m.Schema = 0
+			m.Signature = ed25519.Sign(key, m.SignedBytes())
+		}, pub, events.ErrCheckpointVersion},
+		{"unknown version", func(m *events.CheckpointMessage) { m.Version = 3 }, pub, events.ErrCheckpointVersion},
+		{"no version", func(m *events.CheckpointMessage) { m.Version = 0 }, pub, events.ErrCheckpointVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,8 +317,8 @@ func TestCheckpointPublisher(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, err := s.GetMsg(ctx, 1)
-	if err != nil || raw.Subject != "hoso.checkpoints.hoso" || raw.Header.Get(jetstream.MsgIDHeader) != "checkpoint-5" {
-		t.Errorf("message 1 = %+v, %v; want on hoso.checkpoints.hoso with Nats-Msg-Id checkpoint-5", raw, err)
+	if err != nil || raw.Subject != "hoso.checkpoints.hoso" || raw.Header.Get(jetstream.MsgIDHeader) != "checkpoint-5-schema-6" {
+		t.Errorf("message 1 = %+v, %v; want on hoso.checkpoints.hoso with Nats-Msg-Id checkpoint-5-schema-6", raw, err)
 	}
 
 	// Another leader (a replica that took over) publishing the same
@@ -273,14 +363,60 @@ func TestCheckpointPublisher(t *testing.T) {
 	}
 }
 
+// TestCheckpointPublisherAfterUpgrade: after the store is rebuilt under
+// a new schema, at the sequence the last checkpoint (version 1, published
+// by the old engine with the Nats-Msg-Id "checkpoint-9") signs, the
+// publisher publishes the checkpoint of the new schema though the
+// sequence did not move, and the stream keeps it beside the old one; once
+// it is there, a restarted publisher publishes no other.
+func TestCheckpointPublisherAfterUpgrade(t *testing.T) {
+	_, _, js := startJS(t)
+	ctx := t.Context()
+	if err := events.SetupCheckpoints(ctx, js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	key := testKey(8)
+	pub := key.Public().(ed25519.PublicKey)
+	old := events.CheckpointMessage{Version: 1, Seq: 9, Time: checkpointTime.UTC().Truncate(time.Second), Dossiers: 3, KeyID: events.KeyID(pub)}
+	old.Signature = ed25519.Sign(key, old.SignedBytes())
+	data, err := json.Marshal(&old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &nats.Msg{Subject: events.CheckpointSubject(""), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, "checkpoint-9")
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	src := &fixedSource{}
+	src.set(9) // schema 6
+	now := func() time.Time { return checkpointTime }
+	// Run reads the last checkpoint before its first tick: the ticks
+	// publish only if the new schema counts as new.
+	p := events.NewCheckpointPublisher(js, src, events.CheckpointConfig{Key: key, Interval: 10 * time.Millisecond, Now: now, Logger: testLogger(t)})
+	stop := run(t, p.Run)
+	waitFor(t, 10*time.Second, "the checkpoint of schema 6 at 9", func() bool { return len(readAll(t, js, false)) == 2 })
+	stop()
+	got := readAll(t, js, false)
+	if len(got) != 2 || got[1].Seq != 9 || got[1].Version != 2 || got[1].Schema != 6 || got[1].Verify(pub) != nil {
+		t.Fatalf("checkpoints after the upgrade = %+v; want the old one and one of schema 6 at 9", got)
+	}
+	p = events.NewCheckpointPublisher(js, src, events.CheckpointConfig{Key: key, Interval: time.Hour, Now: now, Logger: testLogger(t)})
+	stop = run(t, p.Run)
+	stop()
+	if got := readAll(t, js, false); len(got) != 2 {
+		t.Errorf("checkpoints after a restart with nothing new = %d, want 2", len(got))
+	}
+}
+
 // TestCheckpointDifferences: each field of a checkpoint is compared, the state
 // hash only when the store recomputed it (at its own sequence).
 func TestCheckpointDifferences(t *testing.T) {
-	cp := workflow.Checkpoint{Seq: 7, Dossiers: 2}
+	cp := workflow.Checkpoint{Seq: 7, Schema: 6, Dossiers: 2}
 	for i := range cp.HeadsRoot {
 		cp.StateHash[i], cp.HeadsRoot[i], cp.RejectionsDigest[i] = 1, 2, 3
 	}
-	m := events.CheckpointMessage{Seq: cp.Seq, StateHash: cp.StateHash, Dossiers: cp.Dossiers, HeadsRoot: cp.HeadsRoot, RejectionsDigest: cp.RejectionsDigest}
+	m := events.CheckpointMessage{Version: 2, Seq: cp.Seq, Schema: cp.Schema, StateHash: cp.StateHash, Dossiers: cp.Dossiers, HeadsRoot: cp.HeadsRoot, RejectionsDigest: cp.RejectionsDigest}
 	fields := func(got workflow.Checkpoint) []string {
 		var out []string
 		for _, p := range m.Differences(got) {
@@ -296,6 +432,7 @@ func TestCheckpointDifferences(t *testing.T) {
 		want string
 	}{
 		{func(c *workflow.Checkpoint) { c.Seq++ }, "seq"},
+		{func(c *workflow.Checkpoint) { c.Schema = 7 }, "schema"},
 		{func(c *workflow.Checkpoint) { c.HeadsRoot[5] ^= 1 }, "heads_root"},
 		{func(c *workflow.Checkpoint) { c.Dossiers++ }, "dossiers"},
 		{func(c *workflow.Checkpoint) { c.RejectionsDigest[0] ^= 1 }, "rejections_digest"},

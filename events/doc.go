@@ -17,7 +17,7 @@
 // store's checkpoint (workflow.Checkpoint), signed with an ed25519 key the
 // store file does not hold (CheckpointMessage), on
 // hoso.checkpoints.<replica> (CheckpointSubject) every interval and at
-// shutdown, with Nats-Msg-Id checkpoint-<seq>: HOSO_CHECKPOINTS
+// shutdown, with Nats-Msg-Id checkpoint-<seq>-schema-<schema>: HOSO_CHECKPOINTS
 // (SetupCheckpoints) keeps them for auditors (ReadCheckpoints).
 //
 // Replay applies the stream into a store without the engine's durable

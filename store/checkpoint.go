@@ -58,8 +58,9 @@ var ErrNotApplied = errors.New("store: sequence not applied yet")
 const rejectionsDomain = "hoso-checkpoint-rejections-v1"
 
 // Checkpoint returns the checkpoint of the store at its applied sequence,
-// read in one transaction: the applied sequence, the state hash, and the
-// heads root, dossier count and rejections digest as of that sequence.
+// read in one transaction: the applied sequence, the store's schema
+// version, the state hash, and the heads root, dossier count and
+// rejections digest as of that sequence.
 func (db *DB) Checkpoint(ctx context.Context) (workflow.Checkpoint, error) {
 	var cp workflow.Checkpoint
 	err := db.view(ctx, func(b *buckets) error {
@@ -84,7 +85,9 @@ func (db *DB) Checkpoint(ctx context.Context) (workflow.Checkpoint, error) {
 // CheckpointsAt recomputes, in one read transaction and one walk of the
 // histories, the checkpoints as of each of the stream sequences seqs, in
 // the order given, from the store as it is now: what an auditor compares
-// with checkpoints published earlier. StateHash is set only for a
+// with checkpoints published earlier. Schema is the store's schema
+// version, as now: a checkpoint signed under another schema is not
+// comparable with them. StateHash is set only for a
 // sequence equal to the applied one; the state at an earlier sequence is
 // not kept. A sequence past the applied one is an error wrapping
 // ErrNotApplied, and applied is returned with it.
@@ -134,8 +137,8 @@ type headEntry struct {
 }
 
 // checkpointsAt computes the checkpoints as of seqs, which are sorted
-// ascending without repeats, in the transaction of b. StateHash is left
-// zero.
+// ascending without repeats, in the transaction of b, each of the schema
+// this build writes (the only one Open accepts). StateHash is left zero.
 func checkpointsAt(ctx context.Context, b *buckets, seqs []uint64) ([]workflow.Checkpoint, error) {
 	cps := make([]workflow.Checkpoint, len(seqs))
 	trees := make([]merkle, len(seqs))
@@ -198,6 +201,7 @@ func checkpointsAt(ctx context.Context, b *buckets, seqs []uint64) ([]workflow.C
 	flush()
 	for i := range cps {
 		cps[i].Seq = seqs[i]
+		cps[i].Schema = schemaVersion
 		cps[i].HeadsRoot = trees[i].root()
 	}
 	if err := rejectionsDigests(ctx, b, seqs, cps); err != nil {

@@ -118,6 +118,11 @@ func TestAuditCheckpoint(t *testing.T) {
 		if err != nil || got.Items[1].StateHash != st || !got.Items[0].StateHash.IsZero() || got.Items[0].Dossiers != 2 || got.Items[1].Dossiers != 3 {
 			t.Errorf("items %+v: want 2 then 3 dossiers, the state hash %s only at the applied 4", got.Items, st)
 		}
+		for _, it := range got.Items {
+			if it.Schema != 6 {
+				t.Errorf("item %+v: want schema 6, the store's, for the auditor to compare only checkpoints signed under it", it)
+			}
+		}
 	}
 }
 

@@ -230,6 +230,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"StatsReport", workflow.Report{}},
 		{"ReconcileReport", api.Reconcile{}},
 		{"State", api.EngineState{}},
+		{"Checkpoint", workflow.Checkpoint{}},
+		{"CheckpointAnswer", api.Checkpoints{}},
 	} {
 		if diff := cmp.Diff(jsonFields(reflect.TypeOf(tt.view)), props(tt.schema)); diff != "" {
 			t.Errorf("schema %s differs from %T (-view +schema):\n%s", tt.schema, tt.view, diff)

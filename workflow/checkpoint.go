@@ -10,6 +10,11 @@ type Checkpoint struct {
 	// Seq is the stream sequence the checkpoint is taken at: every message
 	// up to it is applied.
 	Seq uint64 `json:"seq"`
+	// Schema is the store schema version the checkpoint is computed
+	// under. A new schema can decide the same events anew (schema 6 did),
+	// so checkpoints of different schemas are not comparable: a store
+	// rebuilt under another schema legitimately differs from them.
+	Schema int `json:"schema"`
 	// StateHash is the store's state hash at Seq (store.DB.StateHash). It
 	// is known only while the store has applied exactly Seq: zero when
 	// recomputed from a store that has applied more since.

@@ -187,22 +187,46 @@ type checkpointAt struct {
 	Time time.Time `json:"time"`
 }
 
+// checkpointOther is a checkpoint with a good signature computed under
+// another store schema than the store's: made under other rules (a store
+// rebuilt under a new schema decides the same events anew), it is not
+// compared, and it is not a problem.
+type checkpointOther struct {
+	StreamSeq uint64 `json:"stream_seq"` // of the message in HOSO_CHECKPOINTS
+	Seq       uint64 `json:"seq"`
+	Version   int    `json:"version"` // of the checkpoint format
+	// Schema is the store schema the checkpoint was signed under; absent
+	// for version 1, which signs none (schema 5 or older).
+	Schema int       `json:"schema,omitempty"`
+	Time   time.Time `json:"time"`
+	Reason string    `json:"reason"`
+}
+
 // checkpointResult is what `hoso audit verify --public-key -o json` prints.
 type checkpointResult struct {
-	KeyID    string `json:"key_id"`
-	Checked  int    `json:"checked"` // checkpoints read
-	Verified int    `json:"verified"`
-	// Latest is the newest checkpoint whose signature verifies: how recent
-	// the anchor is (nil when there is none).
-	Latest   *checkpointAt       `json:"latest,omitempty"`
-	Problems []checkpointProblem `json:"problems"`
+	KeyID string `json:"key_id"`
+	// StoreSchema is the schema version of the store the server
+	// recomputes from; absent when the server recomputed no checkpoint.
+	StoreSchema int `json:"store_schema,omitempty"`
+	Checked     int `json:"checked"`  // checkpoints read
+	Verified    int `json:"verified"` // of the store's schema, equal to what it recomputes
+	// NotComparable counts the checkpoints with a good signature of
+	// another schema than the store's, listed in NotComparableItems.
+	NotComparable int `json:"not_comparable"`
+	// Latest is the newest checkpoint of the store's schema whose
+	// signature verifies: how recent the anchor is (nil when there is
+	// none).
+	Latest             *checkpointAt       `json:"latest,omitempty"`
+	Problems           []checkpointProblem `json:"problems"`
+	NotComparableItems []checkpointOther   `json:"not_comparable_checkpoints"`
 }
 
 // verifyCheckpoints reads the checkpoints of HOSO_CHECKPOINTS, checks
 // their signatures with the public key, asks the server for the
-// checkpoints recomputed as of their sequences and compares them field by
-// field. It exits with status 1 if one does not verify, or if there is
-// none.
+// checkpoints recomputed as of their sequences and compares those of the
+// store's schema field by field; those of another schema are listed as
+// not comparable. It exits with status 1 if one does not verify, or if
+// none could be compared (there is none, or none of the store's schema).
 func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags, codes []string, cl *api.Client, output string) error {
 	if len(codes) > 0 {
 		fmt.Fprintln(c.stderr, "hoso audit verify --public-key: checks the whole store against its checkpoints; give no dossier code")
@@ -222,17 +246,54 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		return err
 	}
 
-	res := checkpointResult{KeyID: events.KeyID(pub), Problems: []checkpointProblem{}}
+	res := checkpointResult{KeyID: events.KeyID(pub), Problems: []checkpointProblem{}, NotComparableItems: []checkpointOther{}}
 	var (
-		total   uint64
-		pending []events.CheckpointMessage // signed, not yet compared
-		streams []uint64                   // their stream sequences
+		total       uint64
+		pending     []events.CheckpointMessage // signed, not yet compared
+		streams     []uint64                   // their stream sequences
+		schemaKnown bool                       // res.StoreSchema is the server's answer
+		compared    int                        // checkpoints of the store's schema compared or found not applied
 	)
 	problem := func(p checkpointProblem) {
 		res.Problems = append(res.Problems, p)
 		if output == "table" {
 			fmt.Fprintln(c.stdout, p.String())
 		}
+	}
+	other := func(m *events.CheckpointMessage, streamSeq uint64) {
+		o := checkpointOther{StreamSeq: streamSeq, Seq: m.Seq, Version: m.Version, Schema: m.Schema, Time: m.Time,
+			Reason: otherSchema(m, res.StoreSchema)}
+		res.NotComparable++
+		res.NotComparableItems = append(res.NotComparableItems, o)
+		if output == "table" {
+			fmt.Fprintln(c.stdout, o.String())
+		}
+	}
+	// comparable counts m, of the store's schema, as compared.
+	comparable := func(m *events.CheckpointMessage) {
+		compared++
+		if res.Latest == nil || m.Seq > res.Latest.Seq || m.Seq == res.Latest.Seq && m.Time.After(res.Latest.Time) {
+			res.Latest = &checkpointAt{Seq: m.Seq, Time: m.Time}
+		}
+	}
+	learn := func(schema int) { res.StoreSchema, schemaKnown = schema, true }
+	// probe learns the store's schema from the checkpoint as of sequence
+	// 1, when no answer gave it yet; it stays unknown if the store has
+	// applied nothing.
+	probe := func() error {
+		var ans api.Checkpoints
+		err := cl.Get(ctx, "/api/v1/audit/checkpoint?seq=1", &ans)
+		var ae *api.StatusError
+		switch {
+		case errors.As(err, &ae) && ae.Code == "not_applied":
+			return nil
+		case err != nil:
+			return err
+		case len(ans.Items) != 1:
+			return fmt.Errorf("asked 1 checkpoint, the server answered %d", len(ans.Items))
+		}
+		learn(ans.Items[0].Schema)
+		return nil
 	}
 	// ask compares the checkpoints ms (of the stream sequences ss) with
 	// those the store recomputes as of their sequences, in one request; a
@@ -255,6 +316,16 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			}
 			return nil
 		case errors.As(err, &ae) && ae.Code == "not_applied":
+			if !schemaKnown {
+				if err := probe(); err != nil {
+					return err
+				}
+			}
+			if schemaKnown && ms[0].Schema != res.StoreSchema {
+				other(&ms[0], ss[0])
+				return nil
+			}
+			comparable(&ms[0])
 			problem(checkpointProblem{StreamSeq: ss[0], Seq: ms[0].Seq, Field: "seq",
 				Problem: "the store has not applied the sequence this checkpoint signs: " + ae.Message})
 			return nil
@@ -263,8 +334,15 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		case len(ans.Items) != len(ms):
 			return fmt.Errorf("asked %d checkpoints, the server answered %d", len(ms), len(ans.Items))
 		}
-		for i, m := range ms {
-			diffs := m.Differences(ans.Items[i])
+		for i := range ms {
+			m, got := &ms[i], ans.Items[i]
+			learn(got.Schema)
+			if m.Schema != got.Schema {
+				other(m, ss[i])
+				continue
+			}
+			comparable(m)
+			diffs := m.Differences(got)
 			for _, d := range diffs {
 				problem(checkpointProblem{StreamSeq: ss[i], Seq: m.Seq, Field: d.Field, Signed: d.Signed, Store: d.Store,
 					Problem: d.Field + " differs: the store was changed at or before this sequence"})
@@ -302,8 +380,9 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			problem(p)
 			return nil
 		}
-		if res.Latest == nil || m.Seq > res.Latest.Seq || m.Seq == res.Latest.Seq && m.Time.After(res.Latest.Time) {
-			res.Latest = &checkpointAt{Seq: m.Seq, Time: m.Time}
+		if schemaKnown && m.Schema != res.StoreSchema {
+			other(m, streamSeq) // the server need not recompute it
+			return nil
 		}
 		pending, streams = append(pending, *m), append(streams, streamSeq)
 		if len(pending) == web.MaxCheckpointSeqs {
@@ -317,8 +396,12 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 	if err != nil {
 		return fmt.Errorf("audit verify --public-key: %w", err)
 	}
-	if res.Checked == 0 {
+	switch {
+	case res.Checked == 0:
 		problem(checkpointProblem{Problem: "no checkpoint in " + events.CheckpointsStream + ": nothing anchors the store (is serve given --checkpoint-key?)"})
+	case compared == 0 && res.NotComparable > 0:
+		problem(checkpointProblem{Problem: fmt.Sprintf("no checkpoint of this store's schema %d: nothing could be compared, every checkpoint with a good signature (%d) was made under other rules; "+
+			"the engine signs one of schema %d at its next checkpoint (is serve given --checkpoint-key?)", res.StoreSchema, res.NotComparable, res.StoreSchema)})
 	}
 	if output == "json" {
 		enc := json.NewEncoder(c.stdout)
@@ -327,8 +410,12 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "đã kiểm tra %d điểm kiểm tra (checkpoint) với khóa %s: %d khớp, %d lỗi\n",
+		fmt.Fprintf(c.stdout, "đã kiểm tra %d điểm kiểm tra (checkpoint) với khóa %s: %d khớp, %d lỗi",
 			res.Checked, res.KeyID, res.Verified, len(res.Problems))
+		if res.NotComparable > 0 {
+			fmt.Fprintf(c.stdout, ", %d không so được (ký theo schema khác; kho có schema %d)", res.NotComparable, res.StoreSchema)
+		}
+		fmt.Fprintln(c.stdout)
 		if res.Latest != nil {
 			fmt.Fprintf(c.stdout, "điểm kiểm tra mới nhất có chữ ký hợp lệ: seq %d lúc %s\n", res.Latest.Seq, vnTime(res.Latest.Time))
 		}
@@ -337,6 +424,25 @@ func (c *auditCommand) verifyCheckpoints(ctx context.Context, f checkpointFlags,
 		return exitError(1)
 	}
 	return nil
+}
+
+// otherSchema says why m, signed under another schema than store's (0:
+// a server that states none, of schema 5 or older), is not compared.
+func otherSchema(m *events.CheckpointMessage, store int) string {
+	signed := "signed under schema " + strconv.Itoa(m.Schema)
+	if m.Version == events.CheckpointVersion1 {
+		signed = "signed under schema 5 or older (checkpoint version 1)"
+	}
+	this := "this store has schema " + strconv.Itoa(store)
+	if store == 0 {
+		this = "this store's server states no schema (5 or older)"
+	}
+	return signed + ", " + this + ": made under other rules, not comparable"
+}
+
+// String is the line `hoso audit verify --public-key` prints for o.
+func (o checkpointOther) String() string {
+	return fmt.Sprintf("checkpoint %d (message %d of %s): %s", o.Seq, o.StreamSeq, events.CheckpointsStream, o.Reason)
 }
 
 // String is the line `hoso audit verify --public-key` prints for p.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
@@ -15,10 +17,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.etcd.io/bbolt"
@@ -183,7 +187,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Dossiers: 2}, time.Now(), key)
+	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Schema: 6, Dossiers: 2}, time.Now(), key)
 	data, _ := json.Marshal(&ahead)
 	ack, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
 	if err != nil {
@@ -230,6 +234,185 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(out, "dossiers differs") || strings.Contains(out, "rejections_digest differs") {
 		t.Errorf("audit verify after the rewrite names more than the heads root:\n%s", out)
+	}
+}
+
+// TestCheckpointsAcrossSchemaUpgrade: an upgrade rebuilds the store
+// under schema 6, which decides the logged events anew, so the store
+// legitimately differs from every checkpoint signed before (version 1,
+// schema 5 or older; here also a version 2 of schema 5). Verify lists
+// those as made under other rules, not compared and not problems, their
+// signatures still checked; until a checkpoint of schema 6 exists it says
+// plainly that nothing could be compared (exit 1, as with no checkpoint
+// at all). The engine started on the rebuilt store publishes the
+// checkpoint of schema 6 of the sequence the old engine signed last, and
+// verification resumes from it: it verifies, a store rewritten in its
+// file fails against it, and a schema line changed in a signed checkpoint
+// is a bad signature.
+func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hoso serve three times")
+	}
+	ctx := context.Background()
+	dir, keys := t.TempDir(), t.TempDir()
+	keyPath, pubPath := keygen(t, keys)
+	key, err := events.LoadCheckpointKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsURL, js := testutil.StartNATS(t, t.TempDir())
+	if err := events.SetupCheckpoints(ctx, js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(m events.CheckpointMessage, msgID string) uint64 {
+		t.Helper()
+		data, err := json.Marshal(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := &nats.Msg{Subject: events.CheckpointSubject(""), Data: data, Header: nats.Header{}}
+		if msgID != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, msgID)
+		}
+		ack, err := js.PublishMsg(ctx, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack.Sequence
+	}
+	// Signed before the upgrade, of a store that decided the same three
+	// events under the old rules: other roots and state.
+	old := workflow.Checkpoint{Seq: 2, Schema: 5, Dossiers: 1,
+		StateHash: sha256.Sum256([]byte("state under schema 5")), HeadsRoot: sha256.Sum256([]byte("heads under schema 5")),
+		RejectionsDigest: sha256.Sum256([]byte("rejections under schema 5"))}
+	v2 := events.SignCheckpoint(old, time.Date(2026, 12, 7, 9, 0, 0, 0, workflow.Zone), key)
+	if n := publish(v2, "checkpoint-2"); n != 1 {
+		t.Fatalf("the version 2 checkpoint of schema 5 is message %d, want 1", n)
+	}
+	v1 := events.CheckpointMessage{Version: 1, Seq: 3, Time: time.Date(2026, 12, 7, 3, 10, 0, 0, time.UTC), Dossiers: 2,
+		StateHash: sha256.Sum256([]byte("state at 3")), HeadsRoot: sha256.Sum256([]byte("heads at 3")),
+		RejectionsDigest: old.RejectionsDigest, KeyID: events.KeyID(key.Public().(ed25519.PublicKey))}
+	v1.Signature = ed25519.Sign(key, v1.SignedBytes())
+	if n := publish(v1, "checkpoint-3"); n != 2 {
+		t.Fatalf("the version 1 checkpoint is message %d, want 2", n)
+	}
+
+	// The store as rebuilt under schema 6: served without a key first.
+	in := startServe(t, dir, "--nats-url", natsURL)
+	a, b := "000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002"
+	testutil.EmitAll(t, natsURL, 0, [][2]string{{a, "receive"}, {a, "assign"}, {b, "receive"}})
+	env := map[string]string{"HOSO_SERVER": in.HTTPURL}
+	verify := func(extra ...string) (string, string, error) {
+		return hosoWith(env, append([]string{"audit", "verify", "--public-key", pubPath, "--nats-url", natsURL}, extra...)...)
+	}
+	notComparable := []string{
+		"checkpoint 2 (message 1 of HOSO_CHECKPOINTS): signed under schema 5, this store has schema 6: made under other rules, not comparable\n",
+		"checkpoint 3 (message 2 of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 6: made under other rules, not comparable\n",
+	}
+	wantOthers := []checkpointOther{
+		{StreamSeq: 1, Seq: 2, Version: 2, Schema: 5, Time: time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)},
+		{StreamSeq: 2, Seq: 3, Version: 1, Time: time.Date(2026, 12, 7, 3, 10, 0, 0, time.UTC)},
+	}
+	others := func(res checkpointResult) []checkpointOther {
+		out := slices.Clone(res.NotComparableItems)
+		for i := range out {
+			out[i].Reason = ""
+		}
+		return out
+	}
+
+	out, errb, err := verify()
+	for _, want := range notComparable {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit verify before any checkpoint of schema 6 does not print\n%s", want)
+		}
+	}
+	if err != exitError(1) || !strings.Contains(out, "no checkpoint of this store's schema 6: nothing could be compared") ||
+		!strings.Contains(out, ": 0 khớp, 1 lỗi, 2 không so được (ký theo schema khác; kho có schema 6)\n") ||
+		strings.Contains(out, "differs") || strings.Contains(out, "bad signature") {
+		t.Errorf("audit verify before any checkpoint of schema 6 = %v\n%s%s; want exit 1 saying nothing could be compared, and no difference", err, out, errb)
+	}
+	out, errb, err = verify("-o", "json")
+	var res checkpointResult
+	if err != exitError(1) || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 2 || res.Verified != 0 || res.StoreSchema != 6 ||
+		res.NotComparable != 2 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Problem, "nothing could be compared") || res.Latest != nil {
+		t.Errorf("audit verify -o json before any checkpoint of schema 6 = %v\n%s%s", err, out, errb)
+	}
+	if diff := cmp.Diff(wantOthers, others(res)); diff != "" {
+		t.Errorf("not comparable checkpoints (-want +got):\n%s", diff)
+	}
+
+	// The engine on the rebuilt store, now with its key, applied nothing
+	// new: it signs the checkpoint of 3 under schema 6 all the same.
+	in.Stop(t)
+	flags := []string{"--nats-url", natsURL, "--checkpoint-key", keyPath, "--checkpoint-interval", "20ms"}
+	in = startServe(t, dir, flags...)
+	env["HOSO_SERVER"] = in.HTTPURL
+	testutil.WaitCheckpointSchema(t, js, 3, 6)
+	out, errb, err = verify()
+	for _, want := range notComparable {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit verify after the upgrade does not print\n%s", want)
+		}
+	}
+	if err != nil || !strings.Contains(out, ": 1 khớp, 0 lỗi, 2 không so được (ký theo schema khác; kho có schema 6)\n") ||
+		!strings.Contains(out, "điểm kiểm tra mới nhất có chữ ký hợp lệ: seq 3 lúc ") {
+		t.Fatalf("audit verify after the upgrade = %v\n%s%s; want exit 0, 1 verified and 2 not comparable", err, out, errb)
+	}
+	out, errb, err = verify("-o", "json")
+	res = checkpointResult{}
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 3 || res.Verified != 1 || res.StoreSchema != 6 ||
+		res.NotComparable != 2 || len(res.Problems) != 0 || res.Latest == nil || res.Latest.Seq != 3 {
+		t.Errorf("audit verify -o json after the upgrade = %v\n%s%s", err, out, errb)
+	}
+	if diff := cmp.Diff(wantOthers, others(res)); diff != "" {
+		t.Errorf("not comparable checkpoints after the upgrade (-want +got):\n%s", diff)
+	}
+	if out, errb, err := verify("--latest"); err != nil || !strings.Contains(out, ": 1 khớp, 0 lỗi\n") {
+		t.Errorf("audit verify --latest after the upgrade = %v\n%s%s; want the checkpoint of schema 6 verified", err, out, errb)
+	}
+
+	// Stopped, the file is rewritten: code a's first entry, its chain
+	// re-linked. The checkpoint of schema 6 names it; the old ones are
+	// still only not comparable.
+	in.Stop(t)
+	rewriteChain(t, filepath.Join(dir, "hoso.db"), a, 0, workflow.StatusProcessing)
+	chainPasses(t, filepath.Join(dir, "hoso.db"), a)
+	in = startServe(t, dir, flags...)
+	env["HOSO_SERVER"] = in.HTTPURL
+	out, _, err = verify()
+	if err != exitError(1) || !strings.Contains(out, "checkpoint 3 (message 3 of HOSO_CHECKPOINTS): heads_root differs") ||
+		strings.Contains(out, "(message 1 of HOSO_CHECKPOINTS): heads_root") || strings.Contains(out, "(message 2 of HOSO_CHECKPOINTS): heads_root") {
+		t.Errorf("audit verify of the rewritten store = %v\n%s; want exit 1 naming the heads_root of the checkpoint of schema 6 only", err, out)
+	}
+	for _, want := range notComparable {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit verify of the rewritten store does not print\n%s", want)
+		}
+	}
+
+	// Only an old checkpoint of a sequence the rebuilt store has not
+	// applied (the old stream held more): not comparable either, not a
+	// sequence missing from the store.
+	ahead := v1
+	ahead.Seq = 1000
+	ahead.Signature = ed25519.Sign(key, ahead.SignedBytes())
+	n := publish(ahead, "")
+	out, _, err = verify("--latest")
+	want := fmt.Sprintf("checkpoint 1000 (message %d of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 6: made under other rules, not comparable\n", n)
+	if err != exitError(1) || !strings.Contains(out, want) || !strings.Contains(out, "nothing could be compared") || strings.Contains(out, "not applied") {
+		t.Errorf("audit verify --latest of an old checkpoint ahead of the store = %v\n%s; want exit 1, %q and nothing compared", err, out, want)
+	}
+
+	// The schema line of a signed checkpoint changed, 5 to 6, to have it
+	// compared: its signature no longer verifies.
+	forged := v2
+	forged.Schema = 6
+	n = publish(forged, "")
+	out, _, err = verify("--latest")
+	want = fmt.Sprintf("checkpoint 2 (message %d of HOSO_CHECKPOINTS): bad signature", n)
+	if err != exitError(1) || !strings.Contains(out, want) || strings.Contains(out, "not comparable") {
+		t.Errorf("audit verify of a checkpoint whose schema was changed = %v\n%s; want exit 1 and %q", err, out, want)
 	}
 }
 

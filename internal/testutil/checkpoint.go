@@ -3,6 +3,7 @@ package testutil
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"testing"
 	"time"
 
@@ -66,19 +67,34 @@ func Checkpoints(t testing.TB, js jetstream.JetStream) []events.CheckpointMessag
 // and fails the test if it does not within 20 seconds.
 func WaitCheckpoint(t testing.TB, js jetstream.JetStream, seq uint64) {
 	t.Helper()
+	waitCheckpoint(t, js, fmt.Sprintf("a checkpoint of %d", seq), func(m *events.CheckpointMessage) bool { return m.Seq == seq })
+}
+
+// WaitCheckpointSchema waits until HOSO_CHECKPOINTS holds a checkpoint
+// of seq computed under the store schema schema, and fails the test if
+// it does not within 20 seconds.
+func WaitCheckpointSchema(t testing.TB, js jetstream.JetStream, seq uint64, schema int) {
+	t.Helper()
+	waitCheckpoint(t, js, fmt.Sprintf("a checkpoint of %d under schema %d", seq, schema), func(m *events.CheckpointMessage) bool {
+		return m.Seq == seq && m.Schema == schema
+	})
+}
+
+func waitCheckpoint(t testing.TB, js jetstream.JetStream, what string, ok func(m *events.CheckpointMessage) bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var seqs []uint64
+		var seen []string
 		if _, err := js.Stream(context.Background(), events.CheckpointsStream); err == nil {
 			for _, m := range Checkpoints(t, js) {
-				if m.Seq == seq {
+				if ok(&m) {
 					return
 				}
-				seqs = append(seqs, m.Seq)
+				seen = append(seen, fmt.Sprintf("%d (schema %d)", m.Seq, m.Schema))
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint of %d after 20s; checkpoints of %v", seq, seqs)
+			t.Fatalf("no %s after 20s; checkpoints of %v", what, seen)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
