@@ -421,7 +421,7 @@ func TestAPI(t *testing.T) {
 			} `json:"items"`
 		}
 		testutil.GetJSON(t, base, "/api/v1/definitions", 200, &defs)
-		if len(defs.Items) != 4 || defs.Items[3].ID != "standard" || defs.Items[3].Version != 2 || defs.Items[3].Effective != "2025-07-01" || len(defs.Items[3].Actions) != 14 {
+		if len(defs.Items) != 5 || defs.Items[4].ID != "standard" || defs.Items[4].Version != 2 || defs.Items[4].Effective != "2025-07-01" || len(defs.Items[4].Actions) != 14 {
 			t.Fatalf("definitions %+v", defs)
 		}
 		var sts struct {

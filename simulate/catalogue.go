@@ -51,30 +51,35 @@ type procedure struct {
 	sector string
 	// sla is the statutory handling time in working days the sender counts
 	// data.due from (standard flow); 0 for the flows whose definition sets
-	// its own.
-	sla    int
-	level  level
-	unit   int     // for levelProvince: index of the department in departments
-	weight int     // relative frequency within its flow
-	flow   flow    //
-	tax    float64 // land: share of dossiers that go through the tax authority
+	// its own, and for same-day procedures.
+	sla int
+	// sameDay: a same-day procedure of the standard flow (same-day.yaml):
+	// the sender's data.due is the day of receipt, or the next working day
+	// from 15:00 on.
+	sameDay bool
+	level   level
+	unit    int     // for levelProvince: index of the department in departments
+	weight  int     // relative frequency within its flow
+	flow    flow    //
+	tax     float64 // land: share of dossiers that go through the tax authority
 }
 
 // procedures is the simulated catalogue. The standard-flow codes are made
 // up in the national format (1.00xxxx, 2.00xxxx) and name no real
-// procedure; names, sectors and statutory times are realistic. The land
-// and feedback codes are those of the shipped definitions.
+// procedure; names, sectors and statutory times are realistic. The
+// same-day, land and feedback codes are those of the shipped definitions.
 var procedures = []procedure{
-	// Commune level: civil status and certification make most of the volume.
-	{code: "2.000635", name: "Chứng thực bản sao từ bản chính", sector: "Chứng thực", sla: 1, level: levelCommune, weight: 20},
+	// Commune level: civil status and certification make most of the
+	// volume, most of it due the same day (shipped same-day.yaml).
+	{code: "CT.001", name: "Chứng thực bản sao từ bản chính", sector: "Chứng thực", sameDay: true, level: levelCommune, weight: 20},
 	{code: "1.004227", name: "Đăng ký khai sinh", sector: "Hộ tịch", sla: 1, level: levelCommune, weight: 12},
-	{code: "2.000884", name: "Chứng thực chữ ký", sector: "Chứng thực", sla: 1, level: levelCommune, weight: 8},
+	{code: "CT.002", name: "Chứng thực chữ ký", sector: "Chứng thực", sameDay: true, level: levelCommune, weight: 8},
 	{code: "1.003583", name: "Cấp Giấy xác nhận tình trạng hôn nhân", sector: "Hộ tịch", sla: 3, level: levelCommune, weight: 6},
 	{code: "1.001193", name: "Đăng ký kết hôn", sector: "Hộ tịch", sla: 5, level: levelCommune, weight: 5},
-	{code: "1.004873", name: "Cấp bản sao trích lục hộ tịch", sector: "Hộ tịch", sla: 1, level: levelCommune, weight: 4},
+	{code: "HT.001", name: "Cấp bản sao trích lục hộ tịch", sector: "Hộ tịch", sameDay: true, level: levelCommune, weight: 4},
 	{code: "2.001035", name: "Chứng thực hợp đồng, giao dịch", sector: "Chứng thực", sla: 2, level: levelCommune, weight: 4},
 	{code: "2.000794", name: "Đăng ký thành lập hộ kinh doanh", sector: "Đăng ký kinh doanh", sla: 3, level: levelCommune, weight: 4},
-	{code: "1.000656", name: "Đăng ký khai tử", sector: "Hộ tịch", sla: 1, level: levelCommune, weight: 3},
+	{code: "HT.002", name: "Đăng ký khai tử", sector: "Hộ tịch", sameDay: true, level: levelCommune, weight: 3},
 	{code: "1.005112", name: "Cấp giấy phép xây dựng nhà ở riêng lẻ", sector: "Hoạt động xây dựng", sla: 15, level: levelCommune, weight: 3},
 	{code: "1.001776", name: "Trợ cấp xã hội hàng tháng", sector: "Bảo trợ xã hội", sla: 15, level: levelCommune, weight: 2},
 	{code: "1.001022", name: "Đăng ký nhận cha, mẹ, con", sector: "Hộ tịch", sla: 3, level: levelCommune, weight: 1},

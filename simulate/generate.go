@@ -18,7 +18,7 @@ import (
 
 // Item is one message of a generated stream.
 type Item struct {
-	Time    time.Time       // when it is sent: the event's time, later for a repeat
+	Time    time.Time       // when it is sent: when the event was entered (Event.Entered), later for a repeat
 	Subject string          // NATS subject: hoso.events.<source>.<dossier-token>
 	MsgID   string          // Nats-Msg-Id header: the event id; "" for a repeat or an unreadable message, sent without one
 	Event   *workflow.Event // nil for a deliberately unreadable message, whose payload is Raw
@@ -42,6 +42,31 @@ const (
 	shareUnanswered  = 0.15 // feedback never answered
 	shareFbRefused   = 0.04 // feedback refused
 	minGap           = 5 * time.Minute
+
+	// shareLateApology is the share of the apologies made with less notice
+	// than the definition's apology_notice where there was time for more
+	// (when less time is left, every apology is late).
+	shareLateApology = 0.30
+	// shareResupplement is the share of answered supplement requests
+	// followed by a second one, against the rule to ask once.
+	shareResupplement = 0.12
+	// shareDateOnly is the share of the standard flow's receipts whose
+	// data.due is a date ("2025-09-15": due at the end of its working
+	// day) rather than an instant.
+	shareDateOnly = 0.40
+	// shareEnteredLater is the share of events the officer enters minutes
+	// after they happen; the rest are entered at once.
+	shareEnteredLater = 0.30
+	// shareBatchers is the share of officers who keep handoffs (assign,
+	// transfer) to enter them with the week's others at the end of its
+	// last working day, and shareBatched the share of their handoffs they
+	// keep: some become late entries, some fall just under the limit.
+	shareBatchers = 0.05
+	shareBatched  = 0.20
+	// sameDayCutOff is the cut-off of a same-day procedure whose
+	// definition gives none: received from 15:00 on, it is due the next
+	// working day (Nghị định 23/2015/NĐ-CP, Điều 21).
+	sameDayCutOff = 15 * time.Hour
 )
 
 // Kinds of officer's fault, one per faulty dossier.
@@ -109,6 +134,7 @@ type gen struct {
 	mix        uint64 // a hash of the config, in each dossier's seed
 	flows      [3][]*procedure
 	checked    map[checked]bool
+	batchers   map[string]bool // officers who enter handoffs at the end of the week
 }
 
 // checked is a definition checked for the actions of a flow.
@@ -139,6 +165,15 @@ func newGen(cfg Config, cat *workflow.Catalog) *gen {
 	g.mix = h.Sum64()
 	g.depts, g.comms = newAgencies(cfg.Agencies)
 	g.all = slices.Concat(g.depts, g.comms)
+	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x656e7472)) // "entr"
+	g.batchers = make(map[string]bool)
+	for _, a := range g.all {
+		for _, o := range a.actors {
+			if r.Float64() < shareBatchers {
+				g.batchers[o] = true
+			}
+		}
+	}
 	for i := range procedures {
 		p := &procedures[i]
 		g.flows[p.flow] = append(g.flows[p.flow], p)
@@ -283,11 +318,12 @@ func (g *gen) at(t time.Time, d time.Duration) time.Time {
 // step is one planned message and what hoso must make of it.
 type step struct {
 	item       Item
-	ok         bool            // applied
-	reason     workflow.Reason // why not, when not applied
-	mismatch   bool            // hoso records a status mismatch
-	correction bool            // applied with a wrong claimed status
-	fate       fate            // the dossier after the message
+	ok         bool                        // applied
+	reason     workflow.Reason             // why not, when not applied
+	mismatch   bool                        // hoso records a status mismatch
+	correction bool                        // applied with a wrong claimed status
+	irregular  []workflow.IrregularityKind // what the applied event broke
+	fate       fate                        // the dossier after the message
 }
 
 // planner plans one dossier at a time, keeping the model of what hoso
@@ -297,26 +333,33 @@ type planner struct {
 	pcg *rand.PCG
 	rng *rand.Rand
 
-	a        *arrival
-	def      *workflow.Definition
-	sla      workflow.SLA  // the definition's statutory time for the procedure; zero: the sender's data.due
-	statute  time.Duration // the statutory time the plan paces itself by
-	subject  string
-	citizen  string
-	noResult bool
-	fault    fault
+	a       *arrival
+	def     *workflow.Definition
+	sla     workflow.SLA  // the definition's statutory time for the procedure; zero: the sender's data.due
+	statute time.Duration // the statutory time the plan paces itself by
+	// lateEntry and notice are the definition's late_entry and
+	// apology_notice as working time; zero: not checked.
+	lateEntry, notice time.Duration
+	subject           string
+	citizen           string
+	noResult          bool
+	fault             fault
 
 	state       string
 	status      workflow.Status
 	due         time.Time // in force
 	originalDue time.Time // without apologies: lateness is judged against it
+	dueDay      bool      // the sender gave data.due as a date
+	resolvedAt  time.Time // first entry into status 9
 	pausedAt    time.Time
 	apologies   int
+	supplements int      // entries into status 5
 	kinds       []string // sorted kinds of the accepted attachments
 	fate        fate
 	unit        string // department handling the dossier now
 
-	t     time.Time // time of the last message
+	t     time.Time // time of the last event
+	sent  time.Time // when the last message was entered and sent
 	steps []step
 	err   error
 }
@@ -329,9 +372,13 @@ func (p *planner) plan(a *arrival, i int) ([]step, error) {
 	p.a, p.def = a, a.def
 	pr := a.def.Procedure(a.proc.code)
 	p.sla, p.noResult = pr.SLA, pr.NoResult
+	p.lateEntry, p.notice = a.def.LateEntry.Working(g.day), a.def.ApologyNotice.Working(g.day)
 	p.statute = pr.SLA.Working(g.day)
-	if a.proc.sla > 0 {
+	switch {
+	case a.proc.sla > 0:
 		p.statute = time.Duration(a.proc.sla) * g.day
+	case a.proc.sameDay || pr.SLA.SameDay:
+		p.statute = g.day / 2
 	}
 	if p.statute <= 0 {
 		p.statute = 10 * g.day
@@ -422,7 +469,7 @@ func (p *planner) dossier() {
 		p.attachInputs(ev)
 	}
 	if a.proc.flow == flowStandard {
-		ev.Due = g.cal.AddWorkingDays(receiveAt, a.proc.sla)
+		p.sendDue(ev, receiveAt)
 	}
 	p.send(receiveAt, ev)
 	if end == endRefuse {
@@ -447,20 +494,12 @@ func (p *planner) dossier() {
 		return
 	}
 	if r.Float64() < shareSupplement {
-		ev := p.event("request_supplement", p.officer())
-		p.attach(ev, workflow.AttachmentSupplementRequest, "phieu-yeu-cau-bo-sung.pdf")
-		ev.Note = pick(r, supplementNotes)
-		p.send(p.later(p.frac(0.03, 0.12)), ev)
-		switch {
-		case end == endStop && r.Float64() < 0.5:
-			p.stop(p.later(p.dur(3*g.day, 10*g.day)))
+		if !p.supplement(end) {
 			return
-		case r.Float64() < shareNoAnswer:
-			return // waits for the applicant to the end
 		}
-		ev = p.event("supplement", p.citizen)
-		p.attachInputs(ev)
-		p.send(p.later(p.dur(g.day, 10*g.day)), ev)
+		if r.Float64() < shareResupplement && !p.supplement(end) {
+			return
+		}
 	}
 	if !p.payment() {
 		return
@@ -473,6 +512,45 @@ func (p *planner) dossier() {
 	if r.Float64() >= shareNotReturned {
 		p.send(p.later(p.dur(time.Hour, 3*g.day)), p.event("return", p.officer()))
 	}
+}
+
+// sendDue sets the data.due the one-stop-shop sends at receipt: the
+// procedure's days counted from the receipt, or for a same-day procedure
+// the end of the day (of the next working day from 15:00 on); for some
+// receipts as a date, due at the end of its working day.
+func (p *planner) sendDue(ev *workflow.Event, at time.Time) {
+	g := p.g
+	due := g.cal.AddWorkingDays(at, p.a.proc.sla)
+	if p.a.proc.sameDay {
+		due = g.sameDayDue(at, sameDayCutOff)
+	}
+	if p.rng.Float64() < shareDateOnly {
+		ev.Due, ev.DueDay = midnight(due), true
+		p.dueDay = true
+		return
+	}
+	ev.Due = due
+}
+
+// supplement plans a supplement request and, mostly, the applicant's
+// answer. It reports whether the dossier goes on.
+func (p *planner) supplement(end ending) bool {
+	r, g := p.rng, p.g
+	ev := p.event("request_supplement", p.officer())
+	p.attach(ev, workflow.AttachmentSupplementRequest, "phieu-yeu-cau-bo-sung.pdf")
+	ev.Note = pick(r, supplementNotes)
+	p.send(p.later(p.frac(0.03, 0.12)), ev)
+	switch {
+	case end == endStop && r.Float64() < 0.5:
+		p.stop(p.later(p.dur(3*g.day, 10*g.day)))
+		return false
+	case r.Float64() < shareNoAnswer:
+		return false // waits for the applicant to the end
+	}
+	ev = p.event("supplement", p.citizen)
+	p.attachInputs(ev)
+	p.send(p.later(p.dur(g.day, 10*g.day)), ev)
+	return true
 }
 
 // handoffs assigns the dossier to a department and hands it on 0–3 times.
@@ -524,7 +602,8 @@ func (p *planner) payment() bool {
 		ev = p.event("request_payment", "cqt-"+strconv.Itoa(1000+r.IntN(40)))
 		p.attach(ev, "tax_notice", "thong-bao-nop-thue.pdf")
 		p.send(p.later(p.frac(0.10, 0.22)), ev)
-	case p.a.proc.flow == flowStandard && r.Float64() < sharePayment:
+	case p.a.proc.flow == flowStandard && !p.a.proc.sameDay && r.Float64() < sharePayment:
+		// A same-day procedure's fee is paid at the desk with the request.
 		p.send(p.later(p.frac(0.03, 0.10)), p.event("request_payment", p.officer()))
 	default:
 		return true
@@ -552,18 +631,36 @@ func (p *planner) resolve(action, kind, name string) {
 	case !late && w > 10*time.Minute:
 		at = p.later(scale(w, r, 0.05, 0.95))
 	case late && w > 30*time.Minute && p.apologies < p.def.ApologyLimit && r.Float64() < shareApology:
+		// The apology gives the working time notice before the due time:
+		// mostly the definition's apology_notice or more, some less (a late
+		// apology), all less when less is left.
 		due := p.due
-		ap := p.later(scale(w, r, 0.3, 0.9))
+		lo, hi := 10*time.Minute, w-minGap
+		if p.notice > 0 && w > p.notice+minGap {
+			if r.Float64() < shareLateApology {
+				hi = p.notice - time.Minute
+			} else {
+				lo = p.notice
+			}
+		}
+		ap := g.at(p.t, w-p.dur(lo, hi))
 		if !ap.Before(due) {
 			at = p.later(p.dur(g.day/2, g.day+p.statute/2))
 			break
 		}
 		n := 3 + r.IntN(8)
+		if p.statute <= g.day {
+			n = 1 + r.IntN(2)
+		}
 		ev := p.event("apologize", p.officer())
 		p.attach(ev, workflow.AttachmentApologyLetter, "thu-xin-loi-hen-lai.pdf")
 		ev.NewDue = g.cal.AddWorkingDays(due, n)
+		if p.dueDay {
+			ev.NewDue, ev.NewDueDay = midnight(ev.NewDue), true
+		}
 		ev.Reason = pick(r, apologyReasons)
 		p.send(ap, ev)
+		// Resolved after the original due date: late, with an apology.
 		at = g.at(due, scale(time.Duration(n)*g.day, r, 0.1, 1.15))
 	default:
 		from := p.t
@@ -790,20 +887,44 @@ func (p *planner) add(at time.Time, ev *workflow.Event) workflow.Reason {
 		return ""
 	}
 	ev.Time = at
-	s := step{item: Item{Time: at, Subject: p.subject, MsgID: ev.ID, Event: ev}}
+	ev.Entered = p.entered(at, ev)
+	if !ev.Entered.After(p.sent) {
+		// The record of the dossier waits for the one before: entered
+		// right after it.
+		ev.Entered = p.g.at(p.sent, p.dur(time.Minute, 10*time.Minute))
+	}
+	s := step{item: Item{Time: ev.Entered, Subject: p.subject, MsgID: ev.ID, Event: ev}}
 	s.reason = p.judge(ev)
 	if s.reason == "" {
 		s.ok = true
-		p.apply(ev)
+		s.irregular = p.apply(ev)
 		s.correction = ev.ClaimedStatus != 0 && ev.ClaimedStatus != p.status
 		s.mismatch = s.correction
 	} else {
 		s.mismatch = p.state != workflow.StartState && ev.ClaimedStatus != 0 && ev.ClaimedStatus != p.status
 	}
 	s.fate = p.fate
-	p.t = at
+	p.t, p.sent = at, ev.Entered
 	p.steps = append(p.steps, s)
 	return s.reason
+}
+
+// entered returns when the officer entered the event that happened at at
+// into the one-stop-shop (data.entered): at once, or minutes later; an
+// officer who keeps handoffs for the end of the week enters them then.
+// The dossier goes on meanwhile, but the one-stop-shop records its events
+// in order: those that happen before the batch are entered after it.
+func (p *planner) entered(at time.Time, ev *workflow.Event) time.Time {
+	r, g := p.rng, p.g
+	if (ev.Action == "assign" || ev.Action == "transfer") && g.batchers[ev.Actor] && r.Float64() < shareBatched {
+		if b := g.weekEnd(at, r); b.After(at) {
+			return b
+		}
+	}
+	if r.Float64() < shareEnteredLater {
+		return g.at(at, p.dur(time.Minute, 20*time.Minute))
+	}
+	return at
 }
 
 // judge returns why hoso must reject the event in the dossier's present
@@ -817,7 +938,11 @@ func (p *planner) judge(ev *workflow.Event) workflow.Reason {
 	case !slices.Contains(act.From, p.state):
 		return workflow.ReasonInvalidTransition
 	}
-	if act.ExtendsDue {
+	if r := p.guards(act, ev); r != "" {
+		return r
+	}
+	switch {
+	case act.ExtendsDue:
 		switch {
 		case p.due.IsZero():
 			return workflow.ReasonInvalidDue
@@ -825,10 +950,19 @@ func (p *planner) judge(ev *workflow.Event) workflow.Reason {
 			return workflow.ReasonDeadlinePassed
 		case p.apologies >= p.def.ApologyLimit:
 			return workflow.ReasonApologyLimit
-		case !ev.NewDue.IsZero() && !ev.NewDue.After(p.due):
+		case !ev.NewDue.IsZero() && !p.g.dueAt(ev.NewDue, ev.NewDueDay).After(p.due):
 			return workflow.ReasonInvalidDue
 		}
+	case act.SetsDue && p.sla.IsZero() && !ev.Due.IsZero() && !ev.Time.IsZero() && !p.g.dueAt(ev.Due, ev.DueDay).After(ev.Time):
+		// The sender's appointment is not after the receipt.
+		return workflow.ReasonInvalidDue
 	}
+	return ""
+}
+
+// guards returns why the definition's guards of the action refuse the
+// event, or "".
+func (p *planner) guards(act *workflow.Action, ev *workflow.Event) workflow.Reason {
 	for _, g := range act.Guards {
 		if len(g.From) > 0 && !slices.Contains(g.From, p.state) {
 			continue
@@ -855,14 +989,14 @@ func (p *planner) judge(ev *workflow.Event) workflow.Reason {
 	return ""
 }
 
-// apply moves the model as hoso moves the dossier for an applied event.
-func (p *planner) apply(ev *workflow.Event) {
+// apply moves the model as hoso moves the dossier for an applied event,
+// and returns the irregularities hoso records for it.
+func (p *planner) apply(ev *workflow.Event) []workflow.IrregularityKind {
 	act := p.def.Action(ev.Action)
 	to := p.def.State(p.state)
 	if !act.Stay {
 		to = p.def.State(act.To)
 	}
-	running := !p.due.IsZero() && p.pausedAt.IsZero() && !p.fate.resolved
 	if p.state == workflow.StartState {
 		p.fate.online = to.Status == workflow.StatusSubmitted
 	}
@@ -871,13 +1005,17 @@ func (p *planner) apply(ev *workflow.Event) {
 		p.fate.received = true
 	case to.Status == workflow.StatusResolved && !p.fate.resolved:
 		p.fate.resolved = true
-		if running && p.senderDue() {
-			p.fate.timing = workflow.TimingOf(ev.Time, p.originalDue)
-		}
+		p.resolvedAt = ev.Time
 	}
+	irr := p.irregularities(act, to, ev)
 	p.state, p.status = to.Name, to.Status
 	p.fate.status = to.Status
 	p.clock(act, ev)
+	if p.fate.resolved {
+		// Reports judge the end of processing against the original due
+		// date as it stands.
+		p.fate.timing = timing(p.resolvedAt, p.originalDue)
+	}
 	for _, at := range ev.Attachments {
 		if i, ok := slices.BinarySearch(p.kinds, at.Kind); !ok {
 			p.kinds = slices.Insert(p.kinds, i, at.Kind)
@@ -889,24 +1027,66 @@ func (p *planner) apply(ev *workflow.Event) {
 			p.fate.result = true
 		}
 	}
+	return irr
+}
+
+// irregularities returns the rules of practice the event breaks, moving
+// the dossier from its present state to to: entered more than late_entry
+// working time after it happened; an apology with less than
+// apology_notice working time before the due time it moves; a second
+// entry into status 5 (a supplement is asked for once).
+func (p *planner) irregularities(act *workflow.Action, to *workflow.State, ev *workflow.Event) []workflow.IrregularityKind {
+	var out []workflow.IrregularityKind
+	cal := p.g.cal
+	if p.lateEntry > 0 && cal.Working(ev.Time, ev.Entered) > p.lateEntry {
+		out = append(out, workflow.IrregularLateEntry)
+	}
+	if act.ExtendsDue && p.notice > 0 && cal.Working(ev.Time, p.due) < p.notice {
+		out = append(out, workflow.IrregularLateApology)
+	}
+	if to.Status == workflow.StatusSupplement && p.status != workflow.StatusSupplement {
+		p.supplements++
+		if p.supplements > 1 {
+			out = append(out, workflow.IrregularRepeatedSupplement)
+		}
+	}
+	return out
+}
+
+// timing says when a resolution at at was against the due instant: after
+// it late; on its date in workflow.Zone on time; on an earlier date early.
+// Without a due date it is on time, as hoso's statistics count it.
+func timing(at, due time.Time) workflow.Timing {
+	switch {
+	case due.IsZero():
+		return workflow.TimingOnTime
+	case at.After(due):
+		return workflow.TimingLate
+	case midnight(at).Before(midnight(due)):
+		return workflow.TimingEarly
+	}
+	return workflow.TimingOnTime
 }
 
 // clock moves the due date as the definition says hoso counts it: set at
-// receipt (the statutory time, or the sender's date), moved by an apology,
-// and stopped while waiting for the applicant, then moved by the working
-// time waited or, under the restart rule, set again in full.
+// receipt (the statutory time, or the sender's date: a date is due at the
+// end of its working day), moved by an apology (the original due date
+// stays), and stopped while waiting for the applicant, then moved by the
+// working time waited or, where the action or the definition says
+// restart, set again in full.
 func (p *planner) clock(act *workflow.Action, ev *workflow.Event) {
-	cal, day := p.g.cal, p.g.day
+	cal := p.g.cal
 	switch {
 	case act.SetsDue && !p.sla.IsZero():
-		p.due = cal.AddWorking(ev.Time, p.sla.Working(day))
+		p.due = p.statutoryDue(ev.Time)
 		p.originalDue = p.due
 	case act.SetsDue && !ev.Due.IsZero():
-		p.due = ev.Due
+		p.due = p.g.dueAt(ev.Due, ev.DueDay)
 		p.originalDue = p.due
 	case act.ExtendsDue:
-		p.due = ev.NewDue
+		p.due = p.g.dueAt(ev.NewDue, ev.NewDueDay)
 		p.apologies++
+		p.fate.apologies = true
 	}
 	switch act.Clock {
 	case workflow.ClockStop:
@@ -918,7 +1098,7 @@ func (p *planner) clock(act *workflow.Action, ev *workflow.Event) {
 		switch {
 		case p.pausedAt.IsZero() || p.due.IsZero():
 		case restart && !p.sla.IsZero():
-			p.due = cal.AddWorking(ev.Time, p.sla.Working(day))
+			p.due = p.statutoryDue(ev.Time)
 			p.originalDue = p.due
 		default:
 			waited := cal.Working(p.pausedAt, ev.Time)
@@ -929,8 +1109,64 @@ func (p *planner) clock(act *workflow.Action, ev *workflow.Event) {
 	}
 }
 
-// senderDue reports whether the dossier's due date is the sender's.
-func (p *planner) senderDue() bool { return p.a.proc.flow == flowStandard && p.sla.IsZero() }
+// statutoryDue returns the due instant of the procedure's statutory time
+// counted from t: for a same-day procedure the end of t's working day, or
+// of the next working day when t is from the procedure's cut-off on or on
+// a day off; otherwise that much working time after t.
+func (p *planner) statutoryDue(t time.Time) time.Time {
+	if p.sla.SameDay {
+		cut := p.sla.CutOff
+		if cut == 0 {
+			cut = sameDayCutOff
+		}
+		return p.g.sameDayDue(t, cut)
+	}
+	return p.g.cal.AddWorking(t, p.sla.Working(p.g.day))
+}
+
+// sameDayDue returns the end of the working hours of t's day, or of the
+// next working day when t is from cutOff (an offset from midnight) on or
+// on a day off.
+func (g *gen) sameDayDue(t time.Time, cutOff time.Duration) time.Time {
+	day := midnight(t)
+	if !g.cal.IsWorkingDay(day) || t.Sub(day) >= cutOff {
+		day = day.AddDate(0, 0, 1)
+		for !g.cal.IsWorkingDay(day) {
+			day = day.AddDate(0, 0, 1)
+		}
+	}
+	return day.Add(g.hours.AfternoonEnd)
+}
+
+// dueAt returns the instant a due date an event gives falls due: t, or
+// when it was a date (day) the end of that day's working hours — "hẹn trả
+// ngày 15/9" means during 15/9.
+func (g *gen) dueAt(t time.Time, day bool) time.Time {
+	if day && !t.IsZero() {
+		return midnight(t).Add(g.hours.AfternoonEnd)
+	}
+	return t
+}
+
+// weekEnd returns a time in the last hour and a half of working time of
+// the last working day of at's week (Monday to Sunday).
+func (g *gen) weekEnd(at time.Time, r *rand.Rand) time.Time {
+	day := midnight(at)
+	last := day
+	for d, wd := day, (int(day.Weekday())+6)%7; wd < 7; d, wd = d.AddDate(0, 0, 1), wd+1 {
+		if g.cal.IsWorkingDay(d) {
+			last = d
+		}
+	}
+	from := last.Add(g.hours.MorningStart)
+	return g.at(from, g.day-90*time.Minute+time.Duration(r.Int64N(int64(89*time.Minute/time.Second)))*time.Second)
+}
+
+// midnight returns the start of t's day in workflow.Zone.
+func midnight(t time.Time) time.Time {
+	y, m, d := t.In(workflow.Zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, workflow.Zone)
+}
 
 func (p *planner) has(kind string) bool {
 	_, ok := slices.BinarySearch(p.kinds, kind)
@@ -1047,6 +1283,11 @@ func (g *gen) record(t *Truth, a *arrival, steps []step, items []Item) []Item {
 	for i := range steps {
 		s := &steps[i]
 		items = append(items, s.item)
+		for _, k := range s.irregular {
+			t.Total.irregular(k)
+			agency.irregular(k)
+			proc.irregular(k)
+		}
 		switch {
 		case s.ok:
 			t.Accepted++

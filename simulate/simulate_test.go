@@ -94,15 +94,23 @@ func sharedIDs(a, b []simulate.Item) int {
 	return n
 }
 
-// TestGenerateTimes checks the times: sorted, strictly increasing per
-// dossier, inside the period and inside working hours of working days.
+// TestGenerateTimes checks the times: items sorted, strictly increasing
+// per dossier, inside the period; items and events inside working hours of
+// working days; each event entered (data.entered) when or after it
+// happened, and sent when entered.
 func TestGenerateTimes(t *testing.T) {
 	cfg := config(3, 3000)
 	items, _ := generate(t, cfg)
 	cal := catalog(t).Calendar()
 	h := cal.Config().Hours
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
+	inHours := func(tm time.Time) bool {
+		lt := tm.In(workflow.Zone)
+		off := lt.Sub(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, workflow.Zone))
+		return cal.IsWorkingDay(tm) && (off >= h.MorningStart && off < h.MorningEnd || off >= h.AfternoonStart && off < h.AfternoonEnd)
+	}
 	last := map[string]time.Time{}
+	lastEvent := map[string]time.Time{}
 	for i, it := range items {
 		if i > 0 && it.Time.Before(items[i-1].Time) {
 			t.Fatalf("item %d at %s is before item %d at %s", i, it.Time, i-1, items[i-1].Time)
@@ -110,18 +118,22 @@ func TestGenerateTimes(t *testing.T) {
 		if it.Time.Before(cfg.Start) || !it.Time.Before(end) {
 			t.Fatalf("item %d at %s is outside the period %s–%s", i, it.Time, cfg.Start, end)
 		}
-		if !cal.IsWorkingDay(it.Time) {
-			t.Fatalf("item %d at %s is on a day off", i, it.Time)
-		}
-		lt := it.Time.In(workflow.Zone)
-		off := lt.Sub(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, workflow.Zone))
-		if !(off >= h.MorningStart && off < h.MorningEnd || off >= h.AfternoonStart && off < h.AfternoonEnd) {
-			t.Fatalf("item %d at %s is outside working hours", i, lt)
+		if !inHours(it.Time) {
+			t.Fatalf("item %d at %s is outside the working hours of a working day", i, it.Time.In(workflow.Zone))
 		}
 		if prev, ok := last[it.Subject]; ok && !it.Time.After(prev) {
 			t.Fatalf("item %d on %s at %s does not follow the dossier's previous item at %s", i, it.Subject, it.Time, prev)
 		}
 		last[it.Subject] = it.Time
+		if ev := it.Event; ev != nil && it.MsgID != "" {
+			if !inHours(ev.Time) {
+				t.Fatalf("item %d: event time %s is outside the working hours of a working day", i, ev.Time.In(workflow.Zone))
+			}
+			if prev, ok := lastEvent[it.Subject]; ok && !ev.Time.After(prev) {
+				t.Fatalf("item %d on %s: event time %s does not follow the dossier's previous event at %s", i, it.Subject, ev.Time, prev)
+			}
+			lastEvent[it.Subject] = ev.Time
+		}
 		switch {
 		case it.Event == nil && len(it.Raw) == 0:
 			t.Fatalf("item %d has neither an event nor a payload", i)
@@ -131,10 +143,12 @@ func TestGenerateTimes(t *testing.T) {
 			t.Fatalf("item %d: subject %s for dossier %s", i, it.Subject, it.Event.Dossier)
 		case it.Event != nil && it.MsgID != "" && it.MsgID != it.Event.ID:
 			t.Fatalf("item %d: Nats-Msg-Id %s for event %s", i, it.MsgID, it.Event.ID)
-		case it.Event != nil && it.MsgID == "" && !it.Time.After(it.Event.Time):
-			t.Fatalf("item %d: a repeat sent at %s, not after its event at %s", i, it.Time, it.Event.Time)
-		case it.Event != nil && it.MsgID != "" && !it.Time.Equal(it.Event.Time):
-			t.Fatalf("item %d: sent at %s, event time %s", i, it.Time, it.Event.Time)
+		case it.Event != nil && it.Event.Entered.Before(it.Event.Time):
+			t.Fatalf("item %d: entered at %s, before its time %s", i, it.Event.Entered, it.Event.Time)
+		case it.Event != nil && it.MsgID == "" && !it.Time.After(it.Event.Entered):
+			t.Fatalf("item %d: a repeat sent at %s, not after its event was entered at %s", i, it.Time, it.Event.Entered)
+		case it.Event != nil && it.MsgID != "" && !it.Time.Equal(it.Event.Entered):
+			t.Fatalf("item %d: sent at %s, entered at %s", i, it.Time, it.Event.Entered)
 		}
 	}
 }
@@ -163,7 +177,6 @@ func walk(t *testing.T, cat *workflow.Catalog, items []simulate.Item) *simulate.
 		c.Rejected[r]++
 	}
 	dossiers := map[string]*workflow.Dossier{}
-	timing := map[string]workflow.Timing{} // of each dossier's first resolution
 	seen := map[string]bool{}
 	for i, it := range items {
 		seq := uint64(i + 1)
@@ -184,12 +197,15 @@ func walk(t *testing.T, cat *workflow.Catalog, items []simulate.Item) *simulate.
 		if dec.Dossier != nil {
 			dossiers[dec.Dossier.Code] = dec.Dossier
 		}
-		if e := dec.Entry; e != nil {
+		if dec.Entry != nil {
 			got.Accepted++
-			if e.ToStatus == workflow.StatusResolved && e.FromStatus != workflow.StatusResolved {
-				if _, ok := timing[e.Dossier]; !ok {
-					timing[e.Dossier] = e.Timing
+		}
+		for _, ir := range dec.Irregularities {
+			for _, c := range []*simulate.Counts{&got.Total, counts(got.ByAgency, ir.Agency), counts(got.ByProcedure, env.Event.Procedure)} {
+				if c.Irregularities == nil {
+					c.Irregularities = map[workflow.IrregularityKind]int{}
 				}
+				c.Irregularities[ir.Kind]++
 			}
 		}
 		if dec.Outcome.Kind == workflow.OutcomeCorrection {
@@ -206,11 +222,9 @@ func walk(t *testing.T, cat *workflow.Catalog, items []simulate.Item) *simulate.
 			}
 		}
 	}
-	for code, d := range dossiers {
+	for _, d := range dossiers {
 		got.Dossiers++
 		got.ByStatus[d.Status]++
-		def := cat.Lookup(d.Definition, d.Version)
-		senderDue := def.Procedure(d.Procedure).SLA.IsZero()
 		for _, c := range []*simulate.Counts{&got.Total, counts(got.ByAgency, d.Agency), counts(got.ByProcedure, d.Procedure)} {
 			switch d.Status {
 			case workflow.StatusReturned:
@@ -234,22 +248,26 @@ func walk(t *testing.T, cat *workflow.Catalog, items []simulate.Item) *simulate.
 			}
 			if !d.ResolvedAt.IsZero() {
 				c.Resolved++
+				// As hoso's statistics count it: the end of processing
+				// against the due date without apologies; a dossier
+				// without a due date is on time.
+				switch workflow.TimingOf(d.ResolvedAt, d.OriginalDue) {
+				case workflow.TimingEarly:
+					c.ResolvedEarly++
+				case workflow.TimingLate:
+					c.ResolvedLate++
+					if d.Apologies > 0 {
+						c.ResolvedLateApology++
+					}
+				default:
+					c.ResolvedOnTime++
+				}
 			}
 			if d.HasAttachment(workflow.AttachmentInputDigitized) {
 				c.WithDigitizedInput++
 			}
 			if d.HasAttachment(workflow.AttachmentResultElectronic) {
 				c.WithResultFile++
-			}
-			if senderDue {
-				switch timing[code] {
-				case workflow.TimingEarly:
-					c.ResolvedEarly++
-				case workflow.TimingOnTime:
-					c.ResolvedOnTime++
-				case workflow.TimingLate:
-					c.ResolvedLate++
-				}
 			}
 		}
 	}
@@ -315,6 +333,51 @@ func TestGenerateShares(t *testing.T) {
 	for _, v := range tot.Rejected {
 		rejected += v
 	}
+	// The new legal cases, measured on the stream.
+	cal := catalog(t).Calendar()
+	day := cal.Config().Hours.Day()
+	var sameDay, afterCutOff, senderDue, dateOnly, prompt, justUnder, apologies, requests, events int
+	var sameDayResolved, sameDayLate int
+	for code, c := range truth.ByProcedure {
+		if isSameDay(code) {
+			sameDayResolved += c.Resolved
+			sameDayLate += c.ResolvedLate
+		}
+	}
+	for _, it := range items {
+		ev := it.Event
+		if ev == nil || it.MsgID == "" {
+			continue
+		}
+		events++
+		switch ev.Action {
+		case "receive":
+			lt := ev.Time.In(workflow.Zone)
+			switch {
+			case isSameDay(ev.Procedure):
+				sameDay++
+				if lt.Hour() >= 15 {
+					afterCutOff++
+				}
+			case !ev.Due.IsZero():
+				senderDue++
+				if ev.DueDay {
+					dateOnly++
+				}
+			}
+		case "apologize":
+			apologies++
+		case "request_supplement":
+			requests++
+		}
+		switch w := cal.Working(ev.Time, ev.Entered); {
+		case w <= 30*time.Minute:
+			prompt++
+		case w > day/2 && w <= day:
+			justUnder++
+		}
+	}
+	irr := tot.Irregularities
 	for _, c := range []struct {
 		name   string
 		got    float64
@@ -331,6 +394,17 @@ func TestGenerateShares(t *testing.T) {
 		{"refused", share(tot.Refused, truth.Dossiers), 0.01, 0.04},
 		{"stopped", share(tot.Stopped, truth.Dossiers), 0.003, 0.02},
 		{"early or on time", share(tot.ResolvedEarly+tot.ResolvedOnTime, resolvedDue), 0.90, 0.97},
+		{"resolved", share(resolvedDue, tot.Resolved), 1, 1},
+		{"late with an apology", share(tot.ResolvedLateApology, tot.ResolvedLate), 0.25, 0.75},
+		{"same-day receipts", share(sameDay, submitted), 0.15, 0.35},
+		{"same-day after cut-off", share(afterCutOff, sameDay), 0.12, 0.40},
+		{"same-day resolved late", share(sameDayLate, sameDayResolved), 0.01, 0.12},
+		{"date-only due", share(dateOnly, senderDue), 0.30, 0.50},
+		{"entered within 30 min", share(prompt, events), 0.95, 1},
+		{"late entries", share(irr[workflow.IrregularLateEntry], truth.Dossiers), 0.01, 0.06},
+		{"entries just under", share(justUnder, truth.Dossiers), 0.002, 0.03},
+		{"late apologies", share(irr[workflow.IrregularLateApology], apologies), 0.15, 0.60},
+		{"second supplement", share(irr[workflow.IrregularRepeatedSupplement], requests-irr[workflow.IrregularRepeatedSupplement]), 0.05, 0.25},
 		{"digitized input", share(tot.WithDigitizedInput, tot.Received), 0.70, 0.95},
 		{"rejected events", share(rejected, truth.Events), 0.002, 0.02},
 		{"corrections", share(truth.Corrections, truth.Dossiers), 0.005, 0.04},
@@ -348,6 +422,11 @@ func TestGenerateShares(t *testing.T) {
 			t.Errorf("no %s rejection in %d dossiers", r, n)
 		}
 	}
+}
+
+// isSameDay reports whether the procedure is one of same-day.yaml's.
+func isSameDay(code string) bool {
+	return strings.HasPrefix(code, "CT.") || strings.HasPrefix(code, "HT.")
 }
 
 func TestGenerateNoFaults(t *testing.T) {
@@ -397,6 +476,16 @@ func nan() float64 { zero := 0.0; return zero / zero }
 // edited returns the shipped definitions with one file's text edited.
 func edited(t *testing.T, file, old, new string) *workflow.Catalog {
 	t.Helper()
+	return editedFiles(t, edit{file, old, new})
+}
+
+// edit replaces the first old of a definition file with new.
+type edit struct{ file, old, new string }
+
+// editedFiles returns the shipped definitions, with the shipped calendar,
+// with the edits made in order.
+func editedFiles(t *testing.T, edits ...edit) *workflow.Catalog {
+	t.Helper()
 	m := fstest.MapFS{}
 	err := fs.WalkDir(configs.FS, configs.DefinitionsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -406,12 +495,14 @@ func edited(t *testing.T, file, old, new string) *workflow.Catalog {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(path, "/"+file) {
-			s := string(b)
-			if !strings.Contains(s, old) {
-				t.Fatalf("%s has no %q", path, old)
+		for _, e := range edits {
+			if strings.HasSuffix(path, "/"+e.file) {
+				s := string(b)
+				if !strings.Contains(s, e.old) {
+					t.Fatalf("%s has no %q", path, e.old)
+				}
+				b = []byte(strings.Replace(s, e.old, e.new, 1))
 			}
-			b = []byte(strings.Replace(s, old, new, 1))
 		}
 		m[path] = &fstest.MapFile{Data: b}
 		return nil
@@ -423,7 +514,74 @@ func edited(t *testing.T, file, old, new string) *workflow.Catalog {
 	if err != nil {
 		t.Fatalf("load edited definitions: %v", err)
 	}
-	return cat
+	return cat.WithCalendar(catalog(t).Calendar())
+}
+
+// TestGenerateFollowsSettings checks the generator's model reads the
+// definitions' settings, not the shipped values: a procedure's cut-off, a
+// supplement that restarts a same-day clock, the late_entry and
+// apology_notice of a flow. hoso's decision follows the edited files; the
+// truth must too, on a stream with events the settings decide.
+func TestGenerateFollowsSettings(t *testing.T) {
+	cat := editedFiles(t,
+		edit{"same-day.yaml", `sector: "Chứng thực", sla: {same_day: true, cut_off: "15:00"}}`, `sector: "Chứng thực", sla: {same_day: true, cut_off: "11:00"}}`},
+		edit{"same-day.yaml", "  - name: supplement\n    from: [supplement]\n    to: processing\n    clock: resume", "  - name: supplement\n    from: [supplement]\n    to: processing\n    clock: restart"},
+		edit{"standard.yaml", "apology_limit: 1\n", "apology_limit: 1\nlate_entry: {working_hours: 3}\napology_notice: {working_days: 2}\n"},
+	)
+	cfg := config(4, 4000)
+	items, truth, err := simulate.Generate(cfg, cat)
+	if err != nil {
+		t.Fatalf("Generate with edited settings: %v", err)
+	}
+	if diff := cmp.Diff(truth, walk(t, cat, items), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("edited settings: walking the stream through Decide ends elsewhere than Truth (-truth +walk):\n%s", diff)
+	}
+
+	// The stream has events on which the edited settings and the shipped
+	// ones disagree.
+	cal := cat.Calendar()
+	day := cal.Config().Hours.Day()
+	var cutOff, restarts, entries, notices int
+	due := map[string]time.Time{}
+	for _, it := range items {
+		ev := it.Event
+		if ev == nil || it.MsgID == "" {
+			continue
+		}
+		if w := cal.Working(ev.Time, ev.Entered); ev.Procedure != "PAKN" && !isSameDay(ev.Procedure) && !strings.HasPrefix(ev.Procedure, "DD.") &&
+			w > 3*time.Hour && w <= day {
+			entries++ // late under standard.yaml's 3 hours, not under a day
+		}
+		switch ev.Action {
+		case "receive":
+			if h := ev.Time.In(workflow.Zone).Hour(); ev.Procedure == "CT.001" && h >= 11 && h < 15 {
+				cutOff++ // due the next day from 11:00, the same day before 15:00
+			}
+			if !ev.Due.IsZero() {
+				due[ev.Dossier] = ev.Due
+				if ev.DueDay {
+					due[ev.Dossier] = cal.EndOfDay(ev.Due)
+				}
+			}
+		case "supplement":
+			if isSameDay(ev.Procedure) {
+				restarts++
+			}
+		case "apologize":
+			if w := cal.Working(ev.Time, due[ev.Dossier]); !isSameDay(ev.Procedure) && w >= day && w < 2*day {
+				notices++ // before the receipt's date: late under standard.yaml's 2 days, not under one
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"CT.001 receipts from 11:00 to 15:00", cutOff}, {"same-day supplements", restarts},
+		{"standard entries 3 h to a day late", entries}, {"standard apologies 1 to 2 days ahead", notices}} {
+		if c.n == 0 {
+			t.Errorf("no %s: the edited setting decides nothing", c.name)
+		}
+	}
 }
 
 // TestGenerateDefinitionDrift checks Generate fails loudly when a shipped

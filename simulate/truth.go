@@ -45,13 +45,25 @@ type Counts struct {
 	ReceivedOnline int `json:"received_online"`
 	WithResultFile int `json:"with_result_file"` // dossiers with an accepted result_electronic attachment
 	// ResolvedEarly, ResolvedOnTime and ResolvedLate split the resolved
-	// dossiers whose due date the sender set (the standard flow's data.due)
-	// by the calendar date in workflow.Zone of the resolution against the
-	// due date in force then: before, equal, after. An apology moves the
-	// due date, and so do the days a paused clock waited.
+	// dossiers as hoso's statistics do: the resolution against the due
+	// date without apologies (form 01's, moved only by the working time a
+	// paused clock waited, or set again by a restart). After the due
+	// instant is late; before it on its date in workflow.Zone on time; on
+	// an earlier date early. A date-only due date is due at the end of
+	// its day's working hours; a dossier without a due date is on time.
 	ResolvedEarly  int `json:"resolved_early"`
 	ResolvedOnTime int `json:"resolved_on_time"`
 	ResolvedLate   int `json:"resolved_late"`
+	// ResolvedLateApology counts the late ones an apology had given a new
+	// date (quá hạn đã có thư xin lỗi); the others are late without one.
+	ResolvedLateApology int `json:"resolved_late_apology"`
+	// Irregularities counts the irregularities hoso records on applied
+	// events, by kind: late entries (data.entered more than the
+	// definition's late_entry working time after the event's time), late
+	// apologies (less than its apology_notice before the due time they
+	// move) and repeated supplement requests. In ByAgency they count under
+	// the dossier's agency.
+	Irregularities map[workflow.IrregularityKind]int `json:"irregularities,omitempty"`
 	// Rejected counts the rejections the injected faults cause, by reason.
 	// In ByAgency and ByProcedure only those hoso can attribute are
 	// counted: unreadable messages (malformed) name no dossier and appear
@@ -67,7 +79,8 @@ type fate struct {
 	digitized bool
 	result    bool
 	online    bool            // the first applied event put it in status 1
-	timing    workflow.Timing // of the resolution, for dossiers whose sender set the due date
+	timing    workflow.Timing // of the resolution, once resolved
+	apologies bool            // an apology moved the due date
 }
 
 func (c *Counts) addFate(f *fate) {
@@ -107,7 +120,17 @@ func (c *Counts) addFate(f *fate) {
 		c.ResolvedOnTime++
 	case workflow.TimingLate:
 		c.ResolvedLate++
+		if f.apologies {
+			c.ResolvedLateApology++
+		}
 	}
+}
+
+func (c *Counts) irregular(k workflow.IrregularityKind) {
+	if c.Irregularities == nil {
+		c.Irregularities = make(map[workflow.IrregularityKind]int)
+	}
+	c.Irregularities[k]++
 }
 
 func (c *Counts) reject(r workflow.Reason) {

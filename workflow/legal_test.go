@@ -372,3 +372,50 @@ func TestLandPaymentPauses(t *testing.T) {
 		t.Fatalf("after the supplement: due %s, want %s", d.Due, want)
 	}
 }
+
+// The shipped same-day definition (same-day.yaml): chứng thực and the
+// hộ tịch procedures the national catalogue gives "ngay trong ngày" are
+// due at 17:00 of the day of receipt, or of the next working day when
+// received from 15:00 on (Nghị định 23/2015/NĐ-CP, Điều 21), under the
+// flow of Decree 118/2025; dossiers received before 1 July 2025 stay on
+// the 2018 flow with the sender's date.
+func TestSameDayShipped(t *testing.T) {
+	c := shipped(t)
+	for _, code := range []string{"CT.001", "CT.002", "HT.001", "HT.002"} {
+		if def := c.Resolve(code, at(1, 9, 0)); def == nil || def.Key() != "same-day@1" {
+			t.Fatalf("procedure %s on 1/10/2025 resolves to %s, want same-day@1", code, keyOf(def))
+		}
+		if old := c.Resolve(code, time.Date(2025, 6, 30, 9, 0, 0, 0, workflow.Zone)); old == nil || old.Key() != "standard@1" {
+			t.Errorf("procedure %s on 30/6/2025 resolves to %s, want standard@1", code, keyOf(old))
+		}
+		for _, tc := range []struct{ received, want time.Time }{
+			{at(1, 14, 59), at(1, 17, 0)}, // Wednesday before 15:00: that day
+			{at(1, 15, 0), at(2, 17, 0)},  // from 15:00: Thursday
+			{at(3, 15, 30), at(6, 17, 0)}, // Friday afternoon: Monday
+			{at(1, 7, 0), at(1, 17, 0)},
+		} {
+			ev := workflow.Event{Action: "receive", Time: tc.received, Procedure: code,
+				Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "ban-chinh.pdf"}}}
+			d := decideAt(t, c, nil, ev, "").Dossier
+			if !d.Due.Equal(tc.want) || !d.OriginalDue.Equal(tc.want) {
+				t.Errorf("%s received %s: due %s, original %s; want %s", code, tc.received.Format("Mon 02/01 15:04"),
+					d.Due.Format("Mon 02/01 15:04"), d.OriginalDue.Format("Mon 02/01 15:04"), tc.want.Format("Mon 02/01 15:04"))
+			}
+		}
+	}
+	// The chứng thực procedures state Điều 21's cut-off themselves.
+	def := c.Resolve("CT.001", at(1, 9, 0))
+	for _, code := range []string{"CT.001", "CT.002"} {
+		if sla := def.Procedure(code).SLA; sla != (workflow.SLA{SameDay: true, CutOff: 15 * time.Hour}) {
+			t.Errorf("%s: sla %+v, want same day with a 15:00 cut-off", code, sla)
+		}
+	}
+}
+
+// keyOf returns the key of a definition, or "none".
+func keyOf(d *workflow.Definition) string {
+	if d == nil {
+		return "none"
+	}
+	return d.Key()
+}

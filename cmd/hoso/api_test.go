@@ -130,7 +130,7 @@ func TestDefinitionsCommand(t *testing.T) {
 		return out.String(), errb.String(), err
 	}
 	out, _, err := hosoCmd("definitions", "validate", "../../configs/definitions")
-	if err != nil || !strings.Contains(out, "ok: 4 definitions (feedback@1, land@1, standard@1, standard@2)") {
+	if err != nil || !strings.Contains(out, "ok: 5 definitions (feedback@1, land@1, same-day@1, standard@1, standard@2)") {
 		t.Fatalf("validate shipped = %v, %s", err, out)
 	}
 	dir := t.TempDir()

@@ -63,9 +63,10 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&ev.Department, "department", "", "data.department: department handling the dossier after the action")
 	fs.StringVar(&ev.Note, "note", "", "data.note: free text for the control sheet")
 	claimed := fs.Int("claimed-status", 0, "data.claimed_status: the status (1–10) your system shows after the action")
-	due := fs.String("due", "", "data.due: the due date set at receipt (YYYY-MM-DD or RFC 3339)")
+	due := fs.String("due", "", "data.due: the due date set at receipt (YYYY-MM-DD: due at the end of that day's working hours, or RFC 3339)")
 	newDue := fs.String("new-due", "", "data.new_due: the new due date of an apology (YYYY-MM-DD or RFC 3339)")
 	at := fs.String("time", "", "when the action happened, RFC 3339 (default: now)")
+	entered := fs.String("entered", "", "data.entered: when your system recorded the action, RFC 3339, not before --time (default: none; hoso then takes the arrival)")
 	var attach attachFlag
 	fs.Var(&attach, "attach", "attachment kind[:name[:sha256]], repeatable, e.g. --attach input_digitized:don.pdf")
 	wait := fs.Bool("wait", true, "wait for the outcome and print it")
@@ -90,7 +91,7 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	if *file != "" {
 		payload, id, code, err = c.readFile(*file, source)
 	} else {
-		payload, err = c.build(&ev, *source, *claimed, *due, *newDue, *at, attach)
+		payload, err = c.build(&ev, *source, *claimed, dates{due: *due, newDue: *newDue, at: *at, entered: *entered}, attach)
 		id, code = ev.ID, ev.Dossier
 	}
 	if err != nil {
@@ -150,8 +151,11 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
+// dates are the time flags of emit, as given.
+type dates struct{ due, newDue, at, entered string }
+
 // build encodes the event given by flags.
-func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, due, newDue, at string, attach []workflow.Attachment) ([]byte, error) {
+func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, d dates, attach []workflow.Attachment) ([]byte, error) {
 	var missing []string
 	for flagName, v := range map[string]string{"dossier": ev.Dossier, "action": ev.Action, "procedure": ev.Procedure, "agency": ev.Agency, "actor": ev.Actor, "source": source} {
 		if v == "" {
@@ -169,14 +173,23 @@ func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, due,
 		ev.ID = newID()
 	}
 	var err error
-	if ev.Time, err = parseWhen(at, time.Now()); err != nil {
+	if ev.Time, _, err = parseWhen(d.at, time.Now()); err != nil {
 		return nil, fmt.Errorf("--time: %w", err)
 	}
-	if ev.Due, err = parseWhen(due, time.Time{}); err != nil {
+	if ev.Due, ev.DueDay, err = parseWhen(d.due, time.Time{}); err != nil {
 		return nil, fmt.Errorf("--due: %w", err)
 	}
-	if ev.NewDue, err = parseWhen(newDue, time.Time{}); err != nil {
+	if ev.NewDue, ev.NewDueDay, err = parseWhen(d.newDue, time.Time{}); err != nil {
 		return nil, fmt.Errorf("--new-due: %w", err)
+	}
+	if d.entered != "" {
+		if ev.Entered, err = time.Parse(time.RFC3339, d.entered); err != nil {
+			return nil, fmt.Errorf("--entered: %q is not an RFC 3339 time", d.entered)
+		}
+		if ev.Entered.Before(ev.Time) {
+			return nil, fmt.Errorf("--entered: %s is before --time %s: an event is entered when or after it happens",
+				d.entered, ev.Time.Format(time.RFC3339))
+		}
 	}
 	return events.Encode(ev)
 }
@@ -227,20 +240,21 @@ func (c *emitCommand) printOutcome(out *workflow.Outcome, raw []byte, format str
 	return nil
 }
 
-// parseWhen reads an RFC 3339 time or a date (midnight in Vietnam); ""
-// gives def.
-func parseWhen(v string, def time.Time) (time.Time, error) {
+// parseWhen reads an RFC 3339 time, or a date (midnight in Vietnam, day
+// true: a due date given as a date is due at the end of its working day);
+// "" gives def.
+func parseWhen(v string, def time.Time) (t time.Time, day bool, err error) {
 	if v == "" {
-		return def, nil
+		return def, false, nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+		return t, false, nil
 	}
-	t, err := time.ParseInLocation(time.DateOnly, v, workflow.Zone)
+	t, err = time.ParseInLocation(time.DateOnly, v, workflow.Zone)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", v)
+		return time.Time{}, false, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", v)
 	}
-	return t, nil
+	return t, true, nil
 }
 
 // newID returns a random UUID (version 4).

@@ -34,7 +34,7 @@ func TestServeCheck(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve --check with good files: %v\n%s", err, out)
 	}
-	for _, want := range []string{"4 definitions", "access file " + accessFile + ": 2 users", "hoso.tayninh.gov.vn, valid until", "nats users file " + natsUsers + ": 1 user\n", "configuration OK"} {
+	for _, want := range []string{"5 definitions", "access file " + accessFile + ": 2 users", "hoso.tayninh.gov.vn, valid until", "nats users file " + natsUsers + ": 1 user\n", "configuration OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve --check output lacks %q:\n%s", want, out)
 		}

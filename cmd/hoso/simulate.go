@@ -242,14 +242,13 @@ func (p *publisher) failed(ctx context.Context, err error) error {
 func summary(t *simulate.Truth) string {
 	var b strings.Builder
 	tot := t.Total
-	withDue := tot.ResolvedEarly + tot.ResolvedOnTime + tot.ResolvedLate
 	fmt.Fprintf(&b, "expect %s dossiers: %s received (%s submitted online), %s resolved (%s returned), %s in progress, %s paused, %s withdrawn, %s refused, %s stopped\n",
 		commas(t.Dossiers), commas(tot.Received), commas(tot.ReceivedOnline), commas(tot.Resolved), commas(tot.Returned), commas(tot.InProgress),
 		commas(tot.Paused), commas(tot.Withdrawn), commas(tot.Refused), commas(tot.Stopped))
-	if withDue > 0 {
-		fmt.Fprintf(&b, "  of %s resolved against the sender's due date: %s early, %s on time, %s late (%.2f%% early or on time)\n",
-			commas(withDue), commas(tot.ResolvedEarly), commas(tot.ResolvedOnTime), commas(tot.ResolvedLate),
-			100*float64(tot.ResolvedEarly+tot.ResolvedOnTime)/float64(withDue))
+	if tot.Resolved > 0 {
+		fmt.Fprintf(&b, "  of %s resolved, against the original due date: %s early, %s on time, %s late, %s of them with an apology (%.2f%% early or on time)\n",
+			commas(tot.Resolved), commas(tot.ResolvedEarly), commas(tot.ResolvedOnTime), commas(tot.ResolvedLate), commas(tot.ResolvedLateApology),
+			100*float64(tot.ResolvedEarly+tot.ResolvedOnTime)/float64(tot.Resolved))
 	}
 	reasons := make([]string, 0, len(tot.Rejected))
 	for _, r := range workflow.Reasons() {
@@ -262,6 +261,11 @@ func summary(t *simulate.Truth) string {
 	}
 	fmt.Fprintf(&b, "  %s events applied, %s corrections, %s mismatches; rejections: %s\n",
 		commas(t.Accepted), commas(t.Corrections), commas(t.Mismatches), strings.Join(reasons, ", "))
+	kinds := make([]string, len(workflow.IrregularityKinds))
+	for i, k := range workflow.IrregularityKinds {
+		kinds[i] = fmt.Sprintf("%s %s", commas(tot.Irregularities[k]), k)
+	}
+	fmt.Fprintf(&b, "  irregularities: %s\n", strings.Join(kinds, ", "))
 	return b.String()
 }
 
