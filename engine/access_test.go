@@ -61,6 +61,7 @@ var routeAccess = map[string]struct {
 	"GET /api/v1/dossiers/{code}/verify": {"viewer", "dossier"},
 	"GET /api/v1/rejections":             {"viewer", "filtered"},
 	"GET /api/v1/mismatches":             {"viewer", "filtered"},
+	"GET /api/v1/irregularities":         {"viewer", "filtered"},
 	"GET /api/v1/definitions":            {"viewer", "free"},
 	"GET /api/v1/statuses":               {"viewer", "free"},
 	"GET /api/v1/openapi.json":           {"viewer", "free"},

@@ -44,6 +44,7 @@ var accessRules = map[string]rule{
 	"GET /api/v1/dossiers/{code}/verify": {RoleViewer, reachDossier},
 	"GET /api/v1/rejections":             {RoleViewer, reachAgencyArg},
 	"GET /api/v1/mismatches":             {RoleViewer, reachAgencyArg},
+	"GET /api/v1/irregularities":         {RoleViewer, reachAgencyArg},
 	"GET /api/v1/definitions":            {RoleViewer, reachFree},
 	"GET /api/v1/statuses":               {RoleViewer, reachFree},
 	"GET /api/v1/openapi.json":           {RoleViewer, reachFree},

@@ -49,6 +49,8 @@ func TestScopedUserSeesOnlyTheirAgency(t *testing.T) {
 		{"/api/v1/dossiers/" + codeHai, codeHai, false},
 		{"/api/v1/rejections", codeHai, true},
 		{"/api/v1/mismatches", codeHai, true},
+		{"/api/v1/irregularities", codeHai, true},
+		{"/api/v1/irregularities?kind=late_entry&limit=5", codeHai, true},
 		{"/api/v1/stats?by=agency", agencyHai, true},
 	} {
 		for _, user := range []string{"auditor-hai", "viewer-hai"} {
