@@ -59,6 +59,7 @@ var accessRules = map[string]rule{
 	"GET /overdue":                       {RoleViewer, reachAgencyArg},
 	"GET /dossiers/{code}":               {RoleViewer, reachDossier},
 	"GET /feed":                          {RoleAuditor, reachAgencyArg},
+	"GET /irregularities":                {RoleViewer, reachAgencyArg},
 	"GET /api/v1/admin/state":            {RoleAdmin, reachAll},
 	"GET /api/v1/admin/backup":           {RoleAdmin, reachAll},
 	"GET /definitions":                   {RoleViewer, reachFree},

@@ -181,6 +181,7 @@ func Routes() []Route {
 		{"GET", "/overdue"},
 		{"GET", "/dossiers/{code}"},
 		{"GET", "/feed"},
+		{"GET", "/irregularities"},
 		{"GET", "/definitions"},
 		{"GET", "/static/{file}"},
 	}
@@ -212,6 +213,7 @@ func (s *Server) routes() {
 		"/overdue":                       s.overduePage,
 		"/dossiers/{code}":               s.dossierPage,
 		"/feed":                          s.feedPage,
+		"/irregularities":                s.irregularitiesPage,
 		"/definitions":                   s.definitionsPage,
 		"/static/{file}":                 s.static,
 	}

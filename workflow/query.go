@@ -82,7 +82,7 @@ type IrregularityTally struct {
 }
 
 // Total is the number of irregularities of every kind.
-func (t *IrregularityTally) Total() int {
+func (t IrregularityTally) Total() int {
 	n := 0
 	for _, c := range t.Counts {
 		n += c
