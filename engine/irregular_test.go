@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,129 @@ func TestIrregularitiesBrowser(t *testing.T) {
 		t.Errorf("dossier page lists %q (%v), want the repeated request and the late entry", kinds, err)
 	}
 	screenshot(t, ctx, dir, "dossier-irregularities.png")
+}
+
+// workedToday is the working time of the date of t (in Vietnam) before
+// t's clock: 07:00–11:30 and 13:30–17:00, as the docs give the working
+// hours; zero on a day off.
+func workedToday(cal interface{ IsWorkingDay(time.Time) bool }, t time.Time) time.Duration {
+	if !cal.IsWorkingDay(t) {
+		return 0
+	}
+	t = t.In(workflow.Zone)
+	clock := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second +
+		time.Duration(t.Nanosecond())
+	var d time.Duration
+	for _, p := range [][2]time.Duration{{7 * time.Hour, 11*time.Hour + 30*time.Minute}, {13*time.Hour + 30*time.Minute, 17 * time.Hour}} {
+		d += max(0, min(clock, p[1])-p[0])
+	}
+	return d
+}
+
+// TestIrregularitiesEndToEnd drives the engine as a vendor would: a
+// receipt whose time is three working days before now is published
+// through NATS, accepted, and listed by GET /api/v1/irregularities as a
+// late entry with its delay; a second supplement request of the same
+// dossier is listed as a repeated one.
+func TestIrregularitiesEndToEnd(t *testing.T) {
+	in := testutil.Start(t, testutil.Config(t.TempDir()))
+	nc, _ := testutil.Connect(t, in.NATSURL)
+	cal := testutil.Catalog(t).Calendar()
+	code := "000.00.12.H57-261201-0042"
+
+	// The third working day before today, at 09:00: from then to the end
+	// of that day is 6 working hours (09:00–11:30, 13:30–17:00), the two
+	// working days after it 8 h each, then today's working time so far.
+	now := time.Now()
+	day := time.Date(now.In(workflow.Zone).Year(), now.In(workflow.Zone).Month(), now.In(workflow.Zone).Day(), 9, 0, 0, 0, workflow.Zone)
+	for n := 0; n < 3; {
+		if day = day.AddDate(0, 0, -1); cal.IsWorkingDay(day) {
+			n++
+		}
+	}
+	before := 22*time.Hour + workedToday(cal, now)
+
+	ev := func(id, action, actor string, at time.Time, set func(*workflow.Event)) *workflow.Event {
+		e := &workflow.Event{ID: id, SourceURI: "/motcua/tayninh", Source: "tayninh", Dossier: code, Action: action,
+			Procedure: "1.004227", Agency: "H57", Actor: actor, Time: at}
+		if set != nil {
+			set(e)
+		}
+		return e
+	}
+	receipt := ev("e2e-irr-1", "receive", "cb-muon", day, func(e *workflow.Event) {
+		e.Attachments = []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}
+	})
+	o, err := testutil.Emit(nc, receipt, 10*time.Second)
+	after := 22*time.Hour + workedToday(cal, time.Now())
+	if err != nil || o.Kind != workflow.OutcomeAccepted || o.Status != workflow.StatusReceived || o.Dossier != code {
+		t.Fatalf("the late receipt: %v, outcome %+v; want it accepted (status 2)", err, o)
+	}
+
+	type item struct {
+		Seq        uint64    `json:"seq"`
+		EventID    string    `json:"event_id"`
+		Dossier    string    `json:"dossier"`
+		Action     string    `json:"action"`
+		Agency     string    `json:"agency"`
+		Actor      string    `json:"actor"`
+		Kind       string    `json:"kind"`
+		Time       time.Time `json:"time"`
+		Entered    time.Time `json:"entered"`
+		DelayHours float64   `json:"delay_hours"`
+		DetailVI   string    `json:"detail_vi"`
+	}
+	var page struct {
+		Items      []item `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/irregularities?kind=late_entry&agency=H57", 200, &page)
+	if len(page.Items) != 1 || page.NextCursor != "" {
+		t.Fatalf("late entries of H57: %+v; want the receipt", page)
+	}
+	it := page.Items[0]
+	hours := func(d time.Duration) float64 { return math.Round(d.Hours()*100) / 100 }
+	if it.EventID != receipt.ID || it.Seq != o.Seq || it.Dossier != code || it.Action != "receive" || it.Agency != "H57" || it.Actor != "cb-muon" ||
+		!it.Time.Equal(day) || it.Entered.Before(now.Add(-time.Second)) || it.Entered.After(time.Now()) {
+		t.Errorf("late entry %+v: want the receipt (seq %d) of %s, entered on its arrival", it, o.Seq, day)
+	}
+	if it.DelayHours < hours(before) || it.DelayHours > hours(after) || it.DelayHours < 22 {
+		t.Errorf("late entry of %s arriving now: delay %v working hours, want %v to %v", day, it.DelayHours, hours(before), hours(after))
+	}
+
+	// The dossier goes on, entered as it happens: no late entry. Its
+	// second supplement request is a repeated one.
+	request := func(e *workflow.Event) {
+		e.Attachments = []workflow.Attachment{{Kind: "supplement_request", Name: "phieu-bo-sung.pdf"}}
+	}
+	for _, e := range []*workflow.Event{
+		ev("e2e-irr-2", "assign", "cb-dung", time.Now(), func(e *workflow.Event) { e.Department = "tu-phap" }),
+		ev("e2e-irr-3", "request_supplement", "cb-dung", time.Now(), request),
+		ev("e2e-irr-4", "supplement", "cong-dan", time.Now(), nil),
+		ev("e2e-irr-5", "request_supplement", "cb-dung", time.Now(), request),
+	} {
+		if o, err := testutil.Emit(nc, e, 10*time.Second); err != nil || o.Kind != workflow.OutcomeAccepted {
+			t.Fatalf("%s: %v, outcome %+v; want accepted", e.Action, err, o)
+		}
+	}
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/irregularities?dossier="+code, 200, &page)
+	if len(page.Items) != 2 || page.Items[0].Kind != "repeated_supplement" || page.Items[0].EventID != "e2e-irr-5" ||
+		page.Items[0].Actor != "cb-dung" || page.Items[0].DelayHours != 0 || !strings.Contains(page.Items[0].DetailVI, "lần thứ 2") ||
+		page.Items[1].Kind != "late_entry" {
+		t.Errorf("irregularities of %s: %+v; want the second request (repeated_supplement by cb-dung), then the late receipt", code, page.Items)
+	}
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/irregularities?kind=repeated_supplement&actor=cb-dung", 200, &page)
+	if len(page.Items) != 1 || page.Items[0].EventID != "e2e-irr-5" {
+		t.Errorf("repeated supplement requests of cb-dung: %+v; want e2e-irr-5", page.Items)
+	}
+	var d struct {
+		LateEntries int `json:"late_entries"`
+		Problems    struct {
+			Irregularities []item `json:"irregularities"`
+		} `json:"problems"`
+	}
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code, 200, &d)
+	if d.LateEntries != 1 || len(d.Problems.Irregularities) != 2 {
+		t.Errorf("dossier %s: late_entries %d, irregularities %+v; want 1 and 2", code, d.LateEntries, d.Problems.Irregularities)
+	}
 }
