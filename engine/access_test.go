@@ -76,6 +76,7 @@ var routeAccess = map[string]struct {
 	"GET /overdue":                       {"viewer", "filtered"},
 	"GET /dossiers/{code}":               {"viewer", "dossier"},
 	"GET /feed":                          {"auditor", "filtered"},
+	"GET /irregularities":                {"viewer", "filtered"},
 	"GET /definitions":                   {"viewer", "free"},
 	"GET /api/v1/admin/state":            {"admin", "forbidden"},
 	"GET /api/v1/admin/backup":           {"admin", "forbidden"},
