@@ -66,6 +66,7 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	due := fs.String("due", "", "data.due: the due date set at receipt (YYYY-MM-DD or RFC 3339)")
 	newDue := fs.String("new-due", "", "data.new_due: the new due date of an apology (YYYY-MM-DD or RFC 3339)")
 	at := fs.String("time", "", "when the action happened, RFC 3339 (default: now)")
+	entered := fs.String("entered", "", "data.entered: when your system recorded the event, RFC 3339; a late entry is judged by it (default: none, its arrival)")
 	var attach attachFlag
 	fs.Var(&attach, "attach", "attachment kind[:name[:sha256]], repeatable, e.g. --attach input_digitized:don.pdf")
 	wait := fs.Bool("wait", true, "wait for the outcome and print it")
@@ -90,7 +91,7 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	if *file != "" {
 		payload, id, code, err = c.readFile(*file, source)
 	} else {
-		payload, err = c.build(&ev, *source, *claimed, *due, *newDue, *at, attach)
+		payload, err = c.build(&ev, *source, *claimed, *due, *newDue, *at, *entered, attach)
 		id, code = ev.ID, ev.Dossier
 	}
 	if err != nil {
@@ -151,7 +152,7 @@ func deadline(ctx context.Context) time.Time {
 }
 
 // build encodes the event given by flags.
-func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, due, newDue, at string, attach []workflow.Attachment) ([]byte, error) {
+func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, due, newDue, at, entered string, attach []workflow.Attachment) ([]byte, error) {
 	var missing []string
 	for flagName, v := range map[string]string{"dossier": ev.Dossier, "action": ev.Action, "procedure": ev.Procedure, "agency": ev.Agency, "actor": ev.Actor, "source": source} {
 		if v == "" {
@@ -177,6 +178,11 @@ func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, due,
 	}
 	if ev.NewDue, err = parseWhen(newDue, time.Time{}); err != nil {
 		return nil, fmt.Errorf("--new-due: %w", err)
+	}
+	if entered != "" {
+		if ev.Entered, err = time.Parse(time.RFC3339, entered); err != nil {
+			return nil, fmt.Errorf("--entered: %q is not an RFC 3339 time", entered)
+		}
 	}
 	return events.Encode(ev)
 }
