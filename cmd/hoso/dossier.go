@@ -88,7 +88,7 @@ func printDossier(w io.Writer, d *api.Dossier, rep *api.ChainReport) error {
 	}
 	fmt.Fprintf(tw, "Đính kèm\t%s\n", strings.Join(d.Attachments, ", "))
 	fmt.Fprintf(tw, "Bị từ chối\t%d sự kiện; %d lần báo sai trạng thái\n", d.Rejections, d.Mismatches)
-	fmt.Fprintf(tw, "Bất thường\t%d lần cập nhật muộn\n", d.LateEntries)
+	fmt.Fprintf(tw, "Cập nhật muộn\t%d sự kiện\n", d.LateEntries)
 	if rep.BrokenAt < 0 {
 		fmt.Fprintf(tw, "Chuỗi băm\tOK, %d mục, đầu %s\n", rep.Entries, short(rep.Head.String()))
 	} else {
