@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"time"
 
 	"github.com/hoso-vn/hoso/workflow"
@@ -71,8 +72,8 @@ type Dossier struct {
 	// History is the dossier's control sheet, in index order; only
 	// GET /api/v1/dossiers/{code} sends it.
 	History []HistoryEntry `json:"history,omitempty"`
-	// Problems are the dossier's latest rejections and mismatches; only
-	// GET /api/v1/dossiers/{code} sends them.
+	// Problems are the dossier's latest rejections, mismatches and
+	// irregularities; only GET /api/v1/dossiers/{code} sends them.
 	Problems *Problems `json:"problems,omitempty"`
 }
 
@@ -93,11 +94,12 @@ func NewDossier(d *workflow.Dossier) Dossier {
 	}
 }
 
-// Problems are the latest rejections and mismatches of a dossier (at most
-// 100 of each, newest first).
+// Problems are the latest rejections, mismatches and irregularities of a
+// dossier (at most 100 of each, newest first).
 type Problems struct {
-	Rejections []Rejection `json:"rejections"` // never null
-	Mismatches []Mismatch  `json:"mismatches"` // never null
+	Rejections     []Rejection    `json:"rejections"`     // never null
+	Mismatches     []Mismatch     `json:"mismatches"`     // never null
+	Irregularities []Irregularity `json:"irregularities"` // never null
 }
 
 // HistoryEntry is one accepted transition of a dossier: a line of its
@@ -153,6 +155,43 @@ type Rejection = workflow.Rejection
 // Mismatch is an event whose claimed status differed from hoso's, as
 // GET /api/v1/mismatches lists it.
 type Mismatch = workflow.Mismatch
+
+// Irregularity is a rule of practice an accepted event broke (a late
+// entry, a late apology, a repeated supplement request), as
+// GET /api/v1/irregularities lists it. The event was applied; this is
+// the supervisors' record of it.
+type Irregularity struct {
+	Seq     uint64                    `json:"seq"` // stream sequence of the event
+	EventID string                    `json:"event_id"`
+	Source  string                    `json:"source"`
+	Dossier string                    `json:"dossier"`
+	Action  string                    `json:"action"`
+	Agency  string                    `json:"agency"` // the dossier's agency
+	Actor   string                    `json:"actor"`  // the officer the event names
+	Kind    workflow.IrregularityKind `json:"kind"`
+	Time    time.Time                 `json:"time"` // the event's time: when the action happened, as the sender says
+	// Entered is when the event was entered: its data.entered, or its
+	// arrival on the stream when it gives none.
+	Entered time.Time `json:"entered"`
+	// DelayHours is working hours, to two decimals: for a late entry,
+	// from Time to Entered; for a late apology, the notice it gave before
+	// the due time; 0 for a repeated supplement request.
+	DelayHours float64 `json:"delay_hours"`
+	Detail     string  `json:"detail"`    // in English
+	DetailVI   string  `json:"detail_vi"` // in Vietnamese
+}
+
+// NewIrregularity returns the API's view of ir.
+func NewIrregularity(ir *workflow.Irregularity) Irregularity {
+	return Irregularity{
+		Seq: ir.Seq, EventID: ir.EventID, Source: ir.Source, Dossier: ir.Dossier, Action: ir.Action,
+		Agency: ir.Agency, Actor: ir.Actor, Kind: ir.Kind, Time: ir.Time, Entered: ir.Entered,
+		DelayHours: Hours(ir.Delay), Detail: ir.Detail, DetailVI: ir.DetailVI,
+	}
+}
+
+// Hours returns a working time in hours, rounded to two decimals.
+func Hours(d time.Duration) float64 { return math.Round(d.Hours()*100) / 100 }
 
 // ChainReport is the answer of GET /api/v1/dossiers/{code}/verify, and
 // an item of AuditPage.

@@ -51,6 +51,10 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/rejections?dossier=a%20b", "dossier", 400},
 		{"/api/v1/mismatches?cursor=abc", "cursor", 400},
 		{"/api/v1/mismatches?limit=-1", "limit", 400},
+		{"/api/v1/irregularities?kind=late", "kind", 400},
+		{"/api/v1/irregularities?cursor=x", "cursor", 400},
+		{"/api/v1/irregularities?actor=cb%0001", "actor", 400},
+		{"/api/v1/irregularities?dossier=a*b", "dossier", 400},
 		{"/api/v1/definitions?v=2", "", 400},
 		{"/api/v1/statuses?lang=en", "", 400},
 		{"/api/v1/stats?from=2025-13", "from", 400},
@@ -464,7 +468,8 @@ func TestAPI(t *testing.T) {
 			" /api/v1/audit/verify /api/v1/openapi.json" +
 			" /api/v1/audit/checkpoint" + // TestCheckpointsOfReplicas, cmd/hoso's TestCheckpointsEndToEnd
 			" /api/v1/feed /{$} /overdue /dossiers/{code} /feed /definitions /static/{file}" + // TestDashboardPages
-			" /api/v1/admin/state /api/v1/admin/backup" // cmd/hoso's TestBackupRestoreRebuild
+			" /api/v1/admin/state /api/v1/admin/backup" + // cmd/hoso's TestBackupRestoreRebuild
+			" /api/v1/irregularities /irregularities" // TestIrregularitiesEndToEnd, TestIrregularitiesBrowser
 		for _, r := range web.Routes() {
 			if !strings.Contains(tested+" ", r.Pattern+" ") {
 				t.Errorf("route %s %s has no test here", r.Method, r.Pattern)

@@ -56,6 +56,8 @@ func TestDashboardPages(t *testing.T) {
 			{"/dossiers/" + code + "?lang=en", "Hash chain verified"},
 			{"/feed?agency=H57&reason=missing_attachment", "missing_attachment"},
 			{"/feed?reason=status_mismatch", "Báo sai trạng thái"},
+			{"/irregularities", "Bất thường trong cập nhật hồ sơ"},
+			{"/irregularities?kind=late_entry&agency=H57&lang=en", "Irregularities in dossier handling"},
 			{"/definitions", "standard@2"},
 			{"/definitions?lang=en", "State diagram"},
 		} {
@@ -101,6 +103,8 @@ func TestDashboardPages(t *testing.T) {
 			{"/overdue?sort=code", "sort", "không thuộc"},
 			{"/overdue?cursor=xyz", "cursor", "con trỏ"},
 			{"/feed?reason=nope", "reason", "mã lý do"},
+			{"/irregularities?kind=nope", "kind", "không phải là loại bất thường"},
+			{"/irregularities?cursor=ab", "cursor", "con trỏ"},
 			{"/dossiers/" + code + "?x=1", "", "tham số không được hỗ trợ; trang này nhận format, lang"},
 			{"/dossiers/%3Cb%3E", "code", "không phải là mã hồ sơ"},
 			{"/definitions?v=2", "", "tham số không được hỗ trợ; trang này nhận lang"},
@@ -155,6 +159,9 @@ func TestDashboardPages(t *testing.T) {
 			{"/?format=csv&list=agencies", "Cơ quan", 1},
 			{"/?format=csv&list=procedures&lang=en", "Procedure", 1},
 			{"/?format=csv", "Tháng", 1},
+			// The scenario is dated in 2025 and published now: late entries.
+			{"/irregularities?format=csv", "Cán bộ", 10},
+			{"/irregularities?format=csv&list=summary&lang=en", "Officer", 1},
 		} {
 			resp, body := get(c.path)
 			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {

@@ -203,6 +203,8 @@ var (
 		"Dossiers overdue and in progress: in status 2 or 4, not terminal, flagged by a recorded deadline expiry.", nil, nil)
 	outboxDesc = prometheus.NewDesc("hoso_outbox_backlog",
 		"Outcomes in the store's outbox: committed, not yet confirmed published on NATS.", nil, nil)
+	irregularDesc = prometheus.NewDesc("hoso_irregularities_total",
+		"Irregularities recorded on accepted events, by kind (late_entry, late_apology, repeated_supplement), read from the store's counters.", []string{"kind"}, nil)
 	lagDesc = prometheus.NewDesc("hoso_consumer_lag",
 		"Events in the stream the engine has not yet applied and acked: the durable consumer's pending plus ack-pending messages, read from JetStream at scrape time.", nil, nil)
 )
@@ -211,6 +213,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dossiersDesc
 	ch <- overdueDesc
 	ch <- outboxDesc
+	ch <- irregularDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -219,7 +222,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counts, err := c.m.db.Counts(context.Background())
 	if err != nil {
-		for _, d := range []*prometheus.Desc{dossiersDesc, overdueDesc, outboxDesc} {
+		for _, d := range []*prometheus.Desc{dossiersDesc, overdueDesc, outboxDesc, irregularDesc} {
 			ch <- prometheus.NewInvalidMetric(d, err)
 		}
 		return
@@ -229,6 +232,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(overdueDesc, prometheus.GaugeValue, float64(counts.Overdue))
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(counts.Outbox))
+	// A counter: the store only adds irregularities (a store rebuilt from
+	// the stream counts them again from zero, as a restart resets one).
+	for _, k := range workflow.IrregularityKinds {
+		ch <- prometheus.MustNewConstMetric(irregularDesc, prometheus.CounterValue, float64(counts.Irregularities[k]), string(k))
+	}
 }
 
 // lagCollector asks JetStream for the consumer's info at scrape time. When

@@ -1,11 +1,14 @@
 package engine_test
 
 import (
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
@@ -88,6 +91,11 @@ func TestMetrics(t *testing.T) {
 		`hoso_apply_errors_total`:                                           0,
 		`hoso_outbox_backlog`:                                               0,
 		`hoso_consumer_lag`:                                                 0,
+		// The fixture's events happened in October 2025 and reach the
+		// stream now: each of the 13 accepted is a late entry.
+		`hoso_irregularities_total{kind="late_entry"}`:          13,
+		`hoso_irregularities_total{kind="late_apology"}`:        0,
+		`hoso_irregularities_total{kind="repeated_supplement"}`: 0,
 	} {
 		if got, ok := m[sample]; !ok || got != want {
 			t.Errorf("%s = %v (exposed: %v), want %v", sample, got, ok, want)
@@ -101,5 +109,21 @@ func TestMetrics(t *testing.T) {
 	}
 	if m["hoso_batch_size_sum"] != 16 {
 		t.Errorf("hoso_batch_size_sum = %v, want the 16 messages", m["hoso_batch_size_sum"])
+	}
+
+	// hoso's metrics pass promtool's checks (the same lint).
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	problems, err := promlint.New(resp.Body).Lint()
+	if err != nil {
+		t.Fatalf("lint /metrics: %v", err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "hoso_") {
+			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+		}
 	}
 }

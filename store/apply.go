@@ -84,6 +84,7 @@ type batchTx struct {
 	catalog *workflow.Catalog
 	working map[string]*working // dossiers the batch touched, by code
 	deltas  deltas              // counter changes
+	tallies map[string]irrTally // irr_tally changes, by key (appendIrrTallyKey)
 	mem     arena               // bytes of the keys and values put
 	outbox  []byte              // the outbox chunk of the batch's outcomes (outbox.go)
 	scratch []byte              // an outcome record on its way into outbox
@@ -318,6 +319,13 @@ func (bt *batchTx) putIrregularities(irs []workflow.Irregularity) error {
 			return fmt.Errorf("irregularity index: %w", err)
 		}
 		bt.deltas.add(countIrregularPrefix+string(irs[i].Kind), 1)
+		if bt.tallies == nil {
+			bt.tallies = map[string]irrTally{}
+		}
+		k := string(appendIrrTallyKey(nil, irs[i].Agency, irs[i].Kind, irs[i].Actor))
+		t := bt.tallies[k]
+		t.add(&irs[i])
+		bt.tallies[k] = t
 	}
 	bt.deltas.add(countIrregular, int64(len(irs)))
 	return nil
@@ -346,7 +354,31 @@ func (bt *batchTx) flush() error {
 	if err := bt.flushStats(); err != nil {
 		return err
 	}
+	if err := bt.flushTallies(); err != nil {
+		return err
+	}
 	return bt.deltas.write(b.counts)
+}
+
+// flushTallies adds the batch's irregularities to their rows of
+// irr_tally, in key order.
+func (bt *batchTx) flushTallies() error {
+	for _, key := range slices.Sorted(maps.Keys(bt.tallies)) {
+		add := bt.tallies[key]
+		t := irrTally{}
+		if v := bt.b.irrTally.Get([]byte(key)); v != nil {
+			var err error
+			if t, err = decodeIrrTally(v); err != nil {
+				return fmt.Errorf("irregularity tally %q: %w", key, err)
+			}
+		}
+		t.n, t.delay = t.n+add.n, t.delay+add.delay
+		k := bt.mem.end(append(bt.mem.start(), key...))
+		if err := bt.b.irrTally.Put(k, bt.mem.end(appendIrrTally(bt.mem.start(), t))); err != nil {
+			return fmt.Errorf("irregularity tally %q: %w", key, err)
+		}
+	}
+	return nil
 }
 
 // moveIndexKeys moves the keys of a dossier in each index from where

@@ -107,7 +107,7 @@ func TestApplyStandardFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts := Counts{Dossiers: 1, ByStatus: statusCounts(10, 1), Entries: 5, ByReason: map[workflow.Reason]int{}, Outbox: 5}
+	wantCounts := Counts{Dossiers: 1, ByStatus: statusCounts(10, 1), Entries: 5, ByReason: map[workflow.Reason]int{}, Irregularities: map[workflow.IrregularityKind]int{}, Outbox: 5}
 	if diff := cmp.Diff(wantCounts, c); diff != "" {
 		t.Errorf("Counts (-want +got):\n%s", diff)
 	}

@@ -345,6 +345,33 @@ func appendIrregularities(b []byte, irs []workflow.Irregularity) []byte {
 	return b
 }
 
+// irrTally is a row of irr_tally: how many irregularities of one kind an
+// agency's officer has, and their delays summed.
+type irrTally struct {
+	n     uint64 // irregularities
+	delay uint64 // the sum of their Delay, in whole seconds each
+}
+
+// add counts one irregularity.
+func (t *irrTally) add(ir *workflow.Irregularity) {
+	t.n++
+	t.delay += uint64(max(ir.Delay, 0) / time.Second)
+}
+
+// appendIrrTally appends the record of a row of irr_tally to b.
+func appendIrrTally(b []byte, t irrTally) []byte {
+	b = append(b, recordVersion)
+	b = binary.AppendUvarint(b, t.n)
+	return binary.AppendUvarint(b, t.delay)
+}
+
+// decodeIrrTally reads a row of irr_tally.
+func decodeIrrTally(b []byte) (irrTally, error) {
+	r := newReader(b)
+	t := irrTally{n: r.uvarint(), delay: r.uvarint()}
+	return t, r.done("irregularity tally")
+}
+
 // appendOutcome appends the record of an outcome to b.
 func appendOutcome(b []byte, o *workflow.Outcome) []byte {
 	b = append(b, recordVersion)

@@ -24,11 +24,14 @@ type Counts struct {
 	Mismatches int                         // status mismatches recorded
 	Outbox     int                         // outcomes not yet marked published
 	Overdue    int                         // overdue dossiers in progress (workflow.DossierQuery.Overdue)
+	// Irregularities counts the irregularities recorded, by kind; absent
+	// kinds have none.
+	Irregularities map[workflow.IrregularityKind]int
 }
 
 // Counts returns the running totals. It reads counters, never scans.
 func (db *DB) Counts(ctx context.Context) (Counts, error) {
-	c := Counts{ByReason: map[workflow.Reason]int{}}
+	c := Counts{ByReason: map[workflow.Reason]int{}, Irregularities: map[workflow.IrregularityKind]int{}}
 	err := db.view(ctx, func(b *buckets) error {
 		return b.counts.ForEach(func(k, v []byte) error {
 			n, err := decodeUint64(v)
@@ -57,6 +60,10 @@ func (db *DB) Counts(ctx context.Context) (Counts, error) {
 			case strings.HasPrefix(key, countReasonPrefix):
 				if n > 0 {
 					c.ByReason[workflow.Reason(strings.TrimPrefix(key, countReasonPrefix))] = int(n)
+				}
+			case strings.HasPrefix(key, countIrregularPrefix):
+				if n > 0 {
+					c.Irregularities[workflow.IrregularityKind(strings.TrimPrefix(key, countIrregularPrefix))] = int(n)
 				}
 			}
 			return nil

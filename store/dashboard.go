@@ -85,6 +85,18 @@ func (db *DB) Totals(ctx context.Context) (workflow.Totals, error) {
 			}
 			t.ByStatus[s] = n
 		}
+		for _, kind := range workflow.IrregularityKinds {
+			n, err := counter(b.counts, countIrregularPrefix+string(kind))
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				if t.Irregularities == nil {
+					t.Irregularities = map[workflow.IrregularityKind]int{}
+				}
+				t.Irregularities[kind] = n
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -257,6 +257,7 @@ type buckets struct {
 	rejections, rejByDossier, rejByReason *bbolt.Bucket
 	mismatches, misByDossier              *bbolt.Bucket
 	irregular, irrByDossier, irrByKind    *bbolt.Bucket
+	irrTally                              *bbolt.Bucket
 	outbox                                *bbolt.Bucket
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
 	byDue                                 *bbolt.Bucket
@@ -276,6 +277,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketRejections, &b.rejections}, {bucketRejByDossier, &b.rejByDossier}, {bucketRejByReason, &b.rejByReason},
 		{bucketMismatches, &b.mismatches}, {bucketMisByDossier, &b.misByDossier},
 		{bucketIrregular, &b.irregular}, {bucketIrrByDossier, &b.irrByDossier}, {bucketIrrByKind, &b.irrByKind},
+		{bucketIrrTally, &b.irrTally},
 		{bucketOutbox, &b.outbox},
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
 		{bucketByDue, &b.byDue},

@@ -22,8 +22,9 @@ rejected as a duplicate. An outbox relay reads DB.PendingOutcomes,
 publishes them and calls DB.MarkPublished. Supervisors read through
 DB.Dossier, DB.History, DB.DossierHistory, DB.Verify, DB.VerifyAll,
 DB.VerifyPage, DB.VerifyStore, DB.Dossiers, DB.Rejections,
-DB.Mismatches, DB.Counts, DB.Stats, and for the dashboard DB.Deadlines
-(the due and overdue indexes) and DB.Totals; DB.Backup copies the whole
+DB.Mismatches, DB.Irregularities, DB.Counts, DB.Stats, and for the
+dashboard DB.Deadlines (the due and overdue indexes), DB.Totals and
+DB.IrregularityTallies (by agency and officer); DB.Backup copies the whole
 file while Apply goes on. DB.Checkpoint summarises the store at
 its applied sequence (state hash, Merkle root of the chain heads, digest
 of the rejections and mismatches) for the engine to sign and publish, and
@@ -32,11 +33,9 @@ the file as it is, for an auditor to compare (checkpoint.go).
 
 # Schema
 
-Version 5 (meta "schema"); Open upgrades a file of version 3 (whose
-outbox held one outcome per key) or 4 (without the online flag of
-dossiers and its counter) in place (upgrade.go). An outcome record carries
-the hash of the entry it wrote under a flag of its own, so the outcomes an
-earlier build left in the outbox read as they are, without one. Keys are ordered so that
+Version 6 (meta "schema"); Open refuses a file of an older version
+(ErrSchemaOld): the decisions of logged events changed with it, so such a
+file is rebuilt from the stream (hoso rebuild --replace). Keys are ordered so that
 related records sit together and appends go to the end of a bucket.
 Sequences are big-endian uint64, so key order is sequence order. Records
 are a compact binary form that starts with its format version
@@ -53,6 +52,10 @@ its previous hash the hash of the entry before it.
 	rej_by_reason         reason 0x00 seq -> ""
 	mismatches            seq -> Mismatch
 	mis_by_dossier        code 0x00 seq -> ""
+	irregularities        seq -> the Irregularity records of one accepted event
+	irr_by_dossier        code 0x00 seq -> ""
+	irr_by_kind           kind 0x00 seq -> "", once per kind of the event
+	irr_tally             agency 0x00 kind 0x00 actor -> count, summed delay in seconds
 	outbox                seq of its last outcome -> chunk: the outcomes of one batch (outbox.go)
 	dossier_by_status     status(1 byte) code -> ""
 	dossier_by_agency     agency 0x00 code -> ""
@@ -84,7 +87,8 @@ index sorts a dossier's entries in order.
     sequence of its last outcome.
   - Counters equal what a scan would count: dossiers, per status, per
     agency and per procedure; history entries; rejections and per reason;
-    mismatches; outbox length.
+    mismatches; irregularities and per kind; outbox length. The irr_tally
+    rows equal a recount of the irregularities by agency, kind and actor.
   - The stats and gauges rows equal the sum of workflow.StatsDelta(nil, d)
     over the stored dossiers, rollup rows (agency or procedure "*")
     included; no row is all zero. So they do not depend on how the stream

@@ -45,6 +45,7 @@ const (
 	bucketIrregular    = "irregularities"       // seq -> the irregularity records of the event (appendIrregularities)
 	bucketIrrByDossier = "irr_by_dossier"       // code 0x00 seq -> empty
 	bucketIrrByKind    = "irr_by_kind"          // kind 0x00 seq -> empty
+	bucketIrrTally     = "irr_tally"            // agency 0x00 kind 0x00 actor -> count and delay (appendIrrTally)
 	bucketOutbox       = "outbox"               // seq of the last outcome -> chunk of outcome records (outbox.go)
 	bucketByStatus     = "dossier_by_status"    // status(1 byte) code -> empty
 	bucketByAgency     = "dossier_by_agency"    // agency 0x00 code -> empty
@@ -61,7 +62,7 @@ var allBuckets = []string{
 	bucketMeta, bucketCounts, bucketDossiers, bucketHistory, bucketDedupe,
 	bucketRejections, bucketRejByDossier, bucketRejByReason,
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
-	bucketIrregular, bucketIrrByDossier, bucketIrrByKind,
+	bucketIrregular, bucketIrrByDossier, bucketIrrByKind, bucketIrrTally,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
 	bucketByOverdue, bucketByReceived,
 	bucketStats, bucketGauges,
@@ -169,6 +170,28 @@ func statusCountKey(s workflow.Status) string {
 		return statusCountKeys[s]
 	}
 	return countStatusPrefix + strconv.Itoa(int(s))
+}
+
+// appendIrrTallyKey appends the key of the irr_tally row of an irregularity:
+// agency 0x00 kind 0x00 actor. The actor comes last, so that the key
+// reads back whatever bytes it holds (Apply checks agencies for 0x00, not
+// actors).
+func appendIrrTallyKey(b []byte, agency string, kind workflow.IrregularityKind, actor string) []byte {
+	return append(append(append(append(append(b, agency...), sep), kind...), sep), actor...)
+}
+
+// splitIrrTallyKey splits a key of irr_tally; ok is false for a key of
+// another shape.
+func splitIrrTallyKey(k []byte) (agency string, kind workflow.IrregularityKind, actor string, ok bool) {
+	a, rest, found := bytes.Cut(k, []byte{sep})
+	if !found {
+		return "", "", "", false
+	}
+	kd, ac, found := bytes.Cut(rest, []byte{sep})
+	if !found || len(kd) == 0 {
+		return "", "", "", false
+	}
+	return string(a), workflow.IrregularityKind(kd), string(ac), true
 }
 
 // dossierIndex is one of the indexes of dossiers: Apply keeps exactly

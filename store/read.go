@@ -2,12 +2,15 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -422,6 +425,58 @@ func (db *DB) Irregularities(ctx context.Context, q workflow.IrregularityQuery) 
 		return nil, 0, fmt.Errorf("list irregularities: %w", err)
 	}
 	return list, next, nil
+}
+
+// IrregularityTallies returns, from the irr_tally rows Apply keeps, the
+// irregularities of each officer at each agency (of q's agency and
+// officer when set), in agency then officer order. It reads one row per
+// agency, kind and officer, never the irregularities themselves.
+func (db *DB) IrregularityTallies(ctx context.Context, q workflow.IrregularityTallyQuery) ([]workflow.IrregularityTally, error) {
+	var out []workflow.IrregularityTally
+	err := db.view(ctx, func(b *buckets) error {
+		var prefix []byte
+		if q.Agency != "" {
+			prefix = prefixKey(q.Agency)
+		}
+		rows := map[[2]string]*workflow.IrregularityTally{}
+		c := b.irrTally.Cursor()
+		i := 0
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if i++; i%ctxEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			agency, kind, actor, ok := splitIrrTallyKey(k)
+			if !ok {
+				return fmt.Errorf("irregularity tally %q: %w", k, errBadRecord)
+			}
+			if q.Actor != "" && actor != q.Actor {
+				continue
+			}
+			t, err := decodeIrrTally(v)
+			if err != nil {
+				return fmt.Errorf("irregularity tally %q: %w", k, err)
+			}
+			row := rows[[2]string{agency, actor}]
+			if row == nil {
+				row = &workflow.IrregularityTally{Agency: agency, Actor: actor, Counts: map[workflow.IrregularityKind]int{}}
+				rows[[2]string{agency, actor}] = row
+			}
+			row.Counts[kind] += int(t.n)
+			if kind == workflow.IrregularLateEntry {
+				row.LateEntryDelay += time.Duration(t.delay) * time.Second
+			}
+		}
+		for _, key := range slices.SortedFunc(maps.Keys(rows), func(a, b [2]string) int {
+			return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
+		}) {
+			out = append(out, *rows[key])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("irregularity tallies: %w", err)
+	}
+	return out, nil
 }
 
 // agencyFilter keeps, in a listing of rejections or mismatches, the

@@ -543,11 +543,13 @@ func (s *storeCheck) mismatches(ctx context.Context, applied uint64) error {
 }
 
 // irregularities checks the irregularity rows against their keys, the
-// applied sequence, the history (an irregularity is of an accepted event)
-// and their two indexes, and counts them.
+// applied sequence, the history (an irregularity is of an accepted event),
+// their two indexes and the tallies by agency, kind and officer, and
+// counts them.
 func (s *storeCheck) irregularities(ctx context.Context, applied uint64) error {
 	b := s.b
 	var byDossier, byKind keySet
+	tallies := map[string]irrTally{}
 	n := 0
 	c := b.irregular.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -575,6 +577,10 @@ func (s *storeCheck) irregularities(ctx context.Context, applied uint64) error {
 		for i := range irs {
 			s.want[countIrregular]++
 			s.want[countIrregularPrefix+string(irs[i].Kind)]++
+			tk := string(appendIrrTallyKey(nil, irs[i].Agency, irs[i].Kind, irs[i].Actor))
+			t := tallies[tk]
+			t.add(&irs[i])
+			tallies[tk] = t
 			ik := prefixSeqKey(string(irs[i].Kind), ev.Seq)
 			byKind.put(s.seed, ik)
 			if b.irrByKind.Get(ik) == nil {
@@ -587,17 +593,83 @@ func (s *storeCheck) irregularities(ctx context.Context, applied uint64) error {
 		name   string
 		ix     *bbolt.Bucket
 		expect keySet
-	}{{bucketIrrByDossier, b.irrByDossier, byDossier}, {bucketIrrByKind, b.irrByKind, byKind}} {
+		// of tells whether the row v has the part of the key.
+		of func(v []byte, part string) (bool, error)
+	}{
+		{bucketIrrByDossier, b.irrByDossier, byDossier, func(v []byte, part string) (bool, error) {
+			irs, err := decodeIrregularities(v)
+			return err == nil && len(irs) > 0 && irs[0].Dossier == part, err
+		}},
+		{bucketIrrByKind, b.irrByKind, byKind, func(v []byte, part string) (bool, error) {
+			irs, err := decodeIrregularities(v)
+			return slices.ContainsFunc(irs, func(ir workflow.Irregularity) bool { return string(ir.Kind) == part }), err
+		}},
+	} {
 		got, err := s.scan(ctx, x.name, x.ix)
 		if err != nil {
 			return err
 		}
 		if got != x.expect {
-			s.add(workflow.Finding{Bucket: x.name, Want: strconv.FormatUint(x.expect.n, 10), Got: strconv.FormatUint(got.n, 10),
-				Problem: fmt.Sprintf("the index %s does not match the irregularity rows", x.name)})
+			s.irregularIndexExtras(x.name, x.ix, x.of)
 		}
 	}
+	s.irregularTallies(tallies)
 	return nil
+}
+
+// irregularIndexExtras names the keys part 0x00 seq of an index of the
+// irregularities that name no row, or a row that of says does not have
+// the part.
+func (s *storeCheck) irregularIndexExtras(name string, ix *bbolt.Bucket, of func(v []byte, part string) (bool, error)) {
+	c := ix.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		i := len(k) - 8
+		if i < 1 || k[i-1] != sep {
+			s.add(workflow.Finding{Bucket: name, Key: strconv.Quote(string(k)), Problem: "the index key is malformed"})
+			continue
+		}
+		v := s.b.irregular.Get(k[i:])
+		if v == nil {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k),
+				Problem: fmt.Sprintf("the index key names sequence %d, which has no row in %s", seqOf(k[i:]), bucketIrregular)})
+			continue
+		}
+		if ok, err := of(v, string(k[:i-1])); err == nil && !ok {
+			s.add(workflow.Finding{Bucket: name, Key: keyText(name, k),
+				Problem: fmt.Sprintf("the index key does not match row %d", seqOf(k[i:]))})
+		}
+	}
+}
+
+// irregularTallies compares the rows of irr_tally with a recount of the
+// irregularities.
+func (s *storeCheck) irregularTallies(want map[string]irrTally) {
+	text := func(t irrTally) string { return fmt.Sprintf("count:%d delay:%ds", t.n, t.delay) }
+	seen := map[string]bool{}
+	c := s.b.irrTally.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		key := keyText(bucketIrrTally, k)
+		if _, _, _, ok := splitIrrTallyKey(k); !ok {
+			s.add(workflow.Finding{Bucket: bucketIrrTally, Key: key, Problem: "the tally key is malformed"})
+			continue
+		}
+		got, err := decodeIrrTally(v)
+		if err != nil {
+			s.add(workflow.Finding{Bucket: bucketIrrTally, Key: key, Problem: fmt.Sprintf("the tally does not decode: %v", err)})
+			continue
+		}
+		seen[string(k)] = true
+		if w := want[string(k)]; got != w {
+			s.add(workflow.Finding{Bucket: bucketIrrTally, Key: key, Want: text(w), Got: text(got),
+				Problem: "the tally differs from a recount of the irregularities"})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if !seen[k] {
+			s.add(workflow.Finding{Bucket: bucketIrrTally, Key: keyText(bucketIrrTally, []byte(k)), Want: text(want[k]),
+				Problem: "the tally is missing"})
+		}
+	}
 }
 
 // checkRow checks that a row of a sequence-keyed table sits under its own
@@ -745,6 +817,10 @@ func keyText(bucket string, k []byte) string {
 	case bucketRejByDossier, bucketRejByReason, bucketMisByDossier, bucketIrrByDossier, bucketIrrByKind:
 		if i := len(k) - 8; i >= 1 && k[i-1] == sep {
 			return part(k[:i-1]) + " " + strconv.FormatUint(seqOf(k[i:]), 10)
+		}
+	case bucketIrrTally:
+		if agency, kind, actor, ok := splitIrrTallyKey(k); ok {
+			return part([]byte(agency)) + " " + part([]byte(kind)) + " " + part([]byte(actor))
 		}
 	case bucketStats, bucketGauges:
 		if len(k) > 1 {

@@ -68,32 +68,50 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 	for i := range hist {
 		v.History[i] = api.NewHistoryEntry(&hist[i])
 	}
-	rej, mis, err := s.dossierProblems(r.Context(), code)
+	p, err := s.dossierProblems(r.Context(), code)
 	if err != nil {
 		return err
 	}
-	v.Problems = &api.Problems{Rejections: rej, Mismatches: mis}
+	v.Problems = &api.Problems{Rejections: p.rejections, Mismatches: p.mismatches,
+		Irregularities: make([]api.Irregularity, len(p.irregularities))}
+	for i := range p.irregularities {
+		v.Problems.Irregularities[i] = api.NewIrregularity(&p.irregularities[i])
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
-// sheetProblems is how many of a dossier's latest rejections, and of its
-// latest mismatches, its sheet shows: in the API's answer (docs/openapi.json
-// says up to 100 of each) and on the dossier page.
+// sheetProblems is how many of a dossier's latest rejections, of its
+// latest mismatches and of its latest irregularities its sheet shows: in
+// the API's answer (docs/openapi.json says up to 100 of each) and on the
+// dossier page.
 const sheetProblems = 100
 
-// dossierProblems reads the latest rejections and mismatches of the
-// dossier, newest first, at most sheetProblems of each; never nil.
-func (s *Server) dossierProblems(ctx context.Context, code string) ([]workflow.Rejection, []workflow.Mismatch, error) {
+// problems are the latest problems of a dossier, newest first; never nil.
+type problems struct {
+	rejections     []workflow.Rejection
+	mismatches     []workflow.Mismatch
+	irregularities []workflow.Irregularity
+}
+
+// dossierProblems reads the latest rejections, mismatches and
+// irregularities of the dossier, at most sheetProblems of each.
+func (s *Server) dossierProblems(ctx context.Context, code string) (problems, error) {
 	rej, _, err := s.cfg.Store.Rejections(ctx, workflow.RejectionQuery{Dossier: code, Limit: sheetProblems})
 	if err != nil {
-		return nil, nil, err
+		return problems{}, err
 	}
 	mis, _, err := s.cfg.Store.Mismatches(ctx, workflow.MismatchQuery{Dossier: code, Limit: sheetProblems})
 	if err != nil {
-		return nil, nil, err
+		return problems{}, err
 	}
-	return nonNil(rej), nonNil(mis), nil
+	irr, _, err := s.cfg.Store.Irregularities(ctx, workflow.IrregularityQuery{Dossier: code, Limit: sheetProblems})
+	if err != nil {
+		return problems{}, err
+	}
+	// A page holds whole events: at most sheetProblems of them, each
+	// with one irregularity of a kind.
+	return problems{nonNil(rej), nonNil(mis), nonNil(irr[:min(len(irr), sheetProblems)])}, nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -195,6 +213,32 @@ func (s *Server) listMismatches(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, api.Page[api.Mismatch]{Items: nonNil(list), NextCursor: seqCursor(next)})
+	return nil
+}
+
+// listIrregularities answers GET /api/v1/irregularities: the
+// irregularities of accepted events newest first, filtered by kind,
+// agency, officer and dossier. limit counts events: a page holds every
+// irregularity of its events.
+func (s *Server) listIrregularities(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	iq := workflow.IrregularityQuery{Kind: q.irregularityKind("kind"), Agency: q.statsText("agency"), Actor: q.statsText("actor"),
+		Dossier: q.code("dossier"), Before: q.seqCursor(), Limit: q.limit()}
+	if q.err != nil {
+		return q.err
+	}
+	list, next, err := s.cfg.Store.Irregularities(r.Context(), iq)
+	if err != nil {
+		return err
+	}
+	out := api.Page[api.Irregularity]{Items: make([]api.Irregularity, len(list)), NextCursor: seqCursor(next)}
+	for i := range list {
+		out.Items[i] = api.NewIrregularity(&list[i])
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -323,6 +367,25 @@ func (q *query) reason(k string) workflow.Reason {
 		return ""
 	}
 	return r
+}
+
+// irregularityKind reads a kind of irregularity.
+func (q *query) irregularityKind(k string) workflow.IrregularityKind {
+	v := workflow.IrregularityKind(q.value(k))
+	if v != "" && !v.Valid() {
+		q.fail(k, "%q is not a kind of irregularity (known: %s)", v, irregularityKinds())
+		return ""
+	}
+	return v
+}
+
+// irregularityKinds lists the kinds of irregularity, comma-separated.
+func irregularityKinds() string {
+	names := make([]string, len(workflow.IrregularityKinds))
+	for i, k := range workflow.IrregularityKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }
 
 func (q *query) limit() int {

@@ -30,7 +30,8 @@ func TestAPIRoundTrip(t *testing.T) {
 		{"GET", "/api/v1/dossiers/" + codeHai, "", 200, func() any { return new(api.Dossier) },
 			func(v any) bool {
 				d := v.(*api.Dossier)
-				return len(d.History) > 1 && d.Problems != nil && len(d.Problems.Rejections) > 0 && len(d.Problems.Mismatches) > 0
+				return len(d.History) > 1 && d.Problems != nil && len(d.Problems.Rejections) > 0 && len(d.Problems.Mismatches) > 0 &&
+					len(d.Problems.Irregularities) > 0 && d.LateEntries > 0
 			}},
 		{"GET", "/api/v1/dossiers/" + codeHai + "/verify", "", 200, func() any { return new(api.ChainReport) },
 			func(v any) bool { return v.(*api.ChainReport).OK }},
@@ -38,6 +39,8 @@ func TestAPIRoundTrip(t *testing.T) {
 			func(v any) bool { return len(v.(*api.Page[api.Rejection]).Items) > 0 }},
 		{"GET", "/api/v1/mismatches", "", 200, func() any { return new(api.Page[api.Mismatch]) },
 			func(v any) bool { return len(v.(*api.Page[api.Mismatch]).Items) > 0 }},
+		{"GET", "/api/v1/irregularities", "", 200, func() any { return new(api.Page[api.Irregularity]) },
+			func(v any) bool { return len(v.(*api.Page[api.Irregularity]).Items) > 0 }},
 		{"GET", "/api/v1/audit/verify?limit=1", "", 200, func() any { return new(api.AuditPage) },
 			func(v any) bool { p := v.(*api.AuditPage); return p.Checked == 1 && p.NextCursor != "" }},
 		{"GET", "/api/v1/definitions", "", 200, func() any { return new(api.Page[api.Definition]) },

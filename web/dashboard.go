@@ -79,7 +79,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // their errors as a page.
 var pagePatterns = map[string]bool{
 	"GET /{$}": true, "GET /overdue": true, "GET /dossiers/{code}": true, "GET /feed": true, "GET /definitions": true,
-	"GET /reconcile": true, "POST /reconcile": true,
+	"GET /irregularities": true, "GET /reconcile": true, "POST /reconcile": true,
 }
 
 // isPage reports whether the request is for a dashboard page.
@@ -133,6 +133,12 @@ func (p *view) StatusView(s *api.Status) string {
 
 // Reason names a reason code in the page's language.
 func (p *view) Reason(r workflow.Reason) string { return reasonText(p.Lang, r) }
+
+// Kind names a kind of irregularity in the page's language.
+func (p *view) Kind(k workflow.IrregularityKind) string { return kindText(p.Lang, k) }
+
+// Hours formats working time in hours.
+func (p *view) Hours(d time.Duration) string { return formatHours(p.Lang, d) }
 
 // Msg picks the message of the page's language.
 func (p *view) Msg(vi, en string) string {

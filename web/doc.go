@@ -28,12 +28,12 @@
 // the document.
 //
 // The supervisors' dashboard is served from the same Server: pages at /,
-// /overdue, /dossiers/{code}, /feed and /definitions rendered with
+// /overdue, /dossiers/{code}, /feed, /irregularities and /definitions rendered with
 // html/template from embedded templates, in Vietnamese or (lang=en,
 // remembered in a cookie) English, every label in one table (i18n.go).
 // Charts and state diagrams are SVG computed on the server (svg.go). The
 // pages read indexes and counters only (Store.Deadlines, Store.Totals,
-// Store.Stats), never every dossier. Errors of page requests go through
+// Store.Stats, Store.IrregularityTallies), never every dossier. Errors of page requests go through
 // the same writeError, which renders them as a page in the page's
 // language. Pages carry a Content-Security-Policy without inline script
 // or style; the only script (static/app.js) binds the print buttons and

@@ -30,8 +30,19 @@ const (
 // spreadsheet would run as a formula.
 const attackerCell = "-1*cmd|' /C calc'!A0"
 
-// fixtureStart is when the fixture's dossiers are received.
+// fixtureStart is when the fixture's dossiers are received: Wednesday
+// 1 October 2025.
 var fixtureStart = time.Date(2025, 10, 1, 9, 0, 0, 0, workflow.Zone)
+
+// fixtureEntered is how long after its time each dossier's assignment
+// was entered: from Wednesday to Monday at the same time, 24 working
+// hours (Wednesday 5 h 59 min from 09:01, Thursday and Friday 8 h each,
+// Monday 2 h 01 min to 09:01).
+const fixtureEntered = 5 * 24 * time.Hour
+
+// fixtureActor is the officer the assignments name: a value a
+// spreadsheet would run as a formula.
+const fixtureActor = "=HYPERLINK(\"http://evil.example\")"
 
 // fixture is a Server over a real store holding, for each agency, overdue
 // dossiers in progress, a rejected event and a status mismatch, served
@@ -79,9 +90,12 @@ func newFixture(t *testing.T, withAccess bool) *fixture {
 				e.Due, e.Attachments = due, []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}
 			}),
 			// The status the sender claims (2) is not the one assign leads
-			// to (4): a mismatch recorded for the agency.
+			// to (4): a mismatch recorded for the agency. The one-stop-shop
+			// entered it on Monday 6 October, 24 working hours after its
+			// time (fixtureEntered): a late entry.
 			f.event(code+"/2", "assign", code, ag, at.Add(time.Minute), func(e *workflow.Event) {
-				e.Department, e.Actor, e.ClaimedStatus = attackerCell, "=HYPERLINK(\"http://evil.example\")", workflow.StatusReceived
+				e.Department, e.Actor, e.ClaimedStatus = attackerCell, fixtureActor, workflow.StatusReceived
+				e.Entered = at.Add(time.Minute).Add(fixtureEntered)
 			}),
 			&workflow.Event{ID: code + "/expired", Source: workflow.SystemSource, Action: workflow.DeadlineExpired,
 				Dossier: code, Time: due.Add(time.Minute), Due: due},

@@ -221,6 +221,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"HistoryEntry", api.HistoryEntry{}},
 		{"Rejection", workflow.Rejection{}},
 		{"Mismatch", workflow.Mismatch{}},
+		{"Irregularity", api.Irregularity{}},
 		{"ChainReport", workflow.ChainReport{}},
 		{"Finding", workflow.Finding{}},
 		{"AuditPage", api.AuditPage{}},
@@ -249,6 +250,13 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	if diff := cmp.Diff(reasons, d.Components.Schemas["Reason"].Enum); diff != "" {
 		t.Errorf("schema Reason differs from workflow.Reasons() (-code +document):\n%s", diff)
+	}
+	var kinds []any
+	for _, k := range workflow.IrregularityKinds {
+		kinds = append(kinds, string(k))
+	}
+	if diff := cmp.Diff(kinds, d.Components.Schemas["IrregularityKind"].Enum); diff != "" {
+		t.Errorf("schema IrregularityKind differs from workflow.IrregularityKinds (-code +document):\n%s", diff)
 	}
 }
 

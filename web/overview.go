@@ -33,6 +33,12 @@ type overview struct {
 	// Scoped: the user sees some agencies only, and Totals (which span
 	// every agency) are left out of the page.
 	Scoped bool
+
+	// Irregular counts the irregularities of every agency (from Totals),
+	// or of Agency when one is chosen (from its tallies), over all time;
+	// IrregularKinds lists the kinds in order.
+	Irregular      workflow.IrregularityTally
+	IrregularKinds []workflow.IrregularityKind
 }
 
 // overviewPage answers GET /: the headline numbers and rates of the
@@ -117,6 +123,18 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	ov.Totals, err = s.cfg.Store.Totals(ctx)
 	if err != nil {
 		return err
+	}
+	ov.IrregularKinds = workflow.IrregularityKinds
+	if ov.Agency == "" {
+		ov.Irregular.Counts = ov.Totals.Irregularities
+	} else {
+		rows, err := s.cfg.Store.IrregularityTallies(ctx, workflow.IrregularityTallyQuery{Agency: ov.Agency})
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			ov.Irregular.Add(&rows[i])
+		}
 	}
 	if u := userFrom(ctx); u != nil && u.Scoped() {
 		// The running totals and the agency list span every agency.

@@ -196,17 +196,18 @@ func (s *Server) dossierPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rej, mis, err := s.dossierProblems(r.Context(), code)
+	p, err := s.dossierProblems(r.Context(), code)
 	if err != nil {
 		return err
 	}
 	data := struct {
-		D          *workflow.Dossier
-		Rows       []sheetRow
-		Verify     workflow.ChainReport
-		Rejections []workflow.Rejection
-		Mismatches []workflow.Mismatch
-	}{d, rows, rep, rej, mis}
+		D              *workflow.Dossier
+		Rows           []sheetRow
+		Verify         workflow.ChainReport
+		Rejections     []workflow.Rejection
+		Mismatches     []workflow.Mismatch
+		Irregularities []workflow.Irregularity
+	}{d, rows, rep, p.rejections, p.mismatches, p.irregularities}
 	rememberLanguage(w, r, lang)
 	return s.render(w, r, http.StatusOK, "dossier", &view{Lang: lang, Nav: "overdue", Title: label(lang, "ds.title") + " " + code, Data: data})
 }

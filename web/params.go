@@ -16,6 +16,7 @@ var queryParams = map[string][]string{
 	"/api/v1/dossiers":         {"status", "agency", "procedure", "overdue", "from", "to", "cursor", "limit"},
 	"/api/v1/rejections":       {"dossier", "reason", "agency", "since", "cursor", "limit"},
 	"/api/v1/mismatches":       {"dossier", "agency", "cursor", "limit"},
+	"/api/v1/irregularities":   {"kind", "agency", "actor", "dossier", "cursor", "limit"},
 	"/api/v1/audit/verify":     {"cursor", "limit"},
 	"/api/v1/audit/checkpoint": {"seq"},
 	"/api/v1/feed":             {"agency", "reason"},

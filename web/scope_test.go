@@ -43,12 +43,17 @@ func TestScopedUserSeesOnlyTheirAgency(t *testing.T) {
 		{"/feed?format=csv", codeHai, true},
 		{"/feed?reason=status_mismatch&format=csv", codeHai, true},
 		{"/feed?reason=invalid_transition", codeHai, true},
+		{"/irregularities", codeHai, true},
+		{"/irregularities?kind=late_entry&format=csv", codeHai, true},
+		{"/irregularities?format=csv&list=summary", agencyHai, true},
 		{"/definitions", "standard", false},
 		{"/reconcile", "", false},
 		{"/api/v1/dossiers", codeHai, true},
 		{"/api/v1/dossiers/" + codeHai, codeHai, false},
 		{"/api/v1/rejections", codeHai, true},
 		{"/api/v1/mismatches", codeHai, true},
+		{"/api/v1/irregularities", codeHai, true},
+		{"/api/v1/irregularities?kind=late_entry&limit=5", codeHai, true},
 		{"/api/v1/stats?by=agency", agencyHai, true},
 	} {
 		for _, user := range []string{"auditor-hai", "viewer-hai"} {

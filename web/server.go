@@ -25,6 +25,13 @@ type Store interface {
 	Dossiers(ctx context.Context, q workflow.DossierQuery) ([]workflow.Dossier, string, error)
 	Rejections(ctx context.Context, q workflow.RejectionQuery) ([]workflow.Rejection, uint64, error)
 	Mismatches(ctx context.Context, q workflow.MismatchQuery) ([]workflow.Mismatch, uint64, error)
+	// Irregularities lists the irregularities of accepted events newest
+	// first; the irregularities of one event are never split between
+	// pages.
+	Irregularities(ctx context.Context, q workflow.IrregularityQuery) ([]workflow.Irregularity, uint64, error)
+	// IrregularityTallies counts the irregularities by agency and officer,
+	// from the store's tallies (dashboard).
+	IrregularityTallies(ctx context.Context, q workflow.IrregularityTallyQuery) ([]workflow.IrregularityTally, error)
 	// DossiersByCode returns the dossiers of the codes, keyed by code; a
 	// code with no dossier is absent (reconciliation).
 	DossiersByCode(ctx context.Context, codes []string) (map[string]*workflow.Dossier, error)
@@ -157,6 +164,7 @@ func Routes() []Route {
 		{"GET", "/api/v1/dossiers/{code}/verify"},
 		{"GET", "/api/v1/rejections"},
 		{"GET", "/api/v1/mismatches"},
+		{"GET", "/api/v1/irregularities"},
 		{"GET", "/api/v1/definitions"},
 		{"GET", "/api/v1/statuses"},
 		{"POST", "/api/v1/reconcile"},
@@ -173,6 +181,7 @@ func Routes() []Route {
 		{"GET", "/overdue"},
 		{"GET", "/dossiers/{code}"},
 		{"GET", "/feed"},
+		{"GET", "/irregularities"},
 		{"GET", "/definitions"},
 		{"GET", "/static/{file}"},
 	}
@@ -188,6 +197,7 @@ func (s *Server) routes() {
 		"/api/v1/dossiers/{code}/verify": s.verifyDossier,
 		"/api/v1/rejections":             s.listRejections,
 		"/api/v1/mismatches":             s.listMismatches,
+		"/api/v1/irregularities":         s.listIrregularities,
 		"/api/v1/definitions":            s.listDefinitions,
 		"/api/v1/statuses":               s.listStatuses,
 		"/api/v1/reconcile":              s.reconcileExport,
@@ -203,6 +213,7 @@ func (s *Server) routes() {
 		"/overdue":                       s.overduePage,
 		"/dossiers/{code}":               s.dossierPage,
 		"/feed":                          s.feedPage,
+		"/irregularities":                s.irregularitiesPage,
 		"/definitions":                   s.definitionsPage,
 		"/static/{file}":                 s.static,
 	}

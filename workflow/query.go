@@ -59,6 +59,48 @@ type IrregularityQuery struct {
 	Limit   int    // at most this many events' irregularities; stores cap it
 }
 
+// IrregularityTallyQuery selects the tallies of irregularities by agency
+// and officer. Zero fields do not filter.
+type IrregularityTallyQuery struct {
+	Agency string
+	Actor  string
+}
+
+// IrregularityTally counts the irregularities recorded of the accepted
+// events of one officer (the events' actor) at one agency (their
+// dossier's), over all time.
+type IrregularityTally struct {
+	Agency string
+	Actor  string
+	// Counts holds the irregularities by kind; a kind without any is
+	// absent.
+	Counts map[IrregularityKind]int
+	// LateEntryDelay is the working time by which the late entries came
+	// late, summed over them (each from the event's time to when it was
+	// entered; Irregularity.Delay in whole seconds).
+	LateEntryDelay time.Duration
+}
+
+// Total is the number of irregularities of every kind.
+func (t IrregularityTally) Total() int {
+	n := 0
+	for _, c := range t.Counts {
+		n += c
+	}
+	return n
+}
+
+// Add adds the counts and delay of o to t.
+func (t *IrregularityTally) Add(o *IrregularityTally) {
+	for k, c := range o.Counts {
+		if t.Counts == nil {
+			t.Counts = map[IrregularityKind]int{}
+		}
+		t.Counts[k] += c
+	}
+	t.LateEntryDelay += o.LateEntryDelay
+}
+
 // MismatchQuery selects recorded status mismatches, newest first.
 type MismatchQuery struct {
 	Dossier string
@@ -133,4 +175,7 @@ type Totals struct {
 	Mismatches   int                // status mismatches recorded
 	ClockRunning int                // dossiers in the due index
 	Overdue      int                // overdue dossiers still in progress (the overdue index)
+	// Irregularities counts the irregularities recorded, by kind; a kind
+	// without any is absent, and the map is nil when there are none.
+	Irregularities map[IrregularityKind]int
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,10 +32,16 @@ func TestCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dossier show: %v", err)
 	}
-	for _, want := range []string{"4 Đang xử lý", "standard@2", "tu-phap", "OK, 2 mục", "invalid_transition", "1 sự kiện; 2 lần báo sai", "trực tiếp"} {
+	// The fixture's events happened in October 2025 and reach the stream
+	// now: the two accepted are late entries.
+	for _, want := range []string{"4 Đang xử lý", "standard@2", "tu-phap", "OK, 2 mục", "invalid_transition", "1 sự kiện; 2 lần báo sai", "trực tiếp",
+		"NHẬP LÚC", "late_entry"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dossier show lacks %q:\n%s", want, out)
 		}
+	}
+	if !regexp.MustCompile(`Cập nhật muộn\s+2 sự kiện`).MatchString(out) {
+		t.Errorf("dossier show does not count 2 late entries:\n%s", out)
 	}
 	if out, _, err := hosoCmd("dossier", "show", f.Codes[2]); err != nil || !strings.Contains(out, "trực tuyến") {
 		t.Errorf("dossier show of a dossier submitted online = %v, lacks \"trực tuyến\":\n%s", err, out)
@@ -84,6 +92,39 @@ func TestCLI(t *testing.T) {
 	}
 	if _, _, err = hosoCmd("emit", "--nats-url", f.In.NATSURL, "--source", "tayninh"); err == nil || !strings.Contains(err.Error(), "--action, --actor, --agency, --dossier, --procedure") {
 		t.Fatalf("emit without flags: %v", err)
+	}
+
+	// A receipt of 1 October 2025 that the one-stop-shop says it entered an
+	// hour later (--entered) is not a late entry, although it reaches the
+	// stream now; the same without --entered is one.
+	for code, entered := range map[string]string{"000.00.12.H57-251001-0011": "2025-10-01T10:00:00+07:00", "000.00.12.H57-251001-0012": ""} {
+		args := []string{"emit", "--nats-url", f.In.NATSURL, "--source", "tayninh", "--dossier", code, "--action", "receive",
+			"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--attach", "input_digitized:don.pdf",
+			"--time", "2025-10-01T09:00:00+07:00"}
+		if entered != "" {
+			args = append(args, "--entered", entered)
+		}
+		if out, errb, err := hosoCmd(args...); err != nil || !strings.Contains(out, "accepted") {
+			t.Fatalf("emit --entered %q = %v\n%s%s", entered, err, out, errb)
+		}
+		want := []string{"late_entry"}
+		if entered != "" {
+			want = []string{}
+		}
+		out, _, err := hosoCmd("irregularities", "-o", "json", "--dossier", code)
+		if got, _ := codesOf(t, out, "kind"); err != nil || !slices.Equal(got, want) {
+			t.Errorf("irregularities of a receipt emitted with --entered %q = %v %v, want %v", entered, err, got, want)
+		}
+	}
+	if _, _, err = hosoCmd("emit", "--nats-url", f.In.NATSURL, "--source", "tayninh", "--dossier", "000.00.12.H57-251001-0013", "--action", "submit",
+		"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--entered", "2025-10-01"); err == nil || !strings.Contains(err.Error(), "--entered") {
+		t.Errorf("emit --entered 2025-10-01 = %v, want the flag named", err)
+	}
+	// An entry time before the event's is refused before it is published.
+	if out, _, err := hosoCmd("emit", "--nats-url", f.In.NATSURL, "--source", "tayninh", "--dossier", "000.00.12.H57-251001-0014", "--action", "submit",
+		"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--time", "2025-10-01T09:00:00+07:00",
+		"--entered", "2025-10-01T08:00:00+07:00"); err == nil || !strings.Contains(err.Error(), "data.entered") || !strings.Contains(err.Error(), "is before time") {
+		t.Errorf("emit --entered before --time = %v, %s; want it refused", err, out)
 	}
 
 	// The client commands send --token, or HOSO_TOKEN, as a bearer token,

@@ -88,6 +88,7 @@ func printDossier(w io.Writer, d *api.Dossier, rep *api.ChainReport) error {
 	}
 	fmt.Fprintf(tw, "Đính kèm\t%s\n", strings.Join(d.Attachments, ", "))
 	fmt.Fprintf(tw, "Bị từ chối\t%d sự kiện; %d lần báo sai trạng thái\n", d.Rejections, d.Mismatches)
+	fmt.Fprintf(tw, "Cập nhật muộn\t%d sự kiện\n", d.LateEntries)
 	if rep.BrokenAt < 0 {
 		fmt.Fprintf(tw, "Chuỗi băm\tOK, %d mục, đầu %s\n", rep.Entries, short(rep.Head.String()))
 	} else {
@@ -111,6 +112,14 @@ func printDossier(w io.Writer, d *api.Dossier, rep *api.ChainReport) error {
 		fmt.Fprintln(tw, "SEQ\tTHỜI ĐIỂM\tTHAO TÁC\tLÝ DO\tCHI TIẾT")
 		for _, r := range d.Problems.Rejections {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Seq, vnTime(r.Time), r.Action, r.Reason, r.Detail)
+		}
+	}
+	if d.Problems != nil && len(d.Problems.Irregularities) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "SEQ\tXẢY RA\tNHẬP LÚC\tTHAO TÁC\tCÁN BỘ\tBẤT THƯỜNG\tCHI TIẾT")
+		for _, ir := range d.Problems.Irregularities {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ir.Seq, vnTime(ir.Time), vnTime(ir.Entered), ir.Action, dash(ir.Actor),
+				ir.Kind, ir.DetailVI)
 		}
 	}
 	return tw.Flush()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // listFixture is testutil's list fixture with the commands of this
@@ -167,6 +169,105 @@ func TestRejectionsCommand(t *testing.T) {
 	}
 	if _, _, err := f.hoso("rejections", "--reason", "bogus"); err == nil || !strings.Contains(err.Error(), "reason") {
 		t.Errorf("rejections --reason bogus = %v", err)
+	}
+}
+
+// TestIrregularitiesCommand runs `hoso irregularities` with its filters.
+// The list fixture's events happened in October 2025 and reach the
+// stream now: each accepted one is a late entry by its arrival. One more,
+// the receipt of dossier 8 on Monday 6 October at 09:00 by cb-09, says
+// the one-stop-shop entered it on Wednesday 8 at 09:00: 16 working hours
+// late (Monday 2 h 30 min + 3 h 30 min, Tuesday 8 h, Wednesday 2 h).
+func TestIrregularitiesCommand(t *testing.T) {
+	f := newListFixture(t)
+	nc, _ := testutil.Connect(t, f.In.NATSURL)
+	code8 := testutil.ListCode(8)
+	ev := &workflow.Event{ID: "list-irr-8", SourceURI: "/hoso/emit/tayninh", Source: "tayninh", Dossier: code8, Action: "receive",
+		Procedure: "1.004227", Agency: "H57", Actor: "cb-09", Time: time.Date(2025, 10, 6, 9, 0, 0, 0, workflow.Zone),
+		Entered:     time.Date(2025, 10, 8, 9, 0, 0, 0, workflow.Zone),
+		Attachments: []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized, Name: "don.pdf"}}}
+	if o, err := testutil.Emit(nc, ev, 10*time.Second); err != nil || o.Kind != workflow.OutcomeAccepted {
+		t.Fatalf("emit the receipt of %s: %v %s %s", code8, err, o.Kind, o.MessageEN)
+	}
+	c := testutil.ListCode
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		// Newest first: the 13 events the fixture applied, after dossier 8's.
+		{[]string{"--all", "--limit", "3"}, []string{code8, c(7), c(7), c(6), c(5), c(4), c(3), c(3), c(2), c(2), c(1), c(1), c(1), c(1)}},
+		{[]string{"--dossier", c(1)}, []string{c(1), c(1), c(1), c(1)}},
+		{[]string{"--agency", "H58"}, []string{c(4)}},
+		{[]string{"--agency", "H59"}, []string{}},
+		{[]string{"--actor", "cb-09"}, []string{code8}},
+		{[]string{"--actor", "cb-01", "--dossier", c(7)}, []string{c(7), c(7)}},
+		{[]string{"--kind", "late_entry", "--agency", "H58"}, []string{c(4)}},
+		{[]string{"--kind", "repeated_supplement"}, []string{}},
+		{[]string{"--kind", "late_apology", "--all"}, []string{}},
+	} {
+		out, _, err := f.hoso(append([]string{"irregularities", "-o", "json"}, tt.args...)...)
+		if err != nil {
+			t.Fatalf("irregularities %v: %v", tt.args, err)
+		}
+		if got, next := codesOf(t, out, "dossier"); !slices.Equal(got, tt.want) || next != "" {
+			t.Errorf("irregularities %v = %v, next %q; want %v", tt.args, got, next, tt.want)
+		}
+	}
+
+	// One page, then the next from its cursor.
+	out, _, err := f.hoso("irregularities", "-o", "json", "--limit", "2")
+	got, next := codesOf(t, out, "dossier")
+	if err != nil || !slices.Equal(got, []string{code8, c(7)}) || next == "" {
+		t.Fatalf("irregularities --limit 2 = %v, %v, next %q", err, got, next)
+	}
+	out, _, err = f.hoso("irregularities", "-o", "json", "--limit", "2", "--cursor", next)
+	if got, _ = codesOf(t, out, "dossier"); err != nil || !slices.Equal(got, []string{c(7), c(6)}) {
+		t.Fatalf("irregularities --cursor %s = %v, %v", next, err, got)
+	}
+
+	// The item of dossier 8 as the API gives it.
+	out, _, err = f.hoso("irregularities", "-o", "json", "--dossier", code8)
+	var page struct {
+		Items []struct {
+			Kind       string    `json:"kind"`
+			Actor      string    `json:"actor"`
+			Time       time.Time `json:"time"`
+			Entered    time.Time `json:"entered"`
+			DelayHours float64   `json:"delay_hours"`
+		} `json:"items"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &page) != nil || len(page.Items) != 1 {
+		t.Fatalf("irregularities --dossier %s = %v\n%s", code8, err, out)
+	}
+	if it := page.Items[0]; it.Kind != "late_entry" || it.Actor != "cb-09" || it.DelayHours != 16 || !it.Time.Equal(ev.Time) || !it.Entered.Equal(ev.Entered) {
+		t.Errorf("irregularity of %s = %+v; want cb-09's late entry of 16 working hours", code8, it)
+	}
+
+	// For people: a table, a count on stderr, a hint when there is more.
+	out, errOut, err := f.hoso("irregularities", "--actor", "cb-09")
+	if err != nil || !strings.Contains(out, "LOẠI") || !strings.Contains(out, code8) || !strings.Contains(out, "2025-10-06 09:00") ||
+		!strings.Contains(out, "2025-10-08 09:00") || !regexp.MustCompile(`late_entry\s+16\s+`).MatchString(out) ||
+		!strings.Contains(out, "sau 16 giờ làm việc") || !strings.Contains(errOut, "1 bất thường") {
+		t.Fatalf("irregularities --actor cb-09 = %v\n%s%s", err, out, errOut)
+	}
+	if _, errOut, err := f.hoso("irregularities", "--limit", "1"); err != nil || !strings.Contains(errOut, "--cursor ") {
+		t.Errorf("irregularities --limit 1 = %v, stderr %q; want a hint to go on", err, errOut)
+	}
+
+	// The server's 400s reach the user.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kind", "late"}, "known: late_entry, late_apology, repeated_supplement"},
+		{[]string{"--cursor", "abc"}, "cursor"},
+		{[]string{"--limit", "5000"}, "limit"},
+		{[]string{"--dossier", "a b"}, "not a dossier code"},
+		{[]string{"late_entry"}, "unexpected argument \"late_entry\""},
+	} {
+		if _, errOut, err := f.hoso(append([]string{"irregularities"}, tt.args...)...); err == nil || !strings.Contains(err.Error()+errOut, tt.want) {
+			t.Errorf("irregularities %v = %v (%s), want an error with %q", tt.args, err, errOut, tt.want)
+		}
 	}
 }
 

@@ -69,6 +69,7 @@ Usage:
   hoso dossier show CODE          print a dossier, its history and its chain check
   hoso dossier list [flags]       list dossiers by status, agency, procedure, overdue, receipt date
   hoso rejections [flags]         list rejected events by dossier, reason, time
+  hoso irregularities [flags]     list late entries, late apologies, repeated supplement requests
   hoso audit verify [CODE]        verify the hash chains of one dossier or of all (exit 1 if broken)
   hoso audit verify --public-key  verify the store against its signed checkpoints (exit 1 if one differs)
   hoso checkpoint keygen -o FILE  make the ed25519 key serve signs checkpoints with (--checkpoint-key)
@@ -114,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &reconcileCommand{env: e}
 	case "rejections":
 		cmd = &rejectionsCommand{env: e}
+	case "irregularities":
+		cmd = &irregularitiesCommand{env: e}
 	case "audit":
 		cmd = &auditCommand{env: e}
 	case "checkpoint":
