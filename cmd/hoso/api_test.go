@@ -123,7 +123,7 @@ func TestCLI(t *testing.T) {
 	// An entry time before the event's is refused before it is published.
 	if out, _, err := hosoCmd("emit", "--nats-url", f.In.NATSURL, "--source", "tayninh", "--dossier", "000.00.12.H57-251001-0014", "--action", "submit",
 		"--procedure", "1.004227", "--agency", "H57", "--actor", "cb-01", "--time", "2025-10-01T09:00:00+07:00",
-		"--entered", "2025-10-01T08:00:00+07:00"); err == nil || !strings.Contains(err.Error(), "data.entered") || !strings.Contains(err.Error(), "is before time") {
+		"--entered", "2025-10-01T08:00:00+07:00"); err == nil || !strings.Contains(err.Error(), "--entered") || !strings.Contains(err.Error(), "is before --time") {
 		t.Errorf("emit --entered before --time = %v, %s; want it refused", err, out)
 	}
 
