@@ -57,6 +57,16 @@ func appendOutcome(b []byte, o *workflow.Outcome) (_ []byte, ok bool) {
 		b = hex.AppendEncode(b, o.EntryHash[:])
 		b = append(b, '"')
 	}
+	if len(o.Irregularities) > 0 {
+		b = append(b, `,"irregularities":[`...)
+		for i, k := range o.Irregularities {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, string(k), true)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"time":`...)
 	if b, ok = appendJSONTime(b, o.Time); !ok {
 		return b, false

@@ -84,6 +84,9 @@ func randomOutcome(r *rand.Rand) workflow.Outcome {
 		}
 		o.EntryHash = &h
 	}
+	for range r.IntN(3) {
+		o.Irregularities = append(o.Irregularities, workflow.IrregularityKinds[r.IntN(len(workflow.IrregularityKinds))])
+	}
 	return o
 }
 
@@ -201,6 +204,7 @@ func FuzzMarshalOutcome(f *testing.F) {
 			MessageVI: b, MessageEN: a, Reason: workflow.Reason(b), Time: tm, Due: &tm, HistoryIndex: &n}
 		if seq%2 == 0 {
 			o.EntryHash = &h
+			o.Irregularities = []workflow.IrregularityKind{workflow.IrregularityKind(a), workflow.IrregularityKind(b)}
 		}
 		want, werr := json.Marshal(&o)
 		got, err := marshalOutcome(&o)

@@ -89,7 +89,8 @@ const (
 	// EntryHash is set: its 32 bytes follow the history index. Records
 	// written before it existed lack the flag and decode without a hash.
 	outcomeEntryHash
-	outcomeFlags = outcomeDue | outcomeHistoryIndex | outcomeEntryHash
+	outcomeIrregular // Irregularities is not empty: their count and kinds follow the hash
+	outcomeFlags     = outcomeDue | outcomeHistoryIndex | outcomeEntryHash | outcomeIrregular
 )
 
 // Forms of an attachment's SHA-256.
@@ -392,6 +393,7 @@ func appendOutcome(b []byte, o *workflow.Outcome) []byte {
 	setFlag(&flags, outcomeDue, o.Due != nil)
 	setFlag(&flags, outcomeHistoryIndex, o.HistoryIndex != nil)
 	setFlag(&flags, outcomeEntryHash, o.EntryHash != nil)
+	setFlag(&flags, outcomeIrregular, len(o.Irregularities) > 0)
 	b = append(b, flags)
 	if o.Due != nil {
 		b = appendTime(b, *o.Due)
@@ -401,6 +403,12 @@ func appendOutcome(b []byte, o *workflow.Outcome) []byte {
 	}
 	if o.EntryHash != nil {
 		b = append(b, o.EntryHash[:]...)
+	}
+	if len(o.Irregularities) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(o.Irregularities)))
+		for _, k := range o.Irregularities {
+			b = appendString(b, string(k))
+		}
 	}
 	return appendTime(b, o.Time)
 }
@@ -837,7 +845,7 @@ func decodeOutcome(b []byte, o *workflow.Outcome) error {
 	o.MessageVI = r.str()
 	o.MessageEN = r.str()
 	flags := r.flags(outcomeFlags)
-	o.Due, o.HistoryIndex, o.EntryHash = nil, nil, nil
+	o.Due, o.HistoryIndex, o.EntryHash, o.Irregularities = nil, nil, nil, nil
 	if flags&outcomeDue != 0 {
 		t := r.time()
 		o.Due = &t
@@ -850,9 +858,15 @@ func decodeOutcome(b []byte, o *workflow.Outcome) error {
 		h := r.hash()
 		o.EntryHash = &h
 	}
+	if flags&outcomeIrregular != 0 {
+		o.Irregularities = make([]workflow.IrregularityKind, r.len(1))
+		for i := range o.Irregularities {
+			o.Irregularities[i] = workflow.IrregularityKind(r.str())
+		}
+	}
 	o.Time = r.time()
 	if r.err != nil {
-		o.Due, o.HistoryIndex, o.EntryHash = nil, nil, nil
+		o.Due, o.HistoryIndex, o.EntryHash, o.Irregularities = nil, nil, nil, nil
 	}
 	return r.done("outcome")
 }

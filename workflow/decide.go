@@ -394,6 +394,7 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		if ir.Kind == IrregularLateEntry {
 			nd.LateEntries++
 		}
+		dec.Outcome.Irregularities = append(dec.Outcome.Irregularities, ir.Kind)
 	}
 	if e.ClaimedStatus != 0 && e.ClaimedStatus != nd.Status {
 		nd.Mismatches++

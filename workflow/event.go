@@ -215,8 +215,12 @@ type Outcome struct {
 	// EntryHash is the hash of the history entry written, if any: the
 	// sender's receipt, which the dossier's history must show at
 	// HistoryIndex for as long as the store is intact.
-	EntryHash *Hash     `json:"entry_hash,omitempty"`
-	Time      time.Time `json:"time"` // the event's time, or the stream's for unreadable messages
+	EntryHash *Hash `json:"entry_hash,omitempty"`
+	// Irregularities are the kinds of irregularity recorded for an
+	// accepted event (a late entry, a late apology, a repeated supplement
+	// request): it was applied all the same.
+	Irregularities []IrregularityKind `json:"irregularities,omitempty"`
+	Time           time.Time          `json:"time"` // the event's time, or the stream's for unreadable messages
 }
 
 // MsgID is the Nats-Msg-Id the outcome is published with: derived from the

@@ -227,6 +227,9 @@ func TestLateEntry(t *testing.T) {
 		case tc.delay != 0 && (len(dec.Irregularities) != 1 || dec.Irregularities[0].Kind != workflow.IrregularLateEntry):
 			t.Errorf("arrived %s: irregularities %+v, want a late entry", tc.arrived, dec.Irregularities)
 		case tc.delay != 0:
+			if got := dec.Outcome.Irregularities; len(got) != 1 || got[0] != workflow.IrregularLateEntry {
+				t.Errorf("arrived %s: the outcome says irregularities %v, want [late_entry]", tc.arrived, got)
+			}
 			ir := dec.Irregularities[0]
 			if ir.Delay != tc.delay || !ir.Entered.Equal(tc.arrived) || !ir.Time.Equal(ev.Time) || ir.Actor != "can-bo-07" || ir.Agency != "H57" || ir.Seq != 9 {
 				t.Errorf("arrived %s: record %+v, want delay %s with the event's time, actor, agency and seq", tc.arrived, ir, tc.delay)
