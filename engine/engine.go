@@ -226,7 +226,7 @@ func (e *Engine) setup(ctx context.Context) error {
 		m.watchReplica(e.replica)
 	}
 	if cfg.Deadlines > 0 {
-		e.sched = events.NewScheduler(e.js, e.db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: e.cat.Calendar(), Logger: log})
+		e.sched = events.NewScheduler(e.js, e.db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: e.cat.Calendar, Logger: log})
 	}
 	e.guard = events.NewGuard(e.nc, e.js, events.GuardConfig{Logger: log,
 		OnRemove: func(string, string, string) { m.removed.Inc() }})
