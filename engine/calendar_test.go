@@ -534,3 +534,83 @@ func TestCalendarReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("hoso_config_last_reload_successful = %v after a good reload, want 1", v)
 	}
 }
+
+// TestCalendarReplicas: with replicas, the leader alone publishes the
+// calendar event (each replica reads the same calendar files on its
+// reload); both apply it and agree. A replica started afterwards on a new
+// store, with the files that now give the announced 2027, starts with
+// the calendar the stream started with and reaches the same state.
+func TestCalendarReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three engine replicas")
+	}
+	srv := startNATSServer(t)
+	r := newCalendarRig(t)
+	replicaCfg := func(name string) engine.Config {
+		cfg := r.cfg
+		cfg.DataDir = filepath.Join(t.TempDir(), name)
+		cfg.NATSURL = srv.ClientURL()
+		cfg.Replica, cfg.ReplicaLease = name, 2*time.Second
+		return cfg
+	}
+	a := testutil.Start(t, replicaCfg("a"))
+	b := testutil.Start(t, replicaCfg("b"))
+	r.in = a
+	r.nc, r.js = testutil.Connect(t, srv.ClientURL())
+	leaders := func() int {
+		return int(testutil.Scrape(t, a.HTTPURL)["hoso_replica_leader"] + testutil.Scrape(t, b.HTTPURL)["hoso_replica_leader"])
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for leaders() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica leads")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.receiveAll()
+	before := r.streamLen()
+	r.writeAnnounced()
+	for _, in := range []*testutil.Instance{a, b} {
+		if err := in.Engine.Reload(); err != nil {
+			t.Fatalf("Reload: %v", err)
+		}
+	}
+	state := func(in *testutil.Instance) (s struct {
+		AppliedSeq uint64 `json:"applied_seq"`
+		StateHash  string `json:"state_hash"`
+	}) {
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/admin/state", 200, &s)
+		return s
+	}
+	waitState := func(ins ...*testutil.Instance) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for _, in := range ins {
+			for state(in).AppliedSeq != before+1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s applied %d of %d messages", in.HTTPURL, state(in).AppliedSeq, before+1)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	waitState(a, b)
+	if n := r.streamLen(); n != before+1 {
+		t.Fatalf("the replicas published %d calendar events, want one", n-before)
+	}
+	for _, in := range []*testutil.Instance{a, b} {
+		r.in = in
+		r.checkAnnounced()
+	}
+	if sa, sb := state(a), state(b); sa.StateHash != sb.StateHash {
+		t.Fatalf("the replicas disagree: %s and %s", sa.StateHash, sb.StateHash)
+	}
+	c := testutil.Start(t, replicaCfg("c"))
+	waitState(c)
+	if sa, sc := state(a), state(c); sa.StateHash != sc.StateHash {
+		t.Fatalf("a replica started afterwards disagrees: %s and %s", sa.StateHash, sc.StateHash)
+	}
+	if n := r.streamLen(); n != before+1 {
+		t.Fatalf("the new replica published %d messages", n-before-1)
+	}
+}
