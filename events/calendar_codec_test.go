@@ -91,6 +91,12 @@ func TestCalendarEventCodecInvalid(t *testing.T) {
 			m["type"], m["subject"] = "vn.gov.hoso.receive", testCode
 			data(m)["procedure"], data(m)["agency"] = "1.004227", "H57"
 		}, details: []string{"data.calendar, data.previous_calendar: only a calendar event (type vn.gov.hoso.calendar) carries them"}},
+		{name: "a dossier named calendar", subject: "hoso.events.tayninh.calendar", spoil: func(m map[string]any) {
+			m["type"] = "vn.gov.hoso.receive"
+			data(m)["procedure"], data(m)["agency"] = "1.004227", "H57"
+			delete(data(m), "calendar")
+			delete(data(m), "previous_calendar")
+		}, details: []string{`subject: "calendar" is reserved for hoso's calendar events, not a dossier code`}},
 	} {
 		m := calendarPayload(t)
 		tc.spoil(m)

@@ -71,7 +71,7 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // agency to give, and carries data.calendar and data.previous_calendar:
 // the text of a year file each (up to 16 KiB), which must read with
 // workflow.ParseCalendarYear, both of the same year. No other event may
-// carry them.
+// carry them, or have the subject "calendar": no dossier has that code.
 //
 // Times are bounded: time, data.new_due and data.due must not be before
 // MinTime; time must not be more than 24 hours after published, and the due
@@ -524,6 +524,9 @@ func (d *decoder) calendars(ev *workflow.Event, calendar bool) {
 	if !calendar {
 		if ok || okPrev {
 			p.add("data.calendar, data.previous_calendar: only a calendar event (type %s%s) carries them", workflow.TypePrefix, workflow.CalendarAction)
+		}
+		if ev.Dossier == workflow.CalendarSubject {
+			p.add("subject: %q is reserved for hoso's calendar events, not a dossier code", workflow.CalendarSubject)
 		}
 		return
 	}

@@ -227,6 +227,9 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 		if ok || okPrev {
 			p.add("data.calendar, data.previous_calendar: only a calendar event (type %s%s) carries them", workflow.TypePrefix, workflow.CalendarAction)
 		}
+		if ev.Dossier == workflow.CalendarSubject {
+			p.add("subject: %q is reserved for hoso's calendar events, not a dossier code", workflow.CalendarSubject)
+		}
 		return
 	}
 	if ev.Dossier != "" && ev.Dossier != workflow.CalendarSubject {
