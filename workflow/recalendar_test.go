@@ -246,6 +246,15 @@ func TestCalendarEventRecomputesDueDates(t *testing.T) {
 		t.Errorf("outcome %+v", out)
 	}
 
+	// A warning was for the due date that moves: it is warned again for
+	// the new one.
+	warned := overdue.Clone() // A as it was before the event
+	warned.Code, warned.Overdue = "A-warned", false
+	warned.Warned = true
+	if nd, _ := ch.Apply(warned); nd == nil || nd.Warned {
+		t.Errorf("Apply(a warned dossier) = %+v, want its warning reset", nd)
+	}
+
 	// From the event on, deadlines count in the announced calendar.
 	next := ch.Catalog()
 	if !next.Calendar().Confirmed(2027) || cat.Calendar().Confirmed(2027) {
