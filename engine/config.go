@@ -98,6 +98,11 @@ type Config struct {
 	// BeforeCommit is store.Options.BeforeCommit: a fault-injection hook
 	// of tests (no flag sets it); nil in production.
 	BeforeCommit func() error `json:"-"`
+	// Now is the engine's clock: the time of the events it publishes
+	// itself (calendar changes, deadline warnings and expiries) and the
+	// date the dashboard and hoso_calendar_confirmed go by. Nil is
+	// time.Now; tests fake it (no flag sets it).
+	Now func() time.Time `json:"-"`
 }
 
 // Files of the data directory (Config.DataDir).

@@ -221,12 +221,16 @@ func (e *Engine) setup(ctx context.Context) error {
 		},
 	})
 	m.watch(e.db, e.relay, cons, log)
-	m.watchCalendar(e.cat.Calendar())
+	m.watchCalendar(e.calendar, e.now)
 	if e.replica != nil {
 		m.watchReplica(e.replica)
 	}
+	if err := e.startCalendar(setupCtx); err != nil {
+		return fmt.Errorf("set up the calendar: %w", err)
+	}
 	if cfg.Deadlines > 0 {
-		e.sched = events.NewScheduler(e.js, e.db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: e.cat.Calendar(), Logger: log})
+		e.sched = events.NewScheduler(e.js, e.db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: e.calendar,
+			Now: cfg.Now, Logger: log})
 	}
 	e.guard = events.NewGuard(e.nc, e.js, events.GuardConfig{Logger: log,
 		OnRemove: func(string, string, string) { m.removed.Inc() }})
@@ -259,7 +263,7 @@ func (e *Engine) listen(hup <-chan os.Signal) error {
 	e.undo = append(e.undo, func() { ln.Close() })
 	access, tlsCert := e.files.access, e.files.cert
 	api := web.New(web.Config{
-		Store: e.db, Admin: e.db, Catalog: e.cat, Logger: log, Metrics: e.metrics.handler(), Feed: e.feed,
+		Store: e.db, Admin: e.db, Catalog: e.cat, Calendar: e.calendar, Now: cfg.Now, Logger: log, Metrics: e.metrics.handler(), Feed: e.feed,
 		Publisher: events.NewOutcomePublisher(e.js), Access: access, Replica: replicaState(cfg.Replica, e.replica),
 		AnyIPHost: cfg.InsecureOpen,
 		Ready: (&readiness{nc: e.nc, js: e.js, embedded: e.embedded, consumer: e.consumer,
@@ -272,7 +276,8 @@ func (e *Engine) listen(hup <-chan os.Signal) error {
 	e.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	e.httpSrv.RegisterOnShutdown(e.feed.Close) // live feed streams never go idle by themselves
-	e.reload = &reloader{hup: hup, cfg: cfg, api: api, nats: e.embedded, log: log, metrics: e.metrics}
+	e.reload = &reloader{hup: hup, cfg: cfg, api: api, nats: e.embedded, log: log, metrics: e.metrics,
+		calendar: func(ctx context.Context) error { return e.syncCalendar(ctx, e.replica == nil || e.replica.Leader()) }}
 	if tlsCert != nil {
 		e.reload.cert.Store(tlsCert)
 		e.httpSrv.TLSConfig = &tls.Config{GetCertificate: e.reload.getCertificate, MinVersion: tls.VersionTLS12}
@@ -292,9 +297,15 @@ func (e *Engine) HTTPAddr() net.Addr { return e.ln.Addr() }
 func (e *Engine) NATSURL() string { return e.natsURL }
 
 // Reload re-reads the files that SIGHUP reloads (the access file, the
-// TLS certificate and key, the NATS users file) and puts in force each
-// that loads; the error names each that did not.
+// TLS certificate and key, the NATS users file, the calendar year files)
+// and puts in force each that loads; the error names each that did not.
+// A calendar year file that differs from the calendar in force is
+// published as a calendar event, which the engine applies in stream
+// order: Reload returns once it is published, not applied.
 func (e *Engine) Reload() error { return e.reload.reload() }
+
+// calendar returns the calendar in force: the store's.
+func (e *Engine) calendar() *workflow.Calendar { return e.db.Catalog().Calendar() }
 
 // Close releases what Open acquired, for an engine that is not Run.
 func (e *Engine) Close() {
@@ -330,6 +341,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		stages = append(stages, startStage(ctx, name, f, errc))
 	}
 	if e.replica == nil {
+		// The calendar files may differ from the calendar in force: a year
+		// announced while the engine was stopped.
+		if err := e.syncCalendar(ctx, true); err != nil {
+			log.Error("calendar not published; the calendar in force stays", "err", err)
+			m.observeReload(err)
+		}
 		if e.sched != nil {
 			run("scheduler", e.sched.Run)
 		}
@@ -405,6 +422,10 @@ func (e *Engine) Run(ctx context.Context) error {
 // lead is what a replica runs while it leads: the guard, the scheduler,
 // the checkpoints and the relay, until ctx ends.
 func (e *Engine) lead(ctx context.Context) {
+	if err := e.syncCalendar(ctx, true); err != nil && ctx.Err() == nil {
+		e.log.Error("calendar not published; the calendar in force stays", "err", err)
+		e.metrics.observeReload(err)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = e.guard.Run(ctx) }) // logs its failures; returns nil
 	if e.sched != nil {

@@ -115,7 +115,7 @@ func newMetrics() *metrics {
 		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_successful",
-			Help: "1 if the last reload of the access file, TLS certificate and NATS users file (SIGHUP) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
+			Help: "1 if the last reload of the access file, TLS certificate, NATS users file and calendar year files (SIGHUP, and the calendar files at start) loaded every file, 0 if one failed and its previous version stayed in force; 1 before any reload.",
 		}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hoso_config_last_reload_success_timestamp_seconds",
@@ -268,9 +268,10 @@ var calendarDesc = prometheus.NewDesc("hoso_calendar_confirmed",
 	"1 if the working-day calendar of the year (this one and the next, in Vietnam) follows an official announcement, 0 if it is computed from the lunar calendar and its due dates may move.", []string{"year"}, nil)
 
 // calendarCollector reports, at scrape time, whether this year's and next
-// year's calendars are confirmed (workflow.Calendar.Confirmed).
+// year's calendars are confirmed (workflow.Calendar.Confirmed) in the
+// calendar in force.
 type calendarCollector struct {
-	cal *workflow.Calendar
+	cal func() *workflow.Calendar
 	now func() time.Time
 }
 
@@ -280,17 +281,18 @@ func (c *calendarCollector) Collect(ch chan<- prometheus.Metric) {
 	year := c.now().In(workflow.Zone).Year()
 	for y := year; y <= year+1; y++ {
 		v := 0.0
-		if c.cal.Confirmed(y) {
+		if c.cal().Confirmed(y) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(calendarDesc, prometheus.GaugeValue, v, strconv.Itoa(y))
 	}
 }
 
-// watchCalendar makes hoso_calendar_confirmed report cal's years. Call it
-// before the handler serves.
-func (m *metrics) watchCalendar(cal *workflow.Calendar) {
-	m.reg.MustRegister(&calendarCollector{cal: cal, now: time.Now})
+// watchCalendar makes hoso_calendar_confirmed report the years of the
+// calendar in force (cal) around the date now gives. Call it before the
+// handler serves.
+func (m *metrics) watchCalendar(cal func() *workflow.Calendar, now func() time.Time) {
+	m.reg.MustRegister(&calendarCollector{cal: cal, now: now})
 }
 
 // observeReload records the result of a SIGHUP reload.

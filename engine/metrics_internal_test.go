@@ -29,7 +29,7 @@ func TestCalendarConfirmedMetric(t *testing.T) {
 		{time.Date(2026, 12, 31, 17, 30, 0, 0, time.UTC), []string{"2027=0", "2028=0"}}, // 1 January in Vietnam
 	} {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(&calendarCollector{cal: cat.Calendar(), now: func() time.Time { return tc.now }})
+		reg.MustRegister(&calendarCollector{cal: cat.Calendar, now: func() time.Time { return tc.now }})
 		families, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)

@@ -56,6 +56,12 @@ type RebuildResult struct {
 // published, so that an engine started on the rebuilt store does not
 // publish them again. The file is synced once, at the end: a crash leaves
 // a file to throw away, never a store in use.
+//
+// The store starts with the calendar the stream started with: the
+// calendar files' with each year a calendar event of the stream replaced
+// as it was before the first such event (events.CalendarStart), so that
+// every event is decided with the calendar the live engine decided it
+// with, and the rebuilt store's state hash is the live one's.
 func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	res := RebuildResult{Path: cfg.Out}
 	if cfg.BatchMax == 0 {
@@ -113,7 +119,11 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		last = cfg.ToSeq
 	}
 
-	db, err := store.Open(res.Path, store.Options{Catalog: cat, NoSync: true})
+	startCal, err := streamCalendar(ctx, js, cat.Calendar())
+	if err != nil {
+		return res, err
+	}
+	db, err := store.Open(res.Path, store.Options{Catalog: cat.WithCalendar(startCal), NoSync: true})
 	if err != nil {
 		return res, err
 	}

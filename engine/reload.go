@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,11 +18,13 @@ import (
 
 // reloader re-reads, on SIGHUP, the files serve may take again without a
 // restart: the access file (--access), the TLS certificate and key
-// (--tls-cert, --tls-key) and the embedded NATS server's users file
-// (--nats-users). Each is replaced only when its new version loads;
+// (--tls-cert, --tls-key), the embedded NATS server's users file
+// (--nats-users) and the calendar year files (--calendar, or the
+// shipped ones). Each is replaced only when its new version loads;
 // otherwise the one in force stays, and the failure is logged and
-// counted. Turning access control, TLS or NATS users on or off needs a
-// restart.
+// counted. A calendar year that differs from the calendar in force is
+// not swapped in memory but published as a calendar event (calendar.go).
+// Turning access control, TLS or NATS users on or off needs a restart.
 type reloader struct {
 	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
 	cfg     Config
@@ -30,6 +33,9 @@ type reloader struct {
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
 	log     *slog.Logger
 	metrics *metrics
+	// calendar loads the calendar files and publishes what differs from
+	// the calendar in force (Engine.syncCalendar).
+	calendar func(context.Context) error
 }
 
 // getCertificate is the tls.Config hook that serves the current
@@ -60,6 +66,13 @@ func (r *reloader) reload() error {
 			r.log.Info("nats users file reloaded", "path", r.cfg.NATSUsers, "users", len(f.natsUsers))
 		}
 	}
+	if r.calendar != nil {
+		if cerr := r.calendar(context.Background()); cerr != nil {
+			err = errors.Join(err, cerr)
+		} else {
+			r.log.Info("calendar files reloaded", "dir", cmp.Or(r.cfg.Rules.Calendar, "(shipped)"))
+		}
+	}
 	r.metrics.observeReload(err)
 	return err
 }
@@ -80,11 +93,8 @@ func (r *reloader) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			if r.cfg.Access == "" && r.cfg.TLSCert == "" && r.cfg.NATSUsers == "" {
-				r.log.Info("SIGHUP: nothing to reload (serve runs without --access, --tls-cert and --nats-users)")
-				continue
-			}
-			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert, "nats_users", r.cfg.NATSUsers)
+			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert, "nats_users", r.cfg.NATSUsers,
+				"calendar", cmp.Or(r.cfg.Rules.Calendar, "(shipped)"))
 			if err := r.reload(); err != nil {
 				r.log.Error("reload failed; the previous files stay in force", "err", err)
 			}

@@ -74,19 +74,30 @@ func clockTime(v string) (time.Duration, error) {
 
 // Load loads the definitions and the calendar into a catalog.
 func (r RulesConfig) Load() (*workflow.Catalog, error) {
-	calCfg, err := r.CalendarConfig()
-	if err != nil {
-		return nil, err
-	}
 	cat, err := LoadDefinitions(r.Definitions)
 	if err != nil {
 		return nil, err
 	}
-	var cal *workflow.Calendar
+	cal, _, err := r.LoadCalendar()
+	if err != nil {
+		return nil, err
+	}
+	return cat.WithCalendar(cal), nil
+}
+
+// LoadCalendar loads the calendar year files (of the Calendar directory,
+// or the shipped ones) into a calendar with the working hours and
+// cut-off, and returns it with the files read, in year order.
+func (r RulesConfig) LoadCalendar() (*workflow.Calendar, []workflow.CalendarYear, error) {
+	calCfg, err := r.CalendarConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	var files []workflow.CalendarYear
 	if r.Calendar == "" {
-		cal, err = workflow.LoadCalendar(configs.FS, configs.CalendarDir, calCfg)
+		files, err = workflow.ReadCalendarYears(configs.FS, configs.CalendarDir)
 	} else {
-		cal, err = workflow.LoadCalendar(os.DirFS(r.Calendar), ".", calCfg)
+		files, err = workflow.ReadCalendarYears(os.DirFS(r.Calendar), ".")
 		var ve *workflow.ValidationError
 		if errors.As(err, &ve) {
 			for i := range ve.Problems {
@@ -95,9 +106,17 @@ func (r RulesConfig) Load() (*workflow.Catalog, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load calendar: %w", err)
+		return nil, nil, fmt.Errorf("load calendar: %w", err)
 	}
-	return cat.WithCalendar(cal), nil
+	years := make([]workflow.YearSchedule, len(files))
+	for i, f := range files {
+		years[i] = f.Schedule
+	}
+	cal, err := workflow.NewCalendar(calCfg, years...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load calendar: %w", err)
+	}
+	return cal, files, nil
 }
 
 // LoadDefinitions loads the definitions of dir, or the embedded ones when dir is "".

@@ -35,9 +35,10 @@ const (
 	maxDueAhead      = 10 * 366 * 24 * time.Hour // how far a due date may be after the stream timestamp
 	maxProblems      = 8                         // problems listed in a rejection's detail
 	maxQuoted        = 64                        // bytes of a bad value quoted in a detail
+	maxCalendarLen   = 16 << 10                  // data.calendar, data.previous_calendar: a year file
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -64,6 +65,13 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // action, agency and claimed status when those could be read validly, so it
 // is attributed. Unknown CloudEvent extension attributes are allowed;
 // unknown fields inside data are problems, so that typos surface.
+//
+// A calendar event (type vn.gov.hoso.calendar, workflow.CalendarAction)
+// has the subject "calendar" (workflow.CalendarSubject), no procedure or
+// agency to give, and carries data.calendar and data.previous_calendar:
+// the text of a year file each (up to 16 KiB), which must read with
+// workflow.ParseCalendarYear, both of the same year. No other event may
+// carry them, or have the subject "calendar": no dossier has that code.
 //
 // Times are bounded: time, data.new_due and data.due must not be before
 // MinTime; time must not be more than 24 hours after published, and the due
@@ -133,6 +141,12 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 			Entered:       formatDue(ev.Entered, false),
 		},
 	}
+	if ev.Calendar != nil {
+		w.Data.Calendar = ev.Calendar.Text
+	}
+	if ev.PreviousCalendar != nil {
+		w.Data.PreviousCalendar = ev.PreviousCalendar.Text
+	}
 	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
@@ -188,6 +202,10 @@ type wireData struct {
 	Entered       string                `json:"entered,omitempty"`
 	Due           string                `json:"due,omitempty"`
 	Department    string                `json:"department,omitempty"`
+	// Calendar and PreviousCalendar are the year files of a calendar
+	// event.
+	Calendar         string `json:"calendar,omitempty"`
+	PreviousCalendar string `json:"previous_calendar,omitempty"`
 }
 
 // formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
@@ -435,8 +453,10 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 	for _, k := range d.unknownKeys(ownerData) {
 		p.add("data.%s: unknown field (data fields are %s)", k, dataFieldList)
 	}
-	ev.Procedure = d.short(w.procedure, "procedure", true)
-	ev.Agency = d.short(w.agency, "agency", true)
+	// A calendar event is about no procedure and no agency.
+	calendar := ev.Action == workflow.CalendarAction
+	ev.Procedure = d.short(w.procedure, "procedure", !calendar)
+	ev.Agency = d.short(w.agency, "agency", !calendar)
 	attr.agency = ev.Agency
 	ev.Actor = d.short(w.actor, "actor", true)
 	ev.Department = d.short(w.department, "department", false)
@@ -491,6 +511,59 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 			ev.Entered = t
 		}
 	}
+	d.calendars(ev, calendar)
+}
+
+// calendars reads data.calendar and data.previous_calendar: required in a
+// calendar event, and each a year file of the same year; absent from any
+// other event.
+func (d *decoder) calendars(ev *workflow.Event, calendar bool) {
+	w, p := d.w, &d.p
+	text, ok := d.str(w.calendar, inData, "calendar", calendar)
+	prev, okPrev := d.str(w.prevCalendar, inData, "previous_calendar", calendar)
+	if !calendar {
+		if ok || okPrev {
+			p.add("data.calendar, data.previous_calendar: only a calendar event (type %s%s) carries them", workflow.TypePrefix, workflow.CalendarAction)
+		}
+		if ev.Dossier == workflow.CalendarSubject {
+			p.add("subject: %q is reserved for hoso's calendar events, not a dossier code", workflow.CalendarSubject)
+		}
+		return
+	}
+	if ev.Dossier != "" && ev.Dossier != workflow.CalendarSubject {
+		p.add("subject: %s, want %q: the subject of a calendar event", quote(ev.Dossier), workflow.CalendarSubject)
+	}
+	if ok {
+		ev.Calendar = calendarYear(p, "calendar", text)
+	}
+	if okPrev {
+		ev.PreviousCalendar = calendarYear(p, "previous_calendar", prev)
+	}
+	if ev.Calendar != nil && ev.PreviousCalendar != nil && ev.Calendar.Schedule.Year != ev.PreviousCalendar.Schedule.Year {
+		p.add("data.previous_calendar: year %d, but data.calendar is of %d", ev.PreviousCalendar.Schedule.Year, ev.Calendar.Schedule.Year)
+	}
+}
+
+// calendarYear reads a year file of a calendar event's data field key;
+// nil, with its problems added to p, when it does not read.
+func calendarYear(p *problems, key, text string) *workflow.CalendarYear {
+	if len(text) > maxCalendarLen {
+		p.add("data.%s: %d bytes, over the %d-byte limit", key, len(text), maxCalendarLen)
+		return nil
+	}
+	y, err := workflow.ParseCalendarYear("data."+key, []byte(text))
+	var ve *workflow.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		for _, pr := range ve.Problems {
+			p.add("%s", pr.Error())
+		}
+		return nil
+	case err != nil:
+		p.add("data.%s: %v", key, err)
+		return nil
+	}
+	return &workflow.CalendarYear{Text: text, Schedule: *y}
 }
 
 // attachment reads data.attachments[i]; ok is false if it has a problem.
@@ -534,7 +607,7 @@ func (d *decoder) stringBytes() int {
 	w := d.w
 	n := 0
 	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
-		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered} {
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar} {
 		n += s.hi - s.lo
 	}
 	if w.nAtt <= maxAttachments {

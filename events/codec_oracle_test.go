@@ -176,13 +176,15 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	p := d.p
 	for _, k := range oldSortedKeys(d.m) {
 		switch k {
-		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department":
+		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department",
+			"calendar", "previous_calendar":
 		default:
 			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
 		}
 	}
-	ev.Procedure = d.short("procedure", true)
-	ev.Agency = d.short("agency", true)
+	calendar := ev.Action == workflow.CalendarAction
+	ev.Procedure = d.short("procedure", !calendar)
+	ev.Agency = d.short("agency", !calendar)
 	attr.agency = ev.Agency
 	ev.Actor = d.short("actor", true)
 	ev.Department = d.short("department", false)
@@ -218,6 +220,30 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	ev.Note = d.text("note")
 	ev.NewDue, ev.NewDueDay = d.date("new_due")
 	ev.Due, ev.DueDay = d.date("due")
+
+	text, ok := d.str("calendar", calendar)
+	prev, okPrev := d.str("previous_calendar", calendar)
+	if !calendar {
+		if ok || okPrev {
+			p.add("data.calendar, data.previous_calendar: only a calendar event (type %s%s) carries them", workflow.TypePrefix, workflow.CalendarAction)
+		}
+		if ev.Dossier == workflow.CalendarSubject {
+			p.add("subject: %q is reserved for hoso's calendar events, not a dossier code", workflow.CalendarSubject)
+		}
+		return
+	}
+	if ev.Dossier != "" && ev.Dossier != workflow.CalendarSubject {
+		p.add("subject: %s, want %q: the subject of a calendar event", quote(ev.Dossier), workflow.CalendarSubject)
+	}
+	if ok {
+		ev.Calendar = calendarYear(p, "calendar", text)
+	}
+	if okPrev {
+		ev.PreviousCalendar = calendarYear(p, "previous_calendar", prev)
+	}
+	if ev.Calendar != nil && ev.PreviousCalendar != nil && ev.Calendar.Schedule.Year != ev.PreviousCalendar.Schedule.Year {
+		p.add("data.previous_calendar: year %d, but data.calendar is of %d", ev.PreviousCalendar.Schedule.Year, ev.Calendar.Schedule.Year)
+	}
 }
 
 func oldDecodeAttachment(d oldObject, i int, raw json.RawMessage) (workflow.Attachment, bool) {

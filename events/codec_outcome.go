@@ -184,7 +184,8 @@ const hexDigits = "0123456789abcdef"
 func marshalEvent(w *wireEvent) []byte {
 	d := &w.Data
 	n := 256 + len(w.ID) + len(w.Source) + len(w.Type) + len(w.Subject) + len(d.Procedure) + len(d.Agency) +
-		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments)
+		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments) +
+		len(d.Calendar) + len(d.PreviousCalendar) + 64
 	b := make([]byte, 0, n)
 	str := func(name, s string) { b = appendJSONString(append(b, name...), s, false) }
 	opt := func(name, s string) {
@@ -224,5 +225,7 @@ func marshalEvent(w *wireEvent) []byte {
 	opt(`,"due":`, d.Due)
 	opt(`,"entered":`, d.Entered)
 	opt(`,"department":`, d.Department)
+	opt(`,"calendar":`, d.Calendar)
+	opt(`,"previous_calendar":`, d.PreviousCalendar)
 	return append(b, "}}"...)
 }

@@ -46,6 +46,7 @@ type wire struct {
 
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
+	calendar, prevCalendar                                                                         span        // of a calendar event
 	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                           int         // items of the last attachments value, when it is an array
 	atts                                                                                           []attFields // its first maxAttachments items
@@ -58,6 +59,7 @@ func (w *wire) reset() {
 func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
 	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
+	w.calendar, w.prevCalendar = span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -311,6 +313,10 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.due, v, depth)
 	case "entered":
 		return s.value(&w.entered, v, depth)
+	case "calendar":
+		return s.value(&w.calendar, v, depth)
+	case "previous_calendar":
+		return s.value(&w.prevCalendar, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

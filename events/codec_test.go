@@ -358,6 +358,7 @@ func FuzzDecode(f *testing.F) {
 	data(full)["due"] = "2024-11-15T17:00:00.5-01:00"
 	f.Add(testSubject, mustJSON(f, full))
 	f.Add("hoso.events.x.y", []byte(`{"specversion":"1.0","id":"1","source":"/","type":"vn.gov.hoso.a","subject":"y","time":"2024-01-01T00:00:00Z","data":{"procedure":"p","agency":"a","actor":"b"}}`))
+	f.Add(calendarSubject, mustJSON(f, calendarPayload(f)))
 	f.Add("hoso.events.x", []byte(`{`))
 	f.Add(testSubject, []byte(`[]`))
 	f.Add(testSubject, []byte("\xff\xfe"))
@@ -488,7 +489,9 @@ func TestDecodeMatchesOracle(t *testing.T) {
 	many.WriteString(`]}}`)
 	inputs = append(inputs, many.String(), strings.Replace(many.String(), `{"kind":"K"},`, "", 1))
 	// Every prefix of the payloads, and each with one byte changed.
-	for _, p := range []string{base, full} {
+	small := calendarPayload(t) // with short year files: each variant parses them
+	data(small)["calendar"], data(small)["previous_calendar"] = "year: 2027\nsource: a\n", "year: 2027\nsource: b\nholidays: [{date: 2027-02-04, name: x}]"
+	for _, p := range []string{base, full, string(mustJSON(t, small))} {
 		for i := range len(p) {
 			inputs = append(inputs, p[:i])
 			for _, c := range []byte{'"', '\\', ' ', '0', 'x', ',', '}', ']', '{', '[', ':', 0, 0x7f, 0xc3} {

@@ -26,8 +26,10 @@ const DefaultSchedulerInterval = time.Minute
 type SchedulerConfig struct {
 	// Interval between scans; default DefaultSchedulerInterval.
 	Interval time.Duration
-	// Calendar counts the working day before a due date; required.
-	Calendar *workflow.Calendar
+	// Calendar returns the calendar in force, which counts the working
+	// day before a due date; required. It is called at each scan: a
+	// calendar event puts another in force while the scheduler runs.
+	Calendar func() *workflow.Calendar
 	// Now is the scheduler's clock; default time.Now. Only the scheduler
 	// reads a clock: the engine applies what it publishes.
 	Now    func() time.Time
@@ -89,7 +91,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // published (repeats JetStream dropped are not counted).
 func (s *Scheduler) Scan(ctx context.Context) (int, error) {
 	now := s.cfg.Now()
-	cal := s.cfg.Calendar
+	cal := s.cfg.Calendar()
 	horizon := cal.AddWorking(now, cal.Config().Hours.Day())
 	published := 0
 	after := ""

@@ -46,7 +46,8 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	if err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
-	bt := &batchTx{b: b, catalog: db.catalog, working: map[string]*working{}, deltas: deltas{}}
+	before := db.catalog.Load()
+	bt := &batchTx{b: b, catalog: before, working: map[string]*working{}, deltas: deltas{}}
 	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
 	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
 	bt.outbox = append(bt.outbox, chunkVersion)
@@ -58,6 +59,9 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 		// A redelivery only: nothing to write, no fsync.
 		return res, nil
 	}
+	if err := bt.recordCalendars(before); err != nil {
+		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
@@ -66,13 +70,21 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 			return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)
 		}
 	}
+	// The catalog in force changes before the batch is visible, so that a
+	// reader that loads it in a read transaction never has one older than
+	// the state it reads (a verification checks entries with it). Apply
+	// calls are serialized by bbolt's one writer: nothing else replaces
+	// it meanwhile.
+	db.catalog.Store(bt.catalog)
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
+		db.catalog.Store(before)
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: commit: %w", err)
 	}
 	if db.onCommit != nil {
 		db.onCommit(time.Since(start))
 	}
+	db.recorded.Store(true)
 	db.logger.Debug("batch applied", "last_seq", res.LastSeq, "envelopes", len(batch),
 		"accepted", res.Accepted, "rejected", res.Rejected, "skipped", res.Skipped)
 	return res, nil
@@ -81,13 +93,16 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 // batchTx is the state of one Apply transaction.
 type batchTx struct {
 	b       *buckets
-	catalog *workflow.Catalog
+	catalog *workflow.Catalog   // in force: a calendar event of the batch replaces it
 	working map[string]*working // dossiers the batch touched, by code
-	deltas  deltas              // counter changes
-	tallies map[string]irrTally // irr_tally changes, by key (appendIrrTallyKey)
-	mem     arena               // bytes of the keys and values put
-	outbox  []byte              // the outbox chunk of the batch's outcomes (outbox.go)
-	scratch []byte              // an outcome record on its way into outbox
+	// calendars are the sequences of the batch's calendar events that
+	// changed the calendar, to record (recordCalendars).
+	calendars []uint64
+	deltas    deltas              // counter changes
+	tallies   map[string]irrTally // irr_tally changes, by key (appendIrrTallyKey)
+	mem       arena               // bytes of the keys and values put
+	outbox    []byte              // the outbox chunk of the batch's outcomes (outbox.go)
+	scratch   []byte              // an outcome record on its way into outbox
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
 
@@ -202,14 +217,23 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 
 	var (
 		d   *workflow.Dossier
+		dec workflow.Decision
 		err error
 	)
-	if keyPart(code) {
-		if d, err = bt.dossier(code); err != nil {
-			return workflow.Decision{}, err
+	switch {
+	case env.Event != nil && env.Event.Action == workflow.CalendarAction:
+		// About no one dossier: every dossier it concerns.
+		if dec, err = bt.applyCalendar(env); err != nil {
+			return dec, err
 		}
+	default:
+		if keyPart(code) {
+			if d, err = bt.dossier(code); err != nil {
+				return workflow.Decision{}, err
+			}
+		}
+		dec = bt.catalog.Decide(d, env)
 	}
-	dec := bt.catalog.Decide(d, env)
 
 	if dec.Dossier != nil {
 		w := bt.working[dec.Dossier.Code]

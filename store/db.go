@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -51,7 +52,11 @@ var (
 
 // Options configures Open.
 type Options struct {
-	// Catalog decides the events Apply applies. Required.
+	// Catalog decides the events Apply applies: its definitions, and its
+	// calendar until the store has recorded one (see DB.Catalog): a store
+	// records the calendar it starts with at its first batch, and goes on
+	// with the calendars it recorded when reopened, whatever Catalog's
+	// calendar then. Its working hours are always Catalog's. Required.
 	Catalog *workflow.Catalog
 
 	// Logger receives the store's logs. Nil discards them.
@@ -90,9 +95,12 @@ type Options struct {
 // A DB is safe for concurrent use. Apply calls are serialized (bbolt has
 // one writer); reads see the last committed batch and never block Apply.
 type DB struct {
-	bolt     *bbolt.DB
-	path     string
-	catalog  *workflow.Catalog
+	bolt *bbolt.DB
+	path string
+	// catalog is the catalog in force (Catalog): replaced after a commit
+	// that applied a calendar event, and by SetStartCalendar.
+	catalog  atomic.Pointer[workflow.Catalog]
+	recorded atomic.Bool // the store has recorded its calendars (calendar.go)
 	logger   *slog.Logger
 	onCommit func(time.Duration) // Options.OnCommit; nil when unset
 	// Options.BeforeCommit; nil when unset
@@ -136,8 +144,9 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, catalog: opts.Catalog, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit,
+	db := &DB{bolt: b, path: path, logger: logger, onCommit: opts.OnCommit, beforeCommit: opts.BeforeCommit,
 		readAhead: prefetchFile, closing: make(chan struct{})}
+	db.catalog.Store(opts.Catalog)
 	var applied uint64
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {
@@ -160,8 +169,18 @@ func Open(path string, opts Options) (*DB, error) {
 		case v < schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild it from the event stream (hoso rebuild --replace)", ErrSchemaOld, v, schemaVersion)
 		}
-		applied, err = appliedSeq(meta)
-		return err
+		if applied, err = appliedSeq(meta); err != nil {
+			return err
+		}
+		h, err := calendarHistory(tx.Bucket([]byte(bucketCalendars)), opts.Catalog.Calendar().Config())
+		if err != nil {
+			return fmt.Errorf("calendars: %w", err)
+		}
+		if len(h) > 0 {
+			db.catalog.Store(opts.Catalog.WithCalendarHistory(h))
+			db.recorded.Store(true)
+		}
+		return nil
 	})
 	if err != nil {
 		b.Close()
@@ -262,8 +281,9 @@ type buckets struct {
 	byStatus, byAgency, byProcedure       *bbolt.Bucket
 	byDue                                 *bbolt.Bucket
 	byOverdue                             *bbolt.Bucket
-	byReceived                            *bbolt.Bucket
+	byReceived, byPaused                  *bbolt.Bucket
 	stats, gauges                         *bbolt.Bucket
+	calendars                             *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -282,8 +302,8 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketByStatus, &b.byStatus}, {bucketByAgency, &b.byAgency}, {bucketByProcedure, &b.byProcedure},
 		{bucketByDue, &b.byDue},
 		{bucketByOverdue, &b.byOverdue},
-		{bucketByReceived, &b.byReceived},
-		{bucketStats, &b.stats}, {bucketGauges, &b.gauges},
+		{bucketByReceived, &b.byReceived}, {bucketByPaused, &b.byPaused},
+		{bucketStats, &b.stats}, {bucketGauges, &b.gauges}, {bucketCalendars, &b.calendars},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -63,8 +63,11 @@ its previous hash the hash of the entry before it.
 	dossier_by_due        due(unix ns) code -> "", while the clock runs, until an expiry is recorded
 	dossier_overdue       due(unix ns) code -> "", while overdue (expiry recorded) in status 2 or 4
 	dossier_by_received   date("2006-01-02" in Vietnam) code -> "", once received (status 2 entered)
+	dossier_paused        due(unix ns) code -> "", while the clock waits for the applicant (paused, unfinished)
 	stats                 kind month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
 	gauges                kind agency 0x00 procedure -> gauge counters (stats.go)
+	calendars             seq -> the calendar in force from that sequence on: the year files it
+	                      gives that differ from the computed ones (calendar.go); 0 for the start
 
 History is one flat bucket rather than a nested bucket per dossier: a
 dossier's entries are still contiguous (one Seek, then Next), a nested
@@ -97,7 +100,13 @@ index sorts a dossier's entries in order.
     and are at most 512 bytes: Apply records such an event as a malformed
     rejection instead of failing the batch forever.
   - Apply is deterministic: it reads no clock, and the state after a batch
-    depends only on the state before, the envelopes and the catalog.
+    depends only on the state before, the envelopes and the catalog's
+    definitions and working hours. The calendar is part of the state: the
+    one the store started with is recorded with its first batch, and a
+    calendar event (workflow.CalendarAction) records the one it puts in
+    force and recomputes, in its batch, the dossiers it concerns (found
+    in dossier_by_due and dossier_paused from the first day of its year,
+    and in the batch's working set). DB.Catalog is the catalog in force.
   - Byte slices from bbolt never leave their transaction: records are
     decoded into values the caller owns.
 

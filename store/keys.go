@@ -27,7 +27,10 @@ import (
 // effects per action), records a dossier's original due date and its
 // supplement requests, and keeps the irregularities of accepted events:
 // the decisions of logged events change, so a file of an older version is
-// rebuilt from the stream, never upgraded in place.
+// rebuilt from the stream, never upgraded in place. Version 6 also
+// records the calendars the store counted deadlines in (calendars) and
+// indexes the dossiers whose clock waits for the applicant
+// (dossier_paused), which calendar events recompute.
 const schemaVersion = 6
 
 // Bucket names. Open creates every one of them.
@@ -53,6 +56,8 @@ const (
 	bucketByDue        = "dossier_by_due"       // due(unix ns, big-endian) code -> empty, while the clock runs and no expiry is recorded
 	bucketByOverdue    = "dossier_overdue"      // due(unix ns, big-endian) code -> empty, while overdue and in progress (overdueKey)
 	bucketByReceived   = "dossier_by_received"  // date("2006-01-02" in workflow.Zone) code -> empty, once received (receivedKey)
+	bucketByPaused     = "dossier_paused"       // due(unix ns, big-endian) code -> empty, while the clock waits for the applicant (appendPausedKey)
+	bucketCalendars    = "calendars"            // seq -> the calendar in force from that stream sequence on (calendar.go); 0 for the one the stream started with
 	bucketStats        = "stats"                // kind(1 byte) month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
 	bucketGauges       = "gauges"               // kind(1 byte) agency 0x00 procedure -> gauge counters (stats.go)
 )
@@ -64,8 +69,8 @@ var allBuckets = []string{
 	bucketMismatches, bucketMisByDossier, bucketOutbox,
 	bucketIrregular, bucketIrrByDossier, bucketIrrByKind, bucketIrrTally,
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
-	bucketByOverdue, bucketByReceived,
-	bucketStats, bucketGauges,
+	bucketByOverdue, bucketByReceived, bucketByPaused,
+	bucketStats, bucketGauges, bucketCalendars,
 }
 
 // Keys of the meta bucket.
@@ -92,6 +97,7 @@ const (
 	countClockRunning    = "clock_running" // dossiers in the due index
 	countOverdue         = "overdue"       // dossiers in the overdue index
 	countReceived        = "received"      // dossiers in the received index
+	countPaused          = "clock_paused"  // dossiers in the paused index
 )
 
 // sep separates a variable-length key part from what follows it. Apply
@@ -210,7 +216,7 @@ type dossierIndex struct {
 }
 
 // dossierIndexes lists the dossier indexes: status, agency, procedure,
-// due, overdue and received.
+// due, overdue, received and paused.
 var dossierIndexes = [...]dossierIndex{
 	{
 		bucketByStatus,
@@ -256,6 +262,13 @@ var dossierIndexes = [...]dossierIndex{
 		appendReceivedKey,
 		func(*workflow.Dossier) string { return countReceived },
 	},
+	{
+		bucketByPaused,
+		func(b *buckets) *bbolt.Bucket { return b.byPaused },
+		func(k []byte) ([]byte, bool) { return fixedCode(k, 8) },
+		appendPausedKey,
+		func(*workflow.Dossier) string { return countPaused },
+	},
 }
 
 // fixedCode returns the code after a fixed-length prefix of n bytes.
@@ -287,6 +300,18 @@ func appendCodeKey(b []byte, part, code string) []byte {
 // or its expiry is recorded.
 func appendDueKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
 	if !d.ClockRunning() || d.Overdue {
+		return b, false
+	}
+	return append(binary.BigEndian.AppendUint64(b, uint64(d.Due.UnixNano())), d.Code...), true
+}
+
+// appendPausedKey appends the key of a dossier in the paused index,
+// due(unix ns) code; false unless its statutory clock waits for the
+// applicant (paused, with a due date, not finished): the dossiers whose
+// due date a calendar event recomputes from the instant the clock
+// stopped.
+func appendPausedKey(b []byte, d *workflow.Dossier) ([]byte, bool) {
+	if d.PausedAt.IsZero() || d.Due.IsZero() || d.Terminal || !d.ResolvedAt.IsZero() {
 		return b, false
 	}
 	return append(binary.BigEndian.AppendUint64(b, uint64(d.Due.UnixNano())), d.Code...), true

@@ -165,7 +165,7 @@ func (db *DB) verifyAfter(ctx context.Context, after string, n int) (reports []w
 		lo, hi := w*len(codes)/workers, (w+1)*len(codes)/workers
 		wg.Go(func() {
 			errs[w] = db.view(ctx, func(b *buckets) error {
-				return b.verifyCodes(ctx, db.catalog, codes[lo:hi], reports[lo:hi])
+				return b.verifyCodes(ctx, db.Catalog(), codes[lo:hi], reports[lo:hi])
 			})
 		})
 	}

@@ -245,7 +245,7 @@ func (db *DB) Stats(ctx context.Context, q workflow.StatsQuery) (workflow.StatsR
 	var res workflow.StatsResult
 	err := db.view(ctx, func(b *buckets) error {
 		var err error
-		res, err = b.statsOf(ctx, db.catalog, q)
+		res, err = b.statsOf(ctx, db.Catalog(), q)
 		return err
 	})
 	if err != nil {

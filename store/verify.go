@@ -65,7 +65,7 @@ func (db *DB) Verify(ctx context.Context, code string) (workflow.ChainReport, er
 		if err != nil {
 			return err
 		}
-		_, r = b.verifyDossier(db.catalog, applied, nil, d)
+		_, r = b.verifyDossier(db.Catalog(), applied, nil, d)
 		return nil
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (db *DB) VerifyStore(ctx context.Context) ([]workflow.Finding, error) {
 	var out []workflow.Finding
 	err := db.view(ctx, func(b *buckets) error {
 		var err error
-		out, err = b.verifyStore(ctx, db.catalog)
+		out, err = b.verifyStore(ctx, db.Catalog())
 		return err
 	})
 	if err != nil {
@@ -243,7 +243,7 @@ func (b *buckets) verifyStore(ctx context.Context, cat *workflow.Catalog) ([]wor
 		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaAppliedSeq, Problem: err.Error()})
 	}
 	for _, step := range []func(context.Context, uint64) error{
-		s.dossiers, s.rejections, s.history, s.mismatches, s.irregularities, s.outbox, s.counters,
+		s.dossiers, s.rejections, s.history, s.mismatches, s.irregularities, s.outbox, s.calendars, s.counters,
 	} {
 		if err := step(ctx, applied); err != nil {
 			return nil, err
@@ -672,6 +672,45 @@ func (s *storeCheck) irregularTallies(want map[string]irrTally) {
 	}
 }
 
+// calendars checks the recorded calendars: each reads as a calendar, under
+// a sequence at or below the applied one, the first under 0 (the calendar
+// the store started with, recorded with its first batch), the others
+// under the sequence of an applied calendar event, never of a rejected
+// message.
+func (s *storeCheck) calendars(_ context.Context, applied uint64) error {
+	b := s.b
+	n := 0
+	c := b.calendars.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		n++
+		key := seqText(k)
+		if len(k) != 8 {
+			s.add(workflow.Finding{Bucket: bucketCalendars, Key: key, Problem: "the calendar key is not a sequence"})
+			continue
+		}
+		seq := seqOf(k)
+		if _, err := decodeCalendar(v, s.cat.Calendar().Config()); err != nil {
+			s.add(workflow.Finding{Bucket: bucketCalendars, Key: key, Problem: fmt.Sprintf("the calendar does not read: %v", err)})
+		}
+		switch {
+		case n == 1 && seq != 0:
+			s.add(workflow.Finding{Bucket: bucketCalendars, Key: key, Want: "0",
+				Problem: "no calendar is recorded for the start of the stream"})
+		case seq > applied:
+			s.add(workflow.Finding{Bucket: bucketCalendars, Key: key, Want: "<= " + strconv.FormatUint(applied, 10),
+				Problem: fmt.Sprintf("a calendar is recorded from sequence %d, above the applied sequence %d", seq, applied)})
+		case seq > 0 && b.rejections.Get(k) != nil:
+			s.add(workflow.Finding{Bucket: bucketCalendars, Key: key,
+				Problem: fmt.Sprintf("a calendar is recorded from sequence %d, whose message was rejected", seq)})
+		}
+	}
+	if n == 0 && applied > 0 {
+		s.add(workflow.Finding{Bucket: bucketCalendars, Want: "0",
+			Problem: "no calendar is recorded: the store applied messages without recording the calendar it counted in"})
+	}
+	return nil
+}
+
 // checkRow checks that a row of a sequence-keyed table sits under its own
 // sequence, at or below the applied one.
 func (s *storeCheck) checkRow(name string, k []byte, seq uint64, dossier string, applied uint64) {
@@ -801,7 +840,7 @@ func keyText(bucket string, k []byte) string {
 		if len(k) > 1 {
 			return strconv.Itoa(int(k[0])) + " " + part(k[1:])
 		}
-	case bucketByDue, bucketByOverdue:
+	case bucketByDue, bucketByOverdue, bucketByPaused:
 		if len(k) > 8 {
 			due := time.Unix(0, int64(binary.BigEndian.Uint64(k))).In(workflow.Zone)
 			return due.Format(time.RFC3339Nano) + " " + part(k[8:])

@@ -56,3 +56,63 @@ func TestUnconfirmedCalendarBanner(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardCountsInCalendarInForce: the overdue list counts working
+// days, and the banner names unconfirmed years, in the calendar in force
+// (Config.Calendar), which a calendar event replaces while the server
+// runs, not in the catalog's.
+func TestDashboardCountsInCalendarInForce(t *testing.T) {
+	f := newFixture(t, false)
+	defs, err := workflow.Load(configs.FS, configs.DefinitionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	computed, err := workflow.NewCalendar(workflow.CalendarConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := defs.WithCalendar(computed)
+	// Announced: Wednesday 15 October 2025 off, and 2026 confirmed.
+	y2025 := computed.Year(2025)
+	y2025.Source = "thử nghiệm"
+	y2025.Holidays = append(y2025.Holidays, workflow.DayOff{Date: time.Date(2025, 10, 15, 0, 0, 0, 0, workflow.Zone), Name: "Nghỉ"})
+	inForce, err := computed.WithYear(y2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y2026 := computed.Year(2026)
+	y2026.Source = "thử nghiệm"
+	if inForce, err = inForce.WithYear(y2026); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 10, 17, 17, 0, 0, 0, workflow.Zone) // Friday
+	for _, tc := range []struct {
+		name   string
+		cal    func() *workflow.Calendar
+		late   string // working days since Saturday 11 October 09:00
+		banner bool
+	}{
+		{"catalog's", nil, "5.00", true},
+		{"in force", func() *workflow.Calendar { return inForce }, "4.00", false},
+	} {
+		srv := httptest.NewServer(New(Config{Store: f.db, Catalog: cat, Calendar: tc.cal, Now: func() time.Time { return now }}))
+		get := func(path string) string {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return string(body)
+		}
+		csv := get("/overdue?format=csv")
+		page := get("/")
+		srv.Close()
+		if !strings.Contains(csv, ","+tc.late+",") {
+			t.Errorf("%s calendar: the overdue list does not count %s working days late:\n%s", tc.name, tc.late, csv)
+		}
+		if got := strings.Contains(page, `class="banner"`); got != tc.banner {
+			t.Errorf("%s calendar: banner %t, want %t", tc.name, got, tc.banner)
+		}
+	}
+}

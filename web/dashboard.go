@@ -198,9 +198,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p.Now.IsZero() {
 		p.Now = s.now()
 	}
-	if s.cfg.Catalog != nil {
+	if cal := s.calendar(); cal != nil {
 		for y := p.Now.In(workflow.Zone).Year(); y <= p.Now.In(workflow.Zone).Year()+1; y++ {
-			if !s.cfg.Catalog.Calendar().Confirmed(y) {
+			if !cal.Confirmed(y) {
 				p.Unconfirmed = append(p.Unconfirmed, y)
 			}
 		}

@@ -41,7 +41,7 @@ func (s *Server) overduePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.now()
-	cal := s.cfg.Catalog.Calendar()
+	cal := s.calendar()
 	day := cal.Config().Hours.Day()
 	dq := workflow.DeadlineQuery{Overdue: which == "overdue", Agency: agency, Procedure: procedure,
 		Desc: sortBy == "-due", After: cursor, Limit: 50}

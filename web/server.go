@@ -54,6 +54,10 @@ type Store interface {
 type Config struct {
 	Store   Store             // required
 	Catalog *workflow.Catalog // required: served at /api/v1/definitions
+	// Calendar returns the calendar in force, which the dashboard counts
+	// working time in and whose unconfirmed years it names; a calendar
+	// event replaces it while the server runs. Nil is Catalog.Calendar.
+	Calendar func() *workflow.Calendar
 	// Ready reports whether the engine is ready to take traffic; nil means
 	// always ready. /readyz answers 503 with its error otherwise.
 	Ready   func(ctx context.Context) error
@@ -117,6 +121,18 @@ func New(cfg Config) *Server {
 	s.sessions, s.limiter = newSessions(cfg.Limits.withDefaults()), newLimiter(cfg.Limits.withDefaults())
 	s.routes()
 	return s
+}
+
+// calendar returns the calendar in force (Config.Calendar); nil without
+// one and without a catalog.
+func (s *Server) calendar() *workflow.Calendar {
+	switch {
+	case s.cfg.Calendar != nil:
+		return s.cfg.Calendar()
+	case s.cfg.Catalog != nil:
+		return s.cfg.Catalog.Calendar()
+	}
+	return nil
 }
 
 // ErrAccessOff is returned by SetAccess on a server started without an

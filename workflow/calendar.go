@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -284,7 +285,30 @@ func ParseCalendarYear(file string, data []byte) (*YearSchedule, error) {
 // empty dir is allowed. Every problem of every file, and a year given by two
 // files, is reported at once in a *ValidationError.
 func LoadCalendar(fsys fs.FS, dir string, cfg CalendarConfig) (*Calendar, error) {
-	var years []YearSchedule
+	files, err := ReadCalendarYears(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	years := make([]YearSchedule, len(files))
+	for i, f := range files {
+		years[i] = f.Schedule
+	}
+	return NewCalendar(cfg, years...)
+}
+
+// CalendarYear is one year file: its text, as a calendar event carries it,
+// and the schedule ParseCalendarYear reads from it.
+type CalendarYear struct {
+	Text     string
+	Schedule YearSchedule
+}
+
+// ReadCalendarYears reads every *.yaml and *.yml file in dir of fsys as a
+// year file, as LoadCalendar does, and returns them sorted by year with
+// their text. Every problem of every file, and a year given by two files,
+// is reported at once in a *ValidationError.
+func ReadCalendarYears(fsys fs.FS, dir string) ([]CalendarYear, error) {
+	var years []CalendarYear
 	files := make(map[int]string)
 	err := eachYAML(fsys, dir, func(name string, data []byte) error {
 		y, err := ParseCalendarYear(name, data)
@@ -295,13 +319,48 @@ func LoadCalendar(fsys fs.FS, dir string, cfg CalendarConfig) (*Calendar, error)
 			return &ValidationError{Problems: []Problem{{File: name, Msg: fmt.Sprintf("year %d is also defined in %s", y.Year, files[y.Year])}}}
 		}
 		files[y.Year] = name
-		years = append(years, *y)
+		years = append(years, CalendarYear{Text: string(data), Schedule: *y})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load calendar: %w", err)
 	}
-	return NewCalendar(cfg, years...)
+	sort.Slice(years, func(i, j int) bool { return years[i].Schedule.Year < years[j].Schedule.Year })
+	return years, nil
+}
+
+// FormatCalendarYear returns y as the text of a year file, which
+// ParseCalendarYear reads back as y: the form in which hoso writes a
+// schedule it holds (a computed year, the schedule a calendar event
+// replaces, the calendar a store records). Names and the source are
+// double-quoted; dates are YYYY-MM-DD in Zone. The text depends only on
+// y: two equal schedules format to the same bytes.
+func FormatCalendarYear(y YearSchedule) []byte {
+	var b []byte
+	b = fmt.Appendf(b, "year: %d\nsource: %s\n", y.Year, strconv.Quote(y.Source))
+	list := func(key string, days []DayOff) {
+		if len(days) == 0 {
+			b = fmt.Appendf(b, "%s: []\n", key)
+			return
+		}
+		b = fmt.Appendf(b, "%s:\n", key)
+		for _, d := range days {
+			b = fmt.Appendf(b, "  - {date: %s, name: %s}\n", d.Date.In(Zone).Format(time.DateOnly), strconv.Quote(d.Name))
+		}
+	}
+	list("holidays", y.Holidays)
+	list("working_days", y.WorkingDays)
+	return b
+}
+
+// Equal reports whether y and o are the same schedule: the same year and
+// source, and the same holidays and working days, dates (in Zone) and
+// names, in the same order.
+func (y YearSchedule) Equal(o YearSchedule) bool {
+	same := func(a, b []DayOff) bool {
+		return slices.EqualFunc(a, b, func(x, y DayOff) bool { return dayOf(x.Date) == dayOf(y.Date) && x.Name == y.Name })
+	}
+	return y.Year == o.Year && y.Source == o.Source && same(y.Holidays, o.Holidays) && same(y.WorkingDays, o.WorkingDays)
 }
 
 // A Calendar tells working days from days off and counts working time: the
@@ -416,6 +475,27 @@ func (c *Calendar) Years() []YearSchedule {
 	return out
 }
 
+// Year returns the schedule the calendar follows in year: the one it was
+// given, or ComputedYear(year).
+func (c *Calendar) Year(year int) YearSchedule {
+	if i, ok := slices.BinarySearchFunc(c.years, year, func(y YearSchedule, year int) int { return y.Year - year }); ok {
+		return c.years[i].clone()
+	}
+	return ComputedYear(year)
+}
+
+// WithYear returns a calendar with the same configuration and schedules
+// but for y.Year, which follows y; a y equal to ComputedYear(y.Year) makes
+// the year computed, as if no schedule were given for it. It is an error
+// if y is not a schedule NewCalendar accepts.
+func (c *Calendar) WithYear(y YearSchedule) (*Calendar, error) {
+	years := slices.DeleteFunc(c.Years(), func(g YearSchedule) bool { return g.Year == y.Year })
+	if !y.Equal(ComputedYear(y.Year)) {
+		years = append(years, y)
+	}
+	return NewCalendar(c.cfg, years...)
+}
+
 // Confirmed reports whether the calendar follows a government
 // announcement for the year: a schedule was given for it whose source is
 // not "computed". A year computed from the lunar calendar may miss the
@@ -479,6 +559,31 @@ func (c *Calendar) start(t time.Time) (int64, time.Duration) {
 // Zone.
 func (c *Calendar) AddWorking(t time.Time, d time.Duration) time.Time {
 	dn, off := c.start(t)
+	return c.addWorking(dn, off, d)
+}
+
+// Shift returns the instant by which d of working time has passed after
+// t: AddWorking without the cut-off, which is for receipts. It is the
+// inverse of Working: Shift(t, Working(t, u)) is u for any u in a
+// working period (or at its end) after t. A negative d counts as 0. The
+// result is in Zone.
+func (c *Calendar) Shift(t time.Time, d time.Duration) time.Time {
+	dn, off := split(t)
+	h := c.cfg.Hours
+	switch {
+	case !c.working(dn) || off >= h.AfternoonEnd:
+		dn, off = c.nextWorking(dn), h.MorningStart
+	case off < h.MorningStart:
+		off = h.MorningStart
+	case off >= h.MorningEnd && off < h.AfternoonStart:
+		off = h.AfternoonStart
+	}
+	return c.addWorking(dn, off, d)
+}
+
+// addWorking returns the instant d of working time after the offset off,
+// inside a working period, of the working day dn.
+func (c *Calendar) addWorking(dn int64, off, d time.Duration) time.Time {
 	d = max(d, 0)
 	h := c.cfg.Hours
 	day := h.Day()

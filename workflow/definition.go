@@ -459,8 +459,8 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 		if a.ExtendsDue && !a.Stay {
 			add(l, "action %q: an apology (extends_due) keeps the dossier in its state: add stay: true", a.Name)
 		}
-		if a.Name == DeadlineWarning || a.Name == DeadlineExpired {
-			add(l, "action name %q is reserved for hoso's deadline events", a.Name)
+		if a.Name == DeadlineWarning || a.Name == DeadlineExpired || a.Name == CalendarAction {
+			add(l, "action name %q is reserved for hoso's own events", a.Name)
 		}
 		for gi, g := range a.Guards {
 			gl := line("actions", i, "guards", gi)
@@ -534,27 +534,70 @@ func (d *Definition) leaves(state string) bool {
 }
 
 // Catalog is a validated set of definitions, possibly several versions of
-// each. It is immutable and safe for concurrent use.
+// each, and the calendars deadlines are counted in. It is immutable and
+// safe for concurrent use.
 type Catalog struct {
 	defs []*Definition // sorted by ID, then Version
-	cal  *Calendar     // the working-day calendar deadlines are counted in
+	// cals are the calendars deadlines were counted in, each from the
+	// stream sequence of the calendar event that put it in force, sorted
+	// by Seq; empty for the computed calendar.
+	cals []CalendarEpoch
+}
+
+// CalendarEpoch is a calendar and the stream sequence from which it is in
+// force: that of the calendar event that put it in force, or 0 for the
+// calendar a stream starts with.
+type CalendarEpoch struct {
+	Seq      uint64
+	Calendar *Calendar
 }
 
 // WithCalendar returns a catalog with the same definitions that counts
-// deadlines in cal. A catalog without one uses the computed calendar (the
-// Labour Code holidays, default working hours).
+// deadlines in cal, from the start of the stream on. A catalog without
+// one uses the computed calendar (the Labour Code holidays, default
+// working hours).
 func (c *Catalog) WithCalendar(cal *Calendar) *Catalog {
+	return c.WithCalendarHistory([]CalendarEpoch{{Calendar: cal}})
+}
+
+// WithCalendarHistory returns a catalog with the same definitions whose
+// calendars are h: the calendar a stream started with (Seq 0) and those
+// its calendar events put in force, in stream order. Calendar is the last;
+// CalendarAt tells which was in force at a sequence.
+func (c *Catalog) WithCalendarHistory(h []CalendarEpoch) *Catalog {
 	cc := *c
-	cc.cal = cal
+	cc.cals = slices.Clone(h)
+	sort.SliceStable(cc.cals, func(i, j int) bool { return cc.cals[i].Seq < cc.cals[j].Seq })
 	return &cc
 }
 
-// Calendar returns the calendar deadlines are counted in.
+// CalendarHistory returns the calendars of the catalog with the sequence
+// from which each is in force, oldest first; nil for a catalog counting
+// in the computed calendar.
+func (c *Catalog) CalendarHistory() []CalendarEpoch { return slices.Clone(c.cals) }
+
+// Calendar returns the calendar deadlines are counted in: the last one put
+// in force.
 func (c *Catalog) Calendar() *Calendar {
-	if c.cal != nil {
-		return c.cal
+	if n := len(c.cals); n > 0 {
+		return c.cals[n-1].Calendar
 	}
 	return computedCalendar()
+}
+
+// CalendarAt returns the calendar in force once the stream message seq is
+// applied: the last one put in force at or before seq. The decision of the
+// message seq counted in CalendarAt(seq-1), which is CalendarAt(seq) unless
+// seq is a calendar event.
+func (c *Catalog) CalendarAt(seq uint64) *Calendar {
+	i := sort.Search(len(c.cals), func(i int) bool { return c.cals[i].Seq > seq })
+	if i == 0 {
+		if len(c.cals) > 0 {
+			return c.cals[0].Calendar
+		}
+		return computedCalendar()
+	}
+	return c.cals[i-1].Calendar
 }
 
 var computedCalendar = sync.OnceValue(func() *Calendar {

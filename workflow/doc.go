@@ -24,6 +24,14 @@
 // cut-off counts from the next working morning (Start); AddWorking and
 // Working are inverse: Working(Start(t), AddWorking(t, d)) == d.
 //
+// The calendar changes through the stream, never under it: a calendar
+// event (CalendarAction, from hoso) replaces one year's schedule from its
+// sequence on, and Catalog.DecideCalendar recomputes the due dates that
+// hoso counted from a statutory time, keeping the working time they had
+// left. A Catalog holds every calendar it was in force with and the
+// sequence from which each was (CalendarAt), so that the history of a
+// dossier is checked with the calendars its decisions counted in.
+//
 // Invariants:
 //   - Decide is a pure function of the dossier, the message and the catalog;
 //     it never reads the wall clock. Replaying a stream gives the same state.

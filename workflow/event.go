@@ -11,8 +11,24 @@ import (
 const TypePrefix = "vn.gov.hoso."
 
 // SystemSource is the source token of the events hoso publishes itself:
-// the deadline warnings and expiries of its scheduler.
+// the deadline warnings and expiries of its scheduler, and calendar
+// changes.
 const SystemSource = "hoso"
+
+// CalendarAction is the action of hoso's calendar events: the schedule of
+// one year replaced (an announced calendar for a computed one). It
+// belongs to no definition; only SystemSource may send it, with
+// CalendarSubject as the CloudEvent subject, data.calendar (the year's new
+// schedule) and data.previous_calendar (the schedule it replaces). From
+// the event on, deadlines count in the new calendar, and the due dates of
+// the dossiers it concerns are recomputed (Catalog.DecideCalendar).
+const CalendarAction = "calendar"
+
+// CalendarSubject is the CloudEvent subject, and the subject token, of
+// every calendar event: hoso.events.hoso.calendar. The year is in the
+// event's data. One subject keeps the few calendar events of a stream
+// findable with one filter (events.CalendarStart).
+const CalendarSubject = "calendar"
 
 // The actions of hoso's own deadline events. They belong to no definition;
 // only SystemSource may send them. data.due names the due date they are
@@ -72,6 +88,13 @@ type Event struct {
 	// is judged by it.
 	Entered time.Time
 	Note    string // data.note: free text for the control sheet
+	// Calendar is data.calendar of a calendar event (CalendarAction): the
+	// year file of the year's new schedule; nil in every other event.
+	Calendar *CalendarYear
+	// PreviousCalendar is data.previous_calendar of a calendar event: the
+	// year file of the schedule in force when it was published, which it
+	// replaces; nil in every other event.
+	PreviousCalendar *CalendarYear
 }
 
 // Field reports whether the named data field is present in the event. Guards

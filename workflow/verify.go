@@ -36,6 +36,13 @@ type Finding struct {
 // chain is checked apart (VerifyChain), as are the record's counts of
 // rejections and mismatches, which the history does not hold.
 //
+// An entry of a calendar event (CalendarAction, from hoso) leaves the
+// state and moves the due dates as CalendarChange.Apply did, with the
+// calendars in force before and from its sequence (CalendarAt): checking
+// such entries needs the catalog of the store that applied them, which
+// holds its calendar history. They do not change UpdatedAt and take no
+// part in the order of the one-stop-shop's times.
+//
 // The deadline flags (Warned, Overdue) come from deadline events, which
 // leave no history entry: they are only checked to be coherent (an
 // expiry implies a warning, both imply a due date). The procedure is not
@@ -66,6 +73,7 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		state  = StartState
 		buf    [16]string
 		attach = buf[:0] // kinds attached so far, sorted
+		last   = -1      // index of the last entry of an event of the one-stop-shop
 	)
 	for i := range entries {
 		e := &entries[i]
@@ -76,9 +84,14 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		if e.FromStatus != f.Status {
 			add(at("from_status"), itoa(int(f.Status)), itoa(int(e.FromStatus)), "entry %d says the status before was %d, the entry before set %d", i, e.FromStatus, f.Status)
 		}
-		if i > 0 && e.Time.Before(entries[i-1].Time) {
-			add(at("time"), formatTime(entries[i-1].Time), formatTime(e.Time), "entry %d happened before the entry before it", i)
+		if e.Action == CalendarAction && e.Source == SystemSource && i > 0 {
+			c.checkCalendarEntry(&f, d.Procedure, def, e, at, add)
+			continue
 		}
+		if last >= 0 && e.Time.Before(entries[last].Time) {
+			add(at("time"), formatTime(entries[last].Time), formatTime(e.Time), "entry %d happened before the entry before it", i)
+		}
+		last = i
 		var act *Action
 		if def != nil {
 			if act = def.Action(e.Action); act == nil {
@@ -128,7 +141,7 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 				if restart && !def.Procedure(d.Procedure).SLA.IsZero() {
 					f.OriginalDue = e.Due
 				} else {
-					cal := c.Calendar()
+					cal := c.CalendarAt(e.Seq)
 					f.OriginalDue = cal.AddWorking(f.OriginalDue, cal.Working(f.PausedAt, e.Time))
 				}
 			}
@@ -218,6 +231,44 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		add("due", "", "", "the dossier is flagged by a deadline event but has no due date")
 	}
 	return out
+}
+
+// checkCalendarEntry checks the entry e of a calendar event against f,
+// the record the entries before it imply (of the dossier's procedure), and moves f's due dates as it
+// did (CalendarChange.Apply): the state stays, and the dates keep the
+// working time they had left, from the calendar in force before the
+// event's sequence to the one in force from it (CalendarAt). The
+// calendar events that left a dossier's dates as they were left no entry,
+// so none is looked for.
+func (c *Catalog) checkCalendarEntry(f *Dossier, procedure string, def *Definition, e *HistoryEntry, at func(string) string, add func(field, want, got, format string, args ...any)) {
+	if e.To != e.From {
+		add(at("to"), e.From, e.To, "a calendar entry leaves the dossier in its state %q", e.From)
+	}
+	if e.ToStatus != e.FromStatus {
+		add(at("to_status"), itoa(int(e.FromStatus)), itoa(int(e.ToStatus)), "a calendar entry leaves the dossier in its status %d", e.FromStatus)
+	}
+	if e.Timing != "" {
+		add(at("timing"), "", string(e.Timing), "a calendar entry records no timing")
+	}
+	if e.Department != f.Department {
+		add(at("department"), f.Department, e.Department, "a calendar entry keeps the department %q", f.Department)
+	}
+	if def != nil {
+		switch p := def.Procedure(procedure); {
+		case p.SLA.IsZero() || f.Terminal || !f.ResolvedAt.IsZero() || f.Due.IsZero():
+			add(at("action"), "", e.Action, "a calendar event moves only the due dates counted from a statutory time of unfinished dossiers")
+		default:
+			due, orig := movedDates(f, c.CalendarAt(e.Seq-1), c.CalendarAt(e.Seq), e.Time)
+			if !e.Due.Equal(due) {
+				add(at("due"), formatTime(due), formatTime(e.Due), "the calendar in force from sequence %d moves the due date to %s", e.Seq, formatTime(due))
+			}
+			if due.Equal(f.Due) && orig.Equal(f.OriginalDue) {
+				add(at("due"), "", formatTime(e.Due), "the calendar in force from sequence %d leaves the dossier's due dates as they were: the entry records no change", e.Seq)
+			}
+			f.OriginalDue = orig
+		}
+	}
+	f.Due = e.Due
 }
 
 // cmpOr returns to, or from when stay: where an action leads.
