@@ -261,8 +261,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outStopped:
 			receive()
 			ev("stop", recv.AddDate(0, 0, 2), attach(workflow.AttachmentStopNotice), why)
-			f(kind, recv.AddDate(0, 0, 2)).Stopped++
-			g.Paused++
+			f(kind, recv.AddDate(0, 0, 2)).Stopped++ // finished: not paused
 		case outPaused:
 			receive()
 			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))

@@ -63,7 +63,7 @@ var labels = map[string][2]string{
 	"ov.ontimerate":   {"Tỷ lệ đúng hạn (trên số đã giải quyết)", "On-time rate (of resolved)"},
 	"ov.inprogress":   {"Đang giải quyết", "In progress"},
 	"ov.ipoverdue":    {"Đang giải quyết quá hạn", "In progress, overdue"},
-	"ov.paused":       {"Tạm dừng (bổ sung, nghĩa vụ tài chính, dừng)", "Paused (supplement, payment, stopped)"},
+	"ov.paused":       {"Tạm dừng (bổ sung, nghĩa vụ tài chính)", "Paused (supplement, payment)"},
 	"ov.digitized":    {"Số hóa hồ sơ đầu vào", "Digitized inputs"},
 	"ov.online":       {"Nộp trực tuyến", "Submitted online"},
 	"ov.eresult":      {"Có kết quả điện tử", "Electronic results"},

@@ -50,7 +50,10 @@ type Tally struct {
 	// Gauges.
 	InProgress        int64 `json:"in_progress"`         // in status 2 or 4, not terminal
 	InProgressOverdue int64 `json:"in_progress_overdue"` // of those, flagged Overdue by a deadline expiry
-	Paused            int64 `json:"paused"`              // in status 5, 6 or 8
+	// Paused: waiting for the applicant, in status 5 (supplement) or 6
+	// (financial obligation). A stopped dossier (8) is finished, counted
+	// by Stopped.
+	Paused int64 `json:"paused"`
 
 	// ReceivedOnline: received dossiers submitted online (Dossier.Online),
 	// in the month of receipt. A flow, after the gauges: counters are
@@ -267,7 +270,7 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 				gauges.InProgressOverdue++
 			}
 		}
-	case StatusSupplement, StatusPayment, StatusStopped:
+	case StatusSupplement, StatusPayment:
 		gauges.Paused++
 	}
 	return gauges

@@ -167,17 +167,20 @@ func TestStatsDelta(t *testing.T) {
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
+			// Stopped (status 8) is finished, not paused: only statuses 5
+			// and 6 wait for the applicant.
 			name:   "stop",
 			before: processing,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
 			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
-			gauges: workflow.Tally{InProgress: -1, Paused: 1},
+			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "stop while paused",
 			before: paused,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
 			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
+			gauges: workflow.Tally{Paused: -1},
 		},
 		{
 			name:   "pause for a supplement",
