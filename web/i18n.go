@@ -53,40 +53,49 @@ var labels = map[string][2]string{
 	"sort.due":    {"Hạn sớm nhất trước", "Earliest due first"},
 	"sort.-due":   {"Hạn muộn nhất trước", "Latest due first"},
 
-	"ov.title":        {"Tổng quan tình hình giải quyết hồ sơ", "Dossier handling overview"},
-	"ov.period":       {"Kỳ báo cáo", "Period"},
-	"ov.allperiod":    {"toàn bộ dữ liệu", "all data"},
-	"ov.received":     {"Tiếp nhận", "Received"},
-	"ov.resolved":     {"Đã giải quyết", "Resolved"},
-	"ov.ontime":       {"Trước hạn và đúng hạn", "Early or on time"},
-	"ov.late":         {"Quá hạn", "Late"},
-	"ov.ontimerate":   {"Tỷ lệ đúng hạn (trên số đã giải quyết)", "On-time rate (of resolved)"},
-	"ov.inprogress":   {"Đang giải quyết", "In progress"},
-	"ov.ipoverdue":    {"Đang giải quyết quá hạn", "In progress, overdue"},
-	"ov.paused":       {"Tạm dừng (bổ sung, nghĩa vụ tài chính)", "Paused (supplement, payment)"},
-	"ov.digitized":    {"Số hóa hồ sơ đầu vào", "Digitized inputs"},
-	"ov.online":       {"Nộp trực tuyến", "Submitted online"},
-	"ov.eresult":      {"Có kết quả điện tử", "Electronic results"},
-	"ov.apologies":    {"Văn bản xin lỗi, hẹn lại", "Apologies"},
-	"ov.withdrawn":    {"Rút hồ sơ", "Withdrawn"},
-	"ov.refused":      {"Không tiếp nhận", "Refused"},
-	"ov.rejections":   {"Sự kiện bị từ chối", "Rejected events"},
-	"ov.mismatches":   {"Lần báo sai trạng thái", "Status mismatches"},
-	"ov.headline":     {"Báo cáo", "Report"},
-	"ov.trend":        {"Tỷ lệ đúng hạn theo tháng", "On-time rate by month"},
-	"ov.recvmonth":    {"Hồ sơ tiếp nhận theo tháng", "Dossiers received by month"},
-	"ov.statusdist":   {"Phân bố trạng thái hiện tại (mọi cơ quan)", "Current status distribution (all agencies)"},
-	"ov.overdueby":    {"Hồ sơ đang quá hạn theo cơ quan", "Overdue dossiers in progress by agency"},
-	"ov.worstag":      {"Cơ quan có tỷ lệ quá hạn cao nhất", "Agencies with the highest late rate"},
-	"ov.worstproc":    {"Thủ tục có tỷ lệ quá hạn cao nhất", "Procedures with the highest late rate"},
-	"ov.latepct":      {"Tỷ lệ quá hạn", "Late rate"},
-	"ov.nostats":      {"Chưa có số liệu thống kê.", "No statistics yet."},
-	"ov.month":        {"Tháng", "Month"},
-	"ov.count":        {"Số hồ sơ", "Dossiers"},
-	"ov.status":       {"Trạng thái", "Status"},
-	"ov.rule":         {"Quá hạn tính theo ngày kết thúc xử lý so với hạn trả (NgayKetThucXuLy so với NgayHenTra).", "Late is the end of processing against the due date."},
-	"ov.alldossiers":  {"Tổng số hồ sơ", "Dossiers stored"},
-	"ov.clockrunning": {"Đang tính hạn", "Clock running"},
+	"ov.title":      {"Tổng quan tình hình giải quyết hồ sơ", "Dossier handling overview"},
+	"ov.period":     {"Kỳ báo cáo", "Period"},
+	"ov.allperiod":  {"toàn bộ dữ liệu", "all data"},
+	"ov.received":   {"Tiếp nhận", "Received"},
+	"ov.resolved":   {"Đã giải quyết", "Resolved"},
+	"ov.ontime":     {"Trước hạn và đúng hạn", "Early or on time"},
+	"ov.late":       {"Quá hạn", "Late"},
+	"ov.ontimerate": {"Tỷ lệ trước hạn, đúng hạn", "Early or on-time rate"},
+	"ov.headrate":   {"Tỷ lệ đạt", "Headline rate"},
+	"ov.inprogress": {"Đang giải quyết", "In progress"},
+	"ov.ipoverdue":  {"Đang giải quyết quá hạn", "In progress, overdue"},
+	"ov.paused":     {"Tạm dừng (bổ sung, nghĩa vụ tài chính)", "Paused (supplement, payment)"},
+	"ov.digitized":  {"Số hóa hồ sơ đầu vào", "Digitized inputs"},
+	"ov.online":     {"Nộp trực tuyến", "Submitted online"},
+	"ov.eresult":    {"Có kết quả điện tử", "Electronic results"},
+	"ov.apologies":  {"Văn bản xin lỗi, hẹn lại", "Apologies"},
+	"ov.withdrawn":  {"Rút hồ sơ", "Withdrawn"},
+	"ov.refused":    {"Không tiếp nhận", "Refused"},
+	"ov.rejections": {"Sự kiện bị từ chối", "Rejected events"},
+	"ov.mismatches": {"Lần báo sai trạng thái", "Status mismatches"},
+	"ov.headline":   {"Báo cáo", "Report"},
+	"ov.trend":      {"Tỷ lệ đúng hạn theo tháng", "On-time rate by month"},
+	"ov.recvmonth":  {"Hồ sơ tiếp nhận theo tháng", "Dossiers received by month"},
+	"ov.statusdist": {"Phân bố trạng thái hiện tại (mọi cơ quan)", "Current status distribution (all agencies)"},
+	"ov.overdueby":  {"Hồ sơ đang quá hạn theo cơ quan", "Overdue dossiers in progress by agency"},
+	"ov.worstag":    {"Cơ quan có tỷ lệ quá hạn cao nhất", "Agencies with the highest late rate"},
+	"ov.worstproc":  {"Thủ tục có tỷ lệ quá hạn cao nhất", "Procedures with the highest late rate"},
+	"ov.latepct":    {"Tỷ lệ quá hạn", "Late rate"},
+	"ov.rates":      {"Các tỷ lệ tính theo phần trăm,", "Rates are percentages,"},
+
+	"base.received":         {"trên số tiếp nhận", "of received"},
+	"base.resolved":         {"trên số đã giải quyết", "of resolved"},
+	"base.in_progress":      {"trên số đang giải quyết", "of in progress"},
+	"base.entered_status_9": {"trên số đã xử lý xong", "of those processed (status 9)"},
+	"round.truncate":        {"cắt bớt (không làm tròn) đến hai chữ số thập phân", "truncated (not rounded) to two decimals"},
+	"round.round":           {"làm tròn đến hai chữ số thập phân", "rounded to two decimals"},
+	"ov.nostats":            {"Chưa có số liệu thống kê.", "No statistics yet."},
+	"ov.month":              {"Tháng", "Month"},
+	"ov.count":              {"Số hồ sơ", "Dossiers"},
+	"ov.status":             {"Trạng thái", "Status"},
+	"ov.rule":               {"Quá hạn tính theo ngày kết thúc xử lý so với hạn trả (NgayKetThucXuLy so với NgayHenTra).", "Late is the end of processing against the due date."},
+	"ov.alldossiers":        {"Tổng số hồ sơ", "Dossiers stored"},
+	"ov.clockrunning":       {"Đang tính hạn", "Clock running"},
 
 	"od.title":       {"Hồ sơ quá hạn và sắp đến hạn", "Overdue and at-risk dossiers"},
 	"od.overdue":     {"Quá hạn, đang giải quyết", "Overdue, in progress"},
@@ -254,6 +263,15 @@ func formatInt(lang string, n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// baseText names the base of a rate (workflow.Report.Bases) in lang; a
+// base without a label is shown as it is.
+func baseText(lang, base string) string {
+	if _, ok := labels["base."+base]; !ok {
+		return base
+	}
+	return label(lang, "base."+base)
 }
 
 // formatPct writes a percentage with two decimals and the language's

@@ -56,9 +56,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	base := workflow.StatsQuery{From: ov.From, To: ov.To, Agency: ov.Agency}
-	report := func(t workflow.Tally) workflow.Report {
-		return workflow.NewReport(t, workflow.KindDossier, workflow.LateByProcessing)
-	}
+	opts := workflow.ReportOptions{Rates: s.cfg.Rates}
+	report := func(t workflow.Tally) workflow.Report { return workflow.NewReport(t, opts) }
 	rows := func(by string, agency string) ([]statsRow, error) {
 		sq := base
 		sq.By, sq.Agency = by, agency
@@ -110,7 +109,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 			list = "months"
 			list2 = months
 		}
-		return statsCSV(w, lang, list, list2)
+		return statsCSV(w, lang, list, list2, opts)
 	}
 	ov.WorstAgencies = worst(agencies)
 	ov.WorstProcedures = worst(procedures)
@@ -159,13 +158,20 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "overview", &view{Lang: lang, Nav: "overview", Title: label(lang, "ov.title"), Data: ov})
 }
 
-// worst returns the rows with the highest late rate (late over resolved),
-// ties broken by more late dossiers, then by more overdue in progress.
+// worst returns the rows with the highest late rate (Report.LateRate,
+// over the rates' base, compared exactly rather than rounded), ties
+// broken by more late dossiers, then by more overdue in progress.
 func worst(rows []statsRow) []statsRow {
 	rows = slices.DeleteFunc(slices.Clone(rows), func(r statsRow) bool {
 		return r.Report.Late == 0 && r.Report.InProgressOverdue == 0
 	})
-	lateRate := func(r statsRow) int64 { return r.Report.Late * 1_000_000 / max(r.Report.Resolved, 1) }
+	lateRate := func(r statsRow) int64 {
+		base := r.Report.Received
+		if r.Report.Rates.Base == workflow.BaseResolved {
+			base = r.Report.Resolved
+		}
+		return r.Report.Late * 1_000_000 / max(base, 1)
+	}
 	slices.SortStableFunc(rows, func(a, b statsRow) int {
 		return cmp.Or(cmp.Compare(lateRate(b), lateRate(a)), cmp.Compare(b.Report.Late, a.Report.Late),
 			cmp.Compare(b.Report.InProgressOverdue, a.Report.InProgressOverdue), cmp.Compare(a.Key, b.Key))
@@ -173,20 +179,26 @@ func worst(rows []statsRow) []statsRow {
 	return rows[:min(len(rows), overviewTop)]
 }
 
-// statsCSV exports a breakdown of the statistics.
-func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow) error {
+// statsCSV exports a breakdown of the statistics. The header of each rate
+// names its base and rounding: "Tỷ lệ quá hạn (% trên số tiếp nhận, cắt
+// bớt …)".
+func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts workflow.ReportOptions) error {
 	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
+	shape := workflow.NewReport(workflow.Tally{}, opts) // the bases and rounding every row shares
+	rate := func(labelKey, name string) string {
+		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"
+	}
 	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
-		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.ontimerate"), label(lang, "ov.latepct"),
-		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.online"), label(lang, "ov.digitized"), label(lang, "ov.eresult"),
-		label(lang, "ov.apologies")}
+		label(lang, "timing.on_time"), label(lang, "timing.late"), rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"),
+		rate("ov.latepct", "late_rate"), label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), rate("ov.online", "online_rate"),
+		rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"), label(lang, "ov.apologies")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rows {
 		p := r.Report
 		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late), pct(p.OnTimeRate),
-			pct(workflow.Rate(p.Late, p.Resolved)), n(p.InProgress), n(p.InProgressOverdue), pct(p.OnlineRate), pct(p.DigitizedRate),
+			pct(p.HeadlineRate), pct(p.LateRate), n(p.InProgress), n(p.InProgressOverdue), pct(p.OnlineRate), pct(p.DigitizedRate),
 			pct(p.ElectronicResultRate), n(p.Apologies)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)

@@ -400,13 +400,101 @@ func Months(from, to string) []string {
 	return out
 }
 
+// RateBase is what the headline rates of a report (Report.HeadlineRate,
+// Report.LateRate) divide by. Provinces differ: Tây Ninh's "đạt 94,12%"
+// is of the received dossiers, other provinces divide by the resolved.
+type RateBase string
+
+// The rate bases.
+const (
+	BaseReceived RateBase = "received" // Report.Received: tiếp nhận
+	BaseResolved RateBase = "resolved" // Report.Resolved: đã giải quyết, by the late rule
+)
+
+// Rounding is how a rate is cut to two decimals.
+type Rounding string
+
+// The roundings.
+const (
+	// RoundTruncate drops the digits after the second decimal, as Tây
+	// Ninh's reports print: 5,505 of 270,497 is 2.0351…%, printed 2.03. It
+	// never shows 100% while one dossier is missing.
+	RoundTruncate Rounding = "truncate"
+	// RoundHalfUp rounds to the nearest hundredth, a half up: 2.04.
+	RoundHalfUp Rounding = "round"
+)
+
+// Rates is how a report computes its rates: a provincial choice (the
+// engine's --rate-base and --rate-rounding). The zero value is the
+// default, received and truncated.
+type Rates struct {
+	Base     RateBase `json:"base"`     // BaseReceived when empty
+	Rounding Rounding `json:"rounding"` // RoundTruncate when empty
+}
+
+// DefaultRates returns the default: received, truncated (Tây Ninh's).
+func DefaultRates() Rates { return Rates{Base: BaseReceived, Rounding: RoundTruncate} }
+
+// resolved returns r with its defaults filled in.
+func (r Rates) resolved() Rates {
+	d := DefaultRates()
+	if r.Base == "" {
+		r.Base = d.Base
+	}
+	if r.Rounding == "" {
+		r.Rounding = d.Rounding
+	}
+	return r
+}
+
+// Validate checks that the base and rounding are known or empty.
+func (r Rates) Validate() error {
+	var errs []error
+	if r.Base != "" && r.Base != BaseReceived && r.Base != BaseResolved {
+		errs = append(errs, fmt.Errorf("rate base %q: must be %s or %s", r.Base, BaseReceived, BaseResolved))
+	}
+	if r.Rounding != "" && r.Rounding != RoundTruncate && r.Rounding != RoundHalfUp {
+		errs = append(errs, fmt.Errorf("rate rounding %q: must be %s or %s", r.Rounding, RoundTruncate, RoundHalfUp))
+	}
+	return errors.Join(errs...)
+}
+
+// Rate returns n/of as a percentage cut to two decimals by the rounding,
+// or 0 when of is not positive.
+func (r Rates) Rate(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	if r.Rounding == RoundHalfUp {
+		return float64((n*20000+of)/(2*of)) / 100
+	}
+	return float64(n*10000/of) / 100
+}
+
+// ReportOptions says how NewReport computes a report. The zero value is
+// the default of each field.
+type ReportOptions struct {
+	Kind     Kind     // KindDossier when empty
+	LateRule LateRule // LateByProcessing when empty
+	Rates    Rates    // DefaultRates' base and rounding where empty
+}
+
 // Report is the statistics of a period as provinces publish them,
 // computed from a Tally by NewReport. Counts are dossiers; rates are
-// percentages from 0 to 100, truncated (not rounded) to two decimals as the
-// province reports print them, and 0 when their base is 0.
+// percentages from 0 to 100, cut to two decimals as Rates says (truncated
+// by default, as the province reports print them), and 0 when their base
+// is 0. Bases names the base of each rate.
 type Report struct {
 	Kind     Kind     `json:"kind"`
 	LateRule LateRule `json:"late_rule"`
+	// Rates is the base of the headline rates and the rounding of every
+	// rate.
+	Rates Rates `json:"rates"`
+	// Bases names the base of each rate, by the rate's JSON name: a count
+	// of the report ("received", "resolved", "in_progress") or
+	// "entered_status_9" (the dossiers that entered status 9, whatever the
+	// late rule).
+	Bases map[string]string `json:"bases"`
 
 	Received int64 `json:"received"` // tiếp nhận
 	// Resolved, Early, OnTime and Late follow the late rule: with
@@ -432,14 +520,17 @@ type Report struct {
 	Paused            int64 `json:"paused"`              // now
 
 	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
-	// with that were early or on time.
+	// with that were early or on time, whatever the base.
 	OnTimeRate float64 `json:"on_time_rate"`
-	// ReceivedOnTimeRate is (Early+OnTime)/Received: the "đạt 94,12%" of
-	// the province headline, whose numbers (254,598 early or on time of
-	// 270,497 received, 260,103 resolved) give 94.12% only over received.
+	// ReceivedOnTimeRate is (Early+OnTime)/Received, whatever the base.
 	ReceivedOnTimeRate float64 `json:"received_on_time_rate"`
-	// LateRate is Late/Received: "5.505 hồ sơ quá hạn (2,03%)" of 270,497
-	// received.
+	// HeadlineRate is (Early+OnTime) over the base of Rates: the "đạt"
+	// of the province headline. Tây Ninh's numbers (254,598 early or on
+	// time of 270,497 received, 260,103 resolved) give 94.12% over
+	// received, truncated; over resolved 97.88%.
+	HeadlineRate float64 `json:"headline_rate"`
+	// LateRate is Late over the base of Rates: "5.505 hồ sơ quá hạn
+	// (2,03%)" of 270,497 received, truncated (2.04 rounded).
 	LateRate float64 `json:"late_rate"`
 	// DigitizedRate is DigitizedInputs/Received.
 	DigitizedRate float64 `json:"digitized_rate"`
@@ -459,47 +550,52 @@ type Report struct {
 	FeedbackAnsweredRate float64 `json:"feedback_answered_rate"`
 }
 
-// NewReport computes the report of the counters t of dossiers of the kind
-// (KindDossier when empty) under the late rule (LateByProcessing when
-// empty).
-func NewReport(t Tally, kind Kind, rule LateRule) Report {
-	if kind == "" {
-		kind = KindDossier
+// NewReport computes the report of the counters t.
+func NewReport(t Tally, o ReportOptions) Report {
+	if o.Kind == "" {
+		o.Kind = KindDossier
 	}
-	if rule == "" {
-		rule = LateByProcessing
+	if o.LateRule == "" {
+		o.LateRule = LateByProcessing
 	}
+	rates := o.Rates.resolved()
 	r := Report{
-		Kind: kind, LateRule: rule,
+		Kind: o.Kind, LateRule: o.LateRule, Rates: rates,
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused,
 	}
-	if rule == LateByReturn {
+	if o.LateRule == LateByReturn {
 		r.Resolved, r.Early, r.OnTime, r.Late = t.Returned, t.ReturnedEarly, t.ReturnedOnTime, t.ReturnedLate
 	} else {
 		r.Resolved, r.Early, r.OnTime, r.Late = t.Resolved, t.ResolvedEarly, t.ResolvedOnTime, t.ResolvedLate
 	}
-	r.OnTimeRate = Rate(r.Early+r.OnTime, r.Resolved)
-	r.ReceivedOnTimeRate = Rate(r.Early+r.OnTime, r.Received)
-	r.LateRate = Rate(r.Late, r.Received)
-	r.DigitizedRate = Rate(t.DigitizedInputs, t.Received)
-	r.OnlineRate = Rate(t.ReceivedOnline, t.Received)
-	r.ElectronicResultRate = Rate(t.ElectronicResults, t.Resolved)
-	r.InProgressOverdueRate = Rate(t.InProgressOverdue, t.InProgress)
-	if kind == KindFeedback {
-		r.FeedbackAnsweredRate = Rate(r.Resolved, r.Received)
+	base := r.Received
+	if rates.Base == BaseResolved {
+		base = r.Resolved
+	}
+	r.Bases = map[string]string{}
+	rate := func(name string, n, of int64, baseName string) float64 {
+		r.Bases[name] = baseName
+		return rates.Rate(n, of)
+	}
+	r.OnTimeRate = rate("on_time_rate", r.Early+r.OnTime, r.Resolved, string(BaseResolved))
+	r.ReceivedOnTimeRate = rate("received_on_time_rate", r.Early+r.OnTime, r.Received, string(BaseReceived))
+	r.HeadlineRate = rate("headline_rate", r.Early+r.OnTime, base, string(rates.Base))
+	r.LateRate = rate("late_rate", r.Late, base, string(rates.Base))
+	r.DigitizedRate = rate("digitized_rate", t.DigitizedInputs, t.Received, string(BaseReceived))
+	r.OnlineRate = rate("online_rate", t.ReceivedOnline, t.Received, string(BaseReceived))
+	r.ElectronicResultRate = rate("electronic_result_rate", t.ElectronicResults, t.Resolved, "entered_status_9")
+	r.InProgressOverdueRate = rate("in_progress_overdue_rate", t.InProgressOverdue, t.InProgress, "in_progress")
+	r.FeedbackAnsweredRate = rate("feedback_answered_rate", r.Resolved, r.Received, string(BaseReceived))
+	if o.Kind != KindFeedback {
+		r.FeedbackAnsweredRate = 0
 	}
 	return r
 }
 
 // Rate returns n/of as a percentage truncated to two decimals (5,505 of
-// 270,497 is 2.0351…%: 2.03), or 0 when of is not positive. Truncation
-// never shows 100% while one dossier is missing.
-func Rate(n, of int64) float64 {
-	if of <= 0 {
-		return 0
-	}
-	return float64(n*10000/of) / 100
-}
+// 270,497 is 2.0351…%: 2.03), or 0 when of is not positive: the default
+// Rates' Rate.
+func Rate(n, of int64) float64 { return Rates{}.Rate(n, of) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -321,28 +322,114 @@ func TestNewReport(t *testing.T) {
 	tn := workflow.Tally{Received: 270497, Resolved: 260103, ResolvedEarly: 200000, ResolvedOnTime: 54598, ResolvedLate: 5505,
 		Returned: 250000, ReturnedEarly: 240000, ReturnedOnTime: 5000, ReturnedLate: 5000,
 		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274}
-	r := workflow.NewReport(tn, "", "")
+	r := workflow.NewReport(tn, workflow.ReportOptions{})
 	want := workflow.Report{
-		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing,
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 94.12,
 		Received: 270497, Resolved: 260103, Early: 200000, OnTime: 54598, Late: 5505, Returned: 250000,
 		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274,
 		OnTimeRate: 97.88, ReceivedOnTimeRate: 94.12, LateRate: 2.03, DigitizedRate: 96.39, ElectronicResultRate: 91.03,
 		InProgressOverdueRate: 3.83,
 	}
-	if diff := cmp.Diff(want, r); diff != "" {
+	if diff := cmp.Diff(want, r, cmpopts.IgnoreFields(workflow.Report{}, "Bases")); diff != "" {
 		t.Errorf("NewReport(Tây Ninh) (-want +got):\n%s", diff)
 	}
-	r = workflow.NewReport(tn, workflow.KindDossier, workflow.LateByReturn)
+	r = workflow.NewReport(tn, workflow.ReportOptions{LateRule: workflow.LateByReturn})
 	if r.Resolved != 250000 || r.Early != 240000 || r.OnTime != 5000 || r.Late != 5000 || r.OnTimeRate != 98 || r.LateRate != 1.84 ||
 		r.ElectronicResultRate != 91.03 {
 		t.Errorf("NewReport(late by return) = %+v", r)
 	}
-	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedOnTime: 20, ResolvedLate: 9}, workflow.KindFeedback, "")
+	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedOnTime: 20, ResolvedLate: 9}, workflow.ReportOptions{Kind: workflow.KindFeedback})
 	if fb.FeedbackAnsweredRate != 9.47 || fb.OnTimeRate != 68.96 {
 		t.Errorf("NewReport(feedback) answered %v on time %v, want 9.47 (29 of 306, truncated) and 68.96", fb.FeedbackAnsweredRate, fb.OnTimeRate)
 	}
-	if z := workflow.NewReport(workflow.Tally{}, "", ""); z.OnTimeRate != 0 || z.LateRate != 0 || z.FeedbackAnsweredRate != 0 {
+	if z := workflow.NewReport(workflow.Tally{}, workflow.ReportOptions{}); z.OnTimeRate != 0 || z.LateRate != 0 || z.FeedbackAnsweredRate != 0 {
 		t.Errorf("NewReport(nothing) = %+v, want zero rates", z)
+	}
+}
+
+// TestNewReportRates computes the Tây Ninh headline (DESIGN.md) under
+// each base and rounding. Worked by hand: 254,598 / 270,497 = 94.122…%,
+// 5,505 / 270,497 = 2.0351…%, 254,598 / 260,103 = 97.883…%, 5,505 /
+// 260,103 = 2.1164…%.
+func TestNewReportRates(t *testing.T) {
+	tn := workflow.Tally{Received: 270497, Resolved: 260103, ResolvedEarly: 200000, ResolvedOnTime: 54598, ResolvedLate: 5505}
+	for _, tt := range []struct {
+		rates          workflow.Rates
+		headline, late float64
+	}{
+		{workflow.Rates{}, 94.12, 2.03}, // the default: received, truncated
+		{workflow.Rates{Base: workflow.BaseReceived, Rounding: workflow.RoundTruncate}, 94.12, 2.03},
+		{workflow.Rates{Base: workflow.BaseReceived, Rounding: workflow.RoundHalfUp}, 94.12, 2.04},
+		{workflow.Rates{Base: workflow.BaseResolved, Rounding: workflow.RoundTruncate}, 97.88, 2.11},
+		{workflow.Rates{Base: workflow.BaseResolved, Rounding: workflow.RoundHalfUp}, 97.88, 2.12},
+	} {
+		r := workflow.NewReport(tn, workflow.ReportOptions{Rates: tt.rates})
+		if r.HeadlineRate != tt.headline || r.LateRate != tt.late {
+			t.Errorf("NewReport(Tây Ninh, %+v): headline %v, late %v; want %v, %v", tt.rates, r.HeadlineRate, r.LateRate, tt.headline, tt.late)
+		}
+		want := workflow.Rates{Base: cmpOr(tt.rates.Base, workflow.BaseReceived), Rounding: cmpOr(tt.rates.Rounding, workflow.RoundTruncate)}
+		if r.Rates != want {
+			t.Errorf("NewReport(Tây Ninh, %+v) labels its rates %+v, want %+v", tt.rates, r.Rates, want)
+		}
+		if r.Bases["headline_rate"] != string(want.Base) || r.Bases["late_rate"] != string(want.Base) ||
+			r.Bases["on_time_rate"] != "resolved" || r.Bases["received_on_time_rate"] != "received" {
+			t.Errorf("NewReport(Tây Ninh, %+v) bases %v", tt.rates, r.Bases)
+		}
+		// The fixed-base rates follow the rounding too: 97.883…% and 94.122…%.
+		if r.OnTimeRate != 97.88 || r.ReceivedOnTimeRate != 94.12 {
+			t.Errorf("NewReport(Tây Ninh, %+v): on time %v of resolved, %v of received; want 97.88, 94.12", tt.rates, r.OnTimeRate, r.ReceivedOnTimeRate)
+		}
+	}
+	// Every rate of the report is named in Bases, with its base.
+	r := workflow.NewReport(tn, workflow.ReportOptions{})
+	for _, name := range []string{"on_time_rate", "received_on_time_rate", "headline_rate", "late_rate", "digitized_rate", "online_rate",
+		"electronic_result_rate", "in_progress_overdue_rate", "feedback_answered_rate"} {
+		if r.Bases[name] == "" {
+			t.Errorf("NewReport: rate %s has no base in %v", name, r.Bases)
+		}
+	}
+	// Rounding reaches the other rates: 2 of 3 is 66.666…%.
+	third := workflow.Tally{Received: 3, DigitizedInputs: 2, InProgress: 3, InProgressOverdue: 2}
+	for rounding, want := range map[workflow.Rounding]float64{workflow.RoundTruncate: 66.66, workflow.RoundHalfUp: 66.67} {
+		r := workflow.NewReport(third, workflow.ReportOptions{Rates: workflow.Rates{Rounding: rounding}})
+		if r.DigitizedRate != want || r.InProgressOverdueRate != want {
+			t.Errorf("NewReport(2 of 3, %s): digitized %v, in progress overdue %v; want %v", rounding, r.DigitizedRate, r.InProgressOverdueRate, want)
+		}
+	}
+}
+
+func cmpOr[T comparable](a, b T) T {
+	var zero T
+	if a != zero {
+		return a
+	}
+	return b
+}
+
+func TestRatesRate(t *testing.T) {
+	round := workflow.Rates{Rounding: workflow.RoundHalfUp}
+	for _, tt := range []struct {
+		n, of int64
+		want  float64
+	}{
+		// 1 of 800 is 0.125% exactly: half a hundredth rounds up.
+		{5505, 270497, 2.04}, {254598, 270497, 94.12}, {1, 3, 33.33}, {2, 3, 66.67}, {1, 800, 0.13}, {99989, 100000, 99.99}, {99999, 100000, 100},
+		{199999, 200000, 100}, {7, 100, 7}, {1, 1, 100}, {0, 5, 0}, {5, 0, 0}, {1, 300000, 0},
+	} {
+		if got := round.Rate(tt.n, tt.of); got != tt.want {
+			t.Errorf("Rates{round}.Rate(%d, %d) = %v, want %v", tt.n, tt.of, got, tt.want)
+		}
+	}
+	if got := (workflow.Rates{}).Rate(1, 800); got != 0.12 {
+		t.Errorf("Rates{}.Rate(1, 800) = %v, want 0.12 (truncated)", got)
+	}
+	for _, r := range []workflow.Rates{{Base: "issued"}, {Rounding: "ceil"}} {
+		if err := r.Validate(); err == nil {
+			t.Errorf("Rates%+v.Validate() = nil, want an error", r)
+		}
+	}
+	if err := (workflow.Rates{Base: workflow.BaseResolved, Rounding: workflow.RoundHalfUp}).Validate(); err != nil {
+		t.Errorf("Validate(resolved, round) = %v", err)
 	}
 }
 
