@@ -167,6 +167,8 @@ const (
 	outInProgress
 	outOverdue
 	outApologized
+	outApologizedLate
+	outApologizedOverdue
 	outSubmitted
 	outFeedbackEarly
 	outFeedbackLate
@@ -282,6 +284,28 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 				func(e *workflow.Event) { e.NewDue = dueAt.AddDate(0, 0, 10) })
 			f(kind, recv).Apologies++
 			g.InProgress++
+		case outApologizedLate: // late against the original due date, before the apology's
+			receive()
+			newDue := dueAt.AddDate(0, 0, 10)
+			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
+				func(e *workflow.Event) { e.NewDue = newDue })
+			f(kind, recv).Apologies++
+			resolve(dueAt.AddDate(0, 0, 3), workflow.TimingLate)
+			f(kind, dueAt.AddDate(0, 0, 3)).ResolvedLateApologized++
+			giveBack(dueAt.AddDate(0, 0, 4), workflow.TimingLate)
+			f(kind, dueAt.AddDate(0, 0, 4)).ReturnedLateApologized++
+		case outApologizedOverdue: // past the apology's due date too
+			receive()
+			newDue := dueAt.AddDate(0, 0, 10)
+			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
+				func(e *workflow.Event) { e.NewDue = newDue })
+			f(kind, recv).Apologies++
+			e := event(code+"/expired", workflow.DeadlineExpired, code, 0)
+			e.Source, e.Due, e.Time = workflow.SystemSource, newDue, newDue.Add(time.Minute)
+			events = append(events, e)
+			g.InProgress++
+			g.InProgressOverdue++
+			g.InProgressOverdueApologized++
 		case outSubmitted:
 			ev("submit", recv)
 		case outFeedbackEarly: // answered within the hour, published the next day
@@ -438,8 +462,8 @@ func TestStatsProvinceShape(t *testing.T) {
 	got := workflow.NewReport(res.Total, workflow.ReportOptions{})
 	want := workflow.Report{
 		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 65,
-		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, Returned: 12, Withdrawn: 1,
-		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, Paused: 1,
+		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, LateWithoutApology: 2, Returned: 12, Withdrawn: 1,
+		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
 		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
 		InProgressOverdueRate: 33.33,
 	}

@@ -189,17 +189,20 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"
 	}
 	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
-		label(lang, "timing.on_time"), label(lang, "timing.late"), rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"),
-		rate("ov.latepct", "late_rate"), label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), rate("ov.online", "online_rate"),
-		rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"), label(lang, "ov.apologies")}
+		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.latewith"), label(lang, "ov.latewithout"),
+		rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"), rate("ov.latepct", "late_rate"),
+		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
+		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
+		label(lang, "ov.apologies")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rows {
 		p := r.Report
-		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late), pct(p.OnTimeRate),
-			pct(p.HeadlineRate), pct(p.LateRate), n(p.InProgress), n(p.InProgressOverdue), pct(p.OnlineRate), pct(p.DigitizedRate),
-			pct(p.ElectronicResultRate), n(p.Apologies)})
+		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
+			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
+			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
+			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

@@ -59,10 +59,18 @@ type Tally struct {
 	// in the month of receipt. A flow, after the gauges: counters are
 	// stored in this order.
 	ReceivedOnline int64 `json:"received_online"`
+
+	// Late split by the apology letter ("quá hạn (đã có / chưa có thư xin
+	// lỗi)"): of ResolvedLate, ReturnedLate and the gauge
+	// InProgressOverdue, the dossiers that made an apology (Apologies > 0);
+	// the others made none. An apology does not erase the delay.
+	ResolvedLateApologized      int64 `json:"resolved_late_apologized"`
+	ReturnedLateApologized      int64 `json:"returned_late_apologized"`
+	InProgressOverdueApologized int64 `json:"in_progress_overdue_apologized"` // a gauge
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 19
+const TallyFields = 22
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -75,30 +83,16 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.DigitizedInputs, &t.ElectronicResults, &t.Apologies,
 		&t.InProgress, &t.InProgressOverdue, &t.Paused,
 		&t.ReceivedOnline,
+		&t.ResolvedLateApologized, &t.ReturnedLateApologized, &t.InProgressOverdueApologized,
 	}
 }
 
 // Add adds the counters of o to t.
 func (t *Tally) Add(o Tally) {
-	t.Received += o.Received
-	t.Resolved += o.Resolved
-	t.Returned += o.Returned
-	t.Withdrawn += o.Withdrawn
-	t.Refused += o.Refused
-	t.Stopped += o.Stopped
-	t.ResolvedEarly += o.ResolvedEarly
-	t.ResolvedOnTime += o.ResolvedOnTime
-	t.ResolvedLate += o.ResolvedLate
-	t.ReturnedEarly += o.ReturnedEarly
-	t.ReturnedOnTime += o.ReturnedOnTime
-	t.ReturnedLate += o.ReturnedLate
-	t.DigitizedInputs += o.DigitizedInputs
-	t.ElectronicResults += o.ElectronicResults
-	t.Apologies += o.Apologies
-	t.InProgress += o.InProgress
-	t.InProgressOverdue += o.InProgressOverdue
-	t.Paused += o.Paused
-	t.ReceivedOnline += o.ReceivedOnline
+	dst, src := t.Fields(), o.Fields()
+	for i := range dst {
+		*dst[i] += *src[i]
+	}
 }
 
 // Sub subtracts the counters of o from t.
@@ -112,14 +106,27 @@ func (t *Tally) Sub(o Tally) {
 // IsZero reports whether every counter is zero.
 func (t Tally) IsZero() bool { return t == Tally{} }
 
+// gauges returns pointers to the gauges of t: the counters that describe
+// the dossiers now rather than events of a month.
+func (t *Tally) gauges() [4]*int64 {
+	return [...]*int64{&t.InProgress, &t.InProgressOverdue, &t.Paused, &t.InProgressOverdueApologized}
+}
+
 // Gauges returns t with its flow counters zeroed.
 func (t Tally) Gauges() Tally {
-	return Tally{InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused}
+	var g Tally
+	src, dst := t.gauges(), g.gauges()
+	for i := range src {
+		*dst[i] = *src[i]
+	}
+	return g
 }
 
 // Flows returns t with its gauges zeroed.
 func (t Tally) Flows() Tally {
-	t.InProgress, t.InProgressOverdue, t.Paused = 0, 0, 0
+	for _, g := range t.gauges() {
+		*g = 0
+	}
 	return t
 }
 
@@ -241,10 +248,13 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		}
 		m.at(anchor).Apologies += int64(d.Apologies)
 	}
+	apologized := d.Apologies > 0
 	if !d.ResolvedAt.IsZero() {
 		t := m.at(d.ResolvedAt)
 		t.Resolved++
-		count(TimingOf(d.ResolvedAt, d.OriginalDue), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate)
+		if count(TimingOf(d.ResolvedAt, d.OriginalDue), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate) && apologized {
+			t.ResolvedLateApologized++
+		}
 		if d.HasAttachment(AttachmentResultElectronic) {
 			t.ElectronicResults++
 		}
@@ -252,7 +262,9 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	if !d.ReturnedAt.IsZero() {
 		t := m.at(d.ReturnedAt)
 		t.Returned++
-		count(TimingOf(d.ReturnedAt, d.OriginalDue), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate)
+		if count(TimingOf(d.ReturnedAt, d.OriginalDue), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate) && apologized {
+			t.ReturnedLateApologized++
+		}
 	}
 	switch d.Status { // the statuses of datedByUpdate
 	case StatusWithdrawn:
@@ -268,6 +280,9 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 			gauges.InProgress++
 			if d.Overdue {
 				gauges.InProgressOverdue++
+				if apologized {
+					gauges.InProgressOverdueApologized++
+				}
 			}
 		}
 	case StatusSupplement, StatusPayment:
@@ -276,17 +291,19 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	return gauges
 }
 
-// count adds one to the counter of the timing; no due date counts as on
-// time.
-func count(t Timing, early, onTime, late *int64) {
+// count adds one to the counter of the timing, and reports whether it
+// was late; no due date counts as on time.
+func count(t Timing, early, onTime, late *int64) bool {
 	switch t {
 	case TimingEarly:
 		*early++
 	case TimingLate:
 		*late++
+		return true
 	default:
 		*onTime++
 	}
+	return false
 }
 
 // LateRule selects which timing counts a dossier as dealt with early, on
@@ -505,7 +522,11 @@ type Report struct {
 	Early    int64 `json:"early"`    // trước hạn
 	OnTime   int64 `json:"on_time"`  // đúng hạn
 	Late     int64 `json:"late"`     // quá hạn
-	Returned int64 `json:"returned"` // đã trả kết quả, whatever the rule
+	// LateWithApology and LateWithoutApology split Late by whether the
+	// dossier made an apology (quá hạn đã có / chưa có thư xin lỗi).
+	LateWithApology    int64 `json:"late_with_apology"`
+	LateWithoutApology int64 `json:"late_without_apology"`
+	Returned           int64 `json:"returned"` // đã trả kết quả, whatever the rule
 
 	Withdrawn         int64 `json:"withdrawn"`
 	Refused           int64 `json:"refused"`
@@ -517,7 +538,11 @@ type Report struct {
 
 	InProgress        int64 `json:"in_progress"`         // now, whatever the period
 	InProgressOverdue int64 `json:"in_progress_overdue"` // now
-	Paused            int64 `json:"paused"`              // now
+	// InProgressOverdueWithApology and InProgressOverdueWithoutApology
+	// split InProgressOverdue like Late.
+	InProgressOverdueWithApology    int64 `json:"in_progress_overdue_with_apology"`
+	InProgressOverdueWithoutApology int64 `json:"in_progress_overdue_without_apology"`
+	Paused                          int64 `json:"paused"` // now
 
 	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
 	// with that were early or on time, whatever the base.
@@ -568,9 +593,14 @@ func NewReport(t Tally, o ReportOptions) Report {
 	}
 	if o.LateRule == LateByReturn {
 		r.Resolved, r.Early, r.OnTime, r.Late = t.Returned, t.ReturnedEarly, t.ReturnedOnTime, t.ReturnedLate
+		r.LateWithApology = t.ReturnedLateApologized
 	} else {
 		r.Resolved, r.Early, r.OnTime, r.Late = t.Resolved, t.ResolvedEarly, t.ResolvedOnTime, t.ResolvedLate
+		r.LateWithApology = t.ResolvedLateApologized
 	}
+	r.LateWithoutApology = r.Late - r.LateWithApology
+	r.InProgressOverdueWithApology = t.InProgressOverdueApologized
+	r.InProgressOverdueWithoutApology = t.InProgressOverdue - t.InProgressOverdueApologized
 	base := r.Received
 	if rates.Base == BaseResolved {
 		base = r.Resolved

@@ -77,6 +77,9 @@ func TestStatsDelta(t *testing.T) {
 		processing = []*workflow.Event{received, assigned}
 		resolved   = append(processing[:2:2], statsEvent("resolve", statsAt(9, 10, 9), statsWith("result_electronic")))
 		paused     = append(processing[:2:2], statsEvent("request_supplement", statsAt(9, 4, 9), statsWith("supplement_request")))
+		// apologized moved the due date from 15/9 to 22/9, a week ahead.
+		apologized = append(processing[:2:2], statsEvent("apologize", statsAt(9, 8, 9), statsFields, statsWith("apology_letter"),
+			func(e *workflow.Event) { e.NewDue = statsAt(9, 22, 17) }))
 	)
 	type month = workflow.StatsChange
 	tests := []struct {
@@ -214,6 +217,28 @@ func TestStatsDelta(t *testing.T) {
 			flows:  []month{{"2025-09", workflow.Tally{Apologies: 1}}},
 		},
 		{
+			// An apology does not erase the delay: late against the
+			// original due date (15/9), and split as late with an
+			// apology letter.
+			name:   "late resolution after an apology",
+			before: apologized,
+			event:  statsEvent("resolve", statsAt(9, 18, 9), statsWith("result_electronic")),
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1}}},
+			gauges: workflow.Tally{InProgress: -1},
+		},
+		{
+			name:   "late return after an apology",
+			before: append(apologized[:3:3], statsEvent("resolve", statsAt(9, 12, 9), statsWith("result_electronic"))),
+			event:  statsEvent("return", statsAt(9, 16, 9)),
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1}}},
+		},
+		{
+			name:   "overdue after an apology, past the new due date",
+			before: apologized, // then the expiry of the new due date, below
+			event:  nil,
+			gauges: workflow.Tally{InProgressOverdue: 1, InProgressOverdueApologized: 1},
+		},
+		{
 			name:   "rejected event changes nothing",
 			before: processing,
 			event:  statsEvent("return", statsAt(9, 5, 9)),
@@ -325,8 +350,8 @@ func TestNewReport(t *testing.T) {
 	r := workflow.NewReport(tn, workflow.ReportOptions{})
 	want := workflow.Report{
 		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 94.12,
-		Received: 270497, Resolved: 260103, Early: 200000, OnTime: 54598, Late: 5505, Returned: 250000,
-		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274,
+		Received: 270497, Resolved: 260103, Early: 200000, OnTime: 54598, Late: 5505, LateWithoutApology: 5505, Returned: 250000,
+		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, InProgressOverdueWithoutApology: 311, Paused: 2274,
 		OnTimeRate: 97.88, ReceivedOnTimeRate: 94.12, LateRate: 2.03, DigitizedRate: 96.39, ElectronicResultRate: 91.03,
 		InProgressOverdueRate: 3.83,
 	}
@@ -344,6 +369,22 @@ func TestNewReport(t *testing.T) {
 	}
 	if z := workflow.NewReport(workflow.Tally{}, workflow.ReportOptions{}); z.OnTimeRate != 0 || z.LateRate != 0 || z.FeedbackAnsweredRate != 0 {
 		t.Errorf("NewReport(nothing) = %+v, want zero rates", z)
+	}
+}
+
+// TestNewReportApologySplit: late and overdue split by the apology
+// letter ("quá hạn (đã có / chưa có thư xin lỗi)"), by the late rule.
+func TestNewReportApologySplit(t *testing.T) {
+	tally := workflow.Tally{Resolved: 10, ResolvedLate: 4, ResolvedLateApologized: 1, Returned: 8, ReturnedLate: 3, ReturnedLateApologized: 3,
+		InProgress: 6, InProgressOverdue: 5, InProgressOverdueApologized: 2}
+	r := workflow.NewReport(tally, workflow.ReportOptions{})
+	if r.Late != 4 || r.LateWithApology != 1 || r.LateWithoutApology != 3 || r.InProgressOverdueWithApology != 2 || r.InProgressOverdueWithoutApology != 3 {
+		t.Errorf("NewReport: late %d = %d with + %d without an apology; overdue in progress %d = %d + %d; want 4 = 1 + 3, 5 = 2 + 3",
+			r.Late, r.LateWithApology, r.LateWithoutApology, r.InProgressOverdue, r.InProgressOverdueWithApology, r.InProgressOverdueWithoutApology)
+	}
+	r = workflow.NewReport(tally, workflow.ReportOptions{LateRule: workflow.LateByReturn})
+	if r.Late != 3 || r.LateWithApology != 3 || r.LateWithoutApology != 0 {
+		t.Errorf("NewReport(late by return): late %d = %d with + %d without an apology, want 3 = 3 + 0", r.Late, r.LateWithApology, r.LateWithoutApology)
 	}
 }
 

@@ -108,6 +108,9 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 		fmt.Fprintf(w, "Kỳ báo cáo: %s (trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
 	}
 	fmt.Fprintln(w, headline(&d.Total))
+	if d.Total.Kind != workflow.KindFeedback {
+		fmt.Fprintln(w, apologySplit(&d.Total))
+	}
 	fmt.Fprintln(w, rateBases(&d.Total))
 	if d.Filters.By == "" || !table {
 		return nil
@@ -124,13 +127,13 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 		}
 		return tw.Flush()
 	}
-	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
+	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tCÓ THƯ XIN LỖI\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tCÓ THƯ XIN LỖI\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
 	for _, row := range d.Rows {
 		r := &row.Report
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t\n", row.Key,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t\n", row.Key,
 			viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
-			viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
-			viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+			viInt(r.Late), viInt(r.LateWithApology), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue),
+			viInt(r.InProgressOverdueWithApology), viInt(r.Paused), viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
 	}
 	return tw.Flush()
 }
@@ -151,6 +154,14 @@ func headline(r *workflow.Report) string {
 		viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
 		viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
 		viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+}
+
+// apologySplit is the line under the headline that splits the late and
+// the overdue in progress by the apology letter (quá hạn đã có / chưa có
+// thư xin lỗi).
+func apologySplit(r *workflow.Report) string {
+	return fmt.Sprintf("Quá hạn: đã có thư xin lỗi %s, chưa có thư xin lỗi %s; đang giải quyết quá hạn: đã có thư xin lỗi %s, chưa có thư xin lỗi %s.",
+		viInt(r.LateWithApology), viInt(r.LateWithoutApology), viInt(r.InProgressOverdueWithApology), viInt(r.InProgressOverdueWithoutApology))
 }
 
 // rateBases is the line under the headline that names the base of each

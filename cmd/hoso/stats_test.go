@@ -47,13 +47,13 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 7 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[4], "THÁNG") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[5]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[6]), "2025-10") ||
+	if len(lines) != 8 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[5], "THÁNG") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[6]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[7]), "2025-10") ||
 		strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[6]); len(fields) != 13 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
-		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[6])
+	if fields := strings.Fields(lines[7]); len(fields) != 15 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
+		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[7])
 	}
 
 	// The rates' base and rounding of the server (received, truncated)
@@ -108,6 +108,12 @@ func TestStatsHeadline(t *testing.T) {
 	if got, want := rateBases(&r), "Tỷ lệ làm tròn đến hai chữ số thập phân: đạt, quá hạn trên số đã giải quyết; "+
 		"nộp trực tuyến, số hóa trên số tiếp nhận; kết quả điện tử trên số đã xử lý xong."; got != want {
 		t.Errorf("rateBases =\n%s\nwant\n%s", got, want)
+	}
+	split := workflow.NewReport(workflow.Tally{Resolved: 9, ResolvedLate: 5, ResolvedLateApologized: 2, InProgress: 4, InProgressOverdue: 3,
+		InProgressOverdueApologized: 1}, workflow.ReportOptions{})
+	if got, want := apologySplit(&split), "Quá hạn: đã có thư xin lỗi 2, chưa có thư xin lỗi 3; "+
+		"đang giải quyết quá hạn: đã có thư xin lỗi 1, chưa có thư xin lỗi 2."; got != want {
+		t.Errorf("apologySplit =\n%s\nwant\n%s", got, want)
 	}
 	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedEarly: 20, ResolvedOnTime: 5, InProgress: 277},
 		workflow.ReportOptions{Kind: workflow.KindFeedback})
