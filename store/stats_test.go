@@ -195,13 +195,17 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		recv := time.Date(2025, time.Month(1+r.IntN(12)), 1+r.IntN(28), 8+r.IntN(9), r.IntN(60), 0, 0, workflow.Zone)
 		dueAt := time.Date(recv.Year(), recv.Month(), recv.Day()+10, 17, 0, 0, 0, workflow.Zone)
 		online := r.IntN(3) == 0 // submitted online, received without digitized inputs
-		n := 0
+		n := 0                   // the dossier's transitions
 		ev := func(action string, at time.Time, opts ...func(*workflow.Event)) {
 			n++
 			e := event(fmt.Sprintf("%s/%d", code, n), action, code, 0, append([]func(*workflow.Event){agency(ag), procedure(proc)}, opts...)...)
-			e.Time = at
+			e.Time, e.Entered = at, at // entered as it happened, unless an option says otherwise
+			for _, o := range opts {
+				o(e)
+			}
 			events = append(events, e)
 		}
+		lateEntry := func(e *workflow.Event) { e.Entered = e.Time.AddDate(0, 0, 20) } // 20 days: more than a working day, Tết included
 		f := func(kind workflow.Kind, at time.Time) *workflow.Tally { return tr.flow(kind, at, ag, proc) }
 		g := tr.gauge(kind, ag, proc)
 		why := func(e *workflow.Event) { e.Reason = "lý do" }
@@ -268,8 +272,10 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			receive()
 			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))
 			g.Paused++
-		case outInProgress:
+		case outInProgress: // with a handoff entered late
 			receive()
+			ev("transfer", recv.Add(2*time.Hour), department("ho-tich"), lateEntry)
+			f(kind, recv).LateEntries++
 			g.InProgress++
 		case outOverdue:
 			receive()
@@ -327,6 +333,9 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outFeedbackOpen:
 			receive()
 			g.InProgress++
+		}
+		if n > 0 { // received in recv's month, or created in it (submitted an hour before, refused at the counter)
+			f(kind, recv).Transitions += int64(n)
 		}
 	}
 	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
@@ -463,6 +472,10 @@ func TestStatsProvinceShape(t *testing.T) {
 	want := workflow.Report{
 		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 65,
 		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, LateWithoutApology: 2, Returned: 12, Withdrawn: 1,
+		// Transitions: 2 × 3 (submitted, received, assigned) + 18 × 2, then
+		// 10 × 2 + 2 × 2 + 1 + 2 × 1 resolved and returned, 1 supplement
+		// request, 1 withdrawal.
+		Transitions:     71,
 		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
 		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
 		InProgressOverdueRate: 33.33,
@@ -770,7 +783,8 @@ func TestStatsKeyLayout(t *testing.T) {
 	if got := keys(bucketGauges); len(got) != 0 {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
-	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1}
+	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
+		Transitions: 5}
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,

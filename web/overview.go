@@ -28,7 +28,10 @@ type overview struct {
 	Agencies         []string // every agency with statistics, for the filter
 	WorstAgencies    []statsRow
 	WorstProcedures  []statsRow
-	Charts           []chart
+	// LateEntryAgencies are the agencies with the highest share of
+	// transitions entered late.
+	LateEntryAgencies []statsRow
+	Charts            []chart
 
 	// Scoped: the user sees some agencies only, and Totals (which span
 	// every agency) are left out of the page.
@@ -113,6 +116,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ov.WorstAgencies = worst(agencies)
 	ov.WorstProcedures = worst(procedures)
+	ov.LateEntryAgencies = mostLateEntries(agencies)
 	ov.Totals, err = s.cfg.Store.Totals(ctx)
 	if err != nil {
 		return err
@@ -179,6 +183,18 @@ func worst(rows []statsRow) []statsRow {
 	return rows[:min(len(rows), overviewTop)]
 }
 
+// mostLateEntries returns the rows with the highest share of late
+// entries among their transitions (compared exactly), ties broken by more
+// late entries; rows without one are left out.
+func mostLateEntries(rows []statsRow) []statsRow {
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r statsRow) bool { return r.Report.LateEntries == 0 })
+	share := func(r statsRow) int64 { return r.Report.LateEntries * 1_000_000 / max(r.Report.Transitions, 1) }
+	slices.SortStableFunc(rows, func(a, b statsRow) int {
+		return cmp.Or(cmp.Compare(share(b), share(a)), cmp.Compare(b.Report.LateEntries, a.Report.LateEntries), cmp.Compare(a.Key, b.Key))
+	})
+	return rows[:min(len(rows), overviewTop)]
+}
+
 // statsCSV exports a breakdown of the statistics. The header of each rate
 // names its base and rounding: "Tỷ lệ quá hạn (% trên số tiếp nhận, cắt
 // bớt …)".
@@ -193,7 +209,7 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"), rate("ov.latepct", "late_rate"),
 		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
 		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
-		label(lang, "ov.apologies")}
+		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -202,7 +218,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
-			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies)})
+			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

@@ -67,10 +67,18 @@ type Tally struct {
 	ResolvedLateApologized      int64 `json:"resolved_late_apologized"`
 	ReturnedLateApologized      int64 `json:"returned_late_apologized"`
 	InProgressOverdueApologized int64 `json:"in_progress_overdue_apologized"` // a gauge
+
+	// Transitions: history entries (Dossier.History, one per accepted
+	// event), and LateEntries: those recorded as late entries
+	// (Dossier.LateEntries, IrregularLateEntry). Like Apologies, counted in
+	// the month the dossier was received (created, if never received): a
+	// dossier records how many, not when.
+	Transitions int64 `json:"transitions"`
+	LateEntries int64 `json:"late_entries"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 22
+const TallyFields = 24
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -84,6 +92,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.InProgress, &t.InProgressOverdue, &t.Paused,
 		&t.ReceivedOnline,
 		&t.ResolvedLateApologized, &t.ReturnedLateApologized, &t.InProgressOverdueApologized,
+		&t.Transitions, &t.LateEntries,
 	}
 }
 
@@ -154,7 +163,7 @@ const monthLayout = "2006-01"
 // stream was batched: a replay gives identical counters.
 func StatsDelta(old, new *Dossier) (flows []StatsChange, gauges Tally) {
 	if sameTally(old, new) {
-		return nil, Tally{} // most steps: an assignment, a handoff, a rejection
+		return nil, Tally{} // a rejection, a deadline warning
 	}
 	var m months
 	og := tallyOf(old, &m)
@@ -219,6 +228,7 @@ func sameTally(a, b *Dossier) bool {
 		return a == b
 	}
 	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
+		a.History == b.History && a.LateEntries == b.LateEntries &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.OriginalDue.Equal(b.OriginalDue) &&
 		(a.UpdatedAt.Equal(b.UpdatedAt) || !slices.Contains(datedByUpdate, a.Status)) &&
@@ -241,12 +251,15 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 			t.ReceivedOnline++
 		}
 	}
-	if d.Apologies > 0 {
+	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 {
 		anchor := d.ReceivedAt
 		if anchor.IsZero() {
 			anchor = d.CreatedAt
 		}
-		m.at(anchor).Apologies += int64(d.Apologies)
+		t := m.at(anchor)
+		t.Apologies += int64(d.Apologies)
+		t.Transitions += int64(d.History)
+		t.LateEntries += int64(d.LateEntries)
 	}
 	apologized := d.Apologies > 0
 	if !d.ResolvedAt.IsZero() {
@@ -508,7 +521,7 @@ type Report struct {
 	// rate.
 	Rates Rates `json:"rates"`
 	// Bases names the base of each rate, by the rate's JSON name: a count
-	// of the report ("received", "resolved", "in_progress") or
+	// of the report ("received", "resolved", "in_progress", "transitions") or
 	// "entered_status_9" (the dossiers that entered status 9, whatever the
 	// late rule).
 	Bases map[string]string `json:"bases"`
@@ -519,9 +532,9 @@ type Report struct {
 	// by TimingOf(ResolvedAt, OriginalDue); with LateByReturn entries into
 	// status 10 by TimingOf(ReturnedAt, OriginalDue).
 	Resolved int64 `json:"resolved"`
-	Early    int64 `json:"early"`    // trước hạn
-	OnTime   int64 `json:"on_time"`  // đúng hạn
-	Late     int64 `json:"late"`     // quá hạn
+	Early    int64 `json:"early"`   // trước hạn
+	OnTime   int64 `json:"on_time"` // đúng hạn
+	Late     int64 `json:"late"`    // quá hạn
 	// LateWithApology and LateWithoutApology split Late by whether the
 	// dossier made an apology (quá hạn đã có / chưa có thư xin lỗi).
 	LateWithApology    int64 `json:"late_with_apology"`
@@ -535,6 +548,12 @@ type Report struct {
 	DigitizedInputs   int64 `json:"digitized_inputs"`
 	ElectronicResults int64 `json:"electronic_results"`
 	ReceivedOnline    int64 `json:"received_online"` // of Received, submitted online
+	// Transitions are the accepted events (history entries) of the
+	// dossiers received in the period (created, for those never
+	// received), and LateEntries those of them entered late, more than the
+	// definition's late_entry after their time (IrregularLateEntry).
+	Transitions int64 `json:"transitions"`
+	LateEntries int64 `json:"late_entries"`
 
 	InProgress        int64 `json:"in_progress"`         // now, whatever the period
 	InProgressOverdue int64 `json:"in_progress_overdue"` // now
@@ -573,6 +592,9 @@ type Report struct {
 	// answered (status 9) or, with LateByReturn, published (status 10).
 	// It is 0 for dossiers.
 	FeedbackAnsweredRate float64 `json:"feedback_answered_rate"`
+	// LateEntryRate is LateEntries/Transitions: the share of the
+	// transitions the one-stop-shop entered late.
+	LateEntryRate float64 `json:"late_entry_rate"`
 }
 
 // NewReport computes the report of the counters t.
@@ -589,6 +611,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
+		Transitions: t.Transitions, LateEntries: t.LateEntries,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused,
 	}
 	if o.LateRule == LateByReturn {
@@ -622,6 +645,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 	if o.Kind != KindFeedback {
 		r.FeedbackAnsweredRate = 0
 	}
+	r.LateEntryRate = rate("late_entry_rate", t.LateEntries, t.Transitions, "transitions")
 	return r
 }
 

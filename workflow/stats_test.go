@@ -92,82 +92,121 @@ func TestStatsDelta(t *testing.T) {
 		{
 			name:   "counter receipt with digitized inputs",
 			event:  received,
-			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
-		{name: "online submission counts nothing", event: statsEvent("submit", statsAt(9, 1, 9))},
+		{
+			// Transitions of a dossier never received count in the month
+			// it was created.
+			name:  "online submission counts its transition",
+			event: statsEvent("submit", statsAt(9, 1, 9)),
+			flows: []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+		},
+		{
+			// 9:00 Thursday 4/9 entered 9:00 Monday 8/9: 2 working days.
+			name:  "late entry of a submission",
+			event: statsEvent("submit", statsAt(9, 4, 9), func(e *workflow.Event) { e.Entered = statsAt(9, 8, 9) }),
+			flows: []month{{"2025-09", workflow.Tally{Transitions: 1, LateEntries: 1}}},
+		},
 		{
 			name:   "receipt of an online dossier without digitized inputs",
 			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9))},
 			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due)),
-			flows:  []month{{"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1}}},
+			// Its transitions move from the month it was created to the
+			// month of receipt.
+			flows: []month{{"2025-08", workflow.Tally{Transitions: -1}}, {"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, Transitions: 2}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
 		{
 			name:   "digitized inputs arriving after receipt count in the month of receipt",
 			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9)), statsEvent("receive", statsAt(9, 30, 9), statsDue(statsAt(10, 20, 17)))},
 			event:  statsEvent("transfer", statsAt(10, 1, 9), statsFields, statsWith("input_digitized")),
-			flows:  []month{{"2025-09", workflow.Tally{DigitizedInputs: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{DigitizedInputs: 1, Transitions: 1}}},
 		},
-		{name: "digitized inputs counted once", before: processing, event: statsEvent("transfer", statsAt(9, 5, 9), statsFields, statsWith("input_digitized"))},
-		{name: "assignment: still in progress", before: processing[:1], event: assigned},
+		{
+			name:   "digitized inputs counted once",
+			before: processing,
+			event:  statsEvent("transfer", statsAt(9, 5, 9), statsFields, statsWith("input_digitized")),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+		},
+		{
+			name:   "assignment: still in progress",
+			before: processing[:1],
+			event:  assigned,
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+		},
+		{
+			// A handoff of 9:00 Friday 5/9 entered at 9:00 Thursday 11/9,
+			// four working days later, a one-stop-shop's entry typed in
+			// after the fact: counted in the month of receipt.
+			name:   "late entry of a handoff",
+			before: processing,
+			event:  statsEvent("transfer", statsAt(9, 5, 9), statsFields, func(e *workflow.Event) { e.Entered = statsAt(9, 11, 9) }),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1, LateEntries: 1}}},
+		},
+		{
+			name:   "handoff entered on time",
+			before: processing,
+			event:  statsEvent("transfer", statsAt(9, 5, 9), statsFields, func(e *workflow.Event) { e.Entered = statsAt(9, 5, 16) }),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+		},
 		{
 			name:   "resolution early, with the result",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(9, 14, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution on the due date, result sent earlier",
 			before: append(processing[:2:2], statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic"))),
 			event:  statsEvent("resolve", statsAt(9, 15, 16)),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution late, in the next month",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(10, 2, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution of an overdue dossier",
 			before: processing, // then the expiry, below
 			event:  statsEvent("resolve", statsAt(9, 16, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1},
 		},
 		{
 			name:   "return late after an on-time resolution",
 			before: append(processing[:2:2], statsEvent("resolve", statsAt(9, 15, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, Transitions: 1}}},
 		},
 		{
 			name:   "return early",
 			before: resolved,
 			event:  statsEvent("return", statsAt(9, 11, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1, Transitions: 1}}},
 		},
 		{
 			name:   "withdrawal",
 			before: processing,
 			event:  statsEvent("withdraw", statsAt(10, 1, 9)),
-			flows:  []month{{"2025-10", workflow.Tally{Withdrawn: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Withdrawn: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:  "refusal at the counter: never received",
 			event: statsEvent("refuse", statsAt(9, 2, 9), statsFields, statsWith("refusal_notice")),
-			flows: []month{{"2025-09", workflow.Tally{Refused: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1}}},
 		},
 		{
 			name:   "refusal after receipt",
 			before: processing[:1],
 			event:  statsEvent("refuse", statsAt(9, 2, 10), statsFields, statsWith("refusal_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Refused: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -176,32 +215,35 @@ func TestStatsDelta(t *testing.T) {
 			name:   "stop",
 			before: processing,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "stop while paused",
 			before: paused,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1}}},
 			gauges: workflow.Tally{Paused: -1},
 		},
 		{
 			name:   "pause for a supplement",
 			before: processing,
 			event:  statsEvent("request_supplement", statsAt(9, 4, 9), statsWith("supplement_request")),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1, Paused: 1},
 		},
 		{
 			name:   "resume",
 			before: paused,
 			event:  statsEvent("supplement", statsAt(9, 8, 9)),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: 1, Paused: -1},
 		},
 		{
 			name:   "pause for a financial obligation",
 			before: processing,
 			event:  statsEvent("request_payment", statsAt(9, 4, 9)),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1, Paused: 1},
 		},
 		{
@@ -214,7 +256,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "apology in October counts in the month of receipt",
 			before: []*workflow.Event{statsEvent("receive", statsAt(9, 29, 9), statsWith("input_digitized"), statsDue(statsAt(10, 15, 17)))},
 			event:  statsEvent("apologize", statsAt(10, 14, 9), statsFields, statsWith("apology_letter"), func(e *workflow.Event) { e.NewDue = statsAt(10, 31, 17) }),
-			flows:  []month{{"2025-09", workflow.Tally{Apologies: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Apologies: 1, Transitions: 1}}},
 		},
 		{
 			// An apology does not erase the delay: late against the
@@ -223,14 +265,14 @@ func TestStatsDelta(t *testing.T) {
 			name:   "late resolution after an apology",
 			before: apologized,
 			event:  statsEvent("resolve", statsAt(9, 18, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "late return after an apology",
 			before: append(apologized[:3:3], statsEvent("resolve", statsAt(9, 12, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1, Transitions: 1}}},
 		},
 		{
 			name:   "overdue after an apology, past the new due date",
@@ -288,7 +330,7 @@ func TestStatsDeltaCrossesMonths(t *testing.T) {
 	final := statsPlay(t, c, events...)
 	flows, gauges := workflow.StatsDelta(nil, final)
 	want := []workflow.StatsChange{
-		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1}},
+		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 4}},
 		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}},
 		{Month: "2025-11", Flow: workflow.Tally{Returned: 1, ReturnedLate: 1}},
 	}
@@ -388,6 +430,19 @@ func TestNewReportApologySplit(t *testing.T) {
 	}
 }
 
+// TestNewReportLateEntries: the share of the transitions entered late, 7
+// of 600 (1.1666…%).
+func TestNewReportLateEntries(t *testing.T) {
+	tally := workflow.Tally{Transitions: 600, LateEntries: 7}
+	for rounding, want := range map[workflow.Rounding]float64{workflow.RoundTruncate: 1.16, workflow.RoundHalfUp: 1.17} {
+		r := workflow.NewReport(tally, workflow.ReportOptions{Rates: workflow.Rates{Rounding: rounding}})
+		if r.Transitions != 600 || r.LateEntries != 7 || r.LateEntryRate != want || r.Bases["late_entry_rate"] != "transitions" {
+			t.Errorf("NewReport(7 late of 600, %s): %d of %d, rate %v of %q; want 7 of 600, %v of transitions",
+				rounding, r.LateEntries, r.Transitions, r.LateEntryRate, r.Bases["late_entry_rate"], want)
+		}
+	}
+}
+
 // TestNewReportRates computes the Tây Ninh headline (DESIGN.md) under
 // each base and rounding. Worked by hand: 254,598 / 270,497 = 94.122…%,
 // 5,505 / 270,497 = 2.0351…%, 254,598 / 260,103 = 97.883…%, 5,505 /
@@ -424,7 +479,7 @@ func TestNewReportRates(t *testing.T) {
 	// Every rate of the report is named in Bases, with its base.
 	r := workflow.NewReport(tn, workflow.ReportOptions{})
 	for _, name := range []string{"on_time_rate", "received_on_time_rate", "headline_rate", "late_rate", "digitized_rate", "online_rate",
-		"electronic_result_rate", "in_progress_overdue_rate", "feedback_answered_rate"} {
+		"electronic_result_rate", "in_progress_overdue_rate", "feedback_answered_rate", "late_entry_rate"} {
 		if r.Bases[name] == "" {
 			t.Errorf("NewReport: rate %s has no base in %v", name, r.Bases)
 		}

@@ -111,6 +111,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
 	}
+	fmt.Fprintln(w, lateEntries(&d.Total))
 	fmt.Fprintln(w, rateBases(&d.Total))
 	if d.Filters.By == "" || !table {
 		return nil
@@ -119,21 +120,22 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG", "sector": "LĨNH VỰC"}[d.Filters.By]
 	if d.Total.Kind == workflow.KindFeedback {
-		fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ TRẢ LỜI\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\t\n", key)
+		fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ TRẢ LỜI\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\tCẬP NHẬT MUỘN\t\n", key)
 		for _, row := range d.Rows {
 			r := &row.Report
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%%\t%s\t%s\t%s\t\n", row.Key, viInt(r.Received), viInt(r.Resolved),
-				viPct(r.FeedbackAnsweredRate), viInt(r.Early+r.OnTime), viInt(r.Late), viInt(r.InProgress))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t\n", row.Key, viInt(r.Received), viInt(r.Resolved),
+				viPct(r.FeedbackAnsweredRate), viInt(r.Early+r.OnTime), viInt(r.Late), viInt(r.InProgress), viPct(r.LateEntryRate))
 		}
 		return tw.Flush()
 	}
-	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tCÓ THƯ XIN LỖI\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tCÓ THƯ XIN LỖI\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\t\n", key)
+	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tCÓ THƯ XIN LỖI\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tCÓ THƯ XIN LỖI\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\tCẬP NHẬT MUỘN\t\n", key)
 	for _, row := range d.Rows {
 		r := &row.Report
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t\n", row.Key,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t%s%%\t\n", row.Key,
 			viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
 			viInt(r.Late), viInt(r.LateWithApology), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue),
-			viInt(r.InProgressOverdueWithApology), viInt(r.Paused), viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+			viInt(r.InProgressOverdueWithApology), viInt(r.Paused), viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate),
+			viPct(r.LateEntryRate))
 	}
 	return tw.Flush()
 }
@@ -164,6 +166,13 @@ func apologySplit(r *workflow.Report) string {
 		viInt(r.LateWithApology), viInt(r.LateWithoutApology), viInt(r.InProgressOverdueWithApology), viInt(r.InProgressOverdueWithoutApology))
 }
 
+// lateEntries is the line under the headline that gives the transitions
+// of the dossiers received in the period and how many were entered late.
+func lateEntries(r *workflow.Report) string {
+	return fmt.Sprintf("Chuyển trạng thái %s lần, trong đó cập nhật muộn %s lần (%s%%).",
+		viInt(r.Transitions), viInt(r.LateEntries), viPct(r.LateEntryRate))
+}
+
 // rateBases is the line under the headline that names the base of each
 // of its rates and their rounding, e.g. "Tỷ lệ cắt bớt (không làm tròn)
 // đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên
@@ -171,9 +180,9 @@ func apologySplit(r *workflow.Report) string {
 // breakdown has the same bases.
 func rateBases(r *workflow.Report) string {
 	rates := [][2]string{{"headline_rate", "đạt"}, {"late_rate", "quá hạn"}, {"online_rate", "nộp trực tuyến"},
-		{"digitized_rate", "số hóa"}, {"electronic_result_rate", "kết quả điện tử"}}
+		{"digitized_rate", "số hóa"}, {"electronic_result_rate", "kết quả điện tử"}, {"late_entry_rate", "cập nhật muộn"}}
 	if r.Kind == workflow.KindFeedback {
-		rates = [][2]string{{"feedback_answered_rate", "trả lời"}}
+		rates = [][2]string{{"feedback_answered_rate", "trả lời"}, {"late_entry_rate", "cập nhật muộn"}}
 	}
 	var order []string
 	names := map[string][]string{}
@@ -206,6 +215,8 @@ func baseVI(base string) string {
 		return "trên số đã xử lý xong"
 	case "in_progress":
 		return "trên số đang giải quyết"
+	case "transitions":
+		return "trên số lần chuyển trạng thái"
 	}
 	return "trên " + base
 }

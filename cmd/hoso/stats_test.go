@@ -34,7 +34,13 @@ func TestStatsCommand(t *testing.T) {
 		"Kỳ báo cáo: từ tháng 01/2025 đến tháng 12/2025 (trước hạn, đúng hạn, quá hạn tính theo ngày kết thúc xử lý).",
 		"Tiếp nhận 2 hồ sơ; đã giải quyết 1 hồ sơ (1 hồ sơ trước hạn, đúng hạn, đạt 50,00%); 0 hồ sơ quá hạn (0,00%); " +
 			"đang giải quyết 1 (quá hạn 0); tạm dừng 0; nộp trực tuyến 0,00%; số hóa hồ sơ đầu vào 100,00%; kết quả điện tử 100,00%.",
-		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; kết quả điện tử trên số đã xử lý xong.",
+		// The fixture's seven transitions: the returned dossier's four,
+		// the other's receipt and assignment (its return was rejected),
+		// the submission; events of October 2025 entered now, in the
+		// stream, are late entries.
+		"Chuyển trạng thái 7 lần, trong đó cập nhật muộn 7 lần (100,00%).",
+		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; " +
+			"kết quả điện tử trên số đã xử lý xong; cập nhật muộn trên số lần chuyển trạng thái.",
 		"Phản ánh, kiến nghị: tiếp nhận 0; đã trả lời 0 (0,00%), trong đó đúng hạn 0; đang xử lý 0.",
 	} {
 		if !strings.Contains(out, want) {
@@ -47,13 +53,13 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 8 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[5], "THÁNG") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[6]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[7]), "2025-10") ||
+	if len(lines) != 9 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[6], "THÁNG") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[7]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[8]), "2025-10") ||
 		strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[7]); len(fields) != 15 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
-		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[7])
+	if fields := strings.Fields(lines[8]); len(fields) != 16 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
+		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[8])
 	}
 
 	// The rates' base and rounding of the server (received, truncated)
@@ -106,7 +112,7 @@ func TestStatsHeadline(t *testing.T) {
 		t.Errorf("headline over resolved, rounded =\n%s\nwant\n%s", got, want)
 	}
 	if got, want := rateBases(&r), "Tỷ lệ làm tròn đến hai chữ số thập phân: đạt, quá hạn trên số đã giải quyết; "+
-		"nộp trực tuyến, số hóa trên số tiếp nhận; kết quả điện tử trên số đã xử lý xong."; got != want {
+		"nộp trực tuyến, số hóa trên số tiếp nhận; kết quả điện tử trên số đã xử lý xong; cập nhật muộn trên số lần chuyển trạng thái."; got != want {
 		t.Errorf("rateBases =\n%s\nwant\n%s", got, want)
 	}
 	split := workflow.NewReport(workflow.Tally{Resolved: 9, ResolvedLate: 5, ResolvedLateApologized: 2, InProgress: 4, InProgressOverdue: 3,
@@ -114,6 +120,10 @@ func TestStatsHeadline(t *testing.T) {
 	if got, want := apologySplit(&split), "Quá hạn: đã có thư xin lỗi 2, chưa có thư xin lỗi 3; "+
 		"đang giải quyết quá hạn: đã có thư xin lỗi 1, chưa có thư xin lỗi 2."; got != want {
 		t.Errorf("apologySplit =\n%s\nwant\n%s", got, want)
+	}
+	entries := workflow.NewReport(workflow.Tally{Transitions: 2045, LateEntries: 31}, workflow.ReportOptions{})
+	if got, want := lateEntries(&entries), "Chuyển trạng thái 2.045 lần, trong đó cập nhật muộn 31 lần (1,51%)."; got != want { // 1.5158…%
+		t.Errorf("lateEntries =\n%s\nwant\n%s", got, want)
 	}
 	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedEarly: 20, ResolvedOnTime: 5, InProgress: 277},
 		workflow.ReportOptions{Kind: workflow.KindFeedback})
