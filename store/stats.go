@@ -257,14 +257,11 @@ func (db *DB) Stats(ctx context.Context, q workflow.StatsQuery) (workflow.StatsR
 func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow.StatsQuery) (workflow.StatsResult, error) {
 	var res workflow.StatsResult
 	kind := statsKind(q.Kind)
-	from, to := q.From, q.To
-	if from == "" || to == "" {
-		first, last, err := statsSpan(b.stats, kind)
-		if err != nil {
-			return res, err
-		}
-		from, to = cmp.Or(from, first), cmp.Or(to, last)
+	first, last, err := statsSpan(b.stats, kind)
+	if err != nil {
+		return res, err
 	}
+	from, to := cmp.Or(q.From, first), cmp.Or(q.To, last)
 	var months []string
 	if from != "" && to != "" {
 		res.From, res.To = from, to
@@ -300,7 +297,28 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 			return res, err
 		}
 	}
-	err := sel.collect(b.gauges, gaugePrefix(kind), func(agency, procedure string, t *workflow.Tally) {
+	// Carried over: the received less the finished of every month
+	// before the period, the months with rows only.
+	carried := map[string]int64{}
+	if start, ok := workflow.ParseMonth(from); ok && first != "" {
+		for _, m := range workflow.Months(first, workflow.Month(start.AddDate(0, 0, -1))) {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			err := sel.collect(b.stats, statsPrefix(kind, m), func(agency, procedure string, t *workflow.Tally) {
+				n := t.Received - t.Finished
+				res.CarriedOver += n
+				if key, ok := sel.rowKey(m, agency, procedure); ok && q.By != workflow.ByMonth && n != 0 {
+					carried[key] += n
+					row(key)
+				}
+			})
+			if err != nil {
+				return res, err
+			}
+		}
+	}
+	err = sel.collect(b.gauges, gaugePrefix(kind), func(agency, procedure string, t *workflow.Tally) {
 		g := t.Gauges()
 		res.Total.Add(g)
 		if key, ok := sel.rowKey("", agency, procedure); ok && q.By != workflow.ByMonth {
@@ -311,7 +329,7 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		return res, err
 	}
 	for _, key := range slices.Sorted(maps.Keys(rows)) {
-		res.Rows = append(res.Rows, workflow.StatsRow{Key: key, Tally: *rows[key]})
+		res.Rows = append(res.Rows, workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]})
 	}
 	return res, nil
 }

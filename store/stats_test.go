@@ -56,6 +56,16 @@ func sectorCatalog(t testing.TB) *workflow.Catalog {
 type truth struct {
 	flows  map[[4]string]*workflow.Tally // kind, month, agency, procedure
 	gauges map[[3]string]*workflow.Tally // kind, agency, procedure
+	// received lists the received dossiers with when they finished (zero
+	// if they did not), to count those carried over into a period.
+	received []received
+}
+
+// received is a received dossier of a truth.
+type received struct {
+	kind              workflow.Kind
+	agency, procedure string
+	at, finished      time.Time
 }
 
 func (tr *truth) flow(kind workflow.Kind, at time.Time, agency, procedure string) *workflow.Tally {
@@ -123,6 +133,21 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 			rows[m] = workflow.Tally{}
 		}
 	}
+	carried := map[string]int64{}
+	if start, ok := workflow.ParseMonth(res.From); ok {
+		for _, d := range tr.received {
+			if d.kind == kind && match(d.agency, d.procedure) && d.at.Before(start) && (d.finished.IsZero() || !d.finished.Before(start)) {
+				res.CarriedOver++
+				if q.By != "" && q.By != workflow.ByMonth {
+					k := key("", d.agency, d.procedure)
+					carried[k]++
+					if _, ok := rows[k]; !ok {
+						rows[k] = workflow.Tally{}
+					}
+				}
+			}
+		}
+	}
 	for k, t := range tr.flows {
 		if k[0] == string(kind) && res.From != "" && k[1] >= res.From && k[1] <= res.To && match(k[2], k[3]) {
 			res.Total.Add(*t)
@@ -140,7 +165,7 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 		}
 	}
 	for _, k := range slices.Sorted(mapKeys(rows)) {
-		res.Rows = append(res.Rows, workflow.StatsRow{Key: k, Tally: rows[k]})
+		res.Rows = append(res.Rows, workflow.StatsRow{Key: k, Tally: rows[k], CarriedOver: carried[k]})
 	}
 	return res
 }
@@ -207,6 +232,11 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		}
 		lateEntry := func(e *workflow.Event) { e.Entered = e.Time.AddDate(0, 0, 20) } // 20 days: more than a working day, Tết included
 		f := func(kind workflow.Kind, at time.Time) *workflow.Tally { return tr.flow(kind, at, ag, proc) }
+		var finished time.Time // the first finish of a received dossier
+		finish := func(at time.Time) {
+			f(kind, at).Finished++
+			finished = at
+		}
 		g := tr.gauge(kind, ag, proc)
 		why := func(e *workflow.Event) { e.Reason = "lý do" }
 		receive := func() {
@@ -229,6 +259,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		}
 		resolve := func(at time.Time, timing workflow.Timing) {
 			ev("resolve", at, attach(workflow.AttachmentResultElectronic))
+			finish(at)
 			t := f(kind, at)
 			t.Resolved++
 			t.ElectronicResults++
@@ -261,6 +292,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			receive()
 			ev("withdraw", recv.AddDate(0, 0, 1))
 			f(kind, recv.AddDate(0, 0, 1)).Withdrawn++
+			finish(recv.AddDate(0, 0, 1))
 		case outRefused: // at the counter: never received
 			ev("refuse", recv, attach(workflow.AttachmentRefusalNotice), why)
 			f(kind, recv).Refused++
@@ -268,6 +300,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			receive()
 			ev("stop", recv.AddDate(0, 0, 2), attach(workflow.AttachmentStopNotice), why)
 			f(kind, recv.AddDate(0, 0, 2)).Stopped++ // finished: not paused
+			finish(recv.AddDate(0, 0, 2))
 		case outPaused:
 			receive()
 			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))
@@ -317,6 +350,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outFeedbackEarly: // answered within the hour, published the next day
 			receive()
 			ev("answer", recv.Add(2*time.Hour), attach("answer_document"))
+			finish(recv.Add(2 * time.Hour))
 			t := f(kind, recv.Add(2*time.Hour))
 			t.Resolved++
 			t.ResolvedEarly++
@@ -327,6 +361,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outFeedbackLate: // 10 working days are gone after 60 days
 			receive()
 			ev("answer", recv.AddDate(0, 0, 60), attach("answer_document"))
+			finish(recv.AddDate(0, 0, 60))
 			t := f(kind, recv.AddDate(0, 0, 60))
 			t.Resolved++
 			t.ResolvedLate++
@@ -336,6 +371,9 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		}
 		if n > 0 { // received in recv's month, or created in it (submitted an hour before, refused at the counter)
 			f(kind, recv).Transitions += int64(n)
+		}
+		if out != outRefused && out != outSubmitted {
+			tr.received = append(tr.received, received{kind, ag, proc, recv, finished})
 		}
 	}
 	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
@@ -784,7 +822,7 @@ func TestStatsKeyLayout(t *testing.T) {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
 	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
-		Transitions: 5}
+		Transitions: 5, Finished: 1}
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,
@@ -841,5 +879,128 @@ func BenchmarkStatsBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		tx.Rollback()
+	}
+}
+
+// scriptStep is an action of a scripted dossier on a day of 2025 at 9:00.
+type scriptStep struct {
+	action     string
+	month, day int
+}
+
+// scripted returns the events of a dossier of the agency taking the steps,
+// each with what its guards ask for: a receipt with digitized inputs and a
+// due date two weeks ahead, a department, the result, a notice and reason.
+func scripted(code, ag string, steps ...scriptStep) []*workflow.Event {
+	out := make([]*workflow.Event, len(steps))
+	for i, s := range steps {
+		at := time.Date(2025, time.Month(s.month), s.day, 9, 0, 0, 0, workflow.Zone)
+		e := event(fmt.Sprintf("%s/%d", code, i), s.action, code, 0, agency(ag))
+		e.Time, e.Entered = at, at
+		switch s.action {
+		case "receive":
+			attach(workflow.AttachmentInputDigitized)(e)
+			e.Due = at.AddDate(0, 0, 14)
+		case "assign", "transfer":
+			e.Department = "tu-phap"
+		case "resolve":
+			attach(workflow.AttachmentResultElectronic)(e)
+		case "refuse":
+			attach(workflow.AttachmentRefusalNotice)(e)
+			e.Reason = "không đủ điều kiện"
+		case "stop":
+			attach(workflow.AttachmentStopNotice)(e)
+			e.Reason = "theo yêu cầu của cơ quan có thẩm quyền"
+		case "request_supplement":
+			attach(workflow.AttachmentSupplementRequest)(e)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// carryStream is twelve dossiers over July to September 2025, counted by
+// hand in TestStatsCarriedOver: agency H57 received in July, X01 from
+// August.
+func carryStream() []*workflow.Event {
+	var events []*workflow.Event
+	for _, d := range []struct {
+		code, agency string
+		steps        []scriptStep
+	}{
+		{"A1", "H57", []scriptStep{{"receive", 7, 10}, {"assign", 7, 11}, {"resolve", 7, 20}}},
+		{"A2", "H57", []scriptStep{{"receive", 7, 15}, {"assign", 7, 16}, {"resolve", 8, 5}, {"return", 8, 6}}},
+		{"A3", "H57", []scriptStep{{"receive", 7, 20}, {"withdraw", 8, 10}}},
+		{"A4", "H57", []scriptStep{{"receive", 7, 25}, {"assign", 7, 28}, {"stop", 9, 3}}},
+		{"A5", "H57", []scriptStep{{"receive", 7, 28}, {"assign", 7, 29}}},
+		{"A6", "H57", []scriptStep{{"receive", 7, 29}, {"refuse", 7, 30}}},
+		{"A7", "H57", []scriptStep{{"submit", 7, 30}, {"withdraw", 8, 2}}}, // never received
+		{"A8", "H57", []scriptStep{{"refuse", 7, 31}}},                     // refused at the counter
+		{"B1", "X01", []scriptStep{{"receive", 8, 5}, {"assign", 8, 6}, {"resolve", 8, 25}}},
+		{"B2", "X01", []scriptStep{{"receive", 8, 20}, {"assign", 8, 21}, {"resolve", 9, 10}}},
+		{"B3", "X01", []scriptStep{{"receive", 8, 25}, {"assign", 8, 26}, {"request_supplement", 8, 28}}},
+		{"C1", "X01", []scriptStep{{"receive", 9, 5}}},
+	} {
+		events = append(events, scripted(d.code, d.agency, d.steps...)...)
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	return events
+}
+
+// TestStatsCarriedOver: the dossiers carried over into a period (tồn kỳ
+// trước chuyển sang) are those received before it and not finished
+// (resolved, withdrawn, stopped, refused after receipt) at its start.
+func TestStatsCarriedOver(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, res := range h.applyEach(carryStream()...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	for _, tt := range []struct {
+		from string
+		want int64
+		// by agency
+		h57, x01 int64
+	}{
+		{"2025-07", 0, 0, 0}, // nothing before July
+		// Received before August: A1–A6; finished in July: A1 (resolved),
+		// A6 (refused after receipt). Carried over: A2, A3, A4, A5.
+		{"2025-08", 4, 4, 0},
+		// Received before September: A1–A6, B1–B3; finished by then: A1,
+		// A6, A2 (resolved 5/8), A3 (withdrawn), B1 (resolved). Carried
+		// over: A4, A5 of H57, B2, B3 of X01.
+		{"2025-09", 4, 2, 2},
+		// Before October: C1 too; A4 stopped and B2 resolved in
+		// September. Carried over: A5, B3, C1.
+		{"2025-10", 3, 1, 2},
+	} {
+		res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: tt.from, To: tt.from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.CarriedOver != tt.want {
+			t.Errorf("Stats(from %s): carried over %d, want %d", tt.from, res.CarriedOver, tt.want)
+		}
+		res, err = h.db.Stats(context.Background(), workflow.StatsQuery{From: tt.from, To: "2025-12", By: workflow.ByAgency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range res.Rows {
+			got[r.Key] = r.CarriedOver
+		}
+		if res.CarriedOver != tt.want || got["H57"] != tt.h57 || got["X01"] != tt.x01 {
+			t.Errorf("Stats(from %s, by agency): carried over %d, H57 %d, X01 %d; want %d, %d, %d",
+				tt.from, res.CarriedOver, got["H57"], got["X01"], tt.want, tt.h57, tt.x01)
+		}
+		if r := res.Report(workflow.ReportOptions{}); r.CarriedOver != tt.want {
+			t.Errorf("Stats(from %s).Report: carried over %d, want %d", tt.from, r.CarriedOver, tt.want)
+		}
+	}
+	// Filters apply: X01 from September.
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: "2025-09", Agency: "X01"})
+	if err != nil || res.CarriedOver != 2 {
+		t.Errorf("Stats(from 2025-09, X01): carried over %d, %v; want 2", res.CarriedOver, err)
 	}
 }

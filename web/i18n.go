@@ -82,6 +82,8 @@ var labels = map[string][2]string{
 	"ov.worstproc":      {"Thủ tục có tỷ lệ quá hạn cao nhất", "Procedures with the highest late rate"},
 	"ov.latepct":        {"Tỷ lệ quá hạn", "Late rate"},
 	"ov.rates":          {"Các tỷ lệ tính theo phần trăm,", "Rates are percentages,"},
+	"ov.carried":        {"Tồn kỳ trước chuyển sang", "Carried over"},
+	"ov.carriednote":    {"tiếp nhận trước kỳ, chưa giải quyết xong khi kỳ bắt đầu", "received before the period, not finished at its start"},
 	"ov.lateentries":    {"Cập nhật muộn", "Late entries"},
 	"ov.transitions":    {"Lần chuyển trạng thái", "Transitions"},
 	"ov.lateentryrate":  {"Tỷ lệ cập nhật muộn", "Late-entry rate"},

@@ -60,7 +60,6 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	base := workflow.StatsQuery{From: ov.From, To: ov.To, Agency: ov.Agency}
 	opts := workflow.ReportOptions{Rates: s.cfg.Rates}
-	report := func(t workflow.Tally) workflow.Report { return workflow.NewReport(t, opts) }
 	rows := func(by string, agency string) ([]statsRow, error) {
 		sq := base
 		sq.By, sq.Agency = by, agency
@@ -70,7 +69,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		out := make([]statsRow, len(res.Rows))
 		for i, rw := range res.Rows {
-			out[i] = statsRow{rw.Key, report(rw.Tally)}
+			out[i] = statsRow{rw.Key, rw.Report(opts)}
 		}
 		return out, nil
 	}
@@ -78,7 +77,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ov.Report, ov.HasStats = report(total.Total), !total.Total.IsZero()
+	ov.Report, ov.HasStats = total.Report(opts), !total.Total.IsZero()
 	if ov.From == "" && ov.To == "" {
 		base.From, base.To = total.From, total.To
 	}
@@ -204,7 +203,7 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 	rate := func(labelKey, name string) string {
 		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"
 	}
-	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
+	header := []string{label(lang, key), label(lang, "ov.carried"), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
 		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.latewith"), label(lang, "ov.latewithout"),
 		rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"), rate("ov.latepct", "late_rate"),
 		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
@@ -215,7 +214,11 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rows {
 		p := r.Report
-		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
+		carried := n(p.CarriedOver)
+		if list == "months" {
+			carried = "" // a month row describes its receipts: nothing carried over
+		}
+		out = append(out, []string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),

@@ -58,14 +58,14 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	out := api.Stats{
 		Period:  api.StatsPeriod{From: res.From, To: res.To},
 		Filters: api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
-		Total:   workflow.NewReport(res.Total, opts),
+		Total:   res.Report(opts),
 		Rows:    make([]api.StatsRow, len(res.Rows)),
 		// The store answers from its counters; said here so that a
 		// client comparing with a province's own report knows.
 		GeneratedFrom: "counters",
 	}
 	for i, row := range res.Rows {
-		out.Rows[i] = api.StatsRow{Key: row.Key, Report: workflow.NewReport(row.Tally, opts)}
+		out.Rows[i] = api.StatsRow{Key: row.Key, Report: row.Report(opts)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

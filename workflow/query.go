@@ -92,6 +92,10 @@ type StatsResult struct {
 	// Total holds the flows of the period and the gauges now, under the
 	// query's filters.
 	Total Tally
+	// CarriedOver is the dossiers received before From and not finished
+	// at its start (tồn kỳ trước chuyển sang), under the query's filters:
+	// the Received less the Finished of every month before From.
+	CarriedOver int64
 	// Rows is the breakdown, sorted by Key; nil without one. Rows by
 	// month list every month of the period and carry no gauges (gauges
 	// describe now, not a month).
@@ -102,6 +106,23 @@ type StatsResult struct {
 type StatsRow struct {
 	Key   string // the agency, procedure, month or sector
 	Tally Tally
+	// CarriedOver is StatsResult.CarriedOver of the row's agency,
+	// procedure or sector; 0 in a month row.
+	CarriedOver int64
+}
+
+// Report returns the report of the period's total.
+func (r *StatsResult) Report(o ReportOptions) Report {
+	rep := NewReport(r.Total, o)
+	rep.CarriedOver = r.CarriedOver
+	return rep
+}
+
+// Report returns the report of the row.
+func (r *StatsRow) Report(o ReportOptions) Report {
+	rep := NewReport(r.Tally, o)
+	rep.CarriedOver = r.CarriedOver
+	return rep
 }
 
 // DeadlineQuery selects dossiers by due date, from one of the two deadline

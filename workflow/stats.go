@@ -75,10 +75,17 @@ type Tally struct {
 	// dossier records how many, not when.
 	Transitions int64 `json:"transitions"`
 	LateEntries int64 `json:"late_entries"`
+
+	// Finished: received dossiers that finished, in the month they first
+	// did: resolved (ResolvedAt), else withdrawn, stopped or refused (the
+	// month of the last update, as Withdrawn). The received of the months
+	// before a period less their Finished are the dossiers carried over
+	// into it (StatsResult.CarriedOver).
+	Finished int64 `json:"finished"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 24
+const TallyFields = 25
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -92,7 +99,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.InProgress, &t.InProgressOverdue, &t.Paused,
 		&t.ReceivedOnline,
 		&t.ResolvedLateApologized, &t.ReturnedLateApologized, &t.InProgressOverdueApologized,
-		&t.Transitions, &t.LateEntries,
+		&t.Transitions, &t.LateEntries, &t.Finished,
 	}
 }
 
@@ -277,6 +284,14 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		t.Returned++
 		if count(TimingOf(d.ReturnedAt, d.OriginalDue), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate) && apologized {
 			t.ReturnedLateApologized++
+		}
+	}
+	if !d.ReceivedAt.IsZero() {
+		switch {
+		case !d.ResolvedAt.IsZero():
+			m.at(d.ResolvedAt).Finished++
+		case slices.Contains(datedByUpdate, d.Status):
+			m.at(d.UpdatedAt).Finished++
 		}
 	}
 	switch d.Status { // the statuses of datedByUpdate
@@ -554,6 +569,11 @@ type Report struct {
 	// definition's late_entry after their time (IrregularLateEntry).
 	Transitions int64 `json:"transitions"`
 	LateEntries int64 `json:"late_entries"`
+	// CarriedOver is the dossiers carried over into the period (tồn kỳ
+	// trước chuyển sang): received before it and not finished at its
+	// start (StatsResult.CarriedOver). 0 in a month row, which describes
+	// the dossiers received in the month.
+	CarriedOver int64 `json:"carried_over"`
 
 	InProgress        int64 `json:"in_progress"`         // now, whatever the period
 	InProgressOverdue int64 `json:"in_progress_overdue"` // now

@@ -154,28 +154,28 @@ func TestStatsDelta(t *testing.T) {
 			name:   "resolution early, with the result",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(9, 14, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution on the due date, result sent earlier",
 			before: append(processing[:2:2], statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic"))),
 			event:  statsEvent("resolve", statsAt(9, 15, 16)),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution late, in the next month",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(10, 2, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution of an overdue dossier",
 			before: processing, // then the expiry, below
 			event:  statsEvent("resolve", statsAt(9, 16, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1},
 		},
 		{
@@ -194,7 +194,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "withdrawal",
 			before: processing,
 			event:  statsEvent("withdraw", statsAt(10, 1, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Withdrawn: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Withdrawn: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -206,7 +206,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "refusal after receipt",
 			before: processing[:1],
 			event:  statsEvent("refuse", statsAt(9, 2, 10), statsFields, statsWith("refusal_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -215,14 +215,14 @@ func TestStatsDelta(t *testing.T) {
 			name:   "stop",
 			before: processing,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "stop while paused",
 			before: paused,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{Paused: -1},
 		},
 		{
@@ -265,7 +265,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "late resolution after an apology",
 			before: apologized,
 			event:  statsEvent("resolve", statsAt(9, 18, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -331,7 +331,7 @@ func TestStatsDeltaCrossesMonths(t *testing.T) {
 	flows, gauges := workflow.StatsDelta(nil, final)
 	want := []workflow.StatsChange{
 		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 4}},
-		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1}},
+		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}},
 		{Month: "2025-11", Flow: workflow.Tally{Returned: 1, ReturnedLate: 1}},
 	}
 	if diff := cmp.Diff(want, flows); diff != "" {

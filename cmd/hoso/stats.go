@@ -108,6 +108,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 		fmt.Fprintf(w, "Kỳ báo cáo: %s (trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
 	}
 	fmt.Fprintln(w, headline(&d.Total))
+	fmt.Fprintln(w, carriedOver(&d.Total))
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
 	}
@@ -120,19 +121,19 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG", "sector": "LĨNH VỰC"}[d.Filters.By]
 	if d.Total.Kind == workflow.KindFeedback {
-		fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ TRẢ LỜI\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\tCẬP NHẬT MUỘN\t\n", key)
+		fmt.Fprintf(tw, "%s\tTỒN KỲ TRƯỚC\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ TRẢ LỜI\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\tCẬP NHẬT MUỘN\t\n", key)
 		for _, row := range d.Rows {
 			r := &row.Report
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t\n", row.Key, viInt(r.Received), viInt(r.Resolved),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s%%\t\n", row.Key, carried(d, r), viInt(r.Received), viInt(r.Resolved),
 				viPct(r.FeedbackAnsweredRate), viInt(r.Early+r.OnTime), viInt(r.Late), viInt(r.InProgress), viPct(r.LateEntryRate))
 		}
 		return tw.Flush()
 	}
-	fmt.Fprintf(tw, "%s\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tCÓ THƯ XIN LỖI\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tCÓ THƯ XIN LỖI\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\tCẬP NHẬT MUỘN\t\n", key)
+	fmt.Fprintf(tw, "%s\tTỒN KỲ TRƯỚC\tTIẾP NHẬN\tĐÃ GIẢI QUYẾT\tTRƯỚC, ĐÚNG HẠN\tĐẠT\tQUÁ HẠN\tCÓ THƯ XIN LỖI\tTỶ LỆ QUÁ HẠN\tĐANG GIẢI QUYẾT\tĐANG QUÁ HẠN\tCÓ THƯ XIN LỖI\tTẠM DỪNG\tTRỰC TUYẾN\tSỐ HÓA\tKQ ĐIỆN TỬ\tCẬP NHẬT MUỘN\t\n", key)
 	for _, row := range d.Rows {
 		r := &row.Report
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t%s%%\t\n", row.Key,
-			viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%%\t%s\t%s\t%s%%\t%s\t%s\t%s\t%s\t%s%%\t%s%%\t%s%%\t%s%%\t\n", row.Key,
+			carried(d, r), viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
 			viInt(r.Late), viInt(r.LateWithApology), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue),
 			viInt(r.InProgressOverdueWithApology), viInt(r.Paused), viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate),
 			viPct(r.LateEntryRate))
@@ -156,6 +157,21 @@ func headline(r *workflow.Report) string {
 		viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
 		viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
 		viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+}
+
+// carriedOver is the line under the headline that gives the dossiers
+// carried over into the period.
+func carriedOver(r *workflow.Report) string {
+	return fmt.Sprintf("Tồn kỳ trước chuyển sang %s (tiếp nhận trước kỳ, chưa giải quyết xong khi kỳ bắt đầu).", viInt(r.CarriedOver))
+}
+
+// carried is a row's carried-over column: "—" in a month row, which
+// describes the dossiers received in its month.
+func carried(d *api.Stats, r *workflow.Report) string {
+	if d.Filters.By == workflow.ByMonth {
+		return "—"
+	}
+	return viInt(r.CarriedOver)
 }
 
 // apologySplit is the line under the headline that splits the late and

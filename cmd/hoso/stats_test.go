@@ -38,6 +38,7 @@ func TestStatsCommand(t *testing.T) {
 		// the other's receipt and assignment (its return was rejected),
 		// the submission; events of October 2025 entered now, in the
 		// stream, are late entries.
+		"Tồn kỳ trước chuyển sang 0 (tiếp nhận trước kỳ, chưa giải quyết xong khi kỳ bắt đầu).",
 		"Chuyển trạng thái 7 lần, trong đó cập nhật muộn 7 lần (100,00%).",
 		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; " +
 			"kết quả điện tử trên số đã xử lý xong; cập nhật muộn trên số lần chuyển trạng thái.",
@@ -53,13 +54,23 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 9 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[6], "THÁNG") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[7]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[8]), "2025-10") ||
+	if len(lines) != 10 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[7], "THÁNG") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[8]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[9]), "2025-10") ||
 		strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[8]); len(fields) != 16 || fields[1] != "2" || fields[2] != "1" || fields[4] != "50,00%" {
-		t.Errorf("October row %q, want 2 received, 1 returned, 50,00%%", lines[8])
+	if fields := strings.Fields(lines[9]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
+		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[9])
+	}
+
+	// From November, the dossier received on 1 October and still in
+	// progress is carried over; the returned one is not.
+	out, err = hosoCmd("stats", "--kind", "dossier", "--from", "2025-11", "--to", "2025-12", "--by", "agency")
+	if err != nil || !strings.Contains(out, "Tồn kỳ trước chuyển sang 1 (") || !strings.Contains(out, "TỒN KỲ TRƯỚC") {
+		t.Errorf("stats --from 2025-11 --by agency = %v\n%s", err, out)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 9 || strings.Fields(lines[8])[0] != "H57" || strings.Fields(lines[8])[1] != "1" {
+		t.Errorf("stats --from 2025-11 --by agency: want the row of H57 with 1 carried over\n%s", out)
 	}
 
 	// The rates' base and rounding of the server (received, truncated)
