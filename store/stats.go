@@ -329,7 +329,11 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		return res, err
 	}
 	for _, key := range slices.Sorted(maps.Keys(rows)) {
-		res.Rows = append(res.Rows, workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]})
+		row := workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]}
+		if q.By == workflow.ByMonth {
+			row.Tally, row.Cohort = row.Tally.Cohort(), true
+		}
+		res.Rows = append(res.Rows, row)
 	}
 	return res, nil
 }

@@ -165,7 +165,11 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 		}
 	}
 	for _, k := range slices.Sorted(mapKeys(rows)) {
-		res.Rows = append(res.Rows, workflow.StatsRow{Key: k, Tally: rows[k], CarriedOver: carried[k]})
+		row := workflow.StatsRow{Key: k, Tally: rows[k], CarriedOver: carried[k]}
+		if q.By == workflow.ByMonth {
+			row.Tally, row.Cohort = row.Tally.Cohort(), true
+		}
+		res.Rows = append(res.Rows, row)
 	}
 	return res
 }
@@ -187,6 +191,7 @@ const (
 	outLate
 	outWithdrawn
 	outRefused
+	outRefusedAfterReceipt
 	outStopped
 	outPaused
 	outInProgress
@@ -257,21 +262,29 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			f(kind, recv).Received++
 			ev("assign", recv.Add(time.Hour), department("tu-phap"))
 		}
+		cohort := func() *workflow.Tally { return f(kind, recv) } // the counters of the month of receipt
 		resolve := func(at time.Time, timing workflow.Timing) {
 			ev("resolve", at, attach(workflow.AttachmentResultElectronic))
 			finish(at)
-			t := f(kind, at)
+			t, c := f(kind, at), cohort()
 			t.Resolved++
 			t.ElectronicResults++
-			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ResolvedEarly, workflow.TimingOnTime: &t.ResolvedOnTime, workflow.TimingLate: &t.ResolvedLate}
-			*count[timing]++
+			c.CohortResolved++
+			c.CohortElectronicResults++
+			count := map[workflow.Timing][2]*int64{workflow.TimingEarly: {&t.ResolvedEarly, &c.CohortResolvedEarly},
+				workflow.TimingOnTime: {&t.ResolvedOnTime, &c.CohortResolvedOnTime}, workflow.TimingLate: {&t.ResolvedLate, &c.CohortResolvedLate}}
+			*count[timing][0]++
+			*count[timing][1]++
 		}
 		giveBack := func(at time.Time, timing workflow.Timing) {
 			ev("return", at)
-			t := f(kind, at)
+			t, c := f(kind, at), cohort()
 			t.Returned++
-			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ReturnedEarly, workflow.TimingOnTime: &t.ReturnedOnTime, workflow.TimingLate: &t.ReturnedLate}
-			*count[timing]++
+			c.CohortReturned++
+			count := map[workflow.Timing][2]*int64{workflow.TimingEarly: {&t.ReturnedEarly, &c.CohortReturnedEarly},
+				workflow.TimingOnTime: {&t.ReturnedOnTime, &c.CohortReturnedOnTime}, workflow.TimingLate: {&t.ReturnedLate, &c.CohortReturnedLate}}
+			*count[timing][0]++
+			*count[timing][1]++
 		}
 		switch out {
 		case outReturnedEarly:
@@ -293,23 +306,35 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			ev("withdraw", recv.AddDate(0, 0, 1))
 			f(kind, recv.AddDate(0, 0, 1)).Withdrawn++
 			finish(recv.AddDate(0, 0, 1))
+			cohort().CohortWithdrawn++
 		case outRefused: // at the counter: never received
 			ev("refuse", recv, attach(workflow.AttachmentRefusalNotice), why)
 			f(kind, recv).Refused++
+		case outRefusedAfterReceipt: // refused at the desk before it was assigned
+			ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+			f(kind, recv).Received++
+			f(kind, recv).DigitizedInputs++
+			ev("refuse", recv.Add(30*time.Minute), attach(workflow.AttachmentRefusalNotice), why)
+			f(kind, recv.Add(30*time.Minute)).Refused++
+			finish(recv.Add(30 * time.Minute))
+			cohort().CohortRefused++
 		case outStopped:
 			receive()
 			ev("stop", recv.AddDate(0, 0, 2), attach(workflow.AttachmentStopNotice), why)
 			f(kind, recv.AddDate(0, 0, 2)).Stopped++ // finished: not paused
 			finish(recv.AddDate(0, 0, 2))
+			cohort().CohortStopped++
 		case outPaused:
 			receive()
 			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))
 			g.Paused++
+			cohort().CohortPaused++
 		case outInProgress: // with a handoff entered late
 			receive()
 			ev("transfer", recv.Add(2*time.Hour), department("ho-tich"), lateEntry)
 			f(kind, recv).LateEntries++
 			g.InProgress++
+			cohort().CohortInProgress++
 		case outOverdue:
 			receive()
 			e := event(code+"/expired", workflow.DeadlineExpired, code, 0)
@@ -317,12 +342,15 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			events = append(events, e)
 			g.InProgress++
 			g.InProgressOverdue++
+			cohort().CohortInProgress++
+			cohort().CohortInProgressOverdue++
 		case outApologized:
 			receive()
 			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
 				func(e *workflow.Event) { e.NewDue = dueAt.AddDate(0, 0, 10) })
 			f(kind, recv).Apologies++
 			g.InProgress++
+			cohort().CohortInProgress++
 		case outApologizedLate: // late against the original due date, before the apology's
 			receive()
 			newDue := dueAt.AddDate(0, 0, 10)
@@ -331,8 +359,10 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			f(kind, recv).Apologies++
 			resolve(dueAt.AddDate(0, 0, 3), workflow.TimingLate)
 			f(kind, dueAt.AddDate(0, 0, 3)).ResolvedLateApologized++
+			cohort().CohortResolvedLateApologized++
 			giveBack(dueAt.AddDate(0, 0, 4), workflow.TimingLate)
 			f(kind, dueAt.AddDate(0, 0, 4)).ReturnedLateApologized++
+			cohort().CohortReturnedLateApologized++
 		case outApologizedOverdue: // past the apology's due date too
 			receive()
 			newDue := dueAt.AddDate(0, 0, 10)
@@ -345,6 +375,9 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			g.InProgress++
 			g.InProgressOverdue++
 			g.InProgressOverdueApologized++
+			cohort().CohortInProgress++
+			cohort().CohortInProgressOverdue++
+			cohort().CohortInProgressOverdueApologized++
 		case outSubmitted:
 			ev("submit", recv)
 		case outFeedbackEarly: // answered within the hour, published the next day
@@ -358,6 +391,11 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			t = f(kind, recv.Add(26*time.Hour))
 			t.Returned++
 			t.ReturnedEarly++
+			c := cohort()
+			c.CohortResolved++
+			c.CohortResolvedEarly++
+			c.CohortReturned++
+			c.CohortReturnedEarly++
 		case outFeedbackLate: // 10 working days are gone after 60 days
 			receive()
 			ev("answer", recv.AddDate(0, 0, 60), attach("answer_document"))
@@ -365,9 +403,12 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			t := f(kind, recv.AddDate(0, 0, 60))
 			t.Resolved++
 			t.ResolvedLate++
+			cohort().CohortResolved++
+			cohort().CohortResolvedLate++
 		case outFeedbackOpen:
 			receive()
 			g.InProgress++
+			cohort().CohortInProgress++
 		}
 		if n > 0 { // received in recv's month, or created in it (submitted an hour before, refused at the counter)
 			f(kind, recv).Transitions += int64(n)
@@ -508,7 +549,7 @@ func TestStatsProvinceShape(t *testing.T) {
 	}
 	got := workflow.NewReport(res.Total, workflow.ReportOptions{})
 	want := workflow.Report{
-		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 65,
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Counting: workflow.CountingPeriod, Rates: workflow.DefaultRates(), HeadlineRate: 65,
 		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, LateWithoutApology: 2, Returned: 12, Withdrawn: 1,
 		// Transitions: 2 × 3 (submitted, received, assigned) + 18 × 2, then
 		// 10 × 2 + 2 × 2 + 1 + 2 × 1 resolved and returned, 1 supplement
@@ -822,7 +863,7 @@ func TestStatsKeyLayout(t *testing.T) {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
 	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
-		Transitions: 5, Finished: 1}
+		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1}
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,
@@ -891,11 +932,11 @@ type scriptStep struct {
 // scripted returns the events of a dossier of the agency taking the steps,
 // each with what its guards ask for: a receipt with digitized inputs and a
 // due date two weeks ahead, a department, the result, a notice and reason.
-func scripted(code, ag string, steps ...scriptStep) []*workflow.Event {
+func scripted(code string, opts []func(*workflow.Event), steps ...scriptStep) []*workflow.Event {
 	out := make([]*workflow.Event, len(steps))
 	for i, s := range steps {
 		at := time.Date(2025, time.Month(s.month), s.day, 9, 0, 0, 0, workflow.Zone)
-		e := event(fmt.Sprintf("%s/%d", code, i), s.action, code, 0, agency(ag))
+		e := event(fmt.Sprintf("%s/%d", code, i), s.action, code, 0, opts...)
 		e.Time, e.Entered = at, at
 		switch s.action {
 		case "receive":
@@ -913,6 +954,8 @@ func scripted(code, ag string, steps ...scriptStep) []*workflow.Event {
 			e.Reason = "theo yêu cầu của cơ quan có thẩm quyền"
 		case "request_supplement":
 			attach(workflow.AttachmentSupplementRequest)(e)
+		case "answer":
+			attach("answer_document")(e)
 		}
 		out[i] = e
 	}
@@ -941,7 +984,7 @@ func carryStream() []*workflow.Event {
 		{"B3", "X01", []scriptStep{{"receive", 8, 25}, {"assign", 8, 26}, {"request_supplement", 8, 28}}},
 		{"C1", "X01", []scriptStep{{"receive", 9, 5}}},
 	} {
-		events = append(events, scripted(d.code, d.agency, d.steps...)...)
+		events = append(events, scripted(d.code, []func(*workflow.Event){agency(d.agency)}, d.steps...)...)
 	}
 	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
 	return events
@@ -1002,5 +1045,86 @@ func TestStatsCarriedOver(t *testing.T) {
 	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: "2025-09", Agency: "X01"})
 	if err != nil || res.CarriedOver != 2 {
 		t.Errorf("Stats(from 2025-09, X01): carried over %d, %v; want 2", res.CarriedOver, err)
+	}
+}
+
+// TestStatsMonthRowsAreCohorts: a month row describes the dossiers
+// received in the month, so each of its rates is a share of one cohort,
+// at most 100%: here citizens' feedback answered in the month after it
+// was received, which counted by the month of each event showed October
+// with 3 answers of 2 received (150%).
+func TestStatsMonthRowsAreCohorts(t *testing.T) {
+	h := newHarness(t, nil)
+	var events []*workflow.Event
+	pakn := []func(*workflow.Event){procedure("PAKN")}
+	for _, d := range []struct {
+		code  string
+		steps []scriptStep
+	}{
+		// Received in September: answered in September, October (twice,
+		// once 21 days after receipt: late against 10 working days), one
+		// still open.
+		{"F1", []scriptStep{{"receive", 9, 22}, {"assign", 9, 22}, {"answer", 9, 29}, {"publish", 9, 30}}},
+		{"F2", []scriptStep{{"receive", 9, 23}, {"assign", 9, 23}, {"answer", 10, 2}}},
+		{"F3", []scriptStep{{"receive", 9, 24}, {"assign", 9, 24}, {"answer", 10, 15}, {"publish", 10, 16}}},
+		{"F4", []scriptStep{{"receive", 9, 25}, {"assign", 9, 25}}},
+		// October: both answered, one in November.
+		{"F5", []scriptStep{{"receive", 10, 20}, {"assign", 10, 20}, {"answer", 10, 27}}},
+		{"F6", []scriptStep{{"receive", 10, 21}, {"assign", 10, 21}, {"answer", 11, 3}}},
+		// November: one answered, one open.
+		{"F7", []scriptStep{{"receive", 11, 10}, {"assign", 11, 10}, {"answer", 11, 12}}},
+		{"F8", []scriptStep{{"receive", 11, 20}}},
+	} {
+		events = append(events, scripted(d.code, pakn, d.steps...)...)
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	for _, res := range h.applyEach(events...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, From: "2025-09", To: "2025-11", By: workflow.ByMonth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type cohort struct {
+		received, answered, early, late, open, published int64
+		answeredRate, onTimeRate, lateRate               float64
+	}
+	want := map[string]cohort{
+		// 3 of 4 answered (75%), 2 of them early (66.66% of 3), 1 late
+		// (25% of 4 received); F4 open; F1 and F3 published.
+		"2025-09": {4, 3, 2, 1, 1, 2, 75, 66.66, 25},
+		"2025-10": {2, 2, 2, 0, 0, 0, 100, 100, 0},
+		"2025-11": {2, 1, 1, 0, 1, 0, 50, 100, 0},
+	}
+	if len(res.Rows) != 3 {
+		t.Fatalf("Stats(by month) rows %+v, want September to November", res.Rows)
+	}
+	for _, row := range res.Rows {
+		r := row.Report(workflow.ReportOptions{Kind: workflow.KindFeedback})
+		got := cohort{r.Received, r.Resolved, r.Early, r.Late, r.InProgress, r.Returned, r.FeedbackAnsweredRate, r.OnTimeRate, r.LateRate}
+		if got != want[row.Key] {
+			t.Errorf("month %s: %+v, want %+v", row.Key, got, want[row.Key])
+		}
+		if r.Counting != workflow.CountingCohort {
+			t.Errorf("month %s is counted %q, want %q", row.Key, r.Counting, workflow.CountingCohort)
+		}
+		for name, v := range map[string]float64{"answered": r.FeedbackAnsweredRate, "on time": r.OnTimeRate, "late": r.LateRate, "headline": r.HeadlineRate} {
+			if v > 100 {
+				t.Errorf("month %s: %s rate %v%% over 100", row.Key, name, v)
+			}
+		}
+	}
+	// The period's total keeps the flows of its months: the eight received,
+	// the six answered (the province headline mixes flows over receipts).
+	if r := res.Report(workflow.ReportOptions{Kind: workflow.KindFeedback}); r.Received != 8 || r.Resolved != 6 || r.Counting != workflow.CountingPeriod {
+		t.Errorf("total: received %d, answered %d, counted %q; want 8, 6, %q", r.Received, r.Resolved, r.Counting, workflow.CountingPeriod)
+	}
+	// October alone: its flows (three answers of two receipts) in the total,
+	// its cohort in its row.
+	res, err = h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, From: "2025-10", To: "2025-10", By: workflow.ByMonth})
+	if err != nil || res.Total.Resolved != 3 || len(res.Rows) != 1 || res.Rows[0].Report(workflow.ReportOptions{}).Resolved != 2 {
+		t.Errorf("Stats(October by month) = %+v, %v; want 3 answered in the total, 2 in the row", res, err)
 	}
 }

@@ -97,8 +97,9 @@ type StatsResult struct {
 	// the Received less the Finished of every month before From.
 	CarriedOver int64
 	// Rows is the breakdown, sorted by Key; nil without one. Rows by
-	// month list every month of the period and carry no gauges (gauges
-	// describe now, not a month).
+	// month list every month of the period, each the receipt cohort of
+	// its month (Tally.Cohort of its counters, Cohort set): the dossiers
+	// received in it and what became of them so far, gauges included.
 	Rows []StatsRow
 }
 
@@ -109,6 +110,9 @@ type StatsRow struct {
 	// CarriedOver is StatsResult.CarriedOver of the row's agency,
 	// procedure or sector; 0 in a month row.
 	CarriedOver int64
+	// Cohort: the row is a month's receipt cohort (Tally.Cohort), as
+	// rows by month are.
+	Cohort bool
 }
 
 // Report returns the report of the period's total.
@@ -118,8 +122,12 @@ func (r *StatsResult) Report(o ReportOptions) Report {
 	return rep
 }
 
-// Report returns the report of the row.
+// Report returns the report of the row, counted as its cohort when it is
+// one.
 func (r *StatsRow) Report(o ReportOptions) Report {
+	if r.Cohort {
+		o.Counting = CountingCohort
+	}
 	rep := NewReport(r.Tally, o)
 	rep.CarriedOver = r.CarriedOver
 	return rep

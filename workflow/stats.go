@@ -82,10 +82,35 @@ type Tally struct {
 	// before a period less their Finished are the dossiers carried over
 	// into it (StatsResult.CarriedOver).
 	Finished int64 `json:"finished"`
+
+	// The receipt cohort: the received dossiers counted in the month they
+	// were received, as they are now, so that a month describes its
+	// receipts (Cohort): of them, resolved (with its timing split, as
+	// Resolved), returned, with an electronic result, withdrawn, refused,
+	// stopped (the first four dated by when they happened in the fields
+	// above), and in progress, overdue, paused (gauges above).
+	CohortResolved                    int64 `json:"cohort_resolved"`
+	CohortResolvedEarly               int64 `json:"cohort_resolved_early"`
+	CohortResolvedOnTime              int64 `json:"cohort_resolved_on_time"`
+	CohortResolvedLate                int64 `json:"cohort_resolved_late"`
+	CohortResolvedLateApologized      int64 `json:"cohort_resolved_late_apologized"`
+	CohortReturned                    int64 `json:"cohort_returned"`
+	CohortReturnedEarly               int64 `json:"cohort_returned_early"`
+	CohortReturnedOnTime              int64 `json:"cohort_returned_on_time"`
+	CohortReturnedLate                int64 `json:"cohort_returned_late"`
+	CohortReturnedLateApologized      int64 `json:"cohort_returned_late_apologized"`
+	CohortElectronicResults           int64 `json:"cohort_electronic_results"`
+	CohortWithdrawn                   int64 `json:"cohort_withdrawn"`
+	CohortRefused                     int64 `json:"cohort_refused"`
+	CohortStopped                     int64 `json:"cohort_stopped"`
+	CohortInProgress                  int64 `json:"cohort_in_progress"`
+	CohortInProgressOverdue           int64 `json:"cohort_in_progress_overdue"`
+	CohortInProgressOverdueApologized int64 `json:"cohort_in_progress_overdue_apologized"`
+	CohortPaused                      int64 `json:"cohort_paused"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 25
+const TallyFields = 43
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -100,6 +125,10 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.ReceivedOnline,
 		&t.ResolvedLateApologized, &t.ReturnedLateApologized, &t.InProgressOverdueApologized,
 		&t.Transitions, &t.LateEntries, &t.Finished,
+		&t.CohortResolved, &t.CohortResolvedEarly, &t.CohortResolvedOnTime, &t.CohortResolvedLate, &t.CohortResolvedLateApologized,
+		&t.CohortReturned, &t.CohortReturnedEarly, &t.CohortReturnedOnTime, &t.CohortReturnedLate, &t.CohortReturnedLateApologized,
+		&t.CohortElectronicResults, &t.CohortWithdrawn, &t.CohortRefused, &t.CohortStopped,
+		&t.CohortInProgress, &t.CohortInProgressOverdue, &t.CohortInProgressOverdueApologized, &t.CohortPaused,
 	}
 }
 
@@ -144,6 +173,28 @@ func (t Tally) Flows() Tally {
 		*g = 0
 	}
 	return t
+}
+
+// Cohort returns the counters of the dossiers received in the months t
+// covers, as they are now, in the fields of a period's: Received, its
+// digitized inputs, online submissions, apologies, transitions and late
+// entries (already counted by the month of receipt, the last three with
+// the dossiers created in it and never received), and of them the
+// Cohort counters as Resolved, Returned, ElectronicResults, Withdrawn,
+// Refused (after receipt), Stopped and the gauges. Finished and the
+// Cohort fields are zero.
+func (t Tally) Cohort() Tally {
+	return Tally{
+		Received: t.Received, DigitizedInputs: t.DigitizedInputs, ReceivedOnline: t.ReceivedOnline, Apologies: t.Apologies,
+		Transitions: t.Transitions, LateEntries: t.LateEntries,
+		Resolved: t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
+		ResolvedLate: t.CohortResolvedLate, ResolvedLateApologized: t.CohortResolvedLateApologized,
+		Returned: t.CohortReturned, ReturnedEarly: t.CohortReturnedEarly, ReturnedOnTime: t.CohortReturnedOnTime,
+		ReturnedLate: t.CohortReturnedLate, ReturnedLateApologized: t.CohortReturnedLateApologized,
+		ElectronicResults: t.CohortElectronicResults, Withdrawn: t.CohortWithdrawn, Refused: t.CohortRefused, Stopped: t.CohortStopped,
+		InProgress: t.CohortInProgress, InProgressOverdue: t.CohortInProgressOverdue,
+		InProgressOverdueApologized: t.CohortInProgressOverdueApologized, Paused: t.CohortPaused,
+	}
 }
 
 // StatsChange is a change of the flow counters of one month.
@@ -199,8 +250,8 @@ func StatsDelta(old, new *Dossier) (flows []StatsChange, gauges Tally) {
 }
 
 // months holds the flows of at most two dossiers by month, without
-// allocating: each dossier has at most five dates (receipt or creation,
-// resolution, return, last update).
+// allocating (pointers into it stay valid): each dossier has at most four
+// dates (receipt or creation, resolution, return, last update).
 type months struct {
 	n int
 	m [10]StatsChange
@@ -248,14 +299,15 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	if d == nil {
 		return Tally{}
 	}
+	var cohort *Tally // the counters of the month of receipt; nil if never received
 	if !d.ReceivedAt.IsZero() {
-		t := m.at(d.ReceivedAt)
-		t.Received++
+		cohort = m.at(d.ReceivedAt)
+		cohort.Received++
 		if d.HasAttachment(AttachmentInputDigitized) {
-			t.DigitizedInputs++
+			cohort.DigitizedInputs++
 		}
 		if d.Online {
-			t.ReceivedOnline++
+			cohort.ReceivedOnline++
 		}
 	}
 	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 {
@@ -272,21 +324,39 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	if !d.ResolvedAt.IsZero() {
 		t := m.at(d.ResolvedAt)
 		t.Resolved++
-		if count(TimingOf(d.ResolvedAt, d.OriginalDue), &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate) && apologized {
+		timing := TimingOf(d.ResolvedAt, d.OriginalDue)
+		if count(timing, &t.ResolvedEarly, &t.ResolvedOnTime, &t.ResolvedLate) && apologized {
 			t.ResolvedLateApologized++
 		}
-		if d.HasAttachment(AttachmentResultElectronic) {
+		electronic := d.HasAttachment(AttachmentResultElectronic)
+		if electronic {
 			t.ElectronicResults++
+		}
+		if cohort != nil {
+			cohort.CohortResolved++
+			if count(timing, &cohort.CohortResolvedEarly, &cohort.CohortResolvedOnTime, &cohort.CohortResolvedLate) && apologized {
+				cohort.CohortResolvedLateApologized++
+			}
+			if electronic {
+				cohort.CohortElectronicResults++
+			}
 		}
 	}
 	if !d.ReturnedAt.IsZero() {
 		t := m.at(d.ReturnedAt)
 		t.Returned++
-		if count(TimingOf(d.ReturnedAt, d.OriginalDue), &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate) && apologized {
+		timing := TimingOf(d.ReturnedAt, d.OriginalDue)
+		if count(timing, &t.ReturnedEarly, &t.ReturnedOnTime, &t.ReturnedLate) && apologized {
 			t.ReturnedLateApologized++
 		}
+		if cohort != nil {
+			cohort.CohortReturned++
+			if count(timing, &cohort.CohortReturnedEarly, &cohort.CohortReturnedOnTime, &cohort.CohortReturnedLate) && apologized {
+				cohort.CohortReturnedLateApologized++
+			}
+		}
 	}
-	if !d.ReceivedAt.IsZero() {
+	if cohort != nil {
 		switch {
 		case !d.ResolvedAt.IsZero():
 			m.at(d.ResolvedAt).Finished++
@@ -302,21 +372,36 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 	case StatusStopped:
 		m.at(d.UpdatedAt).Stopped++
 	}
+	var now Tally // the gauges of the dossier, for the period and its cohort
 	switch d.Status {
 	case StatusReceived, StatusProcessing:
 		if !d.Terminal {
-			gauges.InProgress++
+			now.InProgress++
 			if d.Overdue {
-				gauges.InProgressOverdue++
+				now.InProgressOverdue++
 				if apologized {
-					gauges.InProgressOverdueApologized++
+					now.InProgressOverdueApologized++
 				}
 			}
 		}
 	case StatusSupplement, StatusPayment:
-		gauges.Paused++
+		now.Paused++
 	}
-	return gauges
+	if cohort != nil {
+		switch d.Status {
+		case StatusWithdrawn:
+			cohort.CohortWithdrawn++
+		case StatusRefused:
+			cohort.CohortRefused++
+		case StatusStopped:
+			cohort.CohortStopped++
+		}
+		cohort.CohortInProgress += now.InProgress
+		cohort.CohortInProgressOverdue += now.InProgressOverdue
+		cohort.CohortInProgressOverdueApologized += now.InProgressOverdueApologized
+		cohort.CohortPaused += now.Paused
+	}
+	return now
 }
 
 // count adds one to the counter of the timing, and reports whether it
@@ -516,12 +601,30 @@ func (r Rates) Rate(n, of int64) float64 {
 	return float64(n*10000/of) / 100
 }
 
+// Counting says what the counts of a report describe.
+type Counting string
+
+// The countings.
+const (
+	// CountingPeriod: the flows of the period's months (received,
+	// resolved, returned, … in them, whenever the dossiers were received)
+	// and the gauges now. A province's headline is of this kind: it sets
+	// the dossiers resolved in the period, some received before it,
+	// against those received in it.
+	CountingPeriod Counting = "period"
+	// CountingCohort: the dossiers received in the month and, of them,
+	// those resolved, returned, … so far (Tally.Cohort): each rate is a
+	// share of that one cohort. Month rows are of this kind.
+	CountingCohort Counting = "cohort"
+)
+
 // ReportOptions says how NewReport computes a report. The zero value is
 // the default of each field.
 type ReportOptions struct {
 	Kind     Kind     // KindDossier when empty
 	LateRule LateRule // LateByProcessing when empty
 	Rates    Rates    // DefaultRates' base and rounding where empty
+	Counting Counting // CountingPeriod when empty
 }
 
 // Report is the statistics of a period as provinces publish them,
@@ -532,6 +635,9 @@ type ReportOptions struct {
 type Report struct {
 	Kind     Kind     `json:"kind"`
 	LateRule LateRule `json:"late_rule"`
+	// Counting says what the counts describe: the flows of a period, or a
+	// month's receipt cohort.
+	Counting Counting `json:"counting"`
 	// Rates is the base of the headline rates and the rounding of every
 	// rate.
 	Rates Rates `json:"rates"`
@@ -625,9 +731,12 @@ func NewReport(t Tally, o ReportOptions) Report {
 	if o.LateRule == "" {
 		o.LateRule = LateByProcessing
 	}
+	if o.Counting == "" {
+		o.Counting = CountingPeriod
+	}
 	rates := o.Rates.resolved()
 	r := Report{
-		Kind: o.Kind, LateRule: o.LateRule, Rates: rates,
+		Kind: o.Kind, LateRule: o.LateRule, Counting: o.Counting, Rates: rates,
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,

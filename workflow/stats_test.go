@@ -92,7 +92,7 @@ func TestStatsDelta(t *testing.T) {
 		{
 			name:   "counter receipt with digitized inputs",
 			event:  received,
-			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1, CohortInProgress: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
 		{
@@ -114,7 +114,7 @@ func TestStatsDelta(t *testing.T) {
 			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due)),
 			// Its transitions move from the month it was created to the
 			// month of receipt.
-			flows: []month{{"2025-08", workflow.Tally{Transitions: -1}}, {"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, Transitions: 2}}},
+			flows:  []month{{"2025-08", workflow.Tally{Transitions: -1}}, {"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, Transitions: 2, CohortInProgress: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
 		{
@@ -154,47 +154,53 @@ func TestStatsDelta(t *testing.T) {
 			name:   "resolution early, with the result",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(9, 14, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
+				CohortResolved: 1, CohortResolvedEarly: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution on the due date, result sent earlier",
 			before: append(processing[:2:2], statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic"))),
 			event:  statsEvent("resolve", statsAt(9, 15, 16)),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
+				CohortResolved: 1, CohortResolvedOnTime: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution late, in the next month",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(10, 2, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}}},
+			flows: []month{
+				{"2025-09", workflow.Tally{Transitions: 1, CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1}},
+				{"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}},
+			},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "resolution of an overdue dossier",
 			before: processing, // then the expiry, below
 			event:  statsEvent("resolve", statsAt(9, 16, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
+				CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1, CohortInProgressOverdue: -1}}},
 			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1},
 		},
 		{
 			name:   "return late after an on-time resolution",
 			before: append(processing[:2:2], statsEvent("resolve", statsAt(9, 15, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, Transitions: 1, CohortReturned: 1, CohortReturnedLate: 1}}},
 		},
 		{
 			name:   "return early",
 			before: resolved,
 			event:  statsEvent("return", statsAt(9, 11, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1, Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1, Transitions: 1, CohortReturned: 1, CohortReturnedEarly: 1}}},
 		},
 		{
 			name:   "withdrawal",
 			before: processing,
 			event:  statsEvent("withdraw", statsAt(10, 1, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}, {"2025-10", workflow.Tally{Withdrawn: 1, Finished: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1, CohortWithdrawn: 1, CohortInProgress: -1}}, {"2025-10", workflow.Tally{Withdrawn: 1, Finished: 1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -206,7 +212,7 @@ func TestStatsDelta(t *testing.T) {
 			name:   "refusal after receipt",
 			before: processing[:1],
 			event:  statsEvent("refuse", statsAt(9, 2, 10), statsFields, statsWith("refusal_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1, Finished: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Refused: 1, Transitions: 1, Finished: 1, CohortRefused: 1, CohortInProgress: -1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
@@ -215,41 +221,42 @@ func TestStatsDelta(t *testing.T) {
 			name:   "stop",
 			before: processing,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1, CohortStopped: 1, CohortInProgress: -1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "stop while paused",
 			before: paused,
 			event:  statsEvent("stop", statsAt(9, 5, 9), statsFields, statsWith("stop_notice")),
-			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Stopped: 1, Transitions: 1, Finished: 1, CohortStopped: 1, CohortPaused: -1}}},
 			gauges: workflow.Tally{Paused: -1},
 		},
 		{
 			name:   "pause for a supplement",
 			before: processing,
 			event:  statsEvent("request_supplement", statsAt(9, 4, 9), statsWith("supplement_request")),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1, CohortInProgress: -1, CohortPaused: 1}}},
 			gauges: workflow.Tally{InProgress: -1, Paused: 1},
 		},
 		{
 			name:   "resume",
 			before: paused,
 			event:  statsEvent("supplement", statsAt(9, 8, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1, CohortInProgress: 1, CohortPaused: -1}}},
 			gauges: workflow.Tally{InProgress: 1, Paused: -1},
 		},
 		{
 			name:   "pause for a financial obligation",
 			before: processing,
 			event:  statsEvent("request_payment", statsAt(9, 4, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1, CohortInProgress: -1, CohortPaused: 1}}},
 			gauges: workflow.Tally{InProgress: -1, Paused: 1},
 		},
 		{
 			name:   "overdue flag set by a deadline expiry",
 			before: processing,
 			event:  nil, // the expiry, built from the dossier below
+			flows:  []month{{"2025-09", workflow.Tally{CohortInProgressOverdue: 1}}},
 			gauges: workflow.Tally{InProgressOverdue: 1},
 		},
 		{
@@ -265,19 +272,22 @@ func TestStatsDelta(t *testing.T) {
 			name:   "late resolution after an apology",
 			before: apologized,
 			event:  statsEvent("resolve", statsAt(9, 18, 9), statsWith("result_electronic")),
-			flows:  []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1, Finished: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
+				CohortResolved: 1, CohortResolvedLate: 1, CohortResolvedLateApologized: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
 			gauges: workflow.Tally{InProgress: -1},
 		},
 		{
 			name:   "late return after an apology",
 			before: append(apologized[:3:3], statsEvent("resolve", statsAt(9, 12, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1, Transitions: 1}}},
+			flows: []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1, Transitions: 1,
+				CohortReturned: 1, CohortReturnedLate: 1, CohortReturnedLateApologized: 1}}},
 		},
 		{
 			name:   "overdue after an apology, past the new due date",
 			before: apologized, // then the expiry of the new due date, below
 			event:  nil,
+			flows:  []month{{"2025-09", workflow.Tally{CohortInProgressOverdue: 1, CohortInProgressOverdueApologized: 1}}},
 			gauges: workflow.Tally{InProgressOverdue: 1, InProgressOverdueApologized: 1},
 		},
 		{
@@ -330,7 +340,8 @@ func TestStatsDeltaCrossesMonths(t *testing.T) {
 	final := statsPlay(t, c, events...)
 	flows, gauges := workflow.StatsDelta(nil, final)
 	want := []workflow.StatsChange{
-		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 4}},
+		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 4,
+			CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortReturned: 1, CohortReturnedLate: 1}},
 		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}},
 		{Month: "2025-11", Flow: workflow.Tally{Returned: 1, ReturnedLate: 1}},
 	}
@@ -391,7 +402,7 @@ func TestNewReport(t *testing.T) {
 		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, Paused: 2274}
 	r := workflow.NewReport(tn, workflow.ReportOptions{})
 	want := workflow.Report{
-		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Rates: workflow.DefaultRates(), HeadlineRate: 94.12,
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Counting: workflow.CountingPeriod, Rates: workflow.DefaultRates(), HeadlineRate: 94.12,
 		Received: 270497, Resolved: 260103, Early: 200000, OnTime: 54598, Late: 5505, LateWithoutApology: 5505, Returned: 250000,
 		DigitizedInputs: 260759, ElectronicResults: 236773, InProgress: 8120, InProgressOverdue: 311, InProgressOverdueWithoutApology: 311, Paused: 2274,
 		OnTimeRate: 97.88, ReceivedOnTimeRate: 94.12, LateRate: 2.03, DigitizedRate: 96.39, ElectronicResultRate: 91.03,
@@ -597,5 +608,65 @@ func TestTallyAdd(t *testing.T) {
 	b.Sub(a)
 	if !b.IsZero() {
 		t.Fatalf("Sub: %+v, want zero", b)
+	}
+}
+
+// TestStatsCohort follows the dossiers received in September 2025 to
+// what became of them, whenever it happened: their month's Cohort.
+func TestStatsCohort(t *testing.T) {
+	c := shipped(t)
+	due := statsAt(9, 15, 17)
+	code := func(code string) func(*workflow.Event) { return func(e *workflow.Event) { e.Dossier = code } }
+	play := func(name string, events ...*workflow.Event) *workflow.Dossier {
+		for _, e := range events {
+			code(name)(e)
+		}
+		return statsPlay(t, c, events...)
+	}
+	recv := func(day int) *workflow.Event {
+		return statsEvent("receive", statsAt(9, day, 9), statsWith("input_digitized"), statsDue(due))
+	}
+	assign := func(month time.Month, day int) *workflow.Event {
+		return statsEvent("assign", statsAt(month, day, 10), statsFields)
+	}
+	dossiers := []*workflow.Dossier{
+		// Resolved early in September, returned on 1/10: late.
+		play("C-1", recv(2), assign(9, 2), statsEvent("resolve", statsAt(9, 10, 9), statsWith("result_electronic")),
+			statsEvent("return", statsAt(10, 1, 9))),
+		// Resolved late in October, its electronic result sent with a
+		// handoff.
+		play("C-2", recv(3), assign(9, 3), statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic")),
+			statsEvent("resolve", statsAt(10, 2, 9))),
+		// Withdrawn in October.
+		play("C-3", recv(4), statsEvent("withdraw", statsAt(10, 3, 9))),
+		// Waiting for a supplement.
+		play("C-4", recv(5), assign(9, 5), statsEvent("request_supplement", statsAt(9, 8, 9), statsWith("supplement_request"))),
+		// In progress.
+		play("C-5", recv(8)),
+		// Received in October: another cohort.
+		play("C-6", statsEvent("receive", statsAt(10, 1, 9), statsWith("input_digitized"), statsDue(statsAt(10, 20, 17)))),
+	}
+	months := map[string]workflow.Tally{}
+	for _, d := range dossiers {
+		flows, _ := workflow.StatsDelta(nil, d)
+		for _, f := range flows {
+			m := months[f.Month]
+			m.Add(f.Flow)
+			months[f.Month] = m
+		}
+	}
+	want := workflow.Tally{
+		Received: 5, DigitizedInputs: 5, Transitions: 4 + 4 + 2 + 3 + 1,
+		Resolved: 2, ResolvedEarly: 1, ResolvedLate: 1, ElectronicResults: 2, Returned: 1, ReturnedLate: 1,
+		Withdrawn: 1, InProgress: 1, Paused: 1,
+	}
+	if diff := cmp.Diff(want, months["2025-09"].Cohort()); diff != "" {
+		t.Errorf("September's cohort (-want +got):\n%s", diff)
+	}
+	// October's flows hold C-2's resolution and C-3's withdrawal, its
+	// cohort only C-6.
+	if oct := months["2025-10"]; oct.Resolved != 1 || oct.Withdrawn != 1 || oct.Returned != 1 ||
+		oct.Cohort() != (workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1, InProgress: 1}) {
+		t.Errorf("October: flows %+v, cohort %+v", oct, oct.Cohort())
 	}
 }

@@ -105,7 +105,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 		if d.Filters.Late == workflow.LateByReturn {
 			rule = "ngày trả kết quả"
 		}
-		fmt.Fprintf(w, "Kỳ báo cáo: %s (trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
+		fmt.Fprintf(w, "Kỳ báo cáo: %s (số liệu phát sinh trong kỳ; trước hạn, đúng hạn, quá hạn tính theo %s).\n", period, rule)
 	}
 	fmt.Fprintln(w, headline(&d.Total))
 	fmt.Fprintln(w, carriedOver(&d.Total))
@@ -119,7 +119,10 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG", "sector": "LĨNH VỰC"}[d.Filters.By]
+	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG TIẾP NHẬN", "sector": "LĨNH VỰC"}[d.Filters.By]
+	if d.Filters.By == workflow.ByMonth {
+		fmt.Fprintln(w, "Mỗi tháng: các hồ sơ tiếp nhận trong tháng và kết quả giải quyết của chúng đến nay.")
+	}
 	if d.Total.Kind == workflow.KindFeedback {
 		fmt.Fprintf(tw, "%s\tTỒN KỲ TRƯỚC\tTIẾP NHẬN\tĐÃ TRẢ LỜI\tTỶ LỆ TRẢ LỜI\tĐÚNG HẠN\tQUÁ HẠN\tĐANG XỬ LÝ\tCẬP NHẬT MUỘN\t\n", key)
 		for _, row := range d.Rows {

@@ -31,7 +31,7 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"Kỳ báo cáo: từ tháng 01/2025 đến tháng 12/2025 (trước hạn, đúng hạn, quá hạn tính theo ngày kết thúc xử lý).",
+		"Kỳ báo cáo: từ tháng 01/2025 đến tháng 12/2025 (số liệu phát sinh trong kỳ; trước hạn, đúng hạn, quá hạn tính theo ngày kết thúc xử lý).",
 		"Tiếp nhận 2 hồ sơ; đã giải quyết 1 hồ sơ (1 hồ sơ trước hạn, đúng hạn, đạt 50,00%); 0 hồ sơ quá hạn (0,00%); " +
 			"đang giải quyết 1 (quá hạn 0); tạm dừng 0; nộp trực tuyến 0,00%; số hóa hồ sơ đầu vào 100,00%; kết quả điện tử 100,00%.",
 		// The fixture's seven transitions: the returned dossier's four,
@@ -54,13 +54,13 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 10 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.Contains(lines[7], "THÁNG") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[8]), "2025-09") || !strings.HasPrefix(strings.TrimSpace(lines[9]), "2025-10") ||
-		strings.Contains(out, "Phản ánh") {
+	if len(lines) != 11 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[7], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
+		!strings.Contains(lines[8], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[9]), "2025-09") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[10]), "2025-10") || strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[9]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
-		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[9])
+	if fields := strings.Fields(lines[10]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
+		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[10])
 	}
 
 	// From November, the dossier received on 1 October and still in
