@@ -328,6 +328,13 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 	if err != nil {
 		return res, err
 	}
+	if !q.WaitAt.IsZero() {
+		w, err := returnWait(ctx, b, cat, q)
+		if err != nil {
+			return res, err
+		}
+		res.Waiting = &w
+	}
 	for _, key := range slices.Sorted(maps.Keys(rows)) {
 		row := workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]}
 		if q.By == workflow.ByMonth {
@@ -481,4 +488,50 @@ func (s *statsSelection) collect(bk *bbolt.Bucket, prefix []byte, fn func(agency
 		}
 	}
 	return nil
+}
+
+// returnWait measures how long the dossiers resolved and not yet returned
+// have waited at q.WaitAt, under q's kind and filters, with the catalog's
+// calendar. It walks the status index's keys of status 9 and reads each
+// dossier's record: its cost grows with the dossiers waiting, not with
+// the store (BenchmarkReturnWait).
+func returnWait(ctx context.Context, b *buckets, cat *workflow.Catalog, q workflow.StatsQuery) (workflow.ReturnWait, error) {
+	w := workflow.ReturnWait{At: q.WaitAt}
+	cal := cat.Calendar()
+	day := cal.Config().Hours.Day()
+	kind := statsKind(q.Kind)
+	sectors := map[string]string{}
+	prefix := statusPrefix(workflow.StatusResolved)
+	var d workflow.Dossier
+	n := 0
+	c := b.byStatus.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return w, ctx.Err()
+		}
+		code := k[len(prefix):]
+		v := b.dossiers.Get(code)
+		if v == nil {
+			return w, fmt.Errorf("status index names %q, which has no record", code)
+		}
+		if err := decodeDossier(v, &d); err != nil {
+			return w, fmt.Errorf("dossier %q: %w", code, err)
+		}
+		if d.Terminal || kindOf(cat, &d) != kind || (q.Agency != "" && d.Agency != q.Agency) ||
+			(q.Procedure != "" && d.Procedure != q.Procedure) {
+			continue
+		}
+		if q.Sector != "" {
+			sec, ok := sectors[d.Procedure]
+			if !ok {
+				sec = cat.Sector(d.Procedure)
+				sectors[d.Procedure] = sec
+			}
+			if sec != q.Sector {
+				continue
+			}
+		}
+		w.Add(d.Code, cal.Working(d.ResolvedAt, q.WaitAt), day)
+	}
+	return w, nil
 }

@@ -296,6 +296,9 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			resolve(dueAt.Add(-3*time.Hour), workflow.TimingOnTime)
 			if r.IntN(2) == 0 {
 				giveBack(dueAt.Add(-time.Hour), workflow.TimingOnTime)
+			} else {
+				g.AwaitingReturn++
+				cohort().CohortAwaitingReturn++
 			}
 		case outLate: // often in the next month, in 2026 for December
 			receive()
@@ -405,6 +408,8 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			t.ResolvedLate++
 			cohort().CohortResolved++
 			cohort().CohortResolvedLate++
+			g.AwaitingReturn++ // answered, not published
+			cohort().CohortAwaitingReturn++
 		case outFeedbackOpen:
 			receive()
 			g.InProgress++
@@ -556,7 +561,8 @@ func TestStatsProvinceShape(t *testing.T) {
 		// request, 1 withdrawal.
 		Transitions:     71,
 		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
-		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
+		AwaitingReturn: 3, // one resolved on the due date, two late, none returned
+		OnTimeRate:     86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
 		InProgressOverdueRate: 33.33,
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(workflow.Report{}, "Bases")); diff != "" {
@@ -1126,5 +1132,116 @@ func TestStatsMonthRowsAreCohorts(t *testing.T) {
 	res, err = h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, From: "2025-10", To: "2025-10", By: workflow.ByMonth})
 	if err != nil || res.Total.Resolved != 3 || len(res.Rows) != 1 || res.Rows[0].Report(workflow.ReportOptions{}).Resolved != 2 {
 		t.Errorf("Stats(October by month) = %+v, %v; want 3 answered in the total, 2 in the row", res, err)
+	}
+}
+
+// TestStatsReturnWait: the dossiers resolved and not yet returned (status
+// 9), and how long they have waited since, in working days (07:00–11:30,
+// 13:30–17:00; October 2025 has no day off but its weekends), at 10:00 on
+// Monday 20 October 2025.
+func TestStatsReturnWait(t *testing.T) {
+	h := newHarness(t, nil)
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2025, 10, day, hour, minute, 0, 0, workflow.Zone)
+	}
+	var events []*workflow.Event
+	resolved := func(code, ag string, when time.Time, more ...string) {
+		e := scripted(code, []func(*workflow.Event){agency(ag)}, scriptStep{"receive", 9, 29}, scriptStep{"assign", 9, 30}, scriptStep{"resolve", 10, 1})
+		e[2].Time, e[2].Entered = when, when
+		for i, action := range more {
+			x := event(fmt.Sprintf("%s/x%d", code, i), action, code, 0, agency(ag))
+			x.Time, x.Entered = when.Add(time.Hour), when.Add(time.Hour)
+			e = append(e, x)
+		}
+		events = append(events, e...)
+	}
+	resolved("W1", "H57", at(20, 9, 0))  // 1 hour: up to a day
+	resolved("W2", "H57", at(17, 16, 0)) // Friday 16:00: 1 + 3 hours
+	resolved("W3", "H57", at(16, 9, 0))  // Thursday 09:00: 6 + 8 + 3 hours, 2⅛ days: 3
+	resolved("W4", "H57", at(13, 10, 0)) // Monday 10:00: 5 + 4 × 8 + 3 hours, 5 days exactly
+	resolved("W5", "H57", at(1, 9, 0))   // Wednesday 1/10: 6 + 2 × 8 + 10 × 8 + 3 hours, 13⅛ days: 14
+	resolved("W6", "H57", at(2, 9, 0), "return")
+	resolved("W7", "X01", at(20, 9, 30)) // another agency
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	for _, res := range h.applyEach(events...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	now := at(20, 10, 0)
+	for _, tt := range []struct {
+		agency string
+		want   workflow.ReturnWait
+	}{
+		{"", workflow.ReturnWait{At: now, Dossiers: 6, UpTo1: 3, From2To5: 2, Over5: 1, OldestDays: 14, Oldest: "W5"}},
+		{"H57", workflow.ReturnWait{At: now, Dossiers: 5, UpTo1: 2, From2To5: 2, Over5: 1, OldestDays: 14, Oldest: "W5"}},
+		{"X01", workflow.ReturnWait{At: now, Dossiers: 1, UpTo1: 1, OldestDays: 1, Oldest: "W7"}},
+		{"X99", workflow.ReturnWait{At: now}},
+	} {
+		res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Agency: tt.agency, WaitAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Waiting == nil || *res.Waiting != tt.want {
+			t.Errorf("Stats(%q).Waiting = %+v, want %+v", tt.agency, res.Waiting, tt.want)
+		}
+		if res.Total.AwaitingReturn != tt.want.Dossiers {
+			t.Errorf("Stats(%q): %d awaiting return by the gauge, %d by the index", tt.agency, res.Total.AwaitingReturn, tt.want.Dossiers)
+		}
+	}
+	// Without WaitAt, the index is not read.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{}); err != nil || res.Waiting != nil || res.Total.AwaitingReturn != 6 {
+		t.Errorf("Stats() = waiting %+v, gauge %d, %v; want no distribution, 6", res.Waiting, res.Total.AwaitingReturn, err)
+	}
+	// Feedback answered and not yet published waits too, among feedback.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, WaitAt: now}); err != nil ||
+		*res.Waiting != (workflow.ReturnWait{At: now}) {
+		t.Errorf("Stats(feedback) = waiting %+v, %v; want none", res.Waiting, err)
+	}
+}
+
+// BenchmarkReturnWait measures StatsResult.Waiting over 10,000 dossiers
+// resolved and not yet returned (status 9): the total of the statistics
+// with and without WaitAt, and the cost per waiting dossier (ns/dossier).
+func BenchmarkReturnWait(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(b), NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const waiting = 10_000
+	s := &benchStream{active: waiting}
+	ctx := context.Background()
+	for range 4 * waiting / benchBatch { // received, assigned, transferred, resolved: 4 steps each
+		if _, err := db.Apply(ctx, s.next(benchBatch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.Apply(ctx, s.next(4*waiting%benchBatch)); err != nil {
+		b.Fatal(err)
+	}
+	at := t0.AddDate(0, 1, 0)
+	for _, bb := range []struct {
+		name string
+		q    workflow.StatsQuery
+	}{
+		{"counters", workflow.StatsQuery{}},
+		{"wait", workflow.StatsQuery{WaitAt: at}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			var res workflow.StatsResult
+			b.ReportAllocs()
+			for b.Loop() {
+				if res, err = db.Stats(ctx, bb.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if res.Total.AwaitingReturn != waiting || (res.Waiting != nil && res.Waiting.Dossiers != waiting) {
+				b.Fatalf("%d awaiting return, waiting %+v; want %d", res.Total.AwaitingReturn, res.Waiting, waiting)
+			}
+			if res.Waiting != nil {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/waiting, "ns/dossier")
+			}
+		})
 	}
 }

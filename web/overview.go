@@ -22,6 +22,7 @@ type statsRow struct {
 type overview struct {
 	From, To, Agency string
 	Report           workflow.Report
+	Waiting          *workflow.ReturnWait // how long the resolved dossiers not yet returned have waited
 	HasStats         bool
 	Totals           workflow.Totals
 	Months           []statsRow
@@ -73,11 +74,13 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out, nil
 	}
-	total, err := s.cfg.Store.Stats(ctx, base)
+	totalQ := base
+	totalQ.WaitAt = s.now()
+	total, err := s.cfg.Store.Stats(ctx, totalQ)
 	if err != nil {
 		return err
 	}
-	ov.Report, ov.HasStats = total.Report(opts), !total.Total.IsZero()
+	ov.Report, ov.HasStats, ov.Waiting = total.Report(opts), !total.Total.IsZero(), total.Waiting
 	if ov.From == "" && ov.To == "" {
 		base.From, base.To = total.From, total.To
 	}
@@ -208,7 +211,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"), rate("ov.latepct", "late_rate"),
 		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
 		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
-		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate")}
+		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
+		label(lang, "ov.awaiting")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -222,7 +226,7 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
-			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate)})
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

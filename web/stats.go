@@ -50,16 +50,18 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	if late == "" {
 		late = workflow.LateByProcessing
 	}
+	sq.WaitAt = s.now()
 	res, err := s.cfg.Store.Stats(r.Context(), sq)
 	if err != nil {
 		return err
 	}
 	opts := workflow.ReportOptions{Kind: sq.Kind, LateRule: late, Rates: rates}
 	out := api.Stats{
-		Period:  api.StatsPeriod{From: res.From, To: res.To},
-		Filters: api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
-		Total:   res.Report(opts),
-		Rows:    make([]api.StatsRow, len(res.Rows)),
+		Period:     api.StatsPeriod{From: res.From, To: res.To},
+		Filters:    api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
+		Total:      res.Report(opts),
+		ReturnWait: res.Waiting,
+		Rows:       make([]api.StatsRow, len(res.Rows)),
 		// The store answers from its counters; said here so that a
 		// client comparing with a province's own report knows.
 		GeneratedFrom: "counters",

@@ -107,10 +107,16 @@ type Tally struct {
 	CohortInProgressOverdue           int64 `json:"cohort_in_progress_overdue"`
 	CohortInProgressOverdueApologized int64 `json:"cohort_in_progress_overdue_apologized"`
 	CohortPaused                      int64 `json:"cohort_paused"`
+
+	// AwaitingReturn: a gauge of the dossiers resolved and not yet
+	// returned, in status 9 and not terminal (đã giải quyết, chưa trả kết
+	// quả); CohortAwaitingReturn: of the month's receipts.
+	AwaitingReturn       int64 `json:"awaiting_return"`
+	CohortAwaitingReturn int64 `json:"cohort_awaiting_return"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 43
+const TallyFields = 45
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -129,6 +135,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.CohortReturned, &t.CohortReturnedEarly, &t.CohortReturnedOnTime, &t.CohortReturnedLate, &t.CohortReturnedLateApologized,
 		&t.CohortElectronicResults, &t.CohortWithdrawn, &t.CohortRefused, &t.CohortStopped,
 		&t.CohortInProgress, &t.CohortInProgressOverdue, &t.CohortInProgressOverdueApologized, &t.CohortPaused,
+		&t.AwaitingReturn, &t.CohortAwaitingReturn,
 	}
 }
 
@@ -153,8 +160,8 @@ func (t Tally) IsZero() bool { return t == Tally{} }
 
 // gauges returns pointers to the gauges of t: the counters that describe
 // the dossiers now rather than events of a month.
-func (t *Tally) gauges() [4]*int64 {
-	return [...]*int64{&t.InProgress, &t.InProgressOverdue, &t.Paused, &t.InProgressOverdueApologized}
+func (t *Tally) gauges() [5]*int64 {
+	return [...]*int64{&t.InProgress, &t.InProgressOverdue, &t.Paused, &t.InProgressOverdueApologized, &t.AwaitingReturn}
 }
 
 // Gauges returns t with its flow counters zeroed.
@@ -194,6 +201,7 @@ func (t Tally) Cohort() Tally {
 		ElectronicResults: t.CohortElectronicResults, Withdrawn: t.CohortWithdrawn, Refused: t.CohortRefused, Stopped: t.CohortStopped,
 		InProgress: t.CohortInProgress, InProgressOverdue: t.CohortInProgressOverdue,
 		InProgressOverdueApologized: t.CohortInProgressOverdueApologized, Paused: t.CohortPaused,
+		AwaitingReturn: t.CohortAwaitingReturn,
 	}
 }
 
@@ -386,6 +394,10 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		}
 	case StatusSupplement, StatusPayment:
 		now.Paused++
+	case StatusResolved:
+		if !d.Terminal {
+			now.AwaitingReturn++
+		}
 	}
 	if cohort != nil {
 		switch d.Status {
@@ -400,6 +412,7 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		cohort.CohortInProgressOverdue += now.InProgressOverdue
 		cohort.CohortInProgressOverdueApologized += now.InProgressOverdueApologized
 		cohort.CohortPaused += now.Paused
+		cohort.CohortAwaitingReturn += now.AwaitingReturn
 	}
 	return now
 }
@@ -688,6 +701,9 @@ type Report struct {
 	InProgressOverdueWithApology    int64 `json:"in_progress_overdue_with_apology"`
 	InProgressOverdueWithoutApology int64 `json:"in_progress_overdue_without_apology"`
 	Paused                          int64 `json:"paused"` // now
+	// AwaitingReturn is the dossiers resolved and not yet returned, now:
+	// in status 9 (đã giải quyết, chưa trả kết quả).
+	AwaitingReturn int64 `json:"awaiting_return"`
 
 	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
 	// with that were early or on time, whatever the base.
@@ -741,7 +757,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
-		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused,
+		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused, AwaitingReturn: t.AwaitingReturn,
 	}
 	if o.LateRule == LateByReturn {
 		r.Resolved, r.Early, r.OnTime, r.Late = t.Returned, t.ReturnedEarly, t.ReturnedOnTime, t.ReturnedLate

@@ -155,46 +155,50 @@ func TestStatsDelta(t *testing.T) {
 			before: processing,
 			event:  statsEvent("resolve", statsAt(9, 14, 9), statsWith("result_electronic")),
 			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedEarly: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
-				CohortResolved: 1, CohortResolvedEarly: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
-			gauges: workflow.Tally{InProgress: -1},
+				CohortResolved: 1, CohortResolvedEarly: 1, CohortElectronicResults: 1, CohortInProgress: -1, CohortAwaitingReturn: 1}}},
+			gauges: workflow.Tally{InProgress: -1, AwaitingReturn: 1},
 		},
 		{
 			name:   "resolution on the due date, result sent earlier",
 			before: append(processing[:2:2], statsEvent("transfer", statsAt(9, 4, 9), statsFields, statsWith("result_electronic"))),
 			event:  statsEvent("resolve", statsAt(9, 15, 16)),
 			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedOnTime: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
-				CohortResolved: 1, CohortResolvedOnTime: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
-			gauges: workflow.Tally{InProgress: -1},
+				CohortResolved: 1, CohortResolvedOnTime: 1, CohortElectronicResults: 1, CohortInProgress: -1, CohortAwaitingReturn: 1}}},
+			gauges: workflow.Tally{InProgress: -1, AwaitingReturn: 1},
 		},
 		{
 			name:   "resolution late, in the next month",
 			before: processing,
 			event:  statsEvent("resolve", statsAt(10, 2, 9), statsWith("result_electronic")),
 			flows: []month{
-				{"2025-09", workflow.Tally{Transitions: 1, CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1}},
+				{"2025-09", workflow.Tally{Transitions: 1, CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1,
+					CohortAwaitingReturn: 1}},
 				{"2025-10", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}},
 			},
-			gauges: workflow.Tally{InProgress: -1},
+			gauges: workflow.Tally{InProgress: -1, AwaitingReturn: 1},
 		},
 		{
 			name:   "resolution of an overdue dossier",
 			before: processing, // then the expiry, below
 			event:  statsEvent("resolve", statsAt(9, 16, 9), statsWith("result_electronic")),
 			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
-				CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1, CohortInProgressOverdue: -1}}},
-			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1},
+				CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortInProgress: -1, CohortInProgressOverdue: -1,
+				CohortAwaitingReturn: 1}}},
+			gauges: workflow.Tally{InProgress: -1, InProgressOverdue: -1, AwaitingReturn: 1},
 		},
 		{
 			name:   "return late after an on-time resolution",
 			before: append(processing[:2:2], statsEvent("resolve", statsAt(9, 15, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, Transitions: 1, CohortReturned: 1, CohortReturnedLate: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, Transitions: 1, CohortReturned: 1, CohortReturnedLate: 1, CohortAwaitingReturn: -1}}},
+			gauges: workflow.Tally{AwaitingReturn: -1},
 		},
 		{
 			name:   "return early",
 			before: resolved,
 			event:  statsEvent("return", statsAt(9, 11, 9)),
-			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1, Transitions: 1, CohortReturned: 1, CohortReturnedEarly: 1}}},
+			flows:  []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedEarly: 1, Transitions: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortAwaitingReturn: -1}}},
+			gauges: workflow.Tally{AwaitingReturn: -1},
 		},
 		{
 			name:   "withdrawal",
@@ -273,15 +277,17 @@ func TestStatsDelta(t *testing.T) {
 			before: apologized,
 			event:  statsEvent("resolve", statsAt(9, 18, 9), statsWith("result_electronic")),
 			flows: []month{{"2025-09", workflow.Tally{Resolved: 1, ResolvedLate: 1, ResolvedLateApologized: 1, ElectronicResults: 1, Transitions: 1, Finished: 1,
-				CohortResolved: 1, CohortResolvedLate: 1, CohortResolvedLateApologized: 1, CohortElectronicResults: 1, CohortInProgress: -1}}},
-			gauges: workflow.Tally{InProgress: -1},
+				CohortResolved: 1, CohortResolvedLate: 1, CohortResolvedLateApologized: 1, CohortElectronicResults: 1, CohortInProgress: -1,
+				CohortAwaitingReturn: 1}}},
+			gauges: workflow.Tally{InProgress: -1, AwaitingReturn: 1},
 		},
 		{
 			name:   "late return after an apology",
 			before: append(apologized[:3:3], statsEvent("resolve", statsAt(9, 12, 9), statsWith("result_electronic"))),
 			event:  statsEvent("return", statsAt(9, 16, 9)),
 			flows: []month{{"2025-09", workflow.Tally{Returned: 1, ReturnedLate: 1, ReturnedLateApologized: 1, Transitions: 1,
-				CohortReturned: 1, CohortReturnedLate: 1, CohortReturnedLateApologized: 1}}},
+				CohortReturned: 1, CohortReturnedLate: 1, CohortReturnedLateApologized: 1, CohortAwaitingReturn: -1}}},
+			gauges: workflow.Tally{AwaitingReturn: -1},
 		},
 		{
 			name:   "overdue after an apology, past the new due date",
@@ -658,7 +664,7 @@ func TestStatsCohort(t *testing.T) {
 	want := workflow.Tally{
 		Received: 5, DigitizedInputs: 5, Transitions: 4 + 4 + 2 + 3 + 1,
 		Resolved: 2, ResolvedEarly: 1, ResolvedLate: 1, ElectronicResults: 2, Returned: 1, ReturnedLate: 1,
-		Withdrawn: 1, InProgress: 1, Paused: 1,
+		Withdrawn: 1, InProgress: 1, Paused: 1, AwaitingReturn: 1, // C-2
 	}
 	if diff := cmp.Diff(want, months["2025-09"].Cohort()); diff != "" {
 		t.Errorf("September's cohort (-want +got):\n%s", diff)

@@ -109,6 +109,9 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	fmt.Fprintln(w, headline(&d.Total))
 	fmt.Fprintln(w, carriedOver(&d.Total))
+	if d.ReturnWait != nil {
+		fmt.Fprintln(w, returnWait(d.Total.Kind, d.ReturnWait))
+	}
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
 	}
@@ -160,6 +163,21 @@ func headline(r *workflow.Report) string {
 		viInt(r.Received), viInt(r.Resolved), viInt(r.Early+r.OnTime), viPct(r.HeadlineRate),
 		viInt(r.Late), viPct(r.LateRate), viInt(r.InProgress), viInt(r.InProgressOverdue), viInt(r.Paused),
 		viPct(r.OnlineRate), viPct(r.DigitizedRate), viPct(r.ElectronicResultRate))
+}
+
+// returnWait is the line under the headline that says how long the
+// dossiers resolved and not yet returned have waited.
+func returnWait(kind workflow.Kind, r *workflow.ReturnWait) string {
+	what := "Đã giải quyết, chưa trả kết quả"
+	if kind == workflow.KindFeedback {
+		what = "Đã trả lời, chưa công khai"
+	}
+	line := fmt.Sprintf("%s %s: chờ đến 1 ngày làm việc %s, 2–5 ngày %s, trên 5 ngày %s", what, viInt(r.Dossiers),
+		viInt(r.UpTo1), viInt(r.From2To5), viInt(r.Over5))
+	if r.Oldest != "" {
+		line += fmt.Sprintf("; lâu nhất %s ngày làm việc (hồ sơ %s)", viInt(r.OldestDays), r.Oldest)
+	}
+	return line + "."
 }
 
 // carriedOver is the line under the headline that gives the dossiers

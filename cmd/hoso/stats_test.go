@@ -39,6 +39,8 @@ func TestStatsCommand(t *testing.T) {
 		// the submission; events of October 2025 entered now, in the
 		// stream, are late entries.
 		"Tồn kỳ trước chuyển sang 0 (tiếp nhận trước kỳ, chưa giải quyết xong khi kỳ bắt đầu).",
+		// The resolved dossier was returned: none waits.
+		"Đã giải quyết, chưa trả kết quả 0: chờ đến 1 ngày làm việc 0, 2–5 ngày 0, trên 5 ngày 0.",
 		"Chuyển trạng thái 7 lần, trong đó cập nhật muộn 7 lần (100,00%).",
 		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; " +
 			"kết quả điện tử trên số đã xử lý xong; cập nhật muộn trên số lần chuyển trạng thái.",
@@ -54,13 +56,13 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 11 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[7], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
-		!strings.Contains(lines[8], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[9]), "2025-09") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[10]), "2025-10") || strings.Contains(out, "Phản ánh") {
+	if len(lines) != 12 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[8], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
+		!strings.Contains(lines[9], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[10]), "2025-09") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[11]), "2025-10") || strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[10]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
-		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[10])
+	if fields := strings.Fields(lines[11]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
+		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[11])
 	}
 
 	// From November, the dossier received on 1 October and still in
@@ -69,7 +71,7 @@ func TestStatsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Tồn kỳ trước chuyển sang 1 (") || !strings.Contains(out, "TỒN KỲ TRƯỚC") {
 		t.Errorf("stats --from 2025-11 --by agency = %v\n%s", err, out)
 	}
-	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 9 || strings.Fields(lines[8])[0] != "H57" || strings.Fields(lines[8])[1] != "1" {
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 10 || strings.Fields(lines[9])[0] != "H57" || strings.Fields(lines[9])[1] != "1" {
 		t.Errorf("stats --from 2025-11 --by agency: want the row of H57 with 1 carried over\n%s", out)
 	}
 
@@ -135,6 +137,11 @@ func TestStatsHeadline(t *testing.T) {
 	entries := workflow.NewReport(workflow.Tally{Transitions: 2045, LateEntries: 31}, workflow.ReportOptions{})
 	if got, want := lateEntries(&entries), "Chuyển trạng thái 2.045 lần, trong đó cập nhật muộn 31 lần (1,51%)."; got != want { // 1.5158…%
 		t.Errorf("lateEntries =\n%s\nwant\n%s", got, want)
+	}
+	wait := workflow.ReturnWait{Dossiers: 1503, UpTo1: 1200, From2To5: 290, Over5: 13, OldestDays: 41, Oldest: "000.00.12.H57-240301-0007"}
+	if got, want := returnWait(workflow.KindDossier, &wait), "Đã giải quyết, chưa trả kết quả 1.503: chờ đến 1 ngày làm việc 1.200, "+
+		"2–5 ngày 290, trên 5 ngày 13; lâu nhất 41 ngày làm việc (hồ sơ 000.00.12.H57-240301-0007)."; got != want {
+		t.Errorf("returnWait =\n%s\nwant\n%s", got, want)
 	}
 	fb := workflow.NewReport(workflow.Tally{Received: 306, Resolved: 29, ResolvedEarly: 20, ResolvedOnTime: 5, InProgress: 277},
 		workflow.ReportOptions{Kind: workflow.KindFeedback})
