@@ -139,12 +139,54 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 	}
 }
 
-// Add adds the counters of o to t.
+// Add adds the counters of o to t. It names every counter rather than
+// looping over Fields: it runs for every row a batch changes.
 func (t *Tally) Add(o Tally) {
-	dst, src := t.Fields(), o.Fields()
-	for i := range dst {
-		*dst[i] += *src[i]
-	}
+	t.Received += o.Received
+	t.Resolved += o.Resolved
+	t.Returned += o.Returned
+	t.Withdrawn += o.Withdrawn
+	t.Refused += o.Refused
+	t.Stopped += o.Stopped
+	t.ResolvedEarly += o.ResolvedEarly
+	t.ResolvedOnTime += o.ResolvedOnTime
+	t.ResolvedLate += o.ResolvedLate
+	t.ReturnedEarly += o.ReturnedEarly
+	t.ReturnedOnTime += o.ReturnedOnTime
+	t.ReturnedLate += o.ReturnedLate
+	t.DigitizedInputs += o.DigitizedInputs
+	t.ElectronicResults += o.ElectronicResults
+	t.Apologies += o.Apologies
+	t.InProgress += o.InProgress
+	t.InProgressOverdue += o.InProgressOverdue
+	t.Paused += o.Paused
+	t.ReceivedOnline += o.ReceivedOnline
+	t.ResolvedLateApologized += o.ResolvedLateApologized
+	t.ReturnedLateApologized += o.ReturnedLateApologized
+	t.InProgressOverdueApologized += o.InProgressOverdueApologized
+	t.Transitions += o.Transitions
+	t.LateEntries += o.LateEntries
+	t.Finished += o.Finished
+	t.CohortResolved += o.CohortResolved
+	t.CohortResolvedEarly += o.CohortResolvedEarly
+	t.CohortResolvedOnTime += o.CohortResolvedOnTime
+	t.CohortResolvedLate += o.CohortResolvedLate
+	t.CohortResolvedLateApologized += o.CohortResolvedLateApologized
+	t.CohortReturned += o.CohortReturned
+	t.CohortReturnedEarly += o.CohortReturnedEarly
+	t.CohortReturnedOnTime += o.CohortReturnedOnTime
+	t.CohortReturnedLate += o.CohortReturnedLate
+	t.CohortReturnedLateApologized += o.CohortReturnedLateApologized
+	t.CohortElectronicResults += o.CohortElectronicResults
+	t.CohortWithdrawn += o.CohortWithdrawn
+	t.CohortRefused += o.CohortRefused
+	t.CohortStopped += o.CohortStopped
+	t.CohortInProgress += o.CohortInProgress
+	t.CohortInProgressOverdue += o.CohortInProgressOverdue
+	t.CohortInProgressOverdueApologized += o.CohortInProgressOverdueApologized
+	t.CohortPaused += o.CohortPaused
+	t.AwaitingReturn += o.AwaitingReturn
+	t.CohortAwaitingReturn += o.CohortAwaitingReturn
 }
 
 // Sub subtracts the counters of o from t.
