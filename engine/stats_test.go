@@ -366,6 +366,13 @@ func TestStatisticsEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The store's statistics rows equal a recount of its dossiers.
+	var audit api.AuditPage
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/audit/verify?limit=1000", http.StatusOK, &audit)
+	if len(audit.Store) != 0 || len(audit.Items) != 0 || audit.Checked != 17 {
+		t.Errorf("audit verify: %d of %d checked, findings %+v, dossiers found wrong %+v", audit.Checked, audit.Total, audit.Store, audit.Items)
+	}
+
 	// The same store under an engine set to divide by the resolved and
 	// round: the API and the dashboard follow the setting.
 	in.Stop(t)

@@ -46,9 +46,9 @@ type wire struct {
 
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
-	unknown                                                                               []keyRef    // unknown keys of data and of its attachments, in order
-	nAtt                                                                                  int         // items of the last attachments value, when it is an array
-	atts                                                                                  []attFields // its first maxAttachments items
+	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
+	nAtt                                                                                           int         // items of the last attachments value, when it is an array
+	atts                                                                                           []attFields // its first maxAttachments items
 }
 
 func (w *wire) reset() {
