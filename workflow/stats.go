@@ -10,8 +10,12 @@ import (
 
 // Tally holds the counters of a set of dossiers. Flow counters count
 // events of a period, each dated by the month it happened in (Month);
-// gauges describe dossiers as they are now. Every field is a count of
-// dossiers (Apologies: of apologies); the zero Tally counts nothing.
+// the Cohort counters and a few flows (Apologies, Transitions,
+// LateEntries, the digitized and online receipts) describe the dossiers
+// received in a month as they are now, dated by that month; gauges
+// describe dossiers as they are now. Every field is a count of dossiers
+// (Apologies: of apologies; Transitions and LateEntries: of events); the
+// zero Tally counts nothing.
 //
 // The counting rules are those of StatsDelta.
 type Tally struct {
@@ -683,7 +687,8 @@ type ReportOptions struct {
 }
 
 // Report is the statistics of a period as provinces publish them,
-// computed from a Tally by NewReport. Counts are dossiers; rates are
+// computed from a Tally by NewReport. Counts are dossiers (apologies,
+// transitions and late entries are events); rates are
 // percentages from 0 to 100, cut to two decimals as Rates says (truncated
 // by default, as the province reports print them), and 0 when their base
 // is 0. Bases names the base of each rate.
