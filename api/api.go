@@ -255,11 +255,15 @@ type Guard struct {
 
 // Stats is the answer of GET /api/v1/stats.
 type Stats struct {
-	Period        StatsPeriod     `json:"period"`
-	Filters       StatsFilters    `json:"filters"`
-	Total         workflow.Report `json:"total"`
-	Rows          []StatsRow      `json:"rows"`           // one per key with by=; never null
-	GeneratedFrom string          `json:"generated_from"` // always "counters": no dossier was scanned
+	Period  StatsPeriod     `json:"period"`
+	Filters StatsFilters    `json:"filters"`
+	Total   workflow.Report `json:"total"`
+	// ReturnWait is how long the dossiers of Total resolved and not yet
+	// returned (Total.AwaitingReturn) have waited, at the time of the
+	// answer, in working days: read from the dossiers in status 9.
+	ReturnWait    *workflow.ReturnWait `json:"return_wait"`
+	Rows          []StatsRow           `json:"rows"`           // one per key with by=; never null
+	GeneratedFrom string               `json:"generated_from"` // always "counters": no dossier was scanned
 }
 
 // StatsPeriod is the months the flows cover (YYYY-MM): those asked, or

@@ -61,6 +61,8 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/stats?to=25", "to", 400},
 		{"/api/v1/stats?from=2025-06&to=2025-05", "to", 400},
 		{"/api/v1/stats?late=x", "late", 400},
+		{"/api/v1/stats?rate_base=issued", "rate_base", 400},
+		{"/api/v1/stats?rate_rounding=ceil", "rate_rounding", 400},
 		{"/api/v1/stats?by=colour", "by", 400},
 		{"/api/v1/stats?kind=x", "kind", 400},
 		{"/api/v1/stats?agency=H%0057", "agency", 400},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // Check loads what Open would load, and a reload on SIGHUP, from cfg,
@@ -40,6 +41,8 @@ func Check(cfg Config, w io.Writer) error {
 	if files.natsUsers != nil {
 		fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(files.natsUsers), "user"))
 	}
+	fmt.Fprintf(w, "statistics: headline rates over %s, %s to two decimals\n", cmp.Or(cfg.Rates.Base, workflow.BaseReceived),
+		cmp.Or(cfg.Rates.Rounding, workflow.RoundTruncate))
 	if cfg.Replica != "" {
 		fmt.Fprintf(w, "replica %s of the engines sharing %s, consumer %s, lease %s\n", cfg.Replica, events.RedactURL(cfg.NATSURL),
 			events.ReplicaConsumer(cfg.Replica), cfg.ReplicaLease)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // Config is the configuration of an engine (`hoso serve`'s flags and
@@ -91,6 +92,12 @@ type Config struct {
 	// default 10m); "" publishes none.
 	CheckpointKey      string
 	CheckpointInterval time.Duration
+	// Rates is the base of the statistics' headline rates (received or
+	// resolved) and the rounding of every rate (truncate or round, to two
+	// decimals): a provincial choice, default received and truncated as
+	// Tây Ninh's reports print (--rate-base, --rate-rounding). A request
+	// to GET /api/v1/stats may override it for its report.
+	Rates workflow.Rates
 	// Check makes serve load and check the files above and exit
 	// (--check) instead of starting.
 	Check bool
@@ -133,6 +140,7 @@ func DefaultConfig() Config {
 
 		CheckpointInterval: defaultCheckpointInterval,
 		ReplicaLease:       events.DefaultLeaseTTL,
+		Rates:              workflow.DefaultRates(),
 	}
 }
 
@@ -195,6 +203,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval < 0 {
 		errs = append(errs, fmt.Errorf("checkpoint interval %s: must not be negative", c.CheckpointInterval))
+	}
+	if err := c.Rates.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateAccess()...)
 	return errors.Join(errs...)

@@ -184,7 +184,7 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("overview: lang %+v (%v), headline %q; want Vietnamese with received and late counts", lang, err, headline)
 	}
 	online, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#cards .card")).
-		filter(c => c.querySelector(".l").textContent.trim() == "Nộp trực tuyến").map(c => c.querySelector(".n").textContent.trim()).join("|")`))
+		filter(c => c.querySelector(".l").textContent.trim() == "Nộp trực tuyến (trên số tiếp nhận)").map(c => c.querySelector(".n").textContent.trim()).join("|")`))
 	if v, perr := strconv.ParseFloat(strings.TrimSuffix(strings.ReplaceAll(online, ",", "."), "%"), 64); err != nil || perr != nil || v <= 0 || v > 100 {
 		t.Errorf("overview: online card %q (%v), want one share above 0%% (the simulated province submits most dossiers online)", online, err)
 	}

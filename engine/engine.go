@@ -265,7 +265,7 @@ func (e *Engine) listen(hup <-chan os.Signal) error {
 	api := web.New(web.Config{
 		Store: e.db, Admin: e.db, Catalog: e.cat, Calendar: e.calendar, Now: cfg.Now, Logger: log, Metrics: e.metrics.handler(), Feed: e.feed,
 		Publisher: events.NewOutcomePublisher(e.js), Access: access, Replica: replicaState(cfg.Replica, e.replica),
-		AnyIPHost: cfg.InsecureOpen,
+		AnyIPHost: cfg.InsecureOpen, Rates: cfg.Rates,
 		Ready: (&readiness{nc: e.nc, js: e.js, embedded: e.embedded, consumer: e.consumer,
 			dataDir: cfg.DataDir, minFree: cfg.MinFreeMiB}).check,
 	})

@@ -64,7 +64,7 @@ its previous hash the hash of the entry before it.
 	dossier_overdue       due(unix ns) code -> "", while overdue (expiry recorded) in status 2 or 4
 	dossier_by_received   date("2006-01-02" in Vietnam) code -> "", once received (status 2 entered)
 	dossier_paused        due(unix ns) code -> "", while the clock waits for the applicant (paused, unfinished)
-	stats                 kind month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
+	stats                 kind month("2006-01") 0x00 agency 0x00 procedure -> the month's counters: flows, and its receipt cohort (stats.go)
 	gauges                kind agency 0x00 procedure -> gauge counters (stats.go)
 	calendars             seq -> the calendar in force from that sequence on: the year files it
 	                      gives that differ from the computed ones (calendar.go); 0 for the start

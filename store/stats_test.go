@@ -56,6 +56,16 @@ func sectorCatalog(t testing.TB) *workflow.Catalog {
 type truth struct {
 	flows  map[[4]string]*workflow.Tally // kind, month, agency, procedure
 	gauges map[[3]string]*workflow.Tally // kind, agency, procedure
+	// received lists the received dossiers with when they finished (zero
+	// if they did not), to count those carried over into a period.
+	received []received
+}
+
+// received is a received dossier of a truth.
+type received struct {
+	kind              workflow.Kind
+	agency, procedure string
+	at, finished      time.Time
 }
 
 func (tr *truth) flow(kind workflow.Kind, at time.Time, agency, procedure string) *workflow.Tally {
@@ -123,6 +133,21 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 			rows[m] = workflow.Tally{}
 		}
 	}
+	carried := map[string]int64{}
+	if start, ok := workflow.ParseMonth(res.From); ok {
+		for _, d := range tr.received {
+			if d.kind == kind && match(d.agency, d.procedure) && d.at.Before(start) && (d.finished.IsZero() || !d.finished.Before(start)) {
+				res.CarriedOver++
+				if q.By != "" && q.By != workflow.ByMonth {
+					k := key("", d.agency, d.procedure)
+					carried[k]++
+					if _, ok := rows[k]; !ok {
+						rows[k] = workflow.Tally{}
+					}
+				}
+			}
+		}
+	}
 	for k, t := range tr.flows {
 		if k[0] == string(kind) && res.From != "" && k[1] >= res.From && k[1] <= res.To && match(k[2], k[3]) {
 			res.Total.Add(*t)
@@ -140,7 +165,11 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 		}
 	}
 	for _, k := range slices.Sorted(mapKeys(rows)) {
-		res.Rows = append(res.Rows, workflow.StatsRow{Key: k, Tally: rows[k]})
+		row := workflow.StatsRow{Key: k, Tally: rows[k], CarriedOver: carried[k]}
+		if q.By == workflow.ByMonth {
+			row.Tally, row.Cohort = row.Tally.Cohort(), true
+		}
+		res.Rows = append(res.Rows, row)
 	}
 	return res
 }
@@ -162,11 +191,14 @@ const (
 	outLate
 	outWithdrawn
 	outRefused
+	outRefusedAfterReceipt
 	outStopped
 	outPaused
 	outInProgress
 	outOverdue
 	outApologized
+	outApologizedLate
+	outApologizedOverdue
 	outSubmitted
 	outFeedbackEarly
 	outFeedbackLate
@@ -193,14 +225,23 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		recv := time.Date(2025, time.Month(1+r.IntN(12)), 1+r.IntN(28), 8+r.IntN(9), r.IntN(60), 0, 0, workflow.Zone)
 		dueAt := time.Date(recv.Year(), recv.Month(), recv.Day()+10, 17, 0, 0, 0, workflow.Zone)
 		online := r.IntN(3) == 0 // submitted online, received without digitized inputs
-		n := 0
+		n := 0                   // the dossier's transitions
 		ev := func(action string, at time.Time, opts ...func(*workflow.Event)) {
 			n++
 			e := event(fmt.Sprintf("%s/%d", code, n), action, code, 0, append([]func(*workflow.Event){agency(ag), procedure(proc)}, opts...)...)
-			e.Time = at
+			e.Time, e.Entered = at, at // entered as it happened, unless an option says otherwise
+			for _, o := range opts {
+				o(e)
+			}
 			events = append(events, e)
 		}
+		lateEntry := func(e *workflow.Event) { e.Entered = e.Time.AddDate(0, 0, 20) } // 20 days: more than a working day, Tết included
 		f := func(kind workflow.Kind, at time.Time) *workflow.Tally { return tr.flow(kind, at, ag, proc) }
+		var finished time.Time // the first finish of a received dossier
+		finish := func(at time.Time) {
+			f(kind, at).Finished++
+			finished = at
+		}
 		g := tr.gauge(kind, ag, proc)
 		why := func(e *workflow.Event) { e.Reason = "lý do" }
 		receive := func() {
@@ -221,20 +262,29 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			f(kind, recv).Received++
 			ev("assign", recv.Add(time.Hour), department("tu-phap"))
 		}
+		cohort := func() *workflow.Tally { return f(kind, recv) } // the counters of the month of receipt
 		resolve := func(at time.Time, timing workflow.Timing) {
 			ev("resolve", at, attach(workflow.AttachmentResultElectronic))
-			t := f(kind, at)
+			finish(at)
+			t, c := f(kind, at), cohort()
 			t.Resolved++
 			t.ElectronicResults++
-			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ResolvedEarly, workflow.TimingOnTime: &t.ResolvedOnTime, workflow.TimingLate: &t.ResolvedLate}
-			*count[timing]++
+			c.CohortResolved++
+			c.CohortElectronicResults++
+			count := map[workflow.Timing][2]*int64{workflow.TimingEarly: {&t.ResolvedEarly, &c.CohortResolvedEarly},
+				workflow.TimingOnTime: {&t.ResolvedOnTime, &c.CohortResolvedOnTime}, workflow.TimingLate: {&t.ResolvedLate, &c.CohortResolvedLate}}
+			*count[timing][0]++
+			*count[timing][1]++
 		}
 		giveBack := func(at time.Time, timing workflow.Timing) {
 			ev("return", at)
-			t := f(kind, at)
+			t, c := f(kind, at), cohort()
 			t.Returned++
-			count := map[workflow.Timing]*int64{workflow.TimingEarly: &t.ReturnedEarly, workflow.TimingOnTime: &t.ReturnedOnTime, workflow.TimingLate: &t.ReturnedLate}
-			*count[timing]++
+			c.CohortReturned++
+			count := map[workflow.Timing][2]*int64{workflow.TimingEarly: {&t.ReturnedEarly, &c.CohortReturnedEarly},
+				workflow.TimingOnTime: {&t.ReturnedOnTime, &c.CohortReturnedOnTime}, workflow.TimingLate: {&t.ReturnedLate, &c.CohortReturnedLate}}
+			*count[timing][0]++
+			*count[timing][1]++
 		}
 		switch out {
 		case outReturnedEarly:
@@ -246,6 +296,9 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			resolve(dueAt.Add(-3*time.Hour), workflow.TimingOnTime)
 			if r.IntN(2) == 0 {
 				giveBack(dueAt.Add(-time.Hour), workflow.TimingOnTime)
+			} else {
+				g.AwaitingReturn++
+				cohort().CohortAwaitingReturn++
 			}
 		case outLate: // often in the next month, in 2026 for December
 			receive()
@@ -255,21 +308,36 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			receive()
 			ev("withdraw", recv.AddDate(0, 0, 1))
 			f(kind, recv.AddDate(0, 0, 1)).Withdrawn++
+			finish(recv.AddDate(0, 0, 1))
+			cohort().CohortWithdrawn++
 		case outRefused: // at the counter: never received
 			ev("refuse", recv, attach(workflow.AttachmentRefusalNotice), why)
 			f(kind, recv).Refused++
+		case outRefusedAfterReceipt: // refused at the desk before it was assigned
+			ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+			f(kind, recv).Received++
+			f(kind, recv).DigitizedInputs++
+			ev("refuse", recv.Add(30*time.Minute), attach(workflow.AttachmentRefusalNotice), why)
+			f(kind, recv.Add(30*time.Minute)).Refused++
+			finish(recv.Add(30 * time.Minute))
+			cohort().CohortRefused++
 		case outStopped:
 			receive()
 			ev("stop", recv.AddDate(0, 0, 2), attach(workflow.AttachmentStopNotice), why)
-			f(kind, recv.AddDate(0, 0, 2)).Stopped++
-			g.Paused++
+			f(kind, recv.AddDate(0, 0, 2)).Stopped++ // finished: not paused
+			finish(recv.AddDate(0, 0, 2))
+			cohort().CohortStopped++
 		case outPaused:
 			receive()
 			ev("request_supplement", recv.AddDate(0, 0, 1), attach(workflow.AttachmentSupplementRequest))
 			g.Paused++
-		case outInProgress:
+			cohort().CohortPaused++
+		case outInProgress: // with a handoff entered late
 			receive()
+			ev("transfer", recv.Add(2*time.Hour), department("ho-tich"), lateEntry)
+			f(kind, recv).LateEntries++
 			g.InProgress++
+			cohort().CohortInProgress++
 		case outOverdue:
 			receive()
 			e := event(code+"/expired", workflow.DeadlineExpired, code, 0)
@@ -277,17 +345,48 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			events = append(events, e)
 			g.InProgress++
 			g.InProgressOverdue++
+			cohort().CohortInProgress++
+			cohort().CohortInProgressOverdue++
 		case outApologized:
 			receive()
 			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
 				func(e *workflow.Event) { e.NewDue = dueAt.AddDate(0, 0, 10) })
 			f(kind, recv).Apologies++
 			g.InProgress++
+			cohort().CohortInProgress++
+		case outApologizedLate: // late against the original due date, before the apology's
+			receive()
+			newDue := dueAt.AddDate(0, 0, 10)
+			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
+				func(e *workflow.Event) { e.NewDue = newDue })
+			f(kind, recv).Apologies++
+			resolve(dueAt.AddDate(0, 0, 3), workflow.TimingLate)
+			f(kind, dueAt.AddDate(0, 0, 3)).ResolvedLateApologized++
+			cohort().CohortResolvedLateApologized++
+			giveBack(dueAt.AddDate(0, 0, 4), workflow.TimingLate)
+			f(kind, dueAt.AddDate(0, 0, 4)).ReturnedLateApologized++
+			cohort().CohortReturnedLateApologized++
+		case outApologizedOverdue: // past the apology's due date too
+			receive()
+			newDue := dueAt.AddDate(0, 0, 10)
+			ev("apologize", dueAt.AddDate(0, 0, -1), attach(workflow.AttachmentApologyLetter), why,
+				func(e *workflow.Event) { e.NewDue = newDue })
+			f(kind, recv).Apologies++
+			e := event(code+"/expired", workflow.DeadlineExpired, code, 0)
+			e.Source, e.Due, e.Time = workflow.SystemSource, newDue, newDue.Add(time.Minute)
+			events = append(events, e)
+			g.InProgress++
+			g.InProgressOverdue++
+			g.InProgressOverdueApologized++
+			cohort().CohortInProgress++
+			cohort().CohortInProgressOverdue++
+			cohort().CohortInProgressOverdueApologized++
 		case outSubmitted:
 			ev("submit", recv)
 		case outFeedbackEarly: // answered within the hour, published the next day
 			receive()
 			ev("answer", recv.Add(2*time.Hour), attach("answer_document"))
+			finish(recv.Add(2 * time.Hour))
 			t := f(kind, recv.Add(2*time.Hour))
 			t.Resolved++
 			t.ResolvedEarly++
@@ -295,15 +394,32 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			t = f(kind, recv.Add(26*time.Hour))
 			t.Returned++
 			t.ReturnedEarly++
+			c := cohort()
+			c.CohortResolved++
+			c.CohortResolvedEarly++
+			c.CohortReturned++
+			c.CohortReturnedEarly++
 		case outFeedbackLate: // 10 working days are gone after 60 days
 			receive()
 			ev("answer", recv.AddDate(0, 0, 60), attach("answer_document"))
+			finish(recv.AddDate(0, 0, 60))
 			t := f(kind, recv.AddDate(0, 0, 60))
 			t.Resolved++
 			t.ResolvedLate++
+			cohort().CohortResolved++
+			cohort().CohortResolvedLate++
+			g.AwaitingReturn++ // answered, not published
+			cohort().CohortAwaitingReturn++
 		case outFeedbackOpen:
 			receive()
 			g.InProgress++
+			cohort().CohortInProgress++
+		}
+		if n > 0 { // received in recv's month, or created in it (submitted an hour before, refused at the counter)
+			f(kind, recv).Transitions += int64(n)
+		}
+		if out != outRefused && out != outSubmitted {
+			tr.received = append(tr.received, received{kind, ag, proc, recv, finished})
 		}
 	}
 	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
@@ -436,18 +552,23 @@ func TestStatsProvinceShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := workflow.NewReport(res.Total, workflow.KindDossier, workflow.LateByProcessing)
+	got := workflow.NewReport(res.Total, workflow.ReportOptions{})
 	want := workflow.Report{
-		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing,
-		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, Returned: 12, Withdrawn: 1,
-		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, Paused: 1,
-		OnTimeRate: 86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
+		Kind: workflow.KindDossier, LateRule: workflow.LateByProcessing, Counting: workflow.CountingPeriod, Rates: workflow.DefaultRates(), HeadlineRate: 65,
+		Received: 20, Resolved: 15, Early: 10, OnTime: 3, Late: 2, LateWithoutApology: 2, Returned: 12, Withdrawn: 1,
+		// Transitions: 2 × 3 (submitted, received, assigned) + 18 × 2, then
+		// 10 × 2 + 2 × 2 + 1 + 2 × 1 resolved and returned, 1 supplement
+		// request, 1 withdrawal.
+		Transitions:     71,
+		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
+		AwaitingReturn: 3, // one resolved on the due date, two late, none returned
+		OnTimeRate:     86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
 		InProgressOverdueRate: 33.33,
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(workflow.Report{}, "Bases")); diff != "" {
 		t.Errorf("report of the 20 dossiers (-want +got):\n%s", diff)
 	}
-	got = workflow.NewReport(res.Total, workflow.KindDossier, workflow.LateByReturn)
+	got = workflow.NewReport(res.Total, workflow.ReportOptions{LateRule: workflow.LateByReturn})
 	if got.Resolved != 12 || got.Early != 10 || got.OnTime != 0 || got.Late != 2 || got.OnTimeRate != 83.33 || got.LateRate != 10 {
 		t.Errorf("report late by return: %+v", got)
 	}
@@ -747,7 +868,8 @@ func TestStatsKeyLayout(t *testing.T) {
 	if got := keys(bucketGauges); len(got) != 0 {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
-	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1}
+	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
+		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1}
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,
@@ -804,5 +926,322 @@ func BenchmarkStatsBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		tx.Rollback()
+	}
+}
+
+// scriptStep is an action of a scripted dossier on a day of 2025 at 9:00.
+type scriptStep struct {
+	action     string
+	month, day int
+}
+
+// scripted returns the events of a dossier of the agency taking the steps,
+// each with what its guards ask for: a receipt with digitized inputs and a
+// due date two weeks ahead, a department, the result, a notice and reason.
+func scripted(code string, opts []func(*workflow.Event), steps ...scriptStep) []*workflow.Event {
+	out := make([]*workflow.Event, len(steps))
+	for i, s := range steps {
+		at := time.Date(2025, time.Month(s.month), s.day, 9, 0, 0, 0, workflow.Zone)
+		e := event(fmt.Sprintf("%s/%d", code, i), s.action, code, 0, opts...)
+		e.Time, e.Entered = at, at
+		switch s.action {
+		case "receive":
+			attach(workflow.AttachmentInputDigitized)(e)
+			e.Due = at.AddDate(0, 0, 14)
+		case "assign", "transfer":
+			e.Department = "tu-phap"
+		case "resolve":
+			attach(workflow.AttachmentResultElectronic)(e)
+		case "refuse":
+			attach(workflow.AttachmentRefusalNotice)(e)
+			e.Reason = "không đủ điều kiện"
+		case "stop":
+			attach(workflow.AttachmentStopNotice)(e)
+			e.Reason = "theo yêu cầu của cơ quan có thẩm quyền"
+		case "request_supplement":
+			attach(workflow.AttachmentSupplementRequest)(e)
+		case "answer":
+			attach("answer_document")(e)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// carryStream is twelve dossiers over July to September 2025, counted by
+// hand in TestStatsCarriedOver: agency H57 received in July, X01 from
+// August.
+func carryStream() []*workflow.Event {
+	var events []*workflow.Event
+	for _, d := range []struct {
+		code, agency string
+		steps        []scriptStep
+	}{
+		{"A1", "H57", []scriptStep{{"receive", 7, 10}, {"assign", 7, 11}, {"resolve", 7, 20}}},
+		{"A2", "H57", []scriptStep{{"receive", 7, 15}, {"assign", 7, 16}, {"resolve", 8, 5}, {"return", 8, 6}}},
+		{"A3", "H57", []scriptStep{{"receive", 7, 20}, {"withdraw", 8, 10}}},
+		{"A4", "H57", []scriptStep{{"receive", 7, 25}, {"assign", 7, 28}, {"stop", 9, 3}}},
+		{"A5", "H57", []scriptStep{{"receive", 7, 28}, {"assign", 7, 29}}},
+		{"A6", "H57", []scriptStep{{"receive", 7, 29}, {"refuse", 7, 30}}},
+		{"A7", "H57", []scriptStep{{"submit", 7, 30}, {"withdraw", 8, 2}}}, // never received
+		{"A8", "H57", []scriptStep{{"refuse", 7, 31}}},                     // refused at the counter
+		{"B1", "X01", []scriptStep{{"receive", 8, 5}, {"assign", 8, 6}, {"resolve", 8, 25}}},
+		{"B2", "X01", []scriptStep{{"receive", 8, 20}, {"assign", 8, 21}, {"resolve", 9, 10}}},
+		{"B3", "X01", []scriptStep{{"receive", 8, 25}, {"assign", 8, 26}, {"request_supplement", 8, 28}}},
+		{"C1", "X01", []scriptStep{{"receive", 9, 5}}},
+	} {
+		events = append(events, scripted(d.code, []func(*workflow.Event){agency(d.agency)}, d.steps...)...)
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	return events
+}
+
+// TestStatsCarriedOver: the dossiers carried over into a period (tồn kỳ
+// trước chuyển sang) are those received before it and not finished
+// (resolved, withdrawn, stopped, refused after receipt) at its start.
+func TestStatsCarriedOver(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, res := range h.applyEach(carryStream()...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	for _, tt := range []struct {
+		from string
+		want int64
+		// by agency
+		h57, x01 int64
+	}{
+		{"2025-07", 0, 0, 0}, // nothing before July
+		// Received before August: A1–A6; finished in July: A1 (resolved),
+		// A6 (refused after receipt). Carried over: A2, A3, A4, A5.
+		{"2025-08", 4, 4, 0},
+		// Received before September: A1–A6, B1–B3; finished by then: A1,
+		// A6, A2 (resolved 5/8), A3 (withdrawn), B1 (resolved). Carried
+		// over: A4, A5 of H57, B2, B3 of X01.
+		{"2025-09", 4, 2, 2},
+		// Before October: C1 too; A4 stopped and B2 resolved in
+		// September. Carried over: A5, B3, C1.
+		{"2025-10", 3, 1, 2},
+	} {
+		res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: tt.from, To: tt.from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.CarriedOver != tt.want {
+			t.Errorf("Stats(from %s): carried over %d, want %d", tt.from, res.CarriedOver, tt.want)
+		}
+		res, err = h.db.Stats(context.Background(), workflow.StatsQuery{From: tt.from, To: "2025-12", By: workflow.ByAgency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range res.Rows {
+			got[r.Key] = r.CarriedOver
+		}
+		if res.CarriedOver != tt.want || got["H57"] != tt.h57 || got["X01"] != tt.x01 {
+			t.Errorf("Stats(from %s, by agency): carried over %d, H57 %d, X01 %d; want %d, %d, %d",
+				tt.from, res.CarriedOver, got["H57"], got["X01"], tt.want, tt.h57, tt.x01)
+		}
+		if r := res.Report(workflow.ReportOptions{}); r.CarriedOver != tt.want {
+			t.Errorf("Stats(from %s).Report: carried over %d, want %d", tt.from, r.CarriedOver, tt.want)
+		}
+	}
+	// Filters apply: X01 from September.
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{From: "2025-09", Agency: "X01"})
+	if err != nil || res.CarriedOver != 2 {
+		t.Errorf("Stats(from 2025-09, X01): carried over %d, %v; want 2", res.CarriedOver, err)
+	}
+}
+
+// TestStatsMonthRowsAreCohorts: a month row describes the dossiers
+// received in the month, so each of its rates is a share of one cohort,
+// at most 100%: here citizens' feedback answered in the month after it
+// was received, which counted by the month of each event showed October
+// with 3 answers of 2 received (150%).
+func TestStatsMonthRowsAreCohorts(t *testing.T) {
+	h := newHarness(t, nil)
+	var events []*workflow.Event
+	pakn := []func(*workflow.Event){procedure("PAKN")}
+	for _, d := range []struct {
+		code  string
+		steps []scriptStep
+	}{
+		// Received in September: answered in September, October (twice,
+		// once 21 days after receipt: late against 10 working days), one
+		// still open.
+		{"F1", []scriptStep{{"receive", 9, 22}, {"assign", 9, 22}, {"answer", 9, 29}, {"publish", 9, 30}}},
+		{"F2", []scriptStep{{"receive", 9, 23}, {"assign", 9, 23}, {"answer", 10, 2}}},
+		{"F3", []scriptStep{{"receive", 9, 24}, {"assign", 9, 24}, {"answer", 10, 15}, {"publish", 10, 16}}},
+		{"F4", []scriptStep{{"receive", 9, 25}, {"assign", 9, 25}}},
+		// October: both answered, one in November.
+		{"F5", []scriptStep{{"receive", 10, 20}, {"assign", 10, 20}, {"answer", 10, 27}}},
+		{"F6", []scriptStep{{"receive", 10, 21}, {"assign", 10, 21}, {"answer", 11, 3}}},
+		// November: one answered, one open.
+		{"F7", []scriptStep{{"receive", 11, 10}, {"assign", 11, 10}, {"answer", 11, 12}}},
+		{"F8", []scriptStep{{"receive", 11, 20}}},
+	} {
+		events = append(events, scripted(d.code, pakn, d.steps...)...)
+	}
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	for _, res := range h.applyEach(events...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, From: "2025-09", To: "2025-11", By: workflow.ByMonth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type cohort struct {
+		received, answered, early, late, open, published int64
+		answeredRate, onTimeRate, lateRate               float64
+	}
+	want := map[string]cohort{
+		// 3 of 4 answered (75%), 2 of them early (66.66% of 3), 1 late
+		// (25% of 4 received); F4 open; F1 and F3 published.
+		"2025-09": {4, 3, 2, 1, 1, 2, 75, 66.66, 25},
+		"2025-10": {2, 2, 2, 0, 0, 0, 100, 100, 0},
+		"2025-11": {2, 1, 1, 0, 1, 0, 50, 100, 0},
+	}
+	if len(res.Rows) != 3 {
+		t.Fatalf("Stats(by month) rows %+v, want September to November", res.Rows)
+	}
+	for _, row := range res.Rows {
+		r := row.Report(workflow.ReportOptions{Kind: workflow.KindFeedback})
+		got := cohort{r.Received, r.Resolved, r.Early, r.Late, r.InProgress, r.Returned, r.FeedbackAnsweredRate, r.OnTimeRate, r.LateRate}
+		if got != want[row.Key] {
+			t.Errorf("month %s: %+v, want %+v", row.Key, got, want[row.Key])
+		}
+		if r.Counting != workflow.CountingCohort {
+			t.Errorf("month %s is counted %q, want %q", row.Key, r.Counting, workflow.CountingCohort)
+		}
+		for name, v := range map[string]float64{"answered": r.FeedbackAnsweredRate, "on time": r.OnTimeRate, "late": r.LateRate, "headline": r.HeadlineRate} {
+			if v > 100 {
+				t.Errorf("month %s: %s rate %v%% over 100", row.Key, name, v)
+			}
+		}
+	}
+	// The period's total keeps the flows of its months: the eight received,
+	// the six answered (the province headline mixes flows over receipts).
+	if r := res.Report(workflow.ReportOptions{Kind: workflow.KindFeedback}); r.Received != 8 || r.Resolved != 6 || r.Counting != workflow.CountingPeriod {
+		t.Errorf("total: received %d, answered %d, counted %q; want 8, 6, %q", r.Received, r.Resolved, r.Counting, workflow.CountingPeriod)
+	}
+	// October alone: its flows (three answers of two receipts) in the total,
+	// its cohort in its row.
+	res, err = h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, From: "2025-10", To: "2025-10", By: workflow.ByMonth})
+	if err != nil || res.Total.Resolved != 3 || len(res.Rows) != 1 || res.Rows[0].Report(workflow.ReportOptions{}).Resolved != 2 {
+		t.Errorf("Stats(October by month) = %+v, %v; want 3 answered in the total, 2 in the row", res, err)
+	}
+}
+
+// TestStatsReturnWait: the dossiers resolved and not yet returned (status
+// 9), and how long they have waited since, in working days (07:00–11:30,
+// 13:30–17:00; October 2025 has no day off but its weekends), at 10:00 on
+// Monday 20 October 2025.
+func TestStatsReturnWait(t *testing.T) {
+	h := newHarness(t, nil)
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2025, 10, day, hour, minute, 0, 0, workflow.Zone)
+	}
+	var events []*workflow.Event
+	resolved := func(code, ag string, when time.Time, more ...string) {
+		e := scripted(code, []func(*workflow.Event){agency(ag)}, scriptStep{"receive", 9, 29}, scriptStep{"assign", 9, 30}, scriptStep{"resolve", 10, 1})
+		e[2].Time, e[2].Entered = when, when
+		for i, action := range more {
+			x := event(fmt.Sprintf("%s/x%d", code, i), action, code, 0, agency(ag))
+			x.Time, x.Entered = when.Add(time.Hour), when.Add(time.Hour)
+			e = append(e, x)
+		}
+		events = append(events, e...)
+	}
+	resolved("W1", "H57", at(20, 9, 0))  // 1 hour: up to a day
+	resolved("W2", "H57", at(17, 16, 0)) // Friday 16:00: 1 + 3 hours
+	resolved("W3", "H57", at(16, 9, 0))  // Thursday 09:00: 6 + 8 + 3 hours, 2⅛ days: 3
+	resolved("W4", "H57", at(13, 10, 0)) // Monday 10:00: 5 + 4 × 8 + 3 hours, 5 days exactly
+	resolved("W5", "H57", at(1, 9, 0))   // Wednesday 1/10: 6 + 2 × 8 + 10 × 8 + 3 hours, 13⅛ days: 14
+	resolved("W6", "H57", at(2, 9, 0), "return")
+	resolved("W7", "X01", at(20, 9, 30)) // another agency
+	slices.SortStableFunc(events, func(a, b *workflow.Event) int { return a.Time.Compare(b.Time) })
+	for _, res := range h.applyEach(events...) {
+		if res.Rejected != 0 {
+			t.Fatalf("rejected: %+v", res.Outcomes[0])
+		}
+	}
+	now := at(20, 10, 0)
+	for _, tt := range []struct {
+		agency string
+		want   workflow.ReturnWait
+	}{
+		{"", workflow.ReturnWait{At: now, Dossiers: 6, UpTo1: 3, From2To5: 2, Over5: 1, OldestDays: 14, Oldest: "W5"}},
+		{"H57", workflow.ReturnWait{At: now, Dossiers: 5, UpTo1: 2, From2To5: 2, Over5: 1, OldestDays: 14, Oldest: "W5"}},
+		{"X01", workflow.ReturnWait{At: now, Dossiers: 1, UpTo1: 1, OldestDays: 1, Oldest: "W7"}},
+		{"X99", workflow.ReturnWait{At: now}},
+	} {
+		res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Agency: tt.agency, WaitAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Waiting == nil || *res.Waiting != tt.want {
+			t.Errorf("Stats(%q).Waiting = %+v, want %+v", tt.agency, res.Waiting, tt.want)
+		}
+		if res.Total.AwaitingReturn != tt.want.Dossiers {
+			t.Errorf("Stats(%q): %d awaiting return by the gauge, %d by the index", tt.agency, res.Total.AwaitingReturn, tt.want.Dossiers)
+		}
+	}
+	// Without WaitAt, the index is not read.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{}); err != nil || res.Waiting != nil || res.Total.AwaitingReturn != 6 {
+		t.Errorf("Stats() = waiting %+v, gauge %d, %v; want no distribution, 6", res.Waiting, res.Total.AwaitingReturn, err)
+	}
+	// Feedback answered and not yet published waits too, among feedback.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{Kind: workflow.KindFeedback, WaitAt: now}); err != nil ||
+		*res.Waiting != (workflow.ReturnWait{At: now}) {
+		t.Errorf("Stats(feedback) = waiting %+v, %v; want none", res.Waiting, err)
+	}
+}
+
+// BenchmarkReturnWait measures StatsResult.Waiting over 10,000 dossiers
+// resolved and not yet returned (status 9): the total of the statistics
+// with and without WaitAt, and the cost per waiting dossier (ns/dossier).
+func BenchmarkReturnWait(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(b), NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const waiting = 10_000
+	s := &benchStream{active: waiting}
+	ctx := context.Background()
+	for range 4 * waiting / benchBatch { // received, assigned, transferred, resolved: 4 steps each
+		if _, err := db.Apply(ctx, s.next(benchBatch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.Apply(ctx, s.next(4*waiting%benchBatch)); err != nil {
+		b.Fatal(err)
+	}
+	at := t0.AddDate(0, 1, 0)
+	for _, bb := range []struct {
+		name string
+		q    workflow.StatsQuery
+	}{
+		{"counters", workflow.StatsQuery{}},
+		{"wait", workflow.StatsQuery{WaitAt: at}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			var res workflow.StatsResult
+			b.ReportAllocs()
+			for b.Loop() {
+				if res, err = db.Stats(ctx, bb.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if res.Total.AwaitingReturn != waiting || (res.Waiting != nil && res.Waiting.Dossiers != waiting) {
+				b.Fatalf("%d awaiting return, waiting %+v; want %d", res.Total.AwaitingReturn, res.Waiting, waiting)
+			}
+			if res.Waiting != nil {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/waiting, "ns/dossier")
+			}
+		})
 	}
 }

@@ -59,7 +59,6 @@ var templateFuncs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 	"addi": func(a, b int64) int64 { return a + b },
 	"addf": func(a, b float64) float64 { return a + b },
-	"rate": workflow.Rate,
 	// pair hands a ranking table its page, rows and the label of its key.
 	"pair": func(p *view, rows []statsRow, key string) any {
 		return struct {
@@ -119,6 +118,15 @@ func (p *view) Num(n any) string {
 
 // Pct formats a percentage.
 func (p *view) Pct(v float64) string { return formatPct(p.Lang, v) }
+
+// Base names the base of a report's rate (its JSON name) in the page's
+// language: "trên số tiếp nhận", "of received".
+func (p *view) Base(r workflow.Report, rate string) string { return baseText(p.Lang, r.Bases[rate]) }
+
+// Rounding says how a report's rates are cut to two decimals.
+func (p *view) Rounding(r workflow.Report) string {
+	return label(p.Lang, "round."+string(r.Rates.Rounding))
+}
 
 // Status names a status in the page's language.
 func (p *view) Status(s workflow.Status) string { return statusName(p.Lang, s) }

@@ -229,6 +229,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"FeedItem", api.FeedItem{}},
 		{"Stats", api.Stats{}},
 		{"StatsReport", workflow.Report{}},
+		{"ReturnWait", workflow.ReturnWait{}},
 		{"ReconcileReport", api.Reconcile{}},
 		{"State", api.EngineState{}},
 		{"Checkpoint", workflow.Checkpoint{}},

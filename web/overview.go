@@ -22,13 +22,17 @@ type statsRow struct {
 type overview struct {
 	From, To, Agency string
 	Report           workflow.Report
+	Waiting          *workflow.ReturnWait // how long the resolved dossiers not yet returned have waited
 	HasStats         bool
 	Totals           workflow.Totals
 	Months           []statsRow
 	Agencies         []string // every agency with statistics, for the filter
 	WorstAgencies    []statsRow
 	WorstProcedures  []statsRow
-	Charts           []chart
+	// LateEntryAgencies are the agencies with the highest share of
+	// transitions entered late.
+	LateEntryAgencies []statsRow
+	Charts            []chart
 
 	// Scoped: the user sees some agencies only, and Totals (which span
 	// every agency) are left out of the page.
@@ -62,9 +66,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	base := workflow.StatsQuery{From: ov.From, To: ov.To, Agency: ov.Agency}
-	report := func(t workflow.Tally) workflow.Report {
-		return workflow.NewReport(t, workflow.KindDossier, workflow.LateByProcessing)
-	}
+	opts := workflow.ReportOptions{Rates: s.cfg.Rates}
 	rows := func(by string, agency string) ([]statsRow, error) {
 		sq := base
 		sq.By, sq.Agency = by, agency
@@ -74,15 +76,17 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		out := make([]statsRow, len(res.Rows))
 		for i, rw := range res.Rows {
-			out[i] = statsRow{rw.Key, report(rw.Tally)}
+			out[i] = statsRow{rw.Key, rw.Report(opts)}
 		}
 		return out, nil
 	}
-	total, err := s.cfg.Store.Stats(ctx, base)
+	totalQ := base
+	totalQ.WaitAt = s.now()
+	total, err := s.cfg.Store.Stats(ctx, totalQ)
 	if err != nil {
 		return err
 	}
-	ov.Report, ov.HasStats = report(total.Total), !total.Total.IsZero()
+	ov.Report, ov.HasStats, ov.Waiting = total.Report(opts), !total.Total.IsZero(), total.Waiting
 	if ov.From == "" && ov.To == "" {
 		base.From, base.To = total.From, total.To
 	}
@@ -116,10 +120,11 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 			list = "months"
 			list2 = months
 		}
-		return statsCSV(w, lang, list, list2)
+		return statsCSV(w, lang, list, list2, opts)
 	}
 	ov.WorstAgencies = worst(agencies)
 	ov.WorstProcedures = worst(procedures)
+	ov.LateEntryAgencies = mostLateEntries(agencies)
 	ov.Totals, err = s.cfg.Store.Totals(ctx)
 	if err != nil {
 		return err
@@ -177,13 +182,20 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "overview", &view{Lang: lang, Nav: "overview", Title: label(lang, "ov.title"), Data: ov})
 }
 
-// worst returns the rows with the highest late rate (late over resolved),
-// ties broken by more late dossiers, then by more overdue in progress.
+// worst returns the rows with the highest late rate (Report.LateRate,
+// over the rates' base, compared exactly rather than rounded), ties
+// broken by more late dossiers, then by more overdue in progress.
 func worst(rows []statsRow) []statsRow {
 	rows = slices.DeleteFunc(slices.Clone(rows), func(r statsRow) bool {
 		return r.Report.Late == 0 && r.Report.InProgressOverdue == 0
 	})
-	lateRate := func(r statsRow) int64 { return r.Report.Late * 1_000_000 / max(r.Report.Resolved, 1) }
+	lateRate := func(r statsRow) int64 {
+		base := r.Report.Received
+		if r.Report.Rates.Base == workflow.BaseResolved {
+			base = r.Report.Resolved
+		}
+		return r.Report.Late * 1_000_000 / max(base, 1)
+	}
 	slices.SortStableFunc(rows, func(a, b statsRow) int {
 		return cmp.Or(cmp.Compare(lateRate(b), lateRate(a)), cmp.Compare(b.Report.Late, a.Report.Late),
 			cmp.Compare(b.Report.InProgressOverdue, a.Report.InProgressOverdue), cmp.Compare(a.Key, b.Key))
@@ -191,21 +203,48 @@ func worst(rows []statsRow) []statsRow {
 	return rows[:min(len(rows), overviewTop)]
 }
 
-// statsCSV exports a breakdown of the statistics.
-func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow) error {
+// mostLateEntries returns the rows with the highest share of late
+// entries among their transitions (compared exactly), ties broken by more
+// late entries; rows without one are left out.
+func mostLateEntries(rows []statsRow) []statsRow {
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r statsRow) bool { return r.Report.LateEntries == 0 })
+	share := func(r statsRow) int64 { return r.Report.LateEntries * 1_000_000 / max(r.Report.Transitions, 1) }
+	slices.SortStableFunc(rows, func(a, b statsRow) int {
+		return cmp.Or(cmp.Compare(share(b), share(a)), cmp.Compare(b.Report.LateEntries, a.Report.LateEntries), cmp.Compare(a.Key, b.Key))
+	})
+	return rows[:min(len(rows), overviewTop)]
+}
+
+// statsCSV exports a breakdown of the statistics. The header of each rate
+// names its base and rounding: "Tỷ lệ quá hạn (% trên số tiếp nhận, cắt
+// bớt …)".
+func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts workflow.ReportOptions) error {
 	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
-	header := []string{label(lang, key), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
-		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.ontimerate"), label(lang, "ov.latepct"),
-		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.online"), label(lang, "ov.digitized"), label(lang, "ov.eresult"),
-		label(lang, "ov.apologies")}
+	shape := workflow.NewReport(workflow.Tally{}, opts) // the bases and rounding every row shares
+	rate := func(labelKey, name string) string {
+		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"
+	}
+	header := []string{label(lang, key), label(lang, "ov.carried"), label(lang, "ov.received"), label(lang, "ov.resolved"), label(lang, "timing.early"),
+		label(lang, "timing.on_time"), label(lang, "timing.late"), label(lang, "ov.latewith"), label(lang, "ov.latewithout"),
+		rate("ov.ontimerate", "on_time_rate"), rate("ov.headrate", "headline_rate"), rate("ov.latepct", "late_rate"),
+		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
+		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
+		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
+		label(lang, "ov.awaiting")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rows {
 		p := r.Report
-		out = append(out, []string{r.Key, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late), pct(p.OnTimeRate),
-			pct(workflow.Rate(p.Late, p.Resolved)), n(p.InProgress), n(p.InProgressOverdue), pct(p.OnlineRate), pct(p.DigitizedRate),
-			pct(p.ElectronicResultRate), n(p.Apologies)})
+		carried := n(p.CarriedOver)
+		if list == "months" {
+			carried = "" // a month row describes its receipts: nothing carried over
+		}
+		out = append(out, []string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
+			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
+			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
+			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)})
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

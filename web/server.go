@@ -95,6 +95,11 @@ type Config struct {
 	// Limits bounds sessions, failed authentications, live-feed streams
 	// and reconciliations; its zero fields take their defaults.
 	Limits Limits
+	// Rates is the base of the headline rates and the rounding of every
+	// rate of the statistics (API, dashboard, CSV); its empty fields are
+	// workflow.DefaultRates' (received, truncated). GET /api/v1/stats may
+	// override it for one report.
+	Rates workflow.Rates
 }
 
 // Server is the HTTP handler of hoso.

@@ -10,14 +10,15 @@ import (
 )
 
 // statsParams are the query parameters of GET /api/v1/stats.
-var statsParams = []string{"from", "to", "agency", "procedure", "sector", "kind", "by", "late"}
+var statsParams = []string{"from", "to", "agency", "procedure", "sector", "kind", "by", "late", "rate_base", "rate_rounding"}
 
-// stats answers GET /api/v1/stats?from=&to=&agency=&procedure=&sector=&kind=&by=&late=
+// stats answers GET /api/v1/stats?from=&to=&agency=&procedure=&sector=&kind=&by=&late=&rate_base=&rate_rounding=
 // from the statistics counters: the report of the period under the
 // filters, and with by= a row per agency, procedure, month or sector.
 // from and to are months (YYYY-MM) or years (YYYY: from January, to
 // December); kind is dossier (default) or feedback; late is processing
-// (default) or return.
+// (default) or return; rate_base (received or resolved) and rate_rounding
+// (truncate or round) override the server's Config.Rates for this report.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r.URL.Query(), statsParams...)
 	if err != nil {
@@ -30,6 +31,13 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 		By:   q.oneOf("by", workflow.Breakdowns...),
 	}
 	late := workflow.LateRule(q.oneOf("late", string(workflow.LateByProcessing), string(workflow.LateByReturn)))
+	rates := s.cfg.Rates
+	if v := q.oneOf("rate_base", string(workflow.BaseReceived), string(workflow.BaseResolved)); v != "" {
+		rates.Base = workflow.RateBase(v)
+	}
+	if v := q.oneOf("rate_rounding", string(workflow.RoundTruncate), string(workflow.RoundHalfUp)); v != "" {
+		rates.Rounding = workflow.Rounding(v)
+	}
 	if q.err == nil && sq.From != "" && sq.To != "" && sq.To < sq.From {
 		q.fail("to", "%s is before from (%s)", sq.To, sq.From)
 	}
@@ -42,21 +50,24 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	if late == "" {
 		late = workflow.LateByProcessing
 	}
+	sq.WaitAt = s.now()
 	res, err := s.cfg.Store.Stats(r.Context(), sq)
 	if err != nil {
 		return err
 	}
+	opts := workflow.ReportOptions{Kind: sq.Kind, LateRule: late, Rates: rates}
 	out := api.Stats{
-		Period:  api.StatsPeriod{From: res.From, To: res.To},
-		Filters: api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
-		Total:   workflow.NewReport(res.Total, sq.Kind, late),
-		Rows:    make([]api.StatsRow, len(res.Rows)),
+		Period:     api.StatsPeriod{From: res.From, To: res.To},
+		Filters:    api.StatsFilters{Agency: sq.Agency, Procedure: sq.Procedure, Sector: sq.Sector, Kind: sq.Kind, By: sq.By, Late: late},
+		Total:      res.Report(opts),
+		ReturnWait: res.Waiting,
+		Rows:       make([]api.StatsRow, len(res.Rows)),
 		// The store answers from its counters; said here so that a
 		// client comparing with a province's own report knows.
 		GeneratedFrom: "counters",
 	}
 	for i, row := range res.Rows {
-		out.Rows[i] = api.StatsRow{Key: row.Key, Report: workflow.NewReport(row.Tally, sq.Kind, late)}
+		out.Rows[i] = api.StatsRow{Key: row.Key, Report: row.Report(opts)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

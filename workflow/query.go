@@ -124,6 +124,11 @@ type StatsQuery struct {
 	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth or
 	// BySector.
 	By string
+	// WaitAt, when not zero, asks for StatsResult.Waiting: how long the
+	// dossiers resolved and not yet returned have waited at that instant.
+	// It reads the dossiers in status 9 (under the filters), not only
+	// counters.
+	WaitAt time.Time
 }
 
 // StatsResult is the answer to a StatsQuery.
@@ -134,16 +139,85 @@ type StatsResult struct {
 	// Total holds the flows of the period and the gauges now, under the
 	// query's filters.
 	Total Tally
+	// CarriedOver is the dossiers received before From and not finished
+	// at its start (tồn kỳ trước chuyển sang), under the query's filters:
+	// the Received less the Finished of every month before From.
+	CarriedOver int64
+	// Waiting is how long the dossiers resolved and not yet returned have
+	// waited at the query's WaitAt, under its filters; nil without WaitAt.
+	Waiting *ReturnWait
 	// Rows is the breakdown, sorted by Key; nil without one. Rows by
-	// month list every month of the period and carry no gauges (gauges
-	// describe now, not a month).
+	// month list every month of the period, each the receipt cohort of
+	// its month (Tally.Cohort of its counters, Cohort set): the dossiers
+	// received in it and what became of them so far, gauges included.
 	Rows []StatsRow
+}
+
+// ReturnWait is how long the dossiers resolved and not yet returned
+// (status 9, not terminal) have waited since they were resolved
+// (ResolvedAt) at an instant, in working days: the working time between
+// the two (Calendar.Working) over the length of a working day, rounded
+// up, so a dossier resolved an hour ago has waited 1 day and one resolved
+// exactly five working days ago 5.
+type ReturnWait struct {
+	At       time.Time `json:"at"`       // the instant measured at
+	Dossiers int64     `json:"dossiers"` // UpTo1 + From2To5 + Over5
+	UpTo1    int64     `json:"up_to_1_day"`
+	From2To5 int64     `json:"2_to_5_days"`
+	Over5    int64     `json:"over_5_days"`
+	// OldestDays is the longest wait, in working days; Oldest is the code
+	// of the dossier that waited it (the first by code of those that
+	// did); "" and 0 when none waits.
+	OldestDays int64  `json:"oldest_working_days"`
+	Oldest     string `json:"oldest"`
+}
+
+// Add counts a dossier that waited the working time w, a working day
+// being day long.
+func (r *ReturnWait) Add(code string, w, day time.Duration) {
+	days := int64((w + day - 1) / day)
+	switch {
+	case days <= 1:
+		r.UpTo1++
+	case days <= 5:
+		r.From2To5++
+	default:
+		r.Over5++
+	}
+	r.Dossiers++
+	if days > r.OldestDays || r.Oldest == "" || (days == r.OldestDays && code < r.Oldest) {
+		r.OldestDays, r.Oldest = days, code
+	}
 }
 
 // StatsRow is one row of a breakdown.
 type StatsRow struct {
 	Key   string // the agency, procedure, month or sector
 	Tally Tally
+	// CarriedOver is StatsResult.CarriedOver of the row's agency,
+	// procedure or sector; 0 in a month row.
+	CarriedOver int64
+	// Cohort: the row is a month's receipt cohort (Tally.Cohort), as
+	// rows by month are.
+	Cohort bool
+}
+
+// Report returns the report of the period's total.
+func (r *StatsResult) Report(o ReportOptions) Report {
+	rep := NewReport(r.Total, o)
+	rep.CarriedOver = r.CarriedOver
+	return rep
+}
+
+// Report returns the report of the row, counted as its cohort when it is
+// one.
+func (r *StatsRow) Report(o ReportOptions) Report {
+	if r.Cohort {
+		o.Counting = CountingCohort
+	}
+	rep := NewReport(r.Tally, o)
+	rep.CarriedOver = r.CarriedOver
+	return rep
 }
 
 // DeadlineQuery selects dossiers by due date, from one of the two deadline

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // TestCLI runs the client commands against a running instance.
@@ -233,6 +235,23 @@ func TestServeFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("serve with malformed environment = %v, want it to name %s", err, want)
 		}
+	}
+	// The statistics' rates: a base and a rounding of their own lists,
+	// from the flags or the environment.
+	err = run(context.Background(), []string{"serve", "--rate-base", "issued", "--rate-rounding", "ceil"}, noEnv, strings.NewReader(""), &out, &errb)
+	for _, want := range []string{`rate base "issued": must be received or resolved`, `rate rounding "ceil": must be truncate or round`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve with bad rates = %v, want it to name %s", err, want)
+		}
+	}
+	cfg, err := parseServe(nil, func(k string) string {
+		return map[string]string{"HOSO_RATE_BASE": "resolved", "HOSO_RATE_ROUNDING": "round"}[k]
+	}, io.Discard)
+	if err != nil || cfg.Rates != (workflow.Rates{Base: workflow.BaseResolved, Rounding: workflow.RoundHalfUp}) {
+		t.Errorf("serve with HOSO_RATE_BASE=resolved HOSO_RATE_ROUNDING=round: rates %+v, %v", cfg.Rates, err)
+	}
+	if cfg, err = parseServe(nil, noEnv, io.Discard); err != nil || cfg.Rates != workflow.DefaultRates() {
+		t.Errorf("serve: rates %+v, %v; want received, truncated", cfg.Rates, err)
 	}
 	// A replica needs a shared NATS deployment and a name of consumer-name
 	// characters.

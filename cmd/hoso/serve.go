@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // serveCommand runs the engine.
@@ -57,6 +58,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (en
 	fs.DurationVar(&cfg.ReplicaLease, "replica-lease", ev.duration("replica-lease", "HOSO_REPLICA_LEASE", cfg.ReplicaLease), "with --replica: how long the leader's lease lasts unrenewed; a stopped leader is replaced within it (env HOSO_REPLICA_LEASE)")
 	fs.StringVar(&cfg.CheckpointKey, "checkpoint-key", envOr(getenv, "HOSO_CHECKPOINT_KEY", ""), "ed25519 private key (PEM, PKCS#8, mode 0600) signing the checkpoints published to HOSO_CHECKPOINTS; without it the store's tamper evidence has no anchor outside its file (env HOSO_CHECKPOINT_KEY)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", ev.duration("checkpoint-interval", "HOSO_CHECKPOINT_INTERVAL", cfg.CheckpointInterval), "how often the leader publishes a signed checkpoint when the applied sequence moved or the store's schema changed, and once at shutdown; 0 turns them off (env HOSO_CHECKPOINT_INTERVAL)")
+	rateBase := fs.String("rate-base", envOr(getenv, "HOSO_RATE_BASE", string(cfg.Rates.Base)), "what the headline rates of the statistics (đạt …%, quá hạn …%) divide by: received or resolved (env HOSO_RATE_BASE)")
+	rateRounding := fs.String("rate-rounding", envOr(getenv, "HOSO_RATE_ROUNDING", string(cfg.Rates.Rounding)), "how every rate of the statistics is cut to two decimals: truncate (2,0351… → 2,03) or round (→ 2,04) (env HOSO_RATE_ROUNDING)")
 	fs.BoolVar(&cfg.Check, "check", false, "check the configuration and the files it names (definitions, calendar, access file, TLS certificate and key, NATS users file, checkpoint key), print what serve would use, and exit without starting")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -67,6 +70,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (en
 	if err := ev.check(fs); err != nil {
 		return cfg, fmt.Errorf("serve: %w", err)
 	}
+	cfg.Rates = workflow.Rates{Base: workflow.RateBase(*rateBase), Rounding: workflow.Rounding(*rateRounding)}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("serve: %w", err)
 	}
