@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -44,6 +45,36 @@ func (f clientFlags) validate() error {
 		return fmt.Errorf("-o: %q is not table or json", *f.output)
 	}
 	return nil
+}
+
+// pageFlags are the paging flags of a list command.
+type pageFlags struct {
+	limit  *int
+	cursor *string
+	all    *bool
+}
+
+// addPageFlags registers --limit, --cursor and --all for a list of what
+// plural names; note, if any, is said of a page.
+func addPageFlags(fs *flag.FlagSet, plural, note string) pageFlags {
+	if note != "" {
+		note = "; " + note
+	}
+	return pageFlags{
+		limit:  fs.Int("limit", 0, plural+" per page, 1–1000 (default: the server's, 50)"+note),
+		cursor: fs.String("cursor", "", "start after this cursor (the one a previous page ended with)"),
+		all:    fs.Bool("all", false, "follow the cursors and list every matching one"),
+	}
+}
+
+// list reads the page of path the query v and the flags select, or with
+// --all every page; next is the cursor of the page after the last read.
+func (p pageFlags) list(ctx context.Context, cl *api.Client, path string, v url.Values) (items []json.RawMessage, next string, err error) {
+	setNonEmpty(v, "cursor", *p.cursor)
+	if *p.limit != 0 {
+		v.Set("limit", strconv.Itoa(*p.limit))
+	}
+	return api.List[json.RawMessage](ctx, cl, path, v, *p.all)
 }
 
 // setNonEmpty sets the query parameters whose values are not "".

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -136,9 +135,7 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	fs.Var(&overdue, "overdue", "only dossiers overdue and in progress, listed by due date; --overdue=false: every other one")
 	from := fs.String("from", "", "only dossiers received on or after this date, YYYY-MM-DD (listed by receipt date)")
 	to := fs.String("to", "", "only dossiers received on or before this date, YYYY-MM-DD")
-	limit := fs.Int("limit", 0, "dossiers per page, 1–1000 (default: the server's, 50)")
-	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
-	all := fs.Bool("all", false, "follow the cursors and list every matching dossier")
+	pages := addPageFlags(fs, "dossiers", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -155,11 +152,8 @@ func (c *dossierCommand) list(ctx context.Context, args []string) error {
 	}
 	v := url.Values{}
 	setNonEmpty(v, "status", *status, "agency", *agency, "procedure", *procedure, "overdue", overdue.value,
-		"from", *from, "to", *to, "cursor", *cursor)
-	if *limit != 0 {
-		v.Set("limit", strconv.Itoa(*limit))
-	}
-	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/dossiers", v, *all)
+		"from", *from, "to", *to)
+	items, next, err := pages.list(ctx, cf.server, "/api/v1/dossiers", v)
 	if err != nil {
 		return err
 	}

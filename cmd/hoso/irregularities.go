@@ -24,9 +24,7 @@ func (c *irregularitiesCommand) Run(ctx context.Context, args []string) error {
 	agency := fs.String("agency", "", "only irregularities of this agency's dossiers (a user scoped to several agencies must choose one)")
 	actor := fs.String("actor", "", "only irregularities of events naming this officer (data.actor)")
 	dossier := fs.String("dossier", "", "only irregularities of this dossier")
-	limit := fs.Int("limit", 0, "events per page, 1–1000 (default: the server's, 50); an event's irregularities are never split")
-	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
-	all := fs.Bool("all", false, "follow the cursors and list every matching irregularity")
+	pages := addPageFlags(fs, "events", "an event's irregularities are never split")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -39,11 +37,8 @@ func (c *irregularitiesCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	v := url.Values{}
-	setNonEmpty(v, "kind", *kind, "agency", *agency, "actor", *actor, "dossier", *dossier, "cursor", *cursor)
-	if *limit != 0 {
-		v.Set("limit", strconv.Itoa(*limit))
-	}
-	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/irregularities", v, *all)
+	setNonEmpty(v, "kind", *kind, "agency", *agency, "actor", *actor, "dossier", *dossier)
+	items, next, err := pages.list(ctx, cf.server, "/api/v1/irregularities", v)
 	if err != nil {
 		return err
 	}

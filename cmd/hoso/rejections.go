@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/hoso-vn/hoso/api"
@@ -22,9 +21,7 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 	reason := fs.String("reason", "", "only rejections with this reason code (e.g. invalid_transition, missing_attachment)")
 	agency := fs.String("agency", "", "only rejections of this agency: its events and its dossiers (a user scoped to several agencies must choose one)")
 	since := fs.String("since", "", "only rejections recorded since this date (YYYY-MM-DD, Vietnam) or RFC 3339 time")
-	limit := fs.Int("limit", 0, "rejections per page, 1–1000 (default: the server's, 50)")
-	cursor := fs.String("cursor", "", "start after this cursor (the one a previous page ended with)")
-	all := fs.Bool("all", false, "follow the cursors and list every matching rejection")
+	pages := addPageFlags(fs, "rejections", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -37,11 +34,8 @@ func (c *rejectionsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	v := url.Values{}
-	setNonEmpty(v, "dossier", *dossier, "reason", *reason, "agency", *agency, "since", *since, "cursor", *cursor)
-	if *limit != 0 {
-		v.Set("limit", strconv.Itoa(*limit))
-	}
-	items, next, err := api.List[json.RawMessage](ctx, cf.server, "/api/v1/rejections", v, *all)
+	setNonEmpty(v, "dossier", *dossier, "reason", *reason, "agency", *agency, "since", *since)
+	items, next, err := pages.list(ctx, cf.server, "/api/v1/rejections", v)
 	if err != nil {
 		return err
 	}
