@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/events"
-	"github.com/hoso-vn/hoso/workflow"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // testLogger logs warnings and errors into the test's output.
@@ -109,10 +110,27 @@ func publishEvents(t testing.TB, js jetstream.JetStream, from, to int) {
 		}
 		msg := &nats.Msg{Subject: events.Subject(ev.Source, ev.Dossier), Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
-		if _, err := js.PublishMsgAsync(msg); err != nil {
-			t.Fatalf("publish event %d: %v", i, err)
+		for {
+			_, err := js.PublishMsgAsync(msg)
+			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				// The window of unacknowledged messages is full on a busy
+				// machine: let the server catch up, then go on.
+				waitAcks(t, js, from, to)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("publish event %d: %v", i, err)
+			}
+			break
 		}
 	}
+	waitAcks(t, js, from, to)
+}
+
+// waitAcks waits until every asynchronous publish of js is acknowledged,
+// failing the test after 10 s.
+func waitAcks(t testing.TB, js jetstream.JetStream, from, to int) {
+	t.Helper()
 	select {
 	case <-js.PublishAsyncComplete():
 	case <-time.After(10 * time.Second):
