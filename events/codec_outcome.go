@@ -185,7 +185,7 @@ func marshalEvent(w *wireEvent) []byte {
 	d := &w.Data
 	n := 256 + len(w.ID) + len(w.Source) + len(w.Type) + len(w.Subject) + len(d.Procedure) + len(d.Agency) +
 		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments) +
-		len(d.Calendar) + len(d.PreviousCalendar) + 64
+		len(d.Calendar) + len(d.PreviousCalendar) + len(d.Period) + 64
 	b := make([]byte, 0, n)
 	str := func(name, s string) { b = appendJSONString(append(b, name...), s, false) }
 	opt := func(name, s string) {
@@ -227,5 +227,6 @@ func marshalEvent(w *wireEvent) []byte {
 	opt(`,"department":`, d.Department)
 	opt(`,"calendar":`, d.Calendar)
 	opt(`,"previous_calendar":`, d.PreviousCalendar)
+	opt(`,"period":`, d.Period)
 	return append(b, "}}"...)
 }

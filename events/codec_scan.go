@@ -47,6 +47,7 @@ type wire struct {
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
 	calendar, prevCalendar                                                                         span        // of a calendar event
+	period                                                                                         span        // of a period-close event
 	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                           int         // items of the last attachments value, when it is an array
 	atts                                                                                           []attFields // its first maxAttachments items
@@ -59,7 +60,7 @@ func (w *wire) reset() {
 func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
 	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
-	w.calendar, w.prevCalendar = span{}, span{}
+	w.calendar, w.prevCalendar, w.period = span{}, span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -317,6 +318,8 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.calendar, v, depth)
 	case "previous_calendar":
 		return s.value(&w.prevCalendar, v, depth)
+	case "period":
+		return s.value(&w.period, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

@@ -328,6 +328,10 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 	if err != nil {
 		return res, err
 	}
+	var ends map[string]*workflow.Tally
+	if ends, err = b.periodEnds(&res, sel, kind, q, rows, row); err != nil {
+		return res, err
+	}
 	if !q.WaitAt.IsZero() {
 		w, err := returnWait(ctx, b, cat, q)
 		if err != nil {
@@ -339,6 +343,10 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		row := workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]}
 		if q.By == workflow.ByMonth {
 			row.Tally, row.Cohort = row.Tally.Cohort(), true
+		}
+		if g := ends[key]; g != nil {
+			end := workflow.NewPeriodEnd(res.AtEnd.Month, res.AtEnd.TakenAt, res.AtEnd.Seq, *g)
+			row.AtEnd = &end
 		}
 		res.Rows = append(res.Rows, row)
 	}

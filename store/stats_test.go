@@ -171,6 +171,8 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 		}
 		res.Rows = append(res.Rows, row)
 	}
+	// The stream closes no period.
+	res.AtEndMissing = workflow.PeriodEndMissing(res.To, q.Now)
 	return res
 }
 

@@ -82,6 +82,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	totalQ := base
 	totalQ.WaitAt = s.now()
+	totalQ.Now = totalQ.WaitAt
 	total, err := s.cfg.Store.Stats(ctx, totalQ)
 	if err != nil {
 		return err
@@ -230,7 +231,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
 		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
 		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
-		label(lang, "ov.awaiting")}
+		label(lang, "ov.awaiting"), label(lang, "ov.atendip"), label(lang, "ov.atendipover"), label(lang, "ov.atendipwith"),
+		label(lang, "ov.atendipwithout")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -240,11 +242,17 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		if list == "months" {
 			carried = "" // a month row describes its receipts: nothing carried over
 		}
-		out = append(out, []string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
+		// In progress at the period's end: empty without a snapshot (a
+		// month row, a period not closed).
+		atEnd := []string{"", "", "", ""}
+		if e := p.AtPeriodEnd; e != nil {
+			atEnd = []string{n(e.InProgress), n(e.Overdue), n(e.OverdueWithApology), n(e.OverdueWithoutApology)}
+		}
+		out = append(out, append([]string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
-			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)})
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)}, atEnd...))
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

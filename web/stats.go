@@ -51,6 +51,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 		late = workflow.LateByProcessing
 	}
 	sq.WaitAt = s.now()
+	sq.Now = sq.WaitAt
 	res, err := s.cfg.Store.Stats(r.Context(), sq)
 	if err != nil {
 		return err

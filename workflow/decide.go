@@ -60,6 +60,16 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 		}
 		return c.decideDeadline(d, env)
 	}
+	if e.Action == PeriodCloseAction {
+		// A period close is about no dossier: the store applies it with
+		// DecidePeriodClose.
+		if e.Source != SystemSource {
+			return reject(ReasonUnknownAction,
+				fmt.Sprintf("chỉ hoso gửi được sự kiện %q", e.Action),
+				fmt.Sprintf("only hoso sends %q events", e.Action))
+		}
+		return rejected(d, env, &Rejection{Reason: ReasonInternal, Detail: "a period close is applied with DecidePeriodClose, not Decide"})
+	}
 	if e.Action == CalendarAction {
 		// A calendar event changes many dossiers: the store applies it
 		// with DecideCalendar.

@@ -11,8 +11,8 @@ import (
 const TypePrefix = "vn.gov.hoso."
 
 // SystemSource is the source token of the events hoso publishes itself:
-// the deadline warnings and expiries of its scheduler, and calendar
-// changes.
+// the deadline warnings and expiries and the period closes of its
+// scheduler, and calendar changes.
 const SystemSource = "hoso"
 
 // CalendarAction is the action of hoso's calendar events: the schedule of
@@ -95,6 +95,9 @@ type Event struct {
 	// year file of the schedule in force when it was published, which it
 	// replaces; nil in every other event.
 	PreviousCalendar *CalendarYear
+	// Period is data.period of a period-close event (PeriodCloseAction):
+	// the month it closes, "2006-01"; empty in every other event.
+	Period string
 }
 
 // Field reports whether the named data field is present in the event. Guards

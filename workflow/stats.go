@@ -751,6 +751,13 @@ type Report struct {
 	// AwaitingReturn is the dossiers resolved and not yet returned, now:
 	// in status 9 (đã giải quyết, chưa trả kết quả).
 	AwaitingReturn int64 `json:"awaiting_return"`
+	// AtPeriodEnd is the dossiers in progress at the end of the period
+	// (tồn cuối kỳ: on time and overdue, with or without an apology), from
+	// the snapshot of its last month's close; nil without one (a month
+	// row, a period not closed), and then AtPeriodEndMissing says why (in
+	// the period's report; empty in rows).
+	AtPeriodEnd        *PeriodEnd `json:"at_period_end"`
+	AtPeriodEndMissing string     `json:"at_period_end_missing,omitempty"`
 
 	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
 	// with that were early or on time, whatever the base.

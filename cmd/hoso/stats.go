@@ -114,6 +114,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
+		fmt.Fprintln(w, periodEnd(&d.Total))
 	}
 	fmt.Fprintln(w, lateEntries(&d.Total))
 	fmt.Fprintln(w, rateBases(&d.Total))
@@ -201,6 +202,19 @@ func carried(d *api.Stats, r *workflow.Report) string {
 func apologySplit(r *workflow.Report) string {
 	return fmt.Sprintf("Quá hạn: đã có thư xin lỗi %s, chưa có thư xin lỗi %s; đang giải quyết quá hạn: đã có thư xin lỗi %s, chưa có thư xin lỗi %s.",
 		viInt(r.LateWithApology), viInt(r.LateWithoutApology), viInt(r.InProgressOverdueWithApology), viInt(r.InProgressOverdueWithoutApology))
+}
+
+// periodEnd is the line under the headline that gives the dossiers in
+// progress at the end of the period (tồn cuối kỳ), from the snapshot of
+// its last month's close, or says there is none.
+func periodEnd(r *workflow.Report) string {
+	e := r.AtPeriodEnd
+	if e == nil {
+		return "Tồn cuối kỳ: chưa chốt (kỳ chưa kết thúc, hoặc hoso không ghi nhận thời điểm cuối kỳ)."
+	}
+	return fmt.Sprintf("Tồn cuối kỳ (chốt lúc %s): đang giải quyết %s, trong hạn %s, quá hạn %s (đã có thư xin lỗi %s, chưa có thư xin lỗi %s).",
+		e.TakenAt.In(workflow.Zone).Format("15:04 02/01/2006"), viInt(e.InProgress), viInt(e.OnTime), viInt(e.Overdue),
+		viInt(e.OverdueWithApology), viInt(e.OverdueWithoutApology))
 }
 
 // lateEntries is the line under the headline that gives the transitions
