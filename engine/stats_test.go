@@ -189,6 +189,9 @@ func TestStatisticsEndToEnd(t *testing.T) {
 			Rates:    workflow.Rates{Base: workflow.BaseReceived, Rounding: workflow.RoundTruncate},
 			Received: 12, Resolved: 6, Early: 3, OnTime: 1, Late: 2, LateWithApology: 1, LateWithoutApology: 1, Returned: 4,
 			Withdrawn: 1, Stopped: 1, Apologies: 2, DigitizedInputs: 11, ElectronicResults: 6, ReceivedOnline: 1,
+			// No channel given: the one submitted online in part, the 11
+			// others at the desk.
+			ReceivedDesk: 11, ReceivedOnlinePartial: 1,
 			// Transitions: 4 + 4 + 5 + 3 + 3 + 3 of H57, 3 + 2 + 2 + 3 + 4 + 2 of
 			// X01; three entered late.
 			Transitions: 38, LateEntries: 3,

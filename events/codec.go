@@ -38,7 +38,7 @@ const (
 	maxCalendarLen   = 16 << 10                  // data.calendar, data.previous_calendar: a year file
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -154,6 +154,7 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 		w.Data.PreviousCalendar = ev.PreviousCalendar.Text
 	}
 	w.Data.Period = ev.Period
+	w.Data.Channel = string(ev.Channel)
 	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
@@ -215,6 +216,8 @@ type wireData struct {
 	PreviousCalendar string `json:"previous_calendar,omitempty"`
 	// Period is the month a period-close event closes.
 	Period string `json:"period,omitempty"`
+	// Channel is how the dossier was submitted.
+	Channel string `json:"channel,omitempty"`
 }
 
 // formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
@@ -524,6 +527,13 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 	}
 	d.calendars(ev, calendar)
 	d.period(ev, period)
+	if v, ok := d.str(w.channel, inData, "channel", false); ok {
+		if c, err := workflow.ParseChannel(v); err != nil {
+			p.add("data.channel: %s is not one of desk, post, online_full, online_partial", quote(v))
+		} else {
+			ev.Channel = c
+		}
+	}
 }
 
 // period reads data.period: required in a period-close event, a month
@@ -648,7 +658,7 @@ func (d *decoder) stringBytes() int {
 	w := d.w
 	n := 0
 	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
-		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar, w.period} {
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar, w.period, w.channel} {
 		n += s.hi - s.lo
 	}
 	if w.nAtt <= maxAttachments {

@@ -177,7 +177,7 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	for _, k := range oldSortedKeys(d.m) {
 		switch k {
 		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department",
-			"calendar", "previous_calendar", "period":
+			"calendar", "previous_calendar", "period", "channel":
 		default:
 			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
 		}
@@ -223,6 +223,13 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	ev.Due, ev.DueDay = d.date("due")
 	oldDecodeCalendars(d, ev, calendar)
 	oldDecodePeriod(d, ev, period)
+	if v, ok := d.str("channel", false); ok {
+		if c, err := workflow.ParseChannel(v); err != nil {
+			d.p.add("data.channel: %s is not one of desk, post, online_full, online_partial", quote(v))
+		} else {
+			ev.Channel = c
+		}
+	}
 }
 
 func oldDecodePeriod(d oldObject, ev *workflow.Event, period bool) {

@@ -185,7 +185,7 @@ func marshalEvent(w *wireEvent) []byte {
 	d := &w.Data
 	n := 256 + len(w.ID) + len(w.Source) + len(w.Type) + len(w.Subject) + len(d.Procedure) + len(d.Agency) +
 		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments) +
-		len(d.Calendar) + len(d.PreviousCalendar) + len(d.Period) + 64
+		len(d.Calendar) + len(d.PreviousCalendar) + len(d.Period) + len(d.Channel) + 64
 	b := make([]byte, 0, n)
 	str := func(name, s string) { b = appendJSONString(append(b, name...), s, false) }
 	opt := func(name, s string) {
@@ -228,5 +228,6 @@ func marshalEvent(w *wireEvent) []byte {
 	opt(`,"calendar":`, d.Calendar)
 	opt(`,"previous_calendar":`, d.PreviousCalendar)
 	opt(`,"period":`, d.Period)
+	opt(`,"channel":`, d.Channel)
 	return append(b, "}}"...)
 }

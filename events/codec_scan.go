@@ -46,8 +46,9 @@ type wire struct {
 
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
-	calendar, prevCalendar                                                                         span        // of a calendar event
-	period                                                                                         span        // of a period-close event
+	calendar, prevCalendar                                                                         span // of a calendar event
+	period                                                                                         span // of a period-close event
+	channel                                                                                        span
 	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                           int         // items of the last attachments value, when it is an array
 	atts                                                                                           []attFields // its first maxAttachments items
@@ -60,7 +61,7 @@ func (w *wire) reset() {
 func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
 	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
-	w.calendar, w.prevCalendar, w.period = span{}, span{}, span{}
+	w.calendar, w.prevCalendar, w.period, w.channel = span{}, span{}, span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -320,6 +321,8 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.prevCalendar, v, depth)
 	case "period":
 		return s.value(&w.period, v, depth)
+	case "channel":
+		return s.value(&w.channel, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

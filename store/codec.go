@@ -176,7 +176,37 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 	b = appendInt(b, d.History)
 	b = append(b, d.Head[:]...)
 	b = appendInt(b, d.Rejections)
-	return appendInt(b, d.Mismatches)
+	b = appendInt(b, d.Mismatches)
+	return appendDossierFacts(b, d)
+}
+
+// Flags of the facts of a dossier record or a history entry: what an
+// event records of the dossier beside its transition. Both records end
+// with the flags byte and the facts it names.
+const (
+	factChannel = 1 << iota // the channel's string follows
+	factFlags   = factChannel
+)
+
+// appendDossierFacts appends the facts of a dossier: their flags byte,
+// then those set.
+func appendDossierFacts(b []byte, d *workflow.Dossier) []byte {
+	var flags byte
+	setFlag(&flags, factChannel, d.Channel != "")
+	b = append(b, flags)
+	if d.Channel != "" {
+		b = appendString(b, string(d.Channel))
+	}
+	return b
+}
+
+// dossierFacts reads the facts of a dossier.
+func (r *reader) dossierFacts(d *workflow.Dossier) {
+	d.Channel = ""
+	flags := r.flags(factFlags)
+	if flags&factChannel != 0 {
+		d.Channel = workflow.Channel(r.str())
+	}
 }
 
 // appendEntry appends the record of a history entry to b: all of it but
@@ -219,6 +249,13 @@ func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 			b = appendString(append(b, digestText), a.SHA256)
 		}
 	}
+	var flags byte
+	setFlag(&flags, factChannel, e.Channel != "")
+	b = append(b, flags)
+	if e.Channel != "" {
+		b = appendString(b, string(e.Channel))
+	}
+	// The hash ends the record: readHeadEntry reads it there.
 	return append(b, e.Hash[:]...)
 }
 
@@ -666,6 +703,7 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 	d.Head = r.hash()
 	d.Rejections = r.int()
 	d.Mismatches = r.int()
+	r.dossierFacts(d)
 	return r.done("dossier")
 }
 
@@ -745,6 +783,10 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 				r.fail("unknown digest form")
 			}
 		}
+	}
+	e.Channel = ""
+	if flags := r.flags(factFlags); flags&factChannel != 0 {
+		e.Channel = workflow.Channel(r.str())
 	}
 	e.PrevHash = prev
 	e.Hash = r.hash()

@@ -250,15 +250,41 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 			if kind == workflow.KindFeedback {
 				ev("receive", recv)
 				f(kind, recv).Received++
+				f(kind, recv).ReceivedDesk++ // no channel given, not online
 				ev("assign", recv.Add(time.Hour), department("xu-ly"))
 				return
 			}
+			// A channel given on the submission or the receipt, or none:
+			// online in part by default when submitted online, else at
+			// the desk.
+			withChannel := func(c workflow.Channel) func(*workflow.Event) {
+				return func(e *workflow.Event) { e.Channel = c }
+			}
+			given := r.IntN(3)
 			if online {
-				ev("submit", recv.Add(-time.Hour))
-				ev("receive", recv, due(dueAt))
+				switch given {
+				case 0:
+					ev("submit", recv.Add(-time.Hour), withChannel(workflow.ChannelOnlineFull))
+					ev("receive", recv, due(dueAt), withChannel(workflow.ChannelDesk)) // the first one given stays
+					f(kind, recv).ReceivedOnlineFull++
+				case 1:
+					ev("submit", recv.Add(-time.Hour))
+					ev("receive", recv, due(dueAt), withChannel(workflow.ChannelOnlineFull))
+					f(kind, recv).ReceivedOnlineFull++
+				default:
+					ev("submit", recv.Add(-time.Hour))
+					ev("receive", recv, due(dueAt))
+					f(kind, recv).ReceivedOnlinePartial++
+				}
 				f(kind, recv).ReceivedOnline++
 			} else {
-				ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+				if given == 0 {
+					ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt), withChannel(workflow.ChannelPost))
+					f(kind, recv).ReceivedPost++
+				} else {
+					ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+					f(kind, recv).ReceivedDesk++
+				}
 				f(kind, recv).DigitizedInputs++
 			}
 			f(kind, recv).Received++
@@ -318,6 +344,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outRefusedAfterReceipt: // refused at the desk before it was assigned
 			ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
 			f(kind, recv).Received++
+			f(kind, recv).ReceivedDesk++
 			f(kind, recv).DigitizedInputs++
 			ev("refuse", recv.Add(30*time.Minute), attach(workflow.AttachmentRefusalNotice), why)
 			f(kind, recv.Add(30*time.Minute)).Refused++
@@ -561,7 +588,10 @@ func TestStatsProvinceShape(t *testing.T) {
 		// Transitions: 2 × 3 (submitted, received, assigned) + 18 × 2, then
 		// 10 × 2 + 2 × 2 + 1 + 2 × 1 resolved and returned, 1 supplement
 		// request, 1 withdrawal.
-		Transitions:     71,
+		Transitions: 71,
+		// No channel given: the 2 submitted online in part, the others at
+		// the desk.
+		ReceivedDesk: 18, ReceivedOnlinePartial: 2,
 		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
 		AwaitingReturn: 3, // one resolved on the due date, two late, none returned
 		OnTimeRate:     86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
@@ -871,7 +901,8 @@ func TestStatsKeyLayout(t *testing.T) {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
 	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
-		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1}
+		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1,
+		ReceivedDesk: 1} // no channel given, received at the counter
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,

@@ -232,7 +232,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
 		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
 		label(lang, "ov.awaiting"), label(lang, "ov.atendip"), label(lang, "ov.atendipover"), label(lang, "ov.atendipwith"),
-		label(lang, "ov.atendipwithout")}
+		label(lang, "ov.atendipwithout"), label(lang, "ch.desk"), label(lang, "ch.post"), label(lang, "ch.online_full"),
+		label(lang, "ch.online_partial"), rate("ov.onlinefull", "online_full_rate")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -252,7 +253,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
-			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)}, atEnd...))
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)}, append(atEnd,
+			n(p.ReceivedDesk), n(p.ReceivedPost), n(p.ReceivedOnlineFull), n(p.ReceivedOnlinePartial), pct(p.OnlineFullRate))...))
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

@@ -349,6 +349,12 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	if to.Status == StatusSupplement && fromStatus != StatusSupplement {
 		nd.Supplements++
 	}
+	// The channel is read on the event that creates or receives the
+	// dossier; the first one given stays.
+	var channel Channel
+	if e.Channel != "" && nd.Channel == "" && (d == nil || (to.Status == StatusReceived && nd.ReceivedAt.IsZero())) {
+		nd.Channel, channel = e.Channel, e.Channel
+	}
 	switch {
 	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
 		nd.ReceivedAt = e.Time
@@ -383,6 +389,7 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		Due:         nd.Due,
 		Timing:      timing,
 		Attachments: slices.Clone(e.Attachments),
+		Channel:     channel,
 		PrevHash:    nd.Head,
 	}
 	entry.Hash = entry.ComputeHash()

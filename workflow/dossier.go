@@ -47,6 +47,10 @@ type Dossier struct {
 	// Online: submitted online, its first accepted event put it in status
 	// 1 (Mới đăng ký) rather than receiving it at the desk.
 	Online bool `json:"online"`
+	// Channel is the channel data.channel gave on the event that created
+	// or received the dossier, the first one given; "" when none did (see
+	// IntakeChannel).
+	Channel Channel `json:"channel,omitempty"`
 }
 
 // HasAttachment reports whether an accepted event attached the kind.
@@ -146,8 +150,12 @@ type HistoryEntry struct {
 	// before it; "" when there was none.
 	Timing      Timing       `json:"timing,omitempty"`
 	Attachments []Attachment `json:"attachments"`
-	PrevHash    Hash         `json:"prev_hash"`
-	Hash        Hash         `json:"hash"`
+	// Channel is the data.channel the event gave the dossier (on the
+	// event that created or received it, when none was given before); ""
+	// otherwise.
+	Channel  Channel `json:"channel,omitempty"`
+	PrevHash Hash    `json:"prev_hash"`
+	Hash     Hash    `json:"hash"`
 }
 
 // hashDomain separates hoso's history hashes from any other SHA-256 use.
@@ -159,7 +167,8 @@ const hashDomain = "hoso-history-v1"
 // the text "hoso-history-v1", dossier, index, seq, event id, source, action,
 // from, to, from status, to status, time, actor, agency, department, reason,
 // note, due, timing, the number of attachments, then kind, name and sha256
-// of each.
+// of each; then, only when the entry records any, the text "facts" and
+// the channel.
 // Numbers are decimal text; times are RFC 3339 with nanoseconds in UTC, or
 // empty when zero. docs/contract.md gives the same recipe for auditors.
 func (e *HistoryEntry) ComputeHash() Hash {
@@ -193,6 +202,13 @@ func (e *HistoryEntry) ComputeHash() Hash {
 		b = appendHashField(b, a.Kind)
 		b = appendHashField(b, a.Name)
 		b = appendHashField(b, a.SHA256)
+	}
+	if e.Channel != "" {
+		// Facts of the dossier an event records beside its transition.
+		// Only entries that record one have the fields, so the hash of
+		// every other entry keeps the recipe it had without them.
+		b = appendHashField(b, "facts")
+		b = appendHashField(b, string(e.Channel))
 	}
 	return sha256.Sum256(b)
 }

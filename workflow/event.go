@@ -95,6 +95,9 @@ type Event struct {
 	// year file of the schedule in force when it was published, which it
 	// replaces; nil in every other event.
 	PreviousCalendar *CalendarYear
+	// Channel is data.channel: how the dossier was submitted, read on the
+	// event that creates or receives it; "" when absent.
+	Channel Channel
 	// Period is data.period of a period-close event (PeriodCloseAction):
 	// the month it closes, "2006-01"; empty in every other event.
 	Period string

@@ -117,10 +117,18 @@ type Tally struct {
 	// quả); CohortAwaitingReturn: of the month's receipts.
 	AwaitingReturn       int64 `json:"awaiting_return"`
 	CohortAwaitingReturn int64 `json:"cohort_awaiting_return"`
+
+	// Received by channel (Dossier.IntakeChannel): trực tiếp, bưu chính
+	// công ích, trực tuyến toàn trình, trực tuyến một phần; flows of the
+	// month of receipt, like ReceivedOnline. They sum to Received.
+	ReceivedDesk          int64 `json:"received_desk"`
+	ReceivedPost          int64 `json:"received_post"`
+	ReceivedOnlineFull    int64 `json:"received_online_full"`
+	ReceivedOnlinePartial int64 `json:"received_online_partial"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 45
+const TallyFields = 49
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -140,6 +148,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.CohortElectronicResults, &t.CohortWithdrawn, &t.CohortRefused, &t.CohortStopped,
 		&t.CohortInProgress, &t.CohortInProgressOverdue, &t.CohortInProgressOverdueApologized, &t.CohortPaused,
 		&t.AwaitingReturn, &t.CohortAwaitingReturn,
+		&t.ReceivedDesk, &t.ReceivedPost, &t.ReceivedOnlineFull, &t.ReceivedOnlinePartial,
 	}
 }
 
@@ -191,6 +200,10 @@ func (t *Tally) Add(o Tally) {
 	t.CohortPaused += o.CohortPaused
 	t.AwaitingReturn += o.AwaitingReturn
 	t.CohortAwaitingReturn += o.CohortAwaitingReturn
+	t.ReceivedDesk += o.ReceivedDesk
+	t.ReceivedPost += o.ReceivedPost
+	t.ReceivedOnlineFull += o.ReceivedOnlineFull
+	t.ReceivedOnlinePartial += o.ReceivedOnlinePartial
 }
 
 // Sub subtracts the counters of o from t.
@@ -240,7 +253,9 @@ func (t Tally) Cohort() Tally {
 	return Tally{
 		Received: t.Received, DigitizedInputs: t.DigitizedInputs, ReceivedOnline: t.ReceivedOnline, Apologies: t.Apologies,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
-		Resolved: t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
+		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull,
+		ReceivedOnlinePartial: t.ReceivedOnlinePartial,
+		Resolved:              t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
 		ResolvedLate: t.CohortResolvedLate, ResolvedLateApologized: t.CohortResolvedLateApologized,
 		Returned: t.CohortReturned, ReturnedEarly: t.CohortReturnedEarly, ReturnedOnTime: t.CohortReturnedOnTime,
 		ReturnedLate: t.CohortReturnedLate, ReturnedLateApologized: t.CohortReturnedLateApologized,
@@ -340,6 +355,7 @@ func sameTally(a, b *Dossier) bool {
 		return a == b
 	}
 	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
+		a.Channel == b.Channel &&
 		a.History == b.History && a.LateEntries == b.LateEntries &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.OriginalDue.Equal(b.OriginalDue) &&
@@ -362,6 +378,16 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		}
 		if d.Online {
 			cohort.ReceivedOnline++
+		}
+		switch d.IntakeChannel() {
+		case ChannelDesk:
+			cohort.ReceivedDesk++
+		case ChannelPost:
+			cohort.ReceivedPost++
+		case ChannelOnlineFull:
+			cohort.ReceivedOnlineFull++
+		case ChannelOnlinePartial:
+			cohort.ReceivedOnlinePartial++
 		}
 	}
 	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 {
@@ -729,6 +755,13 @@ type Report struct {
 	DigitizedInputs   int64 `json:"digitized_inputs"`
 	ElectronicResults int64 `json:"electronic_results"`
 	ReceivedOnline    int64 `json:"received_online"` // of Received, submitted online
+	// Received by channel (Dossier.IntakeChannel, Decision 766/QĐ-TTg's
+	// forms): at the desk, by public postal service, online in full,
+	// online in part. They sum to Received.
+	ReceivedDesk          int64 `json:"received_desk"`
+	ReceivedPost          int64 `json:"received_post"`
+	ReceivedOnlineFull    int64 `json:"received_online_full"`
+	ReceivedOnlinePartial int64 `json:"received_online_partial"`
 	// Transitions are the accepted events (history entries) of the
 	// dossiers received in the period (created, for those never
 	// received), and LateEntries those of them entered late, more than the
@@ -778,6 +811,9 @@ type Report struct {
 	// dossiers submitted online (tỷ lệ hồ sơ trực tuyến, an indicator of
 	// Decision 766/QĐ-TTg).
 	OnlineRate float64 `json:"online_rate"`
+	// OnlineFullRate is ReceivedOnlineFull/Received: the share received
+	// through a fully online procedure (trực tuyến toàn trình).
+	OnlineFullRate float64 `json:"online_full_rate"`
 	// ElectronicResultRate is ElectronicResults over the dossiers that
 	// entered status 9, whatever the late rule (the result is counted
 	// there).
@@ -810,6 +846,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
+		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull, ReceivedOnlinePartial: t.ReceivedOnlinePartial,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused, AwaitingReturn: t.AwaitingReturn,
 	}
@@ -838,6 +875,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 	r.LateRate = rate("late_rate", r.Late, base, string(rates.Base))
 	r.DigitizedRate = rate("digitized_rate", t.DigitizedInputs, t.Received, string(BaseReceived))
 	r.OnlineRate = rate("online_rate", t.ReceivedOnline, t.Received, string(BaseReceived))
+	r.OnlineFullRate = rate("online_full_rate", t.ReceivedOnlineFull, t.Received, string(BaseReceived))
 	r.ElectronicResultRate = rate("electronic_result_rate", t.ElectronicResults, t.Resolved, "entered_status_9")
 	r.InProgressOverdueRate = rate("in_progress_overdue_rate", t.InProgressOverdue, t.InProgress, "in_progress")
 	r.FeedbackAnsweredRate = rate("feedback_answered_rate", r.Resolved, r.Received, string(BaseReceived))

@@ -161,6 +161,16 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 			f.CreatedAt, f.Agency, f.Source = e.Time, e.Agency, e.Source
 			f.Online = e.ToStatus == StatusSubmitted
 		}
+		if e.Channel != "" {
+			// Given on the entry that created or first received the
+			// dossier, when none was given before.
+			receives := i == 0 || (e.ToStatus == StatusReceived && f.ReceivedAt.IsZero())
+			if f.Channel != "" || !receives {
+				add(at("channel"), "", string(e.Channel), "entry %d records a channel, but it neither created nor received the dossier, or one was given before", i)
+			} else {
+				f.Channel = e.Channel
+			}
+		}
 		state, f.Status, f.State = e.To, e.ToStatus, e.To
 		f.Department, f.Due, f.UpdatedAt = e.Department, e.Due, e.Time
 		switch {
@@ -224,6 +234,7 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		add("attachments", fmt.Sprint(attach), fmt.Sprint(d.Attachments), "the record's attachment kinds differ from those of the history")
 	}
 	flag("online", f.Online, d.Online)
+	str("channel", string(f.Channel), string(d.Channel))
 	if d.Overdue && !d.Warned {
 		add("warned", "true", "false", "the dossier is overdue but not warned: an expiry records a warning too")
 	}

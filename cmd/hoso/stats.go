@@ -115,6 +115,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
 		fmt.Fprintln(w, periodEnd(&d.Total))
+		fmt.Fprintln(w, channels(&d.Total))
 	}
 	fmt.Fprintln(w, lateEntries(&d.Total))
 	fmt.Fprintln(w, rateBases(&d.Total))
@@ -215,6 +216,13 @@ func periodEnd(r *workflow.Report) string {
 	return fmt.Sprintf("Tồn cuối kỳ (chốt lúc %s): đang giải quyết %s, trong hạn %s, quá hạn %s (đã có thư xin lỗi %s, chưa có thư xin lỗi %s).",
 		e.TakenAt.In(workflow.Zone).Format("15:04 02/01/2006"), viInt(e.InProgress), viInt(e.OnTime), viInt(e.Overdue),
 		viInt(e.OverdueWithApology), viInt(e.OverdueWithoutApology))
+}
+
+// channels is the line under the headline that counts the received
+// dossiers by how they were submitted (hình thức nộp).
+func channels(r *workflow.Report) string {
+	return fmt.Sprintf("Hình thức nộp: trực tiếp %s; bưu chính công ích %s; trực tuyến toàn trình %s (%s%%); trực tuyến một phần %s.",
+		viInt(r.ReceivedDesk), viInt(r.ReceivedPost), viInt(r.ReceivedOnlineFull), viPct(r.OnlineFullRate), viInt(r.ReceivedOnlinePartial))
 }
 
 // lateEntries is the line under the headline that gives the transitions

@@ -1,0 +1,160 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// TestIntakeFigures sends dossiers of November 2026 that say how they
+// were submitted, and reads the figures of Decision 766/QĐ-TTg they give
+// through the API, the CSV and the dashboard:
+//
+//	P1 received at the counter, data.channel post
+//	P2 received at the counter, no channel: at the desk
+//	P3 submitted with online_full, received with desk: the first stays
+//	P4 submitted without a channel, received: online in part
+//	P5 received with channel "email": malformed, never recorded
+//	P6 submitted with post, never received: not counted
+//
+// Received 4: 1 at the desk, 1 by post, 1 online in full (25%), 1
+// online in part.
+func TestIntakeFigures(t *testing.T) {
+	in := testutil.Start(t, testutil.Config(t.TempDir()))
+	nc, _ := testutil.Connect(t, in.NATSURL)
+	const agency = "000.00.12.H57"
+	code := func(n string) string { return "000.00.12.H57-261110-000" + n }
+	emit := func(action, c string, at time.Time, opts ...func(*workflow.Event)) workflow.Outcome {
+		t.Helper()
+		ev := &workflow.Event{ID: c + "/" + action, SourceURI: "/motcua/tayninh", Source: "tayninh", Action: action,
+			Dossier: c, Time: at, Procedure: "1.004227", Agency: agency, Actor: "cb-01"}
+		for _, o := range opts {
+			o(ev)
+		}
+		o, err := testutil.Emit(nc, ev, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c, action, err)
+		}
+		return o
+	}
+	accept := func(o workflow.Outcome) {
+		t.Helper()
+		if o.Kind != workflow.OutcomeAccepted {
+			t.Fatalf("%s %s = %s (%s) %s", o.Dossier, o.Action, o.Kind, o.Reason, o.MessageEN)
+		}
+	}
+	digitized := func(ev *workflow.Event) {
+		ev.Attachments = []workflow.Attachment{{Kind: workflow.AttachmentInputDigitized}}
+	}
+	channel := func(c string) func(*workflow.Event) {
+		return func(ev *workflow.Event) { ev.Channel = workflow.Channel(c) }
+	}
+	at := func(day, hour int) time.Time { return ict(2026, 11, day, hour, 0) }
+	accept(emit("receive", code("1"), at(10, 8), digitized, channel("post")))
+	accept(emit("receive", code("2"), at(10, 9), digitized))
+	accept(emit("submit", code("3"), at(10, 8), channel("online_full")))
+	accept(emit("receive", code("3"), at(10, 10), channel("desk")))
+	accept(emit("submit", code("4"), at(10, 8)))
+	accept(emit("receive", code("4"), at(10, 11)))
+	// An unknown channel is malformed; testutil.Emit refuses to encode
+	// it, so it goes out as raw JSON.
+	raw := `{"specversion":"1.0","id":"p5","source":"/motcua/tayninh","type":"vn.gov.hoso.receive","subject":"` + code("5") +
+		`","time":"2026-11-10T09:00:00+07:00","data":{"procedure":"1.004227","agency":"` + agency +
+		`","actor":"cb-01","channel":"email","attachments":[{"kind":"input_digitized"}]}}`
+	if o := emitRaw(t, nc, "tayninh", code("5"), raw); o.Kind != workflow.OutcomeRejected || o.Reason != workflow.ReasonMalformed ||
+		!strings.Contains(o.MessageEN, `data.channel: "email" is not one of desk, post, online_full, online_partial`) {
+		t.Errorf("channel email: %s (%s) %s, want malformed naming data.channel", o.Kind, o.Reason, o.MessageEN)
+	}
+	accept(emit("submit", code("6"), at(10, 8), channel("post")))
+
+	var st api.Stats
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/stats?from=2026-11&to=2026-11", http.StatusOK, &st)
+	if r := st.Total; r.Received != 4 || r.ReceivedDesk != 1 || r.ReceivedPost != 1 || r.ReceivedOnlineFull != 1 ||
+		r.ReceivedOnlinePartial != 1 || r.OnlineFullRate != 25 || r.ReceivedOnline != 2 || r.Bases["online_full_rate"] != "received" {
+		t.Errorf("November: received %d (desk %d, post %d, online in full %d, %v%%, in part %d), online %d; want 4 (1, 1, 1, 25%%, 1), 2",
+			r.Received, r.ReceivedDesk, r.ReceivedPost, r.ReceivedOnlineFull, r.OnlineFullRate, r.ReceivedOnlinePartial, r.ReceivedOnline)
+	}
+	for c, want := range map[string]struct {
+		channel workflow.Channel
+		given   bool
+	}{"1": {"post", true}, "2": {"desk", false}, "3": {"online_full", true}, "4": {"online_partial", false}, "6": {"post", true}} {
+		var d api.Dossier
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code(c), http.StatusOK, &d)
+		if d.Channel != want.channel || d.ChannelGiven != want.given {
+			t.Errorf("P%s: channel %q (given %t), want %q (%t)", c, d.Channel, d.ChannelGiven, want.channel, want.given)
+		}
+	}
+
+	resp, err := http.Get(in.HTTPURL + "/?from=2026-11&to=2026-11&format=csv&list=agencies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(records) != 2 {
+		t.Fatalf("CSV of agencies: %v, %d records", err, len(records))
+	}
+	col := map[string]int{}
+	for i, h := range records[0] {
+		col[strings.TrimPrefix(h, "\ufeff")] = i
+	}
+	for h, want := range map[string]string{"Trực tiếp": "1", "Bưu chính công ích": "1", "Trực tuyến toàn trình": "1", "Trực tuyến một phần": "1",
+		"Tiếp nhận trực tuyến toàn trình (% trên số tiếp nhận, cắt bớt (không làm tròn) đến hai chữ số thập phân)": "25.00"} {
+		if i, ok := col[h]; !ok || records[1][i] != want {
+			t.Errorf("CSV column %q = %v (%t), want %s", h, records[1], ok, want)
+		}
+	}
+
+	ctx := browser(t)
+	navigate(t, ctx, in.HTTPURL+"/?from=2026-11&to=2026-11")
+	for sel, want := range map[string]string{
+		"#card-channels .n": "25,00%",
+		"#card-channels .s": "Trực tiếp 1 · Bưu chính công ích 1 · Trực tuyến toàn trình 1 · Trực tuyến một phần 1",
+	} {
+		got, err := chromedpText(ctx, sel)
+		if got = strings.Join(strings.Fields(got), " "); err != nil || got != want {
+			t.Errorf("overview %s = %q (%v), want %q", sel, got, err, want)
+		}
+	}
+}
+
+// emitRaw publishes a payload as it is on the subject of source and the
+// dossier code, and returns the outcome the engine publishes for it.
+func emitRaw(t *testing.T, nc *nats.Conn, source, code, payload string) workflow.Outcome {
+	t.Helper()
+	sub, err := nc.SubscribeSync(events.OutcomeFilter(source, code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := js.Publish(context.Background(), events.Subject(source, code), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := sub.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no outcome for the message at %d: %v", ack.Sequence, err)
+		}
+		var o workflow.Outcome
+		if json.Unmarshal(m.Data, &o) == nil && o.Seq == ack.Sequence {
+			return o
+		}
+	}
+}

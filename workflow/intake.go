@@ -1,0 +1,52 @@
+package workflow
+
+import "fmt"
+
+// Channel is how a dossier was submitted (hình thức nộp hồ sơ): Decision
+// 766/QĐ-TTg and the provinces' report forms count the dossiers received
+// by it. The sender gives it as data.channel on the event that creates or
+// receives a dossier; the dossier keeps the first one given.
+type Channel string
+
+// The channels.
+const (
+	ChannelDesk          Channel = "desk"           // trực tiếp, at the one-stop desk
+	ChannelPost          Channel = "post"           // qua dịch vụ bưu chính công ích
+	ChannelOnlineFull    Channel = "online_full"    // trực tuyến toàn trình
+	ChannelOnlinePartial Channel = "online_partial" // trực tuyến một phần
+)
+
+// Channels lists the channels in report order.
+var Channels = []Channel{ChannelDesk, ChannelPost, ChannelOnlineFull, ChannelOnlinePartial}
+
+// Valid reports whether c is one of the channels.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelDesk, ChannelPost, ChannelOnlineFull, ChannelOnlinePartial:
+		return true
+	}
+	return false
+}
+
+// ParseChannel reads a channel of data.channel.
+func ParseChannel(s string) (Channel, error) {
+	if c := Channel(s); c.Valid() {
+		return c, nil
+	}
+	return "", fmt.Errorf("%q is not one of desk, post, online_full, online_partial", s)
+}
+
+// IntakeChannel returns the channel the dossier was submitted by: the
+// one given (Channel), else online_partial when it was submitted online
+// (its first event put it in status 1: a sender that does not say
+// whether the whole procedure ran online is not credited with it), else
+// desk.
+func (d *Dossier) IntakeChannel() Channel {
+	switch {
+	case d.Channel != "":
+		return d.Channel
+	case d.Online:
+		return ChannelOnlinePartial
+	}
+	return ChannelDesk
+}
