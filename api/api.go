@@ -68,13 +68,19 @@ type Dossier struct {
 	// one was given.
 	Channel      workflow.Channel `json:"channel"`
 	ChannelGiven bool             `json:"channel_given"`
-	CreatedAt    time.Time        `json:"created_at"`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Attachments  []string         `json:"attachments"` // never null
-	Rejections   int              `json:"rejections"`
-	Mismatches   int              `json:"mismatches"`
-	Entries      int              `json:"history_length"`
-	Head         workflow.Hash    `json:"head"` // hash of the last history entry
+	// PaidOnline and PaidCounter: an event recorded a payment online, at
+	// the counter (data.payment); Satisfaction is the applicant's last
+	// score (data.satisfaction, 1–5), 0 when none.
+	PaidOnline   bool          `json:"paid_online"`
+	PaidCounter  bool          `json:"paid_counter"`
+	Satisfaction int           `json:"satisfaction"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	Attachments  []string      `json:"attachments"` // never null
+	Rejections   int           `json:"rejections"`
+	Mismatches   int           `json:"mismatches"`
+	Entries      int           `json:"history_length"`
+	Head         workflow.Hash `json:"head"` // hash of the last history entry
 	// History is the dossier's control sheet, in index order; only
 	// GET /api/v1/dossiers/{code} sends it.
 	History []HistoryEntry `json:"history,omitempty"`
@@ -96,6 +102,7 @@ func NewDossier(d *workflow.Dossier) Dossier {
 		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
 		Apologies: d.Apologies, Supplements: d.Supplements, LateEntries: d.LateEntries, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
 		Channel: d.IntakeChannel(), ChannelGiven: d.Channel != "",
+		PaidOnline: d.PaidOnline, PaidCounter: d.PaidCounter, Satisfaction: d.Satisfaction,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
 		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
 	}
@@ -133,9 +140,13 @@ type HistoryEntry struct {
 	// Channel is the data.channel the entry recorded (on the event that
 	// created or received the dossier); absent otherwise. Part of the
 	// hash when present.
-	Channel  workflow.Channel `json:"channel,omitempty"`
-	PrevHash workflow.Hash    `json:"prev_hash"`
-	Hash     workflow.Hash    `json:"hash"`
+	Channel workflow.Channel `json:"channel,omitempty"`
+	// Payment and Satisfaction are the data.payment and data.satisfaction
+	// the entry recorded; absent when none. Part of the hash when present.
+	Payment      workflow.Payment `json:"payment,omitempty"`
+	Satisfaction int              `json:"satisfaction,omitempty"`
+	PrevHash     workflow.Hash    `json:"prev_hash"`
+	Hash         workflow.Hash    `json:"hash"`
 }
 
 // NewHistoryEntry returns the API's view of e.
@@ -148,7 +159,7 @@ func NewHistoryEntry(e *workflow.HistoryEntry) HistoryEntry {
 		Index: e.Index, Seq: e.Seq, EventID: e.EventID, Source: e.Source, Action: e.Action,
 		From: e.From, To: e.To, FromStatus: NewStatus(e.FromStatus), ToStatus: NewStatus(e.ToStatus),
 		Time: e.Time, Actor: e.Actor, Agency: e.Agency, Department: e.Department, Reason: e.Reason,
-		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, Channel: e.Channel, PrevHash: e.PrevHash, Hash: e.Hash,
+		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, Channel: e.Channel, Payment: e.Payment, Satisfaction: e.Satisfaction, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 

@@ -27,10 +27,14 @@ import (
 //	P3 submitted with online_full, received with desk: the first stays
 //	P4 submitted without a channel, received: online in part
 //	P5 received with channel "email": malformed, never recorded
-//	P6 submitted with post, never received: not counted
+//	P6 submitted with post and a score of 5, never received: not
+//	   counted as received; the score on the event that creates the
+//	   dossier is not read
 //
 // Received 4: 1 at the desk, 1 by post, 1 online in full (25%), 1
-// online in part.
+// online in part. Then P1 is assigned with an online payment and a score
+// of 5, P2 with a payment at the counter and a score of 2, P3 with a
+// score of 4: 2 paid, 1 online (50%); 3 rated, 2 satisfied (66.66%).
 func TestIntakeFigures(t *testing.T) {
 	in := testutil.Start(t, testutil.Config(t.TempDir()))
 	nc, _ := testutil.Connect(t, in.NATSURL)
@@ -77,7 +81,20 @@ func TestIntakeFigures(t *testing.T) {
 		!strings.Contains(o.MessageEN, `data.channel: "email" is not one of desk, post, online_full, online_partial`) {
 		t.Errorf("channel email: %s (%s) %s, want malformed naming data.channel", o.Kind, o.Reason, o.MessageEN)
 	}
-	accept(emit("submit", code("6"), at(10, 8), channel("post")))
+	accept(emit("submit", code("6"), at(10, 8), channel("post"), func(ev *workflow.Event) { ev.Satisfaction = 5 }))
+	facts := func(p string, score int) func(*workflow.Event) {
+		return func(ev *workflow.Event) { ev.Department, ev.Payment, ev.Satisfaction = "p", workflow.Payment(p), score }
+	}
+	accept(emit("assign", code("1"), at(11, 8), facts("online", 5)))
+	accept(emit("assign", code("2"), at(11, 8), facts("counter", 2)))
+	accept(emit("assign", code("3"), at(11, 8), facts("", 4)))
+	raw = `{"specversion":"1.0","id":"p4-pay","source":"/motcua/tayninh","type":"vn.gov.hoso.assign","subject":"` + code("4") +
+		`","time":"2026-11-11T09:00:00+07:00","data":{"procedure":"1.004227","agency":"` + agency +
+		`","actor":"cb-01","department":"p","payment":"cash","satisfaction":6}}`
+	if o := emitRaw(t, nc, "tayninh", code("4"), raw); o.Kind != workflow.OutcomeRejected || o.Reason != workflow.ReasonMalformed ||
+		!strings.Contains(o.MessageEN, `data.payment: "cash" is not online or counter`) || !strings.Contains(o.MessageEN, `data.satisfaction: "6" is not a score 1–5`) {
+		t.Errorf("payment cash, satisfaction 6: %s (%s) %s, want malformed naming both", o.Kind, o.Reason, o.MessageEN)
+	}
 
 	var st api.Stats
 	testutil.GetJSON(t, in.HTTPURL, "/api/v1/stats?from=2026-11&to=2026-11", http.StatusOK, &st)
@@ -85,6 +102,18 @@ func TestIntakeFigures(t *testing.T) {
 		r.ReceivedOnlinePartial != 1 || r.OnlineFullRate != 25 || r.ReceivedOnline != 2 || r.Bases["online_full_rate"] != "received" {
 		t.Errorf("November: received %d (desk %d, post %d, online in full %d, %v%%, in part %d), online %d; want 4 (1, 1, 1, 25%%, 1), 2",
 			r.Received, r.ReceivedDesk, r.ReceivedPost, r.ReceivedOnlineFull, r.OnlineFullRate, r.ReceivedOnlinePartial, r.ReceivedOnline)
+	}
+	if r := st.Total; r.Paid != 2 || r.PaidOnline != 1 || r.OnlinePaymentRate != 50 || r.Rated != 3 || r.Satisfied != 2 ||
+		r.SatisfactionRate != 66.66 || r.Bases["online_payment_rate"] != "paid" || r.Bases["satisfaction_rate"] != "rated" {
+		t.Errorf("November: paid %d, online %d (%v%%), rated %d, satisfied %d (%v%%); want 2, 1 (50%%), 3, 2 (66.66%%)",
+			r.Paid, r.PaidOnline, r.OnlinePaymentRate, r.Rated, r.Satisfied, r.SatisfactionRate)
+	}
+	for c, want := range map[string][3]any{"1": {true, false, 5}, "2": {false, true, 2}, "3": {false, false, 4}, "6": {false, false, 0}} {
+		var d api.Dossier
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code(c), http.StatusOK, &d)
+		if got := [3]any{d.PaidOnline, d.PaidCounter, d.Satisfaction}; got != want {
+			t.Errorf("P%s: paid online, at the counter, score %v; want %v", c, got, want)
+		}
 	}
 	for c, want := range map[string]struct {
 		channel workflow.Channel
@@ -111,7 +140,10 @@ func TestIntakeFigures(t *testing.T) {
 		col[strings.TrimPrefix(h, "\ufeff")] = i
 	}
 	for h, want := range map[string]string{"Trực tiếp": "1", "Bưu chính công ích": "1", "Trực tuyến toàn trình": "1", "Trực tuyến một phần": "1",
-		"Tiếp nhận trực tuyến toàn trình (% trên số tiếp nhận, cắt bớt (không làm tròn) đến hai chữ số thập phân)": "25.00"} {
+		"Tiếp nhận trực tuyến toàn trình (% trên số tiếp nhận, cắt bớt (không làm tròn) đến hai chữ số thập phân)": "25.00",
+		"Đã thanh toán": "2", "Thanh toán trực tuyến": "1", "Được đánh giá": "3", "Hài lòng (4–5 điểm)": "2",
+		"Tỷ lệ thanh toán trực tuyến (% trên số hồ sơ đã thanh toán, cắt bớt (không làm tròn) đến hai chữ số thập phân)": "50.00",
+		"Tỷ lệ hài lòng (% trên số hồ sơ được đánh giá, cắt bớt (không làm tròn) đến hai chữ số thập phân)":              "66.66"} {
 		if i, ok := col[h]; !ok || records[1][i] != want {
 			t.Errorf("CSV column %q = %v (%t), want %s", h, records[1], ok, want)
 		}
@@ -120,8 +152,12 @@ func TestIntakeFigures(t *testing.T) {
 	ctx := browser(t)
 	navigate(t, ctx, in.HTTPURL+"/?from=2026-11&to=2026-11")
 	for sel, want := range map[string]string{
-		"#card-channels .n": "25,00%",
-		"#card-channels .s": "Trực tiếp 1 · Bưu chính công ích 1 · Trực tuyến toàn trình 1 · Trực tuyến một phần 1",
+		"#card-channels .n":     "25,00%",
+		"#card-channels .s":     "Trực tiếp 1 · Bưu chính công ích 1 · Trực tuyến toàn trình 1 · Trực tuyến một phần 1",
+		"#card-payment .n":      "50,00%",
+		"#card-payment .s":      "Thanh toán trực tuyến 1 / Đã thanh toán 2",
+		"#card-satisfaction .n": "66,66%",
+		"#card-satisfaction .s": "Hài lòng (4–5 điểm) 2 / Được đánh giá 3",
 	} {
 		got, err := chromedpText(ctx, sel)
 		if got = strings.Join(strings.Fields(got), " "); err != nil || got != want {

@@ -38,7 +38,7 @@ const (
 	maxCalendarLen   = 16 << 10                  // data.calendar, data.previous_calendar: a year file
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -155,6 +155,8 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 	}
 	w.Data.Period = ev.Period
 	w.Data.Channel = string(ev.Channel)
+	w.Data.Payment = string(ev.Payment)
+	w.Data.Satisfaction = ev.Satisfaction
 	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
@@ -218,6 +220,10 @@ type wireData struct {
 	Period string `json:"period,omitempty"`
 	// Channel is how the dossier was submitted.
 	Channel string `json:"channel,omitempty"`
+	// Payment is how the payment the event records was made.
+	Payment string `json:"payment,omitempty"`
+	// Satisfaction is the applicant's rating, 1–5.
+	Satisfaction int `json:"satisfaction,omitempty"`
 }
 
 // formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
@@ -534,6 +540,24 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 			ev.Channel = c
 		}
 	}
+	if v, ok := d.str(w.payment, inData, "payment", false); ok {
+		if pm, err := workflow.ParsePayment(v); err != nil {
+			p.add("data.payment: %s is not online or counter", quote(v))
+		} else {
+			ev.Payment = pm
+		}
+	}
+	if d.present(w.satisfaction) {
+		const name = "data.satisfaction"
+		raw := d.data[w.satisfaction.lo:w.satisfaction.hi]
+		if k := kindOf(raw); k != "number" {
+			p.add("%s: want an integer, got %s", name, k)
+		} else if n, err := parseInt(raw); err != nil || n < workflow.MinSatisfaction || n > workflow.MaxSatisfaction {
+			p.add("%s: %s is not a score %d–%d", name, quote(string(raw)), workflow.MinSatisfaction, workflow.MaxSatisfaction)
+		} else {
+			ev.Satisfaction = int(n)
+		}
+	}
 }
 
 // period reads data.period: required in a period-close event, a month
@@ -658,7 +682,7 @@ func (d *decoder) stringBytes() int {
 	w := d.w
 	n := 0
 	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
-		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar, w.period, w.channel} {
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar, w.period, w.channel, w.payment} {
 		n += s.hi - s.lo
 	}
 	if w.nAtt <= maxAttachments {

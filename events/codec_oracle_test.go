@@ -177,7 +177,7 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	for _, k := range oldSortedKeys(d.m) {
 		switch k {
 		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department",
-			"calendar", "previous_calendar", "period", "channel":
+			"calendar", "previous_calendar", "period", "channel", "payment", "satisfaction":
 		default:
 			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
 		}
@@ -228,6 +228,23 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 			d.p.add("data.channel: %s is not one of desk, post, online_full, online_partial", quote(v))
 		} else {
 			ev.Channel = c
+		}
+	}
+	if v, ok := d.str("payment", false); ok {
+		if pm, err := workflow.ParsePayment(v); err != nil {
+			d.p.add("data.payment: %s is not online or counter", quote(v))
+		} else {
+			ev.Payment = pm
+		}
+	}
+	if raw, ok := d.m["satisfaction"]; ok && !oldIsNull(raw) {
+		const name = "data.satisfaction"
+		if k := kindOf(raw); k != "number" {
+			d.p.add("%s: want an integer, got %s", name, k)
+		} else if n, err := strconv.ParseInt(string(raw), 10, 64); err != nil || n < workflow.MinSatisfaction || n > workflow.MaxSatisfaction {
+			d.p.add("%s: %s is not a score %d–%d", name, quote(string(raw)), workflow.MinSatisfaction, workflow.MaxSatisfaction)
+		} else {
+			ev.Satisfaction = int(n)
 		}
 	}
 }

@@ -184,8 +184,11 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 // event records of the dossier beside its transition. Both records end
 // with the flags byte and the facts it names.
 const (
-	factChannel = 1 << iota // the channel's string follows
-	factFlags   = factChannel
+	factChannel      = 1 << iota // the channel's string follows
+	factPaidOnline               // a payment online: the dossier's PaidOnline, the entry's Payment
+	factPaidCounter              // a payment at the counter
+	factSatisfaction             // the satisfaction score follows
+	factFlags        = factChannel | factPaidOnline | factPaidCounter | factSatisfaction
 )
 
 // appendDossierFacts appends the facts of a dossier: their flags byte,
@@ -193,19 +196,30 @@ const (
 func appendDossierFacts(b []byte, d *workflow.Dossier) []byte {
 	var flags byte
 	setFlag(&flags, factChannel, d.Channel != "")
+	setFlag(&flags, factPaidOnline, d.PaidOnline)
+	setFlag(&flags, factPaidCounter, d.PaidCounter)
+	setFlag(&flags, factSatisfaction, d.Satisfaction != 0)
 	b = append(b, flags)
 	if d.Channel != "" {
 		b = appendString(b, string(d.Channel))
+	}
+	if d.Satisfaction != 0 {
+		b = appendInt(b, d.Satisfaction)
 	}
 	return b
 }
 
 // dossierFacts reads the facts of a dossier.
 func (r *reader) dossierFacts(d *workflow.Dossier) {
-	d.Channel = ""
+	d.Channel, d.Satisfaction = "", 0
 	flags := r.flags(factFlags)
 	if flags&factChannel != 0 {
 		d.Channel = workflow.Channel(r.str())
+	}
+	d.PaidOnline = flags&factPaidOnline != 0
+	d.PaidCounter = flags&factPaidCounter != 0
+	if flags&factSatisfaction != 0 {
+		d.Satisfaction = r.int()
 	}
 }
 
@@ -251,9 +265,15 @@ func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 	}
 	var flags byte
 	setFlag(&flags, factChannel, e.Channel != "")
+	setFlag(&flags, factPaidOnline, e.Payment == workflow.PaymentOnline)
+	setFlag(&flags, factPaidCounter, e.Payment == workflow.PaymentCounter)
+	setFlag(&flags, factSatisfaction, e.Satisfaction != 0)
 	b = append(b, flags)
 	if e.Channel != "" {
 		b = appendString(b, string(e.Channel))
+	}
+	if e.Satisfaction != 0 {
+		b = appendInt(b, e.Satisfaction)
 	}
 	// The hash ends the record: readHeadEntry reads it there.
 	return append(b, e.Hash[:]...)
@@ -784,9 +804,21 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 			}
 		}
 	}
-	e.Channel = ""
-	if flags := r.flags(factFlags); flags&factChannel != 0 {
+	e.Channel, e.Payment, e.Satisfaction = "", "", 0
+	flags := r.flags(factFlags)
+	if flags&factChannel != 0 {
 		e.Channel = workflow.Channel(r.str())
+	}
+	switch flags & (factPaidOnline | factPaidCounter) {
+	case factPaidOnline:
+		e.Payment = workflow.PaymentOnline
+	case factPaidCounter:
+		e.Payment = workflow.PaymentCounter
+	case factPaidOnline | factPaidCounter:
+		r.fail("an entry records one payment")
+	}
+	if flags&factSatisfaction != 0 {
+		e.Satisfaction = r.int()
 	}
 	e.PrevHash = prev
 	e.Hash = r.hash()

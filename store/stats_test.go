@@ -246,12 +246,35 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		}
 		g := tr.gauge(kind, ag, proc)
 		why := func(e *workflow.Event) { e.Reason = "lý do" }
+		// The assignment records a payment (a quarter online, a quarter
+		// at the counter) and a rating 1–5 (five in six), counted in the
+		// month of receipt.
+		facts := func() func(*workflow.Event) {
+			pay, score := r.IntN(4), r.IntN(6)
+			c := f(kind, recv)
+			if pay < 2 {
+				c.Paid++
+				if pay == 0 {
+					c.PaidOnline++
+				}
+			}
+			if score > 0 {
+				c.Rated++
+				if score >= 4 {
+					c.Satisfied++
+				}
+			}
+			return func(e *workflow.Event) {
+				e.Payment = map[int]workflow.Payment{0: workflow.PaymentOnline, 1: workflow.PaymentCounter}[pay]
+				e.Satisfaction = score
+			}
+		}
 		receive := func() {
 			if kind == workflow.KindFeedback {
 				ev("receive", recv)
 				f(kind, recv).Received++
 				f(kind, recv).ReceivedDesk++ // no channel given, not online
-				ev("assign", recv.Add(time.Hour), department("xu-ly"))
+				ev("assign", recv.Add(time.Hour), department("xu-ly"), facts())
 				return
 			}
 			// A channel given on the submission or the receipt, or none:
@@ -288,7 +311,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 				f(kind, recv).DigitizedInputs++
 			}
 			f(kind, recv).Received++
-			ev("assign", recv.Add(time.Hour), department("tu-phap"))
+			ev("assign", recv.Add(time.Hour), department("tu-phap"), facts())
 		}
 		cohort := func() *workflow.Tally { return f(kind, recv) } // the counters of the month of receipt
 		resolve := func(at time.Time, timing workflow.Timing) {

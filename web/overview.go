@@ -233,7 +233,9 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
 		label(lang, "ov.awaiting"), label(lang, "ov.atendip"), label(lang, "ov.atendipover"), label(lang, "ov.atendipwith"),
 		label(lang, "ov.atendipwithout"), label(lang, "ch.desk"), label(lang, "ch.post"), label(lang, "ch.online_full"),
-		label(lang, "ch.online_partial"), rate("ov.onlinefull", "online_full_rate")}
+		label(lang, "ch.online_partial"), rate("ov.onlinefull", "online_full_rate"),
+		label(lang, "ov.paid"), label(lang, "ov.paidonline"), rate("ov.onlinepayment", "online_payment_rate"),
+		label(lang, "ov.rated"), label(lang, "ov.satisfied"), rate("ov.satisfaction", "satisfaction_rate")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -254,7 +256,8 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
 			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)}, append(atEnd,
-			n(p.ReceivedDesk), n(p.ReceivedPost), n(p.ReceivedOnlineFull), n(p.ReceivedOnlinePartial), pct(p.OnlineFullRate))...))
+			n(p.ReceivedDesk), n(p.ReceivedPost), n(p.ReceivedOnlineFull), n(p.ReceivedOnlinePartial), pct(p.OnlineFullRate),
+			n(p.Paid), n(p.PaidOnline), pct(p.OnlinePaymentRate), n(p.Rated), n(p.Satisfied), pct(p.SatisfactionRate))...))
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

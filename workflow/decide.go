@@ -355,6 +355,18 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	if e.Channel != "" && nd.Channel == "" && (d == nil || (to.Status == StatusReceived && nd.ReceivedAt.IsZero())) {
 		nd.Channel, channel = e.Channel, e.Channel
 	}
+	// A payment and a rating are facts the event records; a rating only
+	// of a dossier that existed before it.
+	switch e.Payment {
+	case PaymentOnline:
+		nd.PaidOnline = true
+	case PaymentCounter:
+		nd.PaidCounter = true
+	}
+	var satisfaction int
+	if d != nil && e.Satisfaction != 0 {
+		nd.Satisfaction, satisfaction = e.Satisfaction, e.Satisfaction
+	}
 	switch {
 	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
 		nd.ReceivedAt = e.Time
@@ -370,27 +382,29 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		}
 	}
 	entry := &HistoryEntry{
-		Dossier:     e.Dossier,
-		Index:       nd.History,
-		Seq:         env.Seq,
-		EventID:     e.ID,
-		Source:      e.Source,
-		Action:      act.Name,
-		From:        from,
-		To:          to.Name,
-		FromStatus:  fromStatus,
-		ToStatus:    to.Status,
-		Time:        e.Time,
-		Actor:       e.Actor,
-		Agency:      e.Agency,
-		Department:  nd.Department,
-		Reason:      e.Reason,
-		Note:        e.Note,
-		Due:         nd.Due,
-		Timing:      timing,
-		Attachments: slices.Clone(e.Attachments),
-		Channel:     channel,
-		PrevHash:    nd.Head,
+		Dossier:      e.Dossier,
+		Index:        nd.History,
+		Seq:          env.Seq,
+		EventID:      e.ID,
+		Source:       e.Source,
+		Action:       act.Name,
+		From:         from,
+		To:           to.Name,
+		FromStatus:   fromStatus,
+		ToStatus:     to.Status,
+		Time:         e.Time,
+		Actor:        e.Actor,
+		Agency:       e.Agency,
+		Department:   nd.Department,
+		Reason:       e.Reason,
+		Note:         e.Note,
+		Due:          nd.Due,
+		Timing:       timing,
+		Attachments:  slices.Clone(e.Attachments),
+		Channel:      channel,
+		Payment:      e.Payment,
+		Satisfaction: satisfaction,
+		PrevHash:     nd.Head,
 	}
 	entry.Hash = entry.ComputeHash()
 	nd.History++

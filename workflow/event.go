@@ -98,6 +98,13 @@ type Event struct {
 	// Channel is data.channel: how the dossier was submitted, read on the
 	// event that creates or receives it; "" when absent.
 	Channel Channel
+	// Payment is data.payment: the event records a payment made online or
+	// at the counter; "" when absent. It never changes the decision.
+	Payment Payment
+	// Satisfaction is data.satisfaction: the applicant's rating, 1–5; 0
+	// when absent. Read on an event of a dossier hoso knows; it never
+	// changes the decision.
+	Satisfaction int
 	// Period is data.period of a period-close event (PeriodCloseAction):
 	// the month it closes, "2006-01"; empty in every other event.
 	Period string

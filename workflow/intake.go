@@ -50,3 +50,31 @@ func (d *Dossier) IntakeChannel() Channel {
 	}
 	return ChannelDesk
 }
+
+// Payment is how a fee or financial obligation was paid, as data.payment
+// of the event that records the payment says: Decision 766/QĐ-TTg scores
+// the share paid online (thanh toán trực tuyến).
+type Payment string
+
+// The payment methods.
+const (
+	PaymentOnline  Payment = "online"  // thanh toán trực tuyến
+	PaymentCounter Payment = "counter" // at the counter, in cash or by card
+)
+
+// ParsePayment reads a payment method of data.payment.
+func ParsePayment(s string) (Payment, error) {
+	switch p := Payment(s); p {
+	case PaymentOnline, PaymentCounter:
+		return p, nil
+	}
+	return "", fmt.Errorf("%q is not online or counter", s)
+}
+
+// The satisfaction scores of data.satisfaction: 1 (very dissatisfied) to
+// 5 (very satisfied); SatisfiedFrom and above count as satisfied.
+const (
+	MinSatisfaction = 1
+	MaxSatisfaction = 5
+	SatisfiedFrom   = 4
+)

@@ -63,3 +63,83 @@ func TestChannelRecorded(t *testing.T) {
 		t.Errorf("at the counter without a channel: %q, want desk", got)
 	}
 }
+
+// TestPaymentAndSatisfaction: a payment flags the dossier by its method;
+// a score counts only on a dossier that existed, the last one given; they
+// are recorded on their entries and never change a decision.
+func TestPaymentAndSatisfaction(t *testing.T) {
+	c := shipped(t)
+	with := func(p workflow.Payment, score int) func(*workflow.Event) {
+		return func(e *workflow.Event) { e.Payment, e.Satisfaction = p, score }
+	}
+	var (
+		d       *workflow.Dossier
+		entries []workflow.HistoryEntry
+	)
+	for _, e := range []*workflow.Event{
+		// A score on the event that creates the dossier is not read.
+		statsEvent("receive", statsAt(9, 2, 9), statsWith("input_digitized"), statsDue(statsAt(9, 15, 17)), with(workflow.PaymentCounter, 5)),
+		statsEvent("assign", statsAt(9, 3, 9), statsFields, with(workflow.PaymentOnline, 2)),
+		statsEvent("transfer", statsAt(9, 4, 9), statsFields, with("", 4)),
+	} {
+		dec := decide(c, d, e)
+		if dec.Rejection != nil {
+			t.Fatalf("Decide(%s) rejected: %s", e.Action, dec.Rejection.Detail)
+		}
+		d = dec.Dossier
+		entries = append(entries, *dec.Entry)
+	}
+	if !d.PaidCounter || !d.PaidOnline || d.Satisfaction != 4 {
+		t.Errorf("paid at the counter %t, online %t, satisfaction %d; want both paid, 4 (the last score)", d.PaidCounter, d.PaidOnline, d.Satisfaction)
+	}
+	type facts struct {
+		p workflow.Payment
+		s int
+	}
+	want := []facts{{workflow.PaymentCounter, 0}, {workflow.PaymentOnline, 2}, {"", 4}}
+	for i, e := range entries {
+		if (facts{e.Payment, e.Satisfaction}) != want[i] {
+			t.Errorf("entry %d records %q, %d; want %q, %d", i, e.Payment, e.Satisfaction, want[i].p, want[i].s)
+		}
+	}
+	if fs := c.CheckRecord(d, entries); len(fs) > 0 {
+		t.Errorf("CheckRecord = %+v, want nothing", fs)
+	}
+	for field, forge := range map[string]func(*workflow.Dossier){
+		"satisfaction": func(f *workflow.Dossier) { f.Satisfaction = 5 },
+		"paid_online":  func(f *workflow.Dossier) { f.PaidOnline = false },
+		"paid_counter": func(f *workflow.Dossier) { f.PaidCounter = false },
+	} {
+		f := d.Clone()
+		forge(f)
+		if fs := c.CheckRecord(f, entries); len(fs) != 1 || fs[0].Field != field {
+			t.Errorf("CheckRecord(record with another %s) = %+v, want one finding on it", field, fs)
+		}
+	}
+	if e := entries[1]; e.ComputeHash() != e.Hash {
+		t.Errorf("entry 1 hash %s, computed %s", e.Hash, e.ComputeHash())
+	} else if e.Satisfaction = 3; e.ComputeHash() == entries[1].Hash {
+		t.Errorf("the entry's hash does not cover its score")
+	}
+
+	// One dossier paid, online too; rated 4: satisfied.
+	flows, _ := workflow.StatsDelta(nil, d)
+	if len(flows) != 1 || flows[0].Flow.Paid != 1 || flows[0].Flow.PaidOnline != 1 || flows[0].Flow.Rated != 1 || flows[0].Flow.Satisfied != 1 {
+		t.Errorf("StatsDelta(nil, d) = %+v, want 1 paid (online), 1 rated (satisfied) in September", flows)
+	}
+	r := workflow.NewReport(flows[0].Flow, workflow.ReportOptions{})
+	if r.OnlinePaymentRate != 100 || r.SatisfactionRate != 100 || r.Bases["online_payment_rate"] != "paid" || r.Bases["satisfaction_rate"] != "rated" {
+		t.Errorf("report: online payment %v%% of %s, satisfaction %v%% of %s", r.OnlinePaymentRate, r.Bases["online_payment_rate"],
+			r.SatisfactionRate, r.Bases["satisfaction_rate"])
+	}
+
+	// A rejected event's facts are not recorded, and the facts do not
+	// change its rejection.
+	plain := statsEvent("return", statsAt(9, 5, 9))
+	rated := statsEvent("return", statsAt(9, 5, 9), with(workflow.PaymentOnline, 1))
+	a, b := decide(c, d, plain), decide(c, d, rated)
+	if a.Rejection == nil || b.Rejection == nil || a.Rejection.Reason != b.Rejection.Reason ||
+		(b.Dossier != nil && (b.Dossier.Satisfaction != d.Satisfaction || b.Dossier.PaidOnline != d.PaidOnline)) {
+		t.Errorf("return from processing: %+v without facts, %+v with", a.Rejection, b.Rejection)
+	}
+}

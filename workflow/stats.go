@@ -125,10 +125,21 @@ type Tally struct {
 	ReceivedPost          int64 `json:"received_post"`
 	ReceivedOnlineFull    int64 `json:"received_online_full"`
 	ReceivedOnlinePartial int64 `json:"received_online_partial"`
+
+	// Paid: dossiers an accepted event recorded a payment of
+	// (data.payment), PaidOnline those of them with an online payment;
+	// Rated: dossiers the applicant rated (data.satisfaction), Satisfied
+	// those whose last score is SatisfiedFrom or more. Like Apologies,
+	// counted in the month the dossier was received (created, if never
+	// received): a dossier records that it was paid or rated, not when.
+	Paid       int64 `json:"paid"`
+	PaidOnline int64 `json:"paid_online"`
+	Rated      int64 `json:"rated"`
+	Satisfied  int64 `json:"satisfied"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 49
+const TallyFields = 53
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -149,6 +160,7 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.CohortInProgress, &t.CohortInProgressOverdue, &t.CohortInProgressOverdueApologized, &t.CohortPaused,
 		&t.AwaitingReturn, &t.CohortAwaitingReturn,
 		&t.ReceivedDesk, &t.ReceivedPost, &t.ReceivedOnlineFull, &t.ReceivedOnlinePartial,
+		&t.Paid, &t.PaidOnline, &t.Rated, &t.Satisfied,
 	}
 }
 
@@ -204,6 +216,10 @@ func (t *Tally) Add(o Tally) {
 	t.ReceivedPost += o.ReceivedPost
 	t.ReceivedOnlineFull += o.ReceivedOnlineFull
 	t.ReceivedOnlinePartial += o.ReceivedOnlinePartial
+	t.Paid += o.Paid
+	t.PaidOnline += o.PaidOnline
+	t.Rated += o.Rated
+	t.Satisfied += o.Satisfied
 }
 
 // Sub subtracts the counters of o from t.
@@ -255,7 +271,8 @@ func (t Tally) Cohort() Tally {
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
 		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull,
 		ReceivedOnlinePartial: t.ReceivedOnlinePartial,
-		Resolved:              t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
+		Paid:                  t.Paid, PaidOnline: t.PaidOnline, Rated: t.Rated, Satisfied: t.Satisfied,
+		Resolved: t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
 		ResolvedLate: t.CohortResolvedLate, ResolvedLateApologized: t.CohortResolvedLateApologized,
 		Returned: t.CohortReturned, ReturnedEarly: t.CohortReturnedEarly, ReturnedOnTime: t.CohortReturnedOnTime,
 		ReturnedLate: t.CohortReturnedLate, ReturnedLateApologized: t.CohortReturnedLateApologized,
@@ -355,7 +372,7 @@ func sameTally(a, b *Dossier) bool {
 		return a == b
 	}
 	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
-		a.Channel == b.Channel &&
+		a.Channel == b.Channel && a.PaidOnline == b.PaidOnline && a.PaidCounter == b.PaidCounter && a.Satisfaction == b.Satisfaction &&
 		a.History == b.History && a.LateEntries == b.LateEntries &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.OriginalDue.Equal(b.OriginalDue) &&
@@ -390,7 +407,8 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 			cohort.ReceivedOnlinePartial++
 		}
 	}
-	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 {
+	paid, rated := d.PaidOnline || d.PaidCounter, d.Satisfaction > 0
+	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 || paid || rated {
 		anchor := d.ReceivedAt
 		if anchor.IsZero() {
 			anchor = d.CreatedAt
@@ -399,6 +417,18 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		t.Apologies += int64(d.Apologies)
 		t.Transitions += int64(d.History)
 		t.LateEntries += int64(d.LateEntries)
+		if paid {
+			t.Paid++
+			if d.PaidOnline {
+				t.PaidOnline++
+			}
+		}
+		if rated {
+			t.Rated++
+			if d.Satisfaction >= SatisfiedFrom {
+				t.Satisfied++
+			}
+		}
 	}
 	apologized := d.Apologies > 0
 	if !d.ResolvedAt.IsZero() {
@@ -728,8 +758,8 @@ type Report struct {
 	// rate.
 	Rates Rates `json:"rates"`
 	// Bases names the base of each rate, by the rate's JSON name: a count
-	// of the report ("received", "resolved", "in_progress", "transitions") or
-	// "entered_status_9" (the dossiers that entered status 9, whatever the
+	// of the report ("received", "resolved", "in_progress", "transitions",
+	// "paid", "rated") or "entered_status_9" (the dossiers that entered status 9, whatever the
 	// late rule).
 	Bases map[string]string `json:"bases"`
 
@@ -762,6 +792,14 @@ type Report struct {
 	ReceivedPost          int64 `json:"received_post"`
 	ReceivedOnlineFull    int64 `json:"received_online_full"`
 	ReceivedOnlinePartial int64 `json:"received_online_partial"`
+	// Paid is the dossiers of the period (received in it, created if
+	// never received) an event recorded a payment of, PaidOnline those
+	// paid online; Rated those the applicant rated, Satisfied those rated
+	// 4 or 5 (their last score).
+	Paid       int64 `json:"paid"`
+	PaidOnline int64 `json:"paid_online"`
+	Rated      int64 `json:"rated"`
+	Satisfied  int64 `json:"satisfied"`
 	// Transitions are the accepted events (history entries) of the
 	// dossiers received in the period (created, for those never
 	// received), and LateEntries those of them entered late, more than the
@@ -814,6 +852,12 @@ type Report struct {
 	// OnlineFullRate is ReceivedOnlineFull/Received: the share received
 	// through a fully online procedure (trực tuyến toàn trình).
 	OnlineFullRate float64 `json:"online_full_rate"`
+	// OnlinePaymentRate is PaidOnline/Paid: the share of the paid
+	// dossiers paid online (Decision 766/QĐ-TTg).
+	OnlinePaymentRate float64 `json:"online_payment_rate"`
+	// SatisfactionRate is Satisfied/Rated: the share of the rated
+	// dossiers rated 4 or 5 (Decision 766/QĐ-TTg's satisfaction group).
+	SatisfactionRate float64 `json:"satisfaction_rate"`
 	// ElectronicResultRate is ElectronicResults over the dossiers that
 	// entered status 9, whatever the late rule (the result is counted
 	// there).
@@ -847,6 +891,7 @@ func NewReport(t Tally, o ReportOptions) Report {
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
 		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull, ReceivedOnlinePartial: t.ReceivedOnlinePartial,
+		Paid: t.Paid, PaidOnline: t.PaidOnline, Rated: t.Rated, Satisfied: t.Satisfied,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused, AwaitingReturn: t.AwaitingReturn,
 	}
@@ -876,6 +921,8 @@ func NewReport(t Tally, o ReportOptions) Report {
 	r.DigitizedRate = rate("digitized_rate", t.DigitizedInputs, t.Received, string(BaseReceived))
 	r.OnlineRate = rate("online_rate", t.ReceivedOnline, t.Received, string(BaseReceived))
 	r.OnlineFullRate = rate("online_full_rate", t.ReceivedOnlineFull, t.Received, string(BaseReceived))
+	r.OnlinePaymentRate = rate("online_payment_rate", t.PaidOnline, t.Paid, "paid")
+	r.SatisfactionRate = rate("satisfaction_rate", t.Satisfied, t.Rated, "rated")
 	r.ElectronicResultRate = rate("electronic_result_rate", t.ElectronicResults, t.Resolved, "entered_status_9")
 	r.InProgressOverdueRate = rate("in_progress_overdue_rate", t.InProgressOverdue, t.InProgress, "in_progress")
 	r.FeedbackAnsweredRate = rate("feedback_answered_rate", r.Resolved, r.Received, string(BaseReceived))

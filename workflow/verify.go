@@ -171,6 +171,18 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 				f.Channel = e.Channel
 			}
 		}
+		switch e.Payment {
+		case PaymentOnline:
+			f.PaidOnline = true
+		case PaymentCounter:
+			f.PaidCounter = true
+		}
+		if e.Satisfaction != 0 {
+			if i == 0 {
+				add(at("satisfaction"), "0", itoa(e.Satisfaction), "entry 0 records a satisfaction score, but a score is read only of a dossier that existed")
+			}
+			f.Satisfaction = e.Satisfaction
+		}
 		state, f.Status, f.State = e.To, e.ToStatus, e.To
 		f.Department, f.Due, f.UpdatedAt = e.Department, e.Due, e.Time
 		switch {
@@ -235,6 +247,9 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 	}
 	flag("online", f.Online, d.Online)
 	str("channel", string(f.Channel), string(d.Channel))
+	flag("paid_online", f.PaidOnline, d.PaidOnline)
+	flag("paid_counter", f.PaidCounter, d.PaidCounter)
+	num("satisfaction", f.Satisfaction, d.Satisfaction)
 	if d.Overdue && !d.Warned {
 		add("warned", "true", "false", "the dossier is overdue but not warned: an expiry records a warning too")
 	}

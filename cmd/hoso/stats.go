@@ -116,6 +116,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 		fmt.Fprintln(w, apologySplit(&d.Total))
 		fmt.Fprintln(w, periodEnd(&d.Total))
 		fmt.Fprintln(w, channels(&d.Total))
+		fmt.Fprintln(w, paymentSatisfaction(&d.Total))
 	}
 	fmt.Fprintln(w, lateEntries(&d.Total))
 	fmt.Fprintln(w, rateBases(&d.Total))
@@ -225,6 +226,13 @@ func channels(r *workflow.Report) string {
 		viInt(r.ReceivedDesk), viInt(r.ReceivedPost), viInt(r.ReceivedOnlineFull), viPct(r.OnlineFullRate), viInt(r.ReceivedOnlinePartial))
 }
 
+// paymentSatisfaction is the line under the headline that gives the
+// online payments and the applicants' satisfaction (Decision 766/QĐ-TTg).
+func paymentSatisfaction(r *workflow.Report) string {
+	return fmt.Sprintf("Thanh toán trực tuyến %s/%s hồ sơ đã thanh toán (%s%%); hài lòng %s/%s hồ sơ được đánh giá (%s%%).",
+		viInt(r.PaidOnline), viInt(r.Paid), viPct(r.OnlinePaymentRate), viInt(r.Satisfied), viInt(r.Rated), viPct(r.SatisfactionRate))
+}
+
 // lateEntries is the line under the headline that gives the transitions
 // of the dossiers received in the period and how many were entered late.
 func lateEntries(r *workflow.Report) string {
@@ -276,6 +284,10 @@ func baseVI(base string) string {
 		return "trên số đang giải quyết"
 	case "transitions":
 		return "trên số lần chuyển trạng thái"
+	case "paid":
+		return "trên số hồ sơ đã thanh toán"
+	case "rated":
+		return "trên số hồ sơ được đánh giá"
 	}
 	return "trên " + base
 }

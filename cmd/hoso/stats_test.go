@@ -44,6 +44,7 @@ func TestStatsCommand(t *testing.T) {
 		"Chuyển trạng thái 7 lần, trong đó cập nhật muộn 7 lần (100,00%).",
 		// Both received at the counter, no channel given: at the desk.
 		"Hình thức nộp: trực tiếp 2; bưu chính công ích 0; trực tuyến toàn trình 0 (0,00%); trực tuyến một phần 0.",
+		"Thanh toán trực tuyến 0/0 hồ sơ đã thanh toán (0,00%); hài lòng 0/0 hồ sơ được đánh giá (0,00%).",
 		// The fixture's engine closed no month of 2025.
 		"Tồn cuối kỳ: chưa chốt (kỳ chưa kết thúc, hoặc hoso không ghi nhận thời điểm cuối kỳ).",
 		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; " +
@@ -60,12 +61,12 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 14 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[10], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
-		!strings.Contains(lines[11], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[12]), "2025-09") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[13]), "2025-10") || strings.Contains(out, "Phản ánh") {
+	if len(lines) != 15 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[11], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
+		!strings.Contains(lines[12], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[13]), "2025-09") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[14]), "2025-10") || strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[13]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
+	if fields := strings.Fields(lines[14]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
 		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[11])
 	}
 
@@ -75,7 +76,7 @@ func TestStatsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Tồn kỳ trước chuyển sang 1 (") || !strings.Contains(out, "TỒN KỲ TRƯỚC") {
 		t.Errorf("stats --from 2025-11 --by agency = %v\n%s", err, out)
 	}
-	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 12 || strings.Fields(lines[11])[0] != "H57" || strings.Fields(lines[11])[1] != "1" {
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 13 || strings.Fields(lines[12])[0] != "H57" || strings.Fields(lines[12])[1] != "1" {
 		t.Errorf("stats --from 2025-11 --by agency: want the row of H57 with 1 carried over\n%s", out)
 	}
 
