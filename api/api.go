@@ -68,6 +68,11 @@ type Dossier struct {
 	// one was given.
 	Channel      workflow.Channel `json:"channel"`
 	ChannelGiven bool             `json:"channel_given"`
+	// Level is the level of government of the dossier's procedure in the
+	// catalogue (workflow.Catalog.Level), province, commune or "(khác)"
+	// when no definition gives one; set by the server, which knows the
+	// catalog.
+	Level workflow.Level `json:"level"`
 	// PaidOnline and PaidCounter: an event recorded a payment online, at
 	// the counter (data.payment); Satisfaction is the applicant's last
 	// score (data.satisfaction, 1–5), 0 when none.

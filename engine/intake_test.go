@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io/fs"
 	"net/http"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/api"
+	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
@@ -192,5 +197,85 @@ func emitRaw(t *testing.T, nc *nats.Conn, source, code, payload string) workflow
 		if json.Unmarshal(m.Data, &o) == nil && o.Seq == ack.Sequence {
 			return o
 		}
+	}
+}
+
+// TestLevelBreakdown runs an engine whose standard definition gives
+// 1.004227 to the commune and every other procedure to the province, and
+// reads the statistics by level of government and a dossier's level:
+// two dossiers of 1.004227 received (one resolved), one of 2.000001.
+func TestLevelBreakdown(t *testing.T) {
+	defs := t.TempDir()
+	std, err := fs.ReadFile(configs.FS, path.Join(configs.DefinitionsDir, "standard.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(std), `procedures: ["*"]`, "level: province\n"+`procedures: ["*", {code: "1.004227", level: commune}]`, 1)
+	if err := os.WriteFile(filepath.Join(defs, "standard.yaml"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t.TempDir())
+	cfg.Rules.Definitions = defs
+	in := testutil.Start(t, cfg)
+	nc, _ := testutil.Connect(t, in.NATSURL)
+	emit := func(action, code, procedure string, at time.Time, opts ...func(*workflow.Event)) {
+		t.Helper()
+		ev := &workflow.Event{ID: code + "/" + action, SourceURI: "/motcua/tayninh", Source: "tayninh", Action: action,
+			Dossier: code, Time: at, Procedure: procedure, Agency: "000.00.12.H57", Actor: "cb-01", Department: "p"}
+		for _, o := range opts {
+			o(ev)
+		}
+		o, err := testutil.Emit(nc, ev, 10*time.Second)
+		if err != nil || o.Kind != workflow.OutcomeAccepted {
+			t.Fatalf("%s %s = %+v, %v", code, action, o, err)
+		}
+	}
+	attach := func(kind string) func(*workflow.Event) {
+		return func(ev *workflow.Event) { ev.Attachments = []workflow.Attachment{{Kind: kind}} }
+	}
+	c1, c2, p1 := "000.00.12.H57-261110-0101", "000.00.12.H57-261110-0102", "000.00.12.H57-261110-0103"
+	emit("receive", c1, "1.004227", ict(2026, 11, 10, 8, 0), attach(workflow.AttachmentInputDigitized))
+	emit("assign", c1, "1.004227", ict(2026, 11, 10, 9, 0))
+	emit("resolve", c1, "1.004227", ict(2026, 11, 10, 10, 0), attach(workflow.AttachmentResultElectronic))
+	emit("receive", c2, "1.004227", ict(2026, 11, 10, 8, 30), attach(workflow.AttachmentInputDigitized))
+	emit("receive", p1, "2.000001", ict(2026, 11, 10, 9, 30), attach(workflow.AttachmentInputDigitized))
+
+	var st api.Stats
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/stats?from=2026-11&to=2026-11&by=level", http.StatusOK, &st)
+	got := map[string][2]int64{}
+	for _, r := range st.Rows {
+		got[r.Key] = [2]int64{r.Report.Received, r.Report.Resolved}
+	}
+	if want := map[string][2]int64{"commune": {2, 1}, "province": {1, 0}}; len(got) != 2 || got["commune"] != want["commune"] || got["province"] != want["province"] {
+		t.Errorf("by level (received, resolved) = %v, want %v", got, want)
+	}
+	for code, want := range map[string]workflow.Level{c1: "commune", p1: "province"} {
+		var d api.Dossier
+		testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers/"+code, http.StatusOK, &d)
+		if d.Level != want {
+			t.Errorf("%s: level %q, want %q", code, d.Level, want)
+		}
+	}
+	var page api.Page[api.Dossier]
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/dossiers?procedure=2.000001", http.StatusOK, &page)
+	if len(page.Items) != 1 || page.Items[0].Level != workflow.LevelProvince {
+		t.Errorf("list of 2.000001: %+v, want %s of the province", page.Items, p1)
+	}
+	testutil.GetJSON(t, in.HTTPURL, "/api/v1/stats?by=county", http.StatusBadRequest, &struct{}{})
+
+	resp, err := http.Get(in.HTTPURL + "/?from=2026-11&to=2026-11&format=csv&list=levels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(records) != 3 || strings.TrimPrefix(records[0][0], "\ufeff") != "Cấp" ||
+		records[1][0] != "commune" || records[1][2] != "2" || records[2][0] != "province" || records[2][2] != "1" {
+		t.Errorf("CSV of levels: %v, %q", err, records)
+	}
+	ctx := browser(t)
+	navigate(t, ctx, in.HTTPURL+"/?from=2026-11&to=2026-11")
+	if got, err := chromedpText(ctx, "#levels tbody"); err != nil || strings.Join(strings.Fields(got), " ") != "Cấp xã 2 1 0 0,00% 0 Cấp tỉnh 1 0 0 0,00% 0" {
+		t.Errorf("overview by level = %q (%v)", got, err)
 	}
 }

@@ -388,10 +388,11 @@ type statsSelection struct {
 	none       bool   // the filters select nothing
 	catalog    *workflow.Catalog
 	sectors    map[string]string // procedure key part -> sector, cached
+	levels     map[string]string // procedure key part -> level, cached
 }
 
 func newStatsSelection(cat *workflow.Catalog, q workflow.StatsQuery) *statsSelection {
-	s := &statsSelection{q: q, agency: statsAll, procedure: statsAll, catalog: cat, sectors: map[string]string{}}
+	s := &statsSelection{q: q, agency: statsAll, procedure: statsAll, catalog: cat, sectors: map[string]string{}, levels: map[string]string{}}
 	if q.Agency != "" {
 		s.agency = statsPart(q.Agency)
 	}
@@ -400,7 +401,7 @@ func newStatsSelection(cat *workflow.Catalog, q workflow.StatsQuery) *statsSelec
 		s.none = q.Sector != "" && cat.Sector(q.Procedure) != q.Sector
 	}
 	s.agencies = q.Agency == "" && q.By == workflow.ByAgency
-	s.procedures = q.Procedure == "" && (q.By == workflow.ByProcedure || q.By == workflow.BySector || q.Sector != "")
+	s.procedures = q.Procedure == "" && (q.By == workflow.ByProcedure || q.By == workflow.BySector || q.By == workflow.ByLevel || q.Sector != "")
 	return s
 }
 
@@ -414,6 +415,16 @@ func (s *statsSelection) sector(procedure string) string {
 	return sec
 }
 
+// level returns the level of a procedure key part.
+func (s *statsSelection) level(procedure string) string {
+	l, ok := s.levels[procedure]
+	if !ok {
+		l = string(s.catalog.Level(statsUnpart(procedure)))
+		s.levels[procedure] = l
+	}
+	return l
+}
+
 // rowKey returns the breakdown key of a row read for the month (or ""
 // for gauges), and false without a breakdown.
 func (s *statsSelection) rowKey(month, agency, procedure string) (string, bool) {
@@ -424,6 +435,8 @@ func (s *statsSelection) rowKey(month, agency, procedure string) (string, bool) 
 		return statsUnpart(procedure), true
 	case workflow.BySector:
 		return s.sector(procedure), true
+	case workflow.ByLevel:
+		return s.level(procedure), true
 	case workflow.ByMonth:
 		return month, true
 	}

@@ -42,7 +42,9 @@ func sectorCatalog(t testing.TB) *workflow.Catalog {
 	cat, err := workflow.NewCatalog(
 		parse("standard-2018.yaml", "", ""),
 		parse("standard.yaml", `procedures: ["*"]`,
-			`procedures: ["*", {code: "1.004227", sector: "Hộ tịch"}, {code: "1.000894", sector: "Hộ tịch"}, {code: "2.000305", sector: "Tư pháp"}]`),
+			// Levels: 1.004227 and 1.000894 of the commune, the others
+			// of the province by the definition's default.
+			"level: province\n"+`procedures: ["*", {code: "1.004227", sector: "Hộ tịch", level: commune}, {code: "1.000894", sector: "Hộ tịch", level: commune}, {code: "2.000305", sector: "Tư pháp"}]`),
 		parse("feedback.yaml", "", ""),
 	)
 	if err != nil {
@@ -120,6 +122,15 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 			return procedure
 		case workflow.BySector:
 			return cat.Sector(procedure)
+		case workflow.ByLevel:
+			// By hand, as sectorCatalog sets them.
+			switch procedure {
+			case "1.004227", "1.000894":
+				return string(workflow.LevelCommune)
+			case "PAKN": // feedback.yaml gives none
+				return string(workflow.LevelOther)
+			}
+			return string(workflow.LevelProvince)
 		}
 		return month
 	}
@@ -520,6 +531,10 @@ func TestStatsKnownCounts(t *testing.T) {
 		{Sector: workflow.SectorOther, By: workflow.ByMonth, From: "2025-06", To: "2025-08"},
 		{Sector: "Tư pháp", Procedure: "1.004227"}, // a procedure of another sector: nothing
 		{Sector: "Hộ tịch", Procedure: "1.000894", Agency: "H57", By: workflow.BySector},
+		{By: workflow.ByLevel},
+		{From: "2025-04", To: "2025-06", Agency: "H57", By: workflow.ByLevel},
+		{Sector: "Hộ tịch", By: workflow.ByLevel},
+		{Kind: workflow.KindFeedback, By: workflow.ByLevel},
 		{From: "2025-03", To: "2025-05", Agency: "H57", Procedure: "1.004227", By: workflow.ByMonth},
 		{Agency: "*", By: workflow.ByProcedure},  // no agency is "*": nothing but…
 		{Agency: "**SO", By: workflow.ByMonth},   // …nor "**SO"
@@ -538,6 +553,11 @@ func TestStatsKnownCounts(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("Stats(%+v) (-true +got):\n%s", q, diff)
 		}
+	}
+	// Both levels have dossiers.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{By: workflow.ByLevel}); err != nil || len(res.Rows) != 2 ||
+		res.Rows[0].Key != "commune" || res.Rows[1].Key != "province" || res.Rows[0].Tally.Received == 0 || res.Rows[1].Tally.Received == 0 {
+		t.Errorf("Stats(by level) = %+v, %v; want commune and province, each with receipts", res.Rows, err)
 	}
 	// The stream is not trivial: every counter is exercised.
 	all, _ := h.db.Stats(context.Background(), workflow.StatsQuery{})

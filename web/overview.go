@@ -29,6 +29,9 @@ type overview struct {
 	Agencies         []string // every agency with statistics, for the filter
 	WorstAgencies    []statsRow
 	WorstProcedures  []statsRow
+	// Levels are the rows by level of government (province, commune),
+	// their keys in the page's language.
+	Levels []statsRow
 	// LateEntryAgencies are the agencies with the highest share of
 	// transitions entered late.
 	LateEntryAgencies []statsRow
@@ -57,7 +60,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ov := overview{From: q.month("from"), To: q.month("to"), Agency: q.text("agency")}
 	asCSV := q.csv()
-	list := q.choice("list", "months", "agencies", "procedures")
+	list := q.choice("list", "months", "agencies", "procedures", "levels")
 	if err := q.error(); err != nil {
 		return err
 	}
@@ -110,6 +113,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	levels, err := rows(workflow.ByLevel, ov.Agency)
+	if err != nil {
+		return err
+	}
 	if asCSV {
 		var list2 []statsRow
 		switch list {
@@ -117,6 +124,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 			list2 = agencies
 		case "procedures":
 			list2 = procedures
+		case "levels":
+			list2 = levels
 		default:
 			list = "months"
 			list2 = months
@@ -125,6 +134,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ov.WorstAgencies = worst(agencies)
 	ov.WorstProcedures = worst(procedures)
+	for _, l := range levels {
+		l.Key = levelName(lang, l.Key)
+		ov.Levels = append(ov.Levels, l)
+	}
 	ov.LateEntryAgencies = mostLateEntries(agencies)
 	ov.Totals, err = s.cfg.Store.Totals(ctx)
 	if err != nil {
@@ -216,11 +229,19 @@ func mostLateEntries(rows []statsRow) []statsRow {
 	return rows[:min(len(rows), overviewTop)]
 }
 
+// levelName names a level of government in the language: "Cấp tỉnh".
+func levelName(lang, level string) string {
+	if _, ok := labels["lv."+level]; ok {
+		return label(lang, "lv."+level)
+	}
+	return level
+}
+
 // statsCSV exports a breakdown of the statistics. The header of each rate
 // names its base and rounding: "Tỷ lệ quá hạn (% trên số tiếp nhận, cắt
 // bớt …)".
 func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts workflow.ReportOptions) error {
-	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
+	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure", "levels": "col.level"}[list]
 	shape := workflow.NewReport(workflow.Tally{}, opts) // the bases and rounding every row shares
 	rate := func(labelKey, name string) string {
 		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"

@@ -74,6 +74,14 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// level returns the level of government of a procedure in the catalog.
+func (s *Server) level(procedure string) workflow.Level {
+	if s.cfg.Catalog == nil {
+		return workflow.LevelOther
+	}
+	return s.cfg.Catalog.Level(procedure)
+}
+
 // statsMonth reads a month YYYY-MM, or a year YYYY completed with the
 // month given (01 for a start, 12 for an end).
 func (q *query) statsMonth(k, month string) string {

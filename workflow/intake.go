@@ -78,3 +78,28 @@ const (
 	MaxSatisfaction = 5
 	SatisfiedFrom   = 4
 )
+
+// Level is the level of local government a procedure belongs to in the
+// national catalogue of procedures: since 1 July 2025 there are two,
+// province and commune (the district level was abolished). Definitions
+// give it per procedure, with a default for the rest; statistics break
+// down by it (ByLevel).
+type Level string
+
+// The levels.
+const (
+	LevelProvince Level = "province" // cấp tỉnh
+	LevelCommune  Level = "commune"  // cấp xã
+	// LevelOther is the level of the procedures no definition gives one:
+	// reports list them under this name.
+	LevelOther Level = "(khác)"
+)
+
+// ParseLevel reads a level of a definition file.
+func ParseLevel(s string) (Level, error) {
+	switch l := Level(s); l {
+	case LevelProvince, LevelCommune:
+		return l, nil
+	}
+	return "", fmt.Errorf("level %q: must be province or commune", s)
+}

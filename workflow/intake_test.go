@@ -1,6 +1,8 @@
 package workflow_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hoso-vn/hoso/workflow"
@@ -141,5 +143,65 @@ func TestPaymentAndSatisfaction(t *testing.T) {
 	if a.Rejection == nil || b.Rejection == nil || a.Rejection.Reason != b.Rejection.Reason ||
 		(b.Dossier != nil && (b.Dossier.Satisfaction != d.Satisfaction || b.Dossier.PaidOnline != d.PaidOnline)) {
 		t.Errorf("return from processing: %+v without facts, %+v with", a.Rejection, b.Rejection)
+	}
+}
+
+// TestLevel: a definition gives a level per procedure and a default for
+// the others; a catalog reports a procedure under the newest definition
+// covering it, LevelOther when none gives one; an unknown level is a
+// problem of the file, with its line.
+func TestLevel(t *testing.T) {
+	const file = `id: levels
+version: 1
+name: {vi: Thử}
+effective: 2025-07-01
+level: province
+procedures:
+  - "*"
+  - {code: "1.000001", level: commune}
+  - "1.000002"
+states:
+  - {name: received, status: 2}
+  - {name: done, status: 10, terminal: true}
+actions:
+  - {name: receive, from: [start], to: received}
+  - {name: finish, from: [received], to: done}
+`
+	d, err := workflow.Parse("levels.yaml", []byte(file))
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	cat, err := workflow.NewCatalog(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for proc, want := range map[string]workflow.Level{"1.000001": "commune", "1.000002": "province", "9.999999": "province"} {
+		if got := cat.Level(proc); got != want {
+			t.Errorf("Level(%s) = %q, want %q", proc, got, want)
+		}
+	}
+	bare, err := workflow.Parse("bare.yaml", []byte(strings.Replace(file, "level: province\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err = workflow.NewCatalog(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Level("1.000002"); got != workflow.LevelOther {
+		t.Errorf("Level without a default = %q, want %q", got, workflow.LevelOther)
+	}
+
+	bad := strings.Replace(strings.Replace(file, "level: province", "level: district", 1), "level: commune", "level: ward", 1)
+	_, err = workflow.Parse("bad.yaml", []byte(bad))
+	var ve *workflow.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Parse(unknown levels) = %v, want a ValidationError", err)
+	}
+	for _, want := range []string{`bad.yaml:5: level "district": must be province or commune`,
+		`bad.yaml:8: procedure "1.000001": level "ward": must be province or commune`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(unknown levels) = %v, lacks %q", err, want)
+		}
 	}
 }

@@ -121,8 +121,8 @@ type StatsQuery struct {
 	// SectorOther keeps those without one.
 	Sector string
 	Kind   Kind // KindDossier (default when empty) or KindFeedback
-	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth or
-	// BySector.
+	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth,
+	// BySector or ByLevel.
 	By string
 	// WaitAt, when not zero, asks for StatsResult.Waiting: how long the
 	// dossiers resolved and not yet returned have waited at that instant.
@@ -202,7 +202,7 @@ func (r *ReturnWait) Add(code string, w, day time.Duration) {
 
 // StatsRow is one row of a breakdown.
 type StatsRow struct {
-	Key   string // the agency, procedure, month or sector
+	Key   string // the agency, procedure, month, sector or level
 	Tally Tally
 	// CarriedOver is StatsResult.CarriedOver of the row's agency,
 	// procedure or sector; 0 in a month row.

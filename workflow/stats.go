@@ -560,6 +560,34 @@ const SectorOther = "(khác)"
 // one the newest version of the definition covering it gives, or
 // SectorOther.
 func (c *Catalog) Sector(procedure string) string {
+	def := c.reporting(procedure)
+	if def == nil {
+		return SectorOther
+	}
+	if s := def.Procedure(procedure).Sector; s != "" {
+		return s
+	}
+	return SectorOther
+}
+
+// Level returns the level of government a procedure is reported under:
+// the one the newest version of the definition covering it gives
+// (Definition.Procedure), or LevelOther.
+func (c *Catalog) Level(procedure string) Level {
+	def := c.reporting(procedure)
+	if def == nil {
+		return LevelOther
+	}
+	if l := def.Procedure(procedure).Level; l != "" {
+		return l
+	}
+	return LevelOther
+}
+
+// reporting returns the definition a procedure is reported under: the
+// newest version of the one that names it, else of one with "*"; nil
+// when none covers it.
+func (c *Catalog) reporting(procedure string) *Definition {
 	var def *Definition
 	for _, d := range c.defs { // sorted by id then version: the last match is the newest
 		if d.Covers(procedure) {
@@ -573,13 +601,7 @@ func (c *Catalog) Sector(procedure string) string {
 			}
 		}
 	}
-	if def == nil {
-		return SectorOther
-	}
-	if s := def.Procedure(procedure).Sector; s != "" {
-		return s
-	}
-	return SectorOther
+	return def
 }
 
 // The breakdowns of a statistics query (StatsQuery.By).
@@ -588,10 +610,11 @@ const (
 	ByProcedure = "procedure"
 	ByMonth     = "month"
 	BySector    = "sector"
+	ByLevel     = "level"
 )
 
 // Breakdowns lists the values StatsQuery.By takes besides "".
-var Breakdowns = []string{ByAgency, ByProcedure, ByMonth, BySector}
+var Breakdowns = []string{ByAgency, ByProcedure, ByMonth, BySector, ByLevel}
 
 // ErrInvalidStatsQuery is wrapped by the error of StatsQuery.Validate.
 var ErrInvalidStatsQuery = errors.New("workflow: invalid statistics query")

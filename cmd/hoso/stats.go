@@ -28,7 +28,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	agency := fs.String("agency", "", "only this agency")
 	procedure := fs.String("procedure", "", "only this procedure code")
 	sector := fs.String("sector", "", "only the procedures of this sector (lĩnh vực); "+workflow.SectorOther+" for those without one")
-	by := fs.String("by", "", "a table by agency, procedure, month or sector")
+	by := fs.String("by", "", "a table by agency, procedure, month, sector or level (province, commune)")
 	late := fs.String("late", "processing", "late by the end of processing (processing) or by the return date (return)")
 	kind := fs.String("kind", "", "dossier or feedback (default: the dossiers' headline and the feedback line)")
 	rateBase := fs.String("rate-base", "", "what the headline rates (đạt, quá hạn) divide by: received or resolved (default: the server's --rate-base)")
@@ -125,7 +125,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG TIẾP NHẬN", "sector": "LĨNH VỰC"}[d.Filters.By]
+	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG TIẾP NHẬN", "sector": "LĨNH VỰC", "level": "CẤP"}[d.Filters.By]
 	if d.Filters.By == workflow.ByMonth {
 		fmt.Fprintln(w, "Mỗi tháng: các hồ sơ tiếp nhận trong tháng và kết quả giải quyết của chúng đến nay.")
 	}

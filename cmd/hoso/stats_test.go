@@ -70,6 +70,14 @@ func TestStatsCommand(t *testing.T) {
 		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[11])
 	}
 
+	// By level: the shipped standard definition gives none, so both
+	// received dossiers are under "(khác)".
+	out, err = hosoCmd("stats", "--kind", "dossier", "--from", "2025", "--to", "2025", "--by", "level")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || !strings.Contains(out, "CẤP") ||
+		strings.Fields(lines[len(lines)-1])[0] != string(workflow.LevelOther) || strings.Fields(lines[len(lines)-1])[2] != "2" {
+		t.Errorf("stats --by level = %v\n%s", err, out)
+	}
+
 	// From November, the dossier received on 1 October and still in
 	// progress is carried over; the returned one is not.
 	out, err = hosoCmd("stats", "--kind", "dossier", "--from", "2025-11", "--to", "2025-12", "--by", "agency")
