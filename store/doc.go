@@ -113,7 +113,8 @@ index sorts a dossier's entries in order.
     A period close (workflow.PeriodCloseAction) copies the gauges rows as
     they stand at its position — the stored rows plus the changes of the
     batch's earlier envelopes — into the snapshots of its month: snapshot
-    rows are of a recorded period, hold gauges only, and are never zero.
+    rows are of a recorded period, hold gauges only, are never zero, and
+    their rollup rows are the sums of the rows they roll up.
   - Byte slices from bbolt never leave their transaction: records are
     decoded into values the caller owns.
 

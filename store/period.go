@@ -173,7 +173,8 @@ func (b *buckets) periodEnds(res *workflow.StatsResult, sel *statsSelection, kin
 
 // periods checks the periods and snapshot rows: each close under a
 // month, at or below the applied sequence; each snapshot row of a closed
-// month, decoding, holding gauges only.
+// month, decoding, holding gauges only; and the rollup rows the sums of
+// the rows of each agency and procedure, as the gauges rows they copy.
 func (s *storeCheck) periods(_ context.Context, applied uint64) error {
 	b := s.b
 	c := b.periods.Cursor()
@@ -193,6 +194,7 @@ func (s *storeCheck) periods(_ context.Context, applied uint64) error {
 		}
 	}
 	const n = len("2006-01")
+	sums := newStatsDeltas()
 	c = b.snapshots.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		key := keyText(bucketSnapshots, k)
@@ -200,8 +202,10 @@ func (s *storeCheck) periods(_ context.Context, applied uint64) error {
 			s.add(workflow.Finding{Bucket: bucketSnapshots, Key: key, Problem: "the snapshot key is malformed"})
 			continue
 		}
-		if _, _, ok := splitRow(k[2+n:]); !ok {
+		agency, procedure, ok := splitRow(k[2+n:])
+		if !ok {
 			s.add(workflow.Finding{Bucket: bucketSnapshots, Key: key, Problem: "the snapshot key has no procedure"})
+			continue
 		}
 		if b.periods.Get(k[1:1+n]) == nil {
 			s.add(workflow.Finding{Bucket: bucketSnapshots, Key: key, Problem: fmt.Sprintf("a snapshot of %s, whose close is not recorded", k[1:1+n])})
@@ -212,7 +216,10 @@ func (s *storeCheck) periods(_ context.Context, applied uint64) error {
 			s.add(workflow.Finding{Bucket: bucketSnapshots, Key: key, Problem: fmt.Sprintf("the snapshot does not decode: %v", err)})
 		case t != t.Gauges() || t.IsZero():
 			s.add(workflow.Finding{Bucket: bucketSnapshots, Key: key, Problem: "the snapshot holds flow counters or nothing: a snapshot copies non-zero gauges rows"})
+		case agency != statsAll && procedure != statsAll:
+			sums.addRows(sums.gauges, k[:2+n], agency, procedure, &t)
 		}
 	}
+	s.compareStats(bucketSnapshots, b.snapshots, sums.gauges)
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -136,5 +137,38 @@ func TestPeriodClose(t *testing.T) {
 		if res.AtEnd != nil || res.AtEndMissing != "the period has not ended: 2025-09 is not over" {
 			t.Errorf("%s: end of September %+v, %q; want none, not ended", name, res.AtEnd, res.AtEndMissing)
 		}
+	}
+
+	// verify finds a rollup snapshot row that is not the sum of its rows,
+	// then nothing once it is put back.
+	key := append(statsPrefix(statsKindDossier, "2025-08"), "*\x00*"...)
+	var saved []byte
+	tamper := func(v func([]byte) []byte) {
+		t.Helper()
+		err := all.db.update(ctx, func(b *buckets) error {
+			old := b.snapshots.Get(key)
+			if old == nil {
+				t.Fatalf("no snapshot row %q", key)
+			}
+			saved = bytes.Clone(old)
+			return b.snapshots.Put(key, v(old))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper(func(old []byte) []byte {
+		tt, _ := decodeTally(old)
+		tt.InProgress++
+		return encodeTally(&tt)
+	})
+	fs, err := all.db.VerifyStore(ctx)
+	if err != nil || len(fs) != 1 || fs[0].Bucket != bucketSnapshots {
+		t.Errorf("VerifyStore(a rollup snapshot one off) = %+v, %v; want one finding in %s", fs, err, bucketSnapshots)
+	}
+	good := saved
+	tamper(func([]byte) []byte { return good })
+	if fs, err := all.db.VerifyStore(ctx); err != nil || len(fs) != 0 {
+		t.Errorf("VerifyStore(restored) = %+v, %v", fs, err)
 	}
 }
