@@ -62,13 +62,30 @@ type Dossier struct {
 	Warned      bool          `json:"warned"`
 	Overdue     bool          `json:"overdue"`
 	Online      bool          `json:"online"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
-	Attachments []string      `json:"attachments"` // never null
-	Rejections  int           `json:"rejections"`
-	Mismatches  int           `json:"mismatches"`
-	Entries     int           `json:"history_length"`
-	Head        workflow.Hash `json:"head"` // hash of the last history entry
+	// Channel is how the dossier was submitted: the channel given
+	// (data.channel), else online_partial when submitted online, else
+	// desk (workflow.Dossier.IntakeChannel); ChannelGiven says whether
+	// one was given.
+	Channel      workflow.Channel `json:"channel"`
+	ChannelGiven bool             `json:"channel_given"`
+	// Level is the level of government of the dossier's procedure in the
+	// catalogue (workflow.Catalog.Level), province, commune or "(khác)"
+	// when no definition gives one; set by the server, which knows the
+	// catalog.
+	Level workflow.Level `json:"level"`
+	// PaidOnline and PaidCounter: an event recorded a payment online, at
+	// the counter (data.payment); Satisfaction is the applicant's last
+	// score (data.satisfaction, 1–5), 0 when none.
+	PaidOnline   bool          `json:"paid_online"`
+	PaidCounter  bool          `json:"paid_counter"`
+	Satisfaction int           `json:"satisfaction"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	Attachments  []string      `json:"attachments"` // never null
+	Rejections   int           `json:"rejections"`
+	Mismatches   int           `json:"mismatches"`
+	Entries      int           `json:"history_length"`
+	Head         workflow.Hash `json:"head"` // hash of the last history entry
 	// History is the dossier's control sheet, in index order; only
 	// GET /api/v1/dossiers/{code} sends it.
 	History []HistoryEntry `json:"history,omitempty"`
@@ -89,6 +106,8 @@ func NewDossier(d *workflow.Dossier) Dossier {
 		Terminal: d.Terminal, Department: d.Department, Due: optTime(d.Due), OriginalDue: optTime(d.OriginalDue), ReceivedAt: optTime(d.ReceivedAt),
 		ResolvedAt: optTime(d.ResolvedAt), ReturnedAt: optTime(d.ReturnedAt), PausedAt: optTime(d.PausedAt),
 		Apologies: d.Apologies, Supplements: d.Supplements, LateEntries: d.LateEntries, Warned: d.Warned, Overdue: d.Overdue, Online: d.Online,
+		Channel: d.IntakeChannel(), ChannelGiven: d.Channel != "",
+		PaidOnline: d.PaidOnline, PaidCounter: d.PaidCounter, Satisfaction: d.Satisfaction,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attachments: att, Rejections: d.Rejections,
 		Mismatches: d.Mismatches, Entries: d.History, Head: d.Head,
 	}
@@ -123,8 +142,16 @@ type HistoryEntry struct {
 	Due         *time.Time            `json:"due"` // the due date in force after the entry; null when none
 	Timing      workflow.Timing       `json:"timing,omitempty"`
 	Attachments []workflow.Attachment `json:"attachments"` // never null
-	PrevHash    workflow.Hash         `json:"prev_hash"`
-	Hash        workflow.Hash         `json:"hash"`
+	// Channel is the data.channel the entry recorded (on the event that
+	// created or received the dossier); absent otherwise. Part of the
+	// hash when present.
+	Channel workflow.Channel `json:"channel,omitempty"`
+	// Payment and Satisfaction are the data.payment and data.satisfaction
+	// the entry recorded; absent when none. Part of the hash when present.
+	Payment      workflow.Payment `json:"payment,omitempty"`
+	Satisfaction int              `json:"satisfaction,omitempty"`
+	PrevHash     workflow.Hash    `json:"prev_hash"`
+	Hash         workflow.Hash    `json:"hash"`
 }
 
 // NewHistoryEntry returns the API's view of e.
@@ -137,7 +164,7 @@ func NewHistoryEntry(e *workflow.HistoryEntry) HistoryEntry {
 		Index: e.Index, Seq: e.Seq, EventID: e.EventID, Source: e.Source, Action: e.Action,
 		From: e.From, To: e.To, FromStatus: NewStatus(e.FromStatus), ToStatus: NewStatus(e.ToStatus),
 		Time: e.Time, Actor: e.Actor, Agency: e.Agency, Department: e.Department, Reason: e.Reason,
-		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, PrevHash: e.PrevHash, Hash: e.Hash,
+		Note: e.Note, Due: optTime(e.Due), Timing: e.Timing, Attachments: att, Channel: e.Channel, Payment: e.Payment, Satisfaction: e.Satisfaction, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 

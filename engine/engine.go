@@ -230,7 +230,7 @@ func (e *Engine) setup(ctx context.Context) error {
 	}
 	if cfg.Deadlines > 0 {
 		e.sched = events.NewScheduler(e.js, e.db, events.SchedulerConfig{Interval: cfg.Deadlines, Calendar: e.calendar,
-			Now: cfg.Now, Logger: log})
+			Now: cfg.Now, Periods: e.db, Logger: log})
 	}
 	e.guard = events.NewGuard(e.nc, e.js, events.GuardConfig{Logger: log,
 		OnRemove: func(string, string, string) { m.removed.Inc() }})

@@ -38,7 +38,7 @@ const (
 	maxCalendarLen   = 16 << 10                  // data.calendar, data.previous_calendar: a year file
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -72,6 +72,12 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // the text of a year file each (up to 16 KiB), which must read with
 // workflow.ParseCalendarYear, both of the same year. No other event may
 // carry them, or have the subject "calendar": no dossier has that code.
+//
+// A period-close event (type vn.gov.hoso.period_close,
+// workflow.PeriodCloseAction) names no procedure or agency and carries
+// data.period, the month it closes (YYYY-MM), with the subject
+// workflow.PeriodSubject of it (period_YYYY_MM). No other event may carry
+// data.period, or have a subject of that form.
 //
 // Times are bounded: time, data.new_due and data.due must not be before
 // MinTime; time must not be more than 24 hours after published, and the due
@@ -147,6 +153,10 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 	if ev.PreviousCalendar != nil {
 		w.Data.PreviousCalendar = ev.PreviousCalendar.Text
 	}
+	w.Data.Period = ev.Period
+	w.Data.Channel = string(ev.Channel)
+	w.Data.Payment = string(ev.Payment)
+	w.Data.Satisfaction = ev.Satisfaction
 	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
@@ -206,6 +216,14 @@ type wireData struct {
 	// event.
 	Calendar         string `json:"calendar,omitempty"`
 	PreviousCalendar string `json:"previous_calendar,omitempty"`
+	// Period is the month a period-close event closes.
+	Period string `json:"period,omitempty"`
+	// Channel is how the dossier was submitted.
+	Channel string `json:"channel,omitempty"`
+	// Payment is how the payment the event records was made.
+	Payment string `json:"payment,omitempty"`
+	// Satisfaction is the applicant's rating, 1–5.
+	Satisfaction int `json:"satisfaction,omitempty"`
 }
 
 // formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
@@ -453,10 +471,12 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 	for _, k := range d.unknownKeys(ownerData) {
 		p.add("data.%s: unknown field (data fields are %s)", k, dataFieldList)
 	}
-	// A calendar event is about no procedure and no agency.
+	// A calendar or period-close event is about no procedure and no
+	// agency.
 	calendar := ev.Action == workflow.CalendarAction
-	ev.Procedure = d.short(w.procedure, "procedure", !calendar)
-	ev.Agency = d.short(w.agency, "agency", !calendar)
+	period := ev.Action == workflow.PeriodCloseAction
+	ev.Procedure = d.short(w.procedure, "procedure", !calendar && !period)
+	ev.Agency = d.short(w.agency, "agency", !calendar && !period)
 	attr.agency = ev.Agency
 	ev.Actor = d.short(w.actor, "actor", true)
 	ev.Department = d.short(w.department, "department", false)
@@ -512,6 +532,61 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 		}
 	}
 	d.calendars(ev, calendar)
+	d.period(ev, period)
+	if v, ok := d.str(w.channel, inData, "channel", false); ok {
+		if c, err := workflow.ParseChannel(v); err != nil {
+			p.add("data.channel: %s is not one of desk, post, online_full, online_partial", quote(v))
+		} else {
+			ev.Channel = c
+		}
+	}
+	if v, ok := d.str(w.payment, inData, "payment", false); ok {
+		if pm, err := workflow.ParsePayment(v); err != nil {
+			p.add("data.payment: %s is not online or counter", quote(v))
+		} else {
+			ev.Payment = pm
+		}
+	}
+	if d.present(w.satisfaction) {
+		const name = "data.satisfaction"
+		raw := d.data[w.satisfaction.lo:w.satisfaction.hi]
+		if k := kindOf(raw); k != "number" {
+			p.add("%s: want an integer, got %s", name, k)
+		} else if n, err := parseInt(raw); err != nil || n < workflow.MinSatisfaction || n > workflow.MaxSatisfaction {
+			p.add("%s: %s is not a score %d–%d", name, quote(string(raw)), workflow.MinSatisfaction, workflow.MaxSatisfaction)
+		} else {
+			ev.Satisfaction = int(n)
+		}
+	}
+}
+
+// period reads data.period: required in a period-close event, a month
+// YYYY-MM whose subject is workflow.PeriodSubject of it; absent from any
+// other event, whose subject must not have the form of a period's.
+func (d *decoder) period(ev *workflow.Event, period bool) {
+	w, p := d.w, &d.p
+	v, ok := d.str(w.period, inData, "period", period)
+	if !period {
+		if ok {
+			p.add("data.period: only a period-close event (type %s%s) carries it", workflow.TypePrefix, workflow.PeriodCloseAction)
+		}
+		if workflow.IsPeriodSubject(ev.Dossier) {
+			p.add("subject: %s is reserved for hoso's period-close events, not a dossier code", quote(ev.Dossier))
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	if _, isMonth := workflow.ParseMonth(v); !isMonth {
+		p.add("data.period: %s is not a month (YYYY-MM)", quote(v))
+		return
+	}
+	if want := workflow.PeriodSubject(v); ev.Dossier != "" && ev.Dossier != want {
+		p.add("subject: %s, want %q: the subject of the period-close event of %s", quote(ev.Dossier), want, v)
+		return
+	}
+	ev.Period = v
 }
 
 // calendars reads data.calendar and data.previous_calendar: required in a
@@ -607,7 +682,7 @@ func (d *decoder) stringBytes() int {
 	w := d.w
 	n := 0
 	for _, s := range [...]span{w.specversion, w.id, w.source, w.typ, w.subject, w.time, w.contentType,
-		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar} {
+		w.procedure, w.agency, w.actor, w.department, w.reason, w.note, w.newDue, w.due, w.entered, w.calendar, w.prevCalendar, w.period, w.channel, w.payment} {
 		n += s.hi - s.lo
 	}
 	if w.nAtt <= maxAttachments {

@@ -177,14 +177,15 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	for _, k := range oldSortedKeys(d.m) {
 		switch k {
 		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department",
-			"calendar", "previous_calendar":
+			"calendar", "previous_calendar", "period", "channel", "payment", "satisfaction":
 		default:
 			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
 		}
 	}
 	calendar := ev.Action == workflow.CalendarAction
-	ev.Procedure = d.short("procedure", !calendar)
-	ev.Agency = d.short("agency", !calendar)
+	period := ev.Action == workflow.PeriodCloseAction
+	ev.Procedure = d.short("procedure", !calendar && !period)
+	ev.Agency = d.short("agency", !calendar && !period)
 	attr.agency = ev.Agency
 	ev.Actor = d.short("actor", true)
 	ev.Department = d.short("department", false)
@@ -220,7 +221,62 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	ev.Note = d.text("note")
 	ev.NewDue, ev.NewDueDay = d.date("new_due")
 	ev.Due, ev.DueDay = d.date("due")
+	oldDecodeCalendars(d, ev, calendar)
+	oldDecodePeriod(d, ev, period)
+	if v, ok := d.str("channel", false); ok {
+		if c, err := workflow.ParseChannel(v); err != nil {
+			d.p.add("data.channel: %s is not one of desk, post, online_full, online_partial", quote(v))
+		} else {
+			ev.Channel = c
+		}
+	}
+	if v, ok := d.str("payment", false); ok {
+		if pm, err := workflow.ParsePayment(v); err != nil {
+			d.p.add("data.payment: %s is not online or counter", quote(v))
+		} else {
+			ev.Payment = pm
+		}
+	}
+	if raw, ok := d.m["satisfaction"]; ok && !oldIsNull(raw) {
+		const name = "data.satisfaction"
+		if k := kindOf(raw); k != "number" {
+			d.p.add("%s: want an integer, got %s", name, k)
+		} else if n, err := strconv.ParseInt(string(raw), 10, 64); err != nil || n < workflow.MinSatisfaction || n > workflow.MaxSatisfaction {
+			d.p.add("%s: %s is not a score %d–%d", name, quote(string(raw)), workflow.MinSatisfaction, workflow.MaxSatisfaction)
+		} else {
+			ev.Satisfaction = int(n)
+		}
+	}
+}
 
+func oldDecodePeriod(d oldObject, ev *workflow.Event, period bool) {
+	p := d.p
+	v, ok := d.str("period", period)
+	if !period {
+		if ok {
+			p.add("data.period: only a period-close event (type %s%s) carries it", workflow.TypePrefix, workflow.PeriodCloseAction)
+		}
+		if workflow.IsPeriodSubject(ev.Dossier) {
+			p.add("subject: %s is reserved for hoso's period-close events, not a dossier code", quote(ev.Dossier))
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	if _, isMonth := workflow.ParseMonth(v); !isMonth {
+		p.add("data.period: %s is not a month (YYYY-MM)", quote(v))
+		return
+	}
+	if want := workflow.PeriodSubject(v); ev.Dossier != "" && ev.Dossier != want {
+		p.add("subject: %s, want %q: the subject of the period-close event of %s", quote(ev.Dossier), want, v)
+		return
+	}
+	ev.Period = v
+}
+
+func oldDecodeCalendars(d oldObject, ev *workflow.Event, calendar bool) {
+	p := d.p
 	text, ok := d.str("calendar", calendar)
 	prev, okPrev := d.str("previous_calendar", calendar)
 	if !calendar {

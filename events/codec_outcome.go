@@ -185,7 +185,7 @@ func marshalEvent(w *wireEvent) []byte {
 	d := &w.Data
 	n := 256 + len(w.ID) + len(w.Source) + len(w.Type) + len(w.Subject) + len(d.Procedure) + len(d.Agency) +
 		len(d.Actor) + len(d.Reason) + len(d.Note) + len(d.Department) + 200*len(d.Attachments) +
-		len(d.Calendar) + len(d.PreviousCalendar) + 64
+		len(d.Calendar) + len(d.PreviousCalendar) + len(d.Period) + len(d.Channel) + len(d.Payment) + 64
 	b := make([]byte, 0, n)
 	str := func(name, s string) { b = appendJSONString(append(b, name...), s, false) }
 	opt := func(name, s string) {
@@ -227,5 +227,11 @@ func marshalEvent(w *wireEvent) []byte {
 	opt(`,"department":`, d.Department)
 	opt(`,"calendar":`, d.Calendar)
 	opt(`,"previous_calendar":`, d.PreviousCalendar)
+	opt(`,"period":`, d.Period)
+	opt(`,"channel":`, d.Channel)
+	opt(`,"payment":`, d.Payment)
+	if d.Satisfaction != 0 {
+		b = strconv.AppendInt(append(b, `,"satisfaction":`...), int64(d.Satisfaction), 10)
+	}
 	return append(b, "}}"...)
 }

@@ -46,7 +46,9 @@ type wire struct {
 
 	// Members of the last data value, when it is an object.
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
-	calendar, prevCalendar                                                                         span        // of a calendar event
+	calendar, prevCalendar                                                                         span // of a calendar event
+	period                                                                                         span // of a period-close event
+	channel, payment, satisfaction                                                                 span
 	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                           int         // items of the last attachments value, when it is an array
 	atts                                                                                           []attFields // its first maxAttachments items
@@ -59,7 +61,8 @@ func (w *wire) reset() {
 func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
 	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
-	w.calendar, w.prevCalendar = span{}, span{}
+	w.calendar, w.prevCalendar, w.period, w.channel = span{}, span{}, span{}, span{}
+	w.payment, w.satisfaction = span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -317,6 +320,14 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.calendar, v, depth)
 	case "previous_calendar":
 		return s.value(&w.prevCalendar, v, depth)
+	case "period":
+		return s.value(&w.period, v, depth)
+	case "channel":
+		return s.value(&w.channel, v, depth)
+	case "payment":
+		return s.value(&w.payment, v, depth)
+	case "satisfaction":
+		return s.value(&w.satisfaction, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

@@ -19,6 +19,13 @@ type DueLister interface {
 	Due(ctx context.Context, t time.Time, after string, max int) ([]workflow.Dossier, string, error)
 }
 
+// PeriodLister tells the last month whose close (a period-close event,
+// workflow.PeriodCloseAction) the store has applied, "" when none
+// (store.DB satisfies it).
+type PeriodLister interface {
+	LastPeriod(ctx context.Context) (string, error)
+}
+
 // DefaultSchedulerInterval is how often the scheduler looks for deadlines.
 const DefaultSchedulerInterval = time.Minute
 
@@ -32,11 +39,15 @@ type SchedulerConfig struct {
 	Calendar func() *workflow.Calendar
 	// Now is the scheduler's clock; default time.Now. Only the scheduler
 	// reads a clock: the engine applies what it publishes.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// Periods, when set, makes the scheduler close the months: see
+	// Scheduler. Nil closes none.
+	Periods PeriodLister
+	Logger  *slog.Logger
 }
 
-// Scheduler publishes hoso's deadline events into the event stream: a
+// Scheduler publishes hoso's deadline events (and, see below, the
+// months' closes) into the event stream: a
 // warning when a running clock is due within one working day, an expiry
 // when the due date has passed. The engine applies them like any event, so
 // the apply path never reads the wall clock and a replay of the stream
@@ -47,11 +58,25 @@ type SchedulerConfig struct {
 // second scheduler, publishes nothing new: JetStream drops the repeat
 // within its window and the engine's permanent dedupe after it. One
 // scheduler per stream is enough; with replicas, the leader runs it.
+//
+// With SchedulerConfig.Periods it also closes the months: at its first
+// scan after a month ends in Vietnam it publishes the month's
+// period-close event (workflow.PeriodCloseAction), and at each scan it
+// publishes those of the months ended since the last close the store has
+// applied, so an engine that was down at a month's end catches up when it
+// starts. A store that has applied no close starts with the first month
+// boundary the scheduler sees pass: it never closes, late, months it did
+// not run through. The event's id names the month
+// (workflow.PeriodCloseID), so a repeat is dropped like a deadline's.
 type Scheduler struct {
 	js  jetstream.JetStream
 	due DueLister
 	cfg SchedulerConfig
 	log *slog.Logger
+	// started is the month of the first scan: with no close applied, the
+	// first month the scheduler may close. Only Scan, which Run calls
+	// from one goroutine, reads and writes it.
+	started string
 }
 
 // NewScheduler returns a scheduler publishing through js.
@@ -77,7 +102,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if n, err := s.Scan(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("deadline scan", "err", err)
 		} else if n > 0 {
-			s.log.Info("deadline events published", "count", n)
+			s.log.Info("scheduled events published", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -87,10 +112,78 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// Scan publishes the deadline events due now and returns how many it
-// published (repeats JetStream dropped are not counted).
+// Scan publishes the period closes and the deadline events due now, in
+// that order, and returns how many it published (repeats JetStream
+// dropped are not counted).
 func (s *Scheduler) Scan(ctx context.Context) (int, error) {
 	now := s.cfg.Now()
+	published, err := s.closePeriods(ctx, now)
+	if err != nil {
+		return published, err
+	}
+	n, err := s.scanDeadlines(ctx, now)
+	return published + n, err
+}
+
+// closePeriods publishes the period-close events of the months ended
+// before now and not yet closed, oldest first.
+func (s *Scheduler) closePeriods(ctx context.Context, now time.Time) (int, error) {
+	if s.cfg.Periods == nil {
+		return 0, nil
+	}
+	current := workflow.Month(now)
+	if s.started == "" {
+		s.started = current
+	}
+	last, err := s.cfg.Periods.LastPeriod(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("last period closed: %w", err)
+	}
+	month := s.started
+	if last != "" {
+		month = workflow.NextMonth(last)
+	}
+	published := 0
+	for ; month != "" && month < current; month = workflow.NextMonth(month) {
+		ok, err := s.publishPeriodClose(ctx, month, now)
+		if err != nil {
+			return published, err
+		}
+		if ok {
+			published++
+		}
+	}
+	return published, nil
+}
+
+// publishPeriodClose sends the period-close event of a month at the time
+// now; it reports false when JetStream dropped it as a repeat.
+func (s *Scheduler) publishPeriodClose(ctx context.Context, month string, now time.Time) (bool, error) {
+	ev := &workflow.Event{
+		ID:        workflow.PeriodCloseID(month),
+		SourceURI: "/hoso/scheduler",
+		Source:    workflow.SystemSource,
+		Action:    workflow.PeriodCloseAction,
+		Dossier:   workflow.PeriodSubject(month),
+		Time:      now,
+		Actor:     workflow.SystemSource,
+		Period:    month,
+	}
+	data, err := Encode(ev)
+	if err != nil {
+		return false, fmt.Errorf("encode the close of %s: %w", month, err)
+	}
+	msg := &nats.Msg{Subject: Subject(workflow.SystemSource, ev.Dossier), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return false, fmt.Errorf("publish the close of %s: %w", month, err)
+	}
+	return !ack.Duplicate, nil
+}
+
+// scanDeadlines publishes the deadline events due at now.
+func (s *Scheduler) scanDeadlines(ctx context.Context, now time.Time) (int, error) {
 	cal := s.cfg.Calendar()
 	horizon := cal.AddWorking(now, cal.Config().Hours.Day())
 	published := 0

@@ -29,6 +29,10 @@ type Item struct {
 const (
 	shareOnline      = 0.60 // submitted online (submit, then receive); the rest at the counter
 	shareOnlineScan  = 0.70 // online dossiers whose files the desk still digitizes at receipt
+	shareOnlineFull  = 0.30 // online dossiers whose submission says online_full (the others give no channel: online in part)
+	sharePost        = 0.10 // counter receipts that say post (the others give no channel: at the desk)
+	sharePaidOnline  = 0.40 // payments made online (the others at the counter)
+	shareRated       = 0.50 // returns on which the applicant gives a score 1–5
 	shareRefused     = 0.02 // refused at intake
 	shareWithdrawn   = 0.03 // withdrawn by the applicant
 	shareStopped     = 0.01 // handling stopped
@@ -105,8 +109,8 @@ func Generate(cfg Config, cat *workflow.Catalog) ([]Item, *Truth, error) {
 	}
 	truth := newTruth()
 	items := make([]Item, 0, len(arrivals)*11)
-	p := &planner{g: g, pcg: rand.NewPCG(0, 0)}
-	p.rng = rand.New(p.pcg)
+	p := &planner{g: g, pcg: rand.NewPCG(0, 0), fpcg: rand.NewPCG(0, 0)}
+	p.rng, p.facts = rand.New(p.pcg), rand.New(p.fpcg)
 	for i := range arrivals {
 		steps, err := p.plan(&arrivals[i], i)
 		if err != nil {
@@ -332,6 +336,11 @@ type planner struct {
 	g   *gen
 	pcg *rand.PCG
 	rng *rand.Rand
+	// facts draws what events say that never changes a decision (the
+	// channel, the payment method, the applicant's score) from a source
+	// of its own, so that they leave the rest of the plan as it was.
+	fpcg  *rand.PCG
+	facts *rand.Rand
 
 	a       *arrival
 	def     *workflow.Definition
@@ -368,7 +377,8 @@ type planner struct {
 func (p *planner) plan(a *arrival, i int) ([]step, error) {
 	g := p.g
 	p.pcg.Seed(uint64(g.cfg.Seed), g.mix^uint64(i+1))
-	*p = planner{g: g, pcg: p.pcg, rng: p.rng, steps: p.steps[:0], kinds: p.kinds[:0]}
+	p.fpcg.Seed(uint64(g.cfg.Seed)^0x6661637473, g.mix^uint64(i+1)) // "facts"
+	*p = planner{g: g, pcg: p.pcg, rng: p.rng, fpcg: p.fpcg, facts: p.facts, steps: p.steps[:0], kinds: p.kinds[:0]}
 	p.a, p.def = a, a.def
 	pr := a.def.Procedure(a.proc.code)
 	p.sla, p.noResult = pr.SLA, pr.NoResult
@@ -422,6 +432,22 @@ const (
 	endStop
 )
 
+// score draws an applicant's score 1–5, mostly satisfied: 5, 5, 15, 35
+// and 40 in a hundred.
+func score(r *rand.Rand) int {
+	switch x := r.IntN(100); {
+	case x < 5:
+		return 1
+	case x < 10:
+		return 2
+	case x < 25:
+		return 3
+	case x < 60:
+		return 4
+	}
+	return 5
+}
+
 // dossier plans a dossier of the standard or the land flow.
 func (p *planner) dossier() {
 	r, a, g := p.rng, p.a, p.g
@@ -446,7 +472,11 @@ func (p *planner) dossier() {
 
 	var receiveAt time.Time
 	if a.online {
-		p.send(a.first, p.event("submit", p.citizen))
+		sub := p.event("submit", p.citizen)
+		if p.facts.Float64() < shareOnlineFull {
+			sub.Channel = workflow.ChannelOnlineFull
+		}
+		p.send(a.first, sub)
 		switch {
 		case end == endRefuse && r.Float64() < 0.6:
 			p.refuse(p.later(p.dur(time.Hour, 12*time.Hour)))
@@ -465,6 +495,9 @@ func (p *planner) dossier() {
 	}
 	ev := p.event("receive", p.officer())
 	ev.Department = a.agency.desk
+	if !a.online && p.facts.Float64() < sharePost {
+		ev.Channel = workflow.ChannelPost
+	}
 	if !a.online || r.Float64() < shareOnlineScan {
 		p.attachInputs(ev)
 	}
@@ -510,7 +543,11 @@ func (p *planner) dossier() {
 	}
 	p.resolve("resolve", workflow.AttachmentResultElectronic, "ket-qua-"+workflow.DossierToken(a.code)+".pdf")
 	if r.Float64() >= shareNotReturned {
-		p.send(p.later(p.dur(time.Hour, 3*g.day)), p.event("return", p.officer()))
+		ev := p.event("return", p.officer())
+		if p.facts.Float64() < shareRated {
+			ev.Satisfaction = score(p.facts)
+		}
+		p.send(p.later(p.dur(time.Hour, 3*g.day)), ev)
 	}
 }
 
@@ -613,6 +650,10 @@ func (p *planner) payment() bool {
 	}
 	ev := p.event("pay", p.citizen)
 	p.attach(ev, "payment_receipt", "bien-lai-nop-tien.pdf")
+	ev.Payment = workflow.PaymentCounter
+	if p.facts.Float64() < sharePaidOnline {
+		ev.Payment = workflow.PaymentOnline
+	}
 	p.send(p.later(p.dur(2*time.Hour, 8*g.day)), ev)
 	return true
 }

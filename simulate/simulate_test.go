@@ -624,3 +624,47 @@ func BenchmarkGenerate(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "items/s")
 	b.ReportMetric(float64(n)/float64(b.N), "items/op")
 }
+
+// TestGenerateFacts: the stream says, on a share of its events, how
+// dossiers were submitted, how they were paid and how applicants rated
+// them, so that a demo shows the figures of Decision 766/QĐ-TTg: of the
+// online submissions about 30% online in full, of the counter receipts
+// about 10% by post, of the payments about 40% online, of the returns
+// about half rated.
+func TestGenerateFacts(t *testing.T) {
+	items, _ := generate(t, config(7, 3000))
+	count := map[string]int{}
+	for _, it := range items {
+		e := it.Event
+		if e == nil || it.MsgID == "" {
+			continue
+		}
+		count[e.Action]++
+		switch {
+		case e.Action == "submit" && e.Channel == workflow.ChannelOnlineFull:
+			count["submit online_full"]++
+		case e.Action == "receive" && e.Channel == workflow.ChannelPost:
+			count["receive post"]++
+		case e.Action == "pay" && e.Payment == workflow.PaymentOnline:
+			count["pay online"]++
+		case e.Action == "return" && e.Satisfaction >= 1 && e.Satisfaction <= 5:
+			count["return rated"]++
+		}
+		if e.Channel != "" && e.Action != "submit" && e.Action != "receive" || e.Payment != "" && e.Action != "pay" ||
+			e.Satisfaction != 0 && e.Action != "return" {
+			t.Errorf("%s %s says channel %q, payment %q, score %d", e.Dossier, e.Action, e.Channel, e.Payment, e.Satisfaction)
+		}
+	}
+	share := func(of, in string) float64 { return float64(count[of]) / float64(max(count[in], 1)) }
+	for _, c := range []struct {
+		of, in   string
+		min, max float64
+	}{{"submit online_full", "submit", 0.2, 0.4}, {"pay online", "pay", 0.3, 0.5}, {"return rated", "return", 0.4, 0.6}} {
+		if s := share(c.of, c.in); s < c.min || s > c.max {
+			t.Errorf("%s: %d of %d %s (%.2f), want %.2f–%.2f", c.of, count[c.of], count[c.in], c.in, s, c.min, c.max)
+		}
+	}
+	if count["receive post"] == 0 {
+		t.Errorf("no receipt by post in %d receipts", count["receive"])
+	}
+}

@@ -226,6 +226,11 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 		if dec, err = bt.applyCalendar(env); err != nil {
 			return dec, err
 		}
+	case env.Event != nil && env.Event.Action == workflow.PeriodCloseAction:
+		// About no dossier: a snapshot of the gauges.
+		if dec, err = bt.applyPeriodClose(env); err != nil {
+			return dec, err
+		}
 	default:
 		if keyPart(code) {
 			if d, err = bt.dossier(code); err != nil {

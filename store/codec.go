@@ -176,7 +176,51 @@ func appendDossier(b []byte, d *workflow.Dossier) []byte {
 	b = appendInt(b, d.History)
 	b = append(b, d.Head[:]...)
 	b = appendInt(b, d.Rejections)
-	return appendInt(b, d.Mismatches)
+	b = appendInt(b, d.Mismatches)
+	return appendDossierFacts(b, d)
+}
+
+// Flags of the facts of a dossier record or a history entry: what an
+// event records of the dossier beside its transition. Both records end
+// with the flags byte and the facts it names.
+const (
+	factChannel      = 1 << iota // the channel's string follows
+	factPaidOnline               // a payment online: the dossier's PaidOnline, the entry's Payment
+	factPaidCounter              // a payment at the counter
+	factSatisfaction             // the satisfaction score follows
+	factFlags        = factChannel | factPaidOnline | factPaidCounter | factSatisfaction
+)
+
+// appendDossierFacts appends the facts of a dossier: their flags byte,
+// then those set.
+func appendDossierFacts(b []byte, d *workflow.Dossier) []byte {
+	var flags byte
+	setFlag(&flags, factChannel, d.Channel != "")
+	setFlag(&flags, factPaidOnline, d.PaidOnline)
+	setFlag(&flags, factPaidCounter, d.PaidCounter)
+	setFlag(&flags, factSatisfaction, d.Satisfaction != 0)
+	b = append(b, flags)
+	if d.Channel != "" {
+		b = appendString(b, string(d.Channel))
+	}
+	if d.Satisfaction != 0 {
+		b = appendInt(b, d.Satisfaction)
+	}
+	return b
+}
+
+// dossierFacts reads the facts of a dossier.
+func (r *reader) dossierFacts(d *workflow.Dossier) {
+	d.Channel, d.Satisfaction = "", 0
+	flags := r.flags(factFlags)
+	if flags&factChannel != 0 {
+		d.Channel = workflow.Channel(r.str())
+	}
+	d.PaidOnline = flags&factPaidOnline != 0
+	d.PaidCounter = flags&factPaidCounter != 0
+	if flags&factSatisfaction != 0 {
+		d.Satisfaction = r.int()
+	}
 }
 
 // appendEntry appends the record of a history entry to b: all of it but
@@ -219,6 +263,19 @@ func appendEntry(b []byte, e *workflow.HistoryEntry) []byte {
 			b = appendString(append(b, digestText), a.SHA256)
 		}
 	}
+	var flags byte
+	setFlag(&flags, factChannel, e.Channel != "")
+	setFlag(&flags, factPaidOnline, e.Payment == workflow.PaymentOnline)
+	setFlag(&flags, factPaidCounter, e.Payment == workflow.PaymentCounter)
+	setFlag(&flags, factSatisfaction, e.Satisfaction != 0)
+	b = append(b, flags)
+	if e.Channel != "" {
+		b = appendString(b, string(e.Channel))
+	}
+	if e.Satisfaction != 0 {
+		b = appendInt(b, e.Satisfaction)
+	}
+	// The hash ends the record: readHeadEntry reads it there.
 	return append(b, e.Hash[:]...)
 }
 
@@ -666,6 +723,7 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 	d.Head = r.hash()
 	d.Rejections = r.int()
 	d.Mismatches = r.int()
+	r.dossierFacts(d)
 	return r.done("dossier")
 }
 
@@ -745,6 +803,22 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 				r.fail("unknown digest form")
 			}
 		}
+	}
+	e.Channel, e.Payment, e.Satisfaction = "", "", 0
+	flags := r.flags(factFlags)
+	if flags&factChannel != 0 {
+		e.Channel = workflow.Channel(r.str())
+	}
+	switch flags & (factPaidOnline | factPaidCounter) {
+	case factPaidOnline:
+		e.Payment = workflow.PaymentOnline
+	case factPaidCounter:
+		e.Payment = workflow.PaymentCounter
+	case factPaidOnline | factPaidCounter:
+		r.fail("an entry records one payment")
+	}
+	if flags&factSatisfaction != 0 {
+		e.Satisfaction = r.int()
 	}
 	e.PrevHash = prev
 	e.Hash = r.hash()

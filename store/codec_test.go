@@ -86,7 +86,8 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 
 			e := filled[workflow.HistoryEntry](t, seed)
-			e.Attachments[1].SHA256 = strings.Repeat("0123456789abcdef", 4) // stored as 32 bytes
+			e.Attachments[1].SHA256 = strings.Repeat("0123456789abcdef", 4)                           // stored as 32 bytes
+			e.Payment = []workflow.Payment{workflow.PaymentOnline, workflow.PaymentCounter, ""}[seed] // stored as a flag
 			if seed == 1 {
 				e.EventID = "7f3c2a10-9b1d-4e2f-8a6b-1c2d3e4f5a6b"                 // stored as 16 bytes
 				e.Dossier, e.Agency = "000.00.12.H57-250101-0001", "000.00.12.H57" // stored as a length

@@ -284,6 +284,7 @@ type buckets struct {
 	byReceived, byPaused                  *bbolt.Bucket
 	stats, gauges                         *bbolt.Bucket
 	calendars                             *bbolt.Bucket
+	snapshots, periods                    *bbolt.Bucket
 }
 
 func openBuckets(tx *bbolt.Tx) (*buckets, error) {
@@ -304,6 +305,7 @@ func openBuckets(tx *bbolt.Tx) (*buckets, error) {
 		{bucketByOverdue, &b.byOverdue},
 		{bucketByReceived, &b.byReceived}, {bucketByPaused, &b.byPaused},
 		{bucketStats, &b.stats}, {bucketGauges, &b.gauges}, {bucketCalendars, &b.calendars},
+		{bucketSnapshots, &b.snapshots}, {bucketPeriods, &b.periods},
 	} {
 		*x.dst = tx.Bucket([]byte(x.name))
 		if *x.dst == nil {

@@ -68,6 +68,9 @@ its previous hash the hash of the entry before it.
 	gauges                kind agency 0x00 procedure -> gauge counters (stats.go)
 	calendars             seq -> the calendar in force from that sequence on: the year files it
 	                      gives that differ from the computed ones (calendar.go); 0 for the start
+	snapshots             kind month("2006-01") 0x00 agency 0x00 procedure -> the gauges rows as they
+	                      stood when the month's close was applied (period.go)
+	periods               month("2006-01") -> seq and time (Unix ns) of the month's close (period.go)
 
 History is one flat bucket rather than a nested bucket per dossier: a
 dossier's entries are still contiguous (one Seek, then Next), a nested
@@ -107,6 +110,11 @@ index sorts a dossier's entries in order.
     force and recomputes, in its batch, the dossiers it concerns (found
     in dossier_by_due and dossier_paused from the first day of its year,
     and in the batch's working set). DB.Catalog is the catalog in force.
+    A period close (workflow.PeriodCloseAction) copies the gauges rows as
+    they stand at its position — the stored rows plus the changes of the
+    batch's earlier envelopes — into the snapshots of its month: snapshot
+    rows are of a recorded period, hold gauges only, are never zero, and
+    their rollup rows are the sums of the rows they roll up.
   - Byte slices from bbolt never leave their transaction: records are
     decoded into values the caller owns.
 

@@ -60,6 +60,8 @@ const (
 	bucketCalendars    = "calendars"            // seq -> the calendar in force from that stream sequence on (calendar.go); 0 for the one the stream started with
 	bucketStats        = "stats"                // kind(1 byte) month("2006-01") 0x00 agency 0x00 procedure -> flow counters (stats.go)
 	bucketGauges       = "gauges"               // kind(1 byte) agency 0x00 procedure -> gauge counters (stats.go)
+	bucketSnapshots    = "snapshots"            // kind(1 byte) month("2006-01") 0x00 agency 0x00 procedure -> the gauges at the month's close (period.go)
+	bucketPeriods      = "periods"              // month("2006-01") -> seq and time (Unix ns), big-endian, of the month's close (period.go)
 )
 
 // allBuckets lists every bucket, in the order Open creates them.
@@ -71,6 +73,7 @@ var allBuckets = []string{
 	bucketByStatus, bucketByAgency, bucketByProcedure, bucketByDue,
 	bucketByOverdue, bucketByReceived, bucketByPaused,
 	bucketStats, bucketGauges, bucketCalendars,
+	bucketSnapshots, bucketPeriods,
 }
 
 // Keys of the meta bucket.

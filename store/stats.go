@@ -328,6 +328,10 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 	if err != nil {
 		return res, err
 	}
+	var ends map[string]*workflow.Tally
+	if ends, err = b.periodEnds(&res, sel, kind, q, rows, row); err != nil {
+		return res, err
+	}
 	if !q.WaitAt.IsZero() {
 		w, err := returnWait(ctx, b, cat, q)
 		if err != nil {
@@ -339,6 +343,10 @@ func (b *buckets) statsOf(ctx context.Context, cat *workflow.Catalog, q workflow
 		row := workflow.StatsRow{Key: key, Tally: *rows[key], CarriedOver: carried[key]}
 		if q.By == workflow.ByMonth {
 			row.Tally, row.Cohort = row.Tally.Cohort(), true
+		}
+		if g := ends[key]; g != nil {
+			end := workflow.NewPeriodEnd(res.AtEnd.Month, res.AtEnd.TakenAt, res.AtEnd.Seq, *g)
+			row.AtEnd = &end
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -380,10 +388,11 @@ type statsSelection struct {
 	none       bool   // the filters select nothing
 	catalog    *workflow.Catalog
 	sectors    map[string]string // procedure key part -> sector, cached
+	levels     map[string]string // procedure key part -> level, cached
 }
 
 func newStatsSelection(cat *workflow.Catalog, q workflow.StatsQuery) *statsSelection {
-	s := &statsSelection{q: q, agency: statsAll, procedure: statsAll, catalog: cat, sectors: map[string]string{}}
+	s := &statsSelection{q: q, agency: statsAll, procedure: statsAll, catalog: cat, sectors: map[string]string{}, levels: map[string]string{}}
 	if q.Agency != "" {
 		s.agency = statsPart(q.Agency)
 	}
@@ -392,7 +401,7 @@ func newStatsSelection(cat *workflow.Catalog, q workflow.StatsQuery) *statsSelec
 		s.none = q.Sector != "" && cat.Sector(q.Procedure) != q.Sector
 	}
 	s.agencies = q.Agency == "" && q.By == workflow.ByAgency
-	s.procedures = q.Procedure == "" && (q.By == workflow.ByProcedure || q.By == workflow.BySector || q.Sector != "")
+	s.procedures = q.Procedure == "" && (q.By == workflow.ByProcedure || q.By == workflow.BySector || q.By == workflow.ByLevel || q.Sector != "")
 	return s
 }
 
@@ -406,6 +415,16 @@ func (s *statsSelection) sector(procedure string) string {
 	return sec
 }
 
+// level returns the level of a procedure key part.
+func (s *statsSelection) level(procedure string) string {
+	l, ok := s.levels[procedure]
+	if !ok {
+		l = string(s.catalog.Level(statsUnpart(procedure)))
+		s.levels[procedure] = l
+	}
+	return l
+}
+
 // rowKey returns the breakdown key of a row read for the month (or ""
 // for gauges), and false without a breakdown.
 func (s *statsSelection) rowKey(month, agency, procedure string) (string, bool) {
@@ -416,6 +435,8 @@ func (s *statsSelection) rowKey(month, agency, procedure string) (string, bool) 
 		return statsUnpart(procedure), true
 	case workflow.BySector:
 		return s.sector(procedure), true
+	case workflow.ByLevel:
+		return s.level(procedure), true
 	case workflow.ByMonth:
 		return month, true
 	}

@@ -42,7 +42,9 @@ func sectorCatalog(t testing.TB) *workflow.Catalog {
 	cat, err := workflow.NewCatalog(
 		parse("standard-2018.yaml", "", ""),
 		parse("standard.yaml", `procedures: ["*"]`,
-			`procedures: ["*", {code: "1.004227", sector: "Hộ tịch"}, {code: "1.000894", sector: "Hộ tịch"}, {code: "2.000305", sector: "Tư pháp"}]`),
+			// Levels: 1.004227 and 1.000894 of the commune, the others
+			// of the province by the definition's default.
+			"level: province\n"+`procedures: ["*", {code: "1.004227", sector: "Hộ tịch", level: commune}, {code: "1.000894", sector: "Hộ tịch", level: commune}, {code: "2.000305", sector: "Tư pháp"}]`),
 		parse("feedback.yaml", "", ""),
 	)
 	if err != nil {
@@ -120,6 +122,15 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 			return procedure
 		case workflow.BySector:
 			return cat.Sector(procedure)
+		case workflow.ByLevel:
+			// By hand, as sectorCatalog sets them.
+			switch procedure {
+			case "1.004227", "1.000894":
+				return string(workflow.LevelCommune)
+			case "PAKN": // feedback.yaml gives none
+				return string(workflow.LevelOther)
+			}
+			return string(workflow.LevelProvince)
 		}
 		return month
 	}
@@ -171,6 +182,8 @@ func (tr *truth) answer(cat *workflow.Catalog, q workflow.StatsQuery) workflow.S
 		}
 		res.Rows = append(res.Rows, row)
 	}
+	// The stream closes no period.
+	res.AtEndMissing = workflow.PeriodEndMissing(res.To, q.Now)
 	return res
 }
 
@@ -244,23 +257,72 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		}
 		g := tr.gauge(kind, ag, proc)
 		why := func(e *workflow.Event) { e.Reason = "lý do" }
+		// The assignment records a payment (a quarter online, a quarter
+		// at the counter) and a rating 1–5 (five in six), counted in the
+		// month of receipt.
+		facts := func() func(*workflow.Event) {
+			pay, score := r.IntN(4), r.IntN(6)
+			c := f(kind, recv)
+			if pay < 2 {
+				c.Paid++
+				if pay == 0 {
+					c.PaidOnline++
+				}
+			}
+			if score > 0 {
+				c.Rated++
+				if score >= 4 {
+					c.Satisfied++
+				}
+			}
+			return func(e *workflow.Event) {
+				e.Payment = map[int]workflow.Payment{0: workflow.PaymentOnline, 1: workflow.PaymentCounter}[pay]
+				e.Satisfaction = score
+			}
+		}
 		receive := func() {
 			if kind == workflow.KindFeedback {
 				ev("receive", recv)
 				f(kind, recv).Received++
-				ev("assign", recv.Add(time.Hour), department("xu-ly"))
+				f(kind, recv).ReceivedDesk++ // no channel given, not online
+				ev("assign", recv.Add(time.Hour), department("xu-ly"), facts())
 				return
 			}
+			// A channel given on the submission or the receipt, or none:
+			// online in part by default when submitted online, else at
+			// the desk.
+			withChannel := func(c workflow.Channel) func(*workflow.Event) {
+				return func(e *workflow.Event) { e.Channel = c }
+			}
+			given := r.IntN(3)
 			if online {
-				ev("submit", recv.Add(-time.Hour))
-				ev("receive", recv, due(dueAt))
+				switch given {
+				case 0:
+					ev("submit", recv.Add(-time.Hour), withChannel(workflow.ChannelOnlineFull))
+					ev("receive", recv, due(dueAt), withChannel(workflow.ChannelDesk)) // the first one given stays
+					f(kind, recv).ReceivedOnlineFull++
+				case 1:
+					ev("submit", recv.Add(-time.Hour))
+					ev("receive", recv, due(dueAt), withChannel(workflow.ChannelOnlineFull))
+					f(kind, recv).ReceivedOnlineFull++
+				default:
+					ev("submit", recv.Add(-time.Hour))
+					ev("receive", recv, due(dueAt))
+					f(kind, recv).ReceivedOnlinePartial++
+				}
 				f(kind, recv).ReceivedOnline++
 			} else {
-				ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+				if given == 0 {
+					ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt), withChannel(workflow.ChannelPost))
+					f(kind, recv).ReceivedPost++
+				} else {
+					ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
+					f(kind, recv).ReceivedDesk++
+				}
 				f(kind, recv).DigitizedInputs++
 			}
 			f(kind, recv).Received++
-			ev("assign", recv.Add(time.Hour), department("tu-phap"))
+			ev("assign", recv.Add(time.Hour), department("tu-phap"), facts())
 		}
 		cohort := func() *workflow.Tally { return f(kind, recv) } // the counters of the month of receipt
 		resolve := func(at time.Time, timing workflow.Timing) {
@@ -316,6 +378,7 @@ func knownStream(r *rand.Rand, n int) ([]*workflow.Event, *truth) {
 		case outRefusedAfterReceipt: // refused at the desk before it was assigned
 			ev("receive", recv, attach(workflow.AttachmentInputDigitized), due(dueAt))
 			f(kind, recv).Received++
+			f(kind, recv).ReceivedDesk++
 			f(kind, recv).DigitizedInputs++
 			ev("refuse", recv.Add(30*time.Minute), attach(workflow.AttachmentRefusalNotice), why)
 			f(kind, recv.Add(30*time.Minute)).Refused++
@@ -468,6 +531,10 @@ func TestStatsKnownCounts(t *testing.T) {
 		{Sector: workflow.SectorOther, By: workflow.ByMonth, From: "2025-06", To: "2025-08"},
 		{Sector: "Tư pháp", Procedure: "1.004227"}, // a procedure of another sector: nothing
 		{Sector: "Hộ tịch", Procedure: "1.000894", Agency: "H57", By: workflow.BySector},
+		{By: workflow.ByLevel},
+		{From: "2025-04", To: "2025-06", Agency: "H57", By: workflow.ByLevel},
+		{Sector: "Hộ tịch", By: workflow.ByLevel},
+		{Kind: workflow.KindFeedback, By: workflow.ByLevel},
 		{From: "2025-03", To: "2025-05", Agency: "H57", Procedure: "1.004227", By: workflow.ByMonth},
 		{Agency: "*", By: workflow.ByProcedure},  // no agency is "*": nothing but…
 		{Agency: "**SO", By: workflow.ByMonth},   // …nor "**SO"
@@ -486,6 +553,11 @@ func TestStatsKnownCounts(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("Stats(%+v) (-true +got):\n%s", q, diff)
 		}
+	}
+	// Both levels have dossiers.
+	if res, err := h.db.Stats(context.Background(), workflow.StatsQuery{By: workflow.ByLevel}); err != nil || len(res.Rows) != 2 ||
+		res.Rows[0].Key != "commune" || res.Rows[1].Key != "province" || res.Rows[0].Tally.Received == 0 || res.Rows[1].Tally.Received == 0 {
+		t.Errorf("Stats(by level) = %+v, %v; want commune and province, each with receipts", res.Rows, err)
 	}
 	// The stream is not trivial: every counter is exercised.
 	all, _ := h.db.Stats(context.Background(), workflow.StatsQuery{})
@@ -559,7 +631,10 @@ func TestStatsProvinceShape(t *testing.T) {
 		// Transitions: 2 × 3 (submitted, received, assigned) + 18 × 2, then
 		// 10 × 2 + 2 × 2 + 1 + 2 × 1 resolved and returned, 1 supplement
 		// request, 1 withdrawal.
-		Transitions:     71,
+		Transitions: 71,
+		// No channel given: the 2 submitted online in part, the others at
+		// the desk.
+		ReceivedDesk: 18, ReceivedOnlinePartial: 2,
 		DigitizedInputs: 18, ElectronicResults: 15, ReceivedOnline: 2, InProgress: 3, InProgressOverdue: 1, InProgressOverdueWithoutApology: 1, Paused: 1,
 		AwaitingReturn: 3, // one resolved on the due date, two late, none returned
 		OnTimeRate:     86.66, ReceivedOnTimeRate: 65, LateRate: 10, DigitizedRate: 90, OnlineRate: 10, ElectronicResultRate: 100,
@@ -869,7 +944,8 @@ func TestStatsKeyLayout(t *testing.T) {
 		t.Errorf("gauges rows of a returned dossier: %v, want none", got)
 	}
 	august := workflow.Tally{Received: 1, Resolved: 1, Returned: 1, ResolvedEarly: 1, ReturnedEarly: 1, DigitizedInputs: 1, ElectronicResults: 1,
-		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1}
+		Transitions: 5, Finished: 1, CohortResolved: 1, CohortResolvedEarly: 1, CohortReturned: 1, CohortReturnedEarly: 1, CohortElectronicResults: 1,
+		ReceivedDesk: 1} // no channel given, received at the counter
 	want = map[string]workflow.Tally{
 		"d2025-08\x00000.00.12.H57\x001.004227": august, "d2025-08\x00000.00.12.H57\x00*": august,
 		"d2025-08\x00*\x001.004227": august, "d2025-08\x00*\x00*": august,

@@ -243,7 +243,7 @@ func (b *buckets) verifyStore(ctx context.Context, cat *workflow.Catalog) ([]wor
 		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaAppliedSeq, Problem: err.Error()})
 	}
 	for _, step := range []func(context.Context, uint64) error{
-		s.dossiers, s.rejections, s.history, s.mismatches, s.irregularities, s.outbox, s.calendars, s.counters,
+		s.dossiers, s.rejections, s.history, s.mismatches, s.irregularities, s.outbox, s.calendars, s.periods, s.counters,
 	} {
 		if err := step(ctx, applied); err != nil {
 			return nil, err

@@ -64,6 +64,7 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := api.NewDossier(d)
+	v.Level = s.level(d.Procedure)
 	v.History = make([]api.HistoryEntry, len(hist))
 	for i := range hist {
 		v.History[i] = api.NewHistoryEntry(&hist[i])
@@ -153,6 +154,7 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	out := api.Page[api.Dossier]{Items: make([]api.Dossier, len(list)), NextCursor: next}
 	for i := range list {
 		out.Items[i] = api.NewDossier(&list[i])
+		out.Items[i].Level = s.level(list[i].Procedure)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

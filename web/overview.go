@@ -29,6 +29,9 @@ type overview struct {
 	Agencies         []string // every agency with statistics, for the filter
 	WorstAgencies    []statsRow
 	WorstProcedures  []statsRow
+	// Levels are the rows by level of government (province, commune),
+	// their keys in the page's language.
+	Levels []statsRow
 	// LateEntryAgencies are the agencies with the highest share of
 	// transitions entered late.
 	LateEntryAgencies []statsRow
@@ -57,7 +60,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ov := overview{From: q.month("from"), To: q.month("to"), Agency: q.text("agency")}
 	asCSV := q.csv()
-	list := q.choice("list", "months", "agencies", "procedures")
+	list := q.choice("list", "months", "agencies", "procedures", "levels")
 	if err := q.error(); err != nil {
 		return err
 	}
@@ -82,6 +85,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	totalQ := base
 	totalQ.WaitAt = s.now()
+	totalQ.Now = totalQ.WaitAt
 	total, err := s.cfg.Store.Stats(ctx, totalQ)
 	if err != nil {
 		return err
@@ -109,6 +113,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	levels, err := rows(workflow.ByLevel, ov.Agency)
+	if err != nil {
+		return err
+	}
 	if asCSV {
 		var list2 []statsRow
 		switch list {
@@ -116,6 +124,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 			list2 = agencies
 		case "procedures":
 			list2 = procedures
+		case "levels":
+			list2 = levels
 		default:
 			list = "months"
 			list2 = months
@@ -124,6 +134,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	ov.WorstAgencies = worst(agencies)
 	ov.WorstProcedures = worst(procedures)
+	for _, l := range levels {
+		l.Key = levelName(lang, l.Key)
+		ov.Levels = append(ov.Levels, l)
+	}
 	ov.LateEntryAgencies = mostLateEntries(agencies)
 	ov.Totals, err = s.cfg.Store.Totals(ctx)
 	if err != nil {
@@ -215,11 +229,19 @@ func mostLateEntries(rows []statsRow) []statsRow {
 	return rows[:min(len(rows), overviewTop)]
 }
 
+// levelName names a level of government in the language: "Cấp tỉnh".
+func levelName(lang, level string) string {
+	if _, ok := labels["lv."+level]; ok {
+		return label(lang, "lv."+level)
+	}
+	return level
+}
+
 // statsCSV exports a breakdown of the statistics. The header of each rate
 // names its base and rounding: "Tỷ lệ quá hạn (% trên số tiếp nhận, cắt
 // bớt …)".
 func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts workflow.ReportOptions) error {
-	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure"}[list]
+	key := map[string]string{"months": "ov.month", "agencies": "col.agency", "procedures": "col.procedure", "levels": "col.level"}[list]
 	shape := workflow.NewReport(workflow.Tally{}, opts) // the bases and rounding every row shares
 	rate := func(labelKey, name string) string {
 		return label(lang, labelKey) + " (% " + baseText(lang, shape.Bases[name]) + ", " + label(lang, "round."+string(shape.Rates.Rounding)) + ")"
@@ -230,7 +252,11 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		label(lang, "ov.inprogress"), label(lang, "ov.ipoverdue"), label(lang, "ov.ipwith"), label(lang, "ov.ipwithout"),
 		rate("ov.online", "online_rate"), rate("ov.digitized", "digitized_rate"), rate("ov.eresult", "electronic_result_rate"),
 		label(lang, "ov.apologies"), label(lang, "ov.transitions"), label(lang, "ov.lateentries"), rate("ov.lateentryrate", "late_entry_rate"),
-		label(lang, "ov.awaiting")}
+		label(lang, "ov.awaiting"), label(lang, "ov.atendip"), label(lang, "ov.atendipover"), label(lang, "ov.atendipwith"),
+		label(lang, "ov.atendipwithout"), label(lang, "ch.desk"), label(lang, "ch.post"), label(lang, "ch.online_full"),
+		label(lang, "ch.online_partial"), rate("ov.onlinefull", "online_full_rate"),
+		label(lang, "ov.paid"), label(lang, "ov.paidonline"), rate("ov.onlinepayment", "online_payment_rate"),
+		label(lang, "ov.rated"), label(lang, "ov.satisfied"), rate("ov.satisfaction", "satisfaction_rate")}
 	out := make([][]string, 0, len(rows))
 	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -240,11 +266,19 @@ func statsCSV(w http.ResponseWriter, lang, list string, rows []statsRow, opts wo
 		if list == "months" {
 			carried = "" // a month row describes its receipts: nothing carried over
 		}
-		out = append(out, []string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
+		// In progress at the period's end: empty without a snapshot (a
+		// month row, a period not closed).
+		atEnd := []string{"", "", "", ""}
+		if e := p.AtPeriodEnd; e != nil {
+			atEnd = []string{n(e.InProgress), n(e.Overdue), n(e.OverdueWithApology), n(e.OverdueWithoutApology)}
+		}
+		out = append(out, append([]string{r.Key, carried, n(p.Received), n(p.Resolved), n(p.Early), n(p.OnTime), n(p.Late),
 			n(p.LateWithApology), n(p.LateWithoutApology), pct(p.OnTimeRate), pct(p.HeadlineRate), pct(p.LateRate),
 			n(p.InProgress), n(p.InProgressOverdue), n(p.InProgressOverdueWithApology), n(p.InProgressOverdueWithoutApology),
 			pct(p.OnlineRate), pct(p.DigitizedRate), pct(p.ElectronicResultRate), n(p.Apologies),
-			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)})
+			n(p.Transitions), n(p.LateEntries), pct(p.LateEntryRate), n(p.AwaitingReturn)}, append(atEnd,
+			n(p.ReceivedDesk), n(p.ReceivedPost), n(p.ReceivedOnlineFull), n(p.ReceivedOnlinePartial), pct(p.OnlineFullRate),
+			n(p.Paid), n(p.PaidOnline), pct(p.OnlinePaymentRate), n(p.Rated), n(p.Satisfied), pct(p.SatisfactionRate))...))
 	}
 	return writeCSV(w, "hoso-stats-"+list+".csv", header, out)
 }

@@ -51,6 +51,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 		late = workflow.LateByProcessing
 	}
 	sq.WaitAt = s.now()
+	sq.Now = sq.WaitAt
 	res, err := s.cfg.Store.Stats(r.Context(), sq)
 	if err != nil {
 		return err
@@ -71,6 +72,14 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// level returns the level of government of a procedure in the catalog.
+func (s *Server) level(procedure string) workflow.Level {
+	if s.cfg.Catalog == nil {
+		return workflow.LevelOther
+	}
+	return s.cfg.Catalog.Level(procedure)
 }
 
 // statsMonth reads a month YYYY-MM, or a year YYYY completed with the

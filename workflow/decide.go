@@ -60,6 +60,16 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 		}
 		return c.decideDeadline(d, env)
 	}
+	if e.Action == PeriodCloseAction {
+		// A period close is about no dossier: the store applies it with
+		// DecidePeriodClose.
+		if e.Source != SystemSource {
+			return reject(ReasonUnknownAction,
+				fmt.Sprintf("chỉ hoso gửi được sự kiện %q", e.Action),
+				fmt.Sprintf("only hoso sends %q events", e.Action))
+		}
+		return rejected(d, env, &Rejection{Reason: ReasonInternal, Detail: "a period close is applied with DecidePeriodClose, not Decide"})
+	}
 	if e.Action == CalendarAction {
 		// A calendar event changes many dossiers: the store applies it
 		// with DecideCalendar.
@@ -339,6 +349,24 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	if to.Status == StatusSupplement && fromStatus != StatusSupplement {
 		nd.Supplements++
 	}
+	// The channel is read on the event that creates or receives the
+	// dossier; the first one given stays.
+	var channel Channel
+	if e.Channel != "" && nd.Channel == "" && (d == nil || (to.Status == StatusReceived && nd.ReceivedAt.IsZero())) {
+		nd.Channel, channel = e.Channel, e.Channel
+	}
+	// A payment and a rating are facts the event records; a rating only
+	// of a dossier that existed before it.
+	switch e.Payment {
+	case PaymentOnline:
+		nd.PaidOnline = true
+	case PaymentCounter:
+		nd.PaidCounter = true
+	}
+	var satisfaction int
+	if d != nil && e.Satisfaction != 0 {
+		nd.Satisfaction, satisfaction = e.Satisfaction, e.Satisfaction
+	}
 	switch {
 	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
 		nd.ReceivedAt = e.Time
@@ -354,26 +382,29 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 		}
 	}
 	entry := &HistoryEntry{
-		Dossier:     e.Dossier,
-		Index:       nd.History,
-		Seq:         env.Seq,
-		EventID:     e.ID,
-		Source:      e.Source,
-		Action:      act.Name,
-		From:        from,
-		To:          to.Name,
-		FromStatus:  fromStatus,
-		ToStatus:    to.Status,
-		Time:        e.Time,
-		Actor:       e.Actor,
-		Agency:      e.Agency,
-		Department:  nd.Department,
-		Reason:      e.Reason,
-		Note:        e.Note,
-		Due:         nd.Due,
-		Timing:      timing,
-		Attachments: slices.Clone(e.Attachments),
-		PrevHash:    nd.Head,
+		Dossier:      e.Dossier,
+		Index:        nd.History,
+		Seq:          env.Seq,
+		EventID:      e.ID,
+		Source:       e.Source,
+		Action:       act.Name,
+		From:         from,
+		To:           to.Name,
+		FromStatus:   fromStatus,
+		ToStatus:     to.Status,
+		Time:         e.Time,
+		Actor:        e.Actor,
+		Agency:       e.Agency,
+		Department:   nd.Department,
+		Reason:       e.Reason,
+		Note:         e.Note,
+		Due:          nd.Due,
+		Timing:       timing,
+		Attachments:  slices.Clone(e.Attachments),
+		Channel:      channel,
+		Payment:      e.Payment,
+		Satisfaction: satisfaction,
+		PrevHash:     nd.Head,
 	}
 	entry.Hash = entry.ComputeHash()
 	nd.History++

@@ -48,7 +48,10 @@ type Definition struct {
 	// LateEntry is how long after the event's time its arrival on the
 	// stream may come (default one working day): an event entered later
 	// is accepted with an IrregularLateEntry. Zero records none.
-	LateEntry     SLA
+	LateEntry SLA
+	// Level is the level of government (province or commune) of the
+	// procedures it covers that do not give their own; "" when unset.
+	Level         Level
 	Procedures    []string    // procedure codes it covers; "*" covers every procedure no other definition names
 	ProcedureInfo []Procedure // metadata of each entry of Procedures, in the same order
 	States        []State
@@ -163,12 +166,14 @@ type Procedure struct {
 	Code     string // procedure code (mã TTHC), or "*"
 	Name     string // optional
 	Sector   string // optional: the sector (lĩnh vực) it is reported under
+	Level    Level  // optional: province or commune; "" is the definition's Level
 	SLA      SLA    // zero: the definition's SLA
 	NoResult bool   // the procedure has no electronic result: result guards do not apply
 }
 
 // Procedure returns what the definition says of a procedure: its own
-// entry, or the "*" entry, with the SLA defaulted to the definition's.
+// entry, or the "*" entry, with the SLA and the level defaulted to the
+// definition's.
 func (d *Definition) Procedure(code string) Procedure {
 	var p Procedure
 	for _, pi := range d.ProcedureInfo {
@@ -183,6 +188,9 @@ func (d *Definition) Procedure(code string) Procedure {
 	}
 	if p.SLA.IsZero() {
 		p.SLA = d.SLA
+	}
+	if p.Level == "" {
+		p.Level = d.Level
 	}
 	return p
 }
@@ -459,7 +467,7 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 		if a.ExtendsDue && !a.Stay {
 			add(l, "action %q: an apology (extends_due) keeps the dossier in its state: add stay: true", a.Name)
 		}
-		if a.Name == DeadlineWarning || a.Name == DeadlineExpired || a.Name == CalendarAction {
+		if a.Name == DeadlineWarning || a.Name == DeadlineExpired || a.Name == CalendarAction || a.Name == PeriodCloseAction {
 			add(l, "action name %q is reserved for hoso's own events", a.Name)
 		}
 		for gi, g := range a.Guards {

@@ -47,6 +47,17 @@ type Dossier struct {
 	// Online: submitted online, its first accepted event put it in status
 	// 1 (Mới đăng ký) rather than receiving it at the desk.
 	Online bool `json:"online"`
+	// Channel is the channel data.channel gave on the event that created
+	// or received the dossier, the first one given; "" when none did (see
+	// IntakeChannel).
+	Channel Channel `json:"channel,omitempty"`
+	// PaidOnline and PaidCounter: an accepted event recorded a payment
+	// (data.payment) online, at the counter.
+	PaidOnline  bool `json:"paid_online"`
+	PaidCounter bool `json:"paid_counter"`
+	// Satisfaction is the applicant's rating (data.satisfaction, 1–5) the
+	// last accepted event that gave one recorded; 0 when none did.
+	Satisfaction int `json:"satisfaction,omitempty"`
 }
 
 // HasAttachment reports whether an accepted event attached the kind.
@@ -146,8 +157,18 @@ type HistoryEntry struct {
 	// before it; "" when there was none.
 	Timing      Timing       `json:"timing,omitempty"`
 	Attachments []Attachment `json:"attachments"`
-	PrevHash    Hash         `json:"prev_hash"`
-	Hash        Hash         `json:"hash"`
+	// Channel is the data.channel the event gave the dossier (on the
+	// event that created or received it, when none was given before); ""
+	// otherwise.
+	Channel Channel `json:"channel,omitempty"`
+	// Payment is the data.payment the event gave: a payment it records;
+	// "" when none.
+	Payment Payment `json:"payment,omitempty"`
+	// Satisfaction is the data.satisfaction the event gave (1–5) on a
+	// dossier that existed before it; 0 when none.
+	Satisfaction int  `json:"satisfaction,omitempty"`
+	PrevHash     Hash `json:"prev_hash"`
+	Hash         Hash `json:"hash"`
 }
 
 // hashDomain separates hoso's history hashes from any other SHA-256 use.
@@ -159,7 +180,9 @@ const hashDomain = "hoso-history-v1"
 // the text "hoso-history-v1", dossier, index, seq, event id, source, action,
 // from, to, from status, to status, time, actor, agency, department, reason,
 // note, due, timing, the number of attachments, then kind, name and sha256
-// of each.
+// of each; then, only when the entry records any fact (a channel, a
+// payment or a satisfaction score), the text "facts", the channel, the
+// payment and the score (0 when none).
 // Numbers are decimal text; times are RFC 3339 with nanoseconds in UTC, or
 // empty when zero. docs/contract.md gives the same recipe for auditors.
 func (e *HistoryEntry) ComputeHash() Hash {
@@ -193,6 +216,15 @@ func (e *HistoryEntry) ComputeHash() Hash {
 		b = appendHashField(b, a.Kind)
 		b = appendHashField(b, a.Name)
 		b = appendHashField(b, a.SHA256)
+	}
+	if e.Channel != "" || e.Payment != "" || e.Satisfaction != 0 {
+		// Facts of the dossier an event records beside its transition.
+		// Only entries that record one have the fields, so the hash of
+		// every other entry keeps the recipe it had without them.
+		b = appendHashField(b, "facts")
+		b = appendHashField(b, string(e.Channel))
+		b = appendHashField(b, string(e.Payment))
+		b = appendHashInt(b, int64(e.Satisfaction))
 	}
 	return sha256.Sum256(b)
 }

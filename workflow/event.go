@@ -11,8 +11,8 @@ import (
 const TypePrefix = "vn.gov.hoso."
 
 // SystemSource is the source token of the events hoso publishes itself:
-// the deadline warnings and expiries of its scheduler, and calendar
-// changes.
+// the deadline warnings and expiries and the period closes of its
+// scheduler, and calendar changes.
 const SystemSource = "hoso"
 
 // CalendarAction is the action of hoso's calendar events: the schedule of
@@ -95,6 +95,19 @@ type Event struct {
 	// year file of the schedule in force when it was published, which it
 	// replaces; nil in every other event.
 	PreviousCalendar *CalendarYear
+	// Channel is data.channel: how the dossier was submitted, read on the
+	// event that creates or receives it; "" when absent.
+	Channel Channel
+	// Payment is data.payment: the event records a payment made online or
+	// at the counter; "" when absent. It never changes the decision.
+	Payment Payment
+	// Satisfaction is data.satisfaction: the applicant's rating, 1–5; 0
+	// when absent. Read on an event of a dossier hoso knows; it never
+	// changes the decision.
+	Satisfaction int
+	// Period is data.period of a period-close event (PeriodCloseAction):
+	// the month it closes, "2006-01"; empty in every other event.
+	Period string
 }
 
 // Field reports whether the named data field is present in the event. Guards

@@ -29,6 +29,7 @@ type rawDefinition struct {
 	ApologyLimit  *int           `yaml:"apology_limit"`
 	ApologyNotice *rawSLA        `yaml:"apology_notice"`
 	LateEntry     *rawSLA        `yaml:"late_entry"`
+	Level         string         `yaml:"level"`
 	Procedures    []rawProcedure `yaml:"procedures"`
 	States        []rawState     `yaml:"states"`
 	Actions       []rawAction    `yaml:"actions"`
@@ -46,11 +47,12 @@ type rawProcedure struct {
 	Code     string
 	Name     string
 	Sector   string
+	Level    string
 	SLA      *rawSLA
 	NoResult bool
 }
 
-var procedureKeys = []string{"code", "name", "sector", "sla", "no_result"}
+var procedureKeys = []string{"code", "name", "sector", "level", "sla", "no_result"}
 
 // UnmarshalYAML reads a scalar code or a mapping, refusing unknown keys as
 // the strict decoder does elsewhere.
@@ -70,6 +72,7 @@ func (p *rawProcedure) UnmarshalYAML(n *yaml.Node) error {
 		Code     string  `yaml:"code"`
 		Name     string  `yaml:"name"`
 		Sector   string  `yaml:"sector"`
+		Level    string  `yaml:"level"`
 		SLA      *rawSLA `yaml:"sla"`
 		NoResult bool    `yaml:"no_result"`
 	}
@@ -181,10 +184,25 @@ func Parse(file string, data []byte) (*Definition, error) {
 	if raw.ApologyLimit != nil {
 		d.ApologyLimit = *raw.ApologyLimit
 	}
+	if raw.Level != "" {
+		l, err := ParseLevel(raw.Level)
+		if err != nil {
+			fail(line("level"), err.Error())
+		}
+		d.Level = l
+	}
 	for i, p := range raw.Procedures {
 		d.Procedures = append(d.Procedures, p.Code)
 		sla := p.SLA.sla(SLA{}, at("procedures", i))
-		d.ProcedureInfo = append(d.ProcedureInfo, Procedure{Code: p.Code, Name: p.Name, Sector: p.Sector, SLA: sla, NoResult: p.NoResult})
+		var level Level
+		if p.Level != "" {
+			l, err := ParseLevel(p.Level)
+			if err != nil {
+				fail(line("procedures", i), fmt.Sprintf("procedure %q: %v", p.Code, err))
+			}
+			level = l
+		}
+		d.ProcedureInfo = append(d.ProcedureInfo, Procedure{Code: p.Code, Name: p.Name, Sector: p.Sector, Level: level, SLA: sla, NoResult: p.NoResult})
 	}
 	if raw.Effective != "" {
 		t, err := time.ParseInLocation(time.DateOnly, raw.Effective, Zone)

@@ -121,14 +121,18 @@ type StatsQuery struct {
 	// SectorOther keeps those without one.
 	Sector string
 	Kind   Kind // KindDossier (default when empty) or KindFeedback
-	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth or
-	// BySector.
+	// By is a breakdown: "" (none), ByAgency, ByProcedure, ByMonth,
+	// BySector or ByLevel.
 	By string
 	// WaitAt, when not zero, asks for StatsResult.Waiting: how long the
 	// dossiers resolved and not yet returned have waited at that instant.
 	// It reads the dossiers in status 9 (under the filters), not only
 	// counters.
 	WaitAt time.Time
+	// Now is when the query is asked: with it, StatsResult.AtEndMissing
+	// says whether a period without a snapshot has not ended yet. Zero
+	// does not tell.
+	Now time.Time
 }
 
 // StatsResult is the answer to a StatsQuery.
@@ -151,6 +155,12 @@ type StatsResult struct {
 	// its month (Tally.Cohort of its counters, Cohort set): the dossiers
 	// received in it and what became of them so far, gauges included.
 	Rows []StatsRow
+	// AtEnd is the dossiers in progress at the end of the period (of its
+	// month To), from the snapshot taken at that month's close
+	// (PeriodCloseAction), under the query's filters; nil when no close
+	// of To is recorded, and then AtEndMissing says why.
+	AtEnd        *PeriodEnd
+	AtEndMissing string
 }
 
 // ReturnWait is how long the dossiers resolved and not yet returned
@@ -192,7 +202,7 @@ func (r *ReturnWait) Add(code string, w, day time.Duration) {
 
 // StatsRow is one row of a breakdown.
 type StatsRow struct {
-	Key   string // the agency, procedure, month or sector
+	Key   string // the agency, procedure, month, sector or level
 	Tally Tally
 	// CarriedOver is StatsResult.CarriedOver of the row's agency,
 	// procedure or sector; 0 in a month row.
@@ -200,12 +210,16 @@ type StatsRow struct {
 	// Cohort: the row is a month's receipt cohort (Tally.Cohort), as
 	// rows by month are.
 	Cohort bool
+	// AtEnd is StatsResult.AtEnd of the row's agency, procedure or
+	// sector; nil in a month row and when the period has no snapshot.
+	AtEnd *PeriodEnd
 }
 
 // Report returns the report of the period's total.
 func (r *StatsResult) Report(o ReportOptions) Report {
 	rep := NewReport(r.Total, o)
 	rep.CarriedOver = r.CarriedOver
+	rep.AtPeriodEnd, rep.AtPeriodEndMissing = r.AtEnd, r.AtEndMissing
 	return rep
 }
 
@@ -217,6 +231,7 @@ func (r *StatsRow) Report(o ReportOptions) Report {
 	}
 	rep := NewReport(r.Tally, o)
 	rep.CarriedOver = r.CarriedOver
+	rep.AtPeriodEnd = r.AtEnd
 	return rep
 }
 

@@ -117,10 +117,29 @@ type Tally struct {
 	// quả); CohortAwaitingReturn: of the month's receipts.
 	AwaitingReturn       int64 `json:"awaiting_return"`
 	CohortAwaitingReturn int64 `json:"cohort_awaiting_return"`
+
+	// Received by channel (Dossier.IntakeChannel): trực tiếp, bưu chính
+	// công ích, trực tuyến toàn trình, trực tuyến một phần; flows of the
+	// month of receipt, like ReceivedOnline. They sum to Received.
+	ReceivedDesk          int64 `json:"received_desk"`
+	ReceivedPost          int64 `json:"received_post"`
+	ReceivedOnlineFull    int64 `json:"received_online_full"`
+	ReceivedOnlinePartial int64 `json:"received_online_partial"`
+
+	// Paid: dossiers an accepted event recorded a payment of
+	// (data.payment), PaidOnline those of them with an online payment;
+	// Rated: dossiers the applicant rated (data.satisfaction), Satisfied
+	// those whose last score is SatisfiedFrom or more. Like Apologies,
+	// counted in the month the dossier was received (created, if never
+	// received): a dossier records that it was paid or rated, not when.
+	Paid       int64 `json:"paid"`
+	PaidOnline int64 `json:"paid_online"`
+	Rated      int64 `json:"rated"`
+	Satisfied  int64 `json:"satisfied"`
 }
 
 // TallyFields is the number of counters of a Tally.
-const TallyFields = 45
+const TallyFields = 53
 
 // Fields returns pointers to the counters of t in declaration order, for
 // code that treats every counter alike (sums, encodings). Stored
@@ -140,6 +159,8 @@ func (t *Tally) Fields() [TallyFields]*int64 {
 		&t.CohortElectronicResults, &t.CohortWithdrawn, &t.CohortRefused, &t.CohortStopped,
 		&t.CohortInProgress, &t.CohortInProgressOverdue, &t.CohortInProgressOverdueApologized, &t.CohortPaused,
 		&t.AwaitingReturn, &t.CohortAwaitingReturn,
+		&t.ReceivedDesk, &t.ReceivedPost, &t.ReceivedOnlineFull, &t.ReceivedOnlinePartial,
+		&t.Paid, &t.PaidOnline, &t.Rated, &t.Satisfied,
 	}
 }
 
@@ -191,6 +212,14 @@ func (t *Tally) Add(o Tally) {
 	t.CohortPaused += o.CohortPaused
 	t.AwaitingReturn += o.AwaitingReturn
 	t.CohortAwaitingReturn += o.CohortAwaitingReturn
+	t.ReceivedDesk += o.ReceivedDesk
+	t.ReceivedPost += o.ReceivedPost
+	t.ReceivedOnlineFull += o.ReceivedOnlineFull
+	t.ReceivedOnlinePartial += o.ReceivedOnlinePartial
+	t.Paid += o.Paid
+	t.PaidOnline += o.PaidOnline
+	t.Rated += o.Rated
+	t.Satisfied += o.Satisfied
 }
 
 // Sub subtracts the counters of o from t.
@@ -240,6 +269,9 @@ func (t Tally) Cohort() Tally {
 	return Tally{
 		Received: t.Received, DigitizedInputs: t.DigitizedInputs, ReceivedOnline: t.ReceivedOnline, Apologies: t.Apologies,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
+		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull,
+		ReceivedOnlinePartial: t.ReceivedOnlinePartial,
+		Paid:                  t.Paid, PaidOnline: t.PaidOnline, Rated: t.Rated, Satisfied: t.Satisfied,
 		Resolved: t.CohortResolved, ResolvedEarly: t.CohortResolvedEarly, ResolvedOnTime: t.CohortResolvedOnTime,
 		ResolvedLate: t.CohortResolvedLate, ResolvedLateApologized: t.CohortResolvedLateApologized,
 		Returned: t.CohortReturned, ReturnedEarly: t.CohortReturnedEarly, ReturnedOnTime: t.CohortReturnedOnTime,
@@ -340,6 +372,7 @@ func sameTally(a, b *Dossier) bool {
 		return a == b
 	}
 	return a.Status == b.Status && a.Terminal == b.Terminal && a.Overdue == b.Overdue && a.Apologies == b.Apologies && a.Online == b.Online &&
+		a.Channel == b.Channel && a.PaidOnline == b.PaidOnline && a.PaidCounter == b.PaidCounter && a.Satisfaction == b.Satisfaction &&
 		a.History == b.History && a.LateEntries == b.LateEntries &&
 		a.ReceivedAt.Equal(b.ReceivedAt) && a.ResolvedAt.Equal(b.ResolvedAt) && a.ReturnedAt.Equal(b.ReturnedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.OriginalDue.Equal(b.OriginalDue) &&
@@ -363,8 +396,19 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		if d.Online {
 			cohort.ReceivedOnline++
 		}
+		switch d.IntakeChannel() {
+		case ChannelDesk:
+			cohort.ReceivedDesk++
+		case ChannelPost:
+			cohort.ReceivedPost++
+		case ChannelOnlineFull:
+			cohort.ReceivedOnlineFull++
+		case ChannelOnlinePartial:
+			cohort.ReceivedOnlinePartial++
+		}
 	}
-	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 {
+	paid, rated := d.PaidOnline || d.PaidCounter, d.Satisfaction > 0
+	if d.Apologies > 0 || d.History > 0 || d.LateEntries > 0 || paid || rated {
 		anchor := d.ReceivedAt
 		if anchor.IsZero() {
 			anchor = d.CreatedAt
@@ -373,6 +417,18 @@ func tallyOf(d *Dossier, m *months) (gauges Tally) {
 		t.Apologies += int64(d.Apologies)
 		t.Transitions += int64(d.History)
 		t.LateEntries += int64(d.LateEntries)
+		if paid {
+			t.Paid++
+			if d.PaidOnline {
+				t.PaidOnline++
+			}
+		}
+		if rated {
+			t.Rated++
+			if d.Satisfaction >= SatisfiedFrom {
+				t.Satisfied++
+			}
+		}
 	}
 	apologized := d.Apologies > 0
 	if !d.ResolvedAt.IsZero() {
@@ -504,6 +560,34 @@ const SectorOther = "(khác)"
 // one the newest version of the definition covering it gives, or
 // SectorOther.
 func (c *Catalog) Sector(procedure string) string {
+	def := c.reporting(procedure)
+	if def == nil {
+		return SectorOther
+	}
+	if s := def.Procedure(procedure).Sector; s != "" {
+		return s
+	}
+	return SectorOther
+}
+
+// Level returns the level of government a procedure is reported under:
+// the one the newest version of the definition covering it gives
+// (Definition.Procedure), or LevelOther.
+func (c *Catalog) Level(procedure string) Level {
+	def := c.reporting(procedure)
+	if def == nil {
+		return LevelOther
+	}
+	if l := def.Procedure(procedure).Level; l != "" {
+		return l
+	}
+	return LevelOther
+}
+
+// reporting returns the definition a procedure is reported under: the
+// newest version of the one that names it, else of one with "*"; nil
+// when none covers it.
+func (c *Catalog) reporting(procedure string) *Definition {
 	var def *Definition
 	for _, d := range c.defs { // sorted by id then version: the last match is the newest
 		if d.Covers(procedure) {
@@ -517,13 +601,7 @@ func (c *Catalog) Sector(procedure string) string {
 			}
 		}
 	}
-	if def == nil {
-		return SectorOther
-	}
-	if s := def.Procedure(procedure).Sector; s != "" {
-		return s
-	}
-	return SectorOther
+	return def
 }
 
 // The breakdowns of a statistics query (StatsQuery.By).
@@ -532,10 +610,11 @@ const (
 	ByProcedure = "procedure"
 	ByMonth     = "month"
 	BySector    = "sector"
+	ByLevel     = "level"
 )
 
 // Breakdowns lists the values StatsQuery.By takes besides "".
-var Breakdowns = []string{ByAgency, ByProcedure, ByMonth, BySector}
+var Breakdowns = []string{ByAgency, ByProcedure, ByMonth, BySector, ByLevel}
 
 // ErrInvalidStatsQuery is wrapped by the error of StatsQuery.Validate.
 var ErrInvalidStatsQuery = errors.New("workflow: invalid statistics query")
@@ -702,8 +781,8 @@ type Report struct {
 	// rate.
 	Rates Rates `json:"rates"`
 	// Bases names the base of each rate, by the rate's JSON name: a count
-	// of the report ("received", "resolved", "in_progress", "transitions") or
-	// "entered_status_9" (the dossiers that entered status 9, whatever the
+	// of the report ("received", "resolved", "in_progress", "transitions",
+	// "paid", "rated") or "entered_status_9" (the dossiers that entered status 9, whatever the
 	// late rule).
 	Bases map[string]string `json:"bases"`
 
@@ -729,6 +808,21 @@ type Report struct {
 	DigitizedInputs   int64 `json:"digitized_inputs"`
 	ElectronicResults int64 `json:"electronic_results"`
 	ReceivedOnline    int64 `json:"received_online"` // of Received, submitted online
+	// Received by channel (Dossier.IntakeChannel, Decision 766/QĐ-TTg's
+	// forms): at the desk, by public postal service, online in full,
+	// online in part. They sum to Received.
+	ReceivedDesk          int64 `json:"received_desk"`
+	ReceivedPost          int64 `json:"received_post"`
+	ReceivedOnlineFull    int64 `json:"received_online_full"`
+	ReceivedOnlinePartial int64 `json:"received_online_partial"`
+	// Paid is the dossiers of the period (received in it, created if
+	// never received) an event recorded a payment of, PaidOnline those
+	// paid online; Rated those the applicant rated, Satisfied those rated
+	// 4 or 5 (their last score).
+	Paid       int64 `json:"paid"`
+	PaidOnline int64 `json:"paid_online"`
+	Rated      int64 `json:"rated"`
+	Satisfied  int64 `json:"satisfied"`
 	// Transitions are the accepted events (history entries) of the
 	// dossiers received in the period (created, for those never
 	// received), and LateEntries those of them entered late, more than the
@@ -751,6 +845,13 @@ type Report struct {
 	// AwaitingReturn is the dossiers resolved and not yet returned, now:
 	// in status 9 (đã giải quyết, chưa trả kết quả).
 	AwaitingReturn int64 `json:"awaiting_return"`
+	// AtPeriodEnd is the dossiers in progress at the end of the period
+	// (tồn cuối kỳ: on time and overdue, with or without an apology), from
+	// the snapshot of its last month's close; nil without one (a month
+	// row, a period not closed), and then AtPeriodEndMissing says why (in
+	// the period's report; empty in rows).
+	AtPeriodEnd        *PeriodEnd `json:"at_period_end"`
+	AtPeriodEndMissing string     `json:"at_period_end_missing,omitempty"`
 
 	// OnTimeRate is (Early+OnTime)/Resolved: the share of dossiers dealt
 	// with that were early or on time, whatever the base.
@@ -771,6 +872,15 @@ type Report struct {
 	// dossiers submitted online (tỷ lệ hồ sơ trực tuyến, an indicator of
 	// Decision 766/QĐ-TTg).
 	OnlineRate float64 `json:"online_rate"`
+	// OnlineFullRate is ReceivedOnlineFull/Received: the share received
+	// through a fully online procedure (trực tuyến toàn trình).
+	OnlineFullRate float64 `json:"online_full_rate"`
+	// OnlinePaymentRate is PaidOnline/Paid: the share of the paid
+	// dossiers paid online (Decision 766/QĐ-TTg).
+	OnlinePaymentRate float64 `json:"online_payment_rate"`
+	// SatisfactionRate is Satisfied/Rated: the share of the rated
+	// dossiers rated 4 or 5 (Decision 766/QĐ-TTg's satisfaction group).
+	SatisfactionRate float64 `json:"satisfaction_rate"`
 	// ElectronicResultRate is ElectronicResults over the dossiers that
 	// entered status 9, whatever the late rule (the result is counted
 	// there).
@@ -803,6 +913,8 @@ func NewReport(t Tally, o ReportOptions) Report {
 		Received: t.Received, Returned: t.Returned,
 		Withdrawn: t.Withdrawn, Refused: t.Refused, Stopped: t.Stopped, Apologies: t.Apologies,
 		DigitizedInputs: t.DigitizedInputs, ElectronicResults: t.ElectronicResults, ReceivedOnline: t.ReceivedOnline,
+		ReceivedDesk: t.ReceivedDesk, ReceivedPost: t.ReceivedPost, ReceivedOnlineFull: t.ReceivedOnlineFull, ReceivedOnlinePartial: t.ReceivedOnlinePartial,
+		Paid: t.Paid, PaidOnline: t.PaidOnline, Rated: t.Rated, Satisfied: t.Satisfied,
 		Transitions: t.Transitions, LateEntries: t.LateEntries,
 		InProgress: t.InProgress, InProgressOverdue: t.InProgressOverdue, Paused: t.Paused, AwaitingReturn: t.AwaitingReturn,
 	}
@@ -831,6 +943,9 @@ func NewReport(t Tally, o ReportOptions) Report {
 	r.LateRate = rate("late_rate", r.Late, base, string(rates.Base))
 	r.DigitizedRate = rate("digitized_rate", t.DigitizedInputs, t.Received, string(BaseReceived))
 	r.OnlineRate = rate("online_rate", t.ReceivedOnline, t.Received, string(BaseReceived))
+	r.OnlineFullRate = rate("online_full_rate", t.ReceivedOnlineFull, t.Received, string(BaseReceived))
+	r.OnlinePaymentRate = rate("online_payment_rate", t.PaidOnline, t.Paid, "paid")
+	r.SatisfactionRate = rate("satisfaction_rate", t.Satisfied, t.Rated, "rated")
 	r.ElectronicResultRate = rate("electronic_result_rate", t.ElectronicResults, t.Resolved, "entered_status_9")
 	r.InProgressOverdueRate = rate("in_progress_overdue_rate", t.InProgressOverdue, t.InProgress, "in_progress")
 	r.FeedbackAnsweredRate = rate("feedback_answered_rate", r.Resolved, r.Received, string(BaseReceived))

@@ -40,6 +40,10 @@ func statsWith(kinds ...string) func(*workflow.Event) {
 
 func statsDue(t time.Time) func(*workflow.Event) { return func(e *workflow.Event) { e.Due = t } }
 
+func statsChannel(c workflow.Channel) func(*workflow.Event) {
+	return func(e *workflow.Event) { e.Channel = c }
+}
+
 func statsFields(e *workflow.Event) { e.Department, e.Reason = "tu-phap", "lý do" }
 
 // play decides the events in order from a new dossier and fails the test
@@ -90,10 +94,35 @@ func TestStatsDelta(t *testing.T) {
 		gauges workflow.Tally
 	}{
 		{
-			name:   "counter receipt with digitized inputs",
-			event:  received,
-			flows:  []month{{"2025-09", workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1, CohortInProgress: 1}}},
+			name:  "counter receipt with digitized inputs",
+			event: received,
+			// No channel given, received at the counter: at the desk.
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, ReceivedDesk: 1, DigitizedInputs: 1, Transitions: 1, CohortInProgress: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
+		},
+		{
+			name:   "counter receipt by post",
+			event:  statsEvent("receive", statsAt(9, 2, 9), statsWith("input_digitized"), statsDue(due), statsChannel(workflow.ChannelPost)),
+			flows:  []month{{"2025-09", workflow.Tally{Received: 1, ReceivedPost: 1, DigitizedInputs: 1, Transitions: 1, CohortInProgress: 1}}},
+			gauges: workflow.Tally{InProgress: 1},
+		},
+		{
+			// The channel of the submission stays: the receipt's is not
+			// read.
+			name:   "receipt of a dossier submitted online in full",
+			before: []*workflow.Event{statsEvent("submit", statsAt(8, 31, 9), statsChannel(workflow.ChannelOnlineFull))},
+			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due), statsChannel(workflow.ChannelDesk)),
+			flows: []month{{"2025-08", workflow.Tally{Transitions: -1}},
+				{"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, ReceivedOnlineFull: 1, Transitions: 2, CohortInProgress: 1}}},
+			gauges: workflow.Tally{InProgress: 1},
+		},
+		{
+			// Given after the receipt, the channel is not read: the
+			// dossier stays at the desk.
+			name:   "channel after the receipt",
+			before: processing[:1],
+			event:  statsEvent("assign", statsAt(9, 3, 9), statsFields, statsChannel(workflow.ChannelPost)),
+			flows:  []month{{"2025-09", workflow.Tally{Transitions: 1}}},
 		},
 		{
 			// Transitions of a dossier never received count in the month
@@ -114,7 +143,8 @@ func TestStatsDelta(t *testing.T) {
 			event:  statsEvent("receive", statsAt(9, 1, 9), statsDue(due)),
 			// Its transitions move from the month it was created to the
 			// month of receipt.
-			flows:  []month{{"2025-08", workflow.Tally{Transitions: -1}}, {"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, Transitions: 2, CohortInProgress: 1}}},
+			// No channel given, submitted online: online in part.
+			flows:  []month{{"2025-08", workflow.Tally{Transitions: -1}}, {"2025-09", workflow.Tally{Received: 1, ReceivedOnline: 1, ReceivedOnlinePartial: 1, Transitions: 2, CohortInProgress: 1}}},
 			gauges: workflow.Tally{InProgress: 1},
 		},
 		{
@@ -346,7 +376,7 @@ func TestStatsDeltaCrossesMonths(t *testing.T) {
 	final := statsPlay(t, c, events...)
 	flows, gauges := workflow.StatsDelta(nil, final)
 	want := []workflow.StatsChange{
-		{Month: "2025-09", Flow: workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 4,
+		{Month: "2025-09", Flow: workflow.Tally{Received: 1, ReceivedDesk: 1, DigitizedInputs: 1, Transitions: 4,
 			CohortResolved: 1, CohortResolvedLate: 1, CohortElectronicResults: 1, CohortReturned: 1, CohortReturnedLate: 1}},
 		{Month: "2025-10", Flow: workflow.Tally{Resolved: 1, ResolvedLate: 1, ElectronicResults: 1, Finished: 1}},
 		{Month: "2025-11", Flow: workflow.Tally{Returned: 1, ReturnedLate: 1}},
@@ -662,7 +692,7 @@ func TestStatsCohort(t *testing.T) {
 		}
 	}
 	want := workflow.Tally{
-		Received: 5, DigitizedInputs: 5, Transitions: 4 + 4 + 2 + 3 + 1,
+		Received: 5, ReceivedDesk: 5, DigitizedInputs: 5, Transitions: 4 + 4 + 2 + 3 + 1,
 		Resolved: 2, ResolvedEarly: 1, ResolvedLate: 1, ElectronicResults: 2, Returned: 1, ReturnedLate: 1,
 		Withdrawn: 1, InProgress: 1, Paused: 1, AwaitingReturn: 1, // C-2
 	}
@@ -672,7 +702,7 @@ func TestStatsCohort(t *testing.T) {
 	// October's flows hold C-2's resolution and C-3's withdrawal, its
 	// cohort only C-6.
 	if oct := months["2025-10"]; oct.Resolved != 1 || oct.Withdrawn != 1 || oct.Returned != 1 ||
-		oct.Cohort() != (workflow.Tally{Received: 1, DigitizedInputs: 1, Transitions: 1, InProgress: 1}) {
+		oct.Cohort() != (workflow.Tally{Received: 1, ReceivedDesk: 1, DigitizedInputs: 1, Transitions: 1, InProgress: 1}) {
 		t.Errorf("October: flows %+v, cohort %+v", oct, oct.Cohort())
 	}
 }

@@ -161,6 +161,28 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 			f.CreatedAt, f.Agency, f.Source = e.Time, e.Agency, e.Source
 			f.Online = e.ToStatus == StatusSubmitted
 		}
+		if e.Channel != "" {
+			// Given on the entry that created or first received the
+			// dossier, when none was given before.
+			receives := i == 0 || (e.ToStatus == StatusReceived && f.ReceivedAt.IsZero())
+			if f.Channel != "" || !receives {
+				add(at("channel"), "", string(e.Channel), "entry %d records a channel, but it neither created nor received the dossier, or one was given before", i)
+			} else {
+				f.Channel = e.Channel
+			}
+		}
+		switch e.Payment {
+		case PaymentOnline:
+			f.PaidOnline = true
+		case PaymentCounter:
+			f.PaidCounter = true
+		}
+		if e.Satisfaction != 0 {
+			if i == 0 {
+				add(at("satisfaction"), "0", itoa(e.Satisfaction), "entry 0 records a satisfaction score, but a score is read only of a dossier that existed")
+			}
+			f.Satisfaction = e.Satisfaction
+		}
 		state, f.Status, f.State = e.To, e.ToStatus, e.To
 		f.Department, f.Due, f.UpdatedAt = e.Department, e.Due, e.Time
 		switch {
@@ -224,6 +246,10 @@ func (c *Catalog) CheckRecord(d *Dossier, entries []HistoryEntry) []Finding {
 		add("attachments", fmt.Sprint(attach), fmt.Sprint(d.Attachments), "the record's attachment kinds differ from those of the history")
 	}
 	flag("online", f.Online, d.Online)
+	str("channel", string(f.Channel), string(d.Channel))
+	flag("paid_online", f.PaidOnline, d.PaidOnline)
+	flag("paid_counter", f.PaidCounter, d.PaidCounter)
+	num("satisfaction", f.Satisfaction, d.Satisfaction)
 	if d.Overdue && !d.Warned {
 		add("warned", "true", "false", "the dossier is overdue but not warned: an expiry records a warning too")
 	}

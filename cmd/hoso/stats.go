@@ -28,7 +28,7 @@ func (c *statsCommand) Run(ctx context.Context, args []string) error {
 	agency := fs.String("agency", "", "only this agency")
 	procedure := fs.String("procedure", "", "only this procedure code")
 	sector := fs.String("sector", "", "only the procedures of this sector (lĩnh vực); "+workflow.SectorOther+" for those without one")
-	by := fs.String("by", "", "a table by agency, procedure, month or sector")
+	by := fs.String("by", "", "a table by agency, procedure, month, sector or level (province, commune)")
 	late := fs.String("late", "processing", "late by the end of processing (processing) or by the return date (return)")
 	kind := fs.String("kind", "", "dossier or feedback (default: the dossiers' headline and the feedback line)")
 	rateBase := fs.String("rate-base", "", "what the headline rates (đạt, quá hạn) divide by: received or resolved (default: the server's --rate-base)")
@@ -114,6 +114,9 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	if d.Total.Kind != workflow.KindFeedback {
 		fmt.Fprintln(w, apologySplit(&d.Total))
+		fmt.Fprintln(w, periodEnd(&d.Total))
+		fmt.Fprintln(w, channels(&d.Total))
+		fmt.Fprintln(w, paymentSatisfaction(&d.Total))
 	}
 	fmt.Fprintln(w, lateEntries(&d.Total))
 	fmt.Fprintln(w, rateBases(&d.Total))
@@ -122,7 +125,7 @@ func printStats(w io.Writer, d *api.Stats, header, table bool) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG TIẾP NHẬN", "sector": "LĨNH VỰC"}[d.Filters.By]
+	key := map[string]string{"agency": "CƠ QUAN", "procedure": "THỦ TỤC", "month": "THÁNG TIẾP NHẬN", "sector": "LĨNH VỰC", "level": "CẤP"}[d.Filters.By]
 	if d.Filters.By == workflow.ByMonth {
 		fmt.Fprintln(w, "Mỗi tháng: các hồ sơ tiếp nhận trong tháng và kết quả giải quyết của chúng đến nay.")
 	}
@@ -203,6 +206,33 @@ func apologySplit(r *workflow.Report) string {
 		viInt(r.LateWithApology), viInt(r.LateWithoutApology), viInt(r.InProgressOverdueWithApology), viInt(r.InProgressOverdueWithoutApology))
 }
 
+// periodEnd is the line under the headline that gives the dossiers in
+// progress at the end of the period (tồn cuối kỳ), from the snapshot of
+// its last month's close, or says there is none.
+func periodEnd(r *workflow.Report) string {
+	e := r.AtPeriodEnd
+	if e == nil {
+		return "Tồn cuối kỳ: chưa chốt (kỳ chưa kết thúc, hoặc hoso không ghi nhận thời điểm cuối kỳ)."
+	}
+	return fmt.Sprintf("Tồn cuối kỳ (chốt lúc %s): đang giải quyết %s, trong hạn %s, quá hạn %s (đã có thư xin lỗi %s, chưa có thư xin lỗi %s).",
+		e.TakenAt.In(workflow.Zone).Format("15:04 02/01/2006"), viInt(e.InProgress), viInt(e.OnTime), viInt(e.Overdue),
+		viInt(e.OverdueWithApology), viInt(e.OverdueWithoutApology))
+}
+
+// channels is the line under the headline that counts the received
+// dossiers by how they were submitted (hình thức nộp).
+func channels(r *workflow.Report) string {
+	return fmt.Sprintf("Hình thức nộp: trực tiếp %s; bưu chính công ích %s; trực tuyến toàn trình %s (%s%%); trực tuyến một phần %s.",
+		viInt(r.ReceivedDesk), viInt(r.ReceivedPost), viInt(r.ReceivedOnlineFull), viPct(r.OnlineFullRate), viInt(r.ReceivedOnlinePartial))
+}
+
+// paymentSatisfaction is the line under the headline that gives the
+// online payments and the applicants' satisfaction (Decision 766/QĐ-TTg).
+func paymentSatisfaction(r *workflow.Report) string {
+	return fmt.Sprintf("Thanh toán trực tuyến %s/%s hồ sơ đã thanh toán (%s%%); hài lòng %s/%s hồ sơ được đánh giá (%s%%).",
+		viInt(r.PaidOnline), viInt(r.Paid), viPct(r.OnlinePaymentRate), viInt(r.Satisfied), viInt(r.Rated), viPct(r.SatisfactionRate))
+}
+
 // lateEntries is the line under the headline that gives the transitions
 // of the dossiers received in the period and how many were entered late.
 func lateEntries(r *workflow.Report) string {
@@ -254,6 +284,10 @@ func baseVI(base string) string {
 		return "trên số đang giải quyết"
 	case "transitions":
 		return "trên số lần chuyển trạng thái"
+	case "paid":
+		return "trên số hồ sơ đã thanh toán"
+	case "rated":
+		return "trên số hồ sơ được đánh giá"
 	}
 	return "trên " + base
 }

@@ -42,6 +42,11 @@ func TestStatsCommand(t *testing.T) {
 		// The resolved dossier was returned: none waits.
 		"Đã giải quyết, chưa trả kết quả 0: chờ đến 1 ngày làm việc 0, 2–5 ngày 0, trên 5 ngày 0.",
 		"Chuyển trạng thái 7 lần, trong đó cập nhật muộn 7 lần (100,00%).",
+		// Both received at the counter, no channel given: at the desk.
+		"Hình thức nộp: trực tiếp 2; bưu chính công ích 0; trực tuyến toàn trình 0 (0,00%); trực tuyến một phần 0.",
+		"Thanh toán trực tuyến 0/0 hồ sơ đã thanh toán (0,00%); hài lòng 0/0 hồ sơ được đánh giá (0,00%).",
+		// The fixture's engine closed no month of 2025.
+		"Tồn cuối kỳ: chưa chốt (kỳ chưa kết thúc, hoặc hoso không ghi nhận thời điểm cuối kỳ).",
 		"Tỷ lệ cắt bớt (không làm tròn) đến hai chữ số thập phân: đạt, quá hạn, nộp trực tuyến, số hóa trên số tiếp nhận; " +
 			"kết quả điện tử trên số đã xử lý xong; cập nhật muộn trên số lần chuyển trạng thái.",
 		"Phản ánh, kiến nghị: tiếp nhận 0; đã trả lời 0 (0,00%), trong đó đúng hạn 0; đang xử lý 0.",
@@ -56,13 +61,21 @@ func TestStatsCommand(t *testing.T) {
 		t.Fatalf("stats --by month: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 12 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[8], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
-		!strings.Contains(lines[9], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[10]), "2025-09") ||
-		!strings.HasPrefix(strings.TrimSpace(lines[11]), "2025-10") || strings.Contains(out, "Phản ánh") {
+	if len(lines) != 15 || !strings.Contains(lines[0], "ngày trả kết quả") || !strings.HasPrefix(lines[11], "Mỗi tháng: các hồ sơ tiếp nhận trong tháng") ||
+		!strings.Contains(lines[12], "THÁNG TIẾP NHẬN") || !strings.HasPrefix(strings.TrimSpace(lines[13]), "2025-09") ||
+		!strings.HasPrefix(strings.TrimSpace(lines[14]), "2025-10") || strings.Contains(out, "Phản ánh") {
 		t.Fatalf("stats --by month:\n%s", out)
 	}
-	if fields := strings.Fields(lines[11]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
+	if fields := strings.Fields(lines[14]); len(fields) != 17 || fields[1] != "—" || fields[2] != "2" || fields[3] != "1" || fields[5] != "50,00%" {
 		t.Errorf("October row %q, want nothing carried over, 2 received, 1 returned, 50,00%%", lines[11])
+	}
+
+	// By level: the shipped standard definition gives none, so both
+	// received dossiers are under "(khác)".
+	out, err = hosoCmd("stats", "--kind", "dossier", "--from", "2025", "--to", "2025", "--by", "level")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); err != nil || !strings.Contains(out, "CẤP") ||
+		strings.Fields(lines[len(lines)-1])[0] != string(workflow.LevelOther) || strings.Fields(lines[len(lines)-1])[2] != "2" {
+		t.Errorf("stats --by level = %v\n%s", err, out)
 	}
 
 	// From November, the dossier received on 1 October and still in
@@ -71,7 +84,7 @@ func TestStatsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Tồn kỳ trước chuyển sang 1 (") || !strings.Contains(out, "TỒN KỲ TRƯỚC") {
 		t.Errorf("stats --from 2025-11 --by agency = %v\n%s", err, out)
 	}
-	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 10 || strings.Fields(lines[9])[0] != "H57" || strings.Fields(lines[9])[1] != "1" {
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 13 || strings.Fields(lines[12])[0] != "H57" || strings.Fields(lines[12])[1] != "1" {
 		t.Errorf("stats --from 2025-11 --by agency: want the row of H57 with 1 carried over\n%s", out)
 	}
 
