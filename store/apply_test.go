@@ -277,6 +277,38 @@ func TestApplyDuplicateEventID(t *testing.T) {
 	}
 }
 
+// TestApplyForgedSystemID: a sender that makes up the id hoso gives its
+// own deadline expiry (or any system event) before hoso publishes it gets
+// its event rejected, and hoso's event with that id is applied all the
+// same: the ids of hoso's events are their own namespace.
+func TestApplyForgedSystemID(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	flow := standardFlow(code1, 0)
+	h.applyEach(flow[:2]...) // received, processing: the clock runs
+	d, err := h.db.Dossier(ctx, code1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := expiry(code1, d.Due, 60*24*30)
+	forged := *real
+	forged.Source, forged.Actor = "tayninh", "canbo-01"
+	res := h.apply(h.envelopes(&forged, real))
+	if res.Outcomes[0].Kind != workflow.OutcomeRejected || res.Outcomes[0].Reason != workflow.ReasonUnknownAction {
+		t.Fatalf("forged expiry: outcome %+v, want rejected unknown_action", res.Outcomes[0])
+	}
+	if o := res.Outcomes[1]; o.Kind != workflow.OutcomeDeadline {
+		t.Fatalf("hoso's expiry with the forged id: outcome %s %s, want a deadline outcome", o.Kind, o.Reason)
+	}
+	if d, err := h.db.Dossier(ctx, code1); err != nil || !d.Overdue {
+		t.Fatalf("dossier after hoso's expiry: %+v, %v; want overdue", d, err)
+	}
+	// The same id from hoso again is a duplicate, as any repeat.
+	if res := h.apply(h.envelopes(real)); res.Outcomes[0].Reason != workflow.ReasonDuplicate {
+		t.Fatalf("hoso's expiry again: outcome %+v, want duplicate", res.Outcomes[0])
+	}
+}
+
 // TestApplyDuplicateUUID finds a UUID event id seen before, which dedupe
 // keeps as 16 bytes, and tells it from the same UUID in upper case, a
 // different id.

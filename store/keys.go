@@ -131,16 +131,26 @@ func prefixSeqKey(part string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefixKey(part), seq)
 }
 
-// appendDedupeKey appends the key of an event id in dedupe: a UUID in
-// canonical lowercase text as 0x00 and its 16 bytes, any other id as it
-// is. No stored id holds 0x00 (keyProblem), so the two forms never meet
-// and each id has exactly one key.
-func appendDedupeKey(b []byte, id string) []byte {
+// appendDedupeKey appends the key in dedupe of the id of an event from
+// source: a UUID in canonical lowercase text as 0x00 and its 16 bytes, any
+// other id as it is; and for hoso's own events (workflow.SystemSource)
+// 0x01 before either. No stored id holds 0x00 (keyProblem) and none read
+// from the stream holds 0x01 (the codec refuses non-printable ids), so the
+// forms never meet and each id has exactly one key — and an id a sender
+// makes up can never take the place of one of hoso's deadline, calendar
+// or period-close events.
+func appendDedupeKey(b []byte, source, id string) []byte {
+	if source == workflow.SystemSource {
+		b = append(b, systemID)
+	}
 	if raw, ok := uuidBytes(id); ok {
 		return append(append(b, sep), raw[:]...)
 	}
 	return append(b, id...)
 }
+
+// systemID starts the dedupe key of an id of hoso's own events.
+const systemID = 0x01
 
 // historyKey returns code 0x00 index, with the index as a big-endian uint32
 // so that a dossier's entries sort in index order.
