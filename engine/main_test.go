@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"testing"
 
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/internal/openapitest"
 	"github.com/hoso-vn/hoso/internal/testutil"
 )
 
-// TestMain lets a test run an engine as a process of its own
+// TestMain checks every response of http.Get and http.DefaultClient (and
+// so of api.Client without an HTTP client of its own) against
+// docs/openapi.json (openapitest.Transport). It also lets a test run an engine as a process of its own
 // (testutil.StartProcess): the test binary started again with
 // testutil.ProcessConfigEnv set runs the engine of that configuration
 // instead of the tests.
@@ -21,6 +25,7 @@ func TestMain(m *testing.M) {
 	if data, ok := os.LookupEnv(testutil.ProcessConfigEnv); ok {
 		os.Exit(runProcess(data))
 	}
+	http.DefaultTransport = openapitest.Transport(http.DefaultTransport)
 	os.Exit(m.Run())
 }
 

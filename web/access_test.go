@@ -141,7 +141,7 @@ func TestSetAccessEndsFeeds(t *testing.T) {
 		user{"demoted", "auditor", ""},
 		user{"moved", "auditor", "H57"},
 	)})
-	srv := httptest.NewServer(s)
+	srv := newTestServer(s)
 	defer srv.Close()
 	defer feed.Close() // ends the streams still open, which srv.Close waits for
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/hoso-vn/hoso/api"
@@ -37,7 +36,7 @@ func (a *fileAdmin) Snapshot(_ context.Context, w io.Writer, start func(uint64, 
 
 func TestAdminRoutes(t *testing.T) {
 	admin := &fileAdmin{data: []byte("a bbolt file"), applied: 42, hash: workflow.Hash{1, 2, 3}}
-	srv := httptest.NewServer(New(Config{Admin: admin}))
+	srv := newTestServer(New(Config{Admin: admin}))
 	defer srv.Close()
 	get := func(path string) (*http.Response, []byte) {
 		t.Helper()
@@ -78,7 +77,7 @@ func TestAdminRoutes(t *testing.T) {
 		}
 	}
 
-	bare := httptest.NewServer(New(Config{}))
+	bare := newTestServer(New(Config{}))
 	defer bare.Close()
 	for _, path := range []string{"/api/v1/admin/state", "/api/v1/admin/backup"} {
 		resp, err := http.Get(bare.URL + path)

@@ -3,7 +3,6 @@ package web
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ func TestUnconfirmedCalendarBanner(t *testing.T) {
 		{time.Date(2026, 12, 7, 9, 0, 0, 0, workflow.Zone), "/overdue?lang=en", "The calendar of days off follows no official announcement for 2027."},
 		{time.Date(2027, 3, 1, 9, 0, 0, 0, workflow.Zone), "/definitions", "cho năm 2027, 2028."},
 	} {
-		srv := httptest.NewServer(New(Config{Store: f.db, Catalog: cat, Now: func() time.Time { return tc.now }}))
+		srv := newTestServer(New(Config{Store: f.db, Catalog: cat, Now: func() time.Time { return tc.now }}))
 		resp, err := http.Get(srv.URL + tc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +94,7 @@ func TestDashboardCountsInCalendarInForce(t *testing.T) {
 		{"catalog's", nil, "5.00", true},
 		{"in force", func() *workflow.Calendar { return inForce }, "4.00", false},
 	} {
-		srv := httptest.NewServer(New(Config{Store: f.db, Catalog: cat, Calendar: tc.cal, Now: func() time.Time { return now }}))
+		srv := newTestServer(New(Config{Store: f.db, Catalog: cat, Calendar: tc.cal, Now: func() time.Time { return now }}))
 		get := func(path string) string {
 			resp, err := http.Get(srv.URL + path)
 			if err != nil {

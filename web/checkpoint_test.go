@@ -67,7 +67,7 @@ func checkpointServer(t *testing.T, wrap func(Store) Store) (*httptest.Server, *
 	if wrap != nil {
 		st = wrap(db)
 	}
-	srv := httptest.NewServer(New(Config{Store: st, Catalog: cat, Access: access}))
+	srv := newTestServer(New(Config{Store: st, Catalog: cat, Access: access}))
 	t.Cleanup(srv.Close)
 	return srv, db, tokens
 }

@@ -123,7 +123,7 @@ func newFixture(t *testing.T, withAccess bool) *fixture {
 		}
 	}
 	now := due.AddDate(0, 0, 3)
-	f.srv = httptest.NewServer(New(Config{Store: db, Catalog: cat, Feed: f.feed, Access: access,
+	f.srv = newTestServer(New(Config{Store: db, Catalog: cat, Feed: f.feed, Access: access,
 		Now: func() time.Time { return now }}))
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(f.feed.Close) // ends the feed streams, which srv.Close waits for

@@ -113,7 +113,7 @@ func TestHostAllowed(t *testing.T) {
 // are not stored by caches; answers over TLS carry HSTS, others not.
 func TestSecurityHeaders(t *testing.T) {
 	f := newFixture(t, false)
-	tlsSrv := httptest.NewTLSServer(f.srv.Config.Handler)
+	tlsSrv := newTestTLSServer(f.srv.Config.Handler)
 	defer tlsSrv.Close()
 	for _, tc := range []struct {
 		path  string

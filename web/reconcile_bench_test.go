@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ func BenchmarkReconcileUpload(b *testing.B) {
 			if len(export) > reconcile.MaxBytes {
 				b.Fatalf("the export is %d bytes, over the limit", len(export))
 			}
-			srv := httptest.NewServer(New(Config{Store: codesStore{}}))
+			srv := newTestServer(New(Config{Store: codesStore{}}))
 			defer srv.Close()
 			b.SetBytes(int64(len(export)))
 			b.ReportAllocs()

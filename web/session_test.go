@@ -112,7 +112,7 @@ func newAuthServer(t *testing.T, cfg Config, users ...testUser) *authServer {
 	cfg.Now = as.clock.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(as.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	as.s = New(cfg)
-	as.Server = httptest.NewServer(as.s)
+	as.Server = newTestServer(as.s)
 	t.Cleanup(as.Close)
 	as.client = noRedirect(as.Client())
 	return as
@@ -359,7 +359,7 @@ func TestSessionAccessChange(t *testing.T) {
 // TestSessionSecureUnderTLS: over TLS the session cookie is Secure.
 func TestSessionSecureUnderTLS(t *testing.T) {
 	tokens := map[string]string{}
-	srv := httptest.NewTLSServer(New(Config{Access: testAccess(t, tokens, testUser{"ana", "viewer", nil})}))
+	srv := newTestTLSServer(New(Config{Access: testAccess(t, tokens, testUser{"ana", "viewer", nil})}))
 	defer srv.Close()
 	resp, err := noRedirect(srv.Client()).PostForm(srv.URL+"/login", url.Values{"token": {tokens["ana"]}})
 	if err != nil {

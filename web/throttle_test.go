@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -277,7 +276,7 @@ func TestFeedStreamsPerUser(t *testing.T) {
 // streams are counted by client address.
 func TestFeedStreamsPerAddress(t *testing.T) {
 	feed := NewFeed(16)
-	srv := httptest.NewServer(New(Config{Feed: feed, Limits: Limits{FeedStreams: 1}}))
+	srv := newTestServer(New(Config{Feed: feed, Limits: Limits{FeedStreams: 1}}))
 	defer srv.Close()
 	defer feed.Close()
 	open := func(c *http.Client) int {
@@ -319,7 +318,7 @@ func (codesStore) DossiersByCode(context.Context, []string) (map[string]*workflo
 // answers 503 with Retry-After, and is taken once the first has ended.
 func TestReconcileConcurrency(t *testing.T) {
 	h := New(Config{Store: codesStore{}, Limits: Limits{Reconciles: 1}})
-	srv := httptest.NewServer(h)
+	srv := newTestServer(h)
 	defer srv.Close()
 	const export = "ma_ho_so,trang_thai\n000.00.12.H57-251001-0001,4\n"
 	post := func(body io.Reader) *http.Response {
@@ -412,7 +411,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // a body four times the limit answers 413, the server having stopped
 // reading it soon after the limit.
 func TestReconcileBodyLimit(t *testing.T) {
-	srv := httptest.NewServer(New(Config{Store: codesStore{}}))
+	srv := newTestServer(New(Config{Store: codesStore{}}))
 	defer srv.Close()
 	body := &endless{}
 	limit := int64(reconcile.MaxBytes + multipartOverhead)

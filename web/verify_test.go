@@ -66,7 +66,7 @@ func verifyServer(t *testing.T, tamper func(tx *bbolt.Tx) error) *httptest.Serve
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv := httptest.NewServer(New(Config{Store: db, Catalog: cat}))
+	srv := newTestServer(New(Config{Store: db, Catalog: cat}))
 	t.Cleanup(srv.Close)
 	return srv
 }

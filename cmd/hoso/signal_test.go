@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,17 +11,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoso-vn/hoso/internal/openapitest"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/store"
 )
 
 // TestMain lets a test run the hoso binary itself: the test binary re-runs
-// as `hoso` when HOSO_TEST_MAIN is set.
+// as `hoso` when HOSO_TEST_MAIN is set. Run in the tests, the commands'
+// API clients (http.DefaultClient) check every response against
+// docs/openapi.json (openapitest.Transport).
 func TestMain(m *testing.M) {
 	if os.Getenv("HOSO_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
+	http.DefaultTransport = openapitest.Transport(http.DefaultTransport)
 	os.Exit(m.Run())
 }
 

@@ -8,12 +8,20 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/hoso-vn/hoso/internal/openapitest"
 )
+
+// HTTPClient is the client of the helpers here that ask an instance's
+// HTTP server: it checks every response against docs/openapi.json
+// (openapitest.Transport), so that a test that reads the API through them
+// fails on an answer the document does not describe.
+var HTTPClient = &http.Client{Transport: openapitest.Transport(nil)}
 
 // GetJSON GETs a path of the instance and decodes the answer.
 func GetJSON(t testing.TB, base, path string, wantStatus int, v any) {
 	t.Helper()
-	resp, err := http.Get(base + path)
+	resp, err := HTTPClient.Get(base + path)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -51,7 +59,7 @@ func WaitReady(t testing.TB, base string, status int) {
 	var last int
 	var body []byte
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := HTTPClient.Get(base + "/readyz")
 		if err == nil {
 			body, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()

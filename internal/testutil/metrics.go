@@ -3,7 +3,6 @@ package testutil
 import (
 	"bufio"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +12,7 @@ import (
 // name (with its labels, as exposed) -> value.
 func Scrape(t testing.TB, base string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	resp, err := HTTPClient.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
