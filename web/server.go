@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,9 +254,48 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("POST /logout", s.logout)
 	}
 	s.mux.Handle("/api/", s.authorized(func(w http.ResponseWriter, r *http.Request) {
+		if s.methodNotAllowed(w, r) {
+			return
+		}
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint: " + r.URL.Path})
 	}))
-	s.mux.Handle("/", s.authorized(s.notFoundPage))
+	s.mux.Handle("/", s.authorized(func(w http.ResponseWriter, r *http.Request) {
+		if s.methodNotAllowed(w, r) {
+			return
+		}
+		s.notFoundPage(w, r)
+	}))
+}
+
+// routeMethods are the methods methodNotAllowed tries a path with.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// methodNotAllowed answers a request that reached a catch-all pattern
+// ("/api/" or "/") because its path is a route's but its method is not
+// one the route takes: 405 with Allow listing those it takes, as the
+// route's errors are answered (JSON, or a page for a page). It reports
+// whether it answered. The catch-alls would otherwise shadow the mux's
+// own 405, and a client would read "no such endpoint" for a path that
+// exists.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) bool {
+	var allow []string
+	pattern := ""
+	for _, m := range routeMethods {
+		c := r.Clone(r.Context())
+		c.Method = m
+		if _, p := s.mux.Handler(c); p != "/" && p != "/api/" && p != "" {
+			allow, pattern = append(allow, m), cmp.Or(pattern, p)
+		}
+	}
+	if len(allow) == 0 {
+		return false
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	r.Pattern = pattern // so that a page's error is a page
+	s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+		msg: r.Method + " is not a method of " + r.URL.Path + "; it takes " + strings.Join(allow, ", "),
+		vi:  "Trang " + r.URL.Path + " không nhận phương thức " + r.Method})
+	return true
 }
 
 // handlerFunc serves a request or returns the error to answer with.
