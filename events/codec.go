@@ -59,8 +59,9 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // integration contract, and the subject hoso.events.<source>.<token> where
 // token is the dossier code with "." replaced by "_". The returned envelope
 // holds either the event or, when anything is wrong, a Rejection with
-// reason malformed (or token_mismatch when only the subject's dossier token
-// disagrees with the payload) and an English detail naming every problem
+// reason malformed (or token_mismatch when the payload is a valid event and
+// only the subject is wrong: not of that form, an invalid source token, or
+// a dossier token that disagrees with the payload) and an English detail naming every problem
 // found, in a fixed order. A rejection carries the event id, dossier,
 // action, agency and claimed status when those could be read validly, so it
 // is attributed. Unknown CloudEvent extension attributes are allowed;
@@ -92,12 +93,18 @@ func Decode(subject string, data []byte, seq uint64, published time.Time) workfl
 	env := workflow.Envelope{Seq: seq, Subject: subject, Published: published}
 	var p problems
 	source, token := parseSubject(subject, &p)
+	subjectProblems := p.count()
 	ev, attr := decodePayload(data, &p)
 	if !published.IsZero() {
 		checkAhead(ev, published, &p)
 	}
 
 	reason := workflow.ReasonMalformed
+	if p.count() == subjectProblems && subjectProblems > 0 {
+		// A readable event on a subject not of the contract's form:
+		// the sender's subject is at fault, not its payload.
+		reason = workflow.ReasonTokenMismatch
+	}
 	if p.empty() {
 		ev.Source = source
 		if isTokenOf(token, ev.Dossier) {

@@ -197,10 +197,13 @@ func TestDecodeInvalid(t *testing.T) {
 				data(m)[k] = 1
 			}
 		}, details: []string{"data.a: unknown field", "data.h: unknown field", "; and 2 more"}},
-		{name: "subject three tokens", subject: "hoso.events.motcua-tn", details: []string{`NATS subject "hoso.events.motcua-tn" is not hoso.events.<source>.<dossier-token>`}},
-		{name: "subject five tokens", subject: "hoso.events.motcua-tn.000_00.x", details: []string{"is not hoso.events.<source>.<dossier-token>"}},
-		{name: "subject other prefix", subject: "hoso.other.motcua-tn.000_00_12_H57-241106-0001", details: []string{"is not hoso.events."}},
-		{name: "subject source case", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001", details: []string{`NATS subject: source token "MotCua" must match ^[a-z0-9_-]{1,64}$`}},
+		{name: "subject three tokens", subject: "hoso.events.motcua-tn", reason: workflow.ReasonTokenMismatch, details: []string{`NATS subject "hoso.events.motcua-tn" is not hoso.events.<source>.<dossier-token>`}},
+		{name: "subject five tokens", subject: "hoso.events.motcua-tn.000_00.x", reason: workflow.ReasonTokenMismatch, details: []string{"is not hoso.events.<source>.<dossier-token>"}},
+		{name: "subject other prefix", subject: "hoso.other.motcua-tn.000_00_12_H57-241106-0001", reason: workflow.ReasonTokenMismatch, details: []string{"is not hoso.events."}},
+		{name: "subject source case", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001", reason: workflow.ReasonTokenMismatch, details: []string{`NATS subject: source token "MotCua" must match ^[a-z0-9_-]{1,64}$`}},
+		{name: "subject and payload wrong", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001",
+			spoil:   func(m map[string]any) { delete(m, "id") },
+			details: []string{`NATS subject: source token "MotCua" must match`, "id"}},
 		{name: "token mismatch", subject: "hoso.events.motcua-tn.000_00_12_H57-241106-0002", reason: workflow.ReasonTokenMismatch,
 			details: []string{`NATS subject token "000_00_12_H57-241106-0002" does not match dossier "000.00.12.H57-241106-0001" (want "000_00_12_H57-241106-0001")`}},
 		{name: "token with dots kept", subject: "hoso.events.motcua-tn.000", spoil: func(m map[string]any) { m["subject"] = "000.1" },
