@@ -676,9 +676,9 @@ func (d *decoder) attachment(i int) (workflow.Attachment, bool) {
 	}
 	if v, ok := d.str(f.hash, at, "sha256", false); ok {
 		if v != "" && !isSHA256(v) {
-			p.add("%ssha256: %s, want 64 lowercase hex digits or empty", at, quote(v))
+			p.add("%ssha256: %s, want 64 hex digits or empty", at, quote(v))
 		}
-		a.SHA256 = v
+		a.SHA256 = lowerHex(v)
 	}
 	return a, p.count() == n
 }
@@ -927,17 +927,31 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// isSHA256 reports whether s is 64 lowercase hex digits.
+// isSHA256 reports whether s is 64 hex digits, in either case: many tools
+// print digests in uppercase.
 func isSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
 		}
 	}
 	return true
+}
+
+// lowerHex returns the hex digits of s in lowercase, the one form an
+// attachment's digest is stored and hashed in, so that the history entry
+// of an event does not depend on the case a tool printed it in. It
+// allocates only when s has an uppercase digit.
+func lowerHex(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'F' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 func printable(s string) bool {

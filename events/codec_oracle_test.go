@@ -342,9 +342,9 @@ func oldDecodeAttachment(d oldObject, i int, raw json.RawMessage) (workflow.Atta
 	}
 	if v, ok := f.str("sha256", false); ok {
 		if v != "" && !isSHA256(v) {
-			d.p.add("%ssha256: %s, want 64 lowercase hex digits or empty", f.path, quote(v))
+			d.p.add("%ssha256: %s, want 64 hex digits or empty", f.path, quote(v))
 		}
-		a.SHA256 = v
+		a.SHA256 = strings.ToLower(v)
 	}
 	return a, d.p.count() == n
 }

@@ -57,6 +57,8 @@ func TestDecodeValid(t *testing.T) {
 	d["attachments"] = []any{
 		map[string]any{"kind": "input_digitized", "name": "don.pdf", "sha256": strings.Repeat("ab", 32)},
 		map[string]any{"kind": "result_electronic"},
+		// Uppercase, as many tools print a digest: kept in lowercase.
+		map[string]any{"kind": "apology_letter", "sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"},
 	}
 	d["reason"] = "thiếu giấy tờ"
 	d["note"] = "ghi chú"
@@ -82,6 +84,7 @@ func TestDecodeValid(t *testing.T) {
 		Attachments: []workflow.Attachment{
 			{Kind: "input_digitized", Name: "don.pdf", SHA256: strings.Repeat("ab", 32)},
 			{Kind: "result_electronic"},
+			{Kind: "apology_letter", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 		},
 		Reason:     "thiếu giấy tờ",
 		Note:       "ghi chú",
@@ -173,8 +176,11 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "attachment kind missing", spoil: func(m map[string]any) { data(m)["attachments"] = []any{map[string]any{"name": "a.pdf"}} },
 			details: []string{"data.attachments[0].kind: required"}},
 		{name: "attachment sha256", spoil: func(m map[string]any) {
-			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AB", 32)}}
-		}, details: []string{"data.attachments[0].sha256:", "want 64 lowercase hex digits or empty"}},
+			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AG", 32)}}
+		}, details: []string{"data.attachments[0].sha256:", "want 64 hex digits or empty"}},
+		{name: "attachment sha256 short", spoil: func(m map[string]any) {
+			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AB", 31)}}
+		}, details: []string{"data.attachments[0].sha256:", "want 64 hex digits or empty"}},
 		{name: "attachment unknown field", spoil: func(m map[string]any) {
 			data(m)["attachments"] = []any{map[string]any{"kind": "k"}, map[string]any{"kind": "k", "size": 3}}
 		}, details: []string{"data.attachments[1].size: unknown field (attachment fields are kind, name, sha256)"}},
