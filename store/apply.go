@@ -207,7 +207,7 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	)
 	if e := env.Event; e != nil {
 		code = e.Dossier
-		idKey = bt.mem.end(appendDedupeKey(bt.mem.start(), e.Source, e.ID))
+		idKey = bt.mem.end(appendDedupeKey(bt.mem.start(), e.Source, e.Action, e.ID))
 		if bt.dedupe.get(b.dedupe, idKey) != nil {
 			env.RejectDuplicate()
 			duplicate = true

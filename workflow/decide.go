@@ -80,6 +80,14 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 		return rejected(d, env, &Rejection{Reason: ReasonInternal, Detail: "a calendar event is applied with DecideCalendar, not Decide"})
 	}
 
+	if e.Source == SystemSource {
+		// The reserved source sends hoso's own actions only, whoever
+		// publishes on it (NATS lets anyone when access control is off).
+		return reject(ReasonUnknownAction,
+			fmt.Sprintf("nguồn %q dành riêng cho sự kiện của hoso (deadline_warning, deadline_expired, calendar, period_close), không có thao tác %q", SystemSource, e.Action),
+			fmt.Sprintf("the source %q is reserved for hoso's own events (deadline_warning, deadline_expired, calendar, period_close), not %q", SystemSource, e.Action))
+	}
+
 	var def *Definition
 	state := StartState
 	if d == nil {
