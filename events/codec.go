@@ -59,8 +59,9 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // integration contract, and the subject hoso.events.<source>.<token> where
 // token is the dossier code with "." replaced by "_". The returned envelope
 // holds either the event or, when anything is wrong, a Rejection with
-// reason malformed (or token_mismatch when only the subject's dossier token
-// disagrees with the payload) and an English detail naming every problem
+// reason malformed (or token_mismatch when the payload is a valid event and
+// only the subject is wrong: not of that form, an invalid source token, or
+// a dossier token that disagrees with the payload) and an English detail naming every problem
 // found, in a fixed order. A rejection carries the event id, dossier,
 // action, agency and claimed status when those could be read validly, so it
 // is attributed. Unknown CloudEvent extension attributes are allowed;
@@ -92,12 +93,18 @@ func Decode(subject string, data []byte, seq uint64, published time.Time) workfl
 	env := workflow.Envelope{Seq: seq, Subject: subject, Published: published}
 	var p problems
 	source, token := parseSubject(subject, &p)
+	subjectProblems := p.count()
 	ev, attr := decodePayload(data, &p)
 	if !published.IsZero() {
 		checkAhead(ev, published, &p)
 	}
 
 	reason := workflow.ReasonMalformed
+	if p.count() == subjectProblems && subjectProblems > 0 {
+		// A readable event on a subject not of the contract's form:
+		// the sender's subject is at fault, not its payload.
+		reason = workflow.ReasonTokenMismatch
+	}
 	if p.empty() {
 		ev.Source = source
 		if isTokenOf(token, ev.Dossier) {
@@ -669,9 +676,9 @@ func (d *decoder) attachment(i int) (workflow.Attachment, bool) {
 	}
 	if v, ok := d.str(f.hash, at, "sha256", false); ok {
 		if v != "" && !isSHA256(v) {
-			p.add("%ssha256: %s, want 64 lowercase hex digits or empty", at, quote(v))
+			p.add("%ssha256: %s, want 64 hex digits or empty", at, quote(v))
 		}
-		a.SHA256 = v
+		a.SHA256 = lowerHex(v)
 	}
 	return a, p.count() == n
 }
@@ -920,17 +927,31 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// isSHA256 reports whether s is 64 lowercase hex digits.
+// isSHA256 reports whether s is 64 hex digits, in either case: many tools
+// print digests in uppercase.
 func isSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
 		}
 	}
 	return true
+}
+
+// lowerHex returns the hex digits of s in lowercase, the one form an
+// attachment's digest is stored and hashed in, so that the history entry
+// of an event does not depend on the case a tool printed it in. It
+// allocates only when s has an uppercase digit.
+func lowerHex(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'F' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 func printable(s string) bool {

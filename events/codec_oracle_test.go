@@ -29,12 +29,18 @@ func oldDecode(subject string, data []byte, seq uint64, published time.Time) wor
 	env := workflow.Envelope{Seq: seq, Subject: subject, Published: published}
 	var p problems
 	source, token := oldParseSubject(subject, &p)
+	subjectProblems := p.count()
 	ev, attr := oldDecodePayload(data, &p)
 	if !published.IsZero() {
 		checkAhead(ev, published, &p)
 	}
 
 	reason := workflow.ReasonMalformed
+	if p.count() == subjectProblems && subjectProblems > 0 {
+		// A readable event on a subject not of the contract's form:
+		// the sender's subject is at fault, not its payload.
+		reason = workflow.ReasonTokenMismatch
+	}
 	if p.empty() {
 		ev.Source = source
 		want := workflow.DossierToken(ev.Dossier)
@@ -336,9 +342,9 @@ func oldDecodeAttachment(d oldObject, i int, raw json.RawMessage) (workflow.Atta
 	}
 	if v, ok := f.str("sha256", false); ok {
 		if v != "" && !isSHA256(v) {
-			d.p.add("%ssha256: %s, want 64 lowercase hex digits or empty", f.path, quote(v))
+			d.p.add("%ssha256: %s, want 64 hex digits or empty", f.path, quote(v))
 		}
-		a.SHA256 = v
+		a.SHA256 = strings.ToLower(v)
 	}
 	return a, d.p.count() == n
 }

@@ -57,6 +57,8 @@ func TestDecodeValid(t *testing.T) {
 	d["attachments"] = []any{
 		map[string]any{"kind": "input_digitized", "name": "don.pdf", "sha256": strings.Repeat("ab", 32)},
 		map[string]any{"kind": "result_electronic"},
+		// Uppercase, as many tools print a digest: kept in lowercase.
+		map[string]any{"kind": "apology_letter", "sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"},
 	}
 	d["reason"] = "thiếu giấy tờ"
 	d["note"] = "ghi chú"
@@ -82,6 +84,7 @@ func TestDecodeValid(t *testing.T) {
 		Attachments: []workflow.Attachment{
 			{Kind: "input_digitized", Name: "don.pdf", SHA256: strings.Repeat("ab", 32)},
 			{Kind: "result_electronic"},
+			{Kind: "apology_letter", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 		},
 		Reason:     "thiếu giấy tờ",
 		Note:       "ghi chú",
@@ -173,8 +176,11 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "attachment kind missing", spoil: func(m map[string]any) { data(m)["attachments"] = []any{map[string]any{"name": "a.pdf"}} },
 			details: []string{"data.attachments[0].kind: required"}},
 		{name: "attachment sha256", spoil: func(m map[string]any) {
-			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AB", 32)}}
-		}, details: []string{"data.attachments[0].sha256:", "want 64 lowercase hex digits or empty"}},
+			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AG", 32)}}
+		}, details: []string{"data.attachments[0].sha256:", "want 64 hex digits or empty"}},
+		{name: "attachment sha256 short", spoil: func(m map[string]any) {
+			data(m)["attachments"] = []any{map[string]any{"kind": "k", "sha256": strings.Repeat("AB", 31)}}
+		}, details: []string{"data.attachments[0].sha256:", "want 64 hex digits or empty"}},
 		{name: "attachment unknown field", spoil: func(m map[string]any) {
 			data(m)["attachments"] = []any{map[string]any{"kind": "k"}, map[string]any{"kind": "k", "size": 3}}
 		}, details: []string{"data.attachments[1].size: unknown field (attachment fields are kind, name, sha256)"}},
@@ -197,10 +203,13 @@ func TestDecodeInvalid(t *testing.T) {
 				data(m)[k] = 1
 			}
 		}, details: []string{"data.a: unknown field", "data.h: unknown field", "; and 2 more"}},
-		{name: "subject three tokens", subject: "hoso.events.motcua-tn", details: []string{`NATS subject "hoso.events.motcua-tn" is not hoso.events.<source>.<dossier-token>`}},
-		{name: "subject five tokens", subject: "hoso.events.motcua-tn.000_00.x", details: []string{"is not hoso.events.<source>.<dossier-token>"}},
-		{name: "subject other prefix", subject: "hoso.other.motcua-tn.000_00_12_H57-241106-0001", details: []string{"is not hoso.events."}},
-		{name: "subject source case", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001", details: []string{`NATS subject: source token "MotCua" must match ^[a-z0-9_-]{1,64}$`}},
+		{name: "subject three tokens", subject: "hoso.events.motcua-tn", reason: workflow.ReasonTokenMismatch, details: []string{`NATS subject "hoso.events.motcua-tn" is not hoso.events.<source>.<dossier-token>`}},
+		{name: "subject five tokens", subject: "hoso.events.motcua-tn.000_00.x", reason: workflow.ReasonTokenMismatch, details: []string{"is not hoso.events.<source>.<dossier-token>"}},
+		{name: "subject other prefix", subject: "hoso.other.motcua-tn.000_00_12_H57-241106-0001", reason: workflow.ReasonTokenMismatch, details: []string{"is not hoso.events."}},
+		{name: "subject source case", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001", reason: workflow.ReasonTokenMismatch, details: []string{`NATS subject: source token "MotCua" must match ^[a-z0-9_-]{1,64}$`}},
+		{name: "subject and payload wrong", subject: "hoso.events.MotCua.000_00_12_H57-241106-0001",
+			spoil:   func(m map[string]any) { delete(m, "id") },
+			details: []string{`NATS subject: source token "MotCua" must match`, "id"}},
 		{name: "token mismatch", subject: "hoso.events.motcua-tn.000_00_12_H57-241106-0002", reason: workflow.ReasonTokenMismatch,
 			details: []string{`NATS subject token "000_00_12_H57-241106-0002" does not match dossier "000.00.12.H57-241106-0001" (want "000_00_12_H57-241106-0001")`}},
 		{name: "token with dots kept", subject: "hoso.events.motcua-tn.000", spoil: func(m map[string]any) { m["subject"] = "000.1" },

@@ -27,6 +27,7 @@ func TestDecodeHostile(t *testing.T) {
 		subject string // testSubject if empty
 		raw     []byte // overrides the payload if set
 		spoil   func(m map[string]any)
+		reason  workflow.Reason // malformed if empty
 		details []string
 	}{
 		// Dates far in the past or future, against the stream timestamp
@@ -100,7 +101,7 @@ func TestDecodeHostile(t *testing.T) {
 		{name: "huge message", spoil: func(m map[string]any) { m["x"] = strings.Repeat("x", events.MaxMessageSize) },
 			details: []string{fmt.Sprintf("over the %d-byte limit", events.MaxMessageSize)}},
 		{name: "huge subject token", subject: "hoso.events." + strings.Repeat("s", 65) + ".000_00_12_H57-241106-0001",
-			details: []string{"NATS subject: source token"}},
+			reason: workflow.ReasonTokenMismatch, details: []string{"NATS subject: source token"}},
 		{name: "many problems", raw: []byte(`{"specversion":2,"id":3,"source":4,"type":5,"subject":6,"time":7,"data":8,"datacontenttype":9,"data_base64":"x"}`),
 			details: []string{"; and 1 more"}},
 	}
@@ -130,8 +131,12 @@ func TestDecodeHostile(t *testing.T) {
 				t.Fatalf("Decode(%.80q) = event %+v, want a rejection", raw, env.Event)
 			}
 			r := env.Rejection
-			if r.Reason != workflow.ReasonMalformed {
-				t.Errorf("Decode(%.80q) reason = %q (%s), want %q", raw, r.Reason, r.Detail, workflow.ReasonMalformed)
+			reason := tt.reason
+			if reason == "" {
+				reason = workflow.ReasonMalformed
+			}
+			if r.Reason != reason {
+				t.Errorf("Decode(%.80q) reason = %q (%s), want %q", raw, r.Reason, r.Detail, reason)
 			}
 			for _, d := range tt.details {
 				if !strings.Contains(r.Detail, d) {

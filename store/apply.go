@@ -189,13 +189,14 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	if env.Event == nil && env.Rejection == nil {
 		return workflow.Decision{}, ErrInvalidEnvelope
 	}
-	if env.Event != nil {
-		if msg := keyProblem(env.Event); msg != "" {
+	if ev := env.Event; ev != nil {
+		if msg := keyProblem(ev); msg != "" {
 			// Unstorable: record it like a message the codec could not
 			// read, keeping the codec's rejection if it made one.
 			env.Event = nil
 			if env.Rejection == nil {
 				env.Rejection = workflow.Reject(env.Seq, env.Subject, env.Published, workflow.ReasonMalformed, "%s", msg)
+				env.Rejection.Source = ev.Source
 			}
 		}
 	}
@@ -206,7 +207,7 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 	)
 	if e := env.Event; e != nil {
 		code = e.Dossier
-		idKey = bt.mem.end(appendDedupeKey(bt.mem.start(), e.Source, e.ID))
+		idKey = bt.mem.end(appendDedupeKey(bt.mem.start(), e.Source, e.Action, e.ID))
 		if bt.dedupe.get(b.dedupe, idKey) != nil {
 			env.RejectDuplicate()
 			duplicate = true

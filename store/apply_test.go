@@ -309,6 +309,35 @@ func TestApplyForgedSystemID(t *testing.T) {
 	}
 }
 
+// TestApplyReservedSourceForgedID: with access control off, a sender
+// may publish on the reserved source hoso itself. An action of its own
+// definition from there is rejected as unknown_action, and its id, made up
+// to be the id hoso gives a deadline expiry, does not take that expiry's
+// place: hoso's expiry is applied after it.
+func TestApplyReservedSourceForgedID(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	flow := standardFlow(code1, 0)
+	h.applyEach(flow[:2]...) // received, processing: the clock runs
+	d, err := h.db.Dossier(ctx, code1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := expiry(code1, d.Due, 60*24*30)
+	forged := *flow[2] // a transfer, an action of the dossier's definition
+	forged.ID, forged.Source = real.ID, workflow.SystemSource
+	res := h.apply(h.envelopes(&forged, real))
+	if o := res.Outcomes[0]; o.Kind != workflow.OutcomeRejected || o.Reason != workflow.ReasonUnknownAction {
+		t.Fatalf("transfer from the reserved source: outcome %s %s, want rejected %s", o.Kind, o.Reason, workflow.ReasonUnknownAction)
+	}
+	if o := res.Outcomes[1]; o.Kind != workflow.OutcomeDeadline {
+		t.Fatalf("hoso's expiry with the forged id: outcome %s %s, want a deadline outcome", o.Kind, o.Reason)
+	}
+	if d, err := h.db.Dossier(ctx, code1); err != nil || !d.Overdue || d.Department != "phong-tn" {
+		t.Fatalf("dossier after hoso's expiry: %+v, %v; want overdue, still at phong-tn", d, err)
+	}
+}
+
 // TestApplyDuplicateUUID finds a UUID event id seen before, which dedupe
 // keeps as 16 bytes, and tells it from the same UUID in upper case, a
 // different id.

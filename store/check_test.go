@@ -77,7 +77,7 @@ func checkInvariants(t testing.TB, b *buckets, cat *workflow.Catalog, chains boo
 		if r.EventID == "" || r.Reason == workflow.ReasonDuplicate {
 			return
 		}
-		v = b.dedupe.Get(appendDedupeKey(nil, r.Source, r.EventID))
+		v = b.dedupe.Get(appendDedupeKey(nil, r.Source, r.Action, r.EventID))
 		got, n := binary.Uvarint(v)
 		if n != len(v) || got != r.Seq {
 			t.Errorf("dedupe[%q] = %d (% x); want %d", r.EventID, got, v, r.Seq)

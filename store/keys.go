@@ -131,16 +131,17 @@ func prefixSeqKey(part string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefixKey(part), seq)
 }
 
-// appendDedupeKey appends the key in dedupe of the id of an event from
-// source: a UUID in canonical lowercase text as 0x00 and its 16 bytes, any
-// other id as it is; and for hoso's own events (workflow.SystemSource)
-// 0x01 before either. No stored id holds 0x00 (keyProblem) and none read
-// from the stream holds 0x01 (the codec refuses non-printable ids), so the
-// forms never meet and each id has exactly one key — and an id a sender
-// makes up can never take the place of one of hoso's deadline, calendar
-// or period-close events.
-func appendDedupeKey(b []byte, source, id string) []byte {
-	if source == workflow.SystemSource {
+// appendDedupeKey appends the key in dedupe of the id of an event with the
+// action from source: a UUID in canonical lowercase text as 0x00 and its 16
+// bytes, any other id as it is; and for hoso's own events (one of
+// workflow.SystemAction from workflow.SystemSource) 0x01 before either. No
+// stored id holds 0x00 (keyProblem) and none read from the stream holds
+// 0x01 (the codec refuses non-printable ids), so the forms never meet and
+// each id has exactly one key — and an id a sender makes up, even one sent
+// on the reserved source with another action (rejected), can never take
+// the place of one of hoso's deadline, calendar or period-close events.
+func appendDedupeKey(b []byte, source, action, id string) []byte {
+	if source == workflow.SystemSource && workflow.SystemAction(action) {
 		b = append(b, systemID)
 	}
 	if raw, ok := uuidBytes(id); ok {

@@ -144,7 +144,7 @@ func (dv *dossierVerifier) verify(b *buckets, cat *workflow.Catalog, applied uin
 				Problem: fmt.Sprintf("entry %d has sequence %d, above the applied sequence %d", i, e.Seq, applied)})
 		}
 		prev = e.Seq
-		dv.key = appendDedupeKey(dv.key[:0], e.Source, e.EventID)
+		dv.key = appendDedupeKey(dv.key[:0], e.Source, e.Action, e.EventID)
 		v := dv.dedupe.get(b.dedupe, dv.key)
 		if seq, n := binary.Uvarint(v); n <= 0 || n != len(v) || seq != e.Seq {
 			got := "none"

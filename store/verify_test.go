@@ -298,7 +298,7 @@ func TestVerifyNamesTampering(t *testing.T) {
 		}},
 		{"entry's event id deleted from dedupe", func(t *testing.T, b *buckets, _ *workflow.Catalog) []want {
 			d, entries := findDossier(t, b, inProgress)
-			if err := b.dedupe.Delete(appendDedupeKey(nil, entries[0].Source, entries[0].EventID)); err != nil {
+			if err := b.dedupe.Delete(appendDedupeKey(nil, entries[0].Source, entries[0].Action, entries[0].EventID)); err != nil {
 				t.Fatal(err)
 			}
 			return []want{{dossier: d.Code, bucket: bucketDedupe, key: entries[0].EventID, gotV: "none"}}

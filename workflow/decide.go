@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/looplab/fsm"
@@ -79,6 +78,14 @@ func (c *Catalog) Decide(d *Dossier, env *Envelope) (dec Decision) {
 				fmt.Sprintf("only hoso sends %q events", e.Action))
 		}
 		return rejected(d, env, &Rejection{Reason: ReasonInternal, Detail: "a calendar event is applied with DecideCalendar, not Decide"})
+	}
+
+	if e.Source == SystemSource {
+		// The reserved source sends hoso's own actions only, whoever
+		// publishes on it (NATS lets anyone when access control is off).
+		return reject(ReasonUnknownAction,
+			fmt.Sprintf("nguồn %q dành riêng cho sự kiện của hoso (deadline_warning, deadline_expired, calendar, period_close), không có thao tác %q", SystemSource, e.Action),
+			fmt.Sprintf("the source %q is reserved for hoso's own events (deadline_warning, deadline_expired, calendar, period_close), not %q", SystemSource, e.Action))
 	}
 
 	var def *Definition
@@ -458,14 +465,14 @@ func mismatch(env *Envelope, status Status, applied bool) *Mismatch {
 
 // rejected completes a rejection with what the envelope and dossier tell.
 // A rejection the codec made (env.Event nil) carries what could be read of
-// the payload in its own fields.
+// the payload in its own fields, and the source only when the subject's
+// source token is valid: its outcome is published on that token, which
+// must be one a source's filtered consumer can ask for.
 func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
 	r.Seq, r.Subject, r.Time = env.Seq, env.Subject, env.Published
 	if e := env.Event; e != nil {
 		r.EventID, r.Source, r.Dossier, r.Action, r.Agency = e.ID, e.Source, e.Dossier, e.Action, e.Agency
 		r.ClaimedStatus = e.ClaimedStatus
-	} else if r.Source == "" {
-		r.Source = subjectToken(env.Subject, 2)
 	}
 	dec := Decision{Rejection: r}
 	if d != nil && d.Code == r.Dossier {
@@ -505,15 +512,6 @@ func rejected(d *Dossier, env *Envelope, r *Rejection) Decision {
 		dec.Outcome.Time = env.Event.Time
 	}
 	return dec
-}
-
-// subjectToken returns the i-th dot-separated token of a subject, or "".
-func subjectToken(subject string, i int) string {
-	toks := strings.Split(subject, ".")
-	if i < len(toks) {
-		return toks[i]
-	}
-	return ""
 }
 
 // RejectDuplicate marks the envelope's event as a duplicate of an event

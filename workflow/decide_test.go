@@ -390,6 +390,11 @@ func TestDecideRejections(t *testing.T) {
 		detail string
 	}{
 		{"unknown action", processing, func(e *workflow.Event) { e.Action = "approve" }, workflow.ReasonUnknownAction, `"approve"`},
+		{"definition's action from the reserved source", processing, func(e *workflow.Event) { e.Source = workflow.SystemSource },
+			workflow.ReasonUnknownAction, `the source "hoso" is reserved`},
+		{"new dossier from the reserved source", nil, func(e *workflow.Event) {
+			e.Action, e.Source = "receive", workflow.SystemSource
+		}, workflow.ReasonUnknownAction, `not "receive"`},
 		{"other procedure", processing, func(e *workflow.Event) { e.Procedure = "2.000001" }, workflow.ReasonProcedureMismatch, `"2.000001"`},
 		{"older than last event", processing, func(e *workflow.Event) { e.Time = t0.Add(-time.Minute) }, workflow.ReasonOutOfOrder, "before"},
 		{"before any definition", nil, func(e *workflow.Event) {

@@ -467,7 +467,7 @@ func (d *Definition) validate(probs *[]Problem, line func(path ...any) int) {
 		if a.ExtendsDue && !a.Stay {
 			add(l, "action %q: an apology (extends_due) keeps the dossier in its state: add stay: true", a.Name)
 		}
-		if a.Name == DeadlineWarning || a.Name == DeadlineExpired || a.Name == CalendarAction || a.Name == PeriodCloseAction {
+		if SystemAction(a.Name) {
 			add(l, "action name %q is reserved for hoso's own events", a.Name)
 		}
 		for gi, g := range a.Guards {

@@ -38,6 +38,18 @@ const (
 	DeadlineExpired = "deadline_expired" // the due date has passed with the clock running
 )
 
+// SystemAction reports whether action is one of hoso's own, which only
+// SystemSource may send: the deadline warnings and expiries, calendar
+// changes and period closes. SystemSource sends nothing else: its other
+// events are rejected as ReasonUnknownAction.
+func SystemAction(action string) bool {
+	switch action {
+	case DeadlineWarning, DeadlineExpired, CalendarAction, PeriodCloseAction:
+		return true
+	}
+	return false
+}
+
 // Attachment kinds named by the standard definitions. Definitions may use
 // other kinds; these are the ones the integration contract lists.
 const (
