@@ -104,20 +104,7 @@ func TestCalendarEventCodecInvalid(t *testing.T) {
 		if subject == "" {
 			subject = calendarSubject
 		}
-		raw := mustJSON(t, m)
-		env := events.Decode(subject, raw, 4, published.AddDate(2, 1, 0))
-		if env.Rejection == nil || env.Rejection.Reason != workflow.ReasonMalformed {
-			t.Errorf("%s: Decode = %+v, want malformed", tc.name, env.Event)
-			continue
-		}
-		for _, d := range tc.details {
-			if !strings.Contains(env.Rejection.Detail, d) {
-				t.Errorf("%s: detail %q does not say %q", tc.name, env.Rejection.Detail, d)
-			}
-		}
-		if diff := cmp.Diff(events.OldDecode(subject, raw, 4, published.AddDate(2, 1, 0)), env, timeEqual); diff != "" {
-			t.Errorf("%s: differs from the former decoder (-old +new):\n%s", tc.name, diff)
-		}
+		expectMalformed(t, tc.name, subject, mustJSON(t, m), published.AddDate(2, 1, 0), tc.details)
 	}
 	// A vendor's event names its procedure and agency still.
 	m := payload()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -306,5 +307,25 @@ func (s *memStore) checkApplied(t testing.TB, n int) {
 	}
 	if s.skipped > 0 {
 		t.Errorf("Apply saw %d redelivered envelopes, want none", s.skipped)
+	}
+}
+
+// expectMalformed decodes raw as published on subject and fails the test
+// unless it is malformed with every one of details in its detail, and
+// decoded exactly as the former decoder decodes it.
+func expectMalformed(t *testing.T, name, subject string, raw []byte, published time.Time, details []string) {
+	t.Helper()
+	env := events.Decode(subject, raw, 4, published)
+	if env.Rejection == nil || env.Rejection.Reason != workflow.ReasonMalformed {
+		t.Errorf("%s: Decode = %+v, want malformed", name, env.Event)
+		return
+	}
+	for _, d := range details {
+		if !strings.Contains(env.Rejection.Detail, d) {
+			t.Errorf("%s: detail %q does not say %q", name, env.Rejection.Detail, d)
+		}
+	}
+	if diff := cmp.Diff(events.OldDecode(subject, raw, 4, published), env, timeEqual); diff != "" {
+		t.Errorf("%s: differs from the former decoder (-old +new):\n%s", name, diff)
 	}
 }
