@@ -102,7 +102,9 @@ func (c *Catalog) irregularities(def *Definition, act *Action, d, nd *Dossier, e
 			Delay: delay, Detail: en, DetailVI: vi,
 		})
 	}
-	if limit := def.LateEntry.Working(day); limit > 0 && !entered.IsZero() {
+	// Working time never exceeds the time between: an event entered within
+	// the limit of wall time, as almost every one is, needs no counting.
+	if limit := def.LateEntry.Working(day); limit > 0 && entered.Sub(e.Time) > limit {
 		if late := cal.Working(e.Time, entered); late > limit {
 			add(IrregularLateEntry, late,
 				fmt.Sprintf("sự kiện lúc %s được cập nhật lúc %s, sau %s giờ làm việc (quá %s)",
