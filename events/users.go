@@ -57,6 +57,11 @@ func (u *User) Permissions() *server.Permissions {
 // SourcePermissions returns the permissions of a source system's user:
 //   - publish its own events, hoso.events.<source>.>, and nothing else
 //     outside the JetStream API calls of its outcome consumer;
+//   - read the information of HOSO_EVENTS and of HOSO_OUTCOMES, and look
+//     a stream up by subject (the stream names), as client libraries do
+//     before they publish or consume (the CloudEvents Go SDK's sender
+//     creates the stream when it cannot read it) — never create, change
+//     or delete a stream;
 //   - create (with its own filter), look up and pull from the durable
 //     consumer outcomes-<source> of HOSO_OUTCOMES, and ack its messages;
 //   - subscribe to its own outcomes, hoso.outcomes.*.<source>.>, and to
@@ -70,6 +75,8 @@ func SourcePermissions(source string) *server.Permissions {
 		Publish: &server.SubjectPermission{Allow: []string{
 			eventsPrefix + source + ".>",
 			"$JS.API.INFO",
+			"$JS.API.STREAM.NAMES",
+			"$JS.API.STREAM.INFO." + EventsStream,
 			"$JS.API.STREAM.INFO." + stream,
 			"$JS.API.CONSUMER.CREATE." + stream + "." + cons + "." + outcomesPrefix + "*." + source + ".>",
 			"$JS.API.CONSUMER.INFO." + stream + "." + cons,
