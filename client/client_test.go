@@ -81,11 +81,11 @@ func TestSourceUnderAccessControl(t *testing.T) {
 
 	rcv := receive("ev-1")
 	ack, err := src.Publish(ctx, &rcv)
-	if err != nil || ack != (client.Ack{Sequence: 1, Attempts: 1}) {
+	if err != nil || ack != (client.Ack{ID: "ev-1", Subject: "hoso.events.tayninh.000_00_12_H57-250901-0001", Sequence: 1, Attempts: 1}) {
 		t.Fatalf("Publish(receive) = %+v, %v; want sequence 1, not a duplicate, 1 attempt", ack, err)
 	}
 	ack, err = src.Publish(ctx, &rcv)
-	if err != nil || ack != (client.Ack{Sequence: 1, Duplicate: true, Attempts: 1}) {
+	if err != nil || ack != (client.Ack{ID: "ev-1", Subject: "hoso.events.tayninh.000_00_12_H57-250901-0001", Sequence: 1, Duplicate: true, Attempts: 1}) {
 		t.Fatalf("Publish(receive) again = %+v, %v; want a duplicate of sequence 1", ack, err)
 	}
 	// Resolving a dossier that is only received is not allowed.

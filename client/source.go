@@ -99,6 +99,8 @@ func (s *Source) Name() string { return s.source }
 
 // Ack is JetStream's acknowledgement of a published event.
 type Ack struct {
+	ID      string // the event's id, sent as Nats-Msg-Id
+	Subject string // the subject it was published on
 	// Sequence is the event's sequence in HOSO_EVENTS: its outcome's Seq.
 	// For a duplicate it is the first copy's.
 	Sequence uint64
@@ -161,7 +163,7 @@ func (s *Source) publish(ctx context.Context, subject, id string, payload []byte
 		ack, err := s.js.PublishMsg(actx, msg)
 		cancel()
 		if err == nil {
-			return Ack{Sequence: ack.Sequence, Duplicate: ack.Duplicate, Attempts: n}, nil
+			return Ack{ID: id, Subject: subject, Sequence: ack.Sequence, Duplicate: ack.Duplicate, Attempts: n}, nil
 		}
 		if le := s.nc.LastError(); errors.Is(le, nats.ErrPermissionViolation) && strings.Contains(le.Error(), `"`+subject+`"`) {
 			// The server refuses the subject to this user: no retry
@@ -169,13 +171,13 @@ func (s *Source) publish(ctx context.Context, subject, id string, payload []byte
 			err = le
 		}
 		if ctx.Err() != nil || !retryable(err) {
-			return Ack{Attempts: n}, fmt.Errorf("publish %s to %s (attempt %d): %w", id, subject, n, err)
+			return Ack{ID: id, Subject: subject, Attempts: n}, fmt.Errorf("publish %s to %s (attempt %d): %w", id, subject, n, err)
 		}
 		t := time.NewTimer(s.retryWait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Ack{Attempts: n}, fmt.Errorf("publish %s to %s (attempt %d): %w (%w)", id, subject, n, ctx.Err(), err)
+			return Ack{ID: id, Subject: subject, Attempts: n}, fmt.Errorf("publish %s to %s (attempt %d): %w (%w)", id, subject, n, ctx.Err(), err)
 		case <-t.C:
 		}
 	}
