@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/client"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -52,16 +50,16 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	nf := addNATSFlags(fs, c.getenv, nats.DefaultURL, "NATS server to publish to")
 	source := fs.String("source", c.getenv("HOSO_SOURCE"), "source token of the emitting system, e.g. tayninh (env HOSO_SOURCE)")
 	file := fs.String("file", "", "publish this CloudEvent JSON file as is (- for standard input) instead of building one from flags")
-	var ev workflow.Event
-	fs.StringVar(&ev.Dossier, "dossier", "", "dossier code, e.g. 000.00.12.H57-250901-0001")
-	fs.StringVar(&ev.Action, "action", "", "action, e.g. receive, assign, resolve")
-	fs.StringVar(&ev.Procedure, "procedure", "", "procedure code (mã TTHC), e.g. 1.004227")
-	fs.StringVar(&ev.Agency, "agency", "", "handling agency code")
-	fs.StringVar(&ev.Actor, "actor", "", "officer or citizen id")
-	fs.StringVar(&ev.ID, "id", "", "event id (default: a new random id)")
-	fs.StringVar(&ev.Reason, "reason", "", "data.reason: refusal, stop or apology reason")
-	fs.StringVar(&ev.Department, "department", "", "data.department: department handling the dossier after the action")
-	fs.StringVar(&ev.Note, "note", "", "data.note: free text for the control sheet")
+	var wev workflow.Event // the flags
+	fs.StringVar(&wev.Dossier, "dossier", "", "dossier code, e.g. 000.00.12.H57-250901-0001")
+	fs.StringVar(&wev.Action, "action", "", "action, e.g. receive, assign, resolve")
+	fs.StringVar(&wev.Procedure, "procedure", "", "procedure code (mã TTHC), e.g. 1.004227")
+	fs.StringVar(&wev.Agency, "agency", "", "handling agency code")
+	fs.StringVar(&wev.Actor, "actor", "", "officer or citizen id")
+	fs.StringVar(&wev.ID, "id", "", "event id (default: a new random id)")
+	fs.StringVar(&wev.Reason, "reason", "", "data.reason: refusal, stop or apology reason")
+	fs.StringVar(&wev.Department, "department", "", "data.department: department handling the dossier after the action")
+	fs.StringVar(&wev.Note, "note", "", "data.note: free text for the control sheet")
 	claimed := fs.Int("claimed-status", 0, "data.claimed_status: the status (1–10) your system shows after the action")
 	due := fs.String("due", "", "data.due: the due date set at receipt (YYYY-MM-DD: due at the end of that day's working hours, or RFC 3339)")
 	newDue := fs.String("new-due", "", "data.new_due: the new due date of an apology (YYYY-MM-DD or RFC 3339)")
@@ -82,20 +80,18 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("-o: %q is not text or json", *output)
 	}
 
-	var (
-		payload []byte
-		id      string
-		code    string
-		err     error
-	)
-	if *file != "" {
-		payload, id, code, err = c.readFile(*file, source)
-	} else {
-		payload, err = c.build(&ev, *source, *claimed, dates{due: *due, newDue: *newDue, at: *at, entered: *entered}, attach)
-		id, code = ev.ID, ev.Dossier
+	var ev client.Event
+	if *file == "" {
+		if err := c.build(&ev, &wev, *source, *claimed, dates{due: *due, newDue: *newDue, at: *at, entered: *entered}, attach); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
+	var payload []byte
+	if *file != "" {
+		var err error
+		if payload, err = c.readFile(*file, source); err != nil {
+			return err
+		}
 	}
 	if !sourceTokenRE.MatchString(*source) {
 		return fmt.Errorf("--source: %q is not a source token ([a-z0-9_-], e.g. tayninh)", *source)
@@ -106,104 +102,95 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	var sub *nats.Subscription
-	if *wait {
-		sub, err = nc.SubscribeSync(events.OutcomeFilter(*source, code))
-		if err != nil {
-			return fmt.Errorf("subscribe to outcomes: %w", err)
-		}
-	}
-	js, err := jetstream.New(nc)
+	src, err := client.NewSource(nc, *source, client.WithSourceURI("/hoso/emit/"+*source))
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: events.Subject(*source, code), Data: payload, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, id)
 	pctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	ack, err := js.PublishMsg(pctx, msg)
-	if err != nil {
-		return fmt.Errorf("publish to %s: %w", msg.Subject, err)
+	var (
+		out *client.Outcome
+		ack client.Ack
+	)
+	switch {
+	case !*wait && payload != nil:
+		ack, err = src.PublishJSON(pctx, payload)
+	case !*wait:
+		ack, err = src.Publish(pctx, &ev)
+	case payload != nil:
+		out, ack, err = src.EmitJSON(pctx, payload)
+	default:
+		out, ack, err = src.Emit(pctx, &ev)
 	}
-	if ack.Duplicate {
-		fmt.Fprintf(c.stderr, "NATS dropped event %s as a duplicate of one published in the last minutes\n", id)
+	switch {
+	case ack.Duplicate:
+		fmt.Fprintf(c.stderr, "NATS dropped event %s as a duplicate of one published in the last minutes\n", ack.ID)
 		return exitError(1)
-	}
-	if !*wait {
-		fmt.Fprintf(c.stdout, "published %s to %s (stream sequence %d)\n", id, msg.Subject, ack.Sequence)
+	case err != nil && ack.Sequence != 0:
+		return fmt.Errorf("no outcome for event %s within %s (is hoso consuming? published as stream sequence %d): %w", ack.ID, *timeout, ack.Sequence, err)
+	case err != nil:
+		return err
+	case !*wait:
+		fmt.Fprintf(c.stdout, "published %s to %s (stream sequence %d)\n", ack.ID, ack.Subject, ack.Sequence)
 		return nil
 	}
-	for {
-		m, err := sub.NextMsg(time.Until(deadline(pctx)))
-		if err != nil {
-			return fmt.Errorf("no outcome for event %s within %s (is hoso consuming? published as stream sequence %d): %w", id, *timeout, ack.Sequence, err)
-		}
-		var out workflow.Outcome
-		if json.Unmarshal(m.Data, &out) != nil || out.Seq != ack.Sequence {
-			continue
-		}
-		return c.printOutcome(&out, m.Data, *output)
-	}
-}
-
-func deadline(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
+	return c.printOutcome(out, *output)
 }
 
 // dates are the time flags of emit, as given.
 type dates struct{ due, newDue, at, entered string }
 
-// build encodes the event given by flags.
-func (c *emitCommand) build(ev *workflow.Event, source string, claimed int, d dates, attach []workflow.Attachment) ([]byte, error) {
+// build makes the event given by flags.
+func (c *emitCommand) build(ev *client.Event, f *workflow.Event, source string, claimed int, d dates, attach []workflow.Attachment) error {
 	var missing []string
-	for flagName, v := range map[string]string{"dossier": ev.Dossier, "action": ev.Action, "procedure": ev.Procedure, "agency": ev.Agency, "actor": ev.Actor, "source": source} {
+	for flagName, v := range map[string]string{"dossier": f.Dossier, "action": f.Action, "procedure": f.Procedure, "agency": f.Agency, "actor": f.Actor, "source": source} {
 		if v == "" {
 			missing = append(missing, "--"+flagName)
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing %s (see hoso emit -h)", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
+		return fmt.Errorf("missing %s (see hoso emit -h)", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
-	ev.Source = source
-	ev.SourceURI = "/hoso/emit/" + source
-	ev.ClaimedStatus = workflow.Status(claimed)
-	ev.Attachments = attach
-	if ev.ID == "" {
-		ev.ID = newID()
-	}
+	*ev = client.Event{ID: f.ID, Action: client.Action(f.Action), Dossier: f.Dossier, Procedure: f.Procedure, Agency: f.Agency,
+		Actor: f.Actor, ClaimedStatus: workflow.Status(claimed), Attachments: attach, Reason: f.Reason,
+		Department: f.Department, Note: f.Note}
 	var err error
 	if ev.Time, _, err = parseWhen(d.at, time.Now()); err != nil {
-		return nil, fmt.Errorf("--time: %w", err)
+		return fmt.Errorf("--time: %w", err)
 	}
-	if ev.Due, ev.DueDay, err = parseWhen(d.due, time.Time{}); err != nil {
-		return nil, fmt.Errorf("--due: %w", err)
+	if d.due != "" {
+		if ev.Due, err = client.ParseDue(d.due); err != nil {
+			return fmt.Errorf("--due: %w", err)
+		}
 	}
-	if ev.NewDue, ev.NewDueDay, err = parseWhen(d.newDue, time.Time{}); err != nil {
-		return nil, fmt.Errorf("--new-due: %w", err)
+	if d.newDue != "" {
+		if ev.NewDue, err = client.ParseDue(d.newDue); err != nil {
+			return fmt.Errorf("--new-due: %w", err)
+		}
 	}
 	if d.entered != "" {
 		if ev.Entered, err = time.Parse(time.RFC3339, d.entered); err != nil {
-			return nil, fmt.Errorf("--entered: %q is not an RFC 3339 time", d.entered)
+			return fmt.Errorf("--entered: %q is not an RFC 3339 time", d.entered)
 		}
 		if ev.Entered.Before(ev.Time) {
-			return nil, fmt.Errorf("--entered: %s is before --time %s: an event is entered when or after it happens",
+			return fmt.Errorf("--entered: %s is before --time %s: an event is entered when or after it happens",
 				d.entered, ev.Time.Format(time.RFC3339))
 		}
 	}
-	return events.Encode(ev)
+	ev.Stamp()
+	return nil
 }
 
-// readFile reads a CloudEvent file, keeping its bytes as they are, and
-// picks out the id and dossier code the subject and header need.
-func (c *emitCommand) readFile(name string, source *string) (payload []byte, id, code string, err error) {
+// readFile reads a CloudEvent file, keeping its bytes as they are; a
+// missing --source is the last segment of the event's source.
+func (c *emitCommand) readFile(name string, source *string) (payload []byte, err error) {
 	if name == "-" {
 		payload, err = io.ReadAll(io.LimitReader(c.stdin, 1<<20))
 	} else {
 		payload, err = os.ReadFile(name)
 	}
 	if err != nil {
-		return nil, "", "", fmt.Errorf("--file: %w", err)
+		return nil, fmt.Errorf("--file: %w", err)
 	}
 	var head struct {
 		ID      string `json:"id"`
@@ -211,27 +198,27 @@ func (c *emitCommand) readFile(name string, source *string) (payload []byte, id,
 		Source  string `json:"source"`
 	}
 	if err := json.Unmarshal(payload, &head); err != nil {
-		return nil, "", "", fmt.Errorf("--file %s: not a CloudEvent JSON object: %w", name, err)
+		return nil, fmt.Errorf("--file %s: not a CloudEvent JSON object: %w", name, err)
 	}
 	if head.ID == "" || head.Subject == "" {
-		return nil, "", "", fmt.Errorf("--file %s: the event needs an id and a subject (the dossier code)", name)
+		return nil, fmt.Errorf("--file %s: the event needs an id and a subject (the dossier code)", name)
 	}
 	if *source == "" {
 		// The last segment of the CloudEvent source, e.g. /motcua/tayninh.
 		*source = head.Source[strings.LastIndex(head.Source, "/")+1:]
 	}
-	return payload, head.ID, head.Subject, nil
+	return payload, nil
 }
 
-func (c *emitCommand) printOutcome(out *workflow.Outcome, raw []byte, format string) error {
+func (c *emitCommand) printOutcome(out *client.Outcome, format string) error {
 	if format == "json" {
-		_, err := c.stdout.Write(append(raw, '\n'))
+		_, err := c.stdout.Write(append(out.JSON, '\n'))
 		return err
 	}
 	switch out.Kind {
-	case workflow.OutcomeAccepted:
+	case client.Accepted:
 		fmt.Fprintf(c.stdout, "accepted: %s %s → %s\n", out.Dossier, out.Action, out.Status)
-	case workflow.OutcomeCorrection:
+	case client.Correction:
 		fmt.Fprintf(c.stdout, "correction: %s %s applied → %s; %s\n", out.Dossier, out.Action, out.Status, out.MessageVI)
 	default:
 		fmt.Fprintf(c.stdout, "%s (%s): %s\n  %s\n", out.Kind, out.Reason, out.MessageVI, out.MessageEN)
@@ -255,13 +242,4 @@ func parseWhen(v string, def time.Time) (t time.Time, day bool, err error) {
 		return time.Time{}, false, fmt.Errorf("%q is not YYYY-MM-DD or RFC 3339", v)
 	}
 	return t, true, nil
-}
-
-// newID returns a random UUID (version 4).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

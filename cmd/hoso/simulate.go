@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/client"
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/simulate"
@@ -140,12 +141,16 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		return fmt.Errorf("simulate: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*simWindow))
+	src, err := client.NewSource(nc, opt.source)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	win, err := src.NewWindow(simWindow, simAckTimeout)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
 
-	p := &publisher{pub: events.NewAsyncPublisher(js, simWindow, simAckTimeout), url: opt.nats.url, out: c.stderr, total: len(items), began: time.Now()}
+	p := &publisher{pub: win, url: opt.nats.url, out: c.stderr, total: len(items), began: time.Now()}
 	p.last = p.began
 	var simStart time.Time
 	if len(items) > 0 {
@@ -169,7 +174,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 		if it.MsgID != "" {
 			msg.Header.Set(jetstream.MsgIDHeader, it.MsgID)
 		}
-		if err := p.pub.Publish(ctx, msg); err != nil {
+		if err := p.pub.PublishMsg(ctx, msg); err != nil {
 			return p.failed(ctx, err)
 		}
 		p.progress()
@@ -189,7 +194,7 @@ func (c *simulateCommand) publish(ctx context.Context, items []simulate.Item, tr
 
 // publisher is one publication's progress.
 type publisher struct {
-	pub   *events.AsyncPublisher
+	pub   *client.Window
 	url   string // the servers, for messages
 	out   io.Writer
 	total int
