@@ -22,8 +22,7 @@ import (
 // hosoBin is the hoso binary TestMain builds from ../cmd/hoso.
 var hosoBin string
 
-// repoRoot is the repository's root directory: the worked example runs
-// there, as its text says.
+// repoRoot is the repository's root directory.
 var repoRoot string
 
 // TestMain builds hoso; the tests' HTTP clients check every response
@@ -121,9 +120,8 @@ func (l *logLines) String() string {
 }
 
 // startHoso runs `hoso serve` on free loopback ports with a users file of
-// the sources above, in the repository's root (where the worked example
-// runs), and stops it with SIGTERM when the test ends. The extra args are
-// added to serve's flags.
+// the sources above, in the repository's root, and stops it with SIGTERM
+// when the test ends. The extra args are added to serve's flags.
 func startHoso(t *testing.T, extra ...string) *hoso {
 	t.Helper()
 	dir := t.TempDir()
@@ -137,12 +135,24 @@ func startHoso(t *testing.T, extra ...string) *hoso {
 	if err := os.WriteFile(users, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := &hoso{DataDir: filepath.Join(dir, "data"), UsersFile: users, log: &logLines{added: make(chan struct{}, 1)}}
-	args := append([]string{"serve", "--data-dir", h.DataDir, "--http-addr", "127.0.0.1:0", "--nats-port", "0",
+	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"), "--http-addr", "127.0.0.1:0", "--nats-port", "0",
 		"--nats-users", users, "--log-format", "json"}, extra...)
+	h := runServe(t, repoRoot, os.Environ(), args...)
+	h.DataDir, h.UsersFile = filepath.Join(dir, "data"), users
+	return h
+}
+
+// runServe runs hoso with args (serve and its flags) in dir with the
+// environment env, which must make it log JSON (--log-format json or
+// HOSO_LOG_FORMAT=json) and should give it free ports (port 0 by flag or
+// environment); it waits until hoso is ready, and stops it with SIGTERM
+// when the test ends. DataDir and UsersFile are left to the caller.
+func runServe(t *testing.T, dir string, env []string, args ...string) *hoso {
+	t.Helper()
+	h := &hoso{log: &logLines{added: make(chan struct{}, 1)}}
 	h.cmd = exec.Command(hosoBin, args...)
-	h.cmd.Dir = repoRoot
-	h.cmd.Env = os.Environ()
+	h.cmd.Dir = dir
+	h.cmd.Env = env
 	stderr, err := h.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
