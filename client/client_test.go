@@ -17,6 +17,7 @@ import (
 	"github.com/hoso-vn/hoso/client"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -199,7 +200,7 @@ func TestSourceOnlyItsOwn(t *testing.T) {
 // events, so the first attempt gets no acknowledgement; once the stream
 // exists, a retry of the same message is stored, once.
 func TestPublishRetriesUntilStored(t *testing.T) {
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

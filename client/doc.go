@@ -60,10 +60,9 @@
 //
 // # Dependencies
 //
-// The package checks events with hoso's own codec, in package events,
-// which is also where the embedded NATS server lives: a vendor's build
-// compiles github.com/nats-io/nats-server/v2 alongside, though it never
-// runs it.
+// The package checks events with hoso's own codec (package events) and
+// needs nats.go; it does not compile a NATS server into a vendor's
+// program (TestNoServerDependency).
 //
 // A Source, once made, is safe for concurrent use; a Window and an
 // Outcomes reader are not.

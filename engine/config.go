@@ -44,7 +44,7 @@ type Config struct {
 	// SourceQuotaMiB is the most each source of the embedded server's
 	// users file may publish on its event subjects in an hour, in MiB;
 	// past it the server refuses its events until the hour ends (see
-	// events.Quota). Default 64; 0 turns the quota off. It needs
+	// natsserver.Quota). Default 64; 0 turns the quota off. It needs
 	// --nats-users.
 	SourceQuotaMiB int
 	// MinFreeMiB is the free space, in MiB, that the data directory's
@@ -74,7 +74,7 @@ type Config struct {
 	// and NATSKey a client certificate for servers that ask for one.
 	NATSCA, NATSCert, NATSKey string
 	// NATSUsers is the embedded server's users file (sources and
-	// supervisors, see events.ParseUsers); "" leaves the embedded server
+	// supervisors, see natsserver.ParseUsers); "" leaves the embedded server
 	// open to any client on NATSHost.
 	NATSUsers string
 	// Replica names this engine among several that apply the same stream

@@ -14,8 +14,8 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hoso-vn/hoso/engine"
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // crashKills is how many times TestCrashRecovery kills the engine.
@@ -154,9 +154,9 @@ func publishPaced(ctx context.Context, js jetstream.JetStream, msgs []testutil.M
 // on a random loopback port, stopped at the end of the test: the stream
 // outlives the engines the test starts and kills. Unlike
 // testutil.StartNATS it sets up no stream: the engines do.
-func startNATSServer(t *testing.T) *events.Server {
+func startNATSServer(t *testing.T) *natsserver.Server {
 	t.Helper()
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

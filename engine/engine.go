@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -38,7 +39,7 @@ type Engine struct {
 	files    configFiles
 	metrics  *metrics
 	db       *store.DB
-	embedded *events.Server // nil with Config.NATSURL
+	embedded *natsserver.Server // nil with Config.NATSURL
 	natsURL  string
 	nc       *nats.Conn
 	closed   chan struct{} // closed by the NATS connection's ClosedHandler
@@ -146,7 +147,7 @@ func (e *Engine) connect() error {
 			}
 			natsOpts = append(natsOpts, nats.UserInfo(events.EngineUser, password))
 		}
-		srv, err := events.StartServer(events.ServerConfig{
+		srv, err := natsserver.StartServer(natsserver.ServerConfig{
 			Dir: filepath.Join(cfg.DataDir, NATSDir), Host: cfg.NATSHost, Port: port,
 			SyncInterval: every, SyncAlways: always, Logger: log,
 			Users: users, EnginePassword: password,
@@ -371,7 +372,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.embedded != nil {
 		run("jetstream", func(ctx context.Context) error { return e.embedded.KeepJetStream(ctx, jetStreamRetry, log) })
 		if len(e.files.natsUsers) > 0 && cfg.SourceQuotaMiB > 0 {
-			quota := events.NewQuota(e.embedded, e.nc, events.QuotaConfig{MaxBytes: int64(cfg.SourceQuotaMiB) << 20, Logger: log,
+			quota := natsserver.NewQuota(e.embedded, e.nc, natsserver.QuotaConfig{MaxBytes: int64(cfg.SourceQuotaMiB) << 20, Logger: log,
 				OnBlock: func(_ string, until time.Time) {
 					if !until.IsZero() {
 						m.blocks.Inc()

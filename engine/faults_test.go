@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // TestNATSRestart restarts the external NATS server under a running hoso:
@@ -24,7 +24,7 @@ func TestNATSRestart(t *testing.T) {
 		t.Skip("restarts a NATS server")
 	}
 	natsDir := t.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: natsDir, Port: -1})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: natsDir, Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestNATSRestart(t *testing.T) {
 	testutil.WaitReady(t, in.HTTPURL, http.StatusServiceUnavailable)
 	t.Logf("not ready %s after NATS stopped", time.Since(down).Round(time.Millisecond))
 
-	srv, err = events.StartServer(events.ServerConfig{Dir: natsDir, Port: port})
+	srv, err = natsserver.StartServer(natsserver.ServerConfig{Dir: natsDir, Port: port})
 	if err != nil {
 		t.Fatalf("restart NATS on port %d: %v", port, err)
 	}

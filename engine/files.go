@@ -10,7 +10,7 @@ import (
 	"net"
 	"os"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -135,9 +135,9 @@ func (c *Config) validateAccess() []error {
 // configFiles are the files serve loads at start, again on SIGHUP, and
 // with --check: each nil when its flag is not given or it did not load.
 type configFiles struct {
-	access    *web.Access      // --access
-	cert      *tls.Certificate // --tls-cert and --tls-key
-	natsUsers []events.User    // --nats-users
+	access    *web.Access       // --access
+	cert      *tls.Certificate  // --tls-cert and --tls-key
+	natsUsers []natsserver.User // --nats-users
 }
 
 // loadConfigFiles loads each file cfg names on its own, and returns an
@@ -179,11 +179,11 @@ func enginePassword() (string, error) {
 }
 
 // readNATSUsers reads and checks the embedded server's users file.
-func readNATSUsers(path string) ([]events.User, error) {
+func readNATSUsers(path string) ([]natsserver.User, error) {
 	f, err := openConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nats users file %w", err)
 	}
 	defer f.Close()
-	return events.ParseUsers(f, path)
+	return natsserver.ParseUsers(f, path)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -52,7 +53,7 @@ type metrics struct {
 	// Set by watch, watchReplica and watchQuota before the first scrape,
 	// read-only afterwards.
 	replica *events.Replica
-	quota   *events.Quota
+	quota   *natsserver.Quota
 	db      *store.DB
 	relay   *events.Relay
 	cons    jetstream.Consumer
@@ -166,7 +167,7 @@ func (m *metrics) watchReplica(r *events.Replica) { m.replica = r }
 
 // watchQuota makes hoso_sources_blocked report q's blocked sources. Call
 // it before the handler serves.
-func (m *metrics) watchQuota(q *events.Quota) { m.quota = q }
+func (m *metrics) watchQuota(q *natsserver.Quota) { m.quota = q }
 
 // watch gives the metrics what they read at scrape time. It must be
 // called once, before the handler serves.

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // readiness answers /readyz: connected to NATS, JetStream able to take
@@ -22,7 +22,7 @@ import (
 type readiness struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	embedded *events.Server // nil with --nats-url
+	embedded *natsserver.Server // nil with --nats-url
 	consumer interface{ Ready() bool }
 	dataDir  string
 	minFree  int              // MiB; 0: no check

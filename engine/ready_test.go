@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 type readyConsumer bool
@@ -20,7 +20,7 @@ func (r readyConsumer) Ready() bool { return bool(r) }
 // JetStream request runs at most once per readyProbeEvery however often
 // it is asked, and again once that has passed.
 func TestReadinessProbesAtMostOncePerSecond(t *testing.T) {
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -86,7 +87,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	url := cfg.NATSURL
 	if url == "" {
 		dir := filepath.Join(cfg.DataDir, NATSDir)
-		srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1})
+		srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: dir, Port: -1})
 		if err != nil {
 			return res, fmt.Errorf("start the embedded NATS server on %s (is hoso serve running? then give its NATS URL): %w", dir, err)
 		}

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -29,7 +29,7 @@ type reloader struct {
 	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
 	cfg     Config
 	api     *web.Server
-	nats    *events.Server                  // the embedded server; nil with --nats-url
+	nats    *natsserver.Server              // the embedded server; nil with --nats-url
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
 	log     *slog.Logger
 	metrics *metrics

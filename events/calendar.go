@@ -18,7 +18,7 @@ import (
 
 // CalendarEventsSubject is the subject of hoso's calendar events:
 // hoso.events.hoso.calendar (workflow.CalendarAction).
-const CalendarEventsSubject = eventsPrefix + workflow.SystemSource + "." + workflow.CalendarSubject
+const CalendarEventsSubject = EventsPrefix + workflow.SystemSource + "." + workflow.CalendarSubject
 
 // CalendarChange is a year whose schedule hoso is to replace in the
 // calendar in force: the year file to put in force and the schedule it

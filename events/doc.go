@@ -1,7 +1,9 @@
-// Package events is hoso's NATS adapter: the embedded server, the
-// CloudEvent codec of the integration contract, the JetStream streams and
-// consumer, the batch consumer that feeds the store, and the relay that
-// publishes outcomes from the store's outbox.
+// Package events is hoso's NATS adapter: the CloudEvent codec of the
+// integration contract, the JetStream streams and consumer, the batch
+// consumer that feeds the store, and the relay that publishes outcomes
+// from the store's outbox. The embedded NATS server, its users and their
+// permissions are package natsserver's, so that a vendor's program that
+// uses the codec (package client) does not compile a NATS server.
 //
 // # Data flow
 //
@@ -65,7 +67,7 @@
 //
 // # Durability
 //
-// The embedded server (StartServer) flushes JetStream files to disk every
+// The embedded server (natsserver.StartServer) flushes JetStream files to disk every
 // ServerConfig.SyncInterval (2 minutes by default): a process crash loses
 // nothing acknowledged, but an OS crash or power loss may lose events whose
 // publish was acknowledged within the interval. ServerConfig.SyncAlways
@@ -86,11 +88,11 @@
 //
 // # Access control
 //
-// ServerConfig.Users gives the embedded server one user per source
-// system, limited by SourcePermissions to its own event subjects, its own
-// outcomes (consumer OutcomeConsumer(source)) and its own inboxes
-// (InboxPrefix), and a read-only user for supervisors
-// (SupervisorPermissions); hoso connects as EngineUser. configs/nats/
+// natsserver.ServerConfig.Users gives the embedded server one user per
+// source system, limited by natsserver.SourcePermissions to its own event
+// subjects, its own outcomes (consumer OutcomeConsumer(source)) and its
+// own inboxes (InboxPrefix), and a read-only user for supervisors
+// (natsserver.SupervisorPermissions); hoso connects as EngineUser. configs/nats/
 // has the same for an external server. The supervisors create no
 // consumer: a permission sees only a request's subject, and the older
 // create subject names the consumer in its body.
@@ -98,11 +100,11 @@
 // What permissions cannot stop, the engine watches: the Consumer defends
 // its own durable (see the invariants), a Guard removes push consumers and
 // source consumers filtered beyond their source as soon as they appear,
-// and a Quota withdraws a source's right to publish events for the rest
-// of the hour once it published more than its quota (Server.BlockSource).
-// Server.KeepJetStream restarts the embedded server when a stream hit a
-// write error (a full disk) and the disk has room again, so that it takes
-// events again without a restart of the process.
+// and a natsserver.Quota withdraws a source's right to publish events for
+// the rest of the hour once it published more than its quota
+// (natsserver.Server.BlockSource). natsserver.Server.KeepJetStream restarts the embedded server when a stream hit a
+// write error (a full disk) and the disk has room again, so that it
+// takes events again without a restart of the process.
 //
 // The consumer needs NATS server 2.14 or later (the consumer reset API);
 // the embedded server is recent enough.

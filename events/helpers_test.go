@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,73 +15,22 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/natstest"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
-// testLogger logs warnings and errors into the test's output.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
+// The embedded server and the helpers the tests of this package share
+// with natsserver's.
+var (
+	testLogger       = natstest.Logger
+	startJS          = natstest.StartJS
+	startUsersServer = natstest.StartUsersServer
+	setup            = natstest.Setup
+	waitFor          = natstest.WaitFor
+	run              = natstest.Run
+)
 
-// startJS starts an embedded server in a temporary directory and connects
-// to it; both are closed when the test ends.
-func startJS(t testing.TB) (*events.Server, *nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("StartServer: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := events.Connect(srv.ClientURL(), testLogger(t))
-	if err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream.New: %v", err)
-	}
-	return srv, nc, js
-}
-
-// startUsersServer starts an embedded server with the users of usersFile
-// and connects as the engine's user; both are closed when the test ends.
-func startUsersServer(t testing.TB) (*events.Server, []events.User, *nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
-		Users: users, EnginePassword: enginePassword})
-	if err != nil {
-		t.Fatalf("StartServer: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(events.EngineUser, enginePassword))
-	if err != nil {
-		t.Fatalf("connect as the engine: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, users, nc, js
-}
-
-// enginePassword is the engine's password in the servers with users.
-const enginePassword = "engine-password-xyz"
-
-// setup runs Setup with the defaults.
-func setup(t testing.TB, js jetstream.JetStream) jetstream.Consumer {
-	t.Helper()
-	cons, err := events.Setup(t.Context(), js, events.StreamConfig{})
-	if err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-	return cons
-}
+const enginePassword = natstest.EnginePassword
 
 // testEvent returns the i-th event of a test stream: ten dossiers, taking
 // turns.
@@ -137,43 +85,6 @@ func waitAcks(t testing.TB, js jetstream.JetStream, from, to int) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("publishing events %d..%d: no acks after 10s", from, to-1)
 	}
-}
-
-// waitFor polls cond until it is true, failing the test after the timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// run runs f in a goroutine until the returned stop is called (or the test
-// ends), and checks it returns nil.
-func run(t testing.TB, f func(ctx context.Context) error) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run returned %v, want nil", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Errorf("Run did not return 10s after its context ended")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 var errInjected = errors.New("injected failure")

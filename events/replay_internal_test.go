@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/workflow"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // fakeMsg is a delivery with the given stream and consumer sequences.
@@ -36,9 +40,15 @@ func (openCC) Closed() <-chan struct{} { return nil }
 // one the stream holds ends the replay with ErrSkipped, a missing
 // delivery rewinds, and a delivery past the last sequence ends it.
 func TestReplayCollectJumps(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Dir: t.TempDir(), Port: -1})
+	// The server itself, as package natsserver (which imports this one)
+	// would start it.
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
 	}
 	t.Cleanup(srv.Shutdown)
 	nc, err := Connect(srv.ClientURL(), nil)

@@ -46,9 +46,14 @@ const (
 	CheckpointsStream = "HOSO_CHECKPOINTS"
 )
 
+// The prefixes of the subjects of events (EventsPrefix<source>.<token>)
+// and of outcomes (OutcomesPrefix<kind>.<source>.<token>).
 const (
-	eventsPrefix      = "hoso.events."
-	outcomesPrefix    = "hoso.outcomes."
+	EventsPrefix   = "hoso.events."
+	OutcomesPrefix = "hoso.outcomes."
+)
+
+const (
 	deadLetterPrefix  = "hoso.deadletter."
 	checkpointsPrefix = "hoso.checkpoints."
 	// checkpointAlone is the subject token of the checkpoints of an
@@ -72,7 +77,7 @@ func CheckpointSubject(replica string) string {
 // Subject returns the inbound subject an event about the dossier is
 // published on: hoso.events.<source>.<dossier-token>.
 func Subject(source, dossierCode string) string {
-	return eventsPrefix + source + "." + workflow.DossierToken(dossierCode)
+	return EventsPrefix + source + "." + workflow.DossierToken(dossierCode)
 }
 
 // OutcomeSubject returns the subject an outcome is published on:
@@ -80,7 +85,7 @@ func Subject(source, dossierCode string) string {
 // is empty or would not make a valid subject token (an unreadable message
 // has neither) is written "_".
 func OutcomeSubject(kind workflow.OutcomeKind, source, dossierCode string) string {
-	return outcomesPrefix + subjectToken(string(kind)) + "." + subjectToken(source) + "." +
+	return OutcomesPrefix + subjectToken(string(kind)) + "." + subjectToken(source) + "." +
 		subjectToken(workflow.DossierToken(dossierCode))
 }
 
@@ -101,5 +106,5 @@ func subjectToken(s string) string {
 // OutcomeFilter returns the subject filter of every outcome about the
 // dossier from the source, of any kind: hoso.outcomes.*.<source>.<token>.
 func OutcomeFilter(source, dossierCode string) string {
-	return outcomesPrefix + "*." + subjectToken(source) + "." + subjectToken(workflow.DossierToken(dossierCode))
+	return OutcomesPrefix + "*." + subjectToken(source) + "." + subjectToken(workflow.DossierToken(dossierCode))
 }

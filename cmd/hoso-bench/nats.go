@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/simulate"
 )
 
@@ -50,7 +51,7 @@ func benchMessages(items []simulate.Item) ([]benchMessage, int, error) {
 
 // benchNATS is the bench's NATS server, holding the pre-filled stream.
 type benchNATS struct {
-	srv  *events.Server
+	srv  *natsserver.Server
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	once sync.Once
@@ -59,7 +60,7 @@ type benchNATS struct {
 func startBenchNATS(ctx context.Context, dir string, syncAlways bool) (*benchNATS, error) {
 	// As the embedded server of serve: file storage, fsync by interval by
 	// default (hoso's own store is fsynced at every commit).
-	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1, SyncInterval: 2 * time.Minute, SyncAlways: syncAlways})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: dir, Port: -1, SyncInterval: 2 * time.Minute, SyncAlways: syncAlways})
 	if err != nil {
 		return nil, err
 	}

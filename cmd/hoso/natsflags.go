@@ -58,7 +58,7 @@ func (f *natsFlags) options(name, inbox string) []nats.Option {
 	}
 	if inbox != "" {
 		// A source or the supervisors may read only their own inboxes
-		// (events.SourcePermissions, SupervisorPermissions).
+		// (natsserver.SourcePermissions, SupervisorPermissions).
 		opts = append(opts, nats.CustomInboxPrefix(events.InboxPrefix(inbox)))
 	}
 	return opts

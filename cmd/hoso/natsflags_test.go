@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // TestClientsWithNATSUsers: against a NATS server with users, as
@@ -24,8 +25,8 @@ func TestClientsWithNATSUsers(t *testing.T) {
 		t.Skip("publishes and applies a simulated stream twice")
 	}
 	dir := t.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1, EnginePassword: "engine-secret-9",
-		Users: []events.User{{Name: "tayninh-dvc", Password: "tayninh-secret-1", Source: "tayninh"}, {Name: "giamsat", Password: "giamsat-secret-4", Supervisor: true}}})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: filepath.Join(dir, "nats"), Port: -1, EnginePassword: "engine-secret-9",
+		Users: []natsserver.User{{Name: "tayninh-dvc", Password: "tayninh-secret-1", Source: "tayninh"}, {Name: "giamsat", Password: "giamsat-secret-4", Supervisor: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/simulate"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
@@ -380,7 +381,7 @@ func TestSimulateCodec(t *testing.T) {
 }
 
 func TestSimulateErrors(t *testing.T) {
-	bare, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1}) // JetStream, no hoso stream
+	bare, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1}) // JetStream, no hoso stream
 	if err != nil {
 		t.Fatal(err)
 	}

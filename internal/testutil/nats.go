@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -23,7 +24,7 @@ import (
 // the external server of tests whose stream must outlive `hoso serve`.
 func StartNATS(t testing.TB, dir string) (string, jetstream.JetStream) {
 	t.Helper()
-	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: dir, Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package events
+package natsserver
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hoso-vn/hoso/events"
 
 	"github.com/nats-io/nats.go"
 )
@@ -107,7 +109,7 @@ func (q *Quota) Run(ctx context.Context) error {
 	q.mu.Lock()
 	q.start = q.now().Truncate(q.window)
 	q.mu.Unlock()
-	sub, err := q.nc.Subscribe(EventsSubject, q.count)
+	sub, err := q.nc.Subscribe(events.EventsSubject, q.count)
 	if err != nil {
 		return fmt.Errorf("events: quota: subscribe: %w", err)
 	}
@@ -142,7 +144,7 @@ func (q *Quota) Run(ctx context.Context) error {
 
 // count adds a published event to its source's bytes in the window.
 func (q *Quota) count(m *nats.Msg) {
-	rest, ok := strings.CutPrefix(m.Subject, eventsPrefix)
+	rest, ok := strings.CutPrefix(m.Subject, events.EventsPrefix)
 	if !ok {
 		return
 	}

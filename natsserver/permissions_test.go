@@ -1,4 +1,4 @@
-package events_test
+package natsserver_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package events_test
+package natsserver_test
 
 import (
 	"context"
@@ -15,20 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/internal/natstest"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // usersFile is a users file with two sources and the supervisors.
-const usersFile = `users:
-  - name: tayninh-dvc
-    password: tayninh-secret-1
-    source: tayninh
-  - name: hanoi-dvc
-    password: hanoi-secret-22
-    source: hanoi
-  - name: supervisors
-    password: supervisors-secret-3
-    supervisor: true
-`
+const usersFile = natstest.UsersFile
 
 // permErrors collects the permission violations the server reports to a
 // client (they arrive asynchronously).
@@ -235,7 +227,7 @@ func TestParseUsersErrors(t *testing.T) {
 		{"supervisor source", "users:\n  - name: a\n    password: long-enough-pass\n    source: x\n    supervisor: true\n", "give no source"},
 		{"duplicate", "users:\n  - name: a\n    password: long-enough-pass\n    source: a\n  - name: a\n    password: long-enough-pass\n    source: b\n", "users.yaml:5: name \"a\": already used on line 2"},
 	} {
-		_, err := events.ParseUsers(strings.NewReader(tc.file), "users.yaml")
+		_, err := natsserver.ParseUsers(strings.NewReader(tc.file), "users.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: ParseUsers = %v, want an error containing %q", tc.name, err, tc.want)
 		}
@@ -255,8 +247,8 @@ func TestConfigFilesAgree(t *testing.T) {
 	}
 	want := map[string]*server.Permissions{
 		"hoso":        nil,
-		"tayninh-dvc": events.SourcePermissions("tayninh"),
-		"supervisors": events.SupervisorPermissions("supervisors"),
+		"tayninh-dvc": natsserver.SourcePermissions("tayninh"),
+		"supervisors": natsserver.SupervisorPermissions("supervisors"),
 	}
 	if len(opts.Users) != len(want) {
 		t.Fatalf("hoso.conf has %d users, want %d", len(opts.Users), len(want))
@@ -276,7 +268,7 @@ func TestConfigFilesAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := events.ParseUsers(f, "users.example.yaml"); err != nil {
+	if _, err := natsserver.ParseUsers(f, "users.example.yaml"); err != nil {
 		t.Errorf("users.example.yaml: %v", err)
 	}
 }
@@ -285,11 +277,11 @@ func TestConfigFilesAgree(t *testing.T) {
 // removed user, lets a new one in, keeps the others connected and the
 // engine's own user, and is refused on a server started without users.
 func TestSetUsers(t *testing.T) {
-	users, err := events.ParseUsers(strings.NewReader(usersFile), "users.yaml")
+	users, err := natsserver.ParseUsers(strings.NewReader(usersFile), "users.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t),
 		Users: users, EnginePassword: "engine-password-xyz"})
 	if err != nil {
 		t.Fatalf("StartServer: %v", err)
@@ -321,7 +313,7 @@ func TestSetUsers(t *testing.T) {
 	}
 
 	// tayninh leaves, camau arrives.
-	next, err := events.ParseUsers(strings.NewReader(strings.Replace(usersFile,
+	next, err := natsserver.ParseUsers(strings.NewReader(strings.Replace(usersFile,
 		"name: tayninh-dvc\n    password: tayninh-secret-1\n    source: tayninh",
 		"name: camau-dvc\n    password: camau-secret-4\n    source: camau", 1)), "users.yaml")
 	if err != nil {
@@ -357,12 +349,12 @@ func TestSetUsers(t *testing.T) {
 		t.Error("SetUsers(nil) took away every user")
 	}
 
-	open, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t)})
+	open, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(open.Shutdown)
-	if err := open.SetUsers(users); !errors.Is(err, events.ErrUsersOff) {
+	if err := open.SetUsers(users); !errors.Is(err, natsserver.ErrUsersOff) {
 		t.Errorf("SetUsers on a server without users = %v, want ErrUsersOff", err)
 	}
 }

@@ -1,4 +1,4 @@
-package events_test
+package natsserver_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // recordingHandler keeps the messages of the records logged through it.
@@ -46,7 +46,7 @@ func (h *recordingHandler) count(text string) int {
 // every interval: each restart disconnects every client.
 func TestKeepJetStreamBacksOff(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := events.StartServer(events.ServerConfig{Dir: dir, Port: -1, Logger: testLogger(t)})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: dir, Port: -1, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package events_test
+package natsserver_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // TestQuota: one source floods the log with junk, as the attacker did with
@@ -26,7 +27,7 @@ func TestQuota(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 10, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	var blocks []string
-	q := events.NewQuota(srv, engine, events.QuotaConfig{MaxBytes: 20 << 10, Window: time.Hour, Logger: testLogger(t),
+	q := natsserver.NewQuota(srv, engine, natsserver.QuotaConfig{MaxBytes: 20 << 10, Window: time.Hour, Logger: testLogger(t),
 		Now: clock, Tick: 10 * time.Millisecond,
 		OnBlock: func(source string, until time.Time) {
 			mu.Lock()

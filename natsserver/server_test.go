@@ -1,4 +1,4 @@
-package events_test
+package natsserver_test
 
 import (
 	"bytes"
@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoso-vn/hoso/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/events"
+	"github.com/hoso-vn/hoso/natsserver"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -37,7 +39,7 @@ func (b *syncBuffer) String() string {
 func TestStartServer(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: -1, SyncAlways: true, Logger: logger})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: -1, SyncAlways: true, Logger: logger})
 	if err != nil {
 		t.Fatalf("StartServer: %v", err)
 	}
@@ -73,7 +75,7 @@ func TestStartServer(t *testing.T) {
 }
 
 func TestStartServerErrors(t *testing.T) {
-	if _, err := events.StartServer(events.ServerConfig{}); !errors.Is(err, events.ErrNoStoreDir) {
+	if _, err := natsserver.StartServer(natsserver.ServerConfig{}); !errors.Is(err, natsserver.ErrNoStoreDir) {
 		t.Errorf("StartServer without Dir: error %v, want ErrNoStoreDir", err)
 	}
 
@@ -85,7 +87,7 @@ func TestStartServerErrors(t *testing.T) {
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
 	start := time.Now()
-	srv, err := events.StartServer(events.ServerConfig{Dir: t.TempDir(), Port: port})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Dir: t.TempDir(), Port: port})
 	if err == nil {
 		srv.Shutdown()
 		t.Fatalf("StartServer on busy port %d succeeded", port)

@@ -1,4 +1,4 @@
-package events
+package natsserver
 
 import (
 	"errors"
@@ -8,26 +8,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hoso-vn/hoso/events"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hoso-vn/hoso/internal/yamlfile"
 )
-
-// EngineUser is the NATS user name hoso itself connects as when the
-// embedded server has users (ServerConfig.Users).
-const EngineUser = "hoso"
-
-// OutcomeConsumer returns the name of the durable consumer a source reads
-// its outcomes through: outcomes-<source>. It is the only consumer of
-// HOSO_OUTCOMES the source's user may create, bind and ack.
-func OutcomeConsumer(source string) string { return "outcomes-" + source }
-
-// InboxPrefix returns the reply-subject prefix a source's client must
-// use (nats.CustomInboxPrefix): _INBOX_<source>. Its user may subscribe to
-// its own inboxes only, so it cannot read the replies other clients get
-// (publish acks, fetched outcomes).
-func InboxPrefix(source string) string { return "_INBOX_" + source }
 
 // User is a NATS user of the embedded server: a source system, limited to
 // its own subjects, or the supervisors' read-only user.
@@ -70,22 +57,22 @@ func (u *User) Permissions() *server.Permissions {
 // Docs/operations.md ("Access control") lists them for an external
 // server; configs/nats/ has the same in the server's format.
 func SourcePermissions(source string) *server.Permissions {
-	stream, cons := OutcomesStream, OutcomeConsumer(source)
+	stream, cons := events.OutcomesStream, events.OutcomeConsumer(source)
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{
-			eventsPrefix + source + ".>",
+			events.EventsPrefix + source + ".>",
 			"$JS.API.INFO",
 			"$JS.API.STREAM.NAMES",
-			"$JS.API.STREAM.INFO." + EventsStream,
+			"$JS.API.STREAM.INFO." + events.EventsStream,
 			"$JS.API.STREAM.INFO." + stream,
-			"$JS.API.CONSUMER.CREATE." + stream + "." + cons + "." + outcomesPrefix + "*." + source + ".>",
+			"$JS.API.CONSUMER.CREATE." + stream + "." + cons + "." + events.OutcomesPrefix + "*." + source + ".>",
 			"$JS.API.CONSUMER.INFO." + stream + "." + cons,
 			"$JS.API.CONSUMER.MSG.NEXT." + stream + "." + cons,
 			"$JS.ACK." + stream + "." + cons + ".>",
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{
-			outcomesPrefix + "*." + source + ".>",
-			InboxPrefix(source) + ".>",
+			events.OutcomesPrefix + "*." + source + ".>",
+			events.InboxPrefix(source) + ".>",
 		}},
 	}
 }
@@ -95,7 +82,7 @@ func SourcePermissions(source string) *server.Permissions {
 // without the publishing of events. It still reads its outcomes.
 func BlockedSourcePermissions(source string) *server.Permissions {
 	p := SourcePermissions(source)
-	p.Publish.Allow = slices.DeleteFunc(p.Publish.Allow, func(s string) bool { return s == eventsPrefix+source+".>" })
+	p.Publish.Allow = slices.DeleteFunc(p.Publish.Allow, func(s string) bool { return s == events.EventsPrefix+source+".>" })
 	return p
 }
 
@@ -121,7 +108,7 @@ func SupervisorPermissions(name string) *server.Permissions {
 			},
 		},
 		Subscribe: &server.SubjectPermission{Allow: []string{
-			EventsSubject, OutcomesSubject, DeadLetterFilter, InboxPrefix(name) + ".>",
+			events.EventsSubject, events.OutcomesSubject, events.DeadLetterFilter, events.InboxPrefix(name) + ".>",
 		}},
 	}
 }
@@ -169,7 +156,7 @@ func ParseUsers(r io.Reader, name string) ([]User, error) {
 		Supervisor bool   `yaml:"supervisor"`
 	}
 	var users []User
-	names := map[string]int{EngineUser: -1}
+	names := map[string]int{events.EngineUser: -1}
 	yamlfile.Items(probs, list, "a user", userKeys, func(n *yaml.Node, raw rawUser) {
 		bad := func(format string, args ...any) { probs.Addf(n.Line, format, args...) }
 		u := User{Name: raw.Name, Password: raw.Password, NKey: raw.NKey, Source: raw.Source, Supervisor: raw.Supervisor}

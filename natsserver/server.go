@@ -1,4 +1,4 @@
-package events
+package natsserver
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hoso-vn/hoso/events"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -276,7 +278,7 @@ func errString(err error) string {
 // enginePassword and every user of users with its permissions, less the
 // publishing of events for the users of a blocked source.
 func serverUsers(users []User, blocked map[string]bool, enginePassword string) ([]*server.User, []*server.NkeyUser) {
-	pw := []*server.User{{Username: EngineUser, Password: enginePassword}}
+	pw := []*server.User{{Username: events.EngineUser, Password: enginePassword}}
 	var nk []*server.NkeyUser
 	for i := range users {
 		u := &users[i]
