@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/hoso-vn/hoso/workflow"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // fakeMsg is a delivery with the given stream and consumer sequences.
@@ -19,6 +21,9 @@ type fakeMsg struct {
 
 func (m fakeMsg) Subject() string { return Subject("src", "d") }
 func (m fakeMsg) Data() []byte    { return []byte("{}") }
+
+// Headers are none, as a structured-mode event may have.
+func (m fakeMsg) Headers() nats.Header { return nil }
 func (m fakeMsg) Metadata() (*jetstream.MsgMetadata, error) {
 	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: m.stream, Consumer: m.consumer}, NumPending: m.pending}, nil
 }
