@@ -58,8 +58,9 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // stream sequence and timestamp.
 //
 // The payload must be a CloudEvents 1.0 structured-mode JSON object of the
-// integration contract, and the subject hoso.events.<source>.<token> where
-// token is the dossier code with "." replaced by "_". The returned envelope
+// integration contract (DecodeMsg also takes the binary content mode), and
+// the subject hoso.events.<source>.<token> where token is the dossier code
+// with "." replaced by "_". The returned envelope
 // holds either the event or, when anything is wrong, a Rejection with
 // reason malformed (or token_mismatch when the payload is a valid event and
 // only the subject is wrong: not of that form, an invalid source token, or
