@@ -119,7 +119,7 @@ func CalendarStart(ctx context.Context, js jetstream.JetStream) ([]workflow.Year
 				return nil, fmt.Errorf("calendar start: %w", err)
 			}
 			pending = meta.NumPending
-			env := Decode(m.Subject(), m.Data(), meta.Sequence.Stream, meta.Timestamp.UTC())
+			env := DecodeMsg(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream, meta.Timestamp.UTC())
 			e := env.Event
 			if e == nil || e.Source != workflow.SystemSource || e.Action != workflow.CalendarAction || e.PreviousCalendar == nil {
 				continue

@@ -15,6 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -56,8 +58,9 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // stream sequence and timestamp.
 //
 // The payload must be a CloudEvents 1.0 structured-mode JSON object of the
-// integration contract, and the subject hoso.events.<source>.<token> where
-// token is the dossier code with "." replaced by "_". The returned envelope
+// integration contract (DecodeMsg also takes the binary content mode), and
+// the subject hoso.events.<source>.<token> where token is the dossier code
+// with "." replaced by "_". The returned envelope
 // holds either the event or, when anything is wrong, a Rejection with
 // reason malformed (or token_mismatch when the payload is a valid event and
 // only the subject is wrong: not of that form, an invalid source token, or
@@ -90,11 +93,23 @@ var ErrInvalidEvent = errors.New("events: invalid event")
 // decodes to the same envelope, detail text included. It never panics and
 // is safe for concurrent use.
 func Decode(subject string, data []byte, seq uint64, published time.Time) workflow.Envelope {
+	return decode(subject, nil, data, seq, published)
+}
+
+// decode is Decode of a structured-mode message when header is nil, else
+// of a binary-mode one.
+func decode(subject string, header nats.Header, data []byte, seq uint64, published time.Time) workflow.Envelope {
 	env := workflow.Envelope{Seq: seq, Subject: subject, Published: published}
 	var p problems
 	source, token := parseSubject(subject, &p)
 	subjectProblems := p.count()
-	ev, attr := decodePayload(data, &p)
+	var ev *workflow.Event
+	var attr attribution
+	if header == nil {
+		ev, attr = decodePayload(data, &p)
+	} else {
+		ev, attr = decodeBinary(header, data, &p)
+	}
 	if !published.IsZero() {
 		checkAhead(ev, published, &p)
 	}
@@ -298,11 +313,18 @@ func isTokenOf(token, code string) bool {
 // decodePayload decodes and checks a CloudEvent payload, adding every
 // problem to p. The event is complete only when p is empty.
 func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
-	var attr attribution
-	ev := &workflow.Event{}
 	if len(data) > MaxMessageSize {
 		p.add("message is %d bytes, over the %d-byte limit", len(data), MaxMessageSize)
 	}
+	return decodeJSON(data, p, nil)
+}
+
+// decodeJSON is decodePayload without the size limit; b, when not nil,
+// is what a binary-mode message's headers and body already told (see
+// decodeBinary).
+func decodeJSON(data []byte, p *problems, b *binaryRead) (*workflow.Event, attribution) {
+	var attr attribution
+	ev := &workflow.Event{}
 	if len(bytes.TrimSpace(data)) == 0 {
 		p.add("payload is empty")
 		return ev, attr
@@ -329,6 +351,7 @@ func decodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 	// The problems are copied in and out, so that p (often on the caller's
 	// stack) does not escape to the pooled decoder.
 	d.p = *p
+	d.bin = b
 	d.read(ev, &attr)
 	*p = d.p
 	return ev, attr
@@ -354,6 +377,7 @@ var decoders = sync.Pool{New: func() any { return &decoder{scanner: scanner{w: &
 type decoder struct {
 	scanner
 	p     problems        // found so far
+	bin   *binaryRead     // of a binary-mode message, else nil
 	arena strings.Builder // the decoded strings, one allocation for all
 	ubuf  []byte          // scratch for strings with escapes
 }
@@ -361,7 +385,7 @@ type decoder struct {
 // release returns d to the pool, without the scratch a hostile payload
 // made large (up to maxPooledScratch bytes or keys are kept).
 func (d *decoder) release() {
-	d.data, d.p, d.arena = nil, problems{}, strings.Builder{}
+	d.data, d.p, d.arena, d.bin = nil, problems{}, strings.Builder{}, nil
 	if cap(d.ubuf) > maxPooledScratch {
 		d.ubuf = nil
 	}
@@ -460,6 +484,10 @@ func (d *decoder) read(ev *workflow.Event, attr *attribution) {
 	}
 	if w.base64 {
 		p.add("data_base64: binary data is not supported, send data as a JSON object")
+	}
+	if d.bin != nil && d.bin.data != "" {
+		p.add("%s", d.bin.data)
+		return
 	}
 	if !d.present(w.data) {
 		p.add("data: required")
@@ -723,7 +751,7 @@ func (d *decoder) unknownKeys(owner int) []string {
 // null or not a string (a problem if required or not a string).
 func (d *decoder) str(s span, at path, key string, required bool) (string, bool) {
 	if !d.present(s) {
-		if required {
+		if required && !(at == atTop && d.bin.duplicated(key)) {
 			d.p.add("%s%s: required", at, key)
 		}
 		return "", false

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -374,7 +376,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add("", []byte(`{"data":{"attachments":[{"kind":"a","x":1}],"claimed_status":1e3}}`))
 	f.Add(testSubject, []byte(`{"sp\u0065cversion":"1.0","id":"\ud83d\ude00","data":{"attachments":[{"k\u0069nd":"a"}],"attachments":[]},"data":{"due":"2024-11-15T1:04:05Z"}}`))
 	f.Add(testSubject, []byte(`{"x":[[{"a":[-0.5e+3,true,false,null,"\u2028"]}]],"data":{"zz":1,"aa":{},"zz":[]}}`))
+	// Binary content mode: lines "name:value", an empty line, the body
+	// (fromText).
+	bin := "ce-specversion:1.0\nce-id:evt-0001\nce-source:/motcua/tayninh\nce-type:vn.gov.hoso.receive\nce-subject:" + testCode +
+		"\nce-time:2024-11-06T08:30:00.5Z\nNats-Msg-Id:evt-0001\n"
+	f.Add(testSubject, []byte(bin+"\n"+binaryBody))
+	f.Add(testSubject, []byte(bin+"content-type:application/json; charset=utf-8\nce-traceparent:00-1\n\n"+binaryBody))
+	f.Add(testSubject, []byte(bin+"Ce-Id:x\nce-data:{}\ncontent-type:text/plain\nce-datacontenttype:application/json\n\n[]"))
+	f.Add(testSubject, []byte("CE-SPECVERSION:\n\n"))
+	f.Add(testSubject, []byte(bin+"\n"+string(mustJSON(f, payload()))))
 	f.Fuzz(func(t *testing.T, subject string, raw []byte) {
+		header, body := fromText(raw)
+		checkBinary(t, subject, header, body)
 		env := events.Decode(subject, raw, 5, published)
 		if diff := cmp.Diff(events.OldDecode(subject, raw, 5, published), env, timeEqual); diff != "" {
 			t.Fatalf("Decode(%q, %q) differs from the former decoder (-old +new):\n%s", subject, raw, diff)
@@ -404,6 +417,12 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode(%q, %q) accepted attachment %+v", subject, raw, a)
 			}
 		}
+		if h, body, ok := toBinary(raw); ok {
+			bin := events.DecodeMsg(subject, h, body, 5, published)
+			if diff := cmp.Diff(env, bin, timeEqual); diff != "" {
+				t.Fatalf("DecodeMsg(%v, %q) differs from Decode(%q) (-structured +binary):\n%s", h, body, raw, diff)
+			}
+		}
 		out, err := events.Encode(ev)
 		if err != nil {
 			t.Fatalf("Encode(Decode(%q)): %v", raw, err)
@@ -416,6 +435,38 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip of %q changed the event (-first +second):\n%s", raw, diff)
 		}
 	})
+}
+
+// checkBinary decodes a message with headers: exactly one of an event and
+// a rejection, an event that survives Encode and Decode, and in binary
+// mode no problem of the structured form hoso builds from it (which is
+// always one JSON object).
+func checkBinary(t *testing.T, subject string, h nats.Header, body []byte) {
+	t.Helper()
+	env := events.DecodeMsg(subject, h, body, 5, published)
+	if (env.Event == nil) == (env.Rejection == nil) {
+		t.Fatalf("DecodeMsg(%q, %v, %q): event %v, rejection %v; want exactly one", subject, h, body, env.Event, env.Rejection)
+	}
+	if r := env.Rejection; r != nil {
+		if r.Reason != workflow.ReasonMalformed && r.Reason != workflow.ReasonTokenMismatch || r.Detail == "" {
+			t.Fatalf("DecodeMsg(%q, %v, %q) rejection = %q %q", subject, h, body, r.Reason, r.Detail)
+		}
+		binary := false
+		for k := range h {
+			binary = binary || strings.EqualFold(k, events.HeaderSpecVersion)
+		}
+		if binary && strings.Contains(r.Detail, "payload") {
+			t.Fatalf("DecodeMsg(%q, %v, %q) of a binary-mode message: %q names the payload hoso built", subject, h, body, r.Detail)
+		}
+		return
+	}
+	out, err := events.Encode(env.Event)
+	if err != nil {
+		t.Fatalf("Encode(DecodeMsg(%v, %q)): %v", h, body, err)
+	}
+	if again := events.Decode(subject, out, 5, published); again.Event == nil || !cmp.Equal(env.Event, again.Event) {
+		t.Fatalf("Decode(Encode(DecodeMsg(%v, %q))) = %+v, %+v; want %+v", h, body, again.Event, again.Rejection, env.Event)
+	}
 }
 
 // benchPayload is a CloudEvent with every field a one-stop-shop sends,

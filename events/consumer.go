@@ -426,7 +426,7 @@ func (c *Consumer) collect(ctx context.Context, s *session, out chan<- batch) er
 			}
 			s.seq.take(seq)
 		}
-		env := Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC())
+		env := DecodeMsg(m.Subject(), m.Headers(), m.Data(), seq, meta.Timestamp.UTC())
 		if r := env.Rejection; r != nil {
 			c.log.Debug("unreadable event", "seq", seq, "subject", m.Subject(), "reason", r.Reason, "detail", r.Detail)
 		}

@@ -11,7 +11,8 @@
 // hoso.events.<source>.<dossier-token> (Subject); the stream HOSO_EVENTS
 // keeps them all, forever by default: it is the log (Setup). A Consumer
 // reads the durable consumer hoso-engine in stream order, decodes each
-// message (Decode) and hands batches to an Applier, which commits each
+// message with its headers (DecodeMsg: the contract's structured mode, or
+// the CloudEvents binary content mode) and hands batches to an Applier, which commits each
 // batch in one transaction together with the outcomes to publish. A Relay
 // then publishes those outcomes from the Outbox on
 // hoso.outcomes.<kind>.<source>.<dossier-token> (OutcomeSubject), captured
@@ -61,9 +62,11 @@
 //     published only after the stream acknowledged them; a restart
 //     republishes the unmarked ones and the stream's duplicate window drops
 //     the copies. Enqueue is only a hint that spares an outbox read.
-//   - Determinism. Decode is a pure function of the message: the same
-//     message gives the same envelope, rejection detail included, so a
-//     store rebuilt from the stream is the same store.
+//   - Determinism. DecodeMsg is a pure function of the message, headers
+//     included: the same message gives the same envelope, rejection detail
+//     included, so a store rebuilt from the stream (Replay) or a replica
+//     is the same store. The Consumer, Replay and CalendarStart all decode
+//     with it.
 //
 // # Durability
 //
@@ -82,7 +85,7 @@
 // Consumer.Run and Relay.Run each block until their context ends and must
 // not be called concurrently with themselves; Consumer.Ready,
 // Relay.Enqueue and Relay.Backlog are safe from any goroutine. Decode,
-// Encode and the subject functions are safe for concurrent use. Stop in
+// DecodeMsg, Encode and the subject functions are safe for concurrent use. Stop in
 // this order: the consumer, then the relay, then drain the NATS
 // connection, then shut the embedded server down, then close the store.
 //

@@ -275,7 +275,7 @@ func (r *replayer) collect(ctx context.Context, s *session, out chan<- []workflo
 				b = make([]workflow.Envelope, 0, r.cfg.MaxBatch)
 			}
 		}
-		b = append(b, Decode(m.Subject(), m.Data(), seq, meta.Timestamp.UTC()))
+		b = append(b, DecodeMsg(m.Subject(), m.Headers(), m.Data(), seq, meta.Timestamp.UTC()))
 		if seq == r.last {
 			return flush(ctx, out, b, len(b), errReplayed)
 		}

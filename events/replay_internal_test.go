@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/workflow"
@@ -23,6 +23,9 @@ type fakeMsg struct {
 
 func (m fakeMsg) Subject() string { return Subject("src", "d") }
 func (m fakeMsg) Data() []byte    { return []byte("{}") }
+
+// Headers are none, as a structured-mode event may have.
+func (m fakeMsg) Headers() nats.Header { return nil }
 func (m fakeMsg) Metadata() (*jetstream.MsgMetadata, error) {
 	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: m.stream, Consumer: m.consumer}, NumPending: m.pending}, nil
 }
