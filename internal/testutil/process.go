@@ -32,6 +32,9 @@ type Process struct {
 	msgs  chan string // the msg of each JSON log line; closed at exit
 	lines int         // log lines read so far
 	log   []string    // the last lines read, for failures
+	// started records that the log said "hoso started": the engine
+	// handles SIGTERM from then on (before, the signal kills it silently).
+	started bool
 }
 
 // StartProcess starts the test binary as a process that runs an engine of
@@ -157,6 +160,9 @@ func (p *Process) wait(t testing.TB, msg string, n int, quiet time.Duration) boo
 // read counts the line with the message m and keeps it among the last 50.
 func (p *Process) read(m string) {
 	p.lines++
+	if m == "hoso started" {
+		p.started = true
+	}
 	p.log = append(p.log, m)
 	if len(p.log) > 50 {
 		p.log = p.log[1:]
@@ -175,6 +181,11 @@ func (p *Process) Kill(t testing.TB) {
 // Terminate sends SIGTERM and expects a clean exit, logged "stopped".
 func (p *Process) Terminate(t testing.TB) {
 	t.Helper()
+	if !p.started {
+		// A SIGTERM before the engine's handler is in place ends the
+		// process without a word.
+		p.WaitFor(t, "hoso started")
+	}
 	p.Signal(t, syscall.SIGTERM)
 	p.WaitFor(t, "stopped")
 	for range p.msgs {
