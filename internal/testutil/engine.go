@@ -18,10 +18,10 @@ type Instance struct {
 	// PublicURL is "http://" and the public surface's address; "" without
 	// one (Config.PublicAddr).
 	PublicURL string
-	NATSURL string // the NATS server the engine uses
-	Logs    *SyncBuffer
-	cancel  context.CancelFunc
-	done    chan error
+	NATSURL   string // the NATS server the engine uses
+	Logs      *SyncBuffer
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // Config returns the configuration tests start engines with: the data in
