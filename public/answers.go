@@ -102,20 +102,28 @@ func (s *Server) scoreboardCSV(w http.ResponseWriter, r *http.Request, q *query)
 	return web.WriteCSV(w, "hoso-scoreboard.csv", b.header(), rows)
 }
 
-// asset serves the dashboard's stylesheet and the public surface's own.
+// favicon is the pages' icon: without one, browsers ask for
+// /favicon.ico and log the 404.
+var favicon = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#12355b"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#fff" stroke-width="2" fill="none"/></svg>`)
+
+// asset serves the dashboard's stylesheet, the public surface's own and
+// the icon.
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, _ *query) error {
 	var body []byte
+	ctype := "text/css; charset=utf-8"
 	switch name := r.PathValue("file"); name {
 	case "style.css":
 		body, _ = web.Asset(name)
 	case "public.css":
 		body = publicCSS
+	case "favicon.svg":
+		body, ctype = favicon, "image/svg+xml"
 	}
 	if body == nil {
 		return errNotFound
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age=3600")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
