@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hoso-vn/hoso/events"
@@ -40,6 +41,11 @@ func Check(cfg Config, w io.Writer) error {
 	}
 	if files.natsUsers != nil {
 		fmt.Fprintf(w, "nats users file %s: %s\n", cfg.NATSUsers, plural(len(files.natsUsers), "user"))
+	}
+	if cfg.PublicAddr != "" {
+		s := files.public
+		fmt.Fprintf(w, "public surface on %s: agencies withheld: %s; indicators withheld: %s\n", cfg.PublicAddr,
+			cmp.Or(strings.Join(s.Withhold.Agencies, ", "), "none"), cmp.Or(strings.Join(s.Withhold.Indicators, ", "), "none"))
 	}
 	fmt.Fprintf(w, "statistics: headline rates over %s, %s to two decimals\n", cmp.Or(cfg.Rates.Base, workflow.BaseReceived),
 		cmp.Or(cfg.Rates.Rounding, workflow.RoundTruncate))

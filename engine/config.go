@@ -62,6 +62,16 @@ type Config struct {
 	InsecureOpen bool   // serve without an access file on any address
 	TLSCert      string // PEM certificate chain for HTTPS; "" serves plain HTTP
 	TLSKey       string // PEM private key of TLSCert
+	// PublicAddr is the address of the public surface (package public:
+	// the province's scoreboard, meant to face the internet, behind a
+	// reverse proxy); "" (the default) serves none. It shares nothing
+	// with HTTPAddr's server but the store and, with TLSCert, the
+	// certificate.
+	PublicAddr string
+	// PublicConfig is the public file: the agencies and indicators the
+	// public surface withholds (public.ParseSettings); "" publishes every
+	// indicator of every agency, aggregated. It needs PublicAddr.
+	PublicConfig string
 	// NATSUser and NATSPassword, or NATSCreds (a credentials file: JWT
 	// and NKey), are hoso's credentials on the external NATS servers of
 	// NATSURL, for every server of a cluster (credentials in a URL hold
@@ -152,6 +162,16 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("http addr %q: %w", c.HTTPAddr, err))
+	}
+	if c.PublicAddr != "" {
+		if _, port, err := net.SplitHostPort(c.PublicAddr); err != nil {
+			errs = append(errs, fmt.Errorf("public addr %q: %w", c.PublicAddr, err))
+		} else if c.PublicAddr == c.HTTPAddr && port != "0" {
+			errs = append(errs, fmt.Errorf("public addr %q: must not be the HTTP address: the public surface has a listener of its own", c.PublicAddr))
+		}
+	}
+	if c.PublicConfig != "" && c.PublicAddr == "" {
+		errs = append(errs, errors.New("public config: give --public-addr too; without it nothing is public"))
 	}
 	if c.NATSURL == "" && (c.NATSPort < 0 || c.NATSPort > 65535) {
 		errs = append(errs, fmt.Errorf("nats port %d: must be 0–65535", c.NATSPort))

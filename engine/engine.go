@@ -20,6 +20,7 @@ import (
 
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/natsserver"
+	"github.com/hoso-vn/hoso/public"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/web"
 	"github.com/hoso-vn/hoso/workflow"
@@ -56,6 +57,10 @@ type Engine struct {
 
 	ln      net.Listener
 	httpSrv *http.Server
+
+	// The public surface (Config.PublicAddr): nil without one.
+	publicLn  net.Listener
+	publicSrv *http.Server
 
 	// undo releases, in reverse order, what Open acquired: the store,
 	// the embedded server, the NATS connection.
@@ -286,7 +291,50 @@ func (e *Engine) listen(hup <-chan os.Signal) error {
 	}
 	e.ln = ln
 	log.Info("http listening", "addr", ln.Addr().String(), "tls", tlsCert != nil, "access_control", access != nil)
+	return e.listenPublic()
+}
+
+// listenPublic makes the public surface's server and listens on its
+// address, when the configuration has one. It shares the store and the
+// TLS certificate (reloaded with it) with the official server, nothing
+// else: no handler, session, cookie or token.
+func (e *Engine) listenPublic() error {
+	cfg, log := e.cfg, e.log
+	if cfg.PublicAddr == "" {
+		return nil
+	}
+	pub, err := public.New(public.Config{Store: e.db, Settings: e.files.public, Rates: cfg.Rates, Now: cfg.Now, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.PublicAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (public): %w", cfg.PublicAddr, err)
+	}
+	e.undo = append(e.undo, func() { ln.Close() })
+	// Every public answer is short and computed at once: unlike the
+	// official server's, reads and writes have deadlines, so that slow
+	// clients on the internet hold no connection for long.
+	e.publicSrv = &http.Server{Handler: pub, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if e.httpSrv.TLSConfig != nil {
+		e.publicSrv.TLSConfig = &tls.Config{GetCertificate: e.reload.getCertificate, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, e.publicSrv.TLSConfig)
+	}
+	e.publicLn = ln
+	log.Info("public listening", "addr", ln.Addr().String(), "tls", e.publicSrv.TLSConfig != nil,
+		"withheld_agencies", len(e.files.public.Withhold.Agencies), "withheld_indicators", len(e.files.public.Withhold.Indicators))
 	return nil
+}
+
+// PublicAddr is the address the public surface listens on; nil without
+// one (Config.PublicAddr "").
+func (e *Engine) PublicAddr() net.Addr {
+	if e.publicLn == nil {
+		return nil
+	}
+	return e.publicLn.Addr()
 }
 
 // HTTPAddr is the address the HTTP server listens on (its port chosen
@@ -324,7 +372,7 @@ func (e *Engine) release() {
 }
 
 // Run runs the engine until ctx ends or a part fails, then shuts it down
-// in order: HTTP server, deadline scheduler, guard, consumer, outbox
+// in order: the HTTP servers (public, then official), deadline scheduler, guard, consumer, outbox
 // relay (or consumer, then replica), reloader, NATS connection (drained),
 // embedded server, store. An engine runs once.
 func (e *Engine) Run(ctx context.Context) error {
@@ -389,6 +437,17 @@ func (e *Engine) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	publicDone := make(chan struct{})
+	if e.publicSrv != nil {
+		go func() {
+			defer close(publicDone)
+			if err := e.publicSrv.Serve(e.publicLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("public http: %w", err)
+			}
+		}()
+	} else {
+		close(publicDone)
+	}
 	log.Info("hoso started", "data_dir", cfg.DataDir, "definitions", len(e.cat.Definitions()))
 
 	var runErr error
@@ -400,6 +459,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), cfg.Shutdown)
 	defer cancelShut()
+	if e.publicSrv != nil {
+		if err := e.publicSrv.Shutdown(shutCtx); err != nil {
+			log.Warn("public http shutdown", "err", err)
+		}
+	}
+	<-publicDone
 	if err := e.httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}

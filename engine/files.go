@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/hoso-vn/hoso/natsserver"
+	"github.com/hoso-vn/hoso/public"
 	"github.com/hoso-vn/hoso/web"
 )
 
@@ -138,6 +139,7 @@ type configFiles struct {
 	access    *web.Access       // --access
 	cert      *tls.Certificate  // --tls-cert and --tls-key
 	natsUsers []natsserver.User // --nats-users
+	public    public.Settings   // --public-config; the zero value without it
 }
 
 // loadConfigFiles loads each file cfg names on its own, and returns an
@@ -165,7 +167,22 @@ func loadConfigFiles(cfg Config) (configFiles, error) {
 			errs = append(errs, err)
 		}
 	}
+	if cfg.PublicConfig != "" {
+		if f.public, err = readPublicSettings(cfg.PublicConfig); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return f, errors.Join(errs...)
+}
+
+// readPublicSettings reads and checks the public file.
+func readPublicSettings(path string) (public.Settings, error) {
+	f, err := openConfigFile(path)
+	if err != nil {
+		return public.Settings{}, fmt.Errorf("public config %w", err)
+	}
+	defer f.Close()
+	return public.ParseSettings(f, path)
 }
 
 // enginePassword makes the engine's own password on an embedded server

@@ -26,6 +26,10 @@ type chart struct {
 	Grid   []chartTick // horizontal grid lines with their values
 	XTicks []chartText // labels under the plot
 	Empty  string      // shown instead of the plot when there is nothing to draw
+	// Desc is the chart's text alternative, shown under it and announced
+	// with it (aria-describedby); "" for none (the dashboard's charts sit
+	// beside their tables).
+	Desc string
 }
 
 type chartBar struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/reconcile"
 	"github.com/hoso-vn/hoso/workflow"
@@ -26,7 +27,13 @@ type APIFixture struct {
 // invalid_transition rejection expected.
 func NewAPIFixture(t testing.TB) *APIFixture {
 	t.Helper()
-	in := Start(t, Config(t.TempDir()))
+	return NewAPIFixtureWith(t, Config(t.TempDir()))
+}
+
+// NewAPIFixtureWith is NewAPIFixture with an instance started from cfg.
+func NewAPIFixtureWith(t testing.TB, cfg engine.Config) *APIFixture {
+	t.Helper()
+	in := Start(t, cfg)
 	f := &APIFixture{In: in, Codes: []string{"000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002", "000.00.12.H57-251001-0003"}}
 	nc, _ := Connect(t, in.NATSURL)
 	due := time.Date(2025, 10, 15, 0, 0, 0, 0, workflow.Zone)

@@ -15,10 +15,13 @@ import (
 type Instance struct {
 	Engine  *engine.Engine
 	HTTPURL string // "http://" and the HTTP server's address (with TLS too)
-	NATSURL string // the NATS server the engine uses
-	Logs    *SyncBuffer
-	cancel  context.CancelFunc
-	done    chan error
+	// PublicURL is "http://" and the public surface's address; "" without
+	// one (Config.PublicAddr).
+	PublicURL string
+	NATSURL   string // the NATS server the engine uses
+	Logs      *SyncBuffer
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // Config returns the configuration tests start engines with: the data in
@@ -49,6 +52,9 @@ func Start(t testing.TB, cfg engine.Config) *Instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &Instance{Engine: e, HTTPURL: "http://" + e.HTTPAddr().String(), NATSURL: e.NATSURL(),
 		Logs: logs, cancel: cancel, done: make(chan error, 1)}
+	if a := e.PublicAddr(); a != nil {
+		in.PublicURL = "http://" + a.String()
+	}
 	go func() { in.done <- e.Run(ctx) }()
 	t.Cleanup(func() { in.Stop(t) })
 	return in
