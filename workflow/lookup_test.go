@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -237,5 +238,17 @@ func TestDecideKeepsLastLookup(t *testing.T) {
 	}
 	if assign.Dossier.Lookup != first {
 		t.Errorf("Decide changed the stored dossier's Lookup to %x", assign.Dossier.Lookup)
+	}
+}
+
+// TestDossierJSONHidesLookup: a dossier's JSON never holds its digest.
+func TestDossierJSONHidesLookup(t *testing.T) {
+	d := workflow.Dossier{Code: exampleCode, Lookup: workflow.LookupDigest(exampleLookupKey(t), exampleCode, exampleSecret)}
+	b, err := json.Marshal(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Contains(s, exampleDigest) || strings.Contains(s, "lookup") || strings.Contains(s, "81,122,10") {
+		t.Errorf("json.Marshal(dossier) = %s, shows its lookup digest", s)
 	}
 }
