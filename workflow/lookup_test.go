@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,25 @@ func TestDossierJSONHidesLookup(t *testing.T) {
 	}
 	if s := string(b); strings.Contains(s, exampleDigest) || strings.Contains(s, "lookup") || strings.Contains(s, "81,122,10") {
 		t.Errorf("json.Marshal(dossier) = %s, shows its lookup digest", s)
+	}
+}
+
+// TestLookupContractExample: docs/contract.md's worked example is the
+// one this file checks LookupDigest against.
+func TestLookupContractExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/contract.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{
+		"| key (hex) | `" + exampleKey + "` |",
+		"| dossier code | `" + exampleCode + "` |",
+		"| secret as printed | `" + exampleSecret + "` |",
+		"| normalized secret | `" + exampleNorm + "` |",
+		"| `data.lookup` | `" + exampleDigest + "` |",
+	} {
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/contract.md lacks the worked example's row %s", row)
+		}
 	}
 }
