@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoso-vn/hoso/client"
+	"github.com/hoso-vn/hoso/configs"
 	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/natsserver"
+	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
@@ -345,5 +348,78 @@ func TestReasonsAreTheContracts(t *testing.T) {
 	slices.Sort(documented)
 	if !slices.Equal(mine, documented) {
 		t.Errorf("client.Reasons() = %v\ndocs/contract.md lists %v", mine, documented)
+	}
+}
+
+// TestSetLookup: SetLookup gives the event the digest of the secret for
+// its dossier, which Encode sends as data.lookup and hoso keeps; a short
+// key, a refused secret or a missing code are errors that leave the
+// event as it was.
+func TestSetLookup(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	// HMAC-SHA256(bytes 0..31, "000.00.12.H57-250901-0001\nAB12CD34"),
+	// computed with Python's hmac.
+	const want = "a08ff8ba8bcbb81ef433557a5ef77693d1313f0bbffb16f1df1c461cc879b2c5"
+	ev := receive("ev-lookup")
+	if err := ev.SetLookup(key, "ab12-cd34"); err != nil {
+		t.Fatalf("SetLookup = %v", err)
+	}
+	_, payload, err := ev.Encode("tayninh", "/motcua/tayninh")
+	if err != nil || !strings.Contains(string(payload), `"lookup":"`+want+`"`) {
+		t.Fatalf("Encode = %s, %v; want data.lookup %s", payload, err, want)
+	}
+	set := ev.Lookup
+	for _, tc := range []struct {
+		name   string
+		key    []byte
+		secret string
+		code   string
+		want   string
+	}{
+		{"a key of 31 bytes", key[:31], "AB12CD34", dossier, "31 bytes"},
+		{"a secret of 3 characters", key, "A-B C", dossier, "lookup secret"},
+		{"a secret with a diacritic", key, "ĐB12CD34", dossier, "lookup secret"},
+		{"no dossier code", key, "AB12CD34", "", "dossier code"},
+	} {
+		e := receive("ev-lookup")
+		e.Dossier, e.Lookup = tc.code, set
+		if err := e.SetLookup(tc.key, tc.secret); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: SetLookup = %v, want an error saying %q", tc.name, err, tc.want)
+		}
+		if e.Lookup != set {
+			t.Errorf("%s: a failed SetLookup changed Lookup", tc.name)
+		}
+	}
+
+	// hoso accepts it and keeps it with the dossier.
+	dir := t.TempDir()
+	in := testutil.Start(t, testutil.Config(dir))
+	nc, err := nats.Connect(in.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _, err := newSource(t, nc, "tayninh").Emit(ctx, &ev)
+	if err != nil || out.Kind != client.Accepted {
+		t.Fatalf("Emit = %+v, %v; want accepted", out, err)
+	}
+	in.Stop(t)
+	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "hoso.db"), store.Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, ok, err := db.Lookup(ctx, dossier)
+	if err != nil || !ok || hex.EncodeToString(d.Lookup[:]) != want {
+		t.Errorf("the store holds %x, %t, %v; want %s", d.Lookup, ok, err, want)
 	}
 }

@@ -36,6 +36,19 @@
 // does: handy for a tool or a test. A system that publishes all day reads
 // its outcomes with Outcomes instead.
 //
+// # Lookup by the applicant
+//
+// Where the deployment lets applicants look their dossier up on hoso's
+// public surface, the receipt prints a lookup secret (a random code of 8
+// or more characters is best) and the receipt's event carries its digest
+// under the deployment's lookup key, never the secret:
+//
+//	key, err := workflow.ParseLookupKey(keyFileText) // hex, at least 32 bytes
+//	err = ev.SetLookup(key, "K7M2-X9P4") // after setting ev.Dossier
+//
+// A reprinted receipt with a new secret sends the new digest on its
+// event; hoso keeps the last one.
+//
 // # Outcomes
 //
 // Source.Outcomes reads every outcome of the source (accepted, rejected,

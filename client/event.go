@@ -134,6 +134,32 @@ type Event struct {
 	// before Time; zero for none. Set it when forwarding events recorded
 	// earlier, so that they are not taken for late entries.
 	Entered time.Time
+	// Lookup is data.lookup: the lookup digest of the secret printed on
+	// the applicant's receipt (SetLookup); zero for none. hoso keeps the
+	// last one an accepted event gave, so that the applicant can look the
+	// dossier up with its code and the secret.
+	Lookup [32]byte
+}
+
+// SetLookup sets Lookup to the digest of the applicant's lookup secret
+// for the event's dossier under the deployment's lookup key
+// (workflow.LookupDigest; read the key's file with
+// workflow.ParseLookupKey). Set Dossier first: the digest binds the code.
+// It returns an error, and leaves Lookup alone, for a key shorter than
+// workflow.MinLookupKey bytes, a secret workflow.CheckLookupSecret
+// refuses, or no dossier code.
+func (e *Event) SetLookup(key []byte, secret string) error {
+	switch {
+	case len(key) < workflow.MinLookupKey:
+		return fmt.Errorf("lookup: a key of %d bytes, want at least %d", len(key), workflow.MinLookupKey)
+	case e.Dossier == "":
+		return errors.New("lookup: set the event's dossier code first: the digest binds it")
+	}
+	if err := workflow.CheckLookupSecret(secret); err != nil {
+		return fmt.Errorf("lookup: %w", err)
+	}
+	e.Lookup = workflow.LookupDigest(key, e.Dossier, secret)
+	return nil
 }
 
 // ErrInvalidEvent is returned (wrapped) for an event hoso would reject as
@@ -192,6 +218,6 @@ func (e *Event) workflow(source, sourceURI string) *workflow.Event {
 		Attachments: e.Attachments, Reason: e.Reason,
 		NewDue: e.NewDue.t, NewDueDay: e.NewDue.day, Due: e.Due.t, DueDay: e.Due.day,
 		Department: e.Department, Entered: e.Entered, Note: e.Note,
-		Channel: e.Channel, Payment: e.Payment, Satisfaction: e.Satisfaction,
+		Channel: e.Channel, Payment: e.Payment, Satisfaction: e.Satisfaction, Lookup: e.Lookup,
 	}
 }

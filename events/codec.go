@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ const (
 	maxCalendarLen   = 16 << 10                  // data.calendar, data.previous_calendar: a year file
 	specVersion      = "1.0"
 	jsonContentType  = "application/json"
-	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction"
+	dataFieldList    = "procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction, lookup"
 	attachmentFields = "kind, name, sha256"
 )
 
@@ -179,6 +180,9 @@ func Encode(ev *workflow.Event) ([]byte, error) {
 	w.Data.Channel = string(ev.Channel)
 	w.Data.Payment = string(ev.Payment)
 	w.Data.Satisfaction = ev.Satisfaction
+	if ev.Lookup != ([32]byte{}) {
+		w.Data.Lookup = hex.EncodeToString(ev.Lookup[:])
+	}
 	out := marshalEvent(&w)
 	var p problems
 	if decodePayload(out, &p); !p.empty() {
@@ -246,6 +250,8 @@ type wireData struct {
 	Payment string `json:"payment,omitempty"`
 	// Satisfaction is the applicant's rating, 1–5.
 	Satisfaction int `json:"satisfaction,omitempty"`
+	// Lookup is the lookup digest, 64 lowercase hex digits.
+	Lookup string `json:"lookup,omitempty"`
 }
 
 // formatDue formats a due date of data: "" when zero, a date YYYY-MM-DD
@@ -593,6 +599,25 @@ func (d *decoder) readData(ev *workflow.Event, attr *attribution) {
 			ev.Satisfaction = int(n)
 		}
 	}
+	if v, ok := d.str(w.lookup, inData, "lookup", false); ok {
+		ev.Lookup = lookup(v, ev.Action, p)
+	}
+}
+
+// lookup reads data.lookup, v, of an event of the action: the lookup
+// digest of a dossier (workflow.LookupDigest) as 64 hex digits, carried
+// by an event of a one-stop-shop, never by one of hoso's own. The two
+// decoders share it.
+func lookup(v, action string, p *problems) [32]byte {
+	if workflow.SystemAction(action) {
+		p.add("data.lookup: only an event of a one-stop-shop about a dossier carries it, not hoso's own %s%s", workflow.TypePrefix, action)
+		return [32]byte{}
+	}
+	dg, err := workflow.ParseLookup(v)
+	if err != nil {
+		p.add("data.lookup: %s: %v", quote(v), err)
+	}
+	return dg
 }
 
 // period reads data.period: required in a period-close event, a month

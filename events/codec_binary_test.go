@@ -143,7 +143,7 @@ func TestDecodeMsgBinaryMalformed(t *testing.T) {
 	all := attributed{"evt-0001", testCode, "receive", "H57.12"}
 	noData := attributed{"evt-0001", testCode, "receive", ""}
 	unknown := func(k string) string {
-		return "data." + k + ": unknown field (data fields are procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction)"
+		return "data." + k + ": unknown field (data fields are procedure, agency, actor, claimed_status, attachments, reason, note, new_due, due, department, entered, calendar, previous_calendar, period, channel, payment, satisfaction, lookup)"
 	}
 	for _, tc := range []struct {
 		name   string

@@ -183,7 +183,7 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 	for _, k := range oldSortedKeys(d.m) {
 		switch k {
 		case "procedure", "agency", "actor", "claimed_status", "attachments", "reason", "note", "new_due", "due", "department",
-			"calendar", "previous_calendar", "period", "channel", "payment", "satisfaction":
+			"calendar", "previous_calendar", "period", "channel", "payment", "satisfaction", "lookup":
 		default:
 			p.add("%s: unknown field (data fields are %s)", d.path+k, dataFieldList)
 		}
@@ -252,6 +252,9 @@ func oldDecodeData(d oldObject, ev *workflow.Event, attr *attribution) {
 		} else {
 			ev.Satisfaction = int(n)
 		}
+	}
+	if v, ok := d.str("lookup", false); ok {
+		ev.Lookup = lookup(v, ev.Action, d.p)
 	}
 }
 

@@ -233,5 +233,6 @@ func marshalEvent(w *wireEvent) []byte {
 	if d.Satisfaction != 0 {
 		b = strconv.AppendInt(append(b, `,"satisfaction":`...), int64(d.Satisfaction), 10)
 	}
+	opt(`,"lookup":`, d.Lookup)
 	return append(b, "}}"...)
 }

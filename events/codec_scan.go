@@ -48,7 +48,7 @@ type wire struct {
 	procedure, agency, actor, department, claimed, attachments, reason, note, newDue, due, entered span
 	calendar, prevCalendar                                                                         span // of a calendar event
 	period                                                                                         span // of a period-close event
-	channel, payment, satisfaction                                                                 span
+	channel, payment, satisfaction, lookup                                                         span
 	unknown                                                                                        []keyRef    // unknown keys of data and of its attachments, in order
 	nAtt                                                                                           int         // items of the last attachments value, when it is an array
 	atts                                                                                           []attFields // its first maxAttachments items
@@ -62,7 +62,7 @@ func (w *wire) resetData() {
 	w.procedure, w.agency, w.actor, w.department, w.claimed = span{}, span{}, span{}, span{}, span{}
 	w.reason, w.note, w.newDue, w.due, w.entered = span{}, span{}, span{}, span{}, span{}
 	w.calendar, w.prevCalendar, w.period, w.channel = span{}, span{}, span{}, span{}
-	w.payment, w.satisfaction = span{}, span{}
+	w.payment, w.satisfaction, w.lookup = span{}, span{}, span{}
 	w.unknown = w.unknown[:0]
 	w.resetAttachments()
 }
@@ -328,6 +328,8 @@ func (s *scanner) dataMember(k keyRef, v, depth int) (int, bool) {
 		return s.value(&w.payment, v, depth)
 	case "satisfaction":
 		return s.value(&w.satisfaction, v, depth)
+	case "lookup":
+		return s.value(&w.lookup, v, depth)
 	case "attachments":
 		w.resetAttachments()
 		if s.data[v] != '[' {

@@ -373,6 +373,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("hoso.events.x", []byte(`{`))
 	f.Add(testSubject, []byte(`[]`))
 	f.Add(testSubject, []byte("\xff\xfe"))
+	f.Add(testSubject, []byte(`{"type":"vn.gov.hoso.deadline_warning","data":{"lookup":"517A0AEAE5BE370033877FCF1C6DBAD84934DB0E46C4A1D0A175B6D8D5CDD939"}}`))
 	f.Add("", []byte(`{"data":{"attachments":[{"kind":"a","x":1}],"claimed_status":1e3}}`))
 	f.Add(testSubject, []byte(`{"sp\u0065cversion":"1.0","id":"\ud83d\ude00","data":{"attachments":[{"k\u0069nd":"a"}],"attachments":[]},"data":{"due":"2024-11-15T1:04:05Z"}}`))
 	f.Add(testSubject, []byte(`{"x":[[{"a":[-0.5e+3,true,false,null,"\u2028"]}]],"data":{"zz":1,"aa":{},"zz":[]}}`))

@@ -53,13 +53,18 @@
 // (duplicate), or an unreadable message (malformed). Every other event
 // claims the status the definition gives it.
 //
+// Every receipt carries a lookup digest (data.lookup) of the secret the
+// one-stop-shop prints on it: LookupSecret of the seed and the dossier
+// code, under the simulation's public key LookupKeyHex.
+//
 // # The truth
 //
 // Truth counts what the stream must lead to: dossiers by final status;
 // resolutions early, on time and late against the due date without
 // apologies, as hoso's statistics judge them, and the late ones an apology
 // had moved; rejections by reason; corrections and mismatches; the
-// irregularities hoso records, by kind. The generator counts it from its
+// irregularities hoso records, by kind; the lookup key and each
+// received dossier's lookup secret. The generator counts it from its
 // own model of each dossier (state, due date and original due date, the
 // clock each action pauses, resumes or restarts, same-day deadlines,
 // entry times, attachments, guards, as the definitions describe them),

@@ -139,6 +139,7 @@ type gen struct {
 	flows      [3][]*procedure
 	checked    map[checked]bool
 	batchers   map[string]bool // officers who enter handoffs at the end of the week
+	lookupKey  []byte          // LookupKey
 }
 
 // checked is a definition checked for the actions of a flow.
@@ -157,6 +158,7 @@ func newGen(cfg Config, cat *workflow.Catalog) *gen {
 		day:       cal.Config().Hours.Day(),
 		start:     cfg.Start.In(workflow.Zone),
 		sourceURI: "/motcua/" + cfg.Source,
+		lookupKey: LookupKey(),
 		prefix:    "hoso.events." + cfg.Source + ".",
 		checked:   make(map[checked]bool),
 	}
@@ -504,6 +506,7 @@ func (p *planner) dossier() {
 	if a.proc.flow == flowStandard {
 		p.sendDue(ev, receiveAt)
 	}
+	p.receipt(ev)
 	p.send(receiveAt, ev)
 	if end == endRefuse {
 		p.refuse(p.later(p.dur(30*time.Minute, 8*time.Hour)))
@@ -756,7 +759,9 @@ func (p *planner) stop(at time.Time) {
 // published; some refused, some never answered.
 func (p *planner) feedback() {
 	r, g := p.rng, p.g
-	p.send(p.a.first, p.event("receive", p.officer()))
+	recv := p.event("receive", p.officer())
+	p.receipt(recv)
+	p.send(p.a.first, recv)
 	if r.Float64() < shareFbRefused {
 		ev := p.event("refuse", p.officer())
 		ev.Reason = pick(r, feedbackRefusals)
@@ -1332,6 +1337,9 @@ func (g *gen) record(t *Truth, a *arrival, steps []step, items []Item) []Item {
 		switch {
 		case s.ok:
 			t.Accepted++
+			if s.item.Event.Lookup != [32]byte{} {
+				t.Lookups[a.code] = LookupSecret(g.cfg.Seed, a.code)
+			}
 		case s.reason == workflow.ReasonMalformed:
 			t.Total.reject(s.reason)
 		default:

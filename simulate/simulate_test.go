@@ -292,7 +292,7 @@ func TestGenerateTruth(t *testing.T) {
 		cat := catalog(t)
 		items, truth := generate(t, cfg)
 		got := walk(t, cat, items)
-		if diff := cmp.Diff(truth, got, cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(truth, got, cmpopts.EquateEmpty(), ignoreLookups); diff != "" {
 			t.Errorf("seed %d: walking the stream through Decide ends elsewhere than Truth (-truth +walk):\n%s", cfg.Seed, diff)
 		}
 	}
@@ -533,7 +533,7 @@ func TestGenerateFollowsSettings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Generate with edited settings: %v", err)
 	}
-	if diff := cmp.Diff(truth, walk(t, cat, items), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(truth, walk(t, cat, items), cmpopts.EquateEmpty(), ignoreLookups); diff != "" {
 		t.Errorf("edited settings: walking the stream through Decide ends elsewhere than Truth (-truth +walk):\n%s", diff)
 	}
 
@@ -666,5 +666,71 @@ func TestGenerateFacts(t *testing.T) {
 	}
 	if count["receive post"] == 0 {
 		t.Errorf("no receipt by post in %d receipts", count["receive"])
+	}
+}
+
+// ignoreLookups leaves the lookup secrets out of a comparison of truths:
+// walk counts, TestGenerateLookups checks them.
+var ignoreLookups = cmpopts.IgnoreFields(simulate.Truth{}, "LookupKey", "Lookups")
+
+// TestGenerateLookups walks the stream through Decide: every dossier an
+// accepted receipt reached holds the digest of the secret Truth lists
+// for it under the simulation's key, feedback included, and no other
+// dossier holds one; the secrets are the seed's.
+func TestGenerateLookups(t *testing.T) {
+	if got := simulate.LookupSecret(1, "000.00.12.H57-250804-0001"); got != "9JZAM-35P52" {
+		// Computed with Python's hashlib: see LookupSecret.
+		t.Errorf("LookupSecret(1, 000.00.12.H57-250804-0001) = %q, want 9JZAM-35P52", got)
+	}
+	if simulate.LookupSecret(2, "000.00.12.H57-250804-0001") == simulate.LookupSecret(1, "000.00.12.H57-250804-0001") {
+		t.Errorf("LookupSecret gives seeds 1 and 2 one secret")
+	}
+	cfg := config(3, 1500)
+	cfg.Faults = 0.3
+	cat := catalog(t)
+	items, truth := generate(t, cfg)
+	key, err := workflow.ParseLookupKey([]byte(truth.LookupKey))
+	if err != nil || string(key) != string(simulate.LookupKey()) {
+		t.Fatalf("Truth.LookupKey %q reads as %x, %v; want the simulation's key", truth.LookupKey, key, err)
+	}
+	dossiers := map[string]*workflow.Dossier{}
+	seen := map[string]bool{}
+	for i, it := range items {
+		if it.Event == nil || seen[it.Event.ID] {
+			continue
+		}
+		seen[it.Event.ID] = true
+		ev := *it.Event
+		dec := cat.Decide(dossiers[ev.Dossier], &workflow.Envelope{Seq: uint64(i + 1), Subject: it.Subject, Published: it.Time, Event: &ev})
+		if dec.Dossier != nil {
+			dossiers[dec.Dossier.Code] = dec.Dossier
+		}
+	}
+	withDigest, feedback := 0, 0
+	for code, d := range dossiers {
+		secret, listed := truth.Lookups[code]
+		switch {
+		case listed && !d.LookupMatches(key, secret):
+			t.Errorf("dossier %s: its digest %x is not of the secret %q Truth lists", code, d.Lookup, secret)
+		case !listed && d.Lookup != [32]byte{}:
+			t.Errorf("dossier %s holds a digest, Truth lists no secret", code)
+		case listed:
+			withDigest++
+			if err := workflow.CheckLookupSecret(secret); err != nil {
+				t.Errorf("dossier %s: secret %q: %v", code, secret, err)
+			}
+			if secret != simulate.LookupSecret(cfg.Seed, code) {
+				t.Errorf("dossier %s: secret %q, LookupSecret gives %q", code, secret, simulate.LookupSecret(cfg.Seed, code))
+			}
+			if d.Procedure == "PAKN" {
+				feedback++
+			}
+		}
+		if !d.ReceivedAt.IsZero() && d.Procedure != "PAKN" && !listed {
+			t.Errorf("dossier %s was received without a lookup digest", code)
+		}
+	}
+	if withDigest != len(truth.Lookups) || withDigest < len(dossiers)/2 || feedback == 0 {
+		t.Errorf("%d of %d dossiers hold a digest (%d feedback), Truth lists %d", withDigest, len(dossiers), feedback, len(truth.Lookups))
 	}
 }

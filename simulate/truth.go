@@ -22,6 +22,13 @@ type Truth struct {
 	ByAgency    map[string]*Counts      `json:"by_agency"`    // by agency code
 	ByProcedure map[string]*Counts      `json:"by_procedure"` // by procedure code
 	Total       Counts                  `json:"total"`
+	// LookupKey is the lookup key the receipts' digests are made with
+	// (LookupKeyHex), and Lookups the lookup secret printed on the
+	// receipt of each dossier an accepted receipt gave a digest, by code
+	// (LookupSecret): with them a test of the public lookup finds
+	// simulated dossiers.
+	LookupKey string            `json:"lookup_key"`
+	Lookups   map[string]string `json:"lookups"`
 }
 
 // Counts are the figures of a report for a set of dossiers: every dossier
@@ -145,6 +152,8 @@ func newTruth() *Truth {
 		ByStatus:    make(map[workflow.Status]int),
 		ByAgency:    make(map[string]*Counts),
 		ByProcedure: make(map[string]*Counts),
+		LookupKey:   LookupKeyHex,
+		Lookups:     make(map[string]string),
 	}
 }
 

@@ -189,6 +189,13 @@ const (
 	factPaidCounter              // a payment at the counter
 	factSatisfaction             // the satisfaction score follows
 	factFlags        = factChannel | factPaidOnline | factPaidCounter | factSatisfaction
+	// factLookup, of a dossier record only: its lookup digest's 32 bytes
+	// follow, last. A record written before digests existed lacks the
+	// flag and reads as a dossier without one, so schema 6 files need no
+	// upgrade; a binary older than the flag refuses such a record as one
+	// of unknown flags rather than misread it.
+	factLookup       = 1 << 4
+	dossierFactFlags = factFlags | factLookup
 )
 
 // appendDossierFacts appends the facts of a dossier: their flags byte,
@@ -199,6 +206,7 @@ func appendDossierFacts(b []byte, d *workflow.Dossier) []byte {
 	setFlag(&flags, factPaidOnline, d.PaidOnline)
 	setFlag(&flags, factPaidCounter, d.PaidCounter)
 	setFlag(&flags, factSatisfaction, d.Satisfaction != 0)
+	setFlag(&flags, factLookup, d.Lookup != [32]byte{})
 	b = append(b, flags)
 	if d.Channel != "" {
 		b = appendString(b, string(d.Channel))
@@ -206,13 +214,16 @@ func appendDossierFacts(b []byte, d *workflow.Dossier) []byte {
 	if d.Satisfaction != 0 {
 		b = appendInt(b, d.Satisfaction)
 	}
+	if d.Lookup != [32]byte{} {
+		b = append(b, d.Lookup[:]...)
+	}
 	return b
 }
 
 // dossierFacts reads the facts of a dossier.
 func (r *reader) dossierFacts(d *workflow.Dossier) {
-	d.Channel, d.Satisfaction = "", 0
-	flags := r.flags(factFlags)
+	d.Channel, d.Satisfaction, d.Lookup = "", 0, [32]byte{}
+	flags := r.flags(dossierFactFlags)
 	if flags&factChannel != 0 {
 		d.Channel = workflow.Channel(r.str())
 	}
@@ -220,6 +231,13 @@ func (r *reader) dossierFacts(d *workflow.Dossier) {
 	d.PaidCounter = flags&factPaidCounter != 0
 	if flags&factSatisfaction != 0 {
 		d.Satisfaction = r.int()
+	}
+	if flags&factLookup != 0 {
+		// The zero digest stands for none: a record flagging it is
+		// corrupt.
+		if d.Lookup = r.hash(); d.Lookup == [32]byte{} && r.err == nil {
+			r.fail("a lookup digest of zeros")
+		}
 	}
 }
 

@@ -301,3 +301,44 @@ func FuzzRecordDecode(f *testing.F) {
 		})
 	})
 }
+
+// TestDossierLookupForm: the lookup digest is the last 32 bytes of a
+// dossier record, after a flag of its facts byte, and a record without
+// one is the record of before digests existed; the flag with a zero
+// digest, or on a history entry, is a bad record.
+func TestDossierLookupForm(t *testing.T) {
+	d := filled[workflow.Dossier](t, 0)
+	d.Lookup = [32]byte{}
+	plain := appendDossier(nil, d)
+	d.Lookup = [32]byte{1, 2, 3, 31: 0xff}
+	with := appendDossier(nil, d)
+	// The facts byte is the last before the optional facts; the digest
+	// adds the flag 0x10 and 32 bytes at the end.
+	if len(with) != len(plain)+32 || string(with[len(plain):]) != string(d.Lookup[:]) {
+		t.Fatalf("record with a digest = % x, want the record without (% x) and the digest", with, plain)
+	}
+	var got workflow.Dossier
+	if err := decodeDossier(with, &got); err != nil || got.Lookup != d.Lookup {
+		t.Errorf("decodeDossier(with a digest) = %x, %v, want %x", got.Lookup, err, d.Lookup)
+	}
+	// Decoding into a dossier that had a digest clears it.
+	if err := decodeDossier(plain, &got); err != nil || got.Lookup != [32]byte{} {
+		t.Errorf("decodeDossier(without a digest) into a dossier with one = %x, %v, want none", got.Lookup, err)
+	}
+	zeros := append(append([]byte(nil), with[:len(plain)]...), make([]byte, 32)...)
+	if err := decodeDossier(zeros, new(workflow.Dossier)); !errors.Is(err, errBadRecord) {
+		t.Errorf("decodeDossier(a flagged digest of zeros) = %v, want errBadRecord", err)
+	}
+	// A history entry holds no digest: the flag is unknown there.
+	e := filled[workflow.HistoryEntry](t, 0)
+	e.Channel, e.Payment, e.Satisfaction = "", "", 0
+	v := appendEntry(nil, e)
+	facts := len(v) - 1 - len(e.Hash) // the entry's facts byte, before its hash
+	if v[facts] != 0 {
+		t.Fatalf("entry without facts has facts byte %#x", v[facts])
+	}
+	v[facts] = factLookup
+	if err := decodeEntry(historyKey(e.Dossier, e.Index), v, e.PrevHash, new(workflow.HistoryEntry)); !errors.Is(err, errBadRecord) {
+		t.Errorf("decodeEntry(with the lookup flag) = %v, want errBadRecord", err)
+	}
+}

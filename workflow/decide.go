@@ -374,6 +374,10 @@ func (c *Catalog) accepted(def *Definition, act *Action, d *Dossier, env *Envelo
 	if d != nil && e.Satisfaction != 0 {
 		nd.Satisfaction, satisfaction = e.Satisfaction, e.Satisfaction
 	}
+	if e.Lookup != ([32]byte{}) {
+		// A reprinted receipt gives a new secret: the last digest stays.
+		nd.Lookup = e.Lookup
+	}
 	switch {
 	case to.Status == StatusReceived && nd.ReceivedAt.IsZero():
 		nd.ReceivedAt = e.Time

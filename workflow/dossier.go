@@ -58,6 +58,12 @@ type Dossier struct {
 	// Satisfaction is the applicant's rating (data.satisfaction, 1–5) the
 	// last accepted event that gave one recorded; 0 when none did.
 	Satisfaction int `json:"satisfaction,omitempty"`
+	// Lookup is the lookup digest (data.lookup, LookupDigest) the last
+	// accepted event that gave one recorded; zero when none did. It is
+	// never shown: it has no JSON, and no history entry holds it, so the
+	// history's hashes do not cover it. The store keeps it with the
+	// record, and the state hash covers it.
+	Lookup [32]byte `json:"-"`
 }
 
 // HasAttachment reports whether an accepted event attached the kind.

@@ -117,6 +117,11 @@ type Event struct {
 	// when absent. Read on an event of a dossier hoso knows; it never
 	// changes the decision.
 	Satisfaction int
+	// Lookup is data.lookup: the lookup digest of the applicant's secret
+	// (LookupDigest); zero when absent. Read on any accepted event of a
+	// dossier, the last one given replacing the one before; it never
+	// changes the decision.
+	Lookup [32]byte
 	// Period is data.period of a period-close event (PeriodCloseAction):
 	// the month it closes, "2006-01"; empty in every other event.
 	Period string

@@ -65,6 +65,8 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	newDue := fs.String("new-due", "", "data.new_due: the new due date of an apology (YYYY-MM-DD or RFC 3339)")
 	at := fs.String("time", "", "when the action happened, RFC 3339 (default: now)")
 	entered := fs.String("entered", "", "data.entered: when your system recorded the action, RFC 3339, not before --time (default: none; hoso then takes the arrival)")
+	lookupSecret := fs.String("lookup-secret", "", "the lookup secret printed on the applicant's receipt: the event carries its digest as data.lookup (needs --lookup-key)")
+	lookupKey := fs.String("lookup-key", "", "file of the deployment's lookup key, hex digits on one line (e.g. from openssl rand -hex 32)")
 	var attach attachFlag
 	fs.Var(&attach, "attach", "attachment kind[:name[:sha256]], repeatable, e.g. --attach input_digitized:don.pdf")
 	wait := fs.Bool("wait", true, "wait for the outcome and print it")
@@ -84,6 +86,20 @@ func (c *emitCommand) Run(ctx context.Context, args []string) error {
 	if *file == "" {
 		if err := c.build(&ev, &wev, *source, *claimed, dates{due: *due, newDue: *newDue, at: *at, entered: *entered}, attach); err != nil {
 			return err
+		}
+	}
+	switch {
+	case (*lookupSecret == "") != (*lookupKey == ""):
+		return errors.New("--lookup-secret and --lookup-key go together: the digest is of the secret under the key")
+	case *lookupSecret != "" && *file != "":
+		return errors.New("--lookup-secret: an event from --file is sent as it is; put data.lookup in the file")
+	case *lookupSecret != "":
+		key, err := readLookupKey(*lookupKey)
+		if err != nil {
+			return fmt.Errorf("--lookup-key: %w", err)
+		}
+		if err := ev.SetLookup(key, *lookupSecret); err != nil {
+			return fmt.Errorf("--lookup-secret: %w", err)
 		}
 	}
 	var payload []byte

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +69,77 @@ func TestEmitEnteredInvalid(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("emit --entered %s = %v, want an error containing %q", tc.entered, err, tc.want)
 		}
+	}
+}
+
+// TestEmitLookup emits the receipt of docs/contract.md's worked example
+// with its lookup secret and key: hoso keeps the digest computed apart
+// (with openssl and Python's hmac) for the dossier.
+func TestEmitLookup(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "lookup.key")
+	if err := os.WriteFile(keyFile, []byte("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := startServe(t, dir)
+	code := "000.00.12.H57-250804-0001"
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"emit", "--nats-url", in.NATSURL, "--source", "tayninh", "--dossier", code,
+		"--action", "receive", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-07", "--attach", "input_digitized:don.pdf",
+		"--time", "2025-08-04T09:00:00+07:00", "--due", "2025-08-15", "--lookup-secret", "k7m2-x9p4 qr", "--lookup-key", keyFile},
+		noEnv, strings.NewReader(""), &out, &errb)
+	if err != nil || !strings.HasPrefix(out.String(), "accepted") {
+		t.Fatalf("emit = %v\n%s%s", err, out.String(), errb.String())
+	}
+	in.Stop(t)
+	db := testutil.OpenStore(t, filepath.Join(dir, engine.StoreFile))
+	defer db.Close()
+	d, ok, err := db.Lookup(context.Background(), code)
+	const want = "517a0aeae5be370033877fcf1c6dbad84934db0e46c4a1d0a175b6d8d5cdd939"
+	if err != nil || !ok || hex.EncodeToString(d.Lookup[:]) != want {
+		t.Errorf("the store holds %x, %t, %v; want %s", d.Lookup, ok, err, want)
+	}
+}
+
+// TestEmitLookupInvalid: a lookup secret without a key, a key without a
+// secret, a key file that is missing, short or not hex, a secret too
+// short, or a secret with --file are errors before anything is sent.
+func TestEmitLookupInvalid(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.key", strings.Repeat("ab", 32)+"\n")
+	short := write("short.key", strings.Repeat("ab", 31)+"\n")
+	raw := write("raw.key", strings.Repeat("\x01", 32))
+	event := write("event.json", `{"id":"x","subject":"000.00.12.H57-251001-0007","source":"/motcua/tayninh"}`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lookup-secret", "AB12CD34"}, "--lookup-secret and --lookup-key go together"},
+		{[]string{"--lookup-key", good}, "--lookup-secret and --lookup-key go together"},
+		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", filepath.Join(dir, "none.key")}, "--lookup-key: open"},
+		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", short}, "31 bytes, want 32 to 64"},
+		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", raw}, "not hex digits on one line"},
+		{[]string{"--lookup-secret", "A-B 1", "--lookup-key", good}, "--lookup-secret: lookup: workflow: invalid lookup secret: 3 characters"},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"emit", "--nats-url", "nats://127.0.0.1:1", "--source", "tayninh", "--dossier", "000.00.12.H57-251001-0007",
+			"--action", "receive", "--procedure", "1.004227", "--agency", "H57", "--actor", "cb-07"}, tc.args...)
+		err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("emit %q = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"emit", "--nats-url", "nats://127.0.0.1:1", "--file", event,
+		"--lookup-secret", "AB12CD34", "--lookup-key", good}, noEnv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "put data.lookup in the file") {
+		t.Errorf("emit --file --lookup-secret = %v, want an error saying the file is sent as it is", err)
 	}
 }
