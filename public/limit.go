@@ -59,7 +59,7 @@ const DefaultMaxTracked = 100_000
 
 // Bounds of LookupLimits' settings.
 const (
-	maxBurst      = 10_000
+	maxBurst      = 1_000_000
 	minEvery      = time.Millisecond
 	maxEvery      = 24 * time.Hour
 	minMaxTracked = 100
@@ -86,7 +86,7 @@ func (l Limit) check() string {
 	case l == Limit{}:
 		return ""
 	case l.Burst < 1 || l.Burst > maxBurst:
-		return "burst must be 1 to 10000"
+		return "burst must be 1 to 1000000"
 	case l.Every < minEvery || l.Every > maxEvery:
 		return "every must be 1ms to 24h"
 	}

@@ -83,6 +83,8 @@ type Server struct {
 	routes []route
 	slots  chan struct{} // one per request computing a scoreboard or a lookup
 	limits *lookups
+	// digest is workflow.LookupDigest; a test counts its calls.
+	digest func(key []byte, code, secret string) [32]byte
 }
 
 // route is one route of the table.
@@ -168,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.LookupKey = slices.Clone(cfg.LookupKey)
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), routes: table(), slots: make(chan struct{}, cfg.MaxInFlight),
-		limits: newLookups(cfg.Settings.Lookup)}
+		limits: newLookups(cfg.Settings.Lookup), digest: workflow.LookupDigest}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
