@@ -46,6 +46,13 @@ func Check(cfg Config, w io.Writer) error {
 		s := files.public
 		fmt.Fprintf(w, "public surface on %s: agencies withheld: %s; indicators withheld: %s\n", cfg.PublicAddr,
 			cmp.Or(strings.Join(s.Withhold.Agencies, ", "), "none"), cmp.Or(strings.Join(s.Withhold.Indicators, ", "), "none"))
+		if files.lookupKey != nil {
+			l := s.Lookup.WithDefaults()
+			fmt.Fprintf(w, "public lookup: key %s (%d bytes); per address %d at once then 1 every %s, per code %d at once then 1 every %s, %d tracked of each\n",
+				cfg.PublicLookupKey, len(files.lookupKey), l.PerAddress.Burst, l.PerAddress.Every, l.PerCode.Burst, l.PerCode.Every, l.MaxTracked)
+		} else if cfg.PublicLookupKey == "" {
+			fmt.Fprintln(w, "public lookup: not offered (no --public-lookup-key)")
+		}
 	}
 	fmt.Fprintf(w, "statistics: headline rates over %s, %s to two decimals\n", cmp.Or(cfg.Rates.Base, workflow.BaseReceived),
 		cmp.Or(cfg.Rates.Rounding, workflow.RoundTruncate))

@@ -72,6 +72,12 @@ type Config struct {
 	// public surface withholds (public.ParseSettings); "" publishes every
 	// indicator of every agency, aggregated. It needs PublicAddr.
 	PublicConfig string
+	// PublicLookupKey is the file of the deployment's lookup key (hex on
+	// one line, mode 0600: ReadLookupKey), the key the one-stop-shop
+	// makes the dossiers' lookup digests (data.lookup) with; with it the
+	// public surface offers the applicants' dossier lookup, without it
+	// the lookup's routes say it is not offered. It needs PublicAddr.
+	PublicLookupKey string
 	// NATSUser and NATSPassword, or NATSCreds (a credentials file: JWT
 	// and NKey), are hoso's credentials on the external NATS servers of
 	// NATSURL, for every server of a cluster (credentials in a URL hold
@@ -172,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicConfig != "" && c.PublicAddr == "" {
 		errs = append(errs, errors.New("public config: give --public-addr too; without it nothing is public"))
+	}
+	if c.PublicLookupKey != "" && c.PublicAddr == "" {
+		errs = append(errs, errors.New("public lookup key: give --public-addr too; the lookup is on the public listener"))
 	}
 	if c.NATSURL == "" && (c.NATSPort < 0 || c.NATSPort > 65535) {
 		errs = append(errs, fmt.Errorf("nats port %d: must be 0–65535", c.NATSPort))

@@ -303,7 +303,8 @@ func (e *Engine) listenPublic() error {
 	if cfg.PublicAddr == "" {
 		return nil
 	}
-	pub, err := public.New(public.Config{Store: e.db, Settings: e.files.public, Rates: cfg.Rates, Now: cfg.Now, Logger: log})
+	pub, err := public.New(public.Config{Store: e.db, Settings: e.files.public, Rates: cfg.Rates, Now: cfg.Now, Logger: log,
+		LookupKey: e.files.lookupKey})
 	if err != nil {
 		return err
 	}
@@ -324,7 +325,8 @@ func (e *Engine) listenPublic() error {
 	}
 	e.publicLn = ln
 	log.Info("public listening", "addr", ln.Addr().String(), "tls", e.publicSrv.TLSConfig != nil,
-		"withheld_agencies", len(e.files.public.Withhold.Agencies), "withheld_indicators", len(e.files.public.Withhold.Indicators))
+		"withheld_agencies", len(e.files.public.Withhold.Agencies), "withheld_indicators", len(e.files.public.Withhold.Indicators),
+		"lookup", e.files.lookupKey != nil)
 	return nil
 }
 

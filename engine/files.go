@@ -140,6 +140,7 @@ type configFiles struct {
 	cert      *tls.Certificate  // --tls-cert and --tls-key
 	natsUsers []natsserver.User // --nats-users
 	public    public.Settings   // --public-config; the zero value without it
+	lookupKey []byte            // --public-lookup-key
 }
 
 // loadConfigFiles loads each file cfg names on its own, and returns an
@@ -170,6 +171,11 @@ func loadConfigFiles(cfg Config) (configFiles, error) {
 	if cfg.PublicConfig != "" {
 		if f.public, err = readPublicSettings(cfg.PublicConfig); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if cfg.PublicLookupKey != "" {
+		if f.lookupKey, err = ReadLookupKey(cfg.PublicLookupKey); err != nil {
+			errs = append(errs, fmt.Errorf("public lookup key %w", err))
 		}
 	}
 	return f, errors.Join(errs...)

@@ -119,6 +119,16 @@ func TestPublicListener(t *testing.T) {
 		t.Errorf("GET /assets/style.css: Cache-Control %q, Content-Type %q", resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Type"))
 	}
 
+	// Without --public-lookup-key the lookup is not offered, and says so.
+	resp, body = publicDo(t, "GET", pub+"/lookup")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "không cung cấp chức năng tra cứu hồ sơ") {
+		t.Errorf("GET /lookup without a lookup key = %d %.300s; want 404 saying the lookup is not offered", resp.StatusCode, body)
+	}
+	resp, body = publicDo(t, "POST", pub+"/api/public/v1/lookup")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `"lookup_not_offered"`) {
+		t.Errorf("POST /api/public/v1/lookup without a lookup key = %d %.300s; want 404 lookup_not_offered", resp.StatusCode, body)
+	}
+
 	// Strict queries: 400 naming the parameter, never cached.
 	for _, tc := range []struct{ path, code, param string }{
 		{"/api/public/v1/scoreboard?color=red", "bad_parameter", ""},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,9 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hoso-vn/hoso/simulate"
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // chromiumPath finds Debian's Chromium; the browser test fails without
@@ -105,6 +110,148 @@ func TestPhoneBrowser(t *testing.T) {
 		if title := eval(tc.path, `document.title`); !strings.Contains(strings.ToLower(title.(string)), "results") {
 			t.Errorf("%s: English title %q", tc.path, title)
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the console reported: %q", problems)
+	}
+}
+
+// cleanReturned finds a simulated dossier whose stream is the plain flow
+// [submit] receive assign transfer* resolve return, each event once and
+// in time order, with a due date at receipt and neither a pause nor an
+// apology: its true status is 10 and its due date the receipt's. It
+// returns the code and the due date as a page writes it.
+func cleanReturned(t *testing.T, s *sim) (code, due string) {
+	t.Helper()
+	by, order, truth := simDossiers(t, s)
+	flow := regexp.MustCompile(`^(submit )?receive assign (transfer )*resolve return $`)
+	for _, c := range order {
+		d := by[c]
+		var actions strings.Builder
+		var recv *workflow.Event
+		ok := true
+		for i, e := range d.events {
+			actions.WriteString(e.Action + " ")
+			if e.Action == "receive" {
+				recv = e
+			}
+			if i > 0 && !e.Time.After(d.events[i-1].Time) {
+				ok = false
+			}
+		}
+		if _, has := truth.Lookups[c]; ok && has && recv != nil && !recv.Due.IsZero() && flow.MatchString(actions.String()) {
+			return c, recv.Due.In(workflow.Zone).Format("02/01/2006")
+		}
+	}
+	t.Fatal("the simulated stream has no dossier of the plain flow")
+	return "", ""
+}
+
+// TestPhoneLookup is a citizen on a phone (390×844) looking up their
+// simulated dossier: the page in Vietnamese, the code and the secret
+// typed (the secret in lower case with a space, as people type), the
+// true status and due date shown; then a wrong secret shows the
+// not-found message as an alert; the English switch gives the English
+// form. Nothing is wider than the screen and the console stays quiet.
+func TestPhoneLookup(t *testing.T) {
+	s := simulated(t)
+	code, due := cleanReturned(t, s)
+	secret := strings.ToLower(strings.Replace(simulate.LookupSecret(5, code), "-", " ", 1))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath(t)), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("accept-lang", "vi-VN,vi"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	defer func() { cancelTimeout(); cancelCtx(); cancelAlloc() }()
+	var mu sync.Mutex
+	var problems []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception "+e.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+				problems = append(problems, string(e.Entry.Source)+": "+e.Entry.Text)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("emulate a phone: %v", err)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	narrow := func(what string) {
+		t.Helper()
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil || wide {
+			t.Errorf("%s: the page is wider than a phone's screen (%v)", what, err)
+		}
+	}
+	// The scoreboard's menu leads to the form.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.in.PublicURL+"/scoreboard"), chromedp.WaitVisible(chromedp.CSS(`nav a[href="/lookup"]`)),
+		chromedp.Click(chromedp.CSS(`nav a[href="/lookup"]`)), chromedp.WaitVisible(chromedp.CSS("#l-code"))); err != nil {
+		t.Fatalf("open the lookup from the menu: %v", err)
+	}
+	if h := text("h1"); h != "Tra cứu tình trạng hồ sơ" {
+		t.Errorf("lookup page h1 %q", h)
+	}
+	narrow("the form")
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#l-code"), code), chromedp.SendKeys(chromedp.CSS("#l-secret"), secret),
+		chromedp.Click(chromedp.CSS(`form.lookup button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#l-status"))); err != nil {
+		t.Fatalf("look up %s: %v", code, err)
+	}
+	if st := text("#l-status"); !strings.Contains(st, "Đã trả kết quả") || !strings.Contains(st, "10") {
+		t.Errorf("lookup %s: status %q, want Đã trả kết quả (10)", code, st)
+	}
+	if d := text("#l-due"); !strings.Contains(d, due) {
+		t.Errorf("lookup %s: due %q, want %s", code, d, due)
+	}
+	if u, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); err != nil || strings.Contains(strings.ToUpper(u), strings.ToUpper(strings.ReplaceAll(secret, " ", ""))) || strings.Contains(u, "secret") {
+		t.Errorf("the address after the lookup is %q: it must not hold the secret", u)
+	}
+	narrow("the answer")
+	// A wrong secret.
+	wrong := "ZZZZZ-ZZZZZ"
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#l-code"), code), chromedp.SendKeys(chromedp.CSS("#l-secret"), wrong),
+		chromedp.Click(chromedp.CSS(`form.lookup button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#lookup-error[role=alert]`))); err != nil {
+		t.Fatalf("look up with a wrong secret: %v", err)
+	}
+	if e := text("#lookup-error"); !strings.Contains(e, "Không tìm thấy hồ sơ") {
+		t.Errorf("wrong secret: %q", e)
+	}
+	// The not-found answer is a 404, which the console reports: that one
+	// report is expected.
+	mu.Lock()
+	if i := slices.Index(problems, "network: Failed to load resource: the server responded with a status of 404 (Not Found)"); i >= 0 {
+		problems = slices.Delete(problems, i, i+1)
+	} else {
+		t.Errorf("the not-found answer was not a 404: the console reported %q", problems)
+	}
+	mu.Unlock()
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#l-code").value + "|" + document.querySelector("#l-secret").value`)); err != nil || v != code+"|" {
+		t.Errorf("after a wrong secret the form holds %q, want the code and no secret", v)
+	}
+	// English.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #l-code`))); err != nil {
+		t.Fatalf("the language switch: %v", err)
+	}
+	if h, l := text("h1"), text(`label[for="l-secret"]`); h != "Look up your dossier" || l != "Lookup secret" {
+		t.Errorf("English form: h1 %q, label %q", h, l)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -28,6 +28,7 @@ var pages = map[string]*template.Template{
 	"scoreboard": template.Must(template.New("scoreboard").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/scoreboard.html")),
 	"error":      template.Must(template.New("error").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/error.html")),
 	"embed":      template.Must(template.New("embed").Funcs(funcs).ParseFS(templateFS, "templates/embed.html")),
+	"lookup":     template.Must(template.New("lookup").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/lookup.html")),
 }
 
 // The Content-Security-Policy of the public pages: no script at all, the

@@ -58,12 +58,18 @@ func simulated(t *testing.T) *sim {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conf := filepath.Join(dir, "public.yaml")
-		if err := os.WriteFile(conf, []byte("withhold:\n  agencies: ["+withheldAgency+"]\n  indicators: [apologies]\n"), 0o600); err != nil {
+		conf, keyFile := filepath.Join(dir, "public.yaml"), filepath.Join(dir, "lookup.key")
+		if err := os.WriteFile(conf, []byte("withhold:\n  agencies: ["+withheldAgency+"]\n  indicators: [apologies]\n"+
+			"lookup:\n  per_address: {burst: 100000, every: 1ms}\n  per_code: {burst: 100000, every: 1ms}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The simulation's public key, with which its receipts' digests
+		// are made.
+		if err := os.WriteFile(keyFile, []byte(simulate.LookupKeyHex+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cfg := testutil.Config(filepath.Join(dir, "data"))
-		cfg.PublicAddr, cfg.PublicConfig = "127.0.0.1:0", conf
+		cfg.PublicAddr, cfg.PublicConfig, cfg.PublicLookupKey = "127.0.0.1:0", conf, keyFile
 		// The fixture lives for the package's tests: started outside any
 		// one test's cleanup.
 		in := testutil.Start(&testing.T{}, cfg)

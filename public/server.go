@@ -24,6 +24,14 @@ type Store interface {
 	// Stats returns the statistics the query selects, from counters; the
 	// error wraps workflow.ErrInvalidStatsQuery for an invalid query.
 	Stats(ctx context.Context, q workflow.StatsQuery) (workflow.StatsResult, error)
+	// Lookup returns the dossier with the code, ok false when none has
+	// it, in one read: what every lookup reads.
+	Lookup(ctx context.Context, code string) (d workflow.Dossier, ok bool, err error)
+	// History returns the history entries of the dossier in order: what
+	// a lookup whose secret matched reads next.
+	History(ctx context.Context, code string) ([]workflow.HistoryEntry, error)
+	// Catalog returns the definitions and the calendar in force.
+	Catalog() *workflow.Catalog
 }
 
 // Config configures a Server.
@@ -48,6 +56,10 @@ type Config struct {
 	// CSV: aggregates, the same for everyone); 0 is DefaultMaxAge.
 	// Errors are never stored.
 	MaxAge time.Duration
+	// LookupKey is the deployment's lookup key (workflow.ParseLookupKey),
+	// the one the one-stop-shop makes the dossiers' lookup digests with;
+	// nil: the dossier lookup is not offered, and its routes say so.
+	LookupKey []byte
 }
 
 // Defaults of Config.
@@ -69,11 +81,13 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	routes []route
-	slots  chan struct{} // one per request computing a scoreboard
+	slots  chan struct{} // one per request computing a scoreboard or a lookup
+	limits *lookups
+	// digest is workflow.LookupDigest; a test counts its calls.
+	digest func(key []byte, code, secret string) [32]byte
 }
 
-// route is one route of the table: what a second set of routes (the
-// dossier lookup) adds to.
+// route is one route of the table.
 type route struct {
 	Route
 	kind   kind
@@ -94,15 +108,26 @@ const (
 
 // Route is one route of the public surface, for documentation and tests.
 type Route struct {
-	Pattern string   // a net/http pattern without a method: every route takes GET and HEAD only
+	Pattern string   // a net/http pattern without a method
 	Params  []string // the query parameters it takes (pages also take lang)
+	// Methods are the methods it takes; nil is GET and HEAD. Only the
+	// lookup takes POST, so that a secret never is in a URL.
+	Methods []string
+}
+
+// methods returns the methods the route takes.
+func (r *Route) methods() []string {
+	if r.Methods == nil {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return r.Methods
 }
 
 // Routes lists every route of the public surface.
 func Routes() []Route {
 	var out []Route
 	for _, r := range table() {
-		out = append(out, Route{Pattern: r.Pattern, Params: slices.Clone(r.Params)})
+		out = append(out, Route{Pattern: r.Pattern, Params: slices.Clone(r.Params), Methods: slices.Clone(r.methods())})
 	}
 	return out
 }
@@ -113,11 +138,13 @@ var boardParams = []string{"from", "to", "kind", "by", "agency", "sector"}
 // table returns the route table.
 func table() []route {
 	return []route{
-		{Route: Route{"/scoreboard", boardParams}, kind: kindPage, cache: true, handle: (*Server).scoreboardPage},
-		{Route: Route{"/scoreboard/embed", []string{"from", "to", "kind", "agency"}}, kind: kindPage, cache: true, frame: true, handle: (*Server).embedPage},
-		{Route: Route{"/api/public/v1/scoreboard", boardParams}, kind: kindJSON, cache: true, handle: (*Server).scoreboardJSON},
-		{Route: Route{"/api/public/v1/scoreboard.csv", boardParams}, kind: kindCSV, cache: true, handle: (*Server).scoreboardCSV},
-		{Route: Route{"/assets/{file}", nil}, kind: kindAsset, handle: (*Server).asset},
+		{Route: Route{"/scoreboard", boardParams, nil}, kind: kindPage, cache: true, handle: (*Server).scoreboardPage},
+		{Route: Route{"/scoreboard/embed", []string{"from", "to", "kind", "agency"}, nil}, kind: kindPage, cache: true, frame: true, handle: (*Server).embedPage},
+		{Route: Route{"/api/public/v1/scoreboard", boardParams, nil}, kind: kindJSON, cache: true, handle: (*Server).scoreboardJSON},
+		{Route: Route{"/api/public/v1/scoreboard.csv", boardParams, nil}, kind: kindCSV, cache: true, handle: (*Server).scoreboardCSV},
+		{Route: Route{"/lookup", nil, []string{http.MethodGet, http.MethodHead, http.MethodPost}}, kind: kindPage, handle: (*Server).lookupPage},
+		{Route: Route{"/api/public/v1/lookup", nil, []string{http.MethodPost}}, kind: kindJSON, handle: (*Server).lookupJSON},
+		{Route: Route{"/assets/{file}", nil, nil}, kind: kindAsset, handle: (*Server).asset},
 	}
 }
 
@@ -138,7 +165,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = DefaultMaxAge
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), routes: table(), slots: make(chan struct{}, cfg.MaxInFlight)}
+	if cfg.LookupKey != nil && (len(cfg.LookupKey) < workflow.MinLookupKey || len(cfg.LookupKey) > workflow.MaxLookupKey) {
+		return nil, fmt.Errorf("public: Config.LookupKey: %d bytes, want %d to %d", len(cfg.LookupKey), workflow.MinLookupKey, workflow.MaxLookupKey)
+	}
+	cfg.LookupKey = slices.Clone(cfg.LookupKey)
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), routes: table(), slots: make(chan struct{}, cfg.MaxInFlight),
+		limits: newLookups(cfg.Settings.Lookup), digest: workflow.LookupDigest}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -206,11 +238,12 @@ func requestID(r *http.Request) string {
 // serveRoute checks the method and the query of a request for a route
 // and calls its handler, within the limit of requests at once.
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	if methods := rt.methods(); !slices.Contains(methods, r.Method) {
+		allow := strings.Join(methods, ", ")
+		w.Header().Set("Allow", allow)
 		s.writeError(w, r, rt.kind, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-			EN: r.Method + " is not a method of " + r.URL.Path + "; it takes GET, HEAD",
-			VI: "Trang " + r.URL.Path + " chỉ nhận GET, HEAD"})
+			EN: r.Method + " is not a method of " + r.URL.Path + "; it takes " + allow,
+			VI: "Trang " + r.URL.Path + " chỉ nhận " + allow})
 		return
 	}
 	q, err := parseQuery(r, rt)
@@ -243,9 +276,14 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) {
 // Error is an answer other than 200, in English and Vietnamese.
 type Error struct {
 	Status int
-	Code   string // stable: bad_parameter, bad_query, not_found, method_not_allowed, busy, internal
-	Param  string // the offending parameter, if any
-	EN, VI string
+	// Code is stable: bad_parameter, bad_query, bad_body, body_too_large,
+	// bad_content_type, not_found, lookup_not_found, lookup_not_offered,
+	// method_not_allowed, rate_limited, busy, internal.
+	Code  string
+	Param string // the offending parameter, if any
+	// RetryAfter is the Retry-After of a 429, in seconds; 0 for none.
+	RetryAfter int
+	EN, VI     string
 	// Allowed lists the parameters of the route when the request gave one
 	// it does not take.
 	Allowed []string
@@ -274,6 +312,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, k kind, err 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Del("Vary")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	switch k {
 	case kindJSON:
 		writeJSON(w, e.Status, api.ErrorResponse{Error: api.Error{Code: e.Code, Message: e.EN, Parameter: e.Param,

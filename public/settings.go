@@ -24,6 +24,10 @@ type Settings struct {
 	Agencies map[string]string `yaml:"agencies"`
 	// Embed configures the embeddable view (/scoreboard/embed).
 	Embed Embed `yaml:"embed"`
+	// Lookup sets the rate limits of the dossier lookup; its zero fields
+	// are the defaults (DefaultPerAddress, DefaultPerCode,
+	// DefaultMaxTracked).
+	Lookup LookupLimits `yaml:"lookup"`
 }
 
 // Withhold lists the agencies and indicators left out of every public
@@ -136,6 +140,17 @@ func ParseSettings(r io.Reader, name string) (Settings, error) {
 	if slices.Contains(s.Embed.FrameAncestors, "'none'") && len(s.Embed.FrameAncestors) > 1 {
 		p.Addf(yamlfile.Line(root, "embed", "frame_ancestors"), "embed.frame_ancestors: 'none' must be alone")
 	}
+	for _, l := range []struct {
+		name string
+		l    Limit
+	}{{"per_address", s.Lookup.PerAddress}, {"per_code", s.Lookup.PerCode}} {
+		if msg := l.l.check(); msg != "" {
+			p.Addf(yamlfile.Line(root, "lookup", l.name), "lookup.%s: %s", l.name, msg)
+		}
+	}
+	if m := s.Lookup.MaxTracked; m != 0 && (m < minMaxTracked || m > maxMaxTracked) {
+		p.Addf(yamlfile.Line(root, "lookup", "max_tracked"), "lookup.max_tracked: %d, want %d to %d", m, minMaxTracked, maxMaxTracked)
+	}
 	if err := p.Err(); err != nil {
 		return Settings{}, err
 	}
@@ -164,6 +179,15 @@ func (s Settings) Validate() error {
 		if !sourceRE.MatchString(src) {
 			errs = append(errs, fmt.Errorf("%w: frame ancestor %q is not a source", ErrSettings, src))
 		}
+	}
+	if msg := s.Lookup.PerAddress.check(); msg != "" {
+		errs = append(errs, fmt.Errorf("%w: lookup per address: %s", ErrSettings, msg))
+	}
+	if msg := s.Lookup.PerCode.check(); msg != "" {
+		errs = append(errs, fmt.Errorf("%w: lookup per code: %s", ErrSettings, msg))
+	}
+	if m := s.Lookup.MaxTracked; m != 0 && (m < minMaxTracked || m > maxMaxTracked) {
+		errs = append(errs, fmt.Errorf("%w: lookup max tracked %d, want %d to %d", ErrSettings, m, minMaxTracked, maxMaxTracked))
 	}
 	return errors.Join(errs...)
 }

@@ -123,7 +123,7 @@ func TestEmitLookupInvalid(t *testing.T) {
 	}{
 		{[]string{"--lookup-secret", "AB12CD34"}, "--lookup-secret and --lookup-key go together"},
 		{[]string{"--lookup-key", good}, "--lookup-secret and --lookup-key go together"},
-		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", filepath.Join(dir, "none.key")}, "--lookup-key: open"},
+		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", filepath.Join(dir, "none.key")}, "none.key: no such file or directory"},
 		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", short}, "31 bytes, want 32 to 64"},
 		{[]string{"--lookup-secret", "AB12CD34", "--lookup-key", raw}, "not hex digits on one line"},
 		{[]string{"--lookup-secret", "A-B 1", "--lookup-key", good}, "--lookup-secret: lookup: workflow: invalid lookup secret: 3 characters"},

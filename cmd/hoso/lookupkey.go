@@ -1,36 +1,69 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 
+	"github.com/hoso-vn/hoso/engine"
 	"github.com/hoso-vn/hoso/workflow"
 )
 
-// maxLookupKeyFile bounds what readLookupKey reads: a key's hex with its
-// line end is far shorter.
-const maxLookupKeyFile = 4096
+// readLookupKey reads the deployment's lookup key from its file, as serve
+// does (engine.ReadLookupKey: hex digits on one line, mode 0600).
+func readLookupKey(name string) ([]byte, error) { return engine.ReadLookupKey(name) }
 
-// readLookupKey reads the deployment's lookup key from its file: hex
-// digits on one line (workflow.ParseLookupKey), e.g. written by
-// `openssl rand -hex 32 > lookup.key`.
-func readLookupKey(name string) ([]byte, error) {
-	f, err := os.Open(name)
+// publicCommand manages the public surface's lookup key.
+type publicCommand struct{ env }
+
+func (c *publicCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("public", "public keygen -o FILE", c.stderr)
+	out := fs.String("o", "", "file to write the new lookup key to (hex on one line, mode 0600); it must not exist")
+	if len(args) == 0 || args[0] != "keygen" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(c.stderr, "hoso public keygen: give the key file with -o FILE, and nothing else")
+		return flag.ErrHelp
+	}
+	if err := writeLookupKey(*out); err != nil {
+		return fmt.Errorf("public keygen: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "lookup key written to %s: give it to hoso serve --public-lookup-key, and the same file, by a channel only the vendor reads, to the one-stop-shop that makes the dossiers' data.lookup; keep it off the data directory and its backups\n", *out)
+	return nil
+}
+
+// writeLookupKey writes a new lookup key of workflow.MinLookupKey random
+// bytes to path, as hex on one line, mode 0600; it never replaces a file.
+func writeLookupKey(path string) error {
+	var key [workflow.MinLookupKey]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s exists: a new key would orphan every digest made with the old one; remove it first if that is meant", path)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer f.Close()
-	text, err := io.ReadAll(io.LimitReader(f, maxLookupKeyFile+1))
-	if err != nil {
-		return nil, err
+	if _, err := f.WriteString(hex.EncodeToString(key[:]) + "\n"); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
 	}
-	if len(text) > maxLookupKeyFile {
-		return nil, fmt.Errorf("%s: over %d bytes, not a lookup key file (hex digits on one line)", name, maxLookupKeyFile)
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
 	}
-	key, err := workflow.ParseLookupKey(text)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return key, nil
+	return f.Close()
 }

@@ -73,6 +73,7 @@ Usage:
   hoso audit verify [CODE]        verify the hash chains of one dossier or of all (exit 1 if broken)
   hoso audit verify --public-key  verify the store against its signed checkpoints (exit 1 if one differs)
   hoso checkpoint keygen -o FILE  make the ed25519 key serve signs checkpoints with (--checkpoint-key)
+  hoso public keygen -o FILE      make the lookup key of the applicants' dossier lookup (--public-lookup-key)
   hoso definitions validate DIR   check procedure definition files
   hoso definitions list           list the definitions hoso ships
   hoso definitions show ID        draw a definition's state diagram (Mermaid or DOT)
@@ -121,6 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd = &auditCommand{env: e}
 	case "checkpoint":
 		cmd = &checkpointCommand{env: e}
+	case "public":
+		cmd = &publicCommand{env: e}
 	case "access":
 		cmd = &accessCommand{env: e}
 	case "backup":
