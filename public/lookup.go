@@ -1,6 +1,7 @@
 package public
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -293,8 +294,8 @@ func mediaType(r *http.Request, want string) error {
 	return nil
 }
 
-// parseLookupJSON reads {"code": …, "secret": …}: both strings, no other
-// field, nothing after the object.
+// parseLookupJSON reads {"code": …, "secret": …}: both strings, each
+// once, no other field, nothing after the object.
 func parseLookupJSON(r *http.Request, body []byte) (lookupRequest, error) {
 	var req lookupRequest
 	if err := mediaType(r, "application/json"); err != nil {
@@ -303,23 +304,43 @@ func parseLookupJSON(r *http.Request, body []byte) (lookupRequest, error) {
 	bad := func(en, vi string) error {
 		return &Error{Status: http.StatusBadRequest, Code: "bad_body", EN: en, VI: vi}
 	}
-	var fields struct {
-		Code   *string `json:"code"`
-		Secret *string `json:"secret"`
+	shape := bad("the body must be a JSON object {\"code\": \"…\", \"secret\": \"…\"} and nothing else",
+		"Nội dung phải là đối tượng JSON {\"code\": \"…\", \"secret\": \"…\"}")
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return req, shape
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fields); err != nil {
-		return req, bad("the body must be a JSON object {\"code\": \"…\", \"secret\": \"…\"} and nothing else: "+err.Error(),
-			"Nội dung phải là đối tượng JSON {\"code\": \"…\", \"secret\": \"…\"}")
+	fields := map[string]*string{"code": nil, "secret": nil}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return req, shape
+		}
+		key, _ := k.(string)
+		v, known := fields[key]
+		if !known {
+			return req, shape
+		}
+		if v != nil {
+			return req, bad(key+": given twice", key+": có hai lần")
+		}
+		t, err := dec.Token()
+		val, isString := t.(string)
+		if err != nil || !isString {
+			return req, bad(key+": must be a string", key+": phải là chuỗi")
+		}
+		fields[key] = &val
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return req, shape
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return req, bad("the body holds more than one JSON value", "Nội dung có nhiều hơn một giá trị JSON")
 	}
-	if fields.Code == nil || fields.Secret == nil {
+	if fields["code"] == nil || fields["secret"] == nil {
 		return req, bad("the body must give both code and secret, as strings", "Cần có cả code và secret")
 	}
-	return lookupRequest{Code: *fields.Code, Secret: *fields.Secret}, nil
+	return lookupRequest{Code: *fields["code"], Secret: *fields["secret"]}, nil
 }
 
 // parseLookupForm reads the form of the lookup page: code and secret,

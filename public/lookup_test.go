@@ -383,6 +383,10 @@ func TestLookupRequests(t *testing.T) {
 		{"no secret", api, "application/json", `{"code":"` + codeOverdue + `"}`, 400, "bad_body"},
 		{"secret a number", api, "application/json", `{"code":"` + codeOverdue + `","secret":1234}`, 400, "bad_body"},
 		{"two objects", api, "application/json", `{"code":"` + codeOverdue + `","secret":"` + secretA + `"}{}`, 400, "bad_body"},
+		// A key given twice would be read as its last value by some
+		// parsers and its first by others: refused.
+		{"secret twice", api, "application/json", `{"code":"` + codeOverdue + `","secret":"WRONG-1234","secret":"` + secretA + `"}`, 400, "bad_body"},
+		{"code twice", api, "application/json", `{"code":"X","code":"` + codeOverdue + `","secret":"` + secretA + `"}`, 400, "bad_body"},
 		{"not JSON", api, "application/json", `code=1`, 400, "bad_body"},
 		{"too large", api, "application/json", big, 413, "body_too_large"},
 		{"bad code", api, "application/json", `{"code":"000 00/12","secret":"` + secretA + `"}`, 400, "bad_parameter"},
