@@ -308,6 +308,7 @@ func (e *Engine) listenPublic() error {
 	if err != nil {
 		return err
 	}
+	e.reload.public = pub
 	ln, err := net.Listen("tcp", cfg.PublicAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (public): %w", cfg.PublicAddr, err)

@@ -140,6 +140,7 @@ type configFiles struct {
 	cert      *tls.Certificate  // --tls-cert and --tls-key
 	natsUsers []natsserver.User // --nats-users
 	public    public.Settings   // --public-config; the zero value without it
+	publicSet bool              // public was read from --public-config
 	lookupKey []byte            // --public-lookup-key
 }
 
@@ -171,6 +172,8 @@ func loadConfigFiles(cfg Config) (configFiles, error) {
 	if cfg.PublicConfig != "" {
 		if f.public, err = readPublicSettings(cfg.PublicConfig); err != nil {
 			errs = append(errs, err)
+		} else {
+			f.publicSet = true
 		}
 	}
 	if cfg.PublicLookupKey != "" {

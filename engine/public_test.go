@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,5 +192,59 @@ func TestPublicListener(t *testing.T) {
 	}
 	if doc.Bases["headline_rate"] != "received" || doc.Bases["on_time_rate"] != "resolved" || doc.Bases["electronic_result_rate"] != "entered_status_9" {
 		t.Errorf("scoreboard JSON bases = %v", doc.Bases)
+	}
+}
+
+// TestPublicSettingsReload changes the public file while serve runs and
+// reloads it, as SIGHUP does: the embeddable view's frame-ancestors and
+// a withheld agency take effect at once; a file that does not load
+// leaves the settings in force.
+func TestPublicSettingsReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "public.yaml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("embed:\n  frame_ancestors: ['*']\n")
+	cfg := testutil.Config(filepath.Join(dir, "data"))
+	cfg.PublicAddr = "127.0.0.1:0"
+	cfg.PublicConfig = file
+	f := testutil.NewAPIFixtureWith(t, cfg)
+	pub := f.In.PublicURL
+	const agency = "H57" // every dossier of the fixture
+	csp := func() string {
+		t.Helper()
+		resp, _ := publicDo(t, "GET", pub+"/scoreboard/embed")
+		return resp.Header.Get("Content-Security-Policy")
+	}
+	agencyRow := func() bool {
+		t.Helper()
+		_, body := publicDo(t, "GET", pub+"/api/public/v1/scoreboard.csv?by=agency")
+		return strings.Contains(body, ","+agency+",")
+	}
+	if !strings.HasSuffix(csp(), "frame-ancestors *") || !agencyRow() {
+		t.Fatalf("before the reload: CSP %q, agency %s published %v", csp(), agency, agencyRow())
+	}
+
+	write("embed:\n  frame_ancestors: ['https://dichvucong.tayninh.gov.vn']\nwithhold:\n  agencies: [" + agency + "]\n")
+	if err := f.In.Engine.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := csp(); !strings.HasSuffix(got, "frame-ancestors https://dichvucong.tayninh.gov.vn") {
+		t.Errorf("after the reload: CSP %q, want the portal's origin only", got)
+	}
+	if agencyRow() {
+		t.Errorf("after the reload: agency %s, withheld, still has its row", agency)
+	}
+
+	write("embed:\n  frame_ancestors: [javascript:x]\n")
+	if err := f.In.Engine.Reload(); err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("a broken public file reloaded: %v", err)
+	}
+	if got := csp(); !strings.HasSuffix(got, "frame-ancestors https://dichvucong.tayninh.gov.vn") || agencyRow() {
+		t.Errorf("after a failed reload the settings changed: CSP %q, agency row %v", got, agencyRow())
 	}
 }

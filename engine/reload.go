@@ -13,14 +13,15 @@ import (
 	"syscall"
 
 	"github.com/hoso-vn/hoso/natsserver"
+	"github.com/hoso-vn/hoso/public"
 	"github.com/hoso-vn/hoso/web"
 )
 
 // reloader re-reads, on SIGHUP, the files serve may take again without a
 // restart: the access file (--access), the TLS certificate and key
 // (--tls-cert, --tls-key), the embedded NATS server's users file
-// (--nats-users) and the calendar year files (--calendar, or the
-// shipped ones). Each is replaced only when its new version loads;
+// (--nats-users), the public file (--public-config) and the calendar
+// year files (--calendar, or the shipped ones). Each is replaced only when its new version loads;
 // otherwise the one in force stays, and the failure is logged and
 // counted. A calendar year that differs from the calendar in force is
 // not swapped in memory but published as a calendar event (calendar.go).
@@ -29,6 +30,7 @@ type reloader struct {
 	hup     <-chan os.Signal // SIGHUP, noted from the start of serve
 	cfg     Config
 	api     *web.Server
+	public  *public.Server                  // the public surface; nil without --public-addr
 	nats    *natsserver.Server              // the embedded server; nil with --nats-url
 	cert    atomic.Pointer[tls.Certificate] // served by getCertificate
 	log     *slog.Logger
@@ -66,6 +68,14 @@ func (r *reloader) reload() error {
 			r.log.Info("nats users file reloaded", "path", r.cfg.NATSUsers, "users", len(f.natsUsers))
 		}
 	}
+	if f.publicSet && r.public != nil {
+		if serr := r.public.SetSettings(f.public); serr != nil {
+			err = errors.Join(err, fmt.Errorf("public config %s: %w", r.cfg.PublicConfig, serr))
+		} else {
+			r.log.Info("public file reloaded", "path", r.cfg.PublicConfig,
+				"withheld_agencies", len(f.public.Withhold.Agencies), "withheld_indicators", len(f.public.Withhold.Indicators))
+		}
+	}
 	if r.calendar != nil {
 		if cerr := r.calendar(context.Background()); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -93,7 +103,7 @@ func (r *reloader) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert, "nats_users", r.cfg.NATSUsers,
+			r.log.Info("SIGHUP: reloading", "access", r.cfg.Access, "tls_cert", r.cfg.TLSCert, "nats_users", r.cfg.NATSUsers, "public_config", r.cfg.PublicConfig,
 				"calendar", cmp.Or(r.cfg.Rules.Calendar, "(shipped)"))
 			if err := r.reload(); err != nil {
 				r.log.Error("reload failed; the previous files stay in force", "err", err)

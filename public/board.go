@@ -134,7 +134,7 @@ func (s *Server) board(ctx context.Context, q boardQuery) (*board, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := &s.cfg.Settings
+	set := s.settings()
 	for _, a := range set.Withhold.Agencies {
 		if q.Agency != "" && q.Agency != a {
 			continue

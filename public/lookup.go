@@ -191,7 +191,8 @@ var notFoundJSON = struct {
 // an *Error (errLookupNotFound when nothing matched).
 func (s *Server) lookup(r *http.Request, parse func(body []byte) (lookupRequest, error)) (*LookupAnswer, error) {
 	now := s.now()
-	if ok, retry := s.limits.byAddr.allow(clientKey(r.RemoteAddr), now); !ok {
+	lim := s.live.Load().limits
+	if ok, retry := lim.byAddr.allow(clientKey(r.RemoteAddr), now); !ok {
 		return nil, lookupLimited(retry)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxLookupBody+1))
@@ -209,7 +210,7 @@ func (s *Server) lookup(r *http.Request, parse func(body []byte) (lookupRequest,
 	if err := checkLookup(&req); err != nil {
 		return nil, err
 	}
-	if ok, retry := s.limits.byCode.allow(req.Code, now); !ok {
+	if ok, retry := lim.byCode.allow(req.Code, now); !ok {
 		return nil, lookupLimited(retry)
 	}
 	d, ok, err := s.find(r.Context(), req.Code, req.Secret)

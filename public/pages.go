@@ -104,7 +104,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	h := w.Header()
 	if frame {
-		h.Set("Content-Security-Policy", cspBase+s.cfg.Settings.frameAncestors())
+		h.Set("Content-Security-Policy", cspBase+s.settings().frameAncestors())
 	} else {
 		h.Set("Content-Security-Policy", cspBase+"'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -226,8 +226,8 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request, q *query
 		Withheld   bool
 	}{Query: bq, Board: b, Breakdowns: breakdowns, Kinds: []string{string(workflow.KindDossier)},
 		Rounding: string(b.Total.Report.Rates.Rounding),
-		Withheld: len(s.cfg.Settings.Withhold.Agencies)+len(s.cfg.Settings.Withhold.Indicators) > 0}
-	if s.cfg.Settings.published(IndicatorFeedback) {
+		Withheld: len(s.settings().Withhold.Agencies)+len(s.settings().Withhold.Indicators) > 0}
+	if s.settings().published(IndicatorFeedback) {
 		data.Kinds = append(data.Kinds, string(workflow.KindFeedback))
 	}
 	for _, c := range b.figureColumns() {

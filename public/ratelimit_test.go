@@ -117,6 +117,25 @@ func TestLookupRateLimits(t *testing.T) {
 	if len(refused) != 2 || refused[0] != 78 {
 		t.Errorf("80 new addresses with 22 tracked and room for 100: refused %v, want [78 79]", refused)
 	}
+
+	// A reload of the public file with the same limits keeps what was
+	// spent: a SIGHUP is no way to a fresh budget.
+	if err := in.Engine.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := postLookup1(t, from("127.0.0.51"), in.PublicURL, codeOverdue, secretA); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("after a reload with the same limits, the spent code = %d, want 429", resp.StatusCode)
+	}
+	// New limits start anew under themselves.
+	if err := os.WriteFile(conf, []byte("lookup:\n  per_address: {burst: 5, every: 24h}\n  per_code: {burst: 8, every: 24h}\n  max_tracked: 100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Engine.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := postLookup1(t, from("127.0.0.52"), in.PublicURL, codeOverdue, secretA); resp.StatusCode != 200 {
+		t.Errorf("after a reload with new limits, the right secret = %d %s, want 200", resp.StatusCode, body)
+	}
 }
 
 // postLookup1 posts a lookup with the client c.

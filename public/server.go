@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoso-vn/hoso/api"
@@ -82,7 +83,9 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []route
 	slots  chan struct{} // one per request computing a scoreboard or a lookup
-	limits *lookups
+	// live holds the settings in force and the lookup's rate limits
+	// built from them; SetSettings replaces both at once.
+	live atomic.Pointer[live]
 	// digest is workflow.LookupDigest; a test counts its calls.
 	digest func(key []byte, code, secret string) [32]byte
 }
@@ -170,7 +173,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.LookupKey = slices.Clone(cfg.LookupKey)
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), routes: table(), slots: make(chan struct{}, cfg.MaxInFlight),
-		limits: newLookups(cfg.Settings.Lookup), digest: workflow.LookupDigest}
+		digest: workflow.LookupDigest}
+	s.live.Store(&live{settings: cfg.Settings, limits: newLookups(cfg.Settings.Lookup)})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -179,6 +183,37 @@ func New(cfg Config) (*Server, error) {
 		s.mux.HandleFunc(rt.Pattern, func(w http.ResponseWriter, r *http.Request) { s.serveRoute(w, r, rt) })
 	}
 	return s, nil
+}
+
+// live is what SetSettings replaces: the settings and the rate limits of
+// the lookup.
+type live struct {
+	settings Settings
+	limits   *lookups
+}
+
+// settings returns the settings in force.
+func (s *Server) settings() *Settings { return &s.live.Load().settings }
+
+// SetSettings puts new settings in force (hoso serve does on SIGHUP,
+// after reading the public file again): the next requests publish what
+// they say. The lookup's rate limits keep what each client address and
+// code has used, unless the new settings change the limits: then they
+// start anew under the new ones.
+func (s *Server) SetSettings(set Settings) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	for {
+		old := s.live.Load()
+		next := &live{settings: set, limits: old.limits}
+		if set.Lookup != old.settings.Lookup {
+			next.limits = newLookups(set.Lookup)
+		}
+		if s.live.CompareAndSwap(old, next) {
+			return nil
+		}
+	}
 }
 
 func (s *Server) now() time.Time {
@@ -472,7 +507,7 @@ func (q *query) error() error {
 // boardQuery reads the query of a scoreboard answer.
 func (s *Server) boardQuery(q *query) (boardQuery, error) {
 	kinds := []string{string(workflow.KindDossier)}
-	if s.cfg.Settings.published(IndicatorFeedback) {
+	if s.settings().published(IndicatorFeedback) {
 		kinds = append(kinds, string(workflow.KindFeedback))
 	}
 	bq := boardQuery{From: q.month("from", "01"), To: q.month("to", "12"),
