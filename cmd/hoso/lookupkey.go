@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
@@ -21,23 +20,14 @@ func readLookupKey(name string) ([]byte, error) { return engine.ReadLookupKey(na
 type publicCommand struct{ env }
 
 func (c *publicCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("public", "public keygen -o FILE", c.stderr)
-	out := fs.String("o", "", "file to write the new lookup key to (hex on one line, mode 0600); it must not exist")
-	if len(args) == 0 || args[0] != "keygen" {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	if err := fs.Parse(args[1:]); err != nil {
+	out, err := keygenArgs("public", "the new lookup key (hex on one line, mode 0600)", args, c.stderr)
+	if err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(c.stderr, "hoso public keygen: give the key file with -o FILE, and nothing else")
-		return flag.ErrHelp
-	}
-	if err := writeLookupKey(*out); err != nil {
+	if err := writeLookupKey(out); err != nil {
 		return fmt.Errorf("public keygen: %w", err)
 	}
-	fmt.Fprintf(c.stderr, "lookup key written to %s: give it to hoso serve --public-lookup-key, and the same file, by a channel only the vendor reads, to the one-stop-shop that makes the dossiers' data.lookup; keep it off the data directory and its backups\n", *out)
+	fmt.Fprintf(c.stderr, "lookup key written to %s: give it to hoso serve --public-lookup-key, and the same file, by a channel only the vendor reads, to the one-stop-shop that makes the dossiers' data.lookup; keep it off the data directory and its backups\n", out)
 	return nil
 }
 
