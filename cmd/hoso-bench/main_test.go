@@ -51,6 +51,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 	want := map[string]struct{ runs, events int }{
 		"ceiling": {2, res.Events}, "ceiling-ack-all": {2, res.Events}, "ceiling-outcomes": {2, res.Events}, "hoso": {2, res.Events},
+		"publish-async": {2, res.Events}, "publish-fast-batch": {2, res.Events}, "publish-atomic-batch": {2, res.Events},
 		"hoso-naive": {1, 60}, "rebuild": {2, res.Events},
 		// Unreadable messages of the stream are not PostgreSQL transactions.
 		"postgres-1": {2, -1}, "postgres-2": {2, -1},

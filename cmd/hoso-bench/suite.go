@@ -158,6 +158,11 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	ceiling := benchRate{Name: "ceiling", What: "JetStream consumer: fetch and ack each message, no work", Events: len(msgs)}
 	ceilingAll := benchRate{Name: "ceiling-ack-all", What: "JetStream consumer configured as hoso's: fetch, ack each batch's last message, no work", Events: len(msgs)}
 	ceilingOut := benchRate{Name: "ceiling-outcomes", What: "ceiling-ack-all that also publishes one outcome per message to the outcome stream, as hoso's relay does: the NATS work of a drain, no hoso work", Events: len(msgs)}
+	pubs := make([]benchRate, len(publishWays))
+	pubCPU := make([][]float64, len(publishWays))
+	for i, w := range publishWays {
+		pubs[i] = benchRate{Name: "publish-" + string(w), What: publishWhat[w], Events: len(msgs)}
+	}
 	drain := benchRate{Name: "hoso", What: "hoso serve draining the stream: decide, commit (fsync), ack, outcome published", Events: len(msgs)}
 	var cpu []float64
 	var rss []int64
@@ -179,6 +184,14 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		}
 		ceilingOut.Runs = append(ceilingOut.Runs, rateOut)
 		c.logf("run %d: ceiling %s events/s (%s acking each batch, %s publishing outcomes)", r+1, commas(int(rate)), commas(int(rateAll)), commas(int(rateOut)))
+		for i, w := range publishWays {
+			p, err := h.publishOutcomes(ctx, w, len(msgs))
+			if err != nil {
+				return nil, fmt.Errorf("publish outcomes: %w", err)
+			}
+			pubs[i].Runs, pubCPU[i] = append(pubs[i].Runs, p.rate), append(pubCPU[i], p.cpu)
+			c.logf("run %d: publish %s %s outcomes/s, %.1f µs CPU each (client and server)", r+1, w, commas(int(p.rate)), p.cpu/float64(len(msgs))*1e6)
+		}
 		d, err := c.drain(ctx, h, filepath.Join(work, fmt.Sprintf("drain-%d", r)), len(msgs), len(msgs), cfg.BatchMax)
 		if err != nil {
 			return nil, fmt.Errorf("drain: %w", err)
@@ -189,7 +202,12 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	}
 	drain.CPU, drain.PeakRSS = median(cpu), slices.Max(rss)
 	drain.setBatches(bms)
-	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), ceilingOut.done(), drain.done())
+	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), ceilingOut.done())
+	for i := range pubs {
+		pubs[i].CPU = median(pubCPU[i])
+		res.Rates = append(res.Rates, pubs[i].done())
+	}
+	res.Rates = append(res.Rates, drain.done())
 
 	if n := min(cfg.NaiveEvents, len(msgs)); n > 1 {
 		naive := benchRate{Name: "hoso-naive", What: "hoso serve --batch-max 1: one transaction, one fsync per event", Events: n}
