@@ -15,6 +15,7 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/internal/testutil"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -59,7 +60,7 @@ func TestPeriodEndSnapshot(t *testing.T) {
 	cfg.Deadlines = 100 * time.Millisecond
 	cfg.Now = clock.Now
 	in := testutil.Start(t, cfg)
-	nc, _ := testutil.Connect(t, in.NATSURL)
+	nc, js := testutil.Connect(t, in.NATSURL)
 
 	const (
 		a, b, c, d, e = "000.00.12.H57-261102-0001", "000.00.12.H58-261103-0002", "000.00.12.H57-261104-0003",
@@ -129,9 +130,22 @@ func TestPeriodEndSnapshot(t *testing.T) {
 	}
 
 	st := get("/api/v1/stats?from=2026-11&to=2026-11&by=agency")
-	// The close is the 10th message: 7 events, 2 expiries, then it.
+	// The snapshot names the stream sequence of the close: after the 7
+	// events and the 2 expiries, the 10th message or later (the
+	// scheduler's other deadline events of those moments may come first).
+	str, err := js.Stream(t.Context(), events.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeMsg, err := str.GetLastMsgForSubject(t.Context(), events.Subject(workflow.SystemSource, workflow.PeriodSubject("2026-11")))
+	if err != nil {
+		t.Fatalf("the close of November in the stream: %v", err)
+	}
+	if closeMsg.Sequence < 10 {
+		t.Fatalf("the close of November is message %d, want after the 7 events and 2 expiries", closeMsg.Sequence)
+	}
 	end := func(inProgress, onTime, overdue, with, without, awaiting int64) *workflow.PeriodEnd {
-		return &workflow.PeriodEnd{Month: "2026-11", TakenAt: closedAt, Seq: 10, InProgress: inProgress, OnTime: onTime,
+		return &workflow.PeriodEnd{Month: "2026-11", TakenAt: closedAt, Seq: closeMsg.Sequence, InProgress: inProgress, OnTime: onTime,
 			Overdue: overdue, OverdueWithApology: with, OverdueWithoutApology: without, AwaitingReturn: awaiting}
 	}
 	timeEq := cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })
