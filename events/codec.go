@@ -467,7 +467,7 @@ func (d *decoder) read(ev *workflow.Event, attr *attribution) {
 		}
 	}
 	if v, ok := d.str(w.subject, atTop, "subject", true); ok {
-		if isDossierCode(v) {
+		if workflow.IsDossierCode(v) {
 			ev.Dossier, attr.dossier = v, v
 		} else {
 			p.add("subject: %s is not a dossier code (1–64 letters, digits, '.', '_' or '-', starting with a letter or digit)", quote(v))
@@ -957,19 +957,6 @@ func isSourceToken(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// isDossierCode reports whether s matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
-func isDossierCode(s string) bool {
-	if s == "" || len(s) > maxTokenLen || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !(isAlnum(c) || c == '.' || c == '_' || c == '-') {
 			return false
 		}
 	}

@@ -147,7 +147,7 @@ func oldDecodePayload(data []byte, p *problems) (*workflow.Event, attribution) {
 		}
 	}
 	if v, ok := f.str("subject", true); ok {
-		if isDossierCode(v) {
+		if workflow.IsDossierCode(v) {
 			ev.Dossier, attr.dossier = v, v
 		} else {
 			p.add("subject: %s is not a dossier code (1–64 letters, digits, '.', '_' or '-', starting with a letter or digit)", quote(v))

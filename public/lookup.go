@@ -247,7 +247,7 @@ func (s *Server) find(ctx context.Context, code, secret string) (workflow.Dossie
 // dossier.
 func checkLookup(req *lookupRequest) error {
 	req.Code = strings.TrimSpace(req.Code)
-	if !isDossierCode(req.Code) {
+	if !workflow.IsDossierCode(req.Code) {
 		return &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Param: "code",
 			EN: "code: not a dossier code (letters, digits, . _ -, up to 64, as on the receipt, e.g. 000.00.12.H57-250804-0001)",
 			VI: "Mã hồ sơ không hợp lệ (chữ, số, . _ -, tối đa 64 ký tự, như trên giấy tiếp nhận, ví dụ 000.00.12.H57-250804-0001)"}
@@ -262,24 +262,6 @@ func checkLookup(req *lookupRequest) error {
 		return &Error{Status: http.StatusBadRequest, Code: "bad_parameter", Param: "secret", EN: en, VI: vi}
 	}
 	return nil
-}
-
-// isDossierCode reports whether s is a dossier code of the contract:
-// ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
-func isDossierCode(s string) bool {
-	if s == "" || len(s) > 64 || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !(isAlnum(c) || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // mediaType checks that a request's Content-Type is want (with a charset

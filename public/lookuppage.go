@@ -44,7 +44,7 @@ func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, q *query) er
 	}
 	if e != nil {
 		v.Code = strings.TrimSpace(typed)
-		if !isDossierCode(v.Code) {
+		if !workflow.IsDossierCode(v.Code) {
 			v.Code = "" // what is not a code is not repeated
 		}
 		v.Err = e.VI

@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 		seen := map[string]bool{}
 		for _, r := range rows {
 			switch {
-			case !validCode(r.Code):
+			case !workflow.IsDossierCode(r.Code):
 				t.Fatalf("row %+v: invalid code", r)
 			case seen[r.Code]:
 				t.Fatalf("row %+v: code listed twice", r)

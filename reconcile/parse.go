@@ -285,7 +285,7 @@ func (p *parser) row(line int, cells *[nFields]cell, names *[nFields]string) {
 		p.problem(line, "", names[fCode], fmt.Sprintf("the dossier code must be a string, not %s", c.text),
 			fmt.Sprintf("mã hồ sơ phải là chuỗi, không phải %s", c.text))
 		return
-	case !validCode(code):
+	case !workflow.IsDossierCode(code):
 		p.problem(line, "", names[fCode], fmt.Sprintf("%s is not a dossier code (letters, digits, '.', '_', '-', at most 64): the row is not compared", quote(code)),
 			fmt.Sprintf("%s không phải mã hồ sơ (chữ, số, '.', '_', '-', tối đa 64 ký tự): dòng không được đối soát", quote(code)))
 		return
@@ -705,25 +705,6 @@ func (p *parser) object(line int, raw []byte) {
 		names[fCode] = fieldNames[fCode]
 	}
 	p.row(line, &cells, &names)
-}
-
-// validCode reports whether s has the form of a dossier code in the
-// integration contract: letters, digits, '.', '_' and '-', at most 64,
-// starting with a letter or digit.
-func validCode(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // quote quotes a value for a message, shortened when long.

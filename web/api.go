@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,12 +38,9 @@ func clip(s string) string {
 // status code.
 func viewStatus(s workflow.Status) *api.Status { return api.NewStatus(s) }
 
-// codeRE is the form of a dossier code.
-var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 func pathCode(r *http.Request) (string, error) {
 	code := r.PathValue("code")
-	if !codeRE.MatchString(code) {
+	if !workflow.IsDossierCode(code) {
 		return "", &apiError{status: http.StatusBadRequest, code: "bad_parameter", param: "code",
 			msg: sprintf("code: %q is not a dossier code", clip(code))}
 	}
@@ -342,7 +338,7 @@ func (q *query) str(k string) string { return q.value(k) }
 // code reads a dossier code (also the cursor of the dossier list).
 func (q *query) code(k string) string {
 	v := q.value(k)
-	if v != "" && !codeRE.MatchString(v) {
+	if v != "" && !workflow.IsDossierCode(v) {
 		q.fail(k, "%q is not a dossier code", v)
 		return ""
 	}
@@ -467,7 +463,7 @@ func (q *query) hexCursor() string {
 	if v == "" {
 		return ""
 	}
-	if b, err := hex.DecodeString(v); err != nil || len(b) <= 8 || !codeRE.Match(b[8:]) {
+	if b, err := hex.DecodeString(v); err != nil || len(b) <= 8 || !workflow.IsDossierCode(string(b[8:])) {
 		q.fail("cursor", "%q is not a cursor of this list (overdue=true lists by due date)", v)
 		return ""
 	}
@@ -482,7 +478,7 @@ func (q *query) dateCodeCursor() string {
 		return ""
 	}
 	date, code, ok := strings.Cut(v, "~")
-	if _, err := time.Parse(time.DateOnly, date); err != nil || !ok || !codeRE.MatchString(code) {
+	if _, err := time.Parse(time.DateOnly, date); err != nil || !ok || !workflow.IsDossierCode(code) {
 		q.fail("cursor", "%q is not a cursor of this list (from and to list by receipt date)", v)
 		return ""
 	}

@@ -220,7 +220,7 @@ func (q *pageQuery) free(k string) string {
 // code reads a dossier code.
 func (q *pageQuery) code(k string) string {
 	v := q.value(k)
-	if v != "" && !codeRE.MatchString(v) {
+	if v != "" && !workflow.IsDossierCode(v) {
 		q.err = pageBad(k, "%q is not a dossier code", "%q không phải là mã hồ sơ", v)
 		return ""
 	}

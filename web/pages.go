@@ -162,7 +162,7 @@ func (s *Server) dossierPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	code := r.PathValue("code")
-	if !codeRE.MatchString(code) {
+	if !workflow.IsDossierCode(code) {
 		return pageBad("code", "%q is not a dossier code", "%q không phải là mã hồ sơ", clip(code))
 	}
 	d, hist, err := s.cfg.Store.DossierHistory(r.Context(), code)

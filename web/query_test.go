@@ -54,10 +54,10 @@ func FuzzDossierQuery(f *testing.F) {
 					t.Fatalf("%q: due-order cursor %q accepted", raw, c)
 				}
 			case dq.ReceivedFrom != "" || dq.ReceivedTo != "":
-				if date, code, ok := strings.Cut(c, "~"); !ok || len(date) != len(time.DateOnly) || !codeRE.MatchString(code) {
+				if date, code, ok := strings.Cut(c, "~"); !ok || len(date) != len(time.DateOnly) || !workflow.IsDossierCode(code) {
 					t.Fatalf("%q: receipt-order cursor %q accepted", raw, c)
 				}
-			case !codeRE.MatchString(c):
+			case !workflow.IsDossierCode(c):
 				t.Fatalf("%q: code cursor %q accepted", raw, c)
 			}
 			return

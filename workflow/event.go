@@ -162,6 +162,28 @@ func (e *Event) HasAttachment(kind string) bool {
 	return false
 }
 
+// MaxDossierCode is the longest dossier code of the contract, in bytes.
+const MaxDossierCode = 64
+
+// IsDossierCode reports whether s has the form of a dossier code of the
+// integration contract (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$): the one
+// rule the decoder, the APIs, the public lookup and reconciliation check.
+func IsDossierCode(s string) bool {
+	if s == "" || len(s) > MaxDossierCode || !isAlnumByte(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isAlnumByte(c) || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnumByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // DossierToken returns the NATS subject token of a dossier code: the code
 // with every "." replaced by "_".
 func DossierToken(code string) string { return strings.ReplaceAll(code, ".", "_") }
