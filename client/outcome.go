@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/hoso-vn/hoso/workflow"
 )
 
 // Kind says what happened to an event: the <kind> of the outcome's
@@ -20,37 +22,30 @@ const (
 
 // Reason is the stable code of a rejection or a correction
 // (docs/contract.md, "Reason codes").
-type Reason string
+type Reason = workflow.Reason
 
-// The reason codes of the contract.
+// The reason codes, hoso's own (workflow's) under the client's names.
 const (
-	ReasonMalformed         Reason = "malformed"          // not a well-formed event of the contract
-	ReasonTokenMismatch     Reason = "token_mismatch"     // the subject does not match the payload
-	ReasonUnknownProcedure  Reason = "unknown_procedure"  // no definition covers the procedure at the event's time
-	ReasonUnknownAction     Reason = "unknown_action"     // no such action in the dossier's definition, or not one the source may send
-	ReasonInvalidTransition Reason = "invalid_transition" // the action is not allowed from the dossier's state
-	ReasonMissingAttachment Reason = "missing_attachment" // a required attachment kind is absent
-	ReasonMissingField      Reason = "missing_field"      // a required data field is absent
-	ReasonDuplicate         Reason = "duplicate"          // an event with this id was already decided
-	ReasonOutOfOrder        Reason = "out_of_order"       // the event's time is before the dossier's last accepted event
-	ReasonProcedureMismatch Reason = "procedure_mismatch" // the event names another procedure than the dossier's
-	ReasonStatusMismatch    Reason = "status_mismatch"    // (corrections) the claimed status is wrong
-	ReasonDeadlinePassed    Reason = "deadline_passed"    // an apology after the due date it would move
-	ReasonApologyLimit      Reason = "apology_limit"      // the definition's number of apologies is used up
-	ReasonInvalidDue        Reason = "invalid_due"        // a new due date not later than the due date, or no due date
-	ReasonStaleDeadline     Reason = "stale_deadline"     // (hoso's own deadline events) the due date is no longer the dossier's
-	ReasonInternal          Reason = "internal_error"     // hoso failed to decide the event: report it
+	ReasonMalformed         = workflow.ReasonMalformed         // not a well-formed event of the contract
+	ReasonTokenMismatch     = workflow.ReasonTokenMismatch     // the subject does not match the payload
+	ReasonUnknownProcedure  = workflow.ReasonUnknownProcedure  // no definition covers the procedure at the event's time
+	ReasonUnknownAction     = workflow.ReasonUnknownAction     // no such action in the dossier's definition, or not one the source may send
+	ReasonInvalidTransition = workflow.ReasonInvalidTransition // the action is not allowed from the dossier's state
+	ReasonMissingAttachment = workflow.ReasonMissingAttachment // a required attachment kind is absent
+	ReasonMissingField      = workflow.ReasonMissingField      // a required data field is absent
+	ReasonDuplicate         = workflow.ReasonDuplicate         // an event with this id was already decided
+	ReasonOutOfOrder        = workflow.ReasonOutOfOrder        // the event's time is before the dossier's last accepted event
+	ReasonProcedureMismatch = workflow.ReasonProcedureMismatch // the event names another procedure than the dossier's
+	ReasonStatusMismatch    = workflow.ReasonStatusMismatch    // (corrections) the claimed status is wrong
+	ReasonDeadlinePassed    = workflow.ReasonDeadlinePassed    // an apology after the due date it would move
+	ReasonApologyLimit      = workflow.ReasonApologyLimit      // the definition's number of apologies is used up
+	ReasonInvalidDue        = workflow.ReasonInvalidDue        // a new due date not later than the due date, or no due date
+	ReasonStaleDeadline     = workflow.ReasonStaleDeadline     // (hoso's own deadline events) the due date is no longer the dossier's
+	ReasonInternal          = workflow.ReasonInternal          // hoso failed to decide the event: report it
 )
 
 // Reasons lists every reason code of the contract.
-func Reasons() []Reason {
-	return []Reason{
-		ReasonMalformed, ReasonTokenMismatch, ReasonUnknownProcedure, ReasonUnknownAction,
-		ReasonInvalidTransition, ReasonMissingAttachment, ReasonMissingField, ReasonDuplicate,
-		ReasonOutOfOrder, ReasonProcedureMismatch, ReasonStatusMismatch, ReasonDeadlinePassed,
-		ReasonApologyLimit, ReasonInvalidDue, ReasonStaleDeadline, ReasonInternal,
-	}
-}
+func Reasons() []Reason { return workflow.Reasons() }
 
 // Outcome is hoso's answer to one event (docs/contract.md, "Outcome
 // fields"). Fields that do not apply are zero.
