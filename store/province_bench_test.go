@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hoso-vn/hoso/configs"
+	"github.com/hoso-vn/hoso/simulate"
+	"github.com/hoso-vn/hoso/workflow"
+)
+
+// provinceStream is the stream hoso-bench drains: the simulator's
+// province of 20,000 dossiers, every kind of fault included, as
+// envelopes (an unreadable message as the codec's rejection).
+var provinceStream = sync.OnceValues(func() ([]workflow.Envelope, error) {
+	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := simulate.DefaultConfig()
+	cfg.Dossiers = 20000
+	items, _, err := simulate.Generate(cfg, cat)
+	if err != nil {
+		return nil, err
+	}
+	envs := make([]workflow.Envelope, len(items))
+	for i, it := range items {
+		seq := uint64(i + 1)
+		envs[i] = workflow.Envelope{Seq: seq, Subject: it.Subject, Published: it.Time, Event: it.Event}
+		if it.Event == nil {
+			envs[i].Rejection = workflow.Reject(seq, it.Subject, it.Time, workflow.ReasonMalformed, "unreadable")
+		}
+	}
+	return envs, nil
+})
+
+// BenchmarkApplyProvince applies the province stream of hoso-bench into a
+// fresh store in batches of 8,192 (serve's default --batch-max under a
+// backlog) without fsync: the store's share of a drain's and a rebuild's
+// CPU, on the events a province sends.
+//
+//	go test ./store -run '^$' -bench ApplyProvince -benchtime 3x
+func BenchmarkApplyProvince(b *testing.B) {
+	envs, err := provinceStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 8192
+	ctx := context.Background()
+	applied := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(filepath.Join(b.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(b), NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for i := 0; i < len(envs); i += batch {
+			res, err := db.Apply(ctx, envs[i:min(i+batch, len(envs))])
+			if err != nil {
+				b.Fatal(err)
+			}
+			applied += res.Accepted + res.Rejected
+		}
+		b.StopTimer()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(applied), "µs/event")
+}
