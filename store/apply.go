@@ -136,7 +136,7 @@ type working struct {
 }
 
 func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
-	var res workflow.BatchResult
+	res := workflow.BatchResult{Outcomes: make([]workflow.Outcome, 0, len(batch))}
 	applied, err := appliedSeq(bt.b.meta)
 	if err != nil {
 		return res, err

@@ -50,6 +50,7 @@ func BenchmarkApplyProvince(b *testing.B) {
 	const batch = 8192
 	ctx := context.Background()
 	applied := 0
+	var pages int64
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
@@ -66,6 +67,8 @@ func BenchmarkApplyProvince(b *testing.B) {
 			applied += res.Accepted + res.Rejected
 		}
 		b.StopTimer()
+		st := db.bolt.Stats()
+		pages += st.TxStats.GetWrite()
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -73,4 +76,5 @@ func BenchmarkApplyProvince(b *testing.B) {
 	}
 	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(applied), "µs/event")
+	b.ReportMetric(float64(pages)/float64(applied), "pages/event")
 }
