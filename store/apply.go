@@ -47,11 +47,18 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
 	before := db.catalog.Load()
-	bt := &batchTx{b: b, catalog: before, working: map[string]*working{}, deltas: deltas{}}
+	bt := &batchTx{b: b, catalog: before, working: map[string]*working{}, deltas: deltas{},
+		readDedupe: b.dedupe, readDossiers: b.dossiers, seen: map[string]struct{}{}, size: len(batch)}
 	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
+	bt.dmem.chunk = bt.mem.chunk
 	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
 	bt.outbox = append(bt.outbox, chunkVersion)
-	res, err := bt.apply(ctx, batch)
+	var res workflow.BatchResult
+	if len(batch) >= pipelineMin && !batchWide(batch) {
+		res, err = bt.applyPipelined(ctx, db.bolt, batch)
+	} else {
+		res, err = bt.apply(ctx, batch)
+	}
 	if err != nil {
 		return workflow.BatchResult{}, fmt.Errorf("apply batch: %w", err)
 	}
@@ -106,7 +113,15 @@ type batchTx struct {
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
 
-	dedupe, dossiers getter // the lookups of every envelope
+	// The decisions read the dedupe and dossier buckets through these:
+	// the write transaction's, or a read transaction's while a decider
+	// goroutine runs (applyPipelined). Either holds the state as committed
+	// before the batch; seen and working hold what the batch added.
+	readDedupe, readDossiers *bbolt.Bucket
+	dedupe, dossiers         getter              // the lookups of every envelope
+	seen                     map[string]struct{} // dedupe keys of the batch's events, but duplicates
+	dmem                     arena               // bytes of what the decisions encode
+	size                     int                 // envelopes in the batch
 }
 
 // getter looks keys up in a bucket with one cursor: Bucket.Get makes a
@@ -136,7 +151,7 @@ type working struct {
 }
 
 func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
-	res := workflow.BatchResult{Outcomes: make([]workflow.Outcome, 0, len(batch))}
+	var res workflow.BatchResult
 	applied, err := appliedSeq(bt.b.meta)
 	if err != nil {
 		return res, err
@@ -145,27 +160,25 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		env := batch[i] // a copy: Decide completes the rejection it carries
-		if env.Seq <= applied {
+		if batch[i].Seq <= applied {
 			res.Skipped++
 			continue
 		}
-		if env.Rejection != nil {
-			r := *env.Rejection
-			env.Rejection = &r
+		st, err := bt.decideOne(&batch[i])
+		if err == nil {
+			err = bt.writeOne(&st, &res)
 		}
-		out, err := bt.applyOne(&env)
 		if err != nil {
-			return res, fmt.Errorf("seq %d: %w", env.Seq, err)
+			return res, fmt.Errorf("seq %d: %w", batch[i].Seq, err)
 		}
-		res.Outcomes = append(res.Outcomes, out.Outcome)
-		if out.Rejection != nil {
-			res.Rejected++
-		} else {
-			res.Accepted++ // a transition, or a deadline event that flags the dossier
-		}
-		applied = env.Seq
+		applied = batch[i].Seq
 	}
+	return bt.finish(res, applied)
+}
+
+// finish writes what the batch changed once (flush), its outbox chunk and
+// the applied sequence, after its last envelope.
+func (bt *batchTx) finish(res workflow.BatchResult, applied uint64) (workflow.BatchResult, error) {
 	res.LastSeq = applied
 	if res.Accepted+res.Rejected == 0 {
 		return res, nil
@@ -182,12 +195,29 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 	return res, nil
 }
 
-// applyOne decides one envelope and writes everything but the dossier
-// record, its indexes and the counters, which flush writes once per batch.
-func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
-	b := bt.b
+// step is one envelope decided: what writeOne writes of it.
+type step struct {
+	env        workflow.Envelope // a copy: the decision completes the rejection it carries
+	dec        workflow.Decision
+	idKey      []byte // the event id as a key of dedupe; nil without an event
+	duplicate  bool   // the id was decided before
+	hkey, hval []byte // the history entry's key and value, if any
+}
+
+// decideOne decides one envelope against the dossiers and dedupe keys as
+// the batch left them: it reads the stored state through readDedupe and
+// readDossiers and keeps what the batch changes in seen and working. It
+// encodes the history entry and appends the outcome to the outbox chunk,
+// and writes nothing to the store: writeOne does.
+func (bt *batchTx) decideOne(in *workflow.Envelope) (step, error) {
+	st := step{env: *in}
+	env := &st.env
 	if env.Event == nil && env.Rejection == nil {
-		return workflow.Decision{}, ErrInvalidEnvelope
+		return st, ErrInvalidEnvelope
+	}
+	if env.Rejection != nil {
+		r := *env.Rejection
+		env.Rejection = &r
 	}
 	if ev := env.Event; ev != nil {
 		if msg := keyProblem(ev); msg != "" {
@@ -200,17 +230,16 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 			}
 		}
 	}
-	var (
-		code      string // the dossier the message names, if any
-		duplicate bool
-		idKey     []byte // the event id as a key of dedupe
-	)
+	var code string // the dossier the message names, if any
 	if e := env.Event; e != nil {
 		code = e.Dossier
-		idKey = bt.mem.end(appendDedupeKey(bt.mem.start(), e.Source, e.Action, e.ID))
-		if bt.dedupe.get(b.dedupe, idKey) != nil {
+		st.idKey = bt.dmem.end(appendDedupeKey(bt.dmem.start(), e.Source, e.Action, e.ID))
+		_, again := bt.seen[string(st.idKey)]
+		if again || bt.dedupe.get(bt.readDedupe, st.idKey) != nil {
 			env.RejectDuplicate()
-			duplicate = true
+			st.duplicate = true
+		} else {
+			bt.seen[string(st.idKey)] = struct{}{}
 		}
 	} else {
 		code = env.Rejection.Dossier
@@ -218,69 +247,208 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 
 	var (
 		d   *workflow.Dossier
-		dec workflow.Decision
 		err error
 	)
 	switch {
 	case env.Event != nil && env.Event.Action == workflow.CalendarAction:
 		// About no one dossier: every dossier it concerns.
-		if dec, err = bt.applyCalendar(env); err != nil {
-			return dec, err
+		if st.dec, err = bt.applyCalendar(env); err != nil {
+			return st, err
 		}
 	case env.Event != nil && env.Event.Action == workflow.PeriodCloseAction:
 		// About no dossier: a snapshot of the gauges.
-		if dec, err = bt.applyPeriodClose(env); err != nil {
-			return dec, err
+		if st.dec, err = bt.applyPeriodClose(env); err != nil {
+			return st, err
 		}
 	default:
 		if keyPart(code) {
 			if d, err = bt.dossier(code); err != nil {
-				return workflow.Decision{}, err
+				return st, err
 			}
 		}
-		dec = bt.catalog.Decide(d, env)
+		st.dec = bt.catalog.Decide(d, env)
 	}
-
+	dec := &st.dec
 	if dec.Dossier != nil {
 		w := bt.working[dec.Dossier.Code]
 		if w == nil {
 			// Decide only creates the dossier the event names, which
 			// bt.dossier has just looked up.
-			return dec, fmt.Errorf("store: decision names dossier %q, not looked up", dec.Dossier.Code)
+			return st, fmt.Errorf("store: decision names dossier %q, not looked up", dec.Dossier.Code)
 		}
 		w.cur, w.dirty = dec.Dossier, true
 	}
 	if e := dec.Entry; e != nil {
-		k := bt.mem.end(appendHistoryKey(bt.mem.start(), e.Dossier, e.Index))
-		v := bt.mem.end(appendEntry(bt.mem.start(), e))
-		if err := b.history.Put(k, v); err != nil {
-			return dec, fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
+		st.hkey = bt.dmem.end(appendHistoryKey(bt.dmem.start(), e.Dossier, e.Index))
+		st.hval = bt.dmem.end(appendEntry(bt.dmem.start(), e))
+	}
+	bt.outbox, bt.scratch = appendChunkOutcome(bt.outbox, bt.scratch, &dec.Outcome)
+	return st, nil
+}
+
+// writeOne writes a decided envelope — its history entry or rejection,
+// any mismatch and irregularities, its event id into dedupe — and counts
+// it in res: everything but the dossier record, its indexes and the
+// counters, which flush writes once per batch.
+func (bt *batchTx) writeOne(st *step, res *workflow.BatchResult) error {
+	b, dec := bt.b, &st.dec
+	if e := dec.Entry; e != nil {
+		if err := b.history.Put(st.hkey, st.hval); err != nil {
+			return fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
 		}
 		bt.deltas.add(countEntries, 1)
 	}
 	if r := dec.Rejection; r != nil {
 		if err := bt.putRejection(r); err != nil {
-			return dec, err
+			return err
 		}
 	}
 	if m := dec.Mismatch; m != nil {
 		if err := bt.putMismatch(m); err != nil {
-			return dec, err
+			return err
 		}
 	}
 	if len(dec.Irregularities) > 0 {
 		if err := bt.putIrregularities(dec.Irregularities); err != nil {
-			return dec, err
+			return err
 		}
 	}
-	if e := env.Event; e != nil && !duplicate {
-		if err := b.dedupe.Put(idKey, bt.mem.end(binary.AppendUvarint(bt.mem.start(), env.Seq))); err != nil {
-			return dec, fmt.Errorf("dedupe %q: %w", e.ID, err)
+	if e := st.env.Event; e != nil && !st.duplicate {
+		if err := b.dedupe.Put(st.idKey, bt.mem.end(binary.AppendUvarint(bt.mem.start(), st.env.Seq))); err != nil {
+			return fmt.Errorf("dedupe %q: %w", e.ID, err)
 		}
 	}
-	bt.outbox, bt.scratch = appendChunkOutcome(bt.outbox, bt.scratch, &dec.Outcome)
 	bt.deltas.add(countOutbox, 1)
-	return dec, nil
+	if res.Outcomes == nil {
+		res.Outcomes = make([]workflow.Outcome, 0, bt.size)
+	}
+	res.Outcomes = append(res.Outcomes, dec.Outcome)
+	if dec.Rejection != nil {
+		res.Rejected++
+	} else {
+		res.Accepted++ // a transition, or a deadline event that flags the dossier
+	}
+	return nil
+}
+
+// pipelineMin is the smallest batch Apply decides on a goroutine of its
+// own (applyPipelined). A smaller batch is decided and written on one:
+// handing decisions between goroutines costs more than it saves there.
+var pipelineMin = 1024
+
+// batchWide reports whether the batch holds a calendar or period-close
+// event: each reads and writes beyond one dossier (the due indexes, the
+// gauges) as the batch stands at its place, so such a batch is applied on
+// one goroutine.
+func batchWide(batch []workflow.Envelope) bool {
+	for i := range batch {
+		if e := batch[i].Event; e != nil && (e.Action == workflow.CalendarAction || e.Action == workflow.PeriodCloseAction) {
+			return true
+		}
+	}
+	return false
+}
+
+// stepChunk is the number of decided envelopes handed to the writer at a
+// time.
+const stepChunk = 128
+
+// applyPipelined applies the batch as apply does, with the decisions made
+// on a goroutine of their own while this one writes the envelopes decided
+// before: the decider reads the state as committed before the batch
+// through a read transaction of bolt (the write transaction is not safe
+// for use by two goroutines) and keeps what the batch changes in memory,
+// as apply does. The same envelopes get the same decisions and the same
+// writes in the same order; the flush and commit follow once the decider
+// has ended and closed its read transaction (a commit that grows the file
+// waits for read transactions to end).
+func (bt *batchTx) applyPipelined(ctx context.Context, bolt *bbolt.DB, batch []workflow.Envelope) (workflow.BatchResult, error) {
+	var res workflow.BatchResult
+	applied, err := appliedSeq(bt.b.meta)
+	if err != nil {
+		return res, err
+	}
+	rtx, err := bolt.Begin(false)
+	if err != nil {
+		return res, err
+	}
+	rb, err := openBuckets(rtx)
+	if err != nil {
+		_ = rtx.Rollback()
+		return res, err
+	}
+	bt.readDedupe, bt.readDossiers = rb.dedupe, rb.dossiers
+
+	steps := make(chan []step, 4)
+	stop := make(chan struct{}) // closed when the writer gives up
+	var (
+		derr    error
+		skipped int
+		last    = applied
+	)
+	go func() {
+		defer close(steps)
+		defer func() { _ = rtx.Rollback() }()
+		chunk := make([]step, 0, stepChunk)
+		send := func() bool {
+			select {
+			case steps <- chunk:
+				chunk = make([]step, 0, stepChunk)
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		for i := range batch {
+			if err := ctx.Err(); err != nil {
+				derr = err
+				return
+			}
+			if batch[i].Seq <= last {
+				skipped++
+				continue
+			}
+			st, err := bt.decideOne(&batch[i])
+			if err != nil {
+				derr = fmt.Errorf("seq %d: %w", batch[i].Seq, err)
+				return
+			}
+			last = batch[i].Seq
+			if chunk = append(chunk, st); len(chunk) == stepChunk && !send() {
+				return
+			}
+		}
+		if len(chunk) > 0 {
+			send()
+		}
+	}()
+	var werr error
+	for chunk := range steps {
+		for i := range chunk {
+			if werr = bt.writeOne(&chunk[i], &res); werr != nil {
+				werr = fmt.Errorf("seq %d: %w", chunk[i].env.Seq, werr)
+				break
+			}
+		}
+		if werr != nil {
+			close(stop)
+			for range steps { // let the decider end
+			}
+			break
+		}
+	}
+	// steps is closed: the decider has ended, its read transaction is
+	// closed, and what it set (derr, skipped, last, working) is ours.
+	bt.readDedupe, bt.readDossiers = bt.b.dedupe, bt.b.dossiers
+	bt.dedupe.c, bt.dossiers.c = nil, nil
+	if werr != nil {
+		return res, werr
+	}
+	if derr != nil {
+		return res, derr
+	}
+	res.Skipped = skipped
+	return bt.finish(res, last)
 }
 
 // dossier returns the dossier as the batch sees it: from the working set,
@@ -290,7 +458,7 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 		return w.cur, nil
 	}
 	w := &working{}
-	if v := bt.dossiers.get(bt.b.dossiers, []byte(code)); v != nil {
+	if v := bt.dossiers.get(bt.readDossiers, []byte(code)); v != nil {
 		w.stored = new(workflow.Dossier)
 		if err := decodeDossier(v, w.stored); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", code, err)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -662,5 +664,61 @@ func TestApplyFailureLeavesStoreUnchanged(t *testing.T) {
 	}
 	if _, err := h.db.Dossier(context.Background(), code1); !errors.Is(err, ErrClosed) {
 		t.Errorf("Dossier after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestApplyPipelined applies a simulated province (every kind of fault a
+// one-stop-shop sends: repeats, unreadable messages, wrong claimed
+// statuses, missing attachments) in batches large enough to be decided on
+// a goroutine of their own, and again on one goroutine: every outcome and
+// the state hash are the same. A batch that partly repeats what is applied
+// skips the same envelopes both ways.
+func TestApplyPipelined(t *testing.T) {
+	envs, err := simulatedStream(2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(threshold int) ([]workflow.BatchResult, workflow.Hash) {
+		t.Helper()
+		defer func(old int) { pipelineMin = old }(pipelineMin)
+		pipelineMin = threshold
+		db, err := Open(filepath.Join(t.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(t), NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var results []workflow.BatchResult
+		const size = 2500
+		for i := 0; i < len(envs); i += size {
+			// Each batch starts 500 envelopes back: a redelivery of
+			// what the previous one applied, then new envelopes.
+			from := max(0, i-500)
+			res, err := db.Apply(context.Background(), envs[from:min(i+size, len(envs))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			results = append(results, res)
+		}
+		hash, err := db.StateHash(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return results, hash
+	}
+	piped, pipedHash := run(1024)
+	single, singleHash := run(math.MaxInt)
+	if diff := cmp.Diff(single, piped); diff != "" {
+		t.Errorf("pipelined batches differ from batches decided on one goroutine (-one +pipelined):\n%s", diff)
+	}
+	if pipedHash != singleHash {
+		t.Errorf("state hash %v pipelined, %v on one goroutine", pipedHash, singleHash)
+	}
+	var rejected, skipped int
+	for _, r := range piped {
+		rejected += r.Rejected
+		skipped += r.Skipped
+	}
+	if rejected == 0 || skipped == 0 {
+		t.Errorf("%d rejections and %d skipped envelopes: the stream should have both", rejected, skipped)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,13 +16,17 @@ import (
 // provinceStream is the stream hoso-bench drains: the simulator's
 // province of 20,000 dossiers, every kind of fault included, as
 // envelopes (an unreadable message as the codec's rejection).
-var provinceStream = sync.OnceValues(func() ([]workflow.Envelope, error) {
+var provinceStream = sync.OnceValues(func() ([]workflow.Envelope, error) { return simulatedStream(20000) })
+
+// simulatedStream is the simulator's province of the given number of
+// dossiers as envelopes.
+func simulatedStream(dossiers int) ([]workflow.Envelope, error) {
 	cat, err := workflow.Load(configs.FS, configs.DefinitionsDir)
 	if err != nil {
 		return nil, err
 	}
 	cfg := simulate.DefaultConfig()
-	cfg.Dossiers = 20000
+	cfg.Dossiers = dossiers
 	items, _, err := simulate.Generate(cfg, cat)
 	if err != nil {
 		return nil, err
@@ -35,7 +40,7 @@ var provinceStream = sync.OnceValues(func() ([]workflow.Envelope, error) {
 		}
 	}
 	return envs, nil
-})
+}
 
 // BenchmarkApplyProvince applies the province stream of hoso-bench into a
 // fresh store without fsync, in batches of 128, 1,024 and 8,192 events
@@ -89,4 +94,17 @@ func benchApplyProvince(b *testing.B, envs []workflow.Envelope, batch int) {
 	b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(applied), "µs/event")
 	b.ReportMetric(float64(pages)/float64(applied), "pages/event")
+}
+
+// BenchmarkApplyProvinceOneGoroutine is BenchmarkApplyProvince's batches
+// of 8,192 decided and written on one goroutine, the baseline of the
+// pipelined Apply.
+func BenchmarkApplyProvinceOneGoroutine(b *testing.B) {
+	envs, err := provinceStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func(old int) { pipelineMin = old }(pipelineMin)
+	pipelineMin = math.MaxInt
+	benchApplyProvince(b, envs, 8192)
 }
