@@ -36,9 +36,9 @@ func defaultBenchConfig() benchConfig {
 		Seed:         1,
 		Runs:         3,
 		NaiveEvents:  3000,
-		Loads:        []int{1000, 5000, 10000},
+		Loads:        []int{1000, 5000, 10000, 20000},
 		LoadDuration: 5 * time.Second,
-		PGClients:    []int{1, 16},
+		PGClients:    []int{1, 16, 64},
 		PGEvents:     5000,
 		BatchMax:     events.DefaultMaxBatch, // serve's default
 		Out:          "bench-results",
@@ -120,8 +120,8 @@ func (c benchConfig) validate() error {
 		}
 	}
 	for _, n := range c.PGClients {
-		if n < 1 || n > 256 {
-			return fmt.Errorf("--pg-clients: %d: must be 1–256", n)
+		if n < 1 || n > pgMaxClients {
+			return fmt.Errorf("--pg-clients: %d: must be 1–%d", n, pgMaxClients)
 		}
 	}
 	return nil
