@@ -29,7 +29,9 @@ type benchLatency struct {
 	P99      time.Duration `json:"p99_ns"`
 	Max      time.Duration `json:"max_ns"`
 	CPU      float64       `json:"cpu_seconds"` // of hoso serve
-	PeakRSS  int64         `json:"peak_rss_bytes"`
+	// CPUPerEvent is CPU over Events, in µs.
+	CPUPerEvent float64 `json:"cpu_us_per_event"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
 	// CPU of the bench process from the first publish to the last
 	// outcome: the NATS server, the publisher and the outcome subscriber.
 	NATSCPU    float64 `json:"nats_cpu_seconds"`
@@ -180,7 +182,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
 	return benchLatency{Load: load, Achieved: perSecond(n, published), Events: n,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0, batchMeans: bm.means()}, nil
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, CPUPerEvent: perEvent(run.cpu, n), PeakRSS: run.rss, NATSCPU: cpu1 - cpu0, batchMeans: bm.means()}, nil
 }
 
 // selfCPU returns the CPU time (user and system) of this process so far,

@@ -150,9 +150,9 @@ func (r *benchResults) where() string {
 // The columns of the two tables, as printed (the Markdown headers say
 // whose CPU and memory the latency columns are).
 var (
-	rateColumns    = []string{"measure", "events/s (median)", "runs", "events", "CPU s", "peak RSS", "mean batch", "apply", "commit"}
-	latencyColumns = []string{"offered/s", "achieved/s", "events", "p50", "p90", "p99", "max", "p99 of runs", "CPU s", "peak RSS", "NATS CPU s", "mean batch", "apply", "commit"}
-	latencyHeaders = []string{"offered events/s", "achieved", "events", "p50", "p90", "p99", "max", "p99 of each run", "serve CPU s", "serve peak RSS", "NATS + load CPU s", "mean batch", "apply", "commit"}
+	rateColumns    = []string{"measure", "events/s (median)", "runs", "events", "CPU s", "CPU µs/event", "peak RSS", "mean batch", "apply", "commit"}
+	latencyColumns = []string{"offered/s", "achieved/s", "events", "p50", "p90", "p99", "max", "p99 of runs", "CPU s", "CPU µs/event", "peak RSS", "NATS CPU s", "mean batch", "apply", "commit"}
+	latencyHeaders = []string{"offered events/s", "achieved", "events", "p50", "p90", "p99", "max", "p99 of each run", "serve CPU s", "serve CPU µs/event", "serve peak RSS", "NATS + load CPU s", "mean batch", "apply", "commit"}
 )
 
 // cells is a measure's row of the throughput table; sep separates its runs.
@@ -161,15 +161,18 @@ func (x *benchRate) cells(name, sep string) []string {
 	for i, v := range x.Runs {
 		runs[i] = commas(int(v))
 	}
-	cpu := "–"
+	cpu, perEvent := "–", "–"
 	if x.CPU > 0 {
 		cpu = fmt.Sprintf("%.1f", x.CPU)
+	}
+	if x.CPUPerEvent > 0 {
+		perEvent = fmt.Sprintf("%.1f", x.CPUPerEvent)
 	}
 	batch, apply, commit := "–", "–", "–"
 	if x.MeanBatch > 0 {
 		batch, apply, commit = fmt.Sprintf("%.1f", x.MeanBatch), ms(x.MeanApply), ms(x.MeanCommit)
 	}
-	return []string{name, commas(int(x.Median)), strings.Join(runs, sep), commas(x.Events), cpu, mb(x.PeakRSS), batch, apply, commit}
+	return []string{name, commas(int(x.Median)), strings.Join(runs, sep), commas(x.Events), cpu, perEvent, mb(x.PeakRSS), batch, apply, commit}
 }
 
 // cells is an offered load's row of the latency table.
@@ -179,7 +182,7 @@ func (l *benchLatency) cells() []string {
 		runs[i] = fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond))
 	}
 	return []string{commas(l.Load), commas(int(l.Achieved)), commas(l.Events), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), strings.Join(runs, " "),
-		fmt.Sprintf("%.1f", l.CPU), mb(l.PeakRSS), fmt.Sprintf("%.1f", l.NATSCPU), fmt.Sprintf("%.1f", l.MeanBatch), ms(l.MeanApply), ms(l.MeanCommit)}
+		fmt.Sprintf("%.1f", l.CPU), fmt.Sprintf("%.1f", l.CPUPerEvent), mb(l.PeakRSS), fmt.Sprintf("%.1f", l.NATSCPU), fmt.Sprintf("%.1f", l.MeanBatch), ms(l.MeanApply), ms(l.MeanCommit)}
 }
 
 // textTable writes rows under columns, aligned right.
@@ -248,7 +251,7 @@ func (r *benchResults) markdown() string {
 		x := &r.Rates[i]
 		rows = append(rows, x.cells(x.Name+" — "+x.What, ", "))
 	}
-	markdownTable(&b, rateColumns, []string{"---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"}, rows)
+	markdownTable(&b, rateColumns, []string{"---", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"}, rows)
 	if l := r.messagingShare(); l != "" {
 		fmt.Fprintf(&b, "\n%s\n", l)
 	}

@@ -52,14 +52,16 @@ type benchResults struct {
 
 // benchRate is one throughput measure over its runs.
 type benchRate struct {
-	Name       string    `json:"name"`
-	What       string    `json:"what"`
-	Events     int       `json:"events"` // per run
-	Runs       []float64 `json:"runs"`   // events/s of each run
-	Median     float64   `json:"median"` // events/s
-	CPU        float64   `json:"cpu_seconds,omitempty"`
-	PeakRSS    int64     `json:"peak_rss_bytes,omitempty"`
-	batchMeans           // of hoso serve, median of runs
+	Name   string    `json:"name"`
+	What   string    `json:"what"`
+	Events int       `json:"events"`                // per run
+	Runs   []float64 `json:"runs"`                  // events/s of each run
+	Median float64   `json:"median"`                // events/s
+	CPU    float64   `json:"cpu_seconds,omitempty"` // of the child process (hoso), median of runs
+	// CPUPerEvent is CPU over Events, in µs: what one event costs hoso.
+	CPUPerEvent float64 `json:"cpu_us_per_event,omitempty"`
+	PeakRSS     int64   `json:"peak_rss_bytes,omitempty"`
+	batchMeans          // of hoso serve, median of runs
 }
 
 // benchHoso says which hoso binary the measures ran, from the build
@@ -272,10 +274,20 @@ func (c *benchCommand) logf(format string, args ...any) {
 	fmt.Fprintf(c.stderr, "bench: "+format+"\n", args...)
 }
 
-// done fills the median.
+// done fills the median and the CPU per event.
 func (r benchRate) done() benchRate {
 	r.Median = median(r.Runs)
+	r.CPUPerEvent = perEvent(r.CPU, r.Events)
 	return r
+}
+
+// perEvent returns cpu seconds over n events in µs per event; 0 when
+// either is not known.
+func perEvent(cpu float64, n int) float64 {
+	if cpu <= 0 || n <= 0 {
+		return 0
+	}
+	return cpu / float64(n) * 1e6
 }
 
 func median[T int64 | float64](v []T) T {
