@@ -77,6 +77,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (be
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory of the streams and stores while running (default: a temporary directory, removed at the end)")
 	fs.StringVar(&cfg.Hoso, "hoso", envOr(getenv, "HOSO_BENCH_HOSO", ""), "the hoso binary the measures run as child processes (serve, rebuild); empty builds "+hosoPackage+" with the go command into the work directory (env HOSO_BENCH_HOSO)")
 	fs.StringVar(&cfg.Baseline, "baseline", envOr(getenv, "HOSO_BENCH_BASELINE", ""), "a hoso binary of the previous release (built with go build from a worktree of its revision) whose serve and rebuild every hoso measure also runs, in turn with --hoso run by run, on the same stream: the reports show both (env HOSO_BENCH_BASELINE)")
+	fs.StringVar(&cfg.Doc, "doc", "", "replace the results part of this Markdown file (docs/performance.md), between its <!-- hoso-bench results begin --> and end markers, with the run's results.md; the prose around it is left alone")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

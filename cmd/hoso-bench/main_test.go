@@ -29,11 +29,15 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
+	doc := filepath.Join(t.TempDir(), "performance.md")
+	if err := os.WriteFile(doc, []byte("# Performance\n\n"+docBegin+"\nold\n"+docEnd+"\n\nProse.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"--dossiers", "150", "--runs", "2", "--naive-events", "60",
 		"--loads", "300,600", "--load-duration", "1s", "--scale", "1000",
 		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--nats-sync", "always", "--out", out, "--work-dir", t.TempDir(),
-		"--hoso", hoso, "--baseline", baseline}
+		"--hoso", hoso, "--baseline", baseline, "--doc", doc}
 	if err := run(context.Background(), args, noEnv, &stdout, &stderr); err != nil {
 		t.Fatalf("hoso-bench: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -178,6 +182,9 @@ func TestBenchCommand(t *testing.T) {
 			t.Errorf("results.md lacks %q:\n%s", s, md)
 		}
 	}
+	if b, err := os.ReadFile(doc); err != nil || string(b) != "# Performance\n\n"+docBegin+"\n\n"+strings.TrimSpace(string(md))+"\n\n"+docEnd+"\n\nProse.\n" {
+		t.Errorf("--doc wrote (%v):\n%s\nwant results.md between the markers", err, b)
+	}
 	for _, s := range []string{"ceiling-ack-all", "hoso drains at ", "p99", "targets:", "large store:", "store size per transition"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("printed report lacks %q:\n%s", s, stdout.String())
@@ -200,6 +207,7 @@ func TestBenchFlags(t *testing.T) {
 		{"--hoso", filepath.Join(t.TempDir(), "none")},
 		{"--hoso", t.TempDir()},
 		{"--baseline", filepath.Join(t.TempDir(), "none")},
+		{"--doc", filepath.Join(t.TempDir(), "none.md")},
 		{"extra"},
 	} {
 		var stderr bytes.Buffer
