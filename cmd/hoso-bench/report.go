@@ -12,8 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // rate returns the measure named name, or nil.
@@ -177,15 +175,6 @@ func (sc *benchScale) lines() []string {
 			commas(sc.Transitions), commas(sc.Verified), sc.VerifyTook.Round(time.Millisecond), commas(int(sc.VerifyRate)),
 			sc.VerifyWarmTook.Round(time.Millisecond), commas(int(sc.VerifyWarmRate))),
 	}
-}
-
-// upper returns s with its first letter in upper case.
-func upper(s string) string {
-	if s == "" {
-		return s
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // or returns s, or def when s is empty.
@@ -363,7 +352,7 @@ func (r *benchResults) text() string {
 			if r.Baseline != nil {
 				base = fmt.Sprintf(" baseline %-22s", or(x.Baseline, "–"))
 			}
-			fmt.Fprintf(&b, "  %-62s %-22s%s (%s) %s\n", x.What, x.Got, base, want, x.mark("MET", "NOT MET"))
+			fmt.Fprintf(&b, "  %-72s %-22s%s (%s) %s\n", x.What, x.Got, base, want, x.mark("MET", "NOT MET"))
 		}
 	}
 	fmt.Fprintf(&b, "\nthe suite took %s\n", r.Took.Round(time.Second))
@@ -373,7 +362,7 @@ func (r *benchResults) text() string {
 // markdown is the report as Markdown tables, for docs/performance.md.
 func (r *benchResults) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "`%s` — %s.\n\n%s.\n\n", r.Command, r.header(), upper(r.binaries()))
+	fmt.Fprintf(&b, "`%s` — %s.\n\nBinaries: %s.\n\n", r.Command, r.header(), r.binaries())
 	var rows [][]string
 	for i := range r.Rates {
 		x := &r.Rates[i]
