@@ -28,6 +28,10 @@ type benchConfig struct {
 	Out          string
 	WorkDir      string
 	Hoso         string // the hoso binary; "" builds one into the work directory
+	// Baseline is a hoso binary of the previous release, measured beside
+	// Hoso run by run; "" measures Hoso alone.
+	Baseline string
+	Doc      string // docs/performance.md, whose results part the run replaces; "" leaves it
 }
 
 func defaultBenchConfig() benchConfig {
@@ -36,9 +40,9 @@ func defaultBenchConfig() benchConfig {
 		Seed:         1,
 		Runs:         3,
 		NaiveEvents:  3000,
-		Loads:        []int{1000, 5000, 10000},
+		Loads:        []int{1000, 5000, 10000, 20000},
 		LoadDuration: 5 * time.Second,
-		PGClients:    []int{1, 16},
+		PGClients:    []int{1, 16, 64},
 		PGEvents:     5000,
 		BatchMax:     events.DefaultMaxBatch, // serve's default
 		Out:          "bench-results",
@@ -72,6 +76,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (be
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "directory the results are written to")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory of the streams and stores while running (default: a temporary directory, removed at the end)")
 	fs.StringVar(&cfg.Hoso, "hoso", envOr(getenv, "HOSO_BENCH_HOSO", ""), "the hoso binary the measures run as child processes (serve, rebuild); empty builds "+hosoPackage+" with the go command into the work directory (env HOSO_BENCH_HOSO)")
+	fs.StringVar(&cfg.Baseline, "baseline", envOr(getenv, "HOSO_BENCH_BASELINE", ""), "a hoso binary of the previous release (built with go build from a worktree of its revision) whose serve and rebuild every hoso measure also runs, in turn with --hoso run by run, on the same stream: the reports show both (env HOSO_BENCH_BASELINE)")
+	fs.StringVar(&cfg.Doc, "doc", "", "replace the results part of this Markdown file (docs/performance.md), between its <!-- hoso-bench results begin --> and end markers, with the run's results.md; the prose around it is left alone")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -120,8 +126,8 @@ func (c benchConfig) validate() error {
 		}
 	}
 	for _, n := range c.PGClients {
-		if n < 1 || n > 256 {
-			return fmt.Errorf("--pg-clients: %d: must be 1–256", n)
+		if n < 1 || n > pgMaxClients {
+			return fmt.Errorf("--pg-clients: %d: must be 1–%d", n, pgMaxClients)
 		}
 	}
 	return nil
@@ -179,5 +185,6 @@ func benchArgs(cfg benchConfig) []string {
 	if cfg.SyncAlways {
 		a = append(a, "--nats-sync=always")
 	}
+	add("baseline", cfg.Baseline, d.Baseline)
 	return a
 }

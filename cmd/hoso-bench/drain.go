@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -11,10 +10,10 @@ import (
 	"github.com/hoso-vn/hoso/events"
 )
 
-// drain runs serve on a fresh store against the pre-filled stream of
-// total messages until want outcomes are published, and returns the
-// events/s from the first outcome to the last.
-func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, total, want, batchMax int) (benchRun, error) {
+// drain runs serve of the hoso binary bin on a fresh store against the
+// pre-filled stream of total messages until want outcomes are published,
+// and returns the events/s from the first outcome to the last.
+func drain(ctx context.Context, bin string, h *benchNATS, dir string, total, want, batchMax int) (benchRun, error) {
 	if err := h.reset(ctx); err != nil {
 		return benchRun{}, err
 	}
@@ -22,8 +21,7 @@ func (c *benchCommand) drain(ctx context.Context, h *benchNATS, dir string, tota
 	if err != nil {
 		return benchRun{}, err
 	}
-	p, err := c.start(ctx, "serve", "--data-dir", dir, "--nats-url", h.url(), "--http-addr", addr,
-		"--deadline-interval", "0", "--batch-max", strconv.Itoa(batchMax), "--log-level", "warn")
+	p, err := start(ctx, bin, serveArgs(dir, h.url(), addr, batchMax)...)
 	if err != nil {
 		return benchRun{}, err
 	}

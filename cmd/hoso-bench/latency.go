@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -21,15 +20,18 @@ import (
 
 // benchLatency is the publish → outcome latency at one offered load.
 type benchLatency struct {
-	Load     int           `json:"offered"`  // events/s offered
-	Achieved float64       `json:"achieved"` // events/s published
+	Load     int           `json:"offered"`            // events/s offered
+	Baseline bool          `json:"baseline,omitempty"` // a measure of the baseline binary
+	Achieved float64       `json:"achieved"`           // events/s published
 	Events   int           `json:"events"`
 	P50      time.Duration `json:"p50_ns"`
 	P90      time.Duration `json:"p90_ns"`
 	P99      time.Duration `json:"p99_ns"`
 	Max      time.Duration `json:"max_ns"`
 	CPU      float64       `json:"cpu_seconds"` // of hoso serve
-	PeakRSS  int64         `json:"peak_rss_bytes"`
+	// CPUPerEvent is CPU over Events, in µs.
+	CPUPerEvent float64 `json:"cpu_us_per_event"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
 	// CPU of the bench process from the first publish to the last
 	// outcome: the NATS server, the publisher and the outcome subscriber.
 	NATSCPU    float64 `json:"nats_cpu_seconds"`
@@ -54,11 +56,11 @@ func medianLatency(runs []benchLatency) benchLatency {
 	return m
 }
 
-// latency runs serve on a fresh NATS server and store, publishes the
-// stream at load events/s for d, and measures for each event the time
-// from its publish to the arrival of its outcome. A server that cannot
+// latency runs serve of the hoso binary bin on a fresh NATS server and
+// store, publishes the stream at load events/s for d, and measures for
+// each event the time from its publish to the arrival of its outcome. A server that cannot
 // take the load holds the publisher back (the achieved rate says so).
-func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMessage, load int, d time.Duration, batchMax int, syncAlways bool) (benchLatency, error) {
+func latency(ctx context.Context, bin, dir string, msgs []benchMessage, load int, d time.Duration, batchMax int, syncAlways bool) (benchLatency, error) {
 	h, err := startBenchNATS(ctx, filepath.Join(dir, "nats"), syncAlways)
 	if err != nil {
 		return benchLatency{}, err
@@ -100,8 +102,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	if err != nil {
 		return benchLatency{}, err
 	}
-	p, err := c.start(ctx, "serve", "--data-dir", filepath.Join(dir, "store"), "--nats-url", h.url(), "--http-addr", addr,
-		"--deadline-interval", "0", "--batch-max", strconv.Itoa(batchMax), "--log-level", "warn")
+	p, err := start(ctx, bin, serveArgs(filepath.Join(dir, "store"), h.url(), addr, batchMax)...)
 	if err != nil {
 		return benchLatency{}, err
 	}
@@ -180,7 +181,7 @@ func (c *benchCommand) latency(ctx context.Context, dir string, msgs []benchMess
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
 	return benchLatency{Load: load, Achieved: perSecond(n, published), Events: n,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, PeakRSS: run.rss, NATSCPU: cpu1 - cpu0, batchMeans: bm.means()}, nil
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[n-1], CPU: run.cpu, CPUPerEvent: perEvent(run.cpu, n), PeakRSS: run.rss, NATSCPU: cpu1 - cpu0, batchMeans: bm.means()}, nil
 }
 
 // selfCPU returns the CPU time (user and system) of this process so far,

@@ -14,9 +14,13 @@
 //     lookups, statistics and verification through the API.
 //
 // It prints a table and writes results.json, results.md and chart.svg to
-// --out. To reproduce docs/performance.md:
+// --out; with --doc, it also replaces the results part of
+// docs/performance.md (between its hoso-bench results markers) with
+// results.md. With --baseline, every measure of hoso also runs a binary
+// of the previous release, in turn with the current one run by run. To
+// reproduce docs/performance.md:
 //
-//	go run ./cmd/hoso-bench --postgres start --scale 1000000
+//	go run ./cmd/hoso-bench --postgres start --scale 1000000 --baseline /tmp/hoso-prev --doc docs/performance.md
 //
 // "hoso-bench -h" lists every setting. hoso runs as a child process (hoso
 // serve, hoso rebuild) so that its CPU time and peak memory are its own:
@@ -68,6 +72,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.Doc != "" {
+		if err := checkDoc(cfg.Doc); err != nil {
+			return err
+		}
+	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(natsGCPercent)
 	}
@@ -82,5 +91,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "\nwrote %s, %s and %s\n", filepath.Join(cfg.Out, "results.json"),
 		filepath.Join(cfg.Out, "results.md"), filepath.Join(cfg.Out, "chart.svg"))
+	if cfg.Doc != "" {
+		if err := writeDoc(cfg.Doc, res.markdown()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "replaced the results in %s\n", cfg.Doc)
+	}
 	return nil
 }

@@ -18,16 +18,26 @@ import (
 )
 
 // TestBenchCommand runs the whole suite small: serve and rebuild as child
-// processes (the hoso binary built once, see hosoBinary), on a real
-// JetStream server, and checks what it wrote.
+// processes (the hoso binary built once, see hosoBinary, and a copy of it
+// as the baseline), on a real JetStream server, and checks what it wrote.
 func TestBenchCommand(t *testing.T) {
 	hoso := hosoBinary(t)
+	baseline := filepath.Join(t.TempDir(), "hoso-prev")
+	if b, err := os.ReadFile(hoso); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(baseline, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	out := t.TempDir()
+	doc := filepath.Join(t.TempDir(), "performance.md")
+	if err := os.WriteFile(doc, []byte("# Performance\n\n"+docBegin+"\nold\n"+docEnd+"\n\nProse.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"--dossiers", "150", "--runs", "2", "--naive-events", "60",
 		"--loads", "300,600", "--load-duration", "1s", "--scale", "1000",
 		"--postgres", "start", "--pg-clients", "1,2", "--pg-events", "120", "--nats-sync", "always", "--out", out, "--work-dir", t.TempDir(),
-		"--hoso", hoso}
+		"--hoso", hoso, "--baseline", baseline, "--doc", doc}
 	if err := run(context.Background(), args, noEnv, &stdout, &stderr); err != nil {
 		t.Fatalf("hoso-bench: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -43,6 +53,9 @@ func TestBenchCommand(t *testing.T) {
 	if res.Hoso.Path != hoso || res.Hoso.Built || !strings.HasPrefix(res.Hoso.Go, "go1.") {
 		t.Errorf("hoso binary recorded as %+v, want %s, given (not built), with its Go version", res.Hoso, hoso)
 	}
+	if res.Baseline == nil || res.Baseline.Path != baseline || res.Baseline.Built {
+		t.Errorf("baseline binary recorded as %+v, want %s, given", res.Baseline, baseline)
+	}
 	if res.NATSSync != "always" {
 		t.Errorf("JetStream fsync %q, want always", res.NATSSync)
 	}
@@ -53,6 +66,7 @@ func TestBenchCommand(t *testing.T) {
 		"ceiling": {2, res.Events}, "ceiling-ack-all": {2, res.Events}, "ceiling-outcomes": {2, res.Events}, "hoso": {2, res.Events},
 		"publish-async": {2, res.Events}, "publish-fast-batch": {2, res.Events}, "publish-atomic-batch": {2, res.Events},
 		"hoso-naive": {1, 60}, "rebuild": {2, res.Events},
+		"hoso (baseline)": {2, res.Events}, "hoso-naive (baseline)": {1, 60}, "rebuild (baseline)": {2, res.Events},
 		// Unreadable messages of the stream are not PostgreSQL transactions.
 		"postgres-1": {2, -1}, "postgres-2": {2, -1},
 	}
@@ -77,22 +91,26 @@ func TestBenchCommand(t *testing.T) {
 		if lo, hi := min(r.Runs[0], r.Runs[len(r.Runs)-1]), max(r.Runs[0], r.Runs[len(r.Runs)-1]); r.Median < lo || r.Median > hi {
 			t.Errorf("%s: median %v outside its runs %v", r.Name, r.Median, r.Runs)
 		}
-		if strings.HasPrefix(r.Name, "hoso") || r.Name == "rebuild" {
-			if r.CPU <= 0 || r.PeakRSS < 10<<20 {
-				t.Errorf("%s: CPU %v s, peak RSS %d bytes: not measured", r.Name, r.CPU, r.PeakRSS)
+		if strings.HasPrefix(r.Name, "hoso") || strings.HasPrefix(r.Name, "rebuild") {
+			if r.CPU <= 0 || r.PeakRSS < 10<<20 || r.CPUPerEvent != r.CPU/float64(r.Events)*1e6 {
+				t.Errorf("%s: CPU %v s (%v µs an event), peak RSS %d bytes: not measured", r.Name, r.CPU, r.CPUPerEvent, r.PeakRSS)
 			}
+		}
+		if r.Baseline != strings.HasSuffix(r.Name, baselineSuffix) {
+			t.Errorf("%s: baseline %v", r.Name, r.Baseline)
 		}
 	}
 	for name := range want {
 		t.Errorf("measure %q missing", name)
 	}
 
-	if len(res.Latency) != 2 {
-		t.Fatalf("%d latency measures, want 2", len(res.Latency))
+	// Each load measured with the baseline, then with the current binary.
+	if len(res.Latency) != 4 {
+		t.Fatalf("%d latency measures, want 4", len(res.Latency))
 	}
 	for i, l := range res.Latency {
-		if l.Load != []int{300, 600}[i] || l.Events != l.Load {
-			t.Errorf("latency %d: offered %d with %d events, want %d events in 1s", i, l.Load, l.Events, l.Load)
+		if l.Load != []int{300, 300, 600, 600}[i] || l.Events != l.Load || l.Baseline != (i%2 == 0) {
+			t.Errorf("latency %d: offered %d with %d events (baseline %v), want %d events in 1s", i, l.Load, l.Events, l.Baseline, l.Load)
 		}
 		if len(l.P99Runs) != 2 || !slices.Contains(l.P99Runs, l.P99) || l.P99 != max(l.P99Runs[0], l.P99Runs[1]) {
 			t.Errorf("latency at %d/s: p99 %v is not the median (the higher) of its two runs %v", l.Load, l.P99, l.P99Runs)
@@ -100,7 +118,7 @@ func TestBenchCommand(t *testing.T) {
 		if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
 			t.Errorf("latency at %d/s: percentiles out of order: %+v", l.Load, l)
 		}
-		if l.CPU <= 0 || l.NATSCPU <= 0 || l.PeakRSS <= 0 {
+		if l.CPU <= 0 || l.NATSCPU <= 0 || l.PeakRSS <= 0 || l.CPUPerEvent != l.CPU/float64(l.Events)*1e6 {
 			t.Errorf("latency at %d/s: CPU %v s, NATS CPU %v s, peak RSS %d: not measured", l.Load, l.CPU, l.NATSCPU, l.PeakRSS)
 		}
 		if l.Achieved < 0.5*float64(l.Load) || l.Achieved > 1.5*float64(l.Load) {
@@ -158,10 +176,14 @@ func TestBenchCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| hoso — ", "| rebuild — ", "| ceiling-outcomes — ", "of ceiling-outcomes (", "| 600 |", "drain / consumer ceiling", "drain / naive mode", "drain / PostgreSQL peer"} {
+	for _, s := range []string{"| hoso — ", "| hoso (baseline) — ", "| rebuild — ", "| rebuild (baseline) — ", "| ceiling-outcomes — ", "of ceiling-outcomes (",
+		"(the baseline at ", "| 600 |", "| 600 (baseline) |", "| target | measured | baseline | wanted |", "drain / naive mode", "drain / PostgreSQL peer", "; baseline " + baseline} {
 		if !bytes.Contains(md, []byte(s)) {
 			t.Errorf("results.md lacks %q:\n%s", s, md)
 		}
+	}
+	if b, err := os.ReadFile(doc); err != nil || string(b) != "# Performance\n\n"+docBegin+"\n\n"+strings.TrimSpace(string(md))+"\n\n"+docEnd+"\n\nProse.\n" {
+		t.Errorf("--doc wrote (%v):\n%s\nwant results.md between the markers", err, b)
 	}
 	for _, s := range []string{"ceiling-ack-all", "hoso drains at ", "p99", "targets:", "large store:", "store size per transition"} {
 		if !strings.Contains(stdout.String(), s) {
@@ -184,6 +206,8 @@ func TestBenchFlags(t *testing.T) {
 		{"--load-duration", "0s"},
 		{"--hoso", filepath.Join(t.TempDir(), "none")},
 		{"--hoso", t.TempDir()},
+		{"--baseline", filepath.Join(t.TempDir(), "none")},
+		{"--doc", filepath.Join(t.TempDir(), "none.md")},
 		{"extra"},
 	} {
 		var stderr bytes.Buffer

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"net"
 	"os"
@@ -198,30 +197,27 @@ func pgTransitions(cat *workflow.Catalog, start time.Time) []pgTransition {
 // simulator's stream, in order) with the given number of concurrent
 // clients, its transitions table filled from cat. It creates a
 // fresh schema, so runs against one server are independent, fills the
-// transitions table, then replays the readable items: with N clients,
-// client i takes the events of the dossiers whose code hashes to i mod N,
-// in stream order, so each dossier's events stay in order. It stops at the
-// first error (after the other clients finish their current transaction).
+// transitions table, then replays the readable items split among the
+// clients by pgSplit, each client in stream order. It stops at the first
+// error (after the other clients finish their current transaction).
 func runPGPeer(ctx context.Context, dsn string, cat *workflow.Catalog, items []simulate.Item, clients int) (pgPeerResult, error) {
 	res := pgPeerResult{Clients: clients}
 	if clients < 1 {
 		return res, fmt.Errorf("postgres peer: %d clients, want at least 1", clients)
 	}
-	parts := make([][]*workflow.Event, clients)
-	var start time.Time
+	var evs []*workflow.Event
 	for _, it := range items {
 		if it.Event == nil {
 			res.Skipped++
 			continue
 		}
-		if start.IsZero() {
-			start = it.Event.Time
-		}
-		h := fnv.New32a()
-		h.Write([]byte(it.Event.Dossier))
-		i := h.Sum32() % uint32(clients)
-		parts[i] = append(parts[i], it.Event)
+		evs = append(evs, it.Event)
 	}
+	var start time.Time
+	if len(evs) > 0 {
+		start = evs[0].Time
+	}
+	parts := pgSplit(evs, clients)
 
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -284,6 +280,37 @@ func runPGPeer(ctx context.Context, dsn string, cat *workflow.Catalog, items []s
 	wg.Wait()
 	res.Elapsed = time.Since(began)
 	return res, firstErr
+}
+
+// pgSplit splits the events among clients by dossier, so that each
+// dossier's events stay in stream order on one client, and evenly: the
+// dossiers, most events first, each go to the client with the fewest
+// events so far. A split by a hash of the code would leave some of 64
+// clients with half as many events again as the mean, and the run's time
+// is that of its busiest client.
+func pgSplit(evs []*workflow.Event, clients int) [][]*workflow.Event {
+	count := map[string]int{}
+	var order []string // dossiers in order of their first event
+	for _, e := range evs {
+		if count[e.Dossier] == 0 {
+			order = append(order, e.Dossier)
+		}
+		count[e.Dossier]++
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(count[b], count[a]) })
+	load := make([]int, clients)
+	client := make(map[string]int, len(order))
+	for _, d := range order {
+		i := slices.Index(load, slices.Min(load))
+		client[d] = i
+		load[i] += count[d]
+	}
+	parts := make([][]*workflow.Event, clients)
+	for _, e := range evs {
+		i := client[e.Dossier]
+		parts[i] = append(parts[i], e)
+	}
+	return parts
 }
 
 // pgCreateSchema creates a new schema with the peer's tables and fills its
@@ -382,6 +409,15 @@ func pgApply(ctx context.Context, conn *pgx.Conn, e *workflow.Event) (accepted b
 	}
 	return audit.Accepted, nil
 }
+
+// pgMaxClients is the most clients --pg-clients may ask of the peer.
+const pgMaxClients = 256
+
+// pgMaxConnections is the max_connections of the throwaway server: a
+// connection per client, the one creating a run's schema, and the three
+// PostgreSQL reserves for superusers (superuser_reserved_connections),
+// with some to spare.
+const pgMaxConnections = pgMaxClients + 16
 
 // pgBinGlob is where Debian's postgresql packages put the server binaries.
 const pgBinGlob = "/usr/lib/postgresql/*/bin"
@@ -544,7 +580,7 @@ func (s *pgServer) stop() error {
 func runPostgres(cmd *exec.Cmd, base, data string, port int) (*pgServer, error) {
 	cmd.Args = append(cmd.Args, "-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-		"-c", "max_connections=100", "-c", "logging_collector=off")
+		"-c", "max_connections="+strconv.Itoa(pgMaxConnections), "-c", "logging_collector=off")
 	cmd.Dir = base
 	s := &pgServer{cmd: cmd, log: &pgLog{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.log, s.log

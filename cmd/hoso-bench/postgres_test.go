@@ -100,10 +100,10 @@ func hosoStates(cat *workflow.Catalog, items []simulate.Item) map[string]string 
 }
 
 // TestPGPeer runs the PostgreSQL peer on a real server over a simulated
-// stream with one and with four clients, and checks what it wrote: every
-// dossier's status and history as a replay of the definitions gives them,
-// one audit row per event, the counts it reports, and the same final
-// states as hoso reaches on the stream.
+// stream with one, four and 64 clients (the suite's most by default), and
+// checks what it wrote: every dossier's status and history as a replay of
+// the definitions gives them, one audit row per event, the counts it
+// reports, and the same final states as hoso reaches on the stream.
 func TestPGPeer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -138,7 +138,7 @@ func TestPGPeer(t *testing.T) {
 		t.Errorf("final states, hoso's decision (-) against the peer's rules (+):\n%s", diff)
 	}
 
-	for _, clients := range []int{1, 4} {
+	for _, clients := range []int{1, 4, 64} {
 		t.Run(fmt.Sprintf("clients=%d", clients), func(t *testing.T) {
 			res, err := runPGPeer(ctx, dsn, cat, items, clients)
 			if err != nil {
@@ -256,5 +256,68 @@ func BenchmarkPGPeer(b *testing.B) {
 			}
 			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 		})
+	}
+}
+
+// TestPGSplit checks the peer's split of events among clients: each
+// dossier's events on one client in stream order, every event once, and
+// the clients' loads within one dossier's events of each other.
+func TestPGSplit(t *testing.T) {
+	cat, err := engine.DefaultRulesConfig().Load()
+	if err != nil {
+		t.Fatalf("load rules: %v", err)
+	}
+	cfg := simulate.DefaultConfig()
+	cfg.Seed, cfg.Dossiers = 3, 400
+	items, _, err := simulate.Generate(cfg, cat)
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	var evs []*workflow.Event
+	most := map[string]int{}
+	for _, it := range items {
+		if it.Event != nil {
+			evs = append(evs, it.Event)
+			most[it.Event.Dossier]++
+		}
+	}
+	biggest := 0
+	for _, n := range most {
+		biggest = max(biggest, n)
+	}
+	for _, clients := range []int{1, 16, 64} {
+		parts := pgSplit(evs, clients)
+		if len(parts) != clients {
+			t.Fatalf("pgSplit(%d clients): %d parts", clients, len(parts))
+		}
+		owner := map[string]int{}
+		got := map[string][]*workflow.Event{}
+		total, lo, hi := 0, len(evs), 0
+		for c, part := range parts {
+			total += len(part)
+			lo, hi = min(lo, len(part)), max(hi, len(part))
+			for _, e := range part {
+				if o, ok := owner[e.Dossier]; ok && o != c {
+					t.Errorf("pgSplit(%d clients): dossier %s on clients %d and %d", clients, e.Dossier, o, c)
+				}
+				owner[e.Dossier] = c
+				got[e.Dossier] = append(got[e.Dossier], e)
+			}
+		}
+		want := map[string][]*workflow.Event{}
+		for _, e := range evs {
+			want[e.Dossier] = append(want[e.Dossier], e)
+		}
+		for d, w := range want {
+			if !slices.Equal(got[d], w) {
+				t.Errorf("pgSplit(%d clients): dossier %s's events not all on its client in stream order", clients, d)
+			}
+		}
+		if total != len(evs) {
+			t.Errorf("pgSplit(%d clients): %d events, want %d", clients, total, len(evs))
+		}
+		if hi-lo > biggest {
+			t.Errorf("pgSplit(%d clients): clients hold %d to %d events, more apart than a dossier's most (%d)", clients, lo, hi, biggest)
+		}
 	}
 }

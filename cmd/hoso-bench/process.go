@@ -35,9 +35,9 @@ type benchProcess struct {
 	peak   atomic.Int64  // the highest VmHWM read, bytes
 }
 
-// start runs the hoso binary with args (a subcommand and its flags).
-func (c *benchCommand) start(ctx context.Context, args ...string) (*benchProcess, error) {
-	cmd := exec.CommandContext(ctx, c.hoso, args...)
+// start runs the hoso binary bin with args (a subcommand and its flags).
+func start(ctx context.Context, bin string, args ...string) (*benchProcess, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
 	p := &benchProcess{cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.stdout, &p.stderr
 	if err := cmd.Start(); err != nil {
@@ -209,14 +209,7 @@ const hosoPackage = "github.com/hoso-vn/hoso/cmd/hoso"
 // module, or give path).
 func (c *benchCommand) hosoBinary(ctx context.Context, path, dir string) (string, error) {
 	if path != "" {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "", fmt.Errorf("--hoso: %w", err)
-		}
-		if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("--hoso %s: not an executable file", path)
-		}
-		return filepath.Abs(path)
+		return executable("--hoso", path)
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -231,6 +224,19 @@ func (c *benchCommand) hosoBinary(ctx context.Context, path, dir string) (string
 		return "", fmt.Errorf("go build %s: %w\n%s(pass a hoso binary with --hoso PATH)", hosoPackage, err, b)
 	}
 	return out, nil
+}
+
+// executable returns the absolute path of the executable file at path,
+// given by the flag flagName.
+func executable(flagName, path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("%s %s: not an executable file", flagName, path)
+	}
+	return filepath.Abs(path)
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.

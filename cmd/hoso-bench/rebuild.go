@@ -9,9 +9,10 @@ import (
 
 var rebuildRate = regexp.MustCompile(`: (\d+) messages in .*\((\d+) events/s\)`)
 
-// rebuild runs hoso rebuild of the whole stream into a new store.
-func (c *benchCommand) rebuild(ctx context.Context, h *benchNATS, dir string) (benchRun, error) {
-	p, err := c.start(ctx, "rebuild", "--data-dir", dir, "--nats-url", h.url())
+// rebuild runs hoso rebuild of the hoso binary bin, of the whole stream
+// into a new store.
+func rebuild(ctx context.Context, bin string, h *benchNATS, dir string) (benchRun, error) {
+	p, err := start(ctx, bin, rebuildArgs(dir, h.url())...)
 	if err != nil {
 		return benchRun{}, err
 	}

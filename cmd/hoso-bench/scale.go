@@ -18,6 +18,7 @@ import (
 
 	"github.com/hoso-vn/hoso/api"
 	"github.com/hoso-vn/hoso/engine"
+	"github.com/hoso-vn/hoso/events"
 	"github.com/hoso-vn/hoso/store"
 	"github.com/hoso-vn/hoso/workflow"
 )
@@ -215,8 +216,7 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 	if err != nil {
 		return res, err
 	}
-	p, err := c.start(ctx, "serve", "--data-dir", dataDir, "--nats-url", h.url(), "--http-addr", addr,
-		"--deadline-interval", "0", "--log-level", "warn")
+	p, err := start(ctx, c.hoso, serveArgs(dataDir, h.url(), addr, events.DefaultMaxBatch)...)
 	if err != nil {
 		return res, err
 	}

@@ -31,15 +31,19 @@ import (
 // rebuild`), so that its CPU time and peak memory are its own; the NATS
 // server runs in the bench process, as the embedded server would.
 type benchCommand struct {
-	stderr io.Writer // progress
-	hoso   string    // the hoso binary the child processes run; set by run
+	stderr   io.Writer // progress
+	hoso     string    // the hoso binary the child processes run; set by run
+	baseline string    // the previous release's hoso binary, or ""; set by run
 }
 
 // benchResults is what one run of the suite measured.
 type benchResults struct {
-	Machine  benchMachine   `json:"machine"`
-	Command  string         `json:"command"`
-	Hoso     benchHoso      `json:"hoso"`
+	Machine benchMachine `json:"machine"`
+	Command string       `json:"command"`
+	Hoso    benchHoso    `json:"hoso"`
+	// Baseline is the previous release's binary, measured beside Hoso:
+	// its measures are named with baselineSuffix.
+	Baseline *benchHoso     `json:"baseline,omitempty"`
 	Dossiers int            `json:"dossiers"`
 	Events   int            `json:"events"`    // messages in the pre-filled stream
 	Bytes    int            `json:"bytes"`     // their payload bytes
@@ -52,14 +56,17 @@ type benchResults struct {
 
 // benchRate is one throughput measure over its runs.
 type benchRate struct {
-	Name       string    `json:"name"`
-	What       string    `json:"what"`
-	Events     int       `json:"events"` // per run
-	Runs       []float64 `json:"runs"`   // events/s of each run
-	Median     float64   `json:"median"` // events/s
-	CPU        float64   `json:"cpu_seconds,omitempty"`
-	PeakRSS    int64     `json:"peak_rss_bytes,omitempty"`
-	batchMeans           // of hoso serve, median of runs
+	Name     string    `json:"name"`
+	Baseline bool      `json:"baseline,omitempty"` // a measure of the baseline binary
+	What     string    `json:"what"`
+	Events   int       `json:"events"`                // per run
+	Runs     []float64 `json:"runs"`                  // events/s of each run
+	Median   float64   `json:"median"`                // events/s
+	CPU      float64   `json:"cpu_seconds,omitempty"` // of hoso (of publish-*, the bench's), median of runs
+	// CPUPerEvent is CPU over Events, in µs: what one event costs hoso.
+	CPUPerEvent float64 `json:"cpu_us_per_event,omitempty"`
+	PeakRSS     int64   `json:"peak_rss_bytes,omitempty"`
+	batchMeans          // of hoso serve, median of runs
 }
 
 // benchHoso says which hoso binary the measures ran, from the build
@@ -114,13 +121,28 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 		defer os.RemoveAll(dir)
 		work = dir
 	}
-	// The binary first: a bad --hoso, or no go command to build one with,
-	// fails before the stream is generated.
+	// The binaries first: a bad --hoso or --baseline, or no go command to
+	// build hoso with, fails before the stream is generated.
+	if cfg.Baseline != "" {
+		b, err := executable("--baseline", cfg.Baseline)
+		if err != nil {
+			return nil, err
+		}
+		c.baseline = b
+	}
 	hoso, err := c.hosoBinary(ctx, cfg.Hoso, work)
 	if err != nil {
 		return nil, err
 	}
 	c.hoso = hoso
+	if err := checkFlags(ctx, "--hoso", hoso); err != nil {
+		return nil, err
+	}
+	if c.baseline != "" {
+		if err := checkFlags(ctx, "--baseline", c.baseline); err != nil {
+			return nil, err
+		}
+	}
 	cat, err := engine.DefaultRulesConfig().Load()
 	if err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
@@ -144,6 +166,11 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	if cfg.SyncAlways {
 		res.NATSSync = "always"
 	}
+	if c.baseline != "" {
+		b := hosoInfo(c.baseline, false)
+		res.Baseline = &b
+	}
+	bins := c.binaries()
 	c.logf("generated %s events of %s dossiers (%d bytes each on average)", commas(len(msgs)), commas(cfg.Dossiers), size/max(len(msgs), 1))
 
 	h, err := startBenchNATS(ctx, filepath.Join(work, "nats"), cfg.SyncAlways)
@@ -163,10 +190,10 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	for i, w := range publishWays {
 		pubs[i] = benchRate{Name: "publish-" + string(w), What: publishWhat[w], Events: len(msgs)}
 	}
-	drain := benchRate{Name: "hoso", What: "hoso serve draining the stream: decide, commit (fsync), ack, outcome published", Events: len(msgs)}
-	var cpu []float64
-	var rss []int64
-	var bms []batchMetrics
+	drains := make([]rateRuns, len(bins))
+	for i, b := range bins {
+		drains[i].rate = benchRate{Name: b.name("hoso"), Baseline: b.baseline, What: "hoso serve draining the stream: decide, commit (fsync), ack, outcome published", Events: len(msgs)}
+	}
 	for r := range cfg.Runs {
 		rate, err := h.ceiling(ctx, len(msgs), cfg.BatchMax, true)
 		if err != nil {
@@ -192,48 +219,54 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 			pubs[i].Runs, pubCPU[i] = append(pubs[i].Runs, p.rate), append(pubCPU[i], p.cpu)
 			c.logf("run %d: publish %s %s outcomes/s, %.1f µs CPU each (client and server)", r+1, w, commas(int(p.rate)), p.cpu/float64(len(msgs))*1e6)
 		}
-		d, err := c.drain(ctx, h, filepath.Join(work, fmt.Sprintf("drain-%d", r)), len(msgs), len(msgs), cfg.BatchMax)
-		if err != nil {
-			return nil, fmt.Errorf("drain: %w", err)
+		for i, b := range bins {
+			d, err := drain(ctx, b.path, h, filepath.Join(work, b.dir("drain-%d", r)), len(msgs), len(msgs), cfg.BatchMax)
+			if err != nil {
+				return nil, fmt.Errorf("drain of %s: %w", b.path, err)
+			}
+			drains[i].add(d)
+			c.logf("run %d: %s %s events/s (%.1f s CPU, %.1f µs an event, peak %d MB)", r+1, b.name("hoso"), commas(int(d.rate)), d.cpu, perEvent(d.cpu, len(msgs)), d.rss>>20)
 		}
-		drain.Runs = append(drain.Runs, d.rate)
-		cpu, rss, bms = append(cpu, d.cpu), append(rss, d.rss), append(bms, d.batch)
-		c.logf("run %d: hoso %s events/s (%.1f s CPU, peak %d MB)", r+1, commas(int(d.rate)), d.cpu, d.rss>>20)
 	}
-	drain.CPU, drain.PeakRSS = median(cpu), slices.Max(rss)
-	drain.setBatches(bms)
 	res.Rates = append(res.Rates, ceiling.done(), ceilingAll.done(), ceilingOut.done())
 	for i := range pubs {
 		pubs[i].CPU = median(pubCPU[i])
 		res.Rates = append(res.Rates, pubs[i].done())
 	}
-	res.Rates = append(res.Rates, drain.done())
+	for i := range drains {
+		res.Rates = append(res.Rates, drains[i].done())
+	}
 
 	if n := min(cfg.NaiveEvents, len(msgs)); n > 1 {
-		naive := benchRate{Name: "hoso-naive", What: "hoso serve --batch-max 1: one transaction, one fsync per event", Events: n}
-		d, err := c.drain(ctx, h, filepath.Join(work, "naive"), len(msgs), n, 1)
-		if err != nil {
-			return nil, fmt.Errorf("naive: %w", err)
+		for _, b := range bins {
+			naive := rateRuns{rate: benchRate{Name: b.name("hoso-naive"), Baseline: b.baseline, What: "hoso serve --batch-max 1: one transaction, one fsync per event", Events: n}}
+			d, err := drain(ctx, b.path, h, filepath.Join(work, b.dir("naive")), len(msgs), n, 1)
+			if err != nil {
+				return nil, fmt.Errorf("naive of %s: %w", b.path, err)
+			}
+			naive.add(d)
+			c.logf("%s: %s events/s", naive.rate.Name, commas(int(d.rate)))
+			res.Rates = append(res.Rates, naive.done())
 		}
-		naive.Runs, naive.CPU, naive.PeakRSS = []float64{d.rate}, d.cpu, d.rss
-		naive.setBatches([]batchMetrics{d.batch})
-		c.logf("naive: %s events/s", commas(int(d.rate)))
-		res.Rates = append(res.Rates, naive.done())
 	}
 
-	rebuild := benchRate{Name: "rebuild", What: "hoso rebuild: replay of the stream into a new store", Events: len(msgs)}
-	cpu, rss = nil, nil
-	for r := range cfg.Runs {
-		d, err := c.rebuild(ctx, h, filepath.Join(work, fmt.Sprintf("rebuild-%d", r)))
-		if err != nil {
-			return nil, fmt.Errorf("rebuild: %w", err)
-		}
-		rebuild.Runs = append(rebuild.Runs, d.rate)
-		cpu, rss = append(cpu, d.cpu), append(rss, d.rss)
-		c.logf("run %d: rebuild %s events/s", r+1, commas(int(d.rate)))
+	rebuilds := make([]rateRuns, len(bins))
+	for i, b := range bins {
+		rebuilds[i].rate = benchRate{Name: b.name("rebuild"), Baseline: b.baseline, What: "hoso rebuild: replay of the stream into a new store", Events: len(msgs)}
 	}
-	rebuild.CPU, rebuild.PeakRSS = median(cpu), slices.Max(rss)
-	res.Rates = append(res.Rates, rebuild.done())
+	for r := range cfg.Runs {
+		for i, b := range bins {
+			d, err := rebuild(ctx, b.path, h, filepath.Join(work, b.dir("rebuild-%d", r)))
+			if err != nil {
+				return nil, fmt.Errorf("rebuild of %s: %w", b.path, err)
+			}
+			rebuilds[i].add(d)
+			c.logf("run %d: %s %s events/s (%.1f µs CPU an event)", r+1, b.name("rebuild"), commas(int(d.rate)), perEvent(d.cpu, len(msgs)))
+		}
+	}
+	for i := range rebuilds {
+		res.Rates = append(res.Rates, rebuilds[i].done())
+	}
 	h.close()
 
 	if cfg.Postgres != "" && cfg.PGEvents > 0 {
@@ -245,16 +278,22 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	}
 
 	for i, load := range cfg.Loads {
-		var runs []benchLatency
+		runs := make([][]benchLatency, len(bins))
 		for r := range cfg.Runs {
-			l, err := c.latency(ctx, filepath.Join(work, fmt.Sprintf("load-%d-%d", i, r)), msgs, load, cfg.LoadDuration, cfg.BatchMax, cfg.SyncAlways)
-			if err != nil {
-				return nil, fmt.Errorf("latency at %d events/s: %w", load, err)
+			for j, b := range bins {
+				l, err := latency(ctx, b.path, filepath.Join(work, b.dir("load-%d-%d", i, r)), msgs, load, cfg.LoadDuration, cfg.BatchMax, cfg.SyncAlways)
+				if err != nil {
+					return nil, fmt.Errorf("latency of %s at %d events/s: %w", b.path, load, err)
+				}
+				l.Baseline = b.baseline
+				c.logf("run %d: %s offered %s events/s: p50 %s, p99 %s, %.1f µs CPU an event", r+1, b.name("hoso"), commas(load),
+					l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond), l.CPUPerEvent)
+				runs[j] = append(runs[j], l)
 			}
-			c.logf("run %d: offered %s events/s: p50 %s, p99 %s", r+1, commas(load), l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond))
-			runs = append(runs, l)
 		}
-		res.Latency = append(res.Latency, medianLatency(runs))
+		for j := range bins {
+			res.Latency = append(res.Latency, medianLatency(runs[j]))
+		}
 	}
 	if cfg.Scale > 0 {
 		sc, err := c.scale(ctx, filepath.Join(work, "scale"), cat, cfg.Scale)
@@ -267,15 +306,53 @@ func (c *benchCommand) run(ctx context.Context, cfg benchConfig) (*benchResults,
 	return res, nil
 }
 
+// rateRuns collects the runs of a measure of hoso.
+type rateRuns struct {
+	rate benchRate // its name and what it is; Runs are added by add
+	cpu  []float64
+	rss  []int64
+	bms  []batchMetrics // of serve; none of rebuild
+}
+
+// add adds a run.
+func (a *rateRuns) add(d benchRun) {
+	a.rate.Runs = append(a.rate.Runs, d.rate)
+	a.cpu, a.rss = append(a.cpu, d.cpu), append(a.rss, d.rss)
+	if d.batch.batches > 0 {
+		a.bms = append(a.bms, d.batch)
+	}
+}
+
+// done returns the measure over its runs: the median rate and CPU, the
+// highest peak memory, the medians of the batch means.
+func (a *rateRuns) done() benchRate {
+	r := a.rate
+	r.CPU, r.PeakRSS = median(a.cpu), slices.Max(a.rss)
+	if len(a.bms) > 0 {
+		r.setBatches(a.bms)
+	}
+	return r.done()
+}
+
 // logf prints progress to stderr.
 func (c *benchCommand) logf(format string, args ...any) {
 	fmt.Fprintf(c.stderr, "bench: "+format+"\n", args...)
 }
 
-// done fills the median.
+// done fills the median and the CPU per event.
 func (r benchRate) done() benchRate {
 	r.Median = median(r.Runs)
+	r.CPUPerEvent = perEvent(r.CPU, r.Events)
 	return r
+}
+
+// perEvent returns cpu seconds over n events in µs per event; 0 when
+// either is not known.
+func perEvent(cpu float64, n int) float64 {
+	if cpu <= 0 || n <= 0 {
+		return 0
+	}
+	return cpu / float64(n) * 1e6
 }
 
 func median[T int64 | float64](v []T) T {
