@@ -106,7 +106,8 @@ type batchTx struct {
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
 
-	dedupe, dossiers getter // the lookups of every envelope
+	dedupe, dossiers getter  // the lookups of every envelope
+	ids              idAlloc // the ids of the dossiers the batch creates
 }
 
 // getter looks keys up in a bucket with one cursor: Bucket.Get makes a
@@ -133,6 +134,7 @@ type working struct {
 	stored *workflow.Dossier // as committed before the batch; nil if new
 	cur    *workflow.Dossier // after the batch's envelopes so far
 	dirty  bool              // cur must be written
+	id     uint32            // the dossier's id (its history keys); 0 until it exists
 }
 
 func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
@@ -171,6 +173,9 @@ func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workfl
 		return res, nil
 	}
 	if err := bt.flush(); err != nil {
+		return res, err
+	}
+	if err := bt.ids.write(bt.b.meta); err != nil {
 		return res, err
 	}
 	if err := bt.b.outbox.Put(seqKey(applied), bt.outbox); err != nil {
@@ -248,10 +253,15 @@ func (bt *batchTx) applyOne(env *workflow.Envelope) (workflow.Decision, error) {
 			// bt.dossier has just looked up.
 			return dec, fmt.Errorf("store: decision names dossier %q, not looked up", dec.Dossier.Code)
 		}
+		if w.id == 0 { // created by this envelope
+			if w.id, err = bt.ids.assign(b.meta); err != nil {
+				return dec, fmt.Errorf("dossier %q: %w", dec.Dossier.Code, err)
+			}
+		}
 		w.cur, w.dirty = dec.Dossier, true
 	}
 	if e := dec.Entry; e != nil {
-		k := bt.mem.end(appendHistoryKey(bt.mem.start(), e.Dossier, e.Index))
+		k := bt.mem.end(appendHistoryKey(bt.mem.start(), bt.working[e.Dossier].id, e.Index))
 		v := bt.mem.end(appendEntry(bt.mem.start(), e))
 		if err := b.history.Put(k, v); err != nil {
 			return dec, fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
@@ -292,7 +302,8 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 	w := &working{}
 	if v := bt.dossiers.get(bt.b.dossiers, []byte(code)); v != nil {
 		w.stored = new(workflow.Dossier)
-		if err := decodeDossier(v, w.stored); err != nil {
+		var err error
+		if w.id, err = decodeDossierID(v, w.stored); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", code, err)
 		}
 		w.cur = w.stored
@@ -371,7 +382,7 @@ func (bt *batchTx) flush() error {
 			continue
 		}
 		k := bt.mem.end(append(bt.mem.start(), code...))
-		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.cur))); err != nil {
+		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.id, w.cur))); err != nil {
 			return fmt.Errorf("dossier %q: %w", code, err)
 		}
 		if w.stored == nil {

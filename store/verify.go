@@ -201,6 +201,9 @@ type storeCheck struct {
 	// rejected holds the sequences of the rejection rows, in order, for
 	// history to check that no entry applied one of them.
 	rejected []uint64
+	// codes holds the code of each dossier id the records hold, for
+	// history to name the dossier of each entry.
+	codes map[uint32]string
 }
 
 func (s *storeCheck) add(f workflow.Finding) { s.out = append(s.out, f) }
@@ -263,17 +266,34 @@ func (s *storeCheck) dossiers(ctx context.Context, _ uint64) error {
 		key    []byte
 		n      int
 	)
+	next, err := nextDossierID(b.meta)
+	if err != nil {
+		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaNextDossierID, Problem: err.Error()})
+	}
+	s.codes = map[uint32]string{}
 	c := b.dossiers.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := decodeDossier(v, &d); err != nil {
+		id, err := decodeDossierID(v, &d)
+		if err != nil {
 			s.add(workflow.Finding{Dossier: string(k), Bucket: bucketDossiers, Key: string(k), Problem: fmt.Sprintf("the record does not decode: %v", err)})
 			continue
 		}
 		if d.Code != string(k) {
 			s.add(workflow.Finding{Dossier: string(k), Field: "code", Want: string(k), Got: d.Code, Problem: "the record is stored under another code"})
+		}
+		if other, dup := s.codes[id]; dup {
+			s.add(workflow.Finding{Dossier: string(k), Field: "id", Bucket: bucketDossiers, Key: string(k), Got: strconv.FormatUint(uint64(id), 10),
+				Problem: fmt.Sprintf("the dossier id is also the id of %q", other)})
+		} else {
+			s.codes[id] = string(k)
+		}
+		if uint64(id) >= next {
+			s.add(workflow.Finding{Dossier: string(k), Field: "id", Bucket: bucketMeta, Key: metaNextDossierID,
+				Want: "< " + strconv.FormatUint(next, 10), Got: strconv.FormatUint(uint64(id), 10),
+				Problem: "the dossier id is not below the next id to give (meta " + metaNextDossierID + ")"})
 		}
 		s.want[countDossiers]++
 		stats.add(s.cat, nil, &d)
@@ -386,34 +406,27 @@ func (s *storeCheck) compareStats(name string, bk *bbolt.Bucket, want map[string
 	}
 }
 
-// history counts the history entries, names entries whose dossier has
-// no record, and entries at the sequence of a rejection row (a message
-// is either applied or rejected). It reads only the sequence of each
-// entry, which starts its record.
+// history counts the history entries, names entries whose dossier id
+// no record holds, and entries at the sequence of a rejection row (a
+// message is either applied or rejected). It reads only the sequence of
+// each entry, which starts its record.
 func (s *storeCheck) history(ctx context.Context, _ uint64) error {
 	b := s.b
-	var (
-		n       uint64
-		last    []byte // code of the previous key
-		missing bool   // last has no record
-	)
+	var n uint64
 	c := b.history.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		code, index, ok := splitHistoryKey(k)
+		id, index, ok := splitHistoryKey(k)
 		if !ok {
 			s.add(workflow.Finding{Bucket: bucketHistory, Key: strconv.Quote(string(k)), Problem: "the history key is malformed"})
 			continue
 		}
-		if !bytes.Equal(code, last) {
-			last = append(last[:0], code...)
-			missing = b.dossiers.Get(code) == nil
-		}
-		if missing {
-			s.add(workflow.Finding{Dossier: string(code), Bucket: bucketHistory, Key: fmt.Sprintf("%s/%d", code, index),
-				Problem: "the history entry belongs to no dossier record"})
+		code, known := s.codes[id]
+		if !known {
+			s.add(workflow.Finding{Bucket: bucketHistory, Key: fmt.Sprintf("#%d/%d", id, index),
+				Problem: "the history entry belongs to no dossier record (no record holds its dossier id)"})
 		}
 		if len(s.rejected) == 0 || len(v) < 2 || v[0] != recordVersion {
 			continue // a record that does not decode is reported with its chain
