@@ -22,8 +22,9 @@ import (
 // a dossier of a ten-step flow is 233 bytes here and 724 in JSON, a
 // history entry 162 and 581 (BenchmarkStoreSize's stream).
 //
-// A record is its format version (one byte, recordVersion) followed by
-// its fields in the order of the struct, each as:
+// A record is its format version (one byte, recordVersion; for a dossier
+// dossierVersion and its id) followed by its fields in the order of the
+// struct, each as:
 //
 //	string, []byte    uvarint length, then the bytes
 //	int, Status       signed varint (zig-zag)

@@ -292,7 +292,9 @@ func (u *upgrader) history(from uint64) error {
 			if err != nil {
 				return 0, err
 			}
-			dst.FillPercent = historyFillPercent
+			// The copy appends in key order: full pages, which Apply
+			// splits as it inserts into the last ones.
+			dst.FillPercent = 1.0
 			c := tx.Bucket([]byte(bucketHistory)).Cursor()
 			written := 0
 			for ; pos < uint64(len(ord.codes)) && written < u.cfg.chunkBytes; pos++ {
