@@ -48,7 +48,7 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	}
 	before := db.catalog.Load()
 	bt := &batchTx{b: b, catalog: before, working: map[string]*working{}, deltas: deltas{},
-		readDedupe: b.dedupe, readDossiers: b.dossiers, seen: map[string]struct{}{}, size: len(batch)}
+		readDedupe: b.dedupe, readDossiers: b.dossiers, readMeta: b.meta, seen: map[string]struct{}{}, size: len(batch)}
 	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
 	bt.dmem.chunk = bt.mem.chunk
 	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
@@ -113,15 +113,17 @@ type batchTx struct {
 
 	oldKey, newKey []byte // scratch space of moveIndexKeys
 
-	// The decisions read the dedupe and dossier buckets through these:
-	// the write transaction's, or a read transaction's while a decider
-	// goroutine runs (applyPipelined). Either holds the state as committed
-	// before the batch; seen and working hold what the batch added.
-	readDedupe, readDossiers *bbolt.Bucket
-	dedupe, dossiers         getter              // the lookups of every envelope
-	seen                     map[string]struct{} // dedupe keys of the batch's events, but duplicates
-	dmem                     arena               // bytes of what the decisions encode
-	size                     int                 // envelopes in the batch
+	// The decisions read the dedupe, dossier and meta buckets through
+	// these: the write transaction's, or a read transaction's while a
+	// decider goroutine runs (applyPipelined). Either holds the state as
+	// committed before the batch; seen, working and ids hold what the
+	// batch added.
+	readDedupe, readDossiers, readMeta *bbolt.Bucket
+	dedupe, dossiers                   getter              // the lookups of every envelope
+	seen                               map[string]struct{} // dedupe keys of the batch's events, but duplicates
+	ids                                idAlloc             // the ids of the dossiers the batch creates
+	dmem                               arena               // bytes of what the decisions encode
+	size                               int                 // envelopes in the batch
 }
 
 // getter looks keys up in a bucket with one cursor: Bucket.Get makes a
@@ -148,6 +150,7 @@ type working struct {
 	stored *workflow.Dossier // as committed before the batch; nil if new
 	cur    *workflow.Dossier // after the batch's envelopes so far
 	dirty  bool              // cur must be written
+	id     uint32            // the dossier's id (its history keys); 0 until it exists
 }
 
 func (bt *batchTx) apply(ctx context.Context, batch []workflow.Envelope) (workflow.BatchResult, error) {
@@ -184,6 +187,9 @@ func (bt *batchTx) finish(res workflow.BatchResult, applied uint64) (workflow.Ba
 		return res, nil
 	}
 	if err := bt.flush(); err != nil {
+		return res, err
+	}
+	if err := bt.ids.write(bt.b.meta); err != nil {
 		return res, err
 	}
 	if err := bt.b.outbox.Put(seqKey(applied), bt.outbox); err != nil {
@@ -276,10 +282,15 @@ func (bt *batchTx) decideOne(in *workflow.Envelope) (step, error) {
 			// bt.dossier has just looked up.
 			return st, fmt.Errorf("store: decision names dossier %q, not looked up", dec.Dossier.Code)
 		}
+		if w.id == 0 { // created by this envelope
+			if w.id, err = bt.ids.assign(bt.readMeta); err != nil {
+				return st, fmt.Errorf("dossier %q: %w", dec.Dossier.Code, err)
+			}
+		}
 		w.cur, w.dirty = dec.Dossier, true
 	}
 	if e := dec.Entry; e != nil {
-		st.hkey = bt.dmem.end(appendHistoryKey(bt.dmem.start(), e.Dossier, e.Index))
+		st.hkey = bt.dmem.end(appendHistoryKey(bt.dmem.start(), bt.working[e.Dossier].id, e.Index))
 		st.hval = bt.dmem.end(appendEntry(bt.dmem.start(), e))
 	}
 	bt.outbox, bt.scratch = appendChunkOutcome(bt.outbox, bt.scratch, &dec.Outcome)
@@ -377,7 +388,7 @@ func (bt *batchTx) applyPipelined(ctx context.Context, bolt *bbolt.DB, batch []w
 		_ = rtx.Rollback()
 		return res, err
 	}
-	bt.readDedupe, bt.readDossiers = rb.dedupe, rb.dossiers
+	bt.readDedupe, bt.readDossiers, bt.readMeta = rb.dedupe, rb.dossiers, rb.meta
 
 	steps := make(chan []step, 4)
 	stop := make(chan struct{}) // closed when the writer gives up
@@ -439,7 +450,7 @@ func (bt *batchTx) applyPipelined(ctx context.Context, bolt *bbolt.DB, batch []w
 	}
 	// steps is closed: the decider has ended, its read transaction is
 	// closed, and what it set (derr, skipped, last, working) is ours.
-	bt.readDedupe, bt.readDossiers = bt.b.dedupe, bt.b.dossiers
+	bt.readDedupe, bt.readDossiers, bt.readMeta = bt.b.dedupe, bt.b.dossiers, bt.b.meta
 	bt.dedupe.c, bt.dossiers.c = nil, nil
 	if werr != nil {
 		return res, werr
@@ -460,7 +471,8 @@ func (bt *batchTx) dossier(code string) (*workflow.Dossier, error) {
 	w := &working{}
 	if v := bt.dossiers.get(bt.readDossiers, []byte(code)); v != nil {
 		w.stored = new(workflow.Dossier)
-		if err := decodeDossier(v, w.stored); err != nil {
+		var err error
+		if w.id, err = decodeDossierID(v, w.stored); err != nil {
 			return nil, fmt.Errorf("dossier %q: %w", code, err)
 		}
 		w.cur = w.stored
@@ -539,7 +551,7 @@ func (bt *batchTx) flush() error {
 			continue
 		}
 		k := bt.mem.end(append(bt.mem.start(), code...))
-		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.cur))); err != nil {
+		if err := b.dossiers.Put(k, bt.mem.end(appendDossier(bt.mem.start(), w.id, w.cur))); err != nil {
 			return fmt.Errorf("dossier %q: %w", code, err)
 		}
 		if w.stored == nil {

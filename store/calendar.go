@@ -177,7 +177,7 @@ func (bt *batchTx) applyCalendar(env *workflow.Envelope) (workflow.Decision, err
 			}
 			w := bt.working[code]
 			w.cur, w.dirty = nd, true
-			k := bt.mem.end(appendHistoryKey(bt.mem.start(), e.Dossier, e.Index))
+			k := bt.mem.end(appendHistoryKey(bt.mem.start(), w.id, e.Index))
 			if err := bt.b.history.Put(k, bt.mem.end(appendEntry(bt.mem.start(), e))); err != nil {
 				return dec, fmt.Errorf("history %s/%d: %w", e.Dossier, e.Index, err)
 			}

@@ -177,26 +177,29 @@ func checkpointsAt(ctx context.Context, b *buckets, seqs []uint64) ([]workflow.C
 		}
 		entries = entries[:0]
 	}
-	c := b.history.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if n++; n%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		kc, _, ok := splitHistoryKey(k)
-		if !ok {
-			return nil, fmt.Errorf("history: %w: key %q is not code 0x00 index", errBadRecord, k)
-		}
-		if !bytes.Equal(kc, code) {
-			flush()
-			code = append(code[:0], kc...)
-		}
-		e, err := readHeadEntry(v)
+	// One leaf per dossier in code order: the dossiers bucket's, each
+	// dossier's entries found by the id its record holds.
+	dc, hc := b.dossiers.Cursor(), b.history.Cursor()
+	for dk, dv := dc.First(); dk != nil; dk, dv = dc.Next() {
+		id, err := dossierIDOf(dv)
 		if err != nil {
-			return nil, fmt.Errorf("history of %q: entry %d: %w", code, len(entries), err)
+			return nil, fmt.Errorf("dossier %q: %w", dk, err)
 		}
-		entries = append(entries, e)
+		code = append(code[:0], dk...)
+		prefix := historyPrefix(id)
+		for k, v := hc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = hc.Next() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			e, err := readHeadEntry(v)
+			if err != nil {
+				return nil, fmt.Errorf("history of %q: entry %d: %w", code, len(entries), err)
+			}
+			entries = append(entries, e)
+		}
+		flush()
 	}
 	flush()
 	for i := range cps {

@@ -92,10 +92,10 @@ func checkpointHarness(t *testing.T) (*harness, workflow.Checkpoint) {
 func TestCheckpointOfAStore(t *testing.T) {
 	h, cp := checkpointHarness(t)
 	ctx := context.Background()
-	// Schema 6 decides the events anew: a checkpoint says it was computed
-	// under it.
-	if cp.Dossiers != 2 || cp.Schema != 6 || cp.StateHash.IsZero() || cp.HeadsRoot.IsZero() || cp.RejectionsDigest.IsZero() {
-		t.Errorf("Checkpoint() at %d = %+v, want schema 6, 2 dossiers and every hash set", checkpointSeq, cp)
+	// A checkpoint says which schema it was computed under (7 keys the
+	// history by dossier id).
+	if cp.Dossiers != 2 || cp.Schema != 7 || cp.StateHash.IsZero() || cp.HeadsRoot.IsZero() || cp.RejectionsDigest.IsZero() {
+		t.Errorf("Checkpoint() at %d = %+v, want schema 7, 2 dossiers and every hash set", checkpointSeq, cp)
 	}
 	// The leaves by hand: code1 with its 4 entries up to 7, code2 with 2.
 	var leaves [][]byte
@@ -165,8 +165,8 @@ func TestCheckpointOfAStore(t *testing.T) {
 	if diff := cmp.Diff([]workflow.Checkpoint{now, old, got[2], old}, got); diff != "" {
 		t.Errorf("CheckpointsAt(15, 7, 12, 7) (-want +got):\n%s", diff)
 	}
-	if got[2].Seq != 12 || got[2].Schema != 6 || got[2].Dossiers != 3 || !got[2].StateHash.IsZero() {
-		t.Errorf("CheckpointsAt(12) = %+v, want schema 6, 3 dossiers (code3 entered at 12) and no state hash", got[2])
+	if got[2].Seq != 12 || got[2].Schema != 7 || got[2].Dossiers != 3 || !got[2].StateHash.IsZero() {
+		t.Errorf("CheckpointsAt(12) = %+v, want schema 7, 3 dossiers (code3 entered at 12) and no state hash", got[2])
 	}
 	one, _, err := h.db.CheckpointsAt(ctx, []uint64{12})
 	if err != nil || one[0] != got[2] {
@@ -215,7 +215,7 @@ func relink(code string, index int, edit func(e *workflow.HistoryEntry)) func(b 
 				entries[i].PrevHash = entries[i-1].Hash
 			}
 			entries[i].Hash = entries[i].ComputeHash()
-			if err := b.history.Put(historyKey(code, i), appendEntry(nil, &entries[i])); err != nil {
+			if err := b.history.Put(b.historyKeyOf(code, i), appendEntry(nil, &entries[i])); err != nil {
 				return err
 			}
 		}
@@ -224,15 +224,15 @@ func relink(code string, index int, edit func(e *workflow.HistoryEntry)) func(b 
 			return err
 		}
 		d.Head = entries[len(entries)-1].Hash
-		return b.dossiers.Put([]byte(code), appendDossier(nil, d))
+		return b.dossiers.Put([]byte(code), appendDossier(nil, b.idOf(code), d))
 	}
 }
 
 // deleteDossier removes a dossier's record and history.
 func deleteDossier(code string) func(b *buckets) error {
 	return func(b *buckets) error {
-		for i := 0; b.history.Get(historyKey(code, i)) != nil; i++ {
-			if err := b.history.Delete(historyKey(code, i)); err != nil {
+		for i := 0; b.history.Get(b.historyKeyOf(code, i)) != nil; i++ {
+			if err := b.history.Delete(b.historyKeyOf(code, i)); err != nil {
 				return err
 			}
 		}
@@ -270,9 +270,15 @@ func TestCheckpointNamesARewriteAtOrBeforeIt(t *testing.T) {
 		{"dossier of before removed", deleteDossier(code2), true},
 		{"dossier of after removed", deleteDossier(code3), false},
 		{"dossier added as if applied before", func(b *buckets) error {
+			// The record too: the history is found through the id it holds.
 			e := workflow.HistoryEntry{Dossier: code4, Seq: 5, EventID: "x", Source: "tayninh", Action: "receive", To: "da_tiep_nhan", ToStatus: workflow.StatusReceived}
 			e.Hash = e.ComputeHash()
-			return b.history.Put(historyKey(code4, 0), appendEntry(nil, &e))
+			const id = 1000
+			d := &workflow.Dossier{Code: code4, Source: "tayninh", Status: workflow.StatusReceived, History: 1, Head: e.Hash}
+			if err := b.dossiers.Put([]byte(code4), appendDossier(nil, id, d)); err != nil {
+				return err
+			}
+			return b.history.Put(historyKey(id, 0), appendEntry(nil, &e))
 		}, true},
 		{"rejection before changed", editRow(bucketRejections, 6, func(v []byte) []byte { v[len(v)-1] ^= 1; return v }), true},
 		{"mismatch at the checkpoint removed", editRow(bucketMismatches, checkpointSeq, func([]byte) []byte { return nil }), true},
@@ -334,7 +340,7 @@ func TestCheckpointOfAnUnreadableEntry(t *testing.T) {
 	if err := h.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tamper(t, h.path, func(b *buckets) error { return b.history.Put(historyKey(code2, 1), []byte{recordVersion, 0x80}) })
+	tamper(t, h.path, func(b *buckets) error { return b.history.Put(b.historyKeyOf(code2, 1), []byte{recordVersion, 0x80}) })
 	h.open()
 	if _, _, err := h.db.CheckpointsAt(context.Background(), []uint64{checkpointSeq}); !errors.Is(err, errBadRecord) {
 		t.Errorf("CheckpointsAt over an unreadable entry = %v, want errBadRecord", err)

@@ -22,8 +22,9 @@ import (
 // a dossier of a ten-step flow is 233 bytes here and 724 in JSON, a
 // history entry 162 and 581 (BenchmarkStoreSize's stream).
 //
-// A record is its format version (one byte, recordVersion) followed by
-// its fields in the order of the struct, each as:
+// A record is its format version (one byte, recordVersion; for a dossier
+// dossierVersion and its id) followed by its fields in the order of the
+// struct, each as:
 //
 //	string, []byte    uvarint length, then the bytes
 //	int, Status       signed varint (zig-zag)
@@ -39,8 +40,9 @@ import (
 // Reason, Timing and OutcomeKind are stored as their strings, so that no
 // table can silently remap them. A time keeps its instant and its zone
 // offset but not the zone's name, as JSON did: a time read back is in UTC
-// or in a fixed zone of that offset. A history entry's dossier and index
-// are those of its key (historyKey), and its previous hash is the hash of
+// or in a fixed zone of that offset. A history entry's index is that of
+// its key (historyKey), its dossier the one whose record holds the key's
+// id, and its previous hash is the hash of
 // the entry before it, none of them repeated in the value. Its hash
 // covers all three: an entry moved to another key, or an entry changed
 // and given the hash of its new content, breaks the chain at the next
@@ -56,8 +58,14 @@ import (
 // errBadRecord, never a panic. Changing the form means a new
 // recordVersion or a new schemaVersion (keys.go).
 
-// recordVersion is the first byte of every record.
+// recordVersion is the first byte of every record but a dossier's.
 const recordVersion = 1
+
+// dossierVersion is the first byte of a dossier record. Version 2 (schema
+// 7) follows it with the dossier's id (uvarint, 1 or more), then the
+// fields of version 1 (recordVersion), which schema 6 wrote without an
+// id: upgradeRecord turns one into the other.
+const dossierVersion = 2
 
 // errBadRecord is wrapped by every error decoding a record.
 var errBadRecord = errors.New("bad record")
@@ -145,9 +153,9 @@ func appendTime(b []byte, t time.Time) []byte {
 	return b
 }
 
-// appendDossier appends the record of a dossier to b.
-func appendDossier(b []byte, d *workflow.Dossier) []byte {
-	b = append(b, recordVersion)
+// appendDossier appends the record of a dossier with the id to b.
+func appendDossier(b []byte, id uint32, d *workflow.Dossier) []byte {
+	b = binary.AppendUvarint(append(b, dossierVersion), uint64(id))
 	b = appendString(b, d.Code)
 	b = appendString(b, d.Procedure)
 	b = appendString(b, d.Agency)
@@ -498,13 +506,16 @@ type reader struct {
 }
 
 // newReader starts reading the record b, checking its format version.
-func newReader(b []byte) reader {
+func newReader(b []byte) reader { return newReaderOf(b, recordVersion) }
+
+// newReaderOf starts reading the record b of the format version.
+func newReaderOf(b []byte, version byte) reader {
 	r := reader{b: b}
 	switch {
 	case len(b) == 0:
 		r.fail("empty")
-	case b[0] != recordVersion:
-		r.err = fmt.Errorf("%w: format version %d, want %d", errBadRecord, b[0], recordVersion)
+	case b[0] != version:
+		r.err = fmt.Errorf("%w: format version %d, want %d", errBadRecord, b[0], version)
 	default:
 		r.off = 1
 	}
@@ -709,7 +720,14 @@ func fixedZone(off int) *time.Location {
 // afterwards: b, which may be bbolt's, can be dropped when the
 // transaction ends.
 func decodeDossier(b []byte, d *workflow.Dossier) error {
-	r := newReader(b)
+	_, err := decodeDossierID(b, d)
+	return err
+}
+
+// decodeDossierID is decodeDossier that also returns the dossier's id.
+func decodeDossierID(b []byte, d *workflow.Dossier) (uint32, error) {
+	r := newReaderOf(b, dossierVersion)
+	id := r.dossierID()
 	d.Code = r.str()
 	d.Procedure = r.str()
 	d.Agency = r.str()
@@ -742,23 +760,42 @@ func decodeDossier(b []byte, d *workflow.Dossier) error {
 	d.Rejections = r.int()
 	d.Mismatches = r.int()
 	r.dossierFacts(d)
-	return r.done("dossier")
+	return id, r.done("dossier")
 }
 
-// decodeEntry reads the history entry stored under the key k (see
-// historyKey) with the value b into e, which owns its memory afterwards;
-// prev is the Hash of the entry before it (zero for the first).
-// It reuses the room of e.Attachments, whose elements it overwrites, and
-// keeps e.Dossier if it is the key's code already.
-func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) error {
-	code, index, ok := splitHistoryKey(k)
+// dossierID reads the id of a dossier record.
+func (r *reader) dossierID() uint32 {
+	id := r.uvarint()
+	if r.err == nil && (id == 0 || id > math.MaxUint32) {
+		r.fail("a dossier id out of range")
+		return 0
+	}
+	return uint32(id)
+}
+
+// dossierIDOf returns the id of the dossier record b, reading nothing
+// else of it: what a reader of the history needs to find the entries.
+func dossierIDOf(b []byte) (uint32, error) {
+	r := newReaderOf(b, dossierVersion)
+	id := r.dossierID()
+	if r.err != nil {
+		return 0, fmt.Errorf("decode dossier: %w", r.err)
+	}
+	return id, nil
+}
+
+// decodeEntry reads the history entry of the dossier with the code stored
+// under the key k (see historyKey) with the value b into e, which owns its
+// memory afterwards; prev is the Hash of the entry before it (zero for the
+// first). It reuses the room of e.Attachments, whose elements it
+// overwrites.
+func decodeEntry(code string, k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) error {
+	_, index, ok := splitHistoryKey(k)
 	if !ok {
-		return fmt.Errorf("decode history entry: %w: key %q is not code 0x00 index", errBadRecord, k)
+		return fmt.Errorf("decode history entry: %w: key %q is not id index", errBadRecord, k)
 	}
 	r := newReader(b)
-	if e.Dossier != string(code) { // no allocation when e holds the code already
-		e.Dossier = string(code)
-	}
+	e.Dossier = code
 	e.Index = index
 	e.Seq = r.uvarint()
 	switch r.byte() {
@@ -844,15 +881,6 @@ func decodeEntry(k, b []byte, prev workflow.Hash, e *workflow.HistoryEntry) erro
 		e.Attachments = nil
 	}
 	return r.done("history entry")
-}
-
-// splitHistoryKey splits a key of the history bucket into the dossier
-// code and the index.
-func splitHistoryKey(k []byte) (code []byte, index int, ok bool) {
-	if len(k) < 2+4 || k[len(k)-5] != sep {
-		return nil, 0, false
-	}
-	return k[:len(k)-5], int(binary.BigEndian.Uint32(k[len(k)-4:])), true
 }
 
 // decodeRejection reads a rejection record into j.

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -78,8 +80,13 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			d := filled[workflow.Dossier](t, seed)
 			var d2 workflow.Dossier
-			if err := decodeDossier(appendDossier(nil, d), &d2); err != nil {
+			wantID := uint32(1) << (8 * seed) // one to four bytes as a uvarint
+			id, err := decodeDossierID(appendDossier(nil, wantID, d), &d2)
+			if err != nil {
 				t.Fatalf("decodeDossier: %v", err)
+			}
+			if id != wantID {
+				t.Errorf("dossier id round trip = %d, want %d", id, wantID)
 			}
 			if diff := cmp.Diff(d, &d2, sameTime); diff != "" {
 				t.Errorf("dossier round trip (-want +got):\n%s", diff)
@@ -93,7 +100,7 @@ func TestRecordRoundTrip(t *testing.T) {
 				e.Dossier, e.Agency = "000.00.12.H57-250101-0001", "000.00.12.H57" // stored as a length
 			}
 			var e2 workflow.HistoryEntry
-			if err := decodeEntry(historyKey(e.Dossier, e.Index), appendEntry(nil, e), e.PrevHash, &e2); err != nil {
+			if err := decodeEntry(e.Dossier, historyKey(1, e.Index), appendEntry(nil, e), e.PrevHash, &e2); err != nil {
 				t.Fatalf("decodeEntry: %v", err)
 			}
 			if diff := cmp.Diff(e, &e2, sameTime); diff != "" {
@@ -154,7 +161,7 @@ func TestEventIDForms(t *testing.T) {
 		}
 		e := &workflow.HistoryEntry{Dossier: "c", EventID: tt.id}
 		var e2 workflow.HistoryEntry
-		if err := decodeEntry(historyKey("c", 0), appendEntry(nil, e), workflow.Hash{}, &e2); err != nil || e2.EventID != tt.id {
+		if err := decodeEntry("c", historyKey(1, 0), appendEntry(nil, e), workflow.Hash{}, &e2); err != nil || e2.EventID != tt.id {
 			t.Errorf("event id %q round trip = %q, %v", tt.id, e2.EventID, err)
 		}
 	}
@@ -164,11 +171,11 @@ func TestEventIDForms(t *testing.T) {
 // zero times, nil slices and pointers stay so.
 func TestRecordRoundTripZero(t *testing.T) {
 	var d workflow.Dossier
-	if err := decodeDossier(appendDossier(nil, &workflow.Dossier{}), &d); err != nil || !reflect.ValueOf(d).IsZero() {
+	if err := decodeDossier(appendDossier(nil, 1, &workflow.Dossier{}), &d); err != nil || !reflect.ValueOf(d).IsZero() {
 		t.Errorf("zero dossier round trip = %+v, %v", d, err)
 	}
 	var e workflow.HistoryEntry
-	if err := decodeEntry(historyKey("c", 0), appendEntry(nil, &workflow.HistoryEntry{Dossier: "c"}), workflow.Hash{}, &e); err != nil ||
+	if err := decodeEntry("c", historyKey(1, 0), appendEntry(nil, &workflow.HistoryEntry{Dossier: "c"}), workflow.Hash{}, &e); err != nil ||
 		!reflect.DeepEqual(e, workflow.HistoryEntry{Dossier: "c"}) {
 		t.Errorf("zero history entry round trip = %+v, %v", e, err)
 	}
@@ -205,15 +212,15 @@ func TestTimeRoundTrip(t *testing.T) {
 // and a few damaged ones, are errors wrapping errBadRecord.
 func TestRecordDecodeBad(t *testing.T) {
 	e := filled[workflow.HistoryEntry](t, 0)
-	k := historyKey(e.Dossier, e.Index)
+	k := historyKey(1, e.Index)
 	for name, v := range map[string][]byte{
-		"dossier":   appendDossier(nil, filled[workflow.Dossier](t, 0)),
+		"dossier":   appendDossier(nil, 1, filled[workflow.Dossier](t, 0)),
 		"entry":     appendEntry(nil, e),
 		"rejection": appendRejection(nil, filled[workflow.Rejection](t, 0)),
 		"mismatch":  appendMismatch(nil, filled[workflow.Mismatch](t, 0)),
 		"outcome":   appendOutcome(nil, filled[workflow.Outcome](t, 0)),
 	} {
-		bad := [][]byte{append(v[:len(v):len(v)], 0), append([]byte{recordVersion + 1}, v[1:]...)}
+		bad := [][]byte{append(v[:len(v):len(v)], 0), append([]byte{v[0] + 1}, v[1:]...)}
 		for n := range len(v) {
 			bad = append(bad, v[:n])
 		}
@@ -224,8 +231,23 @@ func TestRecordDecodeBad(t *testing.T) {
 			}
 		}
 	}
-	if err := decodeEntry([]byte("no-separator"), appendEntry(nil, e), e.PrevHash, e); !errors.Is(err, errBadRecord) {
+	if err := decodeEntry(e.Dossier, []byte("not 8 bytes"), appendEntry(nil, e), e.PrevHash, e); !errors.Is(err, errBadRecord) {
 		t.Errorf("decodeEntry under a bad key = %v, want errBadRecord", err)
+	}
+	// A dossier id is 1 to math.MaxUint32.
+	d := filled[workflow.Dossier](t, 0)
+	for _, id := range []uint64{0, math.MaxUint32 + 1} {
+		v := appendDossier(nil, 1, d)
+		v = append(binary.AppendUvarint([]byte{dossierVersion}, id), v[2:]...)
+		if err := decodeDossier(v, new(workflow.Dossier)); !errors.Is(err, errBadRecord) {
+			t.Errorf("decodeDossier(id %d) = %v, want errBadRecord", id, err)
+		}
+		if _, err := dossierIDOf(v); !errors.Is(err, errBadRecord) {
+			t.Errorf("dossierIDOf(id %d) = %v, want errBadRecord", id, err)
+		}
+	}
+	if id, err := dossierIDOf(appendDossier(nil, math.MaxUint32, d)); err != nil || id != math.MaxUint32 {
+		t.Errorf("dossierIDOf(the last id) = %d, %v", id, err)
 	}
 }
 
@@ -233,7 +255,7 @@ func TestRecordDecodeBad(t *testing.T) {
 func decodeAll(k, b []byte) map[string]error {
 	return map[string]error{
 		"dossier":   decodeDossier(b, new(workflow.Dossier)),
-		"entry":     decodeEntry(k, b, workflow.Hash{7}, new(workflow.HistoryEntry)),
+		"entry":     decodeEntry("000.00.12.H57-250101-0001", k, b, workflow.Hash{7}, new(workflow.HistoryEntry)),
 		"rejection": decodeRejection(b, new(workflow.Rejection)),
 		"mismatch":  decodeMismatch(b, new(workflow.Mismatch)),
 		"outcome":   decodeOutcome(b, new(workflow.Outcome)),
@@ -247,7 +269,8 @@ func FuzzRecordDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{recordVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		k := historyKey("000.00.12.H57-250101-0001", 3)
+		const code = "000.00.12.H57-250101-0001"
+		k := historyKey(1, 3)
 		check := func(kind string, err error, reencode func() error) {
 			if err != nil {
 				if !errors.Is(err, errBadRecord) {
@@ -260,17 +283,18 @@ func FuzzRecordDecode(f *testing.F) {
 			}
 		}
 		var d workflow.Dossier
-		check("dossier", decodeDossier(b, &d), func() error {
+		id, err := decodeDossierID(b, &d)
+		check("dossier", err, func() error {
 			var d2 workflow.Dossier
-			if err := decodeDossier(appendDossier(nil, &d), &d2); err != nil || !cmp.Equal(d, d2, sameTime) {
+			if id2, err := decodeDossierID(appendDossier(nil, id, &d), &d2); err != nil || id2 != id || !cmp.Equal(d, d2, sameTime) {
 				return fmt.Errorf("dossier %+v re-encoded reads %+v, %v", d, d2, err)
 			}
 			return nil
 		})
 		var e workflow.HistoryEntry
-		check("entry", decodeEntry(k, b, workflow.Hash{7}, &e), func() error {
+		check("entry", decodeEntry(code, k, b, workflow.Hash{7}, &e), func() error {
 			var e2 workflow.HistoryEntry
-			if err := decodeEntry(k, appendEntry(nil, &e), e.PrevHash, &e2); err != nil || !cmp.Equal(e, e2, sameTime) {
+			if err := decodeEntry(code, k, appendEntry(nil, &e), e.PrevHash, &e2); err != nil || !cmp.Equal(e, e2, sameTime) {
 				return fmt.Errorf("entry %+v re-encoded reads %+v, %v", e, e2, err)
 			}
 			return nil
@@ -309,9 +333,9 @@ func FuzzRecordDecode(f *testing.F) {
 func TestDossierLookupForm(t *testing.T) {
 	d := filled[workflow.Dossier](t, 0)
 	d.Lookup = [32]byte{}
-	plain := appendDossier(nil, d)
+	plain := appendDossier(nil, 1, d)
 	d.Lookup = [32]byte{1, 2, 3, 31: 0xff}
-	with := appendDossier(nil, d)
+	with := appendDossier(nil, 1, d)
 	// The facts byte is the last before the optional facts; the digest
 	// adds the flag 0x10 and 32 bytes at the end.
 	if len(with) != len(plain)+32 || string(with[len(plain):]) != string(d.Lookup[:]) {
@@ -338,7 +362,7 @@ func TestDossierLookupForm(t *testing.T) {
 		t.Fatalf("entry without facts has facts byte %#x", v[facts])
 	}
 	v[facts] = factLookup
-	if err := decodeEntry(historyKey(e.Dossier, e.Index), v, e.PrevHash, new(workflow.HistoryEntry)); !errors.Is(err, errBadRecord) {
+	if err := decodeEntry(e.Dossier, historyKey(1, e.Index), v, e.PrevHash, new(workflow.HistoryEntry)); !errors.Is(err, errBadRecord) {
 		t.Errorf("decodeEntry(with the lookup flag) = %v, want errBadRecord", err)
 	}
 }

@@ -33,19 +33,25 @@ the file as it is, for an auditor to compare (checkpoint.go).
 
 # Schema
 
-Version 6 (meta "schema"); Open refuses a file of an older version
-(ErrSchemaOld): the decisions of logged events changed with it, so such a
-file is rebuilt from the stream (hoso rebuild --replace). Keys are ordered so that
+Version 7 (meta "schema"). Open upgrades a file of version 6 in place
+before it returns: 7 changes only the layout (the history keyed by
+dossier id), so the upgrade gives the store a rebuild would (upgrade.go:
+in transactions of bounded size, resumed after a crash, a file of
+version 6 until its last commit, progress logged). Open refuses a file of
+an older version (ErrSchemaOld): the decisions of logged events changed
+with 6, so such a file is rebuilt from the stream (hoso rebuild
+--replace). Keys are ordered so that
 related records sit together and appends go to the end of a bucket.
 Sequences are big-endian uint64, so key order is sequence order. Records
 are a compact binary form that starts with its format version
-(codec.go); a history entry's dossier and index are those of its key,
-its previous hash the hash of the entry before it.
+(codec.go); a history entry's index is that of its key, its dossier the
+one whose record holds the key's id, its previous hash the hash of the
+entry before it.
 
-	meta                  "schema" -> version; "applied_seq" -> seq
+	meta                  "schema" -> version; "applied_seq" -> seq; "next_dossier_id" -> id
 	counts                counter name -> uint64 (see keys.go)
-	dossiers              code -> Dossier
-	history               code 0x00 index(uint32) -> HistoryEntry (without code, index, previous hash)
+	dossiers              code -> id, Dossier
+	history               id(uint32) index(uint32) -> HistoryEntry (without code, index, previous hash)
 	dedupe                event id (0x00 and 16 bytes for a UUID) -> seq(uvarint) of the message that carried it
 	rejections            seq -> Rejection
 	rej_by_dossier        code 0x00 seq -> ""
@@ -79,6 +85,17 @@ parent on every append, and hundreds of thousands of small buckets make
 bbolt's page accounting and its consistency check slow. The big-endian
 index sorts a dossier's entries in order.
 
+A dossier's id is internal: a uint32 numbered from 1 in the order Apply
+creates the dossiers (from meta next_dossier_id), so it is a function of
+the stream like the rest of the state, and never shown by the API, the
+pages or the exports. A reader finds a dossier's entries through the id
+of its record; the history keys take 8 bytes instead of the code's 30 or
+so. The rejection, mismatch and irregularity indexes by dossier stay
+keyed by code: they name codes no record holds (an event rejected for an
+unknown dossier). When every id is given (4,294,967,295 dossiers), Apply
+refuses a batch that would create another (ErrDossierIDsExhausted)
+rather than wrap around to another dossier's history.
+
 # Invariants
 
   - The applied sequence, every record and every counter change of a batch
@@ -86,6 +103,10 @@ index sorts a dossier's entries in order.
     holds exactly Dossier.History entries whose hash chain ends at
     Dossier.Head (workflow.VerifyChain), and each dossier index holds
     exactly one key for it, matching the record.
+  - Each dossier record holds an id no other record holds, below meta
+    next_dossier_id; the ids are the ranks of the dossiers in the order
+    their first event was applied, and the history holds no key under an
+    id no record holds.
   - Every event id Apply decided is in dedupe, forever, except those it
     rejected as duplicates (their id is there already).
   - The outbox holds one outcome per applied message until MarkPublished,

@@ -26,8 +26,9 @@ type FileInfo struct {
 // sequence and state hash. It never writes the file. It returns ErrLocked
 // when a DB holds the file, and an error wrapping ErrSchemaOld or
 // ErrSchemaTooNew when this build cannot open it (with FileInfo filled).
-// A file of the version Open upgrades is inspected as it is: the versions
-// differ only in the outbox, which the state hash leaves out.
+// A file of the version Open upgrades in place (schema 6) is inspected as
+// it is, never upgraded: its FileInfo says schema 6, and its state hash
+// is that of its schema-6 layout, which the upgrade changes.
 func Inspect(ctx context.Context, path string) (FileInfo, error) {
 	var fi FileInfo
 	if err := checkFileSize(path); err != nil {
@@ -63,8 +64,8 @@ func Inspect(ctx context.Context, path string) (FileInfo, error) {
 		switch {
 		case fi.Schema > schemaVersion:
 			return fmt.Errorf("%w: file has version %d, this build knows up to %d", ErrSchemaTooNew, fi.Schema, schemaVersion)
-		case fi.Schema < schemaVersion:
-			return fmt.Errorf("%w: file has version %d, this build writes %d; rebuild the store from the stream (hoso rebuild)", ErrSchemaOld, fi.Schema, schemaVersion)
+		case fi.Schema < upgradableSchema:
+			return schemaOldError(fi.Schema)
 		}
 		bk, err := openBuckets(tx)
 		if err != nil {

@@ -30,15 +30,24 @@ import (
 // rebuilt from the stream, never upgraded in place. Version 6 also
 // records the calendars the store counted deadlines in (calendars) and
 // indexes the dossiers whose clock waits for the applicant
-// (dossier_paused), which calendar events recompute.
-const schemaVersion = 6
+// (dossier_paused), which calendar events recompute. Version 7 gives each
+// dossier a short internal id, numbered in the order Apply creates the
+// dossiers (meta next_dossier_id), kept in its record, and keys the
+// history by id and index (8 bytes) instead of code 0x00 index (about
+// 30): only the layout changes, so Open upgrades a file of version 6 in
+// place (upgrade.go).
+const schemaVersion = 7
+
+// upgradableSchema is the version Open upgrades in place to
+// schemaVersion; it refuses an older one with ErrSchemaOld.
+const upgradableSchema = 6
 
 // Bucket names. Open creates every one of them.
 const (
 	bucketMeta         = "meta"                 // metaSchema, metaAppliedSeq
 	bucketCounts       = "counts"               // counter key -> big-endian uint64
 	bucketDossiers     = "dossiers"             // code -> dossier record
-	bucketHistory      = "history"              // code 0x00 index(uint32) -> history entry
+	bucketHistory      = "history"              // dossier id(uint32) index(uint32) -> history entry
 	bucketDedupe       = "dedupe"               // event id (appendDedupeKey) -> seq (uvarint) of the message that carried it first
 	bucketRejections   = "rejections"           // seq -> rejection record
 	bucketRejByDossier = "rej_by_dossier"       // code 0x00 seq -> empty
@@ -80,6 +89,9 @@ var allBuckets = []string{
 const (
 	metaSchema     = "schema"      // big-endian uint64: schemaVersion of the file
 	metaAppliedSeq = "applied_seq" // big-endian uint64: last stream sequence applied
+	// big-endian uint64: the id the next dossier Apply creates gets;
+	// absent (1) until the first.
+	metaNextDossierID = "next_dossier_id"
 )
 
 // Keys of the counts bucket. Values are big-endian uint64 counts, kept by
@@ -153,15 +165,33 @@ func appendDedupeKey(b []byte, source, action, id string) []byte {
 // systemID starts the dedupe key of an id of hoso's own events.
 const systemID = 0x01
 
-// historyKey returns code 0x00 index, with the index as a big-endian uint32
-// so that a dossier's entries sort in index order.
-func historyKey(code string, index int) []byte {
-	return appendHistoryKey(make([]byte, 0, len(code)+1+4), code, index)
+// historyKey returns id index, both big-endian uint32: the key of entry
+// index of the dossier whose record holds id. A dossier's entries sort in
+// index order, and dossiers in the order of their creation, so the
+// entries of the dossiers in flight sit near the end of the bucket.
+func historyKey(id uint32, index int) []byte {
+	return appendHistoryKey(make([]byte, 0, historyKeyLen), id, index)
 }
 
-// appendHistoryKey appends historyKey(code, index) to b.
-func appendHistoryKey(b []byte, code string, index int) []byte {
-	return binary.BigEndian.AppendUint32(append(append(b, code...), sep), uint32(index))
+// appendHistoryKey appends historyKey(id, index) to b.
+func appendHistoryKey(b []byte, id uint32, index int) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, id), uint32(index))
+}
+
+// historyPrefix returns the prefix of the history keys of the dossier
+// whose record holds id.
+func historyPrefix(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }
+
+// historyKeyLen is the length of a history key.
+const historyKeyLen = 4 + 4
+
+// splitHistoryKey splits a key of the history bucket into the dossier id
+// and the index.
+func splitHistoryKey(k []byte) (id uint32, index int, ok bool) {
+	if len(k) != historyKeyLen {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(k), int(binary.BigEndian.Uint32(k[4:])), true
 }
 
 // statusPrefix is the prefix of the dossier_by_status keys of a status.

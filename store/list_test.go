@@ -162,7 +162,7 @@ func expiry(code string, due time.Time, minute int) *workflow.Event {
 // TestVerifyPage pages through every chain and finds the broken one.
 func TestVerifyPage(t *testing.T) {
 	const n = 23
-	h := tamperedHarness(t, func(b *buckets) error { return b.history.Delete(historyKey(code1, 4)) })
+	h := tamperedHarness(t, func(b *buckets) error { return b.history.Delete(b.historyKeyOf(code1, 4)) })
 	ctx := context.Background()
 	var events []*workflow.Event
 	for i := range n - 1 {

@@ -54,5 +54,5 @@ var lookupStandIn = func() []byte {
 		Attachments: []string{"input_digitized", "supplement_request"}, History: 3, Channel: workflow.ChannelDesk,
 		Lookup: [32]byte{1},
 	}
-	return appendDossier(nil, &d)
+	return appendDossier(nil, 1, &d)
 }()

@@ -37,7 +37,8 @@ func digest(code, secret string) [32]byte {
 }
 
 // TestSchema6StoreWithoutDigests opens a store written before lookup
-// digests existed: it opens and verifies as it is, its dossiers have no
+// digests existed: it opens (upgraded to schema 7 in place, see
+// TestUpgradeSchema6Fixture) and verifies, its dossiers have no
 // digest, its records are those the current code writes for the same
 // stream (the state hashes agree), and a new event gives a dossier its
 // digest.

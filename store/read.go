@@ -596,7 +596,15 @@ func (b *buckets) historyOf(code string) ([]workflow.HistoryEntry, error) {
 // entries it overwrites.
 func (b *buckets) historyInto(dst []workflow.HistoryEntry, code string) ([]workflow.HistoryEntry, error) {
 	entries := dst[:0]
-	prefix := prefixKey(code)
+	rec := b.dossiers.Get([]byte(code))
+	if rec == nil {
+		return entries, nil // no record, no id: no history
+	}
+	id, err := dossierIDOf(rec)
+	if err != nil {
+		return entries, &entryError{Dossier: code, Position: 0, Err: err}
+	}
+	prefix := historyPrefix(id)
 	c := b.history.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(entries) < cap(entries) {
@@ -609,8 +617,7 @@ func (b *buckets) historyInto(dst []workflow.HistoryEntry, code string) ([]workf
 			prev = entries[len(entries)-2].Hash
 		}
 		e := &entries[len(entries)-1]
-		e.Dossier = code // which decodeEntry keeps, rather than copy it from k
-		if err := decodeEntry(k, v, prev, e); err != nil {
+		if err := decodeEntry(code, k, v, prev, e); err != nil {
 			return entries[:len(entries)-1], &entryError{Dossier: code, Position: len(entries) - 1, Err: err}
 		}
 	}

@@ -63,7 +63,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			e := &entries[index]
 			edit(e)
-			return b.history.Put(historyKey(code1, index), appendEntry(nil, e))
+			return b.history.Put(b.historyKeyOf(code1, index), appendEntry(nil, e))
 		}
 	}
 	tests := []struct {
@@ -82,13 +82,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			})(b)
 		}, 2, "content hashes to"},
 		{"last entry deleted", func(b *buckets) error {
-			return b.history.Delete(historyKey(code1, 4))
+			return b.history.Delete(b.historyKeyOf(code1, 4))
 		}, 4, "dossier records 5 entries, found 4"},
 		{"middle entry deleted", func(b *buckets) error {
-			return b.history.Delete(historyKey(code1, 1))
+			return b.history.Delete(b.historyKeyOf(code1, 1))
 		}, 1, "has index 2"},
 		{"entry unreadable", func(b *buckets) error {
-			return b.history.Put(historyKey(code1, 3), []byte("{not a record"))
+			return b.history.Put(b.historyKeyOf(code1, 3), []byte("{not a record"))
 		}, 3, "does not decode"},
 	}
 	for _, tt := range tests {
@@ -283,11 +283,16 @@ func TestOpenRefusesOtherSchemas(t *testing.T) {
 	if _, err := Open(path, Options{}); err == nil {
 		t.Error("Open without a catalog succeeded")
 	}
+	// Schema 6 is upgraded in place (upgrade_test.go); older ones are
+	// rebuilt.
 	tamper(t, path, func(b *buckets) error {
-		return b.meta.Put([]byte(metaSchema), encodeUint64(schemaVersion-1))
+		return b.meta.Put([]byte(metaSchema), encodeUint64(upgradableSchema-1))
 	})
 	if _, err := Open(path, Options{Catalog: shippedCatalog(t)}); !errors.Is(err, ErrSchemaOld) {
-		t.Errorf("Open(schema %d) = %v, want ErrSchemaOld", schemaVersion-1, err)
+		t.Errorf("Open(schema %d) = %v, want ErrSchemaOld", upgradableSchema-1, err)
+	}
+	if _, err := Inspect(context.Background(), path); !errors.Is(err, ErrSchemaOld) {
+		t.Errorf("Inspect(schema %d) = %v, want ErrSchemaOld", upgradableSchema-1, err)
 	}
 }
 

@@ -201,6 +201,10 @@ type storeCheck struct {
 	// rejected holds the sequences of the rejection rows, in order, for
 	// history to check that no entry applied one of them.
 	rejected []uint64
+	// ids holds the dossier ids the records hold, sorted without
+	// repeats, for history to find the owner of each entry: 4 bytes a
+	// dossier, where a map to the codes would take some 60.
+	ids []uint32
 }
 
 func (s *storeCheck) add(f workflow.Finding) { s.out = append(s.out, f) }
@@ -263,17 +267,29 @@ func (s *storeCheck) dossiers(ctx context.Context, _ uint64) error {
 		key    []byte
 		n      int
 	)
+	next, err := nextDossierID(b.meta)
+	if err != nil {
+		s.add(workflow.Finding{Bucket: bucketMeta, Key: metaNextDossierID, Problem: err.Error()})
+	}
+	s.ids = s.ids[:0]
 	c := b.dossiers.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := decodeDossier(v, &d); err != nil {
+		id, err := decodeDossierID(v, &d)
+		if err != nil {
 			s.add(workflow.Finding{Dossier: string(k), Bucket: bucketDossiers, Key: string(k), Problem: fmt.Sprintf("the record does not decode: %v", err)})
 			continue
 		}
 		if d.Code != string(k) {
 			s.add(workflow.Finding{Dossier: string(k), Field: "code", Want: string(k), Got: d.Code, Problem: "the record is stored under another code"})
+		}
+		s.ids = append(s.ids, id)
+		if uint64(id) >= next {
+			s.add(workflow.Finding{Dossier: string(k), Field: "id", Bucket: bucketMeta, Key: metaNextDossierID,
+				Want: "< " + strconv.FormatUint(next, 10), Got: strconv.FormatUint(uint64(id), 10),
+				Problem: "the dossier id is not below the next id to give (meta " + metaNextDossierID + ")"})
 		}
 		s.want[countDossiers]++
 		stats.add(s.cat, nil, &d)
@@ -285,6 +301,9 @@ func (s *storeCheck) dossiers(ctx context.Context, _ uint64) error {
 				s.want[ix.count(&d)]++
 			}
 		}
+	}
+	if err := s.sharedIDs(ctx); err != nil {
+		return err
 	}
 	for i := range dossierIndexes {
 		ix := &dossierIndexes[i]
@@ -301,6 +320,58 @@ func (s *storeCheck) dossiers(ctx context.Context, _ uint64) error {
 	s.compareStats(bucketStats, b.stats, stats.flows)
 	s.compareStats(bucketGauges, b.gauges, stats.gauges)
 	return nil
+}
+
+// sharedIDs sorts s.ids and drops its repeats, naming each record whose
+// id an earlier record (in code order) holds too.
+func (s *storeCheck) sharedIDs(ctx context.Context) error {
+	slices.Sort(s.ids)
+	var shared map[uint32]string // id -> the first record's code
+	for i := 1; i < len(s.ids); i++ {
+		if s.ids[i] == s.ids[i-1] {
+			if shared == nil {
+				shared = map[uint32]string{}
+			}
+			shared[s.ids[i]] = ""
+		}
+	}
+	s.ids = slices.Compact(s.ids)
+	if shared == nil {
+		return nil
+	}
+	n := 0
+	c := s.b.dossiers.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		id, err := dossierIDOf(v)
+		if err != nil {
+			continue // reported by dossiers
+		}
+		first, ok := shared[id]
+		switch {
+		case !ok:
+		case first == "":
+			shared[id] = string(k)
+		default:
+			s.add(workflow.Finding{Dossier: string(k), Field: "id", Bucket: bucketDossiers, Key: string(k), Got: strconv.FormatUint(uint64(id), 10),
+				Problem: fmt.Sprintf("the dossier id is also the id of %q", first)})
+		}
+	}
+	return nil
+}
+
+// codeOf returns the code of the record that holds the id, "" if none:
+// a scan of the records, for a finding.
+func (s *storeCheck) codeOf(id uint32) string {
+	c := s.b.dossiers.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if got, err := dossierIDOf(v); err == nil && got == id {
+			return string(k)
+		}
+	}
+	return ""
 }
 
 // dossierIndexDiff names the keys of an index that differ from the
@@ -386,41 +457,40 @@ func (s *storeCheck) compareStats(name string, bk *bbolt.Bucket, want map[string
 	}
 }
 
-// history counts the history entries, names entries whose dossier has
-// no record, and entries at the sequence of a rejection row (a message
-// is either applied or rejected). It reads only the sequence of each
-// entry, which starts its record.
+// history counts the history entries, names entries whose dossier id
+// no record holds, and entries at the sequence of a rejection row (a
+// message is either applied or rejected). It reads only the sequence of
+// each entry, which starts its record.
 func (s *storeCheck) history(ctx context.Context, _ uint64) error {
 	b := s.b
 	var (
-		n       uint64
-		last    []byte // code of the previous key
-		missing bool   // last has no record
+		n  uint64
+		at int // of the first of s.ids not below the id of the last key
 	)
 	c := b.history.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if n++; n%ctxEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		code, index, ok := splitHistoryKey(k)
+		id, index, ok := splitHistoryKey(k)
 		if !ok {
 			s.add(workflow.Finding{Bucket: bucketHistory, Key: strconv.Quote(string(k)), Problem: "the history key is malformed"})
 			continue
 		}
-		if !bytes.Equal(code, last) {
-			last = append(last[:0], code...)
-			missing = b.dossiers.Get(code) == nil
+		// Keys and s.ids both ascend: one pass over each.
+		for at < len(s.ids) && s.ids[at] < id {
+			at++
 		}
-		if missing {
-			s.add(workflow.Finding{Dossier: string(code), Bucket: bucketHistory, Key: fmt.Sprintf("%s/%d", code, index),
-				Problem: "the history entry belongs to no dossier record"})
+		if known := at < len(s.ids) && s.ids[at] == id; !known {
+			s.add(workflow.Finding{Bucket: bucketHistory, Key: fmt.Sprintf("#%d/%d", id, index),
+				Problem: "the history entry belongs to no dossier record (no record holds its dossier id)"})
 		}
 		if len(s.rejected) == 0 || len(v) < 2 || v[0] != recordVersion {
 			continue // a record that does not decode is reported with its chain
 		}
 		seq, m := binary.Uvarint(v[1:])
 		if _, found := slices.BinarySearch(s.rejected, seq); m > 0 && found {
-			s.add(workflow.Finding{Dossier: string(code), Field: "history[" + strconv.Itoa(index) + "].seq",
+			s.add(workflow.Finding{Dossier: s.codeOf(id), Field: "history[" + strconv.Itoa(index) + "].seq",
 				Bucket: bucketRejections, Key: strconv.FormatUint(seq, 10),
 				Problem: fmt.Sprintf("a rejection is recorded at sequence %d, which entry %d applied", seq, index)})
 		}

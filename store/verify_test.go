@@ -90,7 +90,7 @@ func findDossier(t *testing.T, b *buckets, match func(d *workflow.Dossier, entri
 // store stays consistent but for the record against its history.
 func rewriteRecord(b *buckets, cat *workflow.Catalog, old, d *workflow.Dossier) error {
 	bt := &batchTx{b: b, catalog: cat, deltas: deltas{}}
-	if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, d)); err != nil {
+	if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, b.idOf(d.Code), d)); err != nil {
 		return err
 	}
 	if err := bt.moveIndexKeys(&working{stored: old, cur: d, dirty: true}); err != nil {
@@ -114,7 +114,7 @@ func rechain(b *buckets, entries []workflow.HistoryEntry) (workflow.Hash, error)
 		e.PrevHash = prev
 		e.Hash = e.ComputeHash()
 		prev = e.Hash
-		if err := b.history.Put(historyKey(e.Dossier, e.Index), appendEntry(nil, e)); err != nil {
+		if err := b.history.Put(b.historyKeyOf(e.Dossier, e.Index), appendEntry(nil, e)); err != nil {
 			return prev, err
 		}
 	}
@@ -147,7 +147,7 @@ func TestVerifyNamesTampering(t *testing.T) {
 		{"status 4 to 10 in a record", func(t *testing.T, b *buckets, _ *workflow.Catalog) []want {
 			d, _ := findDossier(t, b, inProgress)
 			d.Status = workflow.StatusReturned
-			if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, d)); err != nil {
+			if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, b.idOf(d.Code), d)); err != nil {
 				t.Fatal(err)
 			}
 			return []want{
@@ -272,7 +272,7 @@ func TestVerifyNamesTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.Head = head // the chain verifies against the record
-			if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, d)); err != nil {
+			if err := b.dossiers.Put([]byte(d.Code), appendDossier(nil, b.idOf(d.Code), d)); err != nil {
 				t.Fatal(err)
 			}
 			return []want{
@@ -303,14 +303,28 @@ func TestVerifyNamesTampering(t *testing.T) {
 			}
 			return []want{{dossier: d.Code, bucket: bucketDedupe, key: entries[0].EventID, gotV: "none"}}
 		}},
+		{"dossier id not below the next id", func(t *testing.T, b *buckets, _ *workflow.Catalog) []want {
+			d, _ := findDossier(t, b, inProgress)
+			if err := b.meta.Put([]byte(metaNextDossierID), encodeUint64(uint64(b.idOf(d.Code)))); err != nil {
+				t.Fatal(err)
+			}
+			return []want{{dossier: d.Code, field: "id", bucket: bucketMeta, key: metaNextDossierID}}
+		}},
+		{"two records with one id", func(t *testing.T, b *buckets, _ *workflow.Catalog) []want {
+			d, _ := findDossier(t, b, inProgress)
+			other, _ := findDossier(t, b, func(o *workflow.Dossier, _ []workflow.HistoryEntry) bool { return o.Code > d.Code })
+			if err := b.dossiers.Put([]byte(other.Code), appendDossier(nil, b.idOf(d.Code), other)); err != nil {
+				t.Fatal(err)
+			}
+			return []want{{dossier: other.Code, field: "id", bucket: bucketDossiers, key: other.Code, gotV: itoa(uint64(b.idOf(d.Code)))}}
+		}},
 		{"history entry of no dossier", func(t *testing.T, b *buckets, _ *workflow.Catalog) []want {
 			_, entries := findDossier(t, b, inProgress)
 			e := entries[0]
-			e.Dossier = "GHOST-1"
-			if err := b.history.Put(historyKey(e.Dossier, 0), appendEntry(nil, &e)); err != nil {
+			if err := b.history.Put(historyKey(1000, 0), appendEntry(nil, &e)); err != nil { // no record holds id 1000
 				t.Fatal(err)
 			}
-			return []want{{dossier: "GHOST-1", bucket: bucketHistory}, {bucket: bucketCounts, key: countEntries}}
+			return []want{{bucket: bucketHistory, key: "#1000/0"}, {bucket: bucketCounts, key: countEntries}}
 		}},
 	}
 	for _, tt := range tests {

@@ -119,8 +119,8 @@ func TestAuditCheckpoint(t *testing.T) {
 			t.Errorf("items %+v: want 2 then 3 dossiers, the state hash %s only at the applied 4", got.Items, st)
 		}
 		for _, it := range got.Items {
-			if it.Schema != 6 {
-				t.Errorf("item %+v: want schema 6, the store's, for the auditor to compare only checkpoints signed under it", it)
+			if it.Schema != 7 {
+				t.Errorf("item %+v: want schema 7, the store's, for the auditor to compare only checkpoints signed under it", it)
 			}
 		}
 	}

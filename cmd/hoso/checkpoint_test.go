@@ -96,7 +96,10 @@ func rewriteChain(t *testing.T, path, code string, index int, status workflow.St
 	err = bdb.Update(func(tx *bbolt.Tx) error {
 		h := tx.Bucket([]byte("history"))
 		for i := index; i < len(entries); i++ {
-			key := binary.BigEndian.AppendUint32(append([]byte(code), 0), uint32(i))
+			key, err := historyKey(tx, code, i)
+			if err != nil {
+				return err
+			}
 			v := bytes.Clone(h.Get(key))
 			if i == index {
 				if bytes.Count(v, before) != 1 {
@@ -187,7 +190,7 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Schema: 6, Dossiers: 2}, time.Now(), key)
+	ahead := events.SignCheckpoint(workflow.Checkpoint{Seq: 1000, Schema: 7, Dossiers: 2}, time.Now(), key)
 	data, _ := json.Marshal(&ahead)
 	ack, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: events.CheckpointSubject(""), Data: data})
 	if err != nil {
@@ -238,14 +241,15 @@ func TestCheckpointsEndToEnd(t *testing.T) {
 }
 
 // TestCheckpointsAcrossSchemaUpgrade: an upgrade rebuilds the store
-// under schema 6, which decides the logged events anew, so the store
-// legitimately differs from every checkpoint signed before (version 1,
-// schema 5 or older; here also a version 2 of schema 5). Verify lists
-// those as made under other rules, not compared and not problems, their
-// signatures still checked; until a checkpoint of schema 6 exists it says
-// plainly that nothing could be compared (exit 1, as with no checkpoint
-// at all). The engine started on the rebuilt store publishes the
-// checkpoint of schema 6 of the sequence the old engine signed last, and
+// under schema 6 or later (6 decides the logged events anew; the store
+// here is of 7), so the store legitimately differs from every checkpoint
+// signed before (version 1, schema 5 or older; here also a version 2 of
+// schema 5). Verify lists those as made under other rules, not compared
+// and not problems, their signatures still checked; until a checkpoint of
+// the store's schema 7 exists it says plainly that nothing could be
+// compared (exit 1, as with no checkpoint at all). The engine started on
+// the rebuilt store publishes the checkpoint of schema 7 of the sequence
+// the old engine signed last, and
 // verification resumes from it: it verifies, a store rewritten in its
 // file fails against it, and a schema line changed in a signed checkpoint
 // is a bad signature.
@@ -297,7 +301,7 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 		t.Fatalf("the version 1 checkpoint is message %d, want 2", n)
 	}
 
-	// The store as rebuilt under schema 6: served without a key first.
+	// The store as rebuilt under schema 7: served without a key first.
 	in := startServe(t, dir, "--nats-url", natsURL)
 	a, b := "000.00.12.H57-251001-0001", "000.00.12.H57-251001-0002"
 	testutil.EmitAll(t, natsURL, 0, [][2]string{{a, "receive"}, {a, "assign"}, {b, "receive"}})
@@ -306,8 +310,8 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 		return hosoWith(env, append([]string{"audit", "verify", "--public-key", pubPath, "--nats-url", natsURL}, extra...)...)
 	}
 	notComparable := []string{
-		"checkpoint 2 (message 1 of HOSO_CHECKPOINTS): signed under schema 5, this store has schema 6: made under other rules, not comparable\n",
-		"checkpoint 3 (message 2 of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 6: made under other rules, not comparable\n",
+		"checkpoint 2 (message 1 of HOSO_CHECKPOINTS): signed under schema 5, this store has schema 7: made under other rules, not comparable\n",
+		"checkpoint 3 (message 2 of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 7: made under other rules, not comparable\n",
 	}
 	wantOthers := []checkpointOther{
 		{StreamSeq: 1, Seq: 2, Version: 2, Schema: 5, Time: time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)},
@@ -324,44 +328,44 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 	out, errb, err := verify()
 	for _, want := range notComparable {
 		if !strings.Contains(out, want) {
-			t.Errorf("audit verify before any checkpoint of schema 6 does not print\n%s", want)
+			t.Errorf("audit verify before any checkpoint of schema 7 does not print\n%s", want)
 		}
 	}
-	if err != exitError(1) || !strings.Contains(out, "no checkpoint of this store's schema 6: nothing could be compared") ||
-		!strings.Contains(out, ": 0 khớp, 1 lỗi, 2 không so được (ký theo schema khác; kho có schema 6)\n") ||
+	if err != exitError(1) || !strings.Contains(out, "no checkpoint of this store's schema 7: nothing could be compared") ||
+		!strings.Contains(out, ": 0 khớp, 1 lỗi, 2 không so được (ký theo schema khác; kho có schema 7)\n") ||
 		strings.Contains(out, "differs") || strings.Contains(out, "bad signature") {
-		t.Errorf("audit verify before any checkpoint of schema 6 = %v\n%s%s; want exit 1 saying nothing could be compared, and no difference", err, out, errb)
+		t.Errorf("audit verify before any checkpoint of schema 7 = %v\n%s%s; want exit 1 saying nothing could be compared, and no difference", err, out, errb)
 	}
 	out, errb, err = verify("-o", "json")
 	var res checkpointResult
-	if err != exitError(1) || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 2 || res.Verified != 0 || res.StoreSchema != 6 ||
+	if err != exitError(1) || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 2 || res.Verified != 0 || res.StoreSchema != 7 ||
 		res.NotComparable != 2 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Problem, "nothing could be compared") || res.Latest != nil {
-		t.Errorf("audit verify -o json before any checkpoint of schema 6 = %v\n%s%s", err, out, errb)
+		t.Errorf("audit verify -o json before any checkpoint of schema 7 = %v\n%s%s", err, out, errb)
 	}
 	if diff := cmp.Diff(wantOthers, others(res)); diff != "" {
 		t.Errorf("not comparable checkpoints (-want +got):\n%s", diff)
 	}
 
 	// The engine on the rebuilt store, now with its key, applied nothing
-	// new: it signs the checkpoint of 3 under schema 6 all the same.
+	// new: it signs the checkpoint of 3 under schema 7 all the same.
 	in.Stop(t)
 	flags := []string{"--nats-url", natsURL, "--checkpoint-key", keyPath, "--checkpoint-interval", "20ms"}
 	in = startServe(t, dir, flags...)
 	env["HOSO_SERVER"] = in.HTTPURL
-	testutil.WaitCheckpointSchema(t, js, 3, 6)
+	testutil.WaitCheckpointSchema(t, js, 3, 7)
 	out, errb, err = verify()
 	for _, want := range notComparable {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit verify after the upgrade does not print\n%s", want)
 		}
 	}
-	if err != nil || !strings.Contains(out, ": 1 khớp, 0 lỗi, 2 không so được (ký theo schema khác; kho có schema 6)\n") ||
+	if err != nil || !strings.Contains(out, ": 1 khớp, 0 lỗi, 2 không so được (ký theo schema khác; kho có schema 7)\n") ||
 		!strings.Contains(out, "điểm kiểm tra mới nhất có chữ ký hợp lệ: seq 3 lúc ") {
 		t.Fatalf("audit verify after the upgrade = %v\n%s%s; want exit 0, 1 verified and 2 not comparable", err, out, errb)
 	}
 	out, errb, err = verify("-o", "json")
 	res = checkpointResult{}
-	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 3 || res.Verified != 1 || res.StoreSchema != 6 ||
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Checked != 3 || res.Verified != 1 || res.StoreSchema != 7 ||
 		res.NotComparable != 2 || len(res.Problems) != 0 || res.Latest == nil || res.Latest.Seq != 3 {
 		t.Errorf("audit verify -o json after the upgrade = %v\n%s%s", err, out, errb)
 	}
@@ -369,11 +373,11 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 		t.Errorf("not comparable checkpoints after the upgrade (-want +got):\n%s", diff)
 	}
 	if out, errb, err := verify("--latest"); err != nil || !strings.Contains(out, ": 1 khớp, 0 lỗi\n") {
-		t.Errorf("audit verify --latest after the upgrade = %v\n%s%s; want the checkpoint of schema 6 verified", err, out, errb)
+		t.Errorf("audit verify --latest after the upgrade = %v\n%s%s; want the checkpoint of schema 7 verified", err, out, errb)
 	}
 
 	// Stopped, the file is rewritten: code a's first entry, its chain
-	// re-linked. The checkpoint of schema 6 names it; the old ones are
+	// re-linked. The checkpoint of schema 7 names it; the old ones are
 	// still only not comparable.
 	in.Stop(t)
 	rewriteChain(t, filepath.Join(dir, "hoso.db"), a, 0, workflow.StatusProcessing)
@@ -383,7 +387,7 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 	out, _, err = verify()
 	if err != exitError(1) || !strings.Contains(out, "checkpoint 3 (message 3 of HOSO_CHECKPOINTS): heads_root differs") ||
 		strings.Contains(out, "(message 1 of HOSO_CHECKPOINTS): heads_root") || strings.Contains(out, "(message 2 of HOSO_CHECKPOINTS): heads_root") {
-		t.Errorf("audit verify of the rewritten store = %v\n%s; want exit 1 naming the heads_root of the checkpoint of schema 6 only", err, out)
+		t.Errorf("audit verify of the rewritten store = %v\n%s; want exit 1 naming the heads_root of the checkpoint of schema 7 only", err, out)
 	}
 	for _, want := range notComparable {
 		if !strings.Contains(out, want) {
@@ -399,15 +403,15 @@ func TestCheckpointsAcrossSchemaUpgrade(t *testing.T) {
 	ahead.Signature = ed25519.Sign(key, ahead.SignedBytes())
 	n := publish(ahead, "")
 	out, _, err = verify("--latest")
-	want := fmt.Sprintf("checkpoint 1000 (message %d of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 6: made under other rules, not comparable\n", n)
+	want := fmt.Sprintf("checkpoint 1000 (message %d of HOSO_CHECKPOINTS): signed under schema 5 or older (checkpoint version 1), this store has schema 7: made under other rules, not comparable\n", n)
 	if err != exitError(1) || !strings.Contains(out, want) || !strings.Contains(out, "nothing could be compared") || strings.Contains(out, "not applied") {
 		t.Errorf("audit verify --latest of an old checkpoint ahead of the store = %v\n%s; want exit 1, %q and nothing compared", err, out, want)
 	}
 
-	// The schema line of a signed checkpoint changed, 5 to 6, to have it
+	// The schema line of a signed checkpoint changed, 5 to 7, to have it
 	// compared: its signature no longer verifies.
 	forged := v2
-	forged.Schema = 6
+	forged.Schema = 7
 	n = publish(forged, "")
 	out, _, err = verify("--latest")
 	want = fmt.Sprintf("checkpoint 2 (message %d of HOSO_CHECKPOINTS): bad signature", n)

@@ -326,9 +326,25 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 }
 
+// historyKey returns the key in the history bucket of entry index of the
+// dossier with the code, as a forger who knows the layout finds it: the
+// dossier's record (version 2) starts with its id, a uvarint after the
+// version byte, and the key is the id then the index, big-endian uint32s.
+func historyKey(tx *bbolt.Tx, code string, index int) ([]byte, error) {
+	rec := tx.Bucket([]byte("dossiers")).Get([]byte(code))
+	if len(rec) < 2 || rec[0] != 2 {
+		return nil, fmt.Errorf("no record of version 2 for %s", code)
+	}
+	id, n := binary.Uvarint(rec[1:])
+	if n <= 0 {
+		return nil, fmt.Errorf("record of %s: bad id", code)
+	}
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(id)), uint32(index)), nil
+}
+
 // tamperHistory edits one history entry of a closed store file as a
-// forger with bbolt would: in the record under code 0x00 index in the
-// history bucket, the bytes of old (a field's value, stored as is) become
+// forger with bbolt would: in the record of the entry in the history
+// bucket (historyKey), the bytes of old (a field's value, stored as is) become
 // those of new, of the same length, so that the record still reads.
 func tamperHistory(t *testing.T, path, code string, index int, old, new string) {
 	t.Helper()
@@ -345,7 +361,10 @@ func tamperHistory(t *testing.T, path, code string, index int, old, new string) 
 		if b == nil {
 			return fmt.Errorf("no history bucket")
 		}
-		key := binary.BigEndian.AppendUint32(append([]byte(code), 0), uint32(index))
+		key, err := historyKey(tx, code, index)
+		if err != nil {
+			return err
+		}
 		v := b.Get(key)
 		if bytes.Count(v, []byte(old)) != 1 {
 			return fmt.Errorf("entry %s/%d holds %q %d times, want once", code, index, old, bytes.Count(v, []byte(old)))
