@@ -48,7 +48,7 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	}
 	before := db.catalog.Load()
 	bt := &batchTx{b: b, catalog: before, working: map[string]*working{}, deltas: deltas{},
-		readDedupe: b.dedupe, readDossiers: b.dossiers, readMeta: b.meta, seen: map[string]struct{}{}, size: len(batch)}
+		readDedupe: b.dedupe, readDossiers: b.dossiers, readMeta: b.meta, size: len(batch)}
 	bt.mem.chunk = min(arenaChunk, max(arenaChunkMin, len(batch)*arenaPerEnvelope)) // small batches, small chunks
 	bt.dmem.chunk = bt.mem.chunk
 	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
@@ -120,7 +120,7 @@ type batchTx struct {
 	// batch added.
 	readDedupe, readDossiers, readMeta *bbolt.Bucket
 	dedupe, dossiers                   getter              // the lookups of every envelope
-	seen                               map[string]struct{} // dedupe keys of the batch's events, but duplicates
+	seen                               map[string]struct{} // dedupe keys of the batch's events but duplicates, while readDedupe is a read transaction's (nil otherwise: the batch's puts are read back)
 	ids                                idAlloc             // the ids of the dossiers the batch creates
 	dmem                               arena               // bytes of what the decisions encode
 	size                               int                 // envelopes in the batch
@@ -244,7 +244,7 @@ func (bt *batchTx) decideOne(in *workflow.Envelope) (step, error) {
 		if again || bt.dedupe.get(bt.readDedupe, st.idKey) != nil {
 			env.RejectDuplicate()
 			st.duplicate = true
-		} else {
+		} else if bt.seen != nil {
 			bt.seen[string(st.idKey)] = struct{}{}
 		}
 	} else {
@@ -389,6 +389,7 @@ func (bt *batchTx) applyPipelined(ctx context.Context, bolt *bbolt.DB, batch []w
 		return res, err
 	}
 	bt.readDedupe, bt.readDossiers, bt.readMeta = rb.dedupe, rb.dossiers, rb.meta
+	bt.seen = make(map[string]struct{}, len(batch))
 
 	steps := make(chan []step, 4)
 	stop := make(chan struct{}) // closed when the writer gives up
