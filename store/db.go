@@ -115,14 +115,6 @@ type DB struct {
 	bg           sync.WaitGroup // background work Close waits for
 }
 
-// initialMmap is the address space bbolt maps the file with from the
-// start. bbolt remaps a growing file at each doubling of its size, and a
-// remap copies every key and value the write transaction holds out of the
-// old mapping and waits for every read transaction to end; mapping 1 GiB
-// from the start spares a store the first 15 of them. It is address space,
-// not memory: the pages beyond the file's end are never touched.
-const initialMmap = 1 << 30
-
 // Open opens the store at path, creating the file and its buckets if
 // needed. It waits up to opts.Timeout for the file lock and returns
 // ErrLocked if another DB holds it. It refuses a file of an unknown newer
@@ -149,7 +141,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := checkFileSize(path); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync, InitialMmapSize: initialMmap})
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout, NoSync: opts.NoSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w (waited %s)", path, ErrLocked, timeout)
 	}
