@@ -293,6 +293,11 @@ func (c *benchCommand) scale(ctx context.Context, dir string, cat *workflow.Cata
 // dossiers at a time, and returns how many dossiers it checked and how long
 // it took. A broken chain is an error.
 func verifyAll(ctx context.Context, cl *api.Client) (int, time.Duration, error) {
+	// The first page checks the whole store once, as hoso audit verify
+	// allows it to.
+	c := *cl
+	c.Timeout = 30 * time.Minute
+	cl = &c
 	t := time.Now()
 	checked := 0
 	cursor := ""

@@ -39,6 +39,12 @@ func auditLine(checked, total int, left time.Duration) string {
 	return line
 }
 
+// auditPageTimeout bounds each request of a verification of every
+// dossier: the first checks the whole store (tens of seconds for
+// 10,000,000 entries read from disk on a small machine), the others a
+// page of chains.
+const auditPageTimeout = 30 * time.Minute
+
 func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("audit", "audit verify [flags] [CODE]", c.stderr)
 	cf := addClientFlags(fs, c.getenv)
@@ -80,6 +86,13 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		v := url.Values{"limit": {strconv.Itoa(*limit)}}
 		progress := progress{w: c.stderr, interval: progressEvery, line: auditLine}
+		// The first page also checks the whole store once (indexes,
+		// counters, every history key): at a province's scale, a store
+		// read from disk, that takes longer than a request usually may.
+		cl.Timeout = auditPageTimeout
+		if *cf.output == "table" {
+			fmt.Fprintln(c.stderr, "checking the store's indexes, counters and rows, then every dossier's chain")
+		}
 		for {
 			var p api.AuditPage
 			if err := cl.Get(ctx, "/api/v1/audit/verify?"+v.Encode(), &p); err != nil {
