@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ func (db *DB) Apply(ctx context.Context, batch []workflow.Envelope) (workflow.Ba
 	bt.outbox = make([]byte, 0, 1+len(batch)*outboxPerOutcome)
 	bt.outbox = append(bt.outbox, chunkVersion)
 	var res workflow.BatchResult
-	if len(batch) >= pipelineMin && !batchWide(batch) {
+	if len(batch) >= pipelineMin && runtime.GOMAXPROCS(0) >= pipelineCores && !batchWide(batch) {
 		res, err = bt.applyPipelined(ctx, db.bolt, batch)
 	} else {
 		res, err = bt.apply(ctx, batch)
@@ -346,6 +347,13 @@ func (bt *batchTx) writeOne(st *step, res *workflow.BatchResult) error {
 // own (applyPipelined). A smaller batch is decided and written on one:
 // handing decisions between goroutines costs more than it saves there.
 var pipelineMin = 1024
+
+// pipelineCores is the fewest cores (GOMAXPROCS) on which Apply decides
+// on a goroutine of its own. On two cores, which serve shares with its
+// NATS server, the decider finds no core free: hoso-bench's drain was no
+// faster and spent about 5% more CPU an event (docs/performance.md), while
+// the store alone applied batches 11–24% faster.
+var pipelineCores = 4
 
 // batchWide reports whether the batch holds a calendar or period-close
 // event: each reads and writes beyond one dossier (the due indexes, the

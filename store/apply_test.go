@@ -680,8 +680,8 @@ func TestApplyPipelined(t *testing.T) {
 	}
 	run := func(threshold int) ([]workflow.BatchResult, workflow.Hash) {
 		t.Helper()
-		defer func(old int) { pipelineMin = old }(pipelineMin)
-		pipelineMin = threshold
+		defer func(min, cores int) { pipelineMin, pipelineCores = min, cores }(pipelineMin, pipelineCores)
+		pipelineMin, pipelineCores = threshold, 1
 		db, err := Open(filepath.Join(t.TempDir(), "hoso.db"), Options{Catalog: shippedCatalog(t), NoSync: true})
 		if err != nil {
 			t.Fatal(err)

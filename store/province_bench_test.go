@@ -56,6 +56,8 @@ func BenchmarkApplyProvince(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer func(cores int) { pipelineCores = cores }(pipelineCores)
+	pipelineCores = 1 // decide on a goroutine of its own whatever the cores
 	for _, batch := range []int{128, 1024, 8192} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchApplyProvince(b, envs, batch) })
 	}
