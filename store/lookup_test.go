@@ -47,19 +47,11 @@ func TestSchema6StoreWithoutDigests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "hoso.db"), cat: shippedCatalog(t)}
-	if err := os.WriteFile(h.path, src, 0o600); err != nil {
+	path := filepath.Join(t.TempDir(), "hoso.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.open()
-	t.Cleanup(func() {
-		if err := h.db.Close(); err != nil {
-			t.Errorf("Close() = %v", err)
-		}
-		if !t.Failed() {
-			checkFile(t, h.path, h.cat, true)
-		}
-	})
+	h := openAt(t, path, shippedCatalog(t))
 	ctx := context.Background()
 	for _, code := range []string{"000.00.12.H57-250804-0001", "000.00.12.H57-250804-0002", "000.00.12.H57-250804-0003"} {
 		d, ok, err := h.db.Lookup(ctx, code)

@@ -40,7 +40,14 @@ func newHarness(t testing.TB, cat *workflow.Catalog) *harness {
 	if cat == nil {
 		cat = shippedCatalog(t)
 	}
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "hoso.db"), cat: cat}
+	return openAt(t, filepath.Join(t.TempDir(), "hoso.db"), cat)
+}
+
+// openAt opens the store at path in a harness. When the test ends it
+// closes the store and checks the file (see checkFile).
+func openAt(t testing.TB, path string, cat *workflow.Catalog) *harness {
+	t.Helper()
+	h := &harness{t: t, path: path, cat: cat}
 	h.open()
 	t.Cleanup(func() {
 		if err := h.db.Close(); err != nil {

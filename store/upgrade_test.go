@@ -95,22 +95,6 @@ func tempCopy(t testing.TB, src string) string {
 	return dst
 }
 
-// openAt opens the store at path in a harness checked when the test ends.
-func openAt(t *testing.T, path string, cat *workflow.Catalog) *harness {
-	t.Helper()
-	h := &harness{t: t, path: path, cat: cat}
-	h.open()
-	t.Cleanup(func() {
-		if err := h.db.Close(); err != nil {
-			t.Errorf("Close() = %v", err)
-		}
-		if !t.Failed() {
-			checkFile(t, h.path, h.cat, true)
-		}
-	})
-	return h
-}
-
 // schemaOf reads the schema version of the closed file at path.
 func schemaOf(t *testing.T, path string) uint64 {
 	t.Helper()
