@@ -979,7 +979,11 @@ func decodeOutcome(b []byte, o *workflow.Outcome) error {
 		o.EntryHash = &h
 	}
 	if flags&outcomeIrregular != 0 {
-		o.Irregularities = make([]workflow.IrregularityKind, r.len(1))
+		// Never written with none, but read with none as without the flag:
+		// the same outcome either way.
+		if n := r.len(1); n > 0 {
+			o.Irregularities = make([]workflow.IrregularityKind, n)
+		}
 		for i := range o.Irregularities {
 			o.Irregularities[i] = workflow.IrregularityKind(r.str())
 		}
