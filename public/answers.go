@@ -1,6 +1,7 @@
 package public
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -46,11 +47,7 @@ type Rates struct {
 }
 
 func (s *Server) scoreboardJSON(w http.ResponseWriter, r *http.Request, q *query) error {
-	bq, err := s.boardQuery(q)
-	if err != nil {
-		return err
-	}
-	b, err := s.board(r.Context(), bq)
+	b, err := s.queryBoard(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -71,6 +68,15 @@ func (s *Server) scoreboardJSON(w http.ResponseWriter, r *http.Request, q *query
 	return nil
 }
 
+// queryBoard returns the board a request's query asks for, as it is.
+func (s *Server) queryBoard(ctx context.Context, q *query) (*board, error) {
+	bq, err := s.boardQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.board(ctx, bq)
+}
+
 // object returns a row as a JSON object of its published columns.
 func (b *board) object(row *boardRow) map[string]any {
 	cells := b.cells(row)
@@ -87,11 +93,7 @@ func (b *board) object(row *boardRow) map[string]any {
 }
 
 func (s *Server) scoreboardCSV(w http.ResponseWriter, r *http.Request, q *query) error {
-	bq, err := s.boardQuery(q)
-	if err != nil {
-		return err
-	}
-	b, err := s.board(r.Context(), bq)
+	b, err := s.queryBoard(r.Context(), q)
 	if err != nil {
 		return err
 	}
