@@ -43,38 +43,7 @@ func chromiumPath(t *testing.T) string {
 // for Vietnamese (Accept-Language), as a phone in Vietnam does.
 func TestPhoneBrowser(t *testing.T) {
 	s := simulated(t)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("accept-lang", "vi-VN,vi"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer func() { cancelTimeout(); cancelCtx(); cancelAlloc() }()
-	var mu sync.Mutex
-	var problems []string
-	err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				problems = append(problems, "console "+string(e.Type))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception "+e.ExceptionDetails.Text)
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
-				problems = append(problems, string(e.Entry.Source)+": "+e.Entry.Text)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
-		t.Fatalf("emulate a phone: %v", err)
-	}
+	ctx, problems := phone(t)
 	eval := func(what, expr string) any {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr))
@@ -111,10 +80,10 @@ func TestPhoneBrowser(t *testing.T) {
 			t.Errorf("%s: English title %q", tc.path, title)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the console reported: %q", problems)
+	problems.mu.Lock()
+	defer problems.mu.Unlock()
+	if len(problems.list) > 0 {
+		t.Errorf("the console reported: %q", problems.list)
 	}
 }
 
@@ -159,34 +128,7 @@ func TestPhoneLookup(t *testing.T) {
 	s := simulated(t)
 	code, due := cleanReturned(t, s)
 	secret := strings.ToLower(strings.Replace(simulate.LookupSecret(5, code), "-", " ", 1))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("accept-lang", "vi-VN,vi"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer func() { cancelTimeout(); cancelCtx(); cancelAlloc() }()
-	var mu sync.Mutex
-	var problems []string
-	err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception "+e.ExceptionDetails.Text)
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
-				problems = append(problems, string(e.Entry.Source)+": "+e.Entry.Text)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
-		t.Fatalf("emulate a phone: %v", err)
-	}
+	ctx, problems := phone(t)
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -236,13 +178,13 @@ func TestPhoneLookup(t *testing.T) {
 	}
 	// The not-found answer is a 404, which the console reports: that one
 	// report is expected.
-	mu.Lock()
-	if i := slices.Index(problems, "network: Failed to load resource: the server responded with a status of 404 (Not Found)"); i >= 0 {
-		problems = slices.Delete(problems, i, i+1)
+	problems.mu.Lock()
+	if i := slices.Index(problems.list, "network: Failed to load resource: the server responded with a status of 404 (Not Found)"); i >= 0 {
+		problems.list = slices.Delete(problems.list, i, i+1)
 	} else {
-		t.Errorf("the not-found answer was not a 404: the console reported %q", problems)
+		t.Errorf("the not-found answer was not a 404: the console reported %q", problems.list)
 	}
-	mu.Unlock()
+	problems.mu.Unlock()
 	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#l-code").value + "|" + document.querySelector("#l-secret").value`)); err != nil || v != code+"|" {
 		t.Errorf("after a wrong secret the form holds %q, want the code and no secret", v)
 	}
@@ -253,9 +195,55 @@ func TestPhoneLookup(t *testing.T) {
 	if h, l := text("h1"), text(`label[for="l-secret"]`); h != "Look up your dossier" || l != "Lookup secret" {
 		t.Errorf("English form: h1 %q, label %q", h, l)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the console reported: %q", problems)
+	problems.mu.Lock()
+	defer problems.mu.Unlock()
+	if len(problems.list) > 0 {
+		t.Errorf("the console reported: %q", problems.list)
 	}
+}
+
+// consoleProblems are the errors and warnings a browser page reported.
+type consoleProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// phone starts a headless Chromium as a phone (390×844, mobile, asking
+// for Vietnamese) for the test, and collects what its pages report to the
+// console: errors and warnings, exceptions, failed loads and CSP
+// violations.
+func phone(t *testing.T) (context.Context, *consoleProblems) {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath(t)), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("accept-lang", "vi-VN,vi"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	problems := &consoleProblems{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		problems.mu.Lock()
+		defer problems.mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				problems.list = append(problems.list, "console "+string(e.Type))
+			}
+		case *runtime.EventExceptionThrown:
+			problems.list = append(problems.list, "exception "+e.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+				problems.list = append(problems.list, string(e.Entry.Source)+": "+e.Entry.Text)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("emulate a phone: %v", err)
+	}
+	return ctx, problems
 }
