@@ -15,10 +15,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hoso-vn/hoso/internal/testutil"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -147,24 +148,6 @@ go() {
 }
 `
 
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWorkedExample runs the worked example of docs/contract.md as
 // written, against `hoso serve --nats-users` with the users file it
 // writes, and compares what each command prints with the example's output
@@ -213,7 +196,7 @@ func TestWorkedExample(t *testing.T) {
 		setup                string // the env blocks and the test's addresses
 		last                 *exampleBlock
 		lastOut              string
-		bgOut                *syncBuffer
+		bgOut                *testutil.SyncBuffer
 		bgWant               strings.Builder
 		serves, envs, shells int
 	)
@@ -318,9 +301,9 @@ func runBlock(t *testing.T, dir string, env []string, script string) (string, in
 
 // startBackground runs script with bash in dir in a process group of its
 // own, until the test ends.
-func startBackground(t *testing.T, dir string, env []string, script string) *syncBuffer {
+func startBackground(t *testing.T, dir string, env []string, script string) *testutil.SyncBuffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd := exec.Command("bash", "-c", examplePrelude+script)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = out, out
