@@ -276,8 +276,9 @@ func (bt *batchTx) decideOne(in *workflow.Envelope) (step, error) {
 		st.dec = bt.catalog.Decide(d, env)
 	}
 	dec := &st.dec
+	var w *working // of the dossier the decision changed
 	if dec.Dossier != nil {
-		w := bt.working[dec.Dossier.Code]
+		w = bt.working[dec.Dossier.Code]
 		if w == nil {
 			// Decide only creates the dossier the event names, which
 			// bt.dossier has just looked up.
@@ -291,7 +292,10 @@ func (bt *batchTx) decideOne(in *workflow.Envelope) (step, error) {
 		w.cur, w.dirty = dec.Dossier, true
 	}
 	if e := dec.Entry; e != nil {
-		st.hkey = bt.dmem.end(appendHistoryKey(bt.dmem.start(), bt.working[e.Dossier].id, e.Index))
+		if w == nil || e.Dossier != dec.Dossier.Code {
+			return st, fmt.Errorf("store: history entry of dossier %q without its dossier", e.Dossier)
+		}
+		st.hkey = bt.dmem.end(appendHistoryKey(bt.dmem.start(), w.id, e.Index))
 		st.hval = bt.dmem.end(appendEntry(bt.dmem.start(), e))
 	}
 	bt.outbox, bt.scratch = appendChunkOutcome(bt.outbox, bt.scratch, &dec.Outcome)
